@@ -1,0 +1,2 @@
+// The generated contracts, re-exported under stable names. Run `pnpm generate` after editing proto/.
+export { Envelope } from './gen/gatehouse/events/v1/envelope.js';

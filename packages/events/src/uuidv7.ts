@@ -1,0 +1,47 @@
+// UUID version 7 (RFC 9562 section 5.7): 48-bit Unix milliseconds, then random bits, so ids sort
+// by creation time. Ids made in the same millisecond by one process stay strictly increasing:
+// the 12-bit rand_a field is used as a counter seeded at random (RFC 9562 section 6.2, method 1).
+import { randomFillSync } from 'node:crypto';
+
+const random = new Uint8Array(10);
+let lastMs = -1;
+let counter = 0;
+
+export function uuidv7(now: number = Date.now()): string {
+  randomFillSync(random);
+  let ms = Math.max(now, lastMs);
+  if (ms === lastMs) {
+    counter += 1;
+    if (counter > 0xfff) {
+      // Counter exhausted within one millisecond: borrow the next millisecond, as the RFC allows.
+      ms += 1;
+      counter = random[0]! & 0x7ff;
+    }
+  } else {
+    counter = ((random[0]! << 8) | random[1]!) & 0x7ff; // leave headroom for increments
+  }
+  lastMs = ms;
+
+  const bytes = new Uint8Array(16);
+  // 48-bit big-endian timestamp; division keeps it exact beyond 32 bits.
+  const high = Math.floor(ms / 0x1_0000_0000);
+  const low = ms >>> 0;
+  bytes[0] = (high >>> 8) & 0xff;
+  bytes[1] = high & 0xff;
+  bytes[2] = (low >>> 24) & 0xff;
+  bytes[3] = (low >>> 16) & 0xff;
+  bytes[4] = (low >>> 8) & 0xff;
+  bytes[5] = low & 0xff;
+  bytes[6] = 0x70 | ((counter >>> 8) & 0x0f); // version 7 + rand_a high bits
+  bytes[7] = counter & 0xff;
+  bytes[8] = 0x80 | (random[2]! & 0x3f); // variant 10 + rand_b
+  bytes.set(random.subarray(3, 10), 9);
+
+  const hex = Buffer.from(bytes).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Milliseconds since the epoch encoded in a UUID v7. */
+export function uuidv7Time(id: string): number {
+  return Number.parseInt(id.replaceAll('-', '').slice(0, 12), 16);
+}

@@ -1,0 +1,43 @@
+// Two vitest projects: `unit` (fast, no infrastructure, run per package by turbo) and `int`
+// (needs Kafka and Redis, run once from the root with one broker and one Redis for all suites).
+import { fileURLToPath } from 'node:url';
+import { defaultServerConditions } from 'vite';
+import { defineConfig } from 'vitest/config';
+
+// Workspace packages export their TypeScript sources under this condition, so tests run
+// against src/ without a build.
+const conditions = ['@gatehouse/source', ...defaultServerConditions];
+const globalSetup = fileURLToPath(
+  new URL('./packages/testkit/src/global-setup.ts', import.meta.url),
+);
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['**/src/**/*.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**', '**/*.int.test.ts', '**/*.e2e.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'int',
+          include: ['**/src/**/*.int.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          globalSetup: [globalSetup],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // One broker on two cores: suites take turns rather than starve each other's consumers.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
