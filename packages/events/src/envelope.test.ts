@@ -28,7 +28,12 @@ describe('envelope', () => {
   });
 
   it('stamps a UUID v7 id taken at the occurrence time, and schema version 1 by default', () => {
-    const envelope = newEnvelope({ type: 't', tenant: 'acme', aggregateId: 'a', data: new Uint8Array() });
+    const envelope = newEnvelope({
+      type: 't',
+      tenant: 'acme',
+      aggregateId: 'a',
+      data: new Uint8Array(),
+    });
     expect(envelope.id).toMatch(/^[0-9a-f-]{14}7/);
     expect(envelope.schemaVersion).toBe(1);
   });

@@ -1,5 +1,4 @@
-export { type Topic, Topics, allTopics } from './topics.js';
-export { uuidv7, uuidv7Time } from './uuidv7.js';
+export type { Envelope } from '@gatehouse/contracts';
 export {
   decodeEnvelope,
   type EnvelopeStamps,
@@ -7,4 +6,5 @@ export {
   type NewEvent,
   newEnvelope,
 } from './envelope.js';
-export type { Envelope } from '@gatehouse/contracts';
+export { allTopics, type Topic, Topics } from './topics.js';
+export { uuidv7, uuidv7Time } from './uuidv7.js';

@@ -1,0 +1,15 @@
+export { EmbeddedEventBus, type EmbeddedEventBusOptions } from './embedded/embedded-event-bus.js';
+export { KafkaEventBus, type KafkaEventBusOptions } from './kafka/kafka-event-bus.js';
+export { type EventBusConfig, openEventBus } from './open.js';
+export {
+  type DeliveredEvent,
+  type EventBus,
+  EventBusUnavailableError,
+  type EventHandler,
+  type EventPosition,
+  type ReplayResult,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicSpec,
+  UnknownTopicError,
+} from './port.js';

@@ -1,0 +1,342 @@
+// The Kafka event bus (kafkajs). Producer: idempotent, acks=all, one request in flight, murmur2
+// partitioning by tenant (the Java client's), so every tenant's events keep their order. Consumers:
+// offsets are resolved after the handler returns and committed after each batch (at-least-once);
+// fetches return as soon as one byte is there and never wait longer than `maxWaitMs`.
+import { randomUUID } from 'node:crypto';
+import type { Envelope } from '@gatehouse/contracts';
+import { decodeEnvelope, encodeEnvelope } from '@gatehouse/events';
+import {
+  type Admin,
+  type Consumer,
+  Kafka,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type PartitionMetadata,
+  type Producer,
+} from 'kafkajs';
+import {
+  type DeliveredEvent,
+  type EventBus,
+  EventBusUnavailableError,
+  type EventHandler,
+  type EventPosition,
+  type ReplayResult,
+  type SubscribeOptions,
+  type Subscription,
+  type TopicSpec,
+} from '../port.js';
+
+export interface KafkaEventBusOptions {
+  /** Bootstrap brokers, `host:port` (GATEHOUSE_KAFKA_BROKERS, comma-separated). */
+  brokers: readonly string[];
+  /** Client id sent to the brokers and used in replay group names. Default `gatehouse`. */
+  clientId?: string;
+  /** Partitions of topics created by `ensureTopics` when the spec gives none. Default 6. */
+  defaultPartitions?: number;
+  /** Replication factor of created topics; -1 takes the broker's default. Default -1. */
+  replicationFactor?: number;
+  /**
+   * Longest wait of a consumer fetch on an empty partition. The broker answers a fetch as soon as
+   * there is one byte, so this is not the delivery latency; it bounds how long a consumer takes to
+   * notice new assignments and stop. Default 100 ms.
+   */
+  maxWaitMs?: number;
+  /** Consumer session timeout: how long a crashed member keeps its partitions. Default 10 s. */
+  sessionTimeoutMs?: number;
+  /** Consumer heartbeat interval. Default 1 s. */
+  heartbeatIntervalMs?: number;
+  /** How long a publish may wait for the acknowledgement before failing. Default 10 s. */
+  publishTimeoutMs?: number;
+  /** Where kafkajs's warnings and errors go. Default: stderr, as JSON lines. */
+  log?: (entry: {
+    level: 'error' | 'warn' | 'info' | 'debug';
+    message: string;
+    [key: string]: unknown;
+  }) => void;
+}
+
+const levels = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+  [logLevel.NOTHING]: 'debug',
+} as const;
+
+export class KafkaEventBus implements EventBus {
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly consumers = new Set<Consumer>();
+  private connecting: Promise<void> | null = null;
+  private closed = false;
+  private readonly config: Required<Omit<KafkaEventBusOptions, 'log'>>;
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private readonly partitionsByTopic = new Map<string, PartitionMetadata[]>();
+
+  constructor(options: KafkaEventBusOptions) {
+    this.config = {
+      clientId: 'gatehouse',
+      defaultPartitions: 6,
+      replicationFactor: -1,
+      maxWaitMs: 100,
+      sessionTimeoutMs: 10_000,
+      heartbeatIntervalMs: 1_000,
+      publishTimeoutMs: 10_000,
+      ...options,
+      brokers: [...options.brokers],
+    };
+    const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+    this.kafka = new Kafka({
+      clientId: this.config.clientId,
+      brokers: [...this.config.brokers],
+      logLevel: logLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log: entry }: LogEntry) => {
+          const { message, ...rest } = entry;
+          log({ level: levels[level], message, ...rest });
+        },
+      retry: { initialRetryTime: 100, retries: 8 },
+    });
+    this.producer = this.kafka.producer({
+      idempotent: true, // implies acks=all (-1)
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    this.admin = this.kafka.admin();
+  }
+
+  async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
+    await this.connect();
+    const existing = new Set(await this.admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic.name));
+    if (missing.length === 0) return;
+    await this.admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic: topic.name,
+        numPartitions: topic.partitions ?? this.config.defaultPartitions,
+        replicationFactor: this.config.replicationFactor,
+      })),
+    });
+  }
+
+  async publish(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]> {
+    if (envelopes.length === 0) return [];
+    await this.connect();
+    // The partition is chosen here (murmur2 of the tenant, as the Java client does) rather than
+    // inside kafkajs, so that each event's offset can be told from its partition's base offset.
+    const partitions = await this.partitionsOf(topic);
+    const assigned = envelopes.map((envelope) =>
+      this.partitioner({
+        topic,
+        partitionMetadata: partitions,
+        message: { key: envelope.tenant, value: null },
+      }),
+    );
+    const send = this.producer.send({
+      topic,
+      acks: -1,
+      messages: envelopes.map((envelope, index) => ({
+        key: envelope.tenant,
+        value: Buffer.from(encodeEnvelope(envelope)),
+        partition: assigned[index]!,
+      })),
+    });
+    const metadata = await withTimeout(send, this.config.publishTimeoutMs, `publish to ${topic}`);
+    const next = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '0')]));
+    return assigned.map((partition) => {
+      const offset = next.get(partition)!;
+      next.set(partition, offset + 1n);
+      return { topic, partition, offset };
+    });
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    await this.connect();
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: this.config.sessionTimeoutMs,
+      heartbeatInterval: this.config.heartbeatIntervalMs,
+      maxWaitTimeInMs: this.config.maxWaitMs,
+      minBytes: 1,
+      allowAutoTopicCreation: false,
+      retry: { initialRetryTime: 100, retries: 8 },
+    });
+    this.consumers.add(consumer);
+    const joined = new Promise<void>((resolve) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => resolve());
+    });
+    const crashed = new Promise<never>((_, reject) => {
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) reject(payload.error);
+      });
+    });
+    crashed.catch(() => {}); // only observed while joining
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: [...options.topics],
+        fromBeginning: options.start !== 'latest',
+      });
+      await consumer.run({
+        autoCommit: true,
+        eachMessage: async ({ topic, partition, message }) => {
+          const event: DeliveredEvent = {
+            topic,
+            partition,
+            offset: BigInt(message.offset),
+            envelope: decodeEnvelope(message.value ?? new Uint8Array()),
+          };
+          try {
+            await options.handler(event);
+          } catch (error) {
+            options.onError?.(error, event);
+            throw error; // kafkajs does not resolve the offset and delivers the event again
+          }
+        },
+      });
+      await Promise.race([
+        joined,
+        crashed,
+        rejectAfter(this.config.sessionTimeoutMs * 3, `joining group ${options.groupId}`),
+      ]);
+    } catch (error) {
+      this.consumers.delete(consumer);
+      await consumer.disconnect().catch(() => {});
+      throw error;
+    }
+    return {
+      close: async () => {
+        if (!this.consumers.delete(consumer)) return;
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async replay(topic: string, handler: EventHandler): Promise<ReplayResult> {
+    await this.connect();
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    // Per partition, the end as of now; partitions with nothing to read are done already.
+    const remaining = new Map(
+      offsets
+        .filter((o) => BigInt(o.high) > BigInt(o.low))
+        .map((o) => [o.partition, BigInt(o.high)]),
+    );
+    if (remaining.size === 0) return { events: 0 };
+    const groupId = `${this.config.clientId}.replay.${randomUUID()}`;
+    const consumer = this.kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: this.config.maxWaitMs,
+      sessionTimeout: this.config.sessionTimeoutMs,
+      heartbeatInterval: this.config.heartbeatIntervalMs,
+      allowAutoTopicCreation: false,
+    });
+    this.consumers.add(consumer);
+    let events = 0;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await new Promise<void>((resolve, reject) => {
+        consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
+        consumer
+          .run({
+            autoCommit: false,
+            eachMessage: async ({ partition, message }) => {
+              const end = remaining.get(partition);
+              const offset = BigInt(message.offset);
+              if (end === undefined || offset >= end) return;
+              await handler({
+                topic,
+                partition,
+                offset,
+                envelope: decodeEnvelope(message.value ?? new Uint8Array()),
+              });
+              events += 1;
+              if (offset + 1n >= end) {
+                remaining.delete(partition);
+                if (remaining.size === 0) resolve();
+              }
+            },
+          })
+          .catch(reject);
+      });
+    } finally {
+      this.consumers.delete(consumer);
+      await consumer.disconnect().catch(() => {});
+      await this.admin.deleteGroups([groupId]).catch(() => {});
+    }
+    return { events };
+  }
+
+  async endOffsets(topic: string): Promise<Map<number, bigint>> {
+    await this.connect();
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.consumers].map((consumer) => consumer.disconnect().catch(() => {})));
+    this.consumers.clear();
+    await Promise.all([this.producer.disconnect(), this.admin.disconnect()]).catch(() => {});
+  }
+
+  private connect(): Promise<void> {
+    if (this.closed) return Promise.reject(new EventBusUnavailableError('event bus is closed'));
+    this.connecting ??= Promise.all([this.producer.connect(), this.admin.connect()]).then(
+      () => undefined,
+      (error: unknown) => {
+        this.connecting = null;
+        throw new EventBusUnavailableError(
+          `cannot reach Kafka at ${this.config.brokers.join(',')}: ${String(error)}`,
+        );
+      },
+    );
+    return this.connecting;
+  }
+
+  private async partitionsOf(topic: string): Promise<PartitionMetadata[]> {
+    let partitions = this.partitionsByTopic.get(topic);
+    if (!partitions) {
+      const { topics } = await this.admin
+        .fetchTopicMetadata({ topics: [topic] })
+        .catch((error: unknown) => {
+          throw new EventBusUnavailableError(`no metadata for topic ${topic}: ${String(error)}`);
+        });
+      partitions = topics[0]?.partitions ?? [];
+      if (partitions.length === 0)
+        throw new EventBusUnavailableError(`topic ${topic} has no partitions`);
+      this.partitionsByTopic.set(topic, partitions);
+    }
+    return partitions;
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.catch((error: unknown) => {
+      throw new EventBusUnavailableError(`${what} failed: ${String(error)}`);
+    }),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new EventBusUnavailableError(`${what} was not acknowledged within ${ms} ms`)),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+function rejectAfter(ms: number, what: string): Promise<never> {
+  return new Promise((_, reject) => {
+    setTimeout(
+      () => reject(new EventBusUnavailableError(`${what} took longer than ${ms} ms`)),
+      ms,
+    ).unref();
+  });
+}

@@ -1,0 +1,83 @@
+// The event bus port. Events are the source of truth (SPEC sections 1 and 7): a publish resolves
+// only once the log has durably acknowledged the events, and consumers are at-least-once.
+import type { Envelope } from '@gatehouse/contracts';
+
+export interface TopicSpec {
+  name: string;
+  /** Partitions of a topic created by `ensureTopics`; the adapter's default when absent. */
+  partitions?: number;
+}
+
+/** Where an event sits in its topic. Offsets are per partition and only grow. */
+export interface EventPosition {
+  topic: string;
+  partition: number;
+  offset: bigint;
+}
+
+export interface DeliveredEvent extends EventPosition {
+  envelope: Envelope;
+}
+
+export type EventHandler = (event: DeliveredEvent) => Promise<void>;
+
+export interface SubscribeOptions {
+  /** Consumer group: each event reaches one member of each group; offsets are kept per group. */
+  groupId: string;
+  topics: readonly string[];
+  /** Where a group with no committed offset starts. Default `earliest`. */
+  start?: 'earliest' | 'latest';
+  /**
+   * Handles one event. Events of one partition (hence of one tenant) arrive one at a time, in
+   * order. An event's offset is committed only after its handler resolved; when the handler
+   * throws, the event is delivered again.
+   */
+  handler: EventHandler;
+  /** Told about every handler failure before the event is retried. */
+  onError?: (error: unknown, event: DeliveredEvent) => void;
+}
+
+export interface Subscription {
+  /** Stops delivering, commits what was handled, and leaves the group. */
+  close(): Promise<void>;
+}
+
+export interface ReplayResult {
+  /** Events handed to the handler. */
+  events: number;
+}
+
+export interface EventBus {
+  /** Creates the topics that do not exist yet. */
+  ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
+  /**
+   * Appends events to a topic, partitioned by `envelope.tenant`, and resolves with their
+   * positions once they are durably acknowledged (Kafka: acks=all on an idempotent producer;
+   * embedded: written and fsynced). Rejects with `EventBusUnavailableError` when the log cannot
+   * acknowledge in time; the events may then still be appended later.
+   */
+  publish(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]>;
+  /** Joins a consumer group; resolves once the member is consuming. */
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /**
+   * Reads a topic from offset 0 up to its end as of the call, without a consumer group and
+   * without committing anything; partitions one at a time or interleaved, each in order.
+   */
+  replay(topic: string, handler: EventHandler): Promise<ReplayResult>;
+  /** Per partition, the offset the next appended event will get. */
+  endOffsets(topic: string): Promise<Map<number, bigint>>;
+  close(): Promise<void>;
+}
+
+/** The log did not acknowledge in time, or is closed. Retryable; maps to 503 at HTTP edges. */
+export class EventBusUnavailableError extends Error {
+  override readonly name = 'EventBusUnavailableError';
+}
+
+/** A topic that `ensureTopics` never created. */
+export class UnknownTopicError extends Error {
+  override readonly name = 'UnknownTopicError';
+  constructor(readonly topic: string) {
+    super(`unknown topic ${topic}`);
+  }
+}
