@@ -7,7 +7,7 @@
 #       (that is how tests restart the broker mid-stream).
 #   infra/local/kafka.sh stop --dir DIR [--kill]      (--kill: SIGKILL, as a crash would)
 # Jars are resolved once with Maven (infra/local/kafka/pom.xml) into the Maven cache and reused.
-# KAFKA_VERSION in the environment overrides the version pinned in the pom.
+# GATEHOUSE_KAFKA_VERSION in the environment overrides the version pinned in the pom.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
 done
 
 pom="$here/kafka/pom.xml"
-version=${KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")}
+version=${GATEHOUSE_KAFKA_VERSION:-$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$pom")}
 cache="${GATEHOUSE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse}/kafka-$version"
 
 classpath() {
@@ -95,7 +95,8 @@ PROPS
     if port_open "$port" && grep -q "Kafka Server started" "$dir/server.log" 2>/dev/null; then
       echo "KAFKA_BROKERS=127.0.0.1:$port"
       echo "KAFKA_PID=$pid"
-      echo "KAFKA_VERSION=$version"
+      # The version the running broker reports, not merely the one asked for.
+      echo "KAFKA_VERSION=$(sed -n 's/.*Kafka version: \([^ ]*\).*/\1/p' "$dir/server.log" | head -n 1)"
       echo "KAFKA_DIR=$dir"
       return 0
     fi

@@ -1,0 +1,26 @@
+// What integration tests import: the Kafka and Redis the global setup found or started.
+import { inject } from 'vitest';
+import type { KafkaHandle, RedisHandle } from './infrastructure.js';
+
+export {
+  acquireInfrastructure,
+  type KafkaHandle,
+  type RedisHandle,
+  restartLocalKafka,
+  type TestInfrastructure,
+} from './infrastructure.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    gatehouseKafka: KafkaHandle;
+    gatehouseRedis: RedisHandle;
+  }
+}
+
+export function testKafka(): KafkaHandle {
+  return inject('gatehouseKafka');
+}
+
+export function testRedis(): RedisHandle {
+  return inject('gatehouseRedis');
+}
