@@ -1,0 +1,17 @@
+export {
+  MemoryProjectionStore,
+  type MemoryProjectionStoreOptions,
+} from './memory-projection-store.js';
+export {
+  type ProjectionStore,
+  ProjectionStoreUnavailableError,
+  type ReadQuery,
+  type ReadResult,
+  type TtlOption,
+  type WriteOp,
+  WrongTypeError,
+} from './port.js';
+export {
+  RedisProjectionStore,
+  type RedisProjectionStoreOptions,
+} from './redis-projection-store.js';

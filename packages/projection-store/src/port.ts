@@ -1,0 +1,102 @@
+// The projection store port: Redis's data model (strings, hashes, sets, TTLs), reduced to what the
+// read models need. Read models are written by the projector, and short-lived flow state by the
+// service that owns it (SPEC section 6). Every key is under the store's key prefix.
+
+export interface TtlOption {
+  /** Time to live in milliseconds; absent means the key does not expire. */
+  ttlMs?: number;
+}
+
+/** One read of a `read` batch. */
+export type ReadQuery =
+  | { op: 'get'; key: string }
+  | { op: 'hget'; key: string; field: string }
+  | { op: 'hgetall'; key: string }
+  | { op: 'smembers'; key: string }
+  | { op: 'sismember'; key: string; member: string }
+  | { op: 'exists'; key: string };
+
+/** The result of each query type, in order. */
+export type ReadResult<Q extends ReadQuery = ReadQuery> = Q extends { op: 'get' | 'hget' }
+  ? string | null
+  : Q extends { op: 'hgetall' }
+    ? Record<string, string>
+    : Q extends { op: 'smembers' }
+      ? string[]
+      : boolean;
+
+/** One write of a `write` batch. */
+export type WriteOp =
+  | ({ op: 'set'; key: string; value: string } & TtlOption)
+  | { op: 'del'; key: string }
+  | { op: 'hset'; key: string; fields: Record<string, string> }
+  | { op: 'hdel'; key: string; fields: readonly string[] }
+  | { op: 'sadd'; key: string; members: readonly string[] }
+  | { op: 'srem'; key: string; members: readonly string[] }
+  | { op: 'expire'; key: string; ttlMs: number };
+
+export interface ProjectionStore {
+  get(key: string): Promise<string | null>;
+  /** Reads many string keys in one round trip; null for absent ones. */
+  mget(keys: readonly string[]): Promise<(string | null)[]>;
+  set(key: string, value: string, options?: TtlOption): Promise<void>;
+  /** Sets the key only when it does not exist; true when it was set. */
+  setIfAbsent(key: string, value: string, options?: TtlOption): Promise<boolean>;
+  /** Reads and deletes a key atomically: of concurrent callers, exactly one gets the value. */
+  getDel(key: string): Promise<string | null>;
+  /**
+   * Atomically replaces the value `expected` (null: the key is absent) with `next` (null: delete
+   * the key). True when the key held `expected` and was changed.
+   */
+  compareAndSet(
+    key: string,
+    expected: string | null,
+    next: string | null,
+    options?: TtlOption,
+  ): Promise<boolean>;
+  /** Deletes keys of any type; returns how many existed. */
+  del(keys: readonly string[]): Promise<number>;
+  /** Remaining lifetime in ms: -1 when the key does not expire, -2 when it does not exist. */
+  pttl(key: string): Promise<number>;
+  /** Sets a key's time to live; false when the key does not exist. */
+  expire(key: string, ttlMs: number): Promise<boolean>;
+
+  hset(key: string, fields: Record<string, string>): Promise<void>;
+  hget(key: string, field: string): Promise<string | null>;
+  hgetall(key: string): Promise<Record<string, string>>;
+  hdel(key: string, fields: readonly string[]): Promise<number>;
+
+  sadd(key: string, members: readonly string[]): Promise<number>;
+  srem(key: string, members: readonly string[]): Promise<number>;
+  smembers(key: string): Promise<string[]>;
+  sismember(key: string, member: string): Promise<boolean>;
+
+  /** Runs several reads in one round trip. */
+  read<const Q extends readonly ReadQuery[]>(
+    queries: Q,
+  ): Promise<{ -readonly [I in keyof Q]: ReadResult<Q[I]> }>;
+  /**
+   * Applies several writes in one round trip, isolated: no other command runs between them
+   * (pipelined MULTI/EXEC on Redis). As in Redis, a write that fails (WrongTypeError) does not undo
+   * the others; projections write keys of one type each, so that does not arise.
+   */
+  write(ops: readonly WriteOp[]): Promise<void>;
+  /** Every key that starts with `prefix`, in batches. */
+  scan(prefix: string): AsyncIterable<string[]>;
+  /** Deletes every key that starts with `prefix`; returns how many. */
+  deleteByPrefix(prefix: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** The store could not be reached or did not answer in time. Token checks fail closed on it. */
+export class ProjectionStoreUnavailableError extends Error {
+  override readonly name = 'ProjectionStoreUnavailableError';
+}
+
+/** An operation of one type on a key that holds another (Redis's WRONGTYPE). */
+export class WrongTypeError extends Error {
+  override readonly name = 'WrongTypeError';
+  constructor(readonly key: string) {
+    super(`key ${key} holds a value of another type`);
+  }
+}

@@ -1,0 +1,309 @@
+// The Redis adapter of the projection store (ioredis). Single commands where Redis is atomic on its
+// own (GETDEL, SET NX), Lua where a check and a write must be one step (compare-and-set), MULTI/EXEC
+// for write batches, plain pipelines for read batches. Commands issued in the same tick share one
+// round trip (auto-pipelining).
+import { Redis, type RedisOptions } from 'ioredis';
+import {
+  type ProjectionStore,
+  ProjectionStoreUnavailableError,
+  type ReadQuery,
+  type ReadResult,
+  type TtlOption,
+  type WriteOp,
+  WrongTypeError,
+} from './port.js';
+
+export interface RedisProjectionStoreOptions {
+  /** `redis://host:port/db` (GATEHOUSE_REDIS_URL). */
+  url: string;
+  /** Prepended to every key, so that several stores can share one Redis. Default `gh:`. */
+  keyPrefix?: string;
+  /** Longest wait for one command before it fails. Default 2000 ms. */
+  commandTimeoutMs?: number;
+  /** More ioredis options, for TLS, sentinels and the like. */
+  redis?: RedisOptions;
+}
+
+// KEYS[1] key; ARGV: expected present (0/1), expected, next present (0/1), next, ttl ms ('' = none)
+const compareAndSetScript = `
+local current = redis.call('GET', KEYS[1])
+if ARGV[1] == '1' then
+  if current ~= ARGV[2] then return 0 end
+elseif current then
+  return 0
+end
+if ARGV[3] == '1' then
+  if ARGV[5] ~= '' then
+    redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
+  else
+    redis.call('SET', KEYS[1], ARGV[4])
+  end
+else
+  redis.call('DEL', KEYS[1])
+end
+return 1
+`;
+
+type CasRedis = Redis & {
+  compareAndSet(
+    key: string,
+    hasExpected: string,
+    expected: string,
+    hasNext: string,
+    next: string,
+    ttl: string,
+  ): Promise<number>;
+};
+
+export class RedisProjectionStore implements ProjectionStore {
+  private readonly redis: CasRedis;
+  private readonly prefix: string;
+
+  constructor(options: RedisProjectionStoreOptions) {
+    this.prefix = options.keyPrefix ?? 'gh:';
+    this.redis = new Redis(options.url, {
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 1,
+      commandTimeout: options.commandTimeoutMs ?? 2000,
+      connectTimeout: 2000,
+      lazyConnect: false,
+      ...options.redis,
+    }) as CasRedis;
+    // A down Redis surfaces as failed commands (ProjectionStoreUnavailableError); ioredis would
+    // otherwise also print every reconnect error.
+    this.redis.on('error', () => {});
+    this.redis.defineCommand('compareAndSet', { numberOfKeys: 1, lua: compareAndSetScript });
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.call(key, () => this.redis.get(this.k(key)));
+  }
+
+  async mget(keys: readonly string[]): Promise<(string | null)[]> {
+    if (keys.length === 0) return [];
+    return this.call(keys[0]!, () => this.redis.mget(keys.map((key) => this.k(key))));
+  }
+
+  async set(key: string, value: string, options?: TtlOption): Promise<void> {
+    const ttl = ttlOf(options);
+    await this.call(key, () =>
+      ttl === undefined
+        ? this.redis.set(this.k(key), value)
+        : this.redis.set(this.k(key), value, 'PX', ttl),
+    );
+  }
+
+  async setIfAbsent(key: string, value: string, options?: TtlOption): Promise<boolean> {
+    const ttl = ttlOf(options);
+    const reply = await this.call(key, () =>
+      ttl === undefined
+        ? this.redis.set(this.k(key), value, 'NX')
+        : this.redis.set(this.k(key), value, 'PX', ttl, 'NX'),
+    );
+    return reply === 'OK';
+  }
+
+  getDel(key: string): Promise<string | null> {
+    return this.call(key, () => this.redis.getdel(this.k(key)));
+  }
+
+  async compareAndSet(
+    key: string,
+    expected: string | null,
+    next: string | null,
+    options?: TtlOption,
+  ): Promise<boolean> {
+    const ttl = ttlOf(options);
+    const changed = await this.call(key, () =>
+      this.redis.compareAndSet(
+        this.k(key),
+        expected === null ? '0' : '1',
+        expected ?? '',
+        next === null ? '0' : '1',
+        next ?? '',
+        ttl === undefined ? '' : String(ttl),
+      ),
+    );
+    return changed === 1;
+  }
+
+  async del(keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    return this.call(keys[0]!, () => this.redis.del(...keys.map((key) => this.k(key))));
+  }
+
+  pttl(key: string): Promise<number> {
+    return this.call(key, () => this.redis.pttl(this.k(key)));
+  }
+
+  async expire(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.call(key, () => this.redis.pexpire(this.k(key), positive(ttlMs)))) === 1;
+  }
+
+  async hset(key: string, fields: Record<string, string>): Promise<void> {
+    if (Object.keys(fields).length === 0) return;
+    await this.call(key, () => this.redis.hset(this.k(key), fields));
+  }
+
+  hget(key: string, field: string): Promise<string | null> {
+    return this.call(key, () => this.redis.hget(this.k(key), field));
+  }
+
+  hgetall(key: string): Promise<Record<string, string>> {
+    return this.call(key, () => this.redis.hgetall(this.k(key)));
+  }
+
+  async hdel(key: string, fields: readonly string[]): Promise<number> {
+    if (fields.length === 0) return 0;
+    return this.call(key, () => this.redis.hdel(this.k(key), ...fields));
+  }
+
+  async sadd(key: string, members: readonly string[]): Promise<number> {
+    if (members.length === 0) return 0;
+    return this.call(key, () => this.redis.sadd(this.k(key), ...members));
+  }
+
+  async srem(key: string, members: readonly string[]): Promise<number> {
+    if (members.length === 0) return 0;
+    return this.call(key, () => this.redis.srem(this.k(key), ...members));
+  }
+
+  smembers(key: string): Promise<string[]> {
+    return this.call(key, () => this.redis.smembers(this.k(key)));
+  }
+
+  async sismember(key: string, member: string): Promise<boolean> {
+    return (await this.call(key, () => this.redis.sismember(this.k(key), member))) === 1;
+  }
+
+  async read<const Q extends readonly ReadQuery[]>(
+    queries: Q,
+  ): Promise<{ -readonly [I in keyof Q]: ReadResult<Q[I]> }> {
+    if (queries.length === 0) return [] as never;
+    const pipeline = this.redis.pipeline();
+    for (const query of queries) {
+      const key = this.k(query.key);
+      switch (query.op) {
+        case 'get':
+          pipeline.get(key);
+          break;
+        case 'hget':
+          pipeline.hget(key, query.field);
+          break;
+        case 'hgetall':
+          pipeline.hgetall(key);
+          break;
+        case 'smembers':
+          pipeline.smembers(key);
+          break;
+        case 'sismember':
+          pipeline.sismember(key, query.member);
+          break;
+        case 'exists':
+          pipeline.exists(key);
+          break;
+      }
+    }
+    const replies = await this.call(queries[0]!.key, () => pipeline.exec());
+    return replies!.map(([error, reply], index) => {
+      if (error) throw mapError(error, queries[index]!.key);
+      const op = queries[index]!.op;
+      return op === 'sismember' || op === 'exists' ? reply === 1 : reply;
+    }) as never;
+  }
+
+  async write(ops: readonly WriteOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const multi = this.redis.multi();
+    for (const op of ops) {
+      const key = this.k(op.key);
+      switch (op.op) {
+        case 'set':
+          if (op.ttlMs === undefined) multi.set(key, op.value);
+          else multi.set(key, op.value, 'PX', positive(op.ttlMs));
+          break;
+        case 'del':
+          multi.del(key);
+          break;
+        case 'hset':
+          if (Object.keys(op.fields).length > 0) multi.hset(key, op.fields);
+          break;
+        case 'hdel':
+          if (op.fields.length > 0) multi.hdel(key, ...op.fields);
+          break;
+        case 'sadd':
+          if (op.members.length > 0) multi.sadd(key, ...op.members);
+          break;
+        case 'srem':
+          if (op.members.length > 0) multi.srem(key, ...op.members);
+          break;
+        case 'expire':
+          multi.pexpire(key, positive(op.ttlMs));
+          break;
+      }
+    }
+    const replies = await this.call(ops[0]!.key, () => multi.exec());
+    const failed = replies?.findIndex(([error]) => error);
+    if (replies === null) throw new ProjectionStoreUnavailableError('write batch was aborted');
+    if (failed !== undefined && failed >= 0) throw mapError(replies[failed]![0]!, ops[failed]!.key);
+  }
+
+  async *scan(prefix: string): AsyncIterable<string[]> {
+    const match = `${escapeGlob(this.prefix + prefix)}*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.call(prefix, () =>
+        this.redis.scan(cursor, 'MATCH', match, 'COUNT', 1000),
+      );
+      cursor = next;
+      if (keys.length > 0) yield keys.map((key) => key.slice(this.prefix.length));
+    } while (cursor !== '0');
+  }
+
+  async deleteByPrefix(prefix: string): Promise<number> {
+    let deleted = 0;
+    for await (const keys of this.scan(prefix)) {
+      deleted += await this.call(prefix, () =>
+        this.redis.unlink(...keys.map((key) => this.k(key))),
+      );
+    }
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private k(key: string): string {
+    return this.prefix + key;
+  }
+
+  private async call<T>(key: string, command: () => Promise<T>): Promise<T> {
+    try {
+      return await command();
+    } catch (error) {
+      throw mapError(error, key);
+    }
+  }
+}
+
+function mapError(error: unknown, key: string): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith('WRONGTYPE')) return new WrongTypeError(key);
+  if (error instanceof RangeError) return error;
+  return new ProjectionStoreUnavailableError(`Redis: ${message}`);
+}
+
+function ttlOf(options: TtlOption | undefined): number | undefined {
+  return options?.ttlMs === undefined ? undefined : positive(options.ttlMs);
+}
+
+function positive(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs < 1)
+    throw new RangeError(`TTL must be at least 1 ms, got ${ttlMs}`);
+  return Math.ceil(ttlMs);
+}
+
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}

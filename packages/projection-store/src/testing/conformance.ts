@@ -1,0 +1,267 @@
+// The projection store conformance suite: the Redis and in-memory adapters run the same tests.
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ProjectionStore, WrongTypeError } from '../port.js';
+
+export interface ProjectionStoreHarness {
+  name: string;
+  /** A store whose keys are apart from every other namespace's. */
+  open(namespace: string): Promise<ProjectionStore>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function describeProjectionStoreConformance(harness: ProjectionStoreHarness): void {
+  describe(`ProjectionStore conformance: ${harness.name}`, () => {
+    const opened: ProjectionStore[] = [];
+    const open = async () => {
+      const store = await harness.open(randomUUID());
+      opened.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      for (const store of opened.splice(0)) {
+        await store.deleteByPrefix('');
+        await store.close();
+      }
+    });
+
+    it('gets, sets, overwrites and deletes strings', async () => {
+      const store = await open();
+      expect(await store.get('a')).toBeNull();
+      await store.set('a', '1');
+      expect(await store.get('a')).toBe('1');
+      await store.set('a', 'two');
+      expect(await store.get('a')).toBe('two');
+      await store.set('b', '');
+      expect(await store.get('b')).toBe('');
+      expect(await store.del(['a', 'b', 'missing'])).toBe(2);
+      expect(await store.get('a')).toBeNull();
+      await store.set('unicode', 'ünïcødé ✓');
+      expect(await store.get('unicode')).toBe('ünïcødé ✓');
+    });
+
+    it('reads many keys in one call, in order, with null for absent keys and keys of other types', async () => {
+      const store = await open();
+      await store.set('k1', 'v1');
+      await store.set('k3', 'v3');
+      await store.hset('h', { f: 'x' });
+      expect(await store.mget(['k1', 'k2', 'k3', 'h', 'k1'])).toEqual([
+        'v1',
+        null,
+        'v3',
+        null,
+        'v1',
+      ]);
+      expect(await store.mget([])).toEqual([]);
+    });
+
+    it('expires keys after their TTL, and reports the time left', async () => {
+      const store = await open();
+      await store.set('short', 'x', { ttlMs: 150 });
+      await store.set('forever', 'y');
+      const left = await store.pttl('short');
+      expect(left).toBeGreaterThan(0);
+      expect(left).toBeLessThanOrEqual(150);
+      expect(await store.pttl('forever')).toBe(-1);
+      expect(await store.pttl('missing')).toBe(-2);
+      await store.hset('hash', { f: 'v' });
+      expect(await store.expire('hash', 150)).toBe(true);
+      expect(await store.expire('missing', 150)).toBe(false);
+      await store.set('reset', 'x', { ttlMs: 150 });
+      await store.set('reset', 'y'); // a plain set drops the TTL
+      await sleep(300);
+      expect(await store.get('short')).toBeNull();
+      expect(await store.pttl('short')).toBe(-2);
+      expect(await store.hgetall('hash')).toEqual({});
+      expect(await store.get('forever')).toBe('y');
+      expect(await store.get('reset')).toBe('y');
+    });
+
+    it('refuses a TTL below 1 ms', async () => {
+      const store = await open();
+      await expect(store.set('a', 'x', { ttlMs: 0 })).rejects.toThrow(RangeError);
+      await expect(store.write([{ op: 'set', key: 'a', value: 'x', ttlMs: -5 }])).rejects.toThrow(
+        RangeError,
+      );
+      expect(await store.get('a')).toBeNull();
+    });
+
+    it('sets only an absent key with setIfAbsent: one winner among concurrent callers', async () => {
+      const store = await open();
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          store.setIfAbsent('login:ada', `user-${i}`, { ttlMs: 60_000 }),
+        ),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect(await store.get('login:ada')).toBe(`user-${winner}`);
+      expect(await store.pttl('login:ada')).toBeGreaterThan(0);
+    });
+
+    it('gets and deletes atomically: of concurrent callers exactly one gets the value', async () => {
+      const store = await open();
+      for (let round = 0; round < 5; round += 1) {
+        await store.set(`code:${round}`, `grant-${round}`, { ttlMs: 60_000 });
+        const results = await Promise.all(
+          Array.from({ length: 40 }, () => store.getDel(`code:${round}`)),
+        );
+        expect(results.filter((r) => r !== null)).toEqual([`grant-${round}`]);
+        expect(await store.get(`code:${round}`)).toBeNull();
+      }
+      expect(await store.getDel('missing')).toBeNull();
+    });
+
+    it('compares and sets: creates, replaces and deletes only from the expected value', async () => {
+      const store = await open();
+      expect(await store.compareAndSet('family', 'old', 'new')).toBe(false);
+      expect(await store.get('family')).toBeNull();
+      expect(await store.compareAndSet('family', null, 'r1', { ttlMs: 60_000 })).toBe(true);
+      expect(await store.compareAndSet('family', null, 'r1')).toBe(false);
+      expect(await store.compareAndSet('family', 'r1', 'r2')).toBe(true);
+      expect(await store.pttl('family')).toBe(-1); // set without a TTL
+      expect(await store.compareAndSet('family', 'r1', 'r3')).toBe(false);
+      expect(await store.get('family')).toBe('r2');
+      expect(await store.compareAndSet('family', 'r2', null)).toBe(true);
+      expect(await store.get('family')).toBeNull();
+    });
+
+    it('compares and sets atomically: concurrent increments through CAS loops lose nothing', async () => {
+      const store = await open();
+      const workers = 10;
+      const increments = 20;
+      let conflicts = 0;
+      await Promise.all(
+        Array.from({ length: workers }, async () => {
+          for (let i = 0; i < increments; i += 1) {
+            for (;;) {
+              const current = await store.get('counter');
+              const next = String(Number(current ?? '0') + 1);
+              if (await store.compareAndSet('counter', current, next)) break;
+              conflicts += 1;
+            }
+          }
+        }),
+      );
+      expect(await store.get('counter')).toBe(String(workers * increments));
+      expect(conflicts).toBeGreaterThanOrEqual(0);
+    });
+
+    it('keeps hashes: set, get, get all, delete fields; an emptied hash is gone', async () => {
+      const store = await open();
+      await store.hset('client:0oa1', { status: 'ACTIVE', name: 'Web' });
+      await store.hset('client:0oa1', { status: 'INACTIVE' });
+      expect(await store.hget('client:0oa1', 'status')).toBe('INACTIVE');
+      expect(await store.hget('client:0oa1', 'missing')).toBeNull();
+      expect(await store.hgetall('client:0oa1')).toEqual({ status: 'INACTIVE', name: 'Web' });
+      expect(await store.hdel('client:0oa1', ['name', 'missing'])).toBe(1);
+      expect(await store.hdel('client:0oa1', ['status'])).toBe(1);
+      expect(await store.read([{ op: 'exists', key: 'client:0oa1' }])).toEqual([false]);
+      expect(await store.hgetall('nothing')).toEqual({});
+    });
+
+    it('keeps sets: add, remove, members, membership; an emptied set is gone', async () => {
+      const store = await open();
+      expect(await store.sadd('group:everyone', ['u1', 'u2', 'u1'])).toBe(2);
+      expect(await store.sadd('group:everyone', ['u2', 'u3'])).toBe(1);
+      expect((await store.smembers('group:everyone')).sort()).toEqual(['u1', 'u2', 'u3']);
+      expect(await store.sismember('group:everyone', 'u3')).toBe(true);
+      expect(await store.sismember('group:everyone', 'u9')).toBe(false);
+      expect(await store.srem('group:everyone', ['u1', 'u9'])).toBe(1);
+      expect(await store.srem('group:everyone', ['u2', 'u3'])).toBe(2);
+      expect(await store.smembers('group:everyone')).toEqual([]);
+      expect(await store.read([{ op: 'exists', key: 'group:everyone' }])).toEqual([false]);
+    });
+
+    it('refuses an operation of one type on a key of another', async () => {
+      const store = await open();
+      await store.set('s', 'x');
+      await store.hset('h', { f: 'v' });
+      await store.sadd('set', ['m']);
+      await expect(store.hget('s', 'f')).rejects.toBeInstanceOf(WrongTypeError);
+      await expect(store.get('h')).rejects.toBeInstanceOf(WrongTypeError);
+      await expect(store.sismember('h', 'm')).rejects.toBeInstanceOf(WrongTypeError);
+      await expect(store.hset('set', { f: 'v' })).rejects.toBeInstanceOf(WrongTypeError);
+      await expect(store.getDel('set')).rejects.toBeInstanceOf(WrongTypeError);
+      await store.set('h', 'now a string'); // set replaces a key of any type
+      expect(await store.get('h')).toBe('now a string');
+    });
+
+    it('runs a batch of mixed reads in one call', async () => {
+      const store = await open();
+      await store.set('watermark:client:c1', '1700000000000');
+      await store.hset('user:u1', { status: 'ACTIVE' });
+      await store.sadd('revoked:jti', ['j1']);
+      const [watermark, missing, status, profile, revoked, notRevoked, exists, members] =
+        await store.read([
+          { op: 'get', key: 'watermark:client:c1' },
+          { op: 'get', key: 'watermark:user:u1' },
+          { op: 'hget', key: 'user:u1', field: 'status' },
+          { op: 'hgetall', key: 'user:u1' },
+          { op: 'sismember', key: 'revoked:jti', member: 'j1' },
+          { op: 'sismember', key: 'revoked:jti', member: 'j2' },
+          { op: 'exists', key: 'user:u1' },
+          { op: 'smembers', key: 'revoked:jti' },
+        ]);
+      expect({ watermark, missing, status, profile, revoked, notRevoked, exists, members }).toEqual(
+        {
+          watermark: '1700000000000',
+          missing: null,
+          status: 'ACTIVE',
+          profile: { status: 'ACTIVE' },
+          revoked: true,
+          notRevoked: false,
+          exists: true,
+          members: ['j1'],
+        },
+      );
+      expect(await store.read([])).toEqual([]);
+    });
+
+    it('applies a batch of writes together', async () => {
+      const store = await open();
+      await store.set('stale', 'x');
+      await store.sadd('gone', ['a']);
+      await store.write([
+        { op: 'set', key: 'position', value: '42' },
+        { op: 'set', key: 'code', value: 'c', ttlMs: 60_000 },
+        { op: 'hset', key: 'user:u1', fields: { status: 'SUSPENDED', login: 'ada' } },
+        { op: 'hdel', key: 'user:u1', fields: ['login'] },
+        { op: 'sadd', key: 'members', members: ['u1', 'u2'] },
+        { op: 'srem', key: 'members', members: ['u2'] },
+        { op: 'srem', key: 'gone', members: ['a'] },
+        { op: 'del', key: 'stale' },
+        { op: 'expire', key: 'user:u1', ttlMs: 60_000 },
+      ]);
+      expect(await store.mget(['position', 'code', 'stale'])).toEqual(['42', 'c', null]);
+      expect(await store.hgetall('user:u1')).toEqual({ status: 'SUSPENDED' });
+      expect(await store.smembers('members')).toEqual(['u1']);
+      expect(await store.read([{ op: 'exists', key: 'gone' }])).toEqual([false]);
+      expect(await store.pttl('code')).toBeGreaterThan(0);
+      expect(await store.pttl('user:u1')).toBeGreaterThan(0);
+      await store.write([]);
+    });
+
+    it('lists and deletes keys by prefix, taking glob characters literally', async () => {
+      const store = await open();
+      const keys = Array.from({ length: 1500 }, (_, i) => `proj:user:${i}`);
+      for (let i = 0; i < keys.length; i += 500) {
+        await store.write(
+          keys.slice(i, i + 500).map((key) => ({ op: 'set' as const, key, value: '1' })),
+        );
+      }
+      await store.set('proj:*:literal', 'x');
+      await store.set('proj?x', 'y');
+      await store.set('other:1', 'z');
+      const listed: string[] = [];
+      for await (const batch of store.scan('proj:user:')) listed.push(...batch);
+      expect(listed.sort()).toEqual([...keys].sort());
+      const starred: string[] = [];
+      for await (const batch of store.scan('proj:*')) starred.push(...batch);
+      expect(starred).toEqual(['proj:*:literal']);
+      expect(await store.deleteByPrefix('proj:')).toBe(1501);
+      expect(await store.mget(['proj:user:0', 'proj?x', 'other:1'])).toEqual([null, 'y', 'z']);
+    });
+  });
+}
