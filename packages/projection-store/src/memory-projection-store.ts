@@ -137,22 +137,24 @@ export class MemoryProjectionStore implements ProjectionStore {
   async read<const Q extends readonly ReadQuery[]>(
     queries: Q,
   ): Promise<{ -readonly [I in keyof Q]: ReadResult<Q[I]> }> {
-    return queries.map((query) => {
-      switch (query.op) {
-        case 'get':
-          return this.string(query.key);
-        case 'hget':
-          return this.hash(query.key)?.get(query.field) ?? null;
-        case 'hgetall':
-          return Object.fromEntries(this.hash(query.key) ?? []);
-        case 'smembers':
-          return [...(this.set_(query.key) ?? [])];
-        case 'sismember':
-          return this.set_(query.key)?.has(query.member) ?? false;
-        case 'exists':
-          return this.entry(query.key) !== undefined;
-      }
-    }) as never;
+    return queries.map((query) => this.readOne(query)) as never;
+  }
+
+  private readOne(query: ReadQuery): ReadResult {
+    switch (query.op) {
+      case 'get':
+        return this.string(query.key);
+      case 'hget':
+        return this.hash(query.key)?.get(query.field) ?? null;
+      case 'hgetall':
+        return Object.fromEntries(this.hash(query.key) ?? []);
+      case 'smembers':
+        return [...(this.set_(query.key) ?? [])];
+      case 'sismember':
+        return this.set_(query.key)?.has(query.member) ?? false;
+      case 'exists':
+        return this.entry(query.key) !== undefined;
+    }
   }
 
   async write(ops: readonly WriteOp[]): Promise<void> {
