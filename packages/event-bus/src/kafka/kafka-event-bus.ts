@@ -102,6 +102,9 @@ export class KafkaEventBus implements EventBus {
     });
     this.producer = this.kafka.producer({
       idempotent: true, // implies acks=all (-1)
+      // An idempotent producer must not give up on a batch, or its sequence numbers go out of
+      // step; `publishTimeoutMs` bounds how long a caller waits instead.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
@@ -177,6 +180,23 @@ export class KafkaEventBus implements EventBus {
     });
     crashed.catch(() => {}); // only observed while joining
     try {
+      const startAt =
+        options.start === 'latest'
+          ? await this.uncommittedEnds(options.groupId, options.topics)
+          : new Map<string, bigint>();
+      let firstAssignment = true;
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        // Emitted after the assignment and before the first fetch; later rebalances must not seek.
+        if (!firstAssignment) return;
+        firstAssignment = false;
+        for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+          for (const partition of partitions) {
+            const offset = startAt.get(`${topic}:${partition}`);
+            if (offset !== undefined)
+              consumer.seek({ topic, partition, offset: offset.toString() });
+          }
+        }
+      });
       await consumer.connect();
       await consumer.subscribe({
         topics: [...options.topics],
@@ -217,9 +237,33 @@ export class KafkaEventBus implements EventBus {
     };
   }
 
+  /**
+   * The end offset, as of now, of every partition of `topics` that the group has no committed
+   * offset for. kafkajs would resolve "latest" only at the member's first fetch, and so skip what is
+   * published between `subscribe` resolving and that fetch; seeking to these offsets instead makes
+   * `latest` mean "everything from this call on".
+   */
+  private async uncommittedEnds(
+    groupId: string,
+    topics: readonly string[],
+  ): Promise<Map<string, bigint>> {
+    const ends = new Map<string, bigint>();
+    const committed = await retryRetriable(() =>
+      this.admin.fetchOffsets({ groupId, topics: [...topics] }),
+    );
+    for (const { topic, partitions } of committed) {
+      const unset = new Set(partitions.filter((p) => Number(p.offset) < 0).map((p) => p.partition));
+      if (unset.size === 0) continue;
+      for (const end of await retryRetriable(() => this.admin.fetchTopicOffsets(topic))) {
+        if (unset.has(end.partition)) ends.set(`${topic}:${end.partition}`, BigInt(end.high));
+      }
+    }
+    return ends;
+  }
+
   async replay(topic: string, handler: EventHandler): Promise<ReplayResult> {
     await this.connect();
-    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const offsets = await retryRetriable(() => this.admin.fetchTopicOffsets(topic));
     // Per partition, the end as of now; partitions with nothing to read are done already.
     const remaining = new Map(
       offsets
@@ -274,7 +318,7 @@ export class KafkaEventBus implements EventBus {
 
   async endOffsets(topic: string): Promise<Map<number, bigint>> {
     await this.connect();
-    const offsets = await this.admin.fetchTopicOffsets(topic);
+    const offsets = await retryRetriable(() => this.admin.fetchTopicOffsets(topic));
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   }
 
@@ -314,6 +358,23 @@ export class KafkaEventBus implements EventBus {
       this.partitionsByTopic.set(topic, partitions);
     }
     return partitions;
+  }
+}
+
+/**
+ * Retries a metadata read while Kafka answers with a retriable error, as it does for a moment
+ * after a topic was created or a leader moved (NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE).
+ */
+async function retryRetriable<T>(read: () => Promise<T>, forMs = 10_000): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+    try {
+      return await read();
+    } catch (error) {
+      if (!(error as { retriable?: boolean }).retriable || Date.now() + delay > deadline)
+        throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 
