@@ -1,5 +1,6 @@
 // Two vitest projects: `unit` (fast, no infrastructure, run per package by turbo) and `int`
 // (needs Kafka and Redis, run once from the root with one broker and one Redis for all suites).
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
@@ -7,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 // Workspace packages export their TypeScript sources under this condition, so tests run
 // against src/ without a build.
 const conditions = ['@gatehouse/source', ...defaultServerConditions];
+const root = fileURLToPath(new URL('.', import.meta.url));
 const globalSetup = fileURLToPath(
   new URL('./packages/testkit/src/global-setup.ts', import.meta.url),
 );
@@ -15,6 +17,11 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
+    // Besides the console: a JSON report per run, summed by .ci/run into one closing line.
+    reporters: ['default', 'json'],
+    outputFile: {
+      json: join(root, '.test-results', `${basename(process.cwd())}-${process.pid}.json`),
+    },
     projects: [
       {
         extends: true,

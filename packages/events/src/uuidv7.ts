@@ -1,16 +1,23 @@
 // UUID version 7 (RFC 9562 section 5.7): 48-bit Unix milliseconds, then random bits, so ids sort
 // by creation time. Ids made in the same millisecond by one process stay strictly increasing:
 // the 12-bit rand_a field is used as a counter seeded at random (RFC 9562 section 6.2, method 1).
+// Read from the system clock, time never goes backwards here: a clock stepped back keeps the last
+// millisecond. A time passed in (an injected clock) is taken as it is.
 import { randomFillSync } from 'node:crypto';
 
 const random = new Uint8Array(10);
+/** The time asked for last, and the millisecond last encoded (ahead of it after a borrow). */
+let lastAsked = -1;
 let lastMs = -1;
 let counter = 0;
 
-export function uuidv7(now: number = Date.now()): string {
+export function uuidv7(at?: number): string {
   randomFillSync(random);
-  let ms = Math.max(now, lastMs);
-  if (ms === lastMs) {
+  const asked = at ?? Date.now();
+  let ms: number;
+  // Same time as last, or the system clock behind what was already encoded: continue the sequence.
+  if (asked === lastAsked || (at === undefined && asked < lastMs)) {
+    ms = lastMs;
     counter += 1;
     if (counter > 0xfff) {
       // Counter exhausted within one millisecond: borrow the next millisecond, as the RFC allows.
@@ -18,8 +25,10 @@ export function uuidv7(now: number = Date.now()): string {
       counter = random[0]! & 0x7ff;
     }
   } else {
+    ms = asked;
     counter = ((random[0]! << 8) | random[1]!) & 0x7ff; // leave headroom for increments
   }
+  lastAsked = asked;
   lastMs = ms;
 
   const bytes = new Uint8Array(16);
