@@ -227,7 +227,8 @@ class GroupState {
 
 class EmbeddedSubscription implements Subscription {
   private closed = false;
-  private wakeUp: (() => void) | null = null;
+  /** One waiting loop per topic; any append or hand-over wakes them all to look again. */
+  private readonly waiting = new Set<() => void>();
   private readonly loops: Promise<void>[] = [];
   private readonly unlisten: (() => void)[] = [];
 
@@ -249,9 +250,9 @@ class EmbeddedSubscription implements Subscription {
   }
 
   wake(): void {
-    const wake = this.wakeUp;
-    this.wakeUp = null;
-    wake?.();
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const resume of waiting) resume();
   }
 
   async close(): Promise<void> {
@@ -269,14 +270,12 @@ class EmbeddedSubscription implements Subscription {
       const offset = this.group.committedOffset(topic) ?? startAt;
       if (!this.group.isActive(topic, this) || offset >= log.length) {
         await new Promise<void>((resolve) => {
-          this.wakeUp = resolve;
+          this.waiting.add(resolve);
           // An append or a member leaving may have happened between the check and here.
-          if (
-            this.closed ||
-            (this.group.isActive(topic, this) &&
-              (this.group.committedOffset(topic) ?? startAt) < log.length)
-          )
-            this.wake();
+          const ready =
+            this.group.isActive(topic, this) &&
+            (this.group.committedOffset(topic) ?? startAt) < log.length;
+          if (this.closed || ready) this.wake();
         });
         continue;
       }

@@ -281,6 +281,7 @@ export class KafkaEventBus implements EventBus {
     });
     this.consumers.add(consumer);
     let events = 0;
+    let failed = false;
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -292,13 +293,20 @@ export class KafkaEventBus implements EventBus {
             eachMessage: async ({ partition, message }) => {
               const end = remaining.get(partition);
               const offset = BigInt(message.offset);
-              if (end === undefined || offset >= end) return;
-              await handler({
-                topic,
-                partition,
-                offset,
-                envelope: decodeEnvelope(message.value ?? new Uint8Array()),
-              });
+              if (failed || end === undefined || offset >= end) return;
+              try {
+                await handler({
+                  topic,
+                  partition,
+                  offset,
+                  envelope: decodeEnvelope(message.value ?? new Uint8Array()),
+                });
+              } catch (error) {
+                // A replay stops at the first failure rather than retrying: the caller decides.
+                failed = true;
+                reject(error);
+                return;
+              }
               events += 1;
               if (offset + 1n >= end) {
                 remaining.delete(partition);

@@ -134,6 +134,52 @@ export function describeEventBusConformance(harness: EventBusHarness): void {
       expect((await bus.replay(await newTopic(bus), async () => {})).events).toBe(0);
     });
 
+    it('stops a replay at the first handler failure and rejects with it', async () => {
+      const bus = await openBus();
+      const topic = await newTopic(bus, 1);
+      await bus.publish(
+        topic,
+        Array.from({ length: 10 }, (_, i) => numberedEvent('acme', i)),
+      );
+      const seen: number[] = [];
+      await expect(
+        bus.replay(topic, async (event) => {
+          const seq = sequenceOf(event.envelope);
+          seen.push(seq);
+          if (seq === 4) throw new Error('projection rejected event 4');
+        }),
+      ).rejects.toThrow('projection rejected event 4');
+      expect(seen).toEqual([0, 1, 2, 3, 4]);
+    });
+
+    it('delivers the events of every topic of one subscription', async () => {
+      const bus = await openBus();
+      const [first, second] = [await newTopic(bus), await newTopic(bus)];
+      const received = new Map<string, number[]>();
+      const subscription = await bus.subscribe({
+        groupId: `g-${randomUUID()}`,
+        topics: [first, second],
+        handler: async (event) => {
+          received.set(event.topic, [
+            ...(received.get(event.topic) ?? []),
+            sequenceOf(event.envelope),
+          ]);
+        },
+      });
+      // Both topics' consumers are idle and waiting when the events arrive, one topic after the other.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await bus.publish(first, [numberedEvent('acme', 0), numberedEvent('acme', 1)]);
+      await bus.publish(second, [numberedEvent('acme', 2)]);
+      await bus.publish(first, [numberedEvent('acme', 3)]);
+      await waitFor(
+        () => (received.get(first)?.length ?? 0) + (received.get(second)?.length ?? 0) >= 4,
+        20_000,
+      );
+      await subscription.close();
+      expect(received.get(first)).toEqual([0, 1, 3]);
+      expect(received.get(second)).toEqual([2]);
+    });
+
     it('reports per-partition end offsets that cover every published event', async () => {
       const bus = await openBus();
       const topic = await newTopic(bus);
