@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 
 const run = promisify(execFile);
-const infraDir = fileURLToPath(new URL('../../../infra/local', import.meta.url));
+const defaultInfraDir = fileURLToPath(new URL('../../../infra/local', import.meta.url));
 
 export type Source = 'environment' | 'testcontainers' | 'infra/local';
 
@@ -38,7 +38,21 @@ export interface TestInfrastructure {
 
 type Log = (line: string) => void;
 
-export async function acquireInfrastructure(log: Log = console.info): Promise<TestInfrastructure> {
+export interface AcquireOptions {
+  /** Where GATEHOUSE_KAFKA_BROKERS and GATEHOUSE_REDIS_URL are read. Default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Whether to try testcontainers. Default true. */
+  containers?: boolean;
+  /** The folder of kafka.sh and redis.sh. Default the repository's infra/local. */
+  localInfraDir?: string;
+}
+
+export async function acquireInfrastructure(
+  log: Log = console.info,
+  options: AcquireOptions = {},
+): Promise<TestInfrastructure> {
+  const env = options.env ?? process.env;
+  const infraDir = options.localInfraDir ?? defaultInfraDir;
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const s of stops.reverse())
@@ -47,8 +61,8 @@ export async function acquireInfrastructure(log: Log = console.info): Promise<Te
   try {
     const attempts: string[] = [];
     const fromEnv = {
-      kafka: process.env.GATEHOUSE_KAFKA_BROKERS,
-      redis: process.env.GATEHOUSE_REDIS_URL,
+      kafka: env.GATEHOUSE_KAFKA_BROKERS,
+      redis: env.GATEHOUSE_REDIS_URL,
     };
     let kafka: KafkaHandle | undefined = fromEnv.kafka
       ? {
@@ -66,7 +80,9 @@ export async function acquireInfrastructure(log: Log = console.info): Promise<Te
     if (!fromEnv.kafka) attempts.push('GATEHOUSE_KAFKA_BROKERS: not set');
     if (!fromEnv.redis) attempts.push('GATEHOUSE_REDIS_URL: not set');
 
-    if (!kafka || !redis) {
+    if ((!kafka || !redis) && options.containers === false) {
+      attempts.push('testcontainers: not tried (disabled)');
+    } else if (!kafka || !redis) {
       const containers = await startWithContainers({ kafka: !kafka, redis: !redis }, log).catch(
         (error: unknown) => {
           attempts.push(`testcontainers: ${firstLine(error)}`);
@@ -80,7 +96,7 @@ export async function acquireInfrastructure(log: Log = console.info): Promise<Te
       }
     }
     if (!kafka || !redis) {
-      const local = await startLocally({ kafka: !kafka, redis: !redis }, log).catch(
+      const local = await startLocally({ kafka: !kafka, redis: !redis }, infraDir, log).catch(
         (error: unknown) => {
           attempts.push(`infra/local: ${firstLine(error)}`);
           return undefined;
@@ -156,6 +172,7 @@ async function startWithContainers(
 
 async function startLocally(
   need: { kafka: boolean; redis: boolean },
+  infraDir: string,
   log: Log,
 ): Promise<{ kafka?: KafkaHandle; redis?: RedisHandle; stop: () => Promise<void> }> {
   const base = await mkdtemp(join(tmpdir(), 'gatehouse-test-infra-'));
@@ -171,8 +188,8 @@ async function startLocally(
     if (need.redis) {
       const dir = join(base, 'redis');
       starting.push(
-        script('redis.sh', ['start', '--dir', dir]).then((out) => {
-          stops.push(() => script('redis.sh', ['stop', '--dir', dir]).then(() => {}));
+        script(infraDir, 'redis.sh', ['start', '--dir', dir]).then((out) => {
+          stops.push(() => script(infraDir, 'redis.sh', ['stop', '--dir', dir]).then(() => {}));
           redis = { url: out.REDIS_URL!, version: out.REDIS_VERSION ?? '', source: 'infra/local' };
         }),
       );
@@ -181,8 +198,8 @@ async function startLocally(
       const dir = join(base, 'kafka');
       log('testkit: starting Kafka from infra/local (first run resolves its jars with Maven)');
       starting.push(
-        script('kafka.sh', ['start', '--dir', dir]).then((out) => {
-          stops.push(() => script('kafka.sh', ['stop', '--dir', dir]).then(() => {}));
+        script(infraDir, 'kafka.sh', ['start', '--dir', dir]).then((out) => {
+          stops.push(() => script(infraDir, 'kafka.sh', ['stop', '--dir', dir]).then(() => {}));
           kafka = {
             brokers: [out.KAFKA_BROKERS!],
             version: out.KAFKA_VERSION!,
@@ -203,7 +220,11 @@ async function startLocally(
 }
 
 /** Runs an infra/local script and returns the KEY=value lines it printed. */
-export async function script(name: string, args: string[]): Promise<Record<string, string>> {
+export async function script(
+  infraDir: string,
+  name: string,
+  args: string[],
+): Promise<Record<string, string>> {
   try {
     const { stdout } = await run('bash', [join(infraDir, name), ...args], {
       maxBuffer: 16 * 1024 * 1024,
@@ -225,8 +246,8 @@ export async function script(name: string, args: string[]): Promise<Record<strin
 
 /** Stops the infra/local broker as a crash would (SIGKILL) and starts it again on its data. */
 export async function restartLocalKafka(localDir: string): Promise<void> {
-  await script('kafka.sh', ['stop', '--dir', localDir, '--kill']);
-  await script('kafka.sh', ['start', '--dir', localDir]);
+  await script(defaultInfraDir, 'kafka.sh', ['stop', '--dir', localDir, '--kill']);
+  await script(defaultInfraDir, 'kafka.sh', ['start', '--dir', localDir]);
 }
 
 async function redisVersion(url: string): Promise<string> {
