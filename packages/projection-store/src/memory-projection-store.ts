@@ -7,6 +7,7 @@ import {
   type ReadQuery,
   type ReadResult,
   type TtlOption,
+  validTtl,
   type WriteOp,
   WrongTypeError,
 } from './port.js';
@@ -296,8 +297,5 @@ export class MemoryProjectionStore implements ProjectionStore {
 }
 
 function ttlOf(ttlMs: number | undefined): number | undefined {
-  if (ttlMs === undefined) return undefined;
-  if (!Number.isFinite(ttlMs) || ttlMs < 1)
-    throw new RangeError(`TTL must be at least 1 ms, got ${ttlMs}`);
-  return Math.ceil(ttlMs);
+  return ttlMs === undefined ? undefined : validTtl(ttlMs);
 }

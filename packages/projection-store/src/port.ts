@@ -7,6 +7,13 @@ export interface TtlOption {
   ttlMs?: number;
 }
 
+/** A TTL as a whole number of ms, at least 1; the same rule for every adapter. */
+export function validTtl(ttlMs: number): number {
+  if (!Number.isFinite(ttlMs) || ttlMs < 1)
+    throw new RangeError(`TTL must be at least 1 ms, got ${ttlMs}`);
+  return Math.ceil(ttlMs);
+}
+
 /** One read of a `read` batch. */
 export type ReadQuery =
   | { op: 'get'; key: string }

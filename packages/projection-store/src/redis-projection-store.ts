@@ -9,6 +9,7 @@ import {
   type ReadQuery,
   type ReadResult,
   type TtlOption,
+  validTtl,
   type WriteOp,
   WrongTypeError,
 } from './port.js';
@@ -137,7 +138,7 @@ export class RedisProjectionStore implements ProjectionStore {
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {
-    return (await this.call(key, () => this.redis.pexpire(this.k(key), positive(ttlMs)))) === 1;
+    return (await this.call(key, () => this.redis.pexpire(this.k(key), validTtl(ttlMs)))) === 1;
   }
 
   async hset(key: string, fields: Record<string, string>): Promise<void> {
@@ -220,7 +221,7 @@ export class RedisProjectionStore implements ProjectionStore {
       switch (op.op) {
         case 'set':
           if (op.ttlMs === undefined) multi.set(key, op.value);
-          else multi.set(key, op.value, 'PX', positive(op.ttlMs));
+          else multi.set(key, op.value, 'PX', validTtl(op.ttlMs));
           break;
         case 'del':
           multi.del(key);
@@ -238,7 +239,7 @@ export class RedisProjectionStore implements ProjectionStore {
           if (op.members.length > 0) multi.srem(key, ...op.members);
           break;
         case 'expire':
-          multi.pexpire(key, positive(op.ttlMs));
+          multi.pexpire(key, validTtl(op.ttlMs));
           break;
       }
     }
@@ -295,13 +296,7 @@ function mapError(error: unknown, key: string): Error {
 }
 
 function ttlOf(options: TtlOption | undefined): number | undefined {
-  return options?.ttlMs === undefined ? undefined : positive(options.ttlMs);
-}
-
-function positive(ttlMs: number): number {
-  if (!Number.isFinite(ttlMs) || ttlMs < 1)
-    throw new RangeError(`TTL must be at least 1 ms, got ${ttlMs}`);
-  return Math.ceil(ttlMs);
+  return options?.ttlMs === undefined ? undefined : validTtl(options.ttlMs);
 }
 
 function escapeGlob(text: string): string {

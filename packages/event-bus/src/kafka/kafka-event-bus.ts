@@ -25,6 +25,7 @@ import {
   type SubscribeOptions,
   type Subscription,
   type TopicSpec,
+  UnknownTopicError,
 } from '../port.js';
 
 export interface KafkaEventBusOptions {
@@ -115,7 +116,9 @@ export class KafkaEventBus implements EventBus {
   async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
     await this.connect();
     const existing = new Set(await this.admin.listTopics());
-    const missing = topics.filter((topic) => !existing.has(topic.name));
+    const missing = [...new Map(topics.map((topic) => [topic.name, topic])).values()].filter(
+      (topic) => !existing.has(topic.name),
+    );
     if (missing.length === 0) return;
     await this.admin.createTopics({
       waitForLeaders: true,
@@ -160,6 +163,7 @@ export class KafkaEventBus implements EventBus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     await this.connect();
+    await this.assertTopicsExist(options.topics);
     const consumer = this.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: this.config.sessionTimeoutMs,
@@ -263,6 +267,7 @@ export class KafkaEventBus implements EventBus {
 
   async replay(topic: string, handler: EventHandler): Promise<ReplayResult> {
     await this.connect();
+    await this.assertTopicsExist([topic]);
     const offsets = await retryRetriable(() => this.admin.fetchTopicOffsets(topic));
     // Per partition, the end as of now; partitions with nothing to read are done already.
     const remaining = new Map(
@@ -326,6 +331,7 @@ export class KafkaEventBus implements EventBus {
 
   async endOffsets(topic: string): Promise<Map<number, bigint>> {
     await this.connect();
+    await this.assertTopicsExist([topic]);
     const offsets = await retryRetriable(() => this.admin.fetchTopicOffsets(topic));
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
   }
@@ -352,9 +358,21 @@ export class KafkaEventBus implements EventBus {
     return this.connecting;
   }
 
+  /**
+   * Fails at once with UnknownTopicError for a topic that does not exist; kafkajs would retry
+   * UNKNOWN_TOPIC_OR_PARTITION for half a minute and then report something vaguer.
+   */
+  private async assertTopicsExist(topics: readonly string[]): Promise<void> {
+    if (topics.every((topic) => this.partitionsByTopic.has(topic))) return;
+    const existing = new Set(await this.admin.listTopics());
+    const missing = topics.find((topic) => !existing.has(topic));
+    if (missing !== undefined) throw new UnknownTopicError(missing);
+  }
+
   private async partitionsOf(topic: string): Promise<PartitionMetadata[]> {
     let partitions = this.partitionsByTopic.get(topic);
     if (!partitions) {
+      await this.assertTopicsExist([topic]);
       const { topics } = await this.admin
         .fetchTopicMetadata({ topics: [topic] })
         .catch((error: unknown) => {

@@ -6,7 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventBusConfig } from '../open.js';
 import { openEventBus } from '../open.js';
-import type { DeliveredEvent, EventBus, SubscribeOptions, Subscription } from '../port.js';
+import {
+  type DeliveredEvent,
+  type EventBus,
+  type SubscribeOptions,
+  type Subscription,
+  UnknownTopicError,
+} from '../port.js';
 import { numberedEvent, sequenceOf } from './numbered-events.js';
 
 export interface EventBusHarness {
@@ -132,6 +138,25 @@ export function describeEventBusConformance(harness: EventBusHarness): void {
       }
       // Replay reads what was there when it was called: an empty topic replays nothing.
       expect((await bus.replay(await newTopic(bus), async () => {})).events).toBe(0);
+    });
+
+    it('refuses, at once, a topic that was never created', async () => {
+      const bus = await openBus();
+      const topic = `conformance.never-created.${randomUUID()}`;
+      const started = Date.now();
+      await expect(bus.publish(topic, [numberedEvent('acme', 0)])).rejects.toBeInstanceOf(
+        UnknownTopicError,
+      );
+      await expect(
+        bus.subscribe({ groupId: `g-${randomUUID()}`, topics: [topic], handler: async () => {} }),
+      ).rejects.toBeInstanceOf(UnknownTopicError);
+      await expect(bus.replay(topic, async () => {})).rejects.toBeInstanceOf(UnknownTopicError);
+      await expect(bus.endOffsets(topic)).rejects.toBeInstanceOf(UnknownTopicError);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // Creating it twice is harmless.
+      await bus.ensureTopics([{ name: topic }, { name: topic }]);
+      await bus.ensureTopics([{ name: topic }]);
+      expect(await bus.publish(topic, [numberedEvent('acme', 0)])).toHaveLength(1);
     });
 
     it('stops a replay at the first handler failure and rejects with it', async () => {
