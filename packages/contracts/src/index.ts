@@ -1,2 +1,3 @@
 // The generated contracts, re-exported under stable names. Run `pnpm generate` after editing proto/.
+export { TenantCreated, TenantDeactivated } from './gen/gatehouse/events/v1/directory.js';
 export { Envelope } from './gen/gatehouse/events/v1/envelope.js';

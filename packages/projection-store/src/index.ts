@@ -3,6 +3,7 @@ export {
   type MemoryProjectionStoreOptions,
 } from './memory-projection-store.js';
 export {
+  type DumpedKey,
   type ProjectionStore,
   ProjectionStoreUnavailableError,
   type ReadQuery,

@@ -3,6 +3,7 @@
 // and passes the same conformance suite as the Redis adapter. Operations are synchronous underneath,
 // so each one, and each batch, is atomic.
 import {
+  type DumpedKey,
   type ProjectionStore,
   type ReadQuery,
   type ReadResult,
@@ -199,6 +200,21 @@ export class MemoryProjectionStore implements ProjectionStore {
     for (let i = 0; i < keys.length; i += 1000) yield keys.slice(i, i + 1000);
   }
 
+  async dump(prefix: string): Promise<DumpedKey[]> {
+    const dumped: DumpedKey[] = [];
+    for (const key of [...this.entries.keys()].sort()) {
+      const entry = key.startsWith(prefix) ? this.entry(key) : undefined;
+      if (!entry) continue;
+      const expires = entry.expiresAt !== undefined;
+      if (entry.type === 'string')
+        dumped.push({ key, type: 'string', value: entry.value, expires });
+      else if (entry.type === 'hash')
+        dumped.push({ key, type: 'hash', value: sortedRecord(entry.value), expires });
+      else dumped.push({ key, type: 'set', value: [...entry.value].sort(), expires });
+    }
+    return dumped;
+  }
+
   async deleteByPrefix(prefix: string): Promise<number> {
     let deleted = 0;
     for await (const keys of this.scan(prefix)) deleted += await this.del(keys);
@@ -294,6 +310,10 @@ export class MemoryProjectionStore implements ProjectionStore {
       if (entry.expiresAt !== undefined && entry.expiresAt <= now) this.entries.delete(key);
     }
   }
+}
+
+function sortedRecord(map: Map<string, string>): Record<string, string> {
+  return Object.fromEntries([...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function ttlOf(ttlMs: number | undefined): number | undefined {

@@ -90,10 +90,20 @@ export interface ProjectionStore {
   write(ops: readonly WriteOp[]): Promise<void>;
   /** Every key that starts with `prefix`, in batches. */
   scan(prefix: string): AsyncIterable<string[]>;
+  /**
+   * Every key under `prefix` with its type, value and whether it expires, sorted by key: a
+   * snapshot to compare read models (a rebuilt one with the original). Not for hot paths.
+   */
+  dump(prefix: string): Promise<DumpedKey[]>;
   /** Deletes every key that starts with `prefix`; returns how many. */
   deleteByPrefix(prefix: string): Promise<number>;
   close(): Promise<void>;
 }
+
+export type DumpedKey =
+  | { key: string; type: 'string'; value: string; expires: boolean }
+  | { key: string; type: 'hash'; value: Record<string, string>; expires: boolean }
+  | { key: string; type: 'set'; value: string[]; expires: boolean };
 
 /** The store could not be reached or did not answer in time. Token checks fail closed on it. */
 export class ProjectionStoreUnavailableError extends Error {

@@ -4,6 +4,7 @@
 // round trip (auto-pipelining).
 import { Redis, type RedisOptions } from 'ioredis';
 import {
+  type DumpedKey,
   type ProjectionStore,
   ProjectionStoreUnavailableError,
   type ReadQuery,
@@ -259,6 +260,47 @@ export class RedisProjectionStore implements ProjectionStore {
       cursor = next;
       if (keys.length > 0) yield keys.map((key) => key.slice(this.prefix.length));
     } while (cursor !== '0');
+  }
+
+  async dump(prefix: string): Promise<DumpedKey[]> {
+    const all: string[] = [];
+    for await (const batch of this.scan(prefix)) all.push(...batch);
+    all.sort();
+    const dumped: DumpedKey[] = [];
+    for (let i = 0; i < all.length; i += 500) {
+      const batch = all.slice(i, i + 500);
+      const types = await this.call(prefix, () => {
+        const pipeline = this.redis.pipeline();
+        for (const key of batch) pipeline.type(this.k(key)).pttl(this.k(key));
+        return pipeline.exec();
+      });
+      const reads = this.redis.pipeline();
+      batch.forEach((key, index) => {
+        const type = types![index * 2]![1];
+        if (type === 'hash') reads.hgetall(this.k(key));
+        else if (type === 'set') reads.smembers(this.k(key));
+        else reads.get(this.k(key));
+      });
+      const values = await this.call(prefix, () => reads.exec());
+      batch.forEach((key, index) => {
+        const type = types![index * 2]![1] as string;
+        const expires = (types![index * 2 + 1]![1] as number) >= 0;
+        const value = values![index]![1];
+        if (type === 'none' || value === null) return; // expired or deleted meanwhile
+        if (type === 'hash') {
+          const record = value as Record<string, string>;
+          const sorted = Object.fromEntries(
+            Object.keys(record)
+              .sort()
+              .map((field) => [field, record[field]!]),
+          );
+          dumped.push({ key, type: 'hash', value: sorted, expires });
+        } else if (type === 'set')
+          dumped.push({ key, type: 'set', value: [...(value as string[])].sort(), expires });
+        else dumped.push({ key, type: 'string', value: value as string, expires });
+      });
+    }
+    return dumped;
   }
 
   async deleteByPrefix(prefix: string): Promise<number> {

@@ -243,6 +243,22 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
       await store.write([]);
     });
 
+    it('dumps every key under a prefix with its type and value, sorted', async () => {
+      const store = await open();
+      await store.set('rm:b', 'string value');
+      await store.hset('rm:a', { z: '1', a: '2' });
+      await store.sadd('rm:c', ['y', 'x']);
+      await store.set('rm:d', 'short-lived', { ttlMs: 60_000 });
+      await store.set('other', 'not dumped');
+      expect(await store.dump('rm:')).toEqual([
+        { key: 'rm:a', type: 'hash', value: { a: '2', z: '1' }, expires: false },
+        { key: 'rm:b', type: 'string', value: 'string value', expires: false },
+        { key: 'rm:c', type: 'set', value: ['x', 'y'], expires: false },
+        { key: 'rm:d', type: 'string', value: 'short-lived', expires: true },
+      ]);
+      expect(await store.dump('none:')).toEqual([]);
+    });
+
     it('lists and deletes keys by prefix, taking glob characters literally', async () => {
       const store = await open();
       const keys = Array.from({ length: 1500 }, (_, i) => `proj:user:${i}`);

@@ -1,0 +1,35 @@
+// Directory events as typed records, and their protobuf encoding. `type` is the fully qualified
+// protobuf name; a reader meets unknown types (newer producers) and skips them.
+import { type Envelope, TenantCreated, TenantDeactivated } from '@gatehouse/contracts';
+
+interface MessageCodec<T> {
+  encode(message: T): { finish(): Uint8Array };
+  decode(bytes: Uint8Array): T;
+}
+
+const codecs = {
+  'gatehouse.events.v1.TenantCreated': TenantCreated as MessageCodec<TenantCreated>,
+  'gatehouse.events.v1.TenantDeactivated': TenantDeactivated as MessageCodec<TenantDeactivated>,
+} as const;
+
+type Codecs = typeof codecs;
+export type DirectoryEventType = keyof Codecs;
+type DataOf<K extends DirectoryEventType> = Codecs[K] extends MessageCodec<infer T> ? T : never;
+
+/** A directory event: its type and its data, before it is put in an envelope. */
+export type DirectoryEvent = {
+  [K in DirectoryEventType]: { type: K; data: DataOf<K> };
+}[DirectoryEventType];
+
+export function encodeDirectoryEvent(event: DirectoryEvent): Uint8Array {
+  return (codecs[event.type] as MessageCodec<DirectoryEvent['data']>).encode(event.data).finish();
+}
+
+/** The directory event an envelope carries, or undefined when its type is not a directory event. */
+export function decodeDirectoryEvent(envelope: Envelope): DirectoryEvent | undefined {
+  const codec = codecs[envelope.type as DirectoryEventType] as
+    | MessageCodec<DirectoryEvent['data']>
+    | undefined;
+  if (!codec) return undefined;
+  return { type: envelope.type, data: codec.decode(envelope.data) } as DirectoryEvent;
+}

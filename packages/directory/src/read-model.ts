@@ -1,0 +1,19 @@
+// Key layout of the directory read models. Everything a projection writes is under `rm:`, so that
+// the projections can be dropped and rebuilt from the topics as a whole.
+
+export const readModelPrefix = 'rm:';
+
+export const keys = {
+  /** hash: id, name, status, created, lastUpdated, apiTokenSha256 */
+  tenant: (id: string) => `rm:tenant:${id}`,
+  /** set of every tenant id */
+  tenants: () => 'rm:tenants',
+  /** string: the tenant id whose API token has this SHA-256 */
+  tenantByToken: (sha256: string) => `rm:tenant-by-token:${sha256}`,
+  /**
+   * string: the aggregate that holds a unique name (tenant id, user login, ...). The write side
+   * claims it, with a TTL, before appending the event that creates the aggregate; the projection
+   * then keeps it for good. So uniqueness holds under concurrent requests, and survives a rebuild.
+   */
+  claim: (kind: string, tenant: string, name: string) => `rm:claim:${kind}:${tenant}:${name}`,
+};

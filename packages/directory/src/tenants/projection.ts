@@ -1,0 +1,53 @@
+// The tenant read model: a pure function from each tenant event to the writes that apply it.
+import type { Envelope } from '@gatehouse/contracts';
+import type { WriteOp } from '@gatehouse/projection-store';
+import { keys } from '../read-model.js';
+import type { TenantEvent } from './tenant.js';
+
+export interface TenantView {
+  id: string;
+  name: string;
+  status: 'ACTIVE' | 'INACTIVE';
+  created: string;
+  lastUpdated: string;
+}
+
+export function projectTenantEvent(envelope: Envelope, event: TenantEvent): WriteOp[] {
+  const id = envelope.aggregateId;
+  const at = (envelope.occurredAt ?? new Date(0)).toISOString();
+  switch (event.type) {
+    case 'gatehouse.events.v1.TenantCreated':
+      return [
+        {
+          op: 'hset',
+          key: keys.tenant(id),
+          fields: {
+            id,
+            name: event.data.name,
+            status: 'ACTIVE',
+            created: at,
+            lastUpdated: at,
+            apiTokenSha256: event.data.apiTokenSha256,
+          },
+        },
+        { op: 'sadd', key: keys.tenants(), members: [id] },
+        { op: 'set', key: keys.tenantByToken(event.data.apiTokenSha256), value: id },
+        { op: 'set', key: keys.claim('tenant', id, id), value: id },
+      ];
+    case 'gatehouse.events.v1.TenantDeactivated':
+      return [
+        { op: 'hset', key: keys.tenant(id), fields: { status: 'INACTIVE', lastUpdated: at } },
+      ];
+  }
+}
+
+export function tenantViewOf(fields: Record<string, string>): TenantView | undefined {
+  if (!fields.id) return undefined;
+  return {
+    id: fields.id,
+    name: fields.name ?? '',
+    status: fields.status === 'INACTIVE' ? 'INACTIVE' : 'ACTIVE',
+    created: fields.created ?? '',
+    lastUpdated: fields.lastUpdated ?? '',
+  };
+}
