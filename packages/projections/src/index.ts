@@ -1,0 +1,4 @@
+export { type Projection, positionKey, positionPrefix, topicPositionPrefix } from './projection.js';
+export { ProjectionsBehindError, waitForProjections } from './read-your-writes.js';
+export { type RebuildResult, rebuildProjections } from './rebuild.js';
+export { ProjectionRunner, type ProjectionRunnerOptions } from './runner.js';
