@@ -1,0 +1,2 @@
+export { type EdgeLog, oktaErrors, readJsonObject, requestId } from './koa.js';
+export { type ErrorCause, newErrorId, OktaApiError, oktaErrorBody } from './okta-errors.js';

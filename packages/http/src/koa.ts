@@ -1,0 +1,84 @@
+// Koa middleware of the management API edge: request ids, Okta error responses, JSON bodies.
+import { randomUUID } from 'node:crypto';
+import type { Context, Middleware } from 'koa';
+import { newErrorId, OktaApiError, oktaErrorBody } from './okta-errors.js';
+
+export type EdgeLog = (entry: {
+  level: 'error' | 'warn' | 'info';
+  message: string;
+  [key: string]: unknown;
+}) => void;
+
+/** Takes the caller's X-Request-Id when it is sane, else makes one; echoes it on the response. */
+export function requestId(): Middleware {
+  return async (ctx, next) => {
+    const given = ctx.get('x-request-id');
+    ctx.state.requestId = /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+    ctx.set('X-Request-Id', ctx.state.requestId as string);
+    await next();
+  };
+}
+
+/**
+ * Writes every error as Okta's error body. An OktaApiError is shown as it is; anything else is
+ * logged with its stack and shown as E0000009 with nothing of its detail. A path nobody answered
+ * becomes E0000008.
+ */
+export function oktaErrors(log: EdgeLog): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw OktaApiError.pathNotFound();
+    } catch (caught) {
+      const error = caught instanceof OktaApiError ? caught : OktaApiError.internal();
+      const errorId = newErrorId();
+      if (!(caught instanceof OktaApiError)) {
+        log({
+          level: 'error',
+          message: 'unexpected error',
+          errorId,
+          requestId: ctx.state.requestId,
+          method: ctx.method,
+          path: ctx.path,
+          error:
+            caught instanceof Error
+              ? { name: caught.name, message: caught.message, stack: caught.stack }
+              : String(caught),
+        });
+      }
+      ctx.status = error.status;
+      for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+      ctx.body = oktaErrorBody(error, errorId);
+    }
+  };
+}
+
+/**
+ * Reads a JSON object body of at most `limitBytes`. Refuses other content types (415), larger bodies
+ * (413, without reading past the limit), malformed JSON and non-objects (400).
+ */
+export async function readJsonObject(
+  ctx: Context,
+  limitBytes = 64 * 1024,
+): Promise<Record<string, unknown>> {
+  const type = ctx.get('content-type');
+  if (!/^application\/json\s*(;|$)/i.test(type)) throw OktaApiError.unsupportedMediaType();
+  const declared = Number(ctx.get('content-length') || '0');
+  if (declared > limitBytes) throw OktaApiError.bodyTooLarge(limitBytes);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limitBytes) throw OktaApiError.bodyTooLarge(limitBytes);
+    chunks.push(chunk as Buffer);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw OktaApiError.malformedBody();
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw OktaApiError.malformedBody();
+  return parsed as Record<string, unknown>;
+}
