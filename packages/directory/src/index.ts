@@ -5,8 +5,9 @@ export {
   decodeDirectoryEvent,
   encodeDirectoryEvent,
 } from './events.js';
-export { projectDirectoryEvent } from './projection.js';
+export { directoryProjection, projectDirectoryEvent } from './projection.js';
 export { keys, readModelPrefix } from './read-model.js';
+export { orgBaseUrl, type TenancyConfig } from './tenancy.js';
 export { projectTenantEvent, type TenantView, tenantViewOf } from './tenants/projection.js';
 export {
   decideTenant,

@@ -1,7 +1,9 @@
 // The directory projection: every directory event to its read-model writes.
 import type { Envelope } from '@gatehouse/contracts';
+import { Topics } from '@gatehouse/events';
 import type { WriteOp } from '@gatehouse/projection-store';
 import { decodeDirectoryEvent } from './events.js';
+import { readModelPrefix } from './read-model.js';
 import { projectTenantEvent } from './tenants/projection.js';
 
 export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
@@ -13,3 +15,11 @@ export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
       return projectTenantEvent(envelope, event);
   }
 }
+
+/** The directory read models, as the projector runs them (a `Projection` of @gatehouse/projections). */
+export const directoryProjection = {
+  name: 'directory',
+  topics: [Topics.directory],
+  keyPrefixes: [readModelPrefix],
+  project: projectDirectoryEvent,
+} as const;

@@ -1,0 +1,53 @@
+// The admin service's settings, each from one environment variable, checked at start.
+import { createHash } from 'node:crypto';
+import { type Environment, setting } from '@gatehouse/config';
+import type { TenancyConfig } from '@gatehouse/directory';
+
+export interface AdminConfig {
+  /** GATEHOUSE_ADMIN_PORT, default 9010: where the admin service listens. */
+  port: number;
+  /** GATEHOUSE_PUBLIC_URL, default http://localhost:9000, with GATEHOUSE_TENANT_MODE (path|host,
+   * default path) and GATEHOUSE_TENANT_DOMAIN (required in host mode): where tenants live. */
+  tenancy: TenancyConfig;
+  /** SHA-256 of GATEHOUSE_ADMIN_TOKEN (required, at least 32 characters): the system API token. */
+  adminTokenSha256: string;
+  /** GATEHOUSE_KAFKA_BROKERS (required): comma-separated host:port. */
+  kafkaBrokers: string[];
+  /** GATEHOUSE_REDIS_URL (required): redis://host:port/db. */
+  redisUrl: string;
+  /** GATEHOUSE_READ_YOUR_WRITES_MS, default 5000: longest wait for the projector after a change. */
+  readYourWritesMs: number;
+}
+
+export function readAdminConfig(env: Environment): AdminConfig {
+  const publicUrl = setting.url(env, 'GATEHOUSE_PUBLIC_URL', { default: 'http://localhost:9000' });
+  const mode = setting.oneOf(env, 'GATEHOUSE_TENANT_MODE', ['path', 'host'], 'path');
+  const tenancy: TenancyConfig =
+    mode === 'host'
+      ? {
+          mode,
+          publicUrl,
+          domain: setting.string(env, 'GATEHOUSE_TENANT_DOMAIN', {
+            pattern:
+              /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
+            hint: 'a DNS name such as example.com, required when GATEHOUSE_TENANT_MODE=host',
+          }),
+        }
+      : { mode, publicUrl };
+  const adminToken = setting.string(env, 'GATEHOUSE_ADMIN_TOKEN', {
+    pattern: /^\S{32,}$/,
+    hint: 'at least 32 characters, no spaces',
+  });
+  return {
+    port: setting.integer(env, 'GATEHOUSE_ADMIN_PORT', { default: 9010, min: 0, max: 65535 }),
+    tenancy,
+    adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
+    kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
+    readYourWritesMs: setting.integer(env, 'GATEHOUSE_READ_YOUR_WRITES_MS', {
+      default: 5000,
+      min: 100,
+      max: 60_000,
+    }),
+  };
+}

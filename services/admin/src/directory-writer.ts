@@ -1,0 +1,66 @@
+// The admin's write path: append directory events, then wait until the projector has applied them,
+// so the next call reads what this one wrote (SPEC section 3). Also the uniqueness claims that make
+// "create" safe under concurrent requests. Event-log and projector trouble become 503s here.
+import { type DirectoryEvent, encodeDirectoryEvent, keys } from '@gatehouse/directory';
+import { type EventBus, EventBusUnavailableError } from '@gatehouse/event-bus';
+import { newEnvelope, Topics } from '@gatehouse/events';
+import { OktaApiError } from '@gatehouse/http';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import { ProjectionsBehindError, waitForProjections } from '@gatehouse/projections';
+
+/** A claim outlives any request; the projector makes it permanent once the event is applied. */
+const claimTtlMs = 5 * 60_000;
+
+export class DirectoryWriter {
+  constructor(
+    private readonly bus: EventBus,
+    private readonly store: ProjectionStore,
+    private readonly options: { readYourWritesMs: number; now?: () => Date },
+  ) {}
+
+  async append(
+    tenant: string,
+    aggregateId: string,
+    events: readonly DirectoryEvent[],
+    causationId: string,
+  ): Promise<void> {
+    if (events.length === 0) return;
+    const envelopes = events.map((event) =>
+      newEnvelope(
+        { type: event.type, tenant, aggregateId, data: encodeDirectoryEvent(event), causationId },
+        { now: this.options.now },
+      ),
+    );
+    let positions: Awaited<ReturnType<EventBus['publish']>>;
+    try {
+      positions = await this.bus.publish(Topics.directory, envelopes);
+    } catch (error) {
+      if (error instanceof EventBusUnavailableError) {
+        throw OktaApiError.unavailable(
+          'The change could not be saved: the event log is unavailable. Nothing was changed; try again.',
+        );
+      }
+      throw error;
+    }
+    try {
+      await waitForProjections(this.store, positions, { timeoutMs: this.options.readYourWritesMs });
+    } catch (error) {
+      if (error instanceof ProjectionsBehindError) {
+        throw OktaApiError.unavailable(
+          'The change was saved but is not visible yet: the projector is behind. It will appear shortly.',
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** Claims a unique name for `holder`; false when another aggregate holds it already. */
+  claim(kind: string, tenant: string, name: string, holder: string): Promise<boolean> {
+    return this.store.setIfAbsent(keys.claim(kind, tenant, name), holder, { ttlMs: claimTtlMs });
+  }
+
+  /** Gives a claim back after the change that needed it failed. */
+  async release(kind: string, tenant: string, name: string, holder: string): Promise<void> {
+    await this.store.compareAndSet(keys.claim(kind, tenant, name), holder, null);
+  }
+}

@@ -1,0 +1,45 @@
+// Starts the admin service on Kafka and Redis, from environment variables (see config.ts).
+
+import { ConfigError } from '@gatehouse/config';
+import { KafkaEventBus } from '@gatehouse/event-bus';
+import { allTopics } from '@gatehouse/events';
+import { RedisProjectionStore } from '@gatehouse/projection-store';
+import { createAdminApp } from './app.js';
+import { readAdminConfig } from './config.js';
+
+let config: ReturnType<typeof readAdminConfig>;
+try {
+  config = readAdminConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`admin: configuration error: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw error;
+}
+
+const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-admin' });
+const store = new RedisProjectionStore({ url: config.redisUrl });
+await bus.ensureTopics(allTopics.map((name) => ({ name })));
+const app = createAdminApp({
+  bus,
+  store,
+  tenancy: config.tenancy,
+  adminTokenSha256: config.adminTokenSha256,
+  readYourWritesMs: config.readYourWritesMs,
+});
+const server = app.listen(config.port, () => {
+  process.stdout.write(
+    `${JSON.stringify({ service: 'admin', level: 'info', message: 'listening', port: config.port })}\n`,
+  );
+});
+
+const shutdown = () => {
+  server.close(async () => {
+    await bus.close();
+    await store.close();
+    process.exit(0);
+  });
+};
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);

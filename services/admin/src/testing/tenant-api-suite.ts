@@ -1,0 +1,264 @@
+// The system tenant API end to end: admin app + projector + event bus + projection store. Run on
+// the embedded bus with the in-memory store (the all-in-one composition) and on Kafka with Redis.
+import { createHash, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { directoryProjection } from '@gatehouse/directory';
+import type { EventBus, EventPosition } from '@gatehouse/event-bus';
+import { allTopics, Topics } from '@gatehouse/events';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import { ProjectionRunner, rebuildProjections, waitForProjections } from '@gatehouse/projections';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAdminApp } from '../app.js';
+
+export interface AdminHarness {
+  name: string;
+  open(): Promise<{ bus: EventBus; store: ProjectionStore; close(): Promise<void> }>;
+}
+
+const adminToken = `test-admin-token-${'x'.repeat(32)}`;
+const adminTokenSha256 = createHash('sha256').update(adminToken).digest('hex');
+const logged: unknown[] = [];
+
+export function describeTenantApi(harness: AdminHarness): void {
+  describe(`system tenant API: ${harness.name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    async function start(options: { projector?: boolean; readYourWritesMs?: number } = {}) {
+      const { bus, store, close } = await harness.open();
+      cleanups.push(close);
+      await bus.ensureTopics(allTopics.map((name) => ({ name })));
+      let runner: ProjectionRunner | undefined;
+      const projections = [directoryProjection];
+      if (options.projector !== false) {
+        runner = await ProjectionRunner.start({
+          bus,
+          store,
+          projections,
+          groupId: `projector-${randomUUID()}`,
+        });
+        cleanups.push(() => runner!.stop());
+      }
+      const app = createAdminApp({
+        bus,
+        store,
+        tenancy: { mode: 'path', publicUrl: new URL('http://localhost:9000') },
+        adminTokenSha256,
+        readYourWritesMs: options.readYourWritesMs ?? 10_000,
+        log: (entry) => logged.push(entry),
+      });
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const call = async (
+        method: string,
+        path: string,
+        body?: unknown,
+        token: string | null = adminToken,
+      ) => {
+        const headers: Record<string, string> = {};
+        if (token !== null) headers.authorization = `SSWS ${token}`;
+        if (body !== undefined) headers['content-type'] = 'application/json';
+        const response = await fetch(`${base}${path}`, {
+          method,
+          headers,
+          body: typeof body === 'string' ? body : JSON.stringify(body),
+        });
+        const text = await response.text();
+        return {
+          status: response.status,
+          headers: response.headers,
+          body: text ? JSON.parse(text) : undefined,
+        };
+      };
+      /** Waits until the projector has applied everything in the directory topic so far. */
+      const caughtUp = async () => {
+        const ends = await bus.endOffsets(Topics.directory);
+        const positions: EventPosition[] = [...ends]
+          .filter(([, end]) => end > 0n)
+          .map(([partition, end]) => ({ topic: Topics.directory, partition, offset: end - 1n }));
+        await waitForProjections(store, positions, { timeoutMs: 20_000 });
+      };
+      return { bus, store, call, runner, projections, caughtUp, base };
+    }
+    const newId = () => `t-${randomUUID().slice(0, 8)}`;
+
+    it('creates a tenant, shows its API token once, and reads it back at once', async () => {
+      const { call } = await start();
+      const id = newId();
+      const created = await call('POST', '/api/v1/tenants', { id, name: ' Acme Corp ' });
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({
+        id,
+        name: 'Acme Corp',
+        status: 'ACTIVE',
+        issuer: `http://localhost:9000/${id}`,
+        created: expect.any(String),
+        lastUpdated: expect.any(String),
+        apiToken: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      });
+      const read = await call('GET', `/api/v1/tenants/${id}`);
+      expect(read.status).toBe(200);
+      expect(read.body).toEqual({ ...created.body, apiToken: undefined });
+      expect(read.body.apiToken).toBeUndefined();
+      const list = await call('GET', '/api/v1/tenants');
+      expect(list.body.map((t: { id: string }) => t.id)).toContain(id);
+      expect(JSON.stringify(list.body)).not.toContain(created.body.apiToken);
+    });
+
+    it('keeps only a hash of the API token in the event and the read model', async () => {
+      const { call, bus, store } = await start();
+      const id = newId();
+      const { body } = await call('POST', '/api/v1/tenants', { id, name: 'Acme' });
+      const digest = createHash('sha256').update(body.apiToken).digest('hex');
+      let found = false;
+      await bus.replay(Topics.directory, async (event) => {
+        const bytes = Buffer.from(event.envelope.data).toString('latin1');
+        expect(bytes).not.toContain(body.apiToken);
+        if (event.envelope.tenant === id) found = found || bytes.includes(digest);
+      });
+      expect(found).toBe(true);
+      const everything = JSON.stringify(await store.dump(''));
+      expect(everything).not.toContain(body.apiToken);
+      expect(everything).toContain(digest);
+    });
+
+    it('refuses every call without the system token, with E0000011', async () => {
+      const { call, base } = await start();
+      // (HTTP strips a header value's surrounding blanks, so `${token} ` would arrive as the token.)
+      for (const token of [null, 'wrong-token', `${adminToken}x`, adminToken.slice(0, -1), '']) {
+        for (const [method, path] of [
+          ['GET', '/api/v1/tenants'],
+          ['POST', '/api/v1/tenants'],
+          ['GET', '/api/v1/tenants/acme'],
+        ] as const) {
+          const response = await call(
+            method,
+            path,
+            method === 'POST' ? { id: newId(), name: 'x' } : undefined,
+            token,
+          );
+          expect(response.status).toBe(401);
+          expect(response.body.errorCode).toBe('E0000011');
+        }
+      }
+      const bearer = await fetch(`${base}/api/v1/tenants`, { headers: { authorization: `Bearer ${adminToken}` } });
+      expect(bearer.status).toBe(401);
+    });
+
+    it('names every field at fault with E0000001, and refuses bodies that are not JSON objects', async () => {
+      const { call } = await start();
+      const cases: [unknown, string[]][] = [
+        [{}, ['id: must be a string', 'name: must be a string']],
+        [{ id: 7, name: 'x' }, ['id: must be a string']],
+        [
+          { id: 'A', name: '' },
+          [
+            'id: Tenant id must be 2 to 40 characters of a-z, 0-9 and -',
+            'name: Tenant name must not be empty',
+          ],
+        ],
+        [{ id: 'api', name: 'Reserved' }, ['id: Tenant id "api" is reserved']],
+        [
+          { id: newId(), name: 'x'.repeat(101) },
+          ['name: Tenant name must be at most 100 characters'],
+        ],
+      ];
+      for (const [body, causes] of cases) {
+        const response = await call('POST', '/api/v1/tenants', body);
+        expect(response.status).toBe(400);
+        expect(response.body.errorCode).toBe('E0000001');
+        expect(
+          response.body.errorCauses.map((c: { errorSummary: string }) => c.errorSummary),
+        ).toEqual(causes);
+      }
+      const malformed = await call('POST', '/api/v1/tenants', '{"id": ');
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.errorCode).toBe('E0000003');
+      const huge = await call('POST', '/api/v1/tenants', { id: newId(), name: 'x'.repeat(20_000) });
+      expect(huge.status).toBe(413);
+    });
+
+    it('refuses an id that exists, and of 20 concurrent creates of one id exactly one succeeds', async () => {
+      const { call } = await start();
+      const id = newId();
+      expect((await call('POST', '/api/v1/tenants', { id, name: 'First' })).status).toBe(201);
+      const again = await call('POST', '/api/v1/tenants', { id, name: 'Second' });
+      expect(again.status).toBe(400);
+      expect(again.body.errorCauses).toEqual([
+        { errorSummary: 'id: A tenant with this id already exists' },
+      ]);
+
+      const raced = newId();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          call('POST', '/api/v1/tenants', { id: raced, name: `Racer ${i}` }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+      expect(
+        results.filter((r) => r.status === 400 && r.body.errorCode === 'E0000001'),
+      ).toHaveLength(19);
+      const winner = results.find((r) => r.status === 201)!;
+      expect((await call('GET', `/api/v1/tenants/${raced}`)).body.name).toBe(winner.body.name);
+    });
+
+    it('deactivates a tenant (again is harmless), and answers E0000007 for unknown ids', async () => {
+      const { call } = await start();
+      const id = newId();
+      await call('POST', '/api/v1/tenants', { id, name: 'Acme' });
+      const deactivated = await call('POST', `/api/v1/tenants/${id}/lifecycle/deactivate`);
+      expect(deactivated.status).toBe(200);
+      expect(deactivated.body.status).toBe('INACTIVE');
+      expect((await call('GET', `/api/v1/tenants/${id}`)).body.status).toBe('INACTIVE');
+      expect((await call('POST', `/api/v1/tenants/${id}/lifecycle/deactivate`)).body.status).toBe(
+        'INACTIVE',
+      );
+      for (const [method, path] of [
+        ['GET', '/api/v1/tenants/nobody'],
+        ['POST', '/api/v1/tenants/nobody/lifecycle/deactivate'],
+      ] as const) {
+        const missing = await call(method, path);
+        expect(missing.status).toBe(404);
+        expect(missing.body).toMatchObject({
+          errorCode: 'E0000007',
+          errorSummary: 'Not found: Resource not found: nobody (tenant)',
+        });
+      }
+      const wrongMethod = await call('DELETE', `/api/v1/tenants/${id}`);
+      expect(wrongMethod.status).toBe(405);
+      expect(wrongMethod.body.errorCode).toBe('E0000022');
+    });
+
+    it('answers 503 within its bound, without a stack trace, when the projector is down', async () => {
+      const { call } = await start({ projector: false, readYourWritesMs: 300 });
+      const started = Date.now();
+      const response = await call('POST', '/api/v1/tenants', { id: newId(), name: 'Acme' });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('1');
+      expect(response.body.errorCode).toBe('E0000009');
+      expect(response.body.errorSummary).toContain('the projector is behind');
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+
+    it('rebuilds identical read models after they are dropped', async () => {
+      const { call, store, bus, runner, projections, caughtUp } = await start();
+      for (let i = 0; i < 5; i += 1) {
+        const id = newId();
+        await call('POST', '/api/v1/tenants', { id, name: `Tenant ${i}` });
+        if (i % 2 === 0) await call('POST', `/api/v1/tenants/${id}/lifecycle/deactivate`);
+      }
+      await caughtUp();
+      await runner!.stop();
+      const original = await store.dump('rm:');
+      expect(original.length).toBeGreaterThan(10);
+      await store.deleteByPrefix('rm:');
+      const result = await rebuildProjections({ bus, store, projections });
+      expect(result.events).toBeGreaterThanOrEqual(8);
+      expect(await store.dump('rm:')).toEqual(original);
+    });
+  });
+}
