@@ -145,7 +145,9 @@ export function describeTenantApi(harness: AdminHarness): void {
           expect(response.body.errorCode).toBe('E0000011');
         }
       }
-      const bearer = await fetch(`${base}/api/v1/tenants`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const bearer = await fetch(`${base}/api/v1/tenants`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
       expect(bearer.status).toBe(401);
     });
 

@@ -1,0 +1,45 @@
+// The projector as a library: every read model Gatehouse has, run over one consumer group.
+import { directoryProjection } from '@gatehouse/directory';
+import type { DeliveredEvent, EventBus } from '@gatehouse/event-bus';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import {
+  type Projection,
+  ProjectionRunner,
+  type RebuildResult,
+  rebuildProjections,
+} from '@gatehouse/projections';
+
+/** Every projection the projector maintains; later issues add grants, revocations and keys. */
+export const projections: readonly Projection[] = [directoryProjection];
+
+export interface ProjectorDeps {
+  bus: EventBus;
+  store: ProjectionStore;
+  /** Consumer group shared by every projector replica. Default `gatehouse.projector`. */
+  groupId?: string;
+  onError?: (error: unknown, event: DeliveredEvent) => void;
+}
+
+export interface Projector {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Drops every read model and builds it again from offset 0; run it while stopped. */
+  rebuild(): Promise<RebuildResult>;
+}
+
+export function createProjector(deps: ProjectorDeps): Projector {
+  let runner: ProjectionRunner | undefined;
+  return {
+    async start() {
+      runner ??= await ProjectionRunner.start({ ...deps, projections });
+    },
+    async stop() {
+      await runner?.stop();
+      runner = undefined;
+    },
+    async rebuild() {
+      if (runner) throw new Error('stop the projector before rebuilding');
+      return rebuildProjections({ bus: deps.bus, store: deps.store, projections });
+    },
+  };
+}

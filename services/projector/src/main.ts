@@ -1,0 +1,63 @@
+// Starts the projector on Kafka and Redis. `--rebuild` drops the read models and replays the topics
+// from offset 0 before consuming (stop the other replicas first).
+//   GATEHOUSE_KAFKA_BROKERS (required), GATEHOUSE_REDIS_URL (required)
+import { ConfigError, setting } from '@gatehouse/config';
+import { KafkaEventBus } from '@gatehouse/event-bus';
+import { allTopics } from '@gatehouse/events';
+import { RedisProjectionStore } from '@gatehouse/projection-store';
+import { createProjector } from './app.js';
+
+const log = (entry: Record<string, unknown>) =>
+  process.stdout.write(`${JSON.stringify({ service: 'projector', ...entry })}\n`);
+
+let brokers: string[];
+let redisUrl: string;
+try {
+  brokers = setting.list(process.env, 'GATEHOUSE_KAFKA_BROKERS');
+  redisUrl = setting.url(process.env, 'GATEHOUSE_REDIS_URL', {
+    protocols: ['redis:', 'rediss:'],
+  }).href;
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`projector: configuration error: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw error;
+}
+
+const bus = new KafkaEventBus({ brokers, clientId: 'gatehouse-projector' });
+const store = new RedisProjectionStore({ url: redisUrl });
+await bus.ensureTopics(allTopics.map((name) => ({ name })));
+const projector = createProjector({
+  bus,
+  store,
+  onError: (error, event) =>
+    log({
+      level: 'error',
+      message: 'projection failed; will retry',
+      topic: event.topic,
+      partition: event.partition,
+      offset: event.offset.toString(),
+      error: String(error),
+    }),
+});
+if (process.argv.includes('--rebuild')) {
+  const result = await projector.rebuild();
+  log({
+    level: 'info',
+    message: 'rebuilt read models',
+    events: result.events,
+    ms: Math.round(result.ms),
+  });
+}
+await projector.start();
+log({ level: 'info', message: 'consuming', topics: allTopics });
+
+const shutdown = async () => {
+  await projector.stop();
+  await bus.close();
+  await store.close();
+  process.exit(0);
+};
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);
