@@ -1,6 +1,18 @@
 // Directory events as typed records, and their protobuf encoding. `type` is the fully qualified
 // protobuf name; a reader meets unknown types (newer producers) and skips them.
-import { type Envelope, TenantCreated, TenantDeactivated } from '@gatehouse/contracts';
+import {
+  type Envelope,
+  TenantCreated,
+  TenantDeactivated,
+  UserActivated,
+  UserCreated,
+  UserDeactivated,
+  UserDeleted,
+  UserPasswordChanged,
+  UserProfileUpdated,
+  UserSuspended,
+  UserUnsuspended,
+} from '@gatehouse/contracts';
 
 interface MessageCodec<T> {
   encode(message: T): { finish(): Uint8Array };
@@ -10,6 +22,15 @@ interface MessageCodec<T> {
 const codecs = {
   'gatehouse.events.v1.TenantCreated': TenantCreated as MessageCodec<TenantCreated>,
   'gatehouse.events.v1.TenantDeactivated': TenantDeactivated as MessageCodec<TenantDeactivated>,
+  'gatehouse.events.v1.UserCreated': UserCreated as MessageCodec<UserCreated>,
+  'gatehouse.events.v1.UserProfileUpdated': UserProfileUpdated as MessageCodec<UserProfileUpdated>,
+  'gatehouse.events.v1.UserPasswordChanged':
+    UserPasswordChanged as MessageCodec<UserPasswordChanged>,
+  'gatehouse.events.v1.UserActivated': UserActivated as MessageCodec<UserActivated>,
+  'gatehouse.events.v1.UserDeactivated': UserDeactivated as MessageCodec<UserDeactivated>,
+  'gatehouse.events.v1.UserSuspended': UserSuspended as MessageCodec<UserSuspended>,
+  'gatehouse.events.v1.UserUnsuspended': UserUnsuspended as MessageCodec<UserUnsuspended>,
+  'gatehouse.events.v1.UserDeleted': UserDeleted as MessageCodec<UserDeleted>,
 } as const;
 
 type Codecs = typeof codecs;

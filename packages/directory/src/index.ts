@@ -5,6 +5,7 @@ export {
   decodeDirectoryEvent,
   encodeDirectoryEvent,
 } from './events.js';
+export { idPattern, newId } from './ids.js';
 export { directoryProjection, projectDirectoryEvent } from './projection.js';
 export { keys, readModelPrefix } from './read-model.js';
 export { orgBaseUrl, type TenancyConfig } from './tenancy.js';
@@ -20,3 +21,22 @@ export {
   type TenantState,
   tenantIdPattern,
 } from './tenants/tenant.js';
+export {
+  checkPasswordPolicy,
+  defaultScryptCost,
+  hashPassword,
+  passwordPolicySummary,
+  type ScryptCost,
+  verifyPassword,
+} from './users/password.js';
+export { loginKey, profileAttributes, readProfile } from './users/profile.js';
+export { projectUserEvent, type UserView, userViewOf } from './users/projection.js';
+export {
+  decideUser,
+  evolveUser,
+  initialUserState,
+  type UserCommand,
+  type UserEvent,
+  type UserState,
+  type UserStatusName,
+} from './users/user.js';

@@ -5,6 +5,7 @@ import type { WriteOp } from '@gatehouse/projection-store';
 import { decodeDirectoryEvent } from './events.js';
 import { readModelPrefix } from './read-model.js';
 import { projectTenantEvent } from './tenants/projection.js';
+import { projectUserEvent } from './users/projection.js';
 
 export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
   const event = decodeDirectoryEvent(envelope);
@@ -13,6 +14,15 @@ export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
     case 'gatehouse.events.v1.TenantCreated':
     case 'gatehouse.events.v1.TenantDeactivated':
       return projectTenantEvent(envelope, event);
+    case 'gatehouse.events.v1.UserCreated':
+    case 'gatehouse.events.v1.UserProfileUpdated':
+    case 'gatehouse.events.v1.UserPasswordChanged':
+    case 'gatehouse.events.v1.UserActivated':
+    case 'gatehouse.events.v1.UserDeactivated':
+    case 'gatehouse.events.v1.UserSuspended':
+    case 'gatehouse.events.v1.UserUnsuspended':
+    case 'gatehouse.events.v1.UserDeleted':
+      return projectUserEvent(envelope, event);
   }
 }
 

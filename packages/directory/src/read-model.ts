@@ -10,6 +10,12 @@ export const keys = {
   tenants: () => 'rm:tenants',
   /** string: the tenant id whose API token has this SHA-256 */
   tenantByToken: (sha256: string) => `rm:tenant-by-token:${sha256}`,
+  /** hash: id, status, created, activated, statusChanged, lastUpdated, passwordChanged, profile (JSON), passwordHash */
+  user: (tenant: string, id: string) => `rm:user:${tenant}:${id}`,
+  /** set of every user id of a tenant */
+  users: (tenant: string) => `rm:users:${tenant}`,
+  /** string: the user id holding a login (lower-cased); the login's uniqueness claim */
+  userByLogin: (tenant: string, login: string) => `rm:claim:login:${tenant}:${login.toLowerCase()}`,
   /**
    * string: the aggregate that holds a unique name (tenant id, user login, ...). The write side
    * claims it, with a TTL, before appending the event that creates the aggregate; the projection

@@ -1,0 +1,133 @@
+// The user profile as the API shows it (Okta's attribute names, which ts-proto's UserProfile shares):
+// checking a new profile, merging a partial update, and refusing attributes the schema lacks.
+import type { UserProfile } from '@gatehouse/contracts';
+import type { FieldProblem } from '../errors.js';
+
+type Rule = {
+  required?: boolean;
+  max: number;
+  pattern?: RegExp;
+  hint?: string;
+  check?: (value: string) => boolean;
+};
+
+const emailLike = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+const stringRules: Record<Exclude<keyof UserProfile, 'emailVerified'>, Rule> = {
+  login: {
+    required: true,
+    max: 100,
+    pattern: emailLike,
+    hint: 'must be in the form of an email address',
+  },
+  email: {
+    required: true,
+    max: 100,
+    pattern: emailLike,
+    hint: 'must be in the form of an email address',
+  },
+  firstName: { required: true, max: 50 },
+  lastName: { required: true, max: 50 },
+  middleName: { max: 50 },
+  displayName: { max: 255 },
+  nickName: { max: 255 },
+  profileUrl: {
+    max: 1024,
+    check: (v) => /^https?:\/\//.test(v) && URL.canParse(v),
+    hint: 'must be an http or https URL',
+  },
+  locale: { max: 16, pattern: /^[a-z]{2,3}([-_][A-Za-z]{2,4})?$/, hint: 'must look like en-US' },
+  timezone: {
+    max: 64,
+    check: isTimeZone,
+    hint: 'must be an IANA time zone such as America/Los_Angeles',
+  },
+  primaryPhone: { max: 100, pattern: /^[0-9+()\-. x]{3,100}$/, hint: 'must be a telephone number' },
+  streetAddress: { max: 1024 },
+  city: { max: 128 },
+  state: { max: 128 },
+  zipCode: { max: 50 },
+  countryCode: {
+    max: 2,
+    pattern: /^[A-Z]{2}$/,
+    hint: 'must be an ISO 3166-1 alpha-2 code such as US',
+  },
+};
+
+export const profileAttributes = [...Object.keys(stringRules), 'emailVerified'] as const;
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads a profile object from a request: a new one (`base` absent) or a partial update of `base`,
+ * where null clears an optional attribute. Returns the whole resulting profile, or the problems.
+ */
+export function readProfile(
+  input: unknown,
+  base?: UserProfile,
+): { profile?: UserProfile; problems: FieldProblem[] } {
+  const problems: FieldProblem[] = [];
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    return { problems: [{ field: 'profile', message: 'must be an object' }] };
+  }
+  const profile: Record<string, unknown> = {
+    ...(base ?? { login: '', email: '', firstName: '', lastName: '' }),
+  };
+  for (const [name, value] of Object.entries(input)) {
+    const field = `profile.${name}`;
+    if (name === 'emailVerified') {
+      if (value === null) delete profile.emailVerified;
+      else if (typeof value === 'boolean') profile.emailVerified = value;
+      else problems.push({ field, message: 'must be true or false' });
+      continue;
+    }
+    const rule = stringRules[name as keyof typeof stringRules];
+    if (!rule) {
+      problems.push({ field, message: `Property name '${name}' is not defined in profile` });
+      continue;
+    }
+    if (value === null && !rule.required) {
+      delete profile[name];
+      continue;
+    }
+    if (typeof value !== 'string') {
+      problems.push({ field, message: 'must be a string' });
+      continue;
+    }
+    const trimmed = value.trim();
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+    if (/[\u0000-\u001f\u007f]/.test(value))
+      problems.push({ field, message: 'must not contain control characters' });
+    else if (trimmed.length > rule.max)
+      problems.push({ field, message: `must be at most ${rule.max} characters` });
+    else if (trimmed.length === 0 && rule.required)
+      problems.push({ field, message: 'must not be empty' });
+    else if (
+      trimmed.length > 0 &&
+      ((rule.pattern && !rule.pattern.test(trimmed)) || (rule.check && !rule.check(trimmed)))
+    ) {
+      problems.push({ field, message: rule.hint ?? 'is not valid' });
+    } else if (trimmed.length === 0) delete profile[name];
+    else profile[name] = trimmed;
+  }
+  for (const [name, rule] of Object.entries(stringRules)) {
+    if (rule.required && !profile[name] && !problems.some((p) => p.field === `profile.${name}`)) {
+      problems.push({ field: `profile.${name}`, message: 'is required' });
+    }
+  }
+  return problems.length > 0
+    ? { problems }
+    : { profile: profile as unknown as UserProfile, problems };
+}
+
+/** The login as uniqueness compares it. */
+export function loginKey(login: string): string {
+  return login.toLowerCase();
+}
