@@ -1,6 +1,6 @@
 // The admin service as a library: a factory that takes its dependencies and returns a Koa app.
 // main.ts wires Kafka and Redis; the all-in-one mode and the tests wire others.
-import type { TenancyConfig } from '@gatehouse/directory';
+import type { ScryptCost, TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import { type EdgeLog, OktaApiError, oktaErrors, requestId } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
@@ -8,7 +8,9 @@ import Koa from 'koa';
 import { DirectoryWriter } from './directory-writer.js';
 import { mapDomainErrors } from './http/domain-errors.js';
 import { requireSystemToken } from './http/system-auth.js';
+import { requireTenantToken, resolveTenant } from './http/tenant-context.js';
 import { tenantRoutes } from './http/tenants/tenants.js';
+import { userRoutes } from './http/users/users.js';
 
 export interface AdminDeps {
   bus: EventBus;
@@ -18,6 +20,8 @@ export interface AdminDeps {
   adminTokenSha256: string;
   /** Longest wait for the projector after a change before answering 503. Default 5 s. */
   readYourWritesMs?: number;
+  /** Password hashing cost; the default is OWASP's 32 MiB scrypt. Tests lower it for speed. */
+  scryptCost?: ScryptCost;
   now?: () => Date;
   log?: EdgeLog;
 }
@@ -35,20 +39,42 @@ export function createAdminApp(deps: AdminDeps): Koa {
   app.use(oktaErrors(log));
   app.use(mapDomainErrors());
 
+  const methodNotAllowed = {
+    throw: true,
+    methodNotAllowed: () => OktaApiError.methodNotAllowed([]),
+    notImplemented: () => OktaApiError.methodNotAllowed([]),
+  };
+
+  // The system API, on the public URL itself: /api/v1/tenants with the system token.
   const system = tenantRoutes({ store: deps.store, writer, tenancy: deps.tenancy });
-  const requireToken = requireSystemToken(deps.adminTokenSha256);
-  app.use(async (ctx, next) =>
-    ctx.path.startsWith('/api/v1/tenants') ? requireToken(ctx, next) : next(),
-  );
-  app.use(system.routes());
-  app.use(
-    system.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => OktaApiError.methodNotAllowed([]),
-      notImplemented: () => OktaApiError.methodNotAllowed([]),
-    }),
-  );
+  const requireSystem = requireSystemToken(deps.adminTokenSha256);
+  // The per-tenant API, under a tenant's org base URL, with that tenant's API token.
+  const perTenant = [
+    userRoutes({ store: deps.store, writer, tenancy: deps.tenancy, scryptCost: deps.scryptCost }),
+  ];
+  const requireTenant = requireTenantToken(deps.store);
+
+  const isTenant = (ctx: Koa.Context) => ctx.state.tenant !== undefined;
+  const isSystem = (ctx: Koa.Context) => !isTenant(ctx);
+  app.use(resolveTenant(deps.tenancy));
+  app.use(when(isTenant, requireTenant));
+  app.use(when((ctx) => isSystem(ctx) && ctx.path.startsWith('/api/v1/tenants'), requireSystem));
+  app.use(when(isSystem, system.routes()));
+  app.use(when(isSystem, system.allowedMethods(methodNotAllowed)));
+  for (const router of perTenant) {
+    app.use(when(isTenant, router.routes()));
+    app.use(when(isTenant, router.allowedMethods(methodNotAllowed)));
+  }
   return app;
+}
+
+/** Runs `middleware` only for the requests `applies` to. */
+function when(
+  applies: (ctx: Koa.Context) => boolean,
+  middleware: Koa.Middleware<never, never>,
+): Koa.Middleware {
+  const run = middleware as unknown as Koa.Middleware;
+  return (ctx, next) => (applies(ctx) ? run(ctx, next) : next());
 }
 
 export { type AdminConfig, readAdminConfig } from './config.js';

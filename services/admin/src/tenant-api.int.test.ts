@@ -1,29 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { KafkaEventBus } from '@gatehouse/event-bus';
-import { RedisProjectionStore } from '@gatehouse/projection-store';
-import { testKafka, testRedis } from '@gatehouse/testkit';
+import { kafkaRedisStack } from './testing/kafka-redis-stack.js';
 import { describeTenantApi } from './testing/tenant-api-suite.js';
 
-const kafka = testKafka();
-const redis = testRedis();
-
-describeTenantApi({
-  name: `kafka ${kafka.version} + redis ${redis.version}`,
-  open: async () => {
-    const bus = new KafkaEventBus({
-      brokers: kafka.brokers,
-      clientId: 'admin-test',
-      log: () => {},
-    });
-    const store = new RedisProjectionStore({ url: redis.url, keyPrefix: `test:${randomUUID()}:` });
-    return {
-      bus,
-      store,
-      close: async () => {
-        await bus.close();
-        await store.deleteByPrefix('');
-        await store.close();
-      },
-    };
-  },
-});
+describeTenantApi(kafkaRedisStack());

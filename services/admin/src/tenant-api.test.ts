@@ -1,24 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { EmbeddedEventBus } from '@gatehouse/event-bus';
-import { MemoryProjectionStore } from '@gatehouse/projection-store';
+import { embeddedStack } from './testing/stacks.js';
 import { describeTenantApi } from './testing/tenant-api-suite.js';
 
-describeTenantApi({
-  name: 'embedded bus + in-memory store',
-  open: async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-admin-'));
-    const bus = await EmbeddedEventBus.open({ dir });
-    const store = new MemoryProjectionStore();
-    return {
-      bus,
-      store,
-      close: async () => {
-        await bus.close();
-        await store.close();
-        await rm(dir, { recursive: true, force: true });
-      },
-    };
-  },
-});
+describeTenantApi(embeddedStack);

@@ -1,23 +1,12 @@
 // The system tenant API end to end: admin app + projector + event bus + projection store. Run on
 // the embedded bus with the in-memory store (the all-in-one composition) and on Kafka with Redis.
 import { createHash, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { directoryProjection } from '@gatehouse/directory';
-import type { EventBus, EventPosition } from '@gatehouse/event-bus';
-import { allTopics, Topics } from '@gatehouse/events';
-import type { ProjectionStore } from '@gatehouse/projection-store';
-import { ProjectionRunner, rebuildProjections, waitForProjections } from '@gatehouse/projections';
+import { Topics } from '@gatehouse/events';
+import { rebuildProjections } from '@gatehouse/projections';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAdminApp } from '../app.js';
+import { type AdminHarness, adminToken, startAdmin } from './admin-harness.js';
 
-export interface AdminHarness {
-  name: string;
-  open(): Promise<{ bus: EventBus; store: ProjectionStore; close(): Promise<void> }>;
-}
-
-const adminToken = `test-admin-token-${'x'.repeat(32)}`;
-const adminTokenSha256 = createHash('sha256').update(adminToken).digest('hex');
-const logged: unknown[] = [];
+export type { AdminHarness } from './admin-harness.js';
 
 export function describeTenantApi(harness: AdminHarness): void {
   describe(`system tenant API: ${harness.name}`, () => {
@@ -26,64 +15,8 @@ export function describeTenantApi(harness: AdminHarness): void {
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     });
 
-    async function start(options: { projector?: boolean; readYourWritesMs?: number } = {}) {
-      const { bus, store, close } = await harness.open();
-      cleanups.push(close);
-      await bus.ensureTopics(allTopics.map((name) => ({ name })));
-      let runner: ProjectionRunner | undefined;
-      const projections = [directoryProjection];
-      if (options.projector !== false) {
-        runner = await ProjectionRunner.start({
-          bus,
-          store,
-          projections,
-          groupId: `projector-${randomUUID()}`,
-        });
-        cleanups.push(() => runner!.stop());
-      }
-      const app = createAdminApp({
-        bus,
-        store,
-        tenancy: { mode: 'path', publicUrl: new URL('http://localhost:9000') },
-        adminTokenSha256,
-        readYourWritesMs: options.readYourWritesMs ?? 10_000,
-        log: (entry) => logged.push(entry),
-      });
-      const server = app.listen(0, '127.0.0.1');
-      await new Promise((resolve) => server.once('listening', resolve));
-      cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const call = async (
-        method: string,
-        path: string,
-        body?: unknown,
-        token: string | null = adminToken,
-      ) => {
-        const headers: Record<string, string> = {};
-        if (token !== null) headers.authorization = `SSWS ${token}`;
-        if (body !== undefined) headers['content-type'] = 'application/json';
-        const response = await fetch(`${base}${path}`, {
-          method,
-          headers,
-          body: typeof body === 'string' ? body : JSON.stringify(body),
-        });
-        const text = await response.text();
-        return {
-          status: response.status,
-          headers: response.headers,
-          body: text ? JSON.parse(text) : undefined,
-        };
-      };
-      /** Waits until the projector has applied everything in the directory topic so far. */
-      const caughtUp = async () => {
-        const ends = await bus.endOffsets(Topics.directory);
-        const positions: EventPosition[] = [...ends]
-          .filter(([, end]) => end > 0n)
-          .map(([partition, end]) => ({ topic: Topics.directory, partition, offset: end - 1n }));
-        await waitForProjections(store, positions, { timeoutMs: 20_000 });
-      };
-      return { bus, store, call, runner, projections, caughtUp, base };
-    }
+    const start = (options: { projector?: boolean; readYourWritesMs?: number } = {}) =>
+      startAdmin(harness, cleanups, options);
     const newId = () => `t-${randomUUID().slice(0, 8)}`;
 
     it('creates a tenant, shows its API token once, and reads it back at once', async () => {

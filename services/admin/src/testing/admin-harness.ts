@@ -1,0 +1,100 @@
+// Starts the admin app with a projector on a given bus and store, for the API suites.
+import { createHash, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { directoryProjection } from '@gatehouse/directory';
+import type { EventBus, EventPosition } from '@gatehouse/event-bus';
+import { allTopics, Topics } from '@gatehouse/events';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import { ProjectionRunner, waitForProjections } from '@gatehouse/projections';
+import { createAdminApp } from '../app.js';
+
+export interface AdminHarness {
+  name: string;
+  open(): Promise<{ bus: EventBus; store: ProjectionStore; close(): Promise<void> }>;
+}
+
+export const adminToken = `test-admin-token-${'x'.repeat(32)}`;
+const adminTokenSha256 = createHash('sha256').update(adminToken).digest('hex');
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are checked by the tests' expectations
+  body: any;
+}
+
+export type Call = (
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string | null,
+) => Promise<ApiResponse>;
+
+export async function startAdmin(
+  harness: AdminHarness,
+  cleanups: (() => Promise<void>)[],
+  options: { projector?: boolean; readYourWritesMs?: number } = {},
+) {
+  const { bus, store, close } = await harness.open();
+  cleanups.push(close);
+  await bus.ensureTopics(allTopics.map((name) => ({ name })));
+  let runner: ProjectionRunner | undefined;
+  const projections = [directoryProjection];
+  if (options.projector !== false) {
+    runner = await ProjectionRunner.start({
+      bus,
+      store,
+      projections,
+      groupId: `projector-${randomUUID()}`,
+    });
+    cleanups.push(() => runner!.stop());
+  }
+  const app = createAdminApp({
+    bus,
+    store,
+    tenancy: { mode: 'path', publicUrl: new URL('http://localhost:9000') },
+    adminTokenSha256,
+    readYourWritesMs: options.readYourWritesMs ?? 10_000,
+    scryptCost: { log2N: 12, r: 8, p: 1 }, // the production cost is tested in the domain package
+    log: () => {},
+  });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const call: Call = async (method, path, body, token = adminToken) => {
+    const headers: Record<string, string> = {};
+    if (token !== null) headers.authorization = `SSWS ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
+  };
+  /** Waits until the projector has applied everything in the directory topic so far. */
+  const caughtUp = async () => {
+    const ends = await bus.endOffsets(Topics.directory);
+    const positions: EventPosition[] = [...ends]
+      .filter(([, end]) => end > 0n)
+      .map(([partition, end]) => ({ topic: Topics.directory, partition, offset: end - 1n }));
+    await waitForProjections(store, positions, { timeoutMs: 20_000 });
+  };
+  /** Creates a tenant; `as` calls its org API with its own API token. */
+  const newTenant = async () => {
+    const id = `t-${randomUUID().slice(0, 8)}`;
+    const created = await call('POST', '/api/v1/tenants', { id, name: `Tenant ${id}` });
+    if (created.status !== 201)
+      throw new Error(`tenant not created: ${JSON.stringify(created.body)}`);
+    const as: Call = (method, path, body, token = created.body.apiToken) =>
+      call(method, `/${id}${path}`, body, token);
+    return { id, apiToken: created.body.apiToken as string, as };
+  };
+  return { bus, store, call, runner, projections, caughtUp, base, newTenant };
+}
