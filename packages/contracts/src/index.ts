@@ -1,5 +1,9 @@
 // The generated contracts, re-exported under stable names. Run `pnpm generate` after editing proto/.
 export {
+  GroupCreated,
+  GroupMemberAdded,
+  GroupMemberRemoved,
+  GroupType,
   TenantCreated,
   TenantDeactivated,
   UserActivated,

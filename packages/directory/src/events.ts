@@ -2,6 +2,9 @@
 // protobuf name; a reader meets unknown types (newer producers) and skips them.
 import {
   type Envelope,
+  GroupCreated,
+  GroupMemberAdded,
+  GroupMemberRemoved,
   TenantCreated,
   TenantDeactivated,
   UserActivated,
@@ -31,6 +34,9 @@ const codecs = {
   'gatehouse.events.v1.UserSuspended': UserSuspended as MessageCodec<UserSuspended>,
   'gatehouse.events.v1.UserUnsuspended': UserUnsuspended as MessageCodec<UserUnsuspended>,
   'gatehouse.events.v1.UserDeleted': UserDeleted as MessageCodec<UserDeleted>,
+  'gatehouse.events.v1.GroupCreated': GroupCreated as MessageCodec<GroupCreated>,
+  'gatehouse.events.v1.GroupMemberAdded': GroupMemberAdded as MessageCodec<GroupMemberAdded>,
+  'gatehouse.events.v1.GroupMemberRemoved': GroupMemberRemoved as MessageCodec<GroupMemberRemoved>,
 } as const;
 
 type Codecs = typeof codecs;

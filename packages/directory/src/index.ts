@@ -5,6 +5,15 @@ export {
   decodeDirectoryEvent,
   encodeDirectoryEvent,
 } from './events.js';
+export {
+  decideGroup,
+  evolveGroup,
+  type GroupCommand,
+  type GroupEvent,
+  type GroupState,
+  initialGroupState,
+} from './groups/group.js';
+export { type GroupView, groupViewOf, projectGroupEvent } from './groups/projection.js';
 export { idPattern, newId } from './ids.js';
 export { directoryProjection, projectDirectoryEvent } from './projection.js';
 export { keys, readModelPrefix } from './read-model.js';

@@ -29,7 +29,7 @@ describe('directory projection: tenants', () => {
         'acme',
         {
           type: 'gatehouse.events.v1.TenantCreated',
-          data: { name: 'Acme', apiTokenSha256: digest },
+          data: { name: 'Acme', apiTokenSha256: digest, everyoneGroupId: '00gEVERYONE000000000' },
         },
         '2026-11-23T10:00:00Z',
       ),
@@ -45,12 +45,20 @@ describe('directory projection: tenants', () => {
     expect(await store.smembers(keys.tenants())).toEqual(['acme']);
     expect(await store.get(keys.claim('tenant', 'acme', 'acme'))).toBe('acme');
     expect(await store.pttl(keys.claim('tenant', 'acme', 'acme'))).toBe(-1);
+    expect(await store.hgetall(keys.group('acme', '00gEVERYONE000000000'))).toMatchObject({
+      type: 'BUILT_IN',
+      name: 'Everyone',
+    });
+    expect(await store.smembers(keys.groups('acme'))).toEqual(['00gEVERYONE000000000']);
   });
 
   it('shows a deactivated tenant as INACTIVE, and applying an event twice changes nothing', async () => {
     const created = envelope(
       'acme',
-      { type: 'gatehouse.events.v1.TenantCreated', data: { name: 'Acme', apiTokenSha256: digest } },
+      {
+        type: 'gatehouse.events.v1.TenantCreated',
+        data: { name: 'Acme', apiTokenSha256: digest, everyoneGroupId: '00gEVERYONE000000000' },
+      },
       '2026-11-23T10:00:00Z',
     );
     const deactivated = envelope(

@@ -3,6 +3,7 @@ import type { Envelope } from '@gatehouse/contracts';
 import { Topics } from '@gatehouse/events';
 import type { WriteOp } from '@gatehouse/projection-store';
 import { decodeDirectoryEvent } from './events.js';
+import { projectGroupEvent } from './groups/projection.js';
 import { readModelPrefix } from './read-model.js';
 import { projectTenantEvent } from './tenants/projection.js';
 import { projectUserEvent } from './users/projection.js';
@@ -23,6 +24,10 @@ export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
     case 'gatehouse.events.v1.UserUnsuspended':
     case 'gatehouse.events.v1.UserDeleted':
       return projectUserEvent(envelope, event);
+    case 'gatehouse.events.v1.GroupCreated':
+    case 'gatehouse.events.v1.GroupMemberAdded':
+    case 'gatehouse.events.v1.GroupMemberRemoved':
+      return projectGroupEvent(envelope, event);
   }
 }
 

@@ -16,6 +16,14 @@ export const keys = {
   users: (tenant: string) => `rm:users:${tenant}`,
   /** string: the user id holding a login (lower-cased); the login's uniqueness claim */
   userByLogin: (tenant: string, login: string) => `rm:claim:login:${tenant}:${login.toLowerCase()}`,
+  /** hash: id, type (OKTA_GROUP | BUILT_IN), name, description, created, lastUpdated, lastMembershipUpdated */
+  group: (tenant: string, id: string) => `rm:group:${tenant}:${id}`,
+  /** set of every group id of a tenant, Everyone included */
+  groups: (tenant: string) => `rm:groups:${tenant}`,
+  /** set of the user ids in a group (not for Everyone, whose members are keys.users) */
+  groupMembers: (tenant: string, groupId: string) => `rm:group-members:${tenant}:${groupId}`,
+  /** set of the group ids a user is in (Everyone not listed) */
+  userGroups: (tenant: string, userId: string) => `rm:user-groups:${tenant}:${userId}`,
   /**
    * string: the aggregate that holds a unique name (tenant id, user login, ...). The write side
    * claims it, with a TTL, before appending the event that creates the aggregate; the projection

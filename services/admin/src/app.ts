@@ -7,6 +7,7 @@ import type { ProjectionStore } from '@gatehouse/projection-store';
 import Koa from 'koa';
 import { DirectoryWriter } from './directory-writer.js';
 import { mapDomainErrors } from './http/domain-errors.js';
+import { groupRoutes } from './http/groups/groups.js';
 import { requireSystemToken } from './http/system-auth.js';
 import { requireTenantToken, resolveTenant } from './http/tenant-context.js';
 import { tenantRoutes } from './http/tenants/tenants.js';
@@ -51,6 +52,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   // The per-tenant API, under a tenant's org base URL, with that tenant's API token.
   const perTenant = [
     userRoutes({ store: deps.store, writer, tenancy: deps.tenancy, scryptCost: deps.scryptCost }),
+    groupRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
   ];
   const requireTenant = requireTenantToken(deps.store);
 

@@ -24,8 +24,21 @@ export class DirectoryWriter {
     events: readonly DirectoryEvent[],
     causationId: string,
   ): Promise<void> {
-    if (events.length === 0) return;
-    const envelopes = events.map((event) =>
+    await this.appendAll(
+      tenant,
+      events.map((event) => ({ aggregateId, event })),
+      causationId,
+    );
+  }
+
+  /** Appends the events of several aggregates of one tenant, in order, in one publish. */
+  async appendAll(
+    tenant: string,
+    changes: readonly { aggregateId: string; event: DirectoryEvent }[],
+    causationId: string,
+  ): Promise<void> {
+    if (changes.length === 0) return;
+    const envelopes = changes.map(({ aggregateId, event }) =>
       newEnvelope(
         { type: event.type, tenant, aggregateId, data: encodeDirectoryEvent(event), causationId },
         { now: this.options.now },

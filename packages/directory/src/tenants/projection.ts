@@ -28,9 +28,25 @@ export function projectTenantEvent(envelope: Envelope, event: TenantEvent): Writ
             created: at,
             lastUpdated: at,
             apiTokenSha256: event.data.apiTokenSha256,
+            everyoneGroupId: event.data.everyoneGroupId,
           },
         },
         { op: 'sadd', key: keys.tenants(), members: [id] },
+        // The built-in group Everyone: its members are the tenant's users (keys.users), not a set.
+        {
+          op: 'hset',
+          key: keys.group(id, event.data.everyoneGroupId),
+          fields: {
+            id: event.data.everyoneGroupId,
+            type: 'BUILT_IN',
+            name: 'Everyone',
+            description: 'All users in your organization',
+            created: at,
+            lastUpdated: at,
+            lastMembershipUpdated: at,
+          },
+        },
+        { op: 'sadd', key: keys.groups(id), members: [event.data.everyoneGroupId] },
         { op: 'set', key: keys.tenantByToken(event.data.apiTokenSha256), value: id },
         { op: 'set', key: keys.claim('tenant', id, id), value: id },
       ];

@@ -34,7 +34,13 @@ export type TenantState = { status: 'NONE' } | { status: 'ACTIVE' | 'INACTIVE'; 
 export const initialTenantState: TenantState = { status: 'NONE' };
 
 export type TenantCommand =
-  | { kind: 'CreateTenant'; id: string; name: string; apiTokenSha256: string }
+  | {
+      kind: 'CreateTenant';
+      id: string;
+      name: string;
+      apiTokenSha256: string;
+      everyoneGroupId: string;
+    }
   | { kind: 'DeactivateTenant'; id: string };
 
 export type TenantEvent = Extract<DirectoryEvent, { type: `gatehouse.events.v1.Tenant${string}` }>;
@@ -52,7 +58,11 @@ export function decideTenant(command: TenantCommand, state: TenantState): Tenant
       return [
         {
           type: 'gatehouse.events.v1.TenantCreated',
-          data: { name: command.name.trim(), apiTokenSha256: command.apiTokenSha256 },
+          data: {
+            name: command.name.trim(),
+            apiTokenSha256: command.apiTokenSha256,
+            everyoneGroupId: command.everyoneGroupId,
+          },
         },
       ];
     }

@@ -1,14 +1,8 @@
 // given / when / then over the user decider: Okta's lifecycle.
 import { type UserProfile, UserStatus } from '@gatehouse/contracts';
-import { describe, expect, it } from 'vitest';
-import { DomainError } from '../errors.js';
-import {
-  decideUser,
-  evolveUser,
-  initialUserState,
-  type UserCommand,
-  type UserEvent,
-} from './user.js';
+import { describe, it } from 'vitest';
+import { deciderSpec } from '../testing/given.js';
+import { decideUser, evolveUser, initialUserState, type UserEvent } from './user.js';
 
 const profile: UserProfile = {
   login: 'ada@example.com',
@@ -25,34 +19,23 @@ const active = created(UserStatus.USER_STATUS_ACTIVE);
 const deactivated: UserEvent = { type: 'gatehouse.events.v1.UserDeactivated', data: {} };
 const suspended: UserEvent = { type: 'gatehouse.events.v1.UserSuspended', data: {} };
 
-function given(events: UserEvent[]) {
-  const state = events.reduce(evolveUser, initialUserState);
-  return {
-    when: (command: UserCommand) => ({
-      then: (expected: UserEvent[]) => expect(decideUser(command, state)).toEqual(expected),
-      thenRefuses: (kind: DomainError['kind']) => {
-        expect(() => decideUser(command, state)).toThrow(DomainError);
-        try {
-          decideUser(command, state);
-        } catch (error) {
-          expect((error as DomainError).kind).toBe(kind);
-        }
-      },
-    }),
-  };
-}
+const given = deciderSpec({
+  decide: decideUser,
+  evolve: evolveUser,
+  initialState: initialUserState,
+});
 
 describe('user decider', () => {
   it('creates ACTIVE with a password, PROVISIONED without one, STAGED when not activated', () => {
     given([])
       .when({ kind: 'CreateUser', id, profile, passwordHash: '$scrypt$x', activate: true })
-      .then([active]);
+      .thenEmits([active]);
     given([])
       .when({ kind: 'CreateUser', id, profile, activate: true })
-      .then([created(UserStatus.USER_STATUS_PROVISIONED, '')]);
+      .thenEmits([created(UserStatus.USER_STATUS_PROVISIONED, '')]);
     given([])
       .when({ kind: 'CreateUser', id, profile, passwordHash: '$scrypt$x', activate: false })
-      .then([created(UserStatus.USER_STATUS_STAGED)]);
+      .thenEmits([created(UserStatus.USER_STATUS_STAGED)]);
   });
 
   it('activates a staged or deactivated user; refuses an active one', () => {
@@ -62,8 +45,8 @@ describe('user decider', () => {
     };
     given([created(UserStatus.USER_STATUS_STAGED)])
       .when({ kind: 'ActivateUser', id })
-      .then([activated]);
-    given([active, deactivated]).when({ kind: 'ActivateUser', id }).then([activated]);
+      .thenEmits([activated]);
+    given([active, deactivated]).when({ kind: 'ActivateUser', id }).thenEmits([activated]);
     given([active]).when({ kind: 'ActivateUser', id }).thenRefuses('invalid_state');
     given([created(UserStatus.USER_STATUS_PROVISIONED, '')])
       .when({ kind: 'ActivateUser', id })
@@ -71,26 +54,26 @@ describe('user decider', () => {
   });
 
   it('suspends only an active user and unsuspends only a suspended one', () => {
-    given([active]).when({ kind: 'SuspendUser', id }).then([suspended]);
+    given([active]).when({ kind: 'SuspendUser', id }).thenEmits([suspended]);
     given([active, suspended]).when({ kind: 'SuspendUser', id }).thenRefuses('invalid_state');
     given([active, suspended])
       .when({ kind: 'UnsuspendUser', id })
-      .then([{ type: 'gatehouse.events.v1.UserUnsuspended', data: {} }]);
+      .thenEmits([{ type: 'gatehouse.events.v1.UserUnsuspended', data: {} }]);
     given([active]).when({ kind: 'UnsuspendUser', id }).thenRefuses('invalid_state');
     given([active, deactivated]).when({ kind: 'SuspendUser', id }).thenRefuses('invalid_state');
   });
 
   it('deactivates from any status, once', () => {
-    given([active]).when({ kind: 'DeactivateUser', id }).then([deactivated]);
-    given([active, suspended]).when({ kind: 'DeactivateUser', id }).then([deactivated]);
-    given([active, deactivated]).when({ kind: 'DeactivateUser', id }).then([]);
+    given([active]).when({ kind: 'DeactivateUser', id }).thenEmits([deactivated]);
+    given([active, suspended]).when({ kind: 'DeactivateUser', id }).thenEmits([deactivated]);
+    given([active, deactivated]).when({ kind: 'DeactivateUser', id }).thenEmits([]);
   });
 
   it('deletes only a deactivated user; DELETE on another status deactivates it, as Okta does', () => {
     given([active, deactivated])
       .when({ kind: 'DeleteUser', id })
-      .then([{ type: 'gatehouse.events.v1.UserDeleted', data: { login: 'ada@example.com' } }]);
-    given([active]).when({ kind: 'DeleteUser', id }).then([deactivated]);
+      .thenEmits([{ type: 'gatehouse.events.v1.UserDeleted', data: { login: 'ada@example.com' } }]);
+    given([active]).when({ kind: 'DeleteUser', id }).thenEmits([deactivated]);
     const deleted: UserEvent = {
       type: 'gatehouse.events.v1.UserDeleted',
       data: { login: 'ada@example.com' },
@@ -103,10 +86,10 @@ describe('user decider', () => {
   it('updates a profile only when it changed, and says which login it replaced', () => {
     given([active])
       .when({ kind: 'UpdateUserProfile', id, profile: { ...profile } })
-      .then([]);
+      .thenEmits([]);
     given([active])
       .when({ kind: 'UpdateUserProfile', id, profile: { ...profile, nickName: 'Countess' } })
-      .then([
+      .thenEmits([
         {
           type: 'gatehouse.events.v1.UserProfileUpdated',
           data: { profile: { ...profile, nickName: 'Countess' }, previousLogin: '' },
@@ -114,7 +97,7 @@ describe('user decider', () => {
       ]);
     given([active])
       .when({ kind: 'UpdateUserProfile', id, profile: { ...profile, login: 'ada@lovelace.org' } })
-      .then([
+      .thenEmits([
         {
           type: 'gatehouse.events.v1.UserProfileUpdated',
           data: {

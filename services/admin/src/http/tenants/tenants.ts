@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   decideTenant,
   keys,
+  newId,
   orgBaseUrl,
   type TenancyConfig,
   type TenantState,
@@ -40,7 +41,13 @@ export function tenantRoutes({ store, writer, tenancy }: TenantRoutesDeps): Rout
     const apiToken = randomBytes(32).toString('base64url');
     const apiTokenSha256 = createHash('sha256').update(apiToken).digest('hex');
     const events = decideTenant(
-      { kind: 'CreateTenant', id, name: body.name as string, apiTokenSha256 },
+      {
+        kind: 'CreateTenant',
+        id,
+        name: body.name as string,
+        apiTokenSha256,
+        everyoneGroupId: newId('00g'),
+      },
       stateOf(await load(id)),
     );
     if (!(await writer.claim('tenant', id, id, id))) {

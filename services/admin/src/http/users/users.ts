@@ -11,7 +11,6 @@ import {
   keys,
   loginKey,
   newId,
-  orgBaseUrl,
   readProfile,
   type ScryptCost,
   type TenancyConfig,
@@ -25,6 +24,7 @@ import type { ProjectionStore } from '@gatehouse/projection-store';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DirectoryWriter } from '../../directory-writer.js';
+import { presentUser } from './present.js';
 
 export interface UserRoutesDeps {
   store: ProjectionStore;
@@ -49,23 +49,7 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
     if (!user) throw OktaApiError.notFound('User', ctx.params.id!);
     return user;
   };
-  const present = (tenant: string, user: UserView) => ({
-    id: user.id,
-    status: user.status,
-    created: user.created,
-    activated: user.activated,
-    statusChanged: user.statusChanged,
-    lastLogin: user.lastLogin,
-    lastUpdated: user.lastUpdated,
-    passwordChanged: user.passwordChanged,
-    type: { id: 'default' },
-    profile: user.profile,
-    credentials: {
-      ...(user.hasPassword ? { password: {} } : {}),
-      provider: { type: 'OKTA', name: 'OKTA' },
-    },
-    _links: { self: { href: `${orgBaseUrl(tenancy, tenant)}/api/v1/users/${user.id}` } },
-  });
+  const present = (tenant: string, user: UserView) => presentUser(tenancy, tenant, user);
   const run = async (ctx: Context, user: UserView, command: UserCommand) => {
     await writer.append(
       tenantOf(ctx),
@@ -173,8 +157,24 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
   });
 
   router.delete('/:id', async (ctx) => {
+    const tenant = tenantOf(ctx);
     const user = await mustLoad(ctx);
-    await run(ctx, user, { kind: 'DeleteUser', id: user.id });
+    const events = decideUser({ kind: 'DeleteUser', id: user.id }, stateOf(user));
+    // A user that goes away leaves its groups first, so that no projection has to look it up.
+    const leaving = events.some((e) => e.type === 'gatehouse.events.v1.UserDeleted')
+      ? (await store.smembers(keys.userGroups(tenant, user.id))).sort().map((groupId) => ({
+          aggregateId: groupId,
+          event: {
+            type: 'gatehouse.events.v1.GroupMemberRemoved' as const,
+            data: { userId: user.id },
+          },
+        }))
+      : [];
+    await writer.appendAll(
+      tenant,
+      [...leaving, ...events.map((event) => ({ aggregateId: user.id, event }))],
+      ctx.state.requestId as string,
+    );
     ctx.status = 204;
   });
 

@@ -1,0 +1,94 @@
+// The group aggregate as a decider. OKTA_GROUP groups are made through the API and hold members;
+// the built-in Everyone holds every user of its tenant by definition, so its membership cannot be
+// changed.
+import { GroupType } from '@gatehouse/contracts';
+import { DomainError, type FieldProblem } from '../errors.js';
+import type { DirectoryEvent } from '../events.js';
+
+export type GroupState =
+  | { status: 'NONE' }
+  | {
+      status: 'EXISTS';
+      type: 'OKTA_GROUP' | 'BUILT_IN';
+      name: string;
+      members: ReadonlySet<string>;
+    };
+
+export const initialGroupState: GroupState = { status: 'NONE' };
+
+export type GroupCommand =
+  | { kind: 'CreateGroup'; id: string; name: string; description: string }
+  | { kind: 'AddGroupMember'; id: string; userId: string }
+  | { kind: 'RemoveGroupMember'; id: string; userId: string };
+
+export type GroupEvent = Extract<DirectoryEvent, { type: `gatehouse.events.v1.Group${string}` }>;
+
+export function decideGroup(command: GroupCommand, state: GroupState): GroupEvent[] {
+  if (command.kind === 'CreateGroup') {
+    const problems: FieldProblem[] = [];
+    const name = command.name.trim();
+    if (name.length === 0 || name.length > 255)
+      problems.push({ field: 'profile.name', message: 'must be 1 to 255 characters' });
+    if (command.description.length > 1024)
+      problems.push({ field: 'profile.description', message: 'must be at most 1024 characters' });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+    if (/[\u0000-\u001f\u007f]/.test(command.name + command.description))
+      problems.push({ field: 'profile', message: 'must not contain control characters' });
+    if (name.toLowerCase() === 'everyone')
+      problems.push({
+        field: 'profile.name',
+        message: 'An object with this field already exists in the current organization',
+      });
+    if (problems.length > 0) throw DomainError.invalid(problems);
+    if (state.status !== 'NONE')
+      throw DomainError.invalid([{ field: 'id', message: 'A group with this id already exists' }]);
+    return [
+      {
+        type: 'gatehouse.events.v1.GroupCreated',
+        data: {
+          name,
+          description: command.description.trim(),
+          type: GroupType.GROUP_TYPE_OKTA_GROUP,
+        },
+      },
+    ];
+  }
+  if (state.status === 'NONE')
+    throw new DomainError('not_found', `Resource not found: ${command.id} (UserGroup)`);
+  if (state.type === 'BUILT_IN') {
+    throw new DomainError(
+      'invalid_state',
+      'The membership of the built-in group Everyone follows the users of the organization and cannot be changed',
+    );
+  }
+  switch (command.kind) {
+    case 'AddGroupMember':
+      return state.members.has(command.userId)
+        ? []
+        : [{ type: 'gatehouse.events.v1.GroupMemberAdded', data: { userId: command.userId } }];
+    case 'RemoveGroupMember':
+      return state.members.has(command.userId)
+        ? [{ type: 'gatehouse.events.v1.GroupMemberRemoved', data: { userId: command.userId } }]
+        : [];
+  }
+}
+
+export function evolveGroup(state: GroupState, event: GroupEvent): GroupState {
+  switch (event.type) {
+    case 'gatehouse.events.v1.GroupCreated':
+      return {
+        status: 'EXISTS',
+        type: event.data.type === GroupType.GROUP_TYPE_BUILT_IN ? 'BUILT_IN' : 'OKTA_GROUP',
+        name: event.data.name,
+        members: new Set(),
+      };
+    case 'gatehouse.events.v1.GroupMemberAdded':
+      return state.status === 'NONE'
+        ? state
+        : { ...state, members: new Set([...state.members, event.data.userId]) };
+    case 'gatehouse.events.v1.GroupMemberRemoved':
+      return state.status === 'NONE'
+        ? state
+        : { ...state, members: new Set([...state.members].filter((m) => m !== event.data.userId)) };
+  }
+}

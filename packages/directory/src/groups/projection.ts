@@ -1,0 +1,70 @@
+// The group read model: one hash per group, member sets both ways, and the name's uniqueness claim.
+import type { Envelope } from '@gatehouse/contracts';
+import { GroupType } from '@gatehouse/contracts';
+import type { WriteOp } from '@gatehouse/projection-store';
+import { keys } from '../read-model.js';
+import type { GroupEvent } from './group.js';
+
+export interface GroupView {
+  id: string;
+  type: 'OKTA_GROUP' | 'BUILT_IN';
+  name: string;
+  description: string;
+  created: string;
+  lastUpdated: string;
+  lastMembershipUpdated: string;
+}
+
+export function projectGroupEvent(envelope: Envelope, event: GroupEvent): WriteOp[] {
+  const { tenant, aggregateId: id } = envelope;
+  const at = (envelope.occurredAt ?? new Date(0)).toISOString();
+  switch (event.type) {
+    case 'gatehouse.events.v1.GroupCreated':
+      return [
+        {
+          op: 'hset',
+          key: keys.group(tenant, id),
+          fields: {
+            id,
+            type: event.data.type === GroupType.GROUP_TYPE_BUILT_IN ? 'BUILT_IN' : 'OKTA_GROUP',
+            name: event.data.name,
+            description: event.data.description,
+            created: at,
+            lastUpdated: at,
+            lastMembershipUpdated: at,
+          },
+        },
+        { op: 'sadd', key: keys.groups(tenant), members: [id] },
+        {
+          op: 'set',
+          key: keys.claim('group-name', tenant, event.data.name.toLowerCase()),
+          value: id,
+        },
+      ];
+    case 'gatehouse.events.v1.GroupMemberAdded':
+      return [
+        { op: 'sadd', key: keys.groupMembers(tenant, id), members: [event.data.userId] },
+        { op: 'sadd', key: keys.userGroups(tenant, event.data.userId), members: [id] },
+        { op: 'hset', key: keys.group(tenant, id), fields: { lastMembershipUpdated: at } },
+      ];
+    case 'gatehouse.events.v1.GroupMemberRemoved':
+      return [
+        { op: 'srem', key: keys.groupMembers(tenant, id), members: [event.data.userId] },
+        { op: 'srem', key: keys.userGroups(tenant, event.data.userId), members: [id] },
+        { op: 'hset', key: keys.group(tenant, id), fields: { lastMembershipUpdated: at } },
+      ];
+  }
+}
+
+export function groupViewOf(fields: Record<string, string>): GroupView | undefined {
+  if (!fields.id) return undefined;
+  return {
+    id: fields.id,
+    type: fields.type === 'BUILT_IN' ? 'BUILT_IN' : 'OKTA_GROUP',
+    name: fields.name ?? '',
+    description: fields.description ?? '',
+    created: fields.created ?? '',
+    lastUpdated: fields.lastUpdated ?? '',
+    lastMembershipUpdated: fields.lastMembershipUpdated ?? '',
+  };
+}

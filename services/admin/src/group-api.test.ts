@@ -1,0 +1,4 @@
+import { describeGroupApi } from './testing/group-api-suite.js';
+import { embeddedStack } from './testing/stacks.js';
+
+describeGroupApi(embeddedStack);

@@ -1,0 +1,22 @@
+// A user as the API shows it (Okta's user object).
+import { orgBaseUrl, type TenancyConfig, type UserView } from '@gatehouse/directory';
+
+export function presentUser(tenancy: TenancyConfig, tenant: string, user: UserView) {
+  return {
+    id: user.id,
+    status: user.status,
+    created: user.created,
+    activated: user.activated,
+    statusChanged: user.statusChanged,
+    lastLogin: user.lastLogin,
+    lastUpdated: user.lastUpdated,
+    passwordChanged: user.passwordChanged,
+    type: { id: 'default' },
+    profile: user.profile,
+    credentials: {
+      ...(user.hasPassword ? { password: {} } : {}),
+      provider: { type: 'OKTA', name: 'OKTA' },
+    },
+    _links: { self: { href: `${orgBaseUrl(tenancy, tenant)}/api/v1/users/${user.id}` } },
+  };
+}
