@@ -1,5 +1,18 @@
 // The generated contracts, re-exported under stable names. Run `pnpm generate` after editing proto/.
 export {
+  ClientActivated,
+  ClientDeactivated,
+  ClientDeleted,
+  ClientSecretRotated,
+} from './gen/gatehouse/events/v1/client_lifecycle.js';
+export {
+  AppGroupAssigned,
+  AppGroupUnassigned,
+  AppUserAssigned,
+  AppUserUnassigned,
+  ClientMetadata,
+  ClientRegistered,
+  ClientUpdated,
   GroupCreated,
   GroupMemberAdded,
   GroupMemberRemoved,

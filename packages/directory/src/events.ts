@@ -1,6 +1,16 @@
 // Directory events as typed records, and their protobuf encoding. `type` is the fully qualified
 // protobuf name; a reader meets unknown types (newer producers) and skips them.
 import {
+  AppGroupAssigned,
+  AppGroupUnassigned,
+  AppUserAssigned,
+  AppUserUnassigned,
+  ClientActivated,
+  ClientDeactivated,
+  ClientDeleted,
+  ClientRegistered,
+  ClientSecretRotated,
+  ClientUpdated,
   type Envelope,
   GroupCreated,
   GroupMemberAdded,
@@ -37,7 +47,27 @@ const codecs = {
   'gatehouse.events.v1.GroupCreated': GroupCreated as MessageCodec<GroupCreated>,
   'gatehouse.events.v1.GroupMemberAdded': GroupMemberAdded as MessageCodec<GroupMemberAdded>,
   'gatehouse.events.v1.GroupMemberRemoved': GroupMemberRemoved as MessageCodec<GroupMemberRemoved>,
+  'gatehouse.events.v1.ClientRegistered': ClientRegistered as MessageCodec<ClientRegistered>,
+  'gatehouse.events.v1.ClientUpdated': ClientUpdated as MessageCodec<ClientUpdated>,
+  'gatehouse.events.v1.AppUserAssigned': AppUserAssigned as MessageCodec<AppUserAssigned>,
+  'gatehouse.events.v1.AppUserUnassigned': AppUserUnassigned as MessageCodec<AppUserUnassigned>,
+  'gatehouse.events.v1.AppGroupAssigned': AppGroupAssigned as MessageCodec<AppGroupAssigned>,
+  'gatehouse.events.v1.AppGroupUnassigned': AppGroupUnassigned as MessageCodec<AppGroupUnassigned>,
+  // gatehouse.client-lifecycle
+  'gatehouse.events.v1.ClientActivated': ClientActivated as MessageCodec<ClientActivated>,
+  'gatehouse.events.v1.ClientDeactivated': ClientDeactivated as MessageCodec<ClientDeactivated>,
+  'gatehouse.events.v1.ClientDeleted': ClientDeleted as MessageCodec<ClientDeleted>,
+  'gatehouse.events.v1.ClientSecretRotated':
+    ClientSecretRotated as MessageCodec<ClientSecretRotated>,
 } as const;
+
+/** Directory events that go to gatehouse.client-lifecycle rather than gatehouse.directory. */
+export const clientLifecycleEventTypes: ReadonlySet<DirectoryEventType> = new Set([
+  'gatehouse.events.v1.ClientActivated',
+  'gatehouse.events.v1.ClientDeactivated',
+  'gatehouse.events.v1.ClientDeleted',
+  'gatehouse.events.v1.ClientSecretRotated',
+]);
 
 type Codecs = typeof codecs;
 export type DirectoryEventType = keyof Codecs;

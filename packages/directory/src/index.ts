@@ -1,5 +1,24 @@
+export {
+  type ClientCommand,
+  type ClientEvent,
+  type ClientState,
+  decideClient,
+  evolveClient,
+  initialClientState,
+} from './clients/client.js';
+export {
+  applicationTypes,
+  authMethods,
+  checkRedirectUri,
+  grantTypes,
+  isPublicClient,
+  readClientMetadata,
+  responseTypes,
+} from './clients/metadata.js';
+export { type ClientView, clientViewOf, projectClientEvent } from './clients/projection.js';
 export { DomainError, type DomainErrorKind, type FieldProblem } from './errors.js';
 export {
+  clientLifecycleEventTypes,
   type DirectoryEvent,
   type DirectoryEventType,
   decodeDirectoryEvent,

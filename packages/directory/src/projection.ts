@@ -2,6 +2,7 @@
 import type { Envelope } from '@gatehouse/contracts';
 import { Topics } from '@gatehouse/events';
 import type { WriteOp } from '@gatehouse/projection-store';
+import { projectClientEvent } from './clients/projection.js';
 import { decodeDirectoryEvent } from './events.js';
 import { projectGroupEvent } from './groups/projection.js';
 import { readModelPrefix } from './read-model.js';
@@ -28,13 +29,24 @@ export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
     case 'gatehouse.events.v1.GroupMemberAdded':
     case 'gatehouse.events.v1.GroupMemberRemoved':
       return projectGroupEvent(envelope, event);
+    case 'gatehouse.events.v1.ClientRegistered':
+    case 'gatehouse.events.v1.ClientUpdated':
+    case 'gatehouse.events.v1.ClientSecretRotated':
+    case 'gatehouse.events.v1.ClientActivated':
+    case 'gatehouse.events.v1.ClientDeactivated':
+    case 'gatehouse.events.v1.ClientDeleted':
+    case 'gatehouse.events.v1.AppUserAssigned':
+    case 'gatehouse.events.v1.AppUserUnassigned':
+    case 'gatehouse.events.v1.AppGroupAssigned':
+    case 'gatehouse.events.v1.AppGroupUnassigned':
+      return projectClientEvent(envelope, event);
   }
 }
 
 /** The directory read models, as the projector runs them (a `Projection` of @gatehouse/projections). */
 export const directoryProjection = {
   name: 'directory',
-  topics: [Topics.directory],
+  topics: [Topics.directory, Topics.clientLifecycle],
   keyPrefixes: [readModelPrefix],
   project: projectDirectoryEvent,
 } as const;

@@ -1,0 +1,189 @@
+import type { ClientMetadata } from '@gatehouse/contracts';
+import { describe, expect, it } from 'vitest';
+import { deciderSpec } from '../testing/given.js';
+import { type ClientEvent, decideClient, evolveClient, initialClientState } from './client.js';
+import { checkRedirectUri, readClientMetadata } from './metadata.js';
+
+describe('client metadata', () => {
+  it("fills Okta's defaults for a web application", () => {
+    const { metadata, problems } = readClientMetadata({
+      client_name: ' Web ',
+      redirect_uris: ['https://app.example.com/cb'],
+    });
+    expect(problems).toEqual([]);
+    expect(metadata).toEqual({
+      clientName: 'Web',
+      redirectUris: ['https://app.example.com/cb'],
+      postLogoutRedirectUris: [],
+      responseTypes: ['code'],
+      grantTypes: ['authorization_code'],
+      tokenEndpointAuthMethod: 'client_secret_basic',
+      applicationType: 'web',
+      consentMethod: 'TRUSTED',
+    });
+  });
+
+  it('makes a browser application public, and a service application client-credentials only', () => {
+    expect(
+      readClientMetadata({
+        client_name: 'SPA',
+        application_type: 'browser',
+        redirect_uris: ['http://localhost:3000/cb'],
+      }).metadata?.tokenEndpointAuthMethod,
+    ).toBe('none');
+    expect(
+      readClientMetadata({ client_name: 'Job', application_type: 'service' }).metadata,
+    ).toMatchObject({ grantTypes: ['client_credentials'], responseTypes: [], redirectUris: [] });
+  });
+
+  it('normalises response type combinations and checks them against the grant types', () => {
+    const { metadata } = readClientMetadata({
+      client_name: 'Hybrid',
+      grant_types: ['authorization_code', 'implicit'],
+      response_types: ['id_token code', 'token id_token'],
+      redirect_uris: ['https://a.example/cb'],
+    });
+    expect(metadata?.responseTypes).toEqual(['code id_token', 'id_token token']);
+    expect(
+      readClientMetadata({
+        client_name: 'X',
+        response_types: ['token'],
+        redirect_uris: ['https://a.example/cb'],
+      }).problems.map((p) => p.message),
+    ).toEqual(["'token' needs the implicit grant type"]);
+  });
+
+  it('names every rule an application breaks', () => {
+    const cases: [Record<string, unknown>, string[]][] = [
+      [{}, ['client_name', 'redirect_uris']],
+      [
+        { client_name: 'S', application_type: 'service', token_endpoint_auth_method: 'none' },
+        ['token_endpoint_auth_method'],
+      ],
+      [
+        {
+          client_name: 'B',
+          application_type: 'browser',
+          token_endpoint_auth_method: 'client_secret_basic',
+          redirect_uris: ['https://a.example/cb'],
+        },
+        ['token_endpoint_auth_method'],
+      ],
+      [
+        { client_name: 'B', application_type: 'browser', grant_types: ['client_credentials'] },
+        ['grant_types'],
+      ],
+      [{ client_name: 'R', grant_types: ['refresh_token'] }, ['grant_types']],
+      [
+        { client_name: 'G', grant_types: ['password'], redirect_uris: ['https://a.example/cb'] },
+        ['grant_types'],
+      ],
+      [
+        { client_name: 'T', application_type: 'tv', redirect_uris: ['https://a.example/cb'] },
+        ['application_type'],
+      ],
+      [{ client_name: 7, redirect_uris: 'https://a.example/cb' }, ['client_name', 'redirect_uris']],
+    ];
+    for (const [input, fields] of cases)
+      expect(
+        readClientMetadata(input).problems.map((p) => p.field),
+        JSON.stringify(input),
+      ).toEqual(fields);
+  });
+
+  it('accepts only safe redirect URIs', () => {
+    expect(checkRedirectUri('r', 'https://app.example.com/cb?x=1', 'web')).toEqual([]);
+    expect(checkRedirectUri('r', 'http://localhost:8080/cb', 'web')).toEqual([]);
+    expect(checkRedirectUri('r', 'http://127.0.0.1/cb', 'native')).toEqual([]);
+    expect(checkRedirectUri('r', 'com.example.app:/callback', 'native')).toEqual([]);
+    for (const [uri, type] of [
+      ['http://app.example.com/cb', 'web'],
+      ['https://app.example.com/cb#frag', 'web'],
+      ['/relative', 'web'],
+      ['com.example.app:/callback', 'web'],
+      ['myapp:/callback', 'native'],
+      ['javascript:alert(1)', 'web'],
+      [`https://a.example/${'x'.repeat(1100)}`, 'web'],
+    ] as const) {
+      expect(checkRedirectUri('r', uri, type), uri).toHaveLength(1);
+    }
+  });
+});
+
+const metadata: ClientMetadata = readClientMetadata({
+  client_name: 'Web',
+  redirect_uris: ['https://a.example/cb'],
+}).metadata!;
+const spa: ClientMetadata = readClientMetadata({
+  client_name: 'SPA',
+  application_type: 'browser',
+  redirect_uris: ['https://a.example/cb'],
+}).metadata!;
+const id = '0oaAAAAAAAAAAAAAAAAA';
+const registered: ClientEvent = {
+  type: 'gatehouse.events.v1.ClientRegistered',
+  data: { metadata, clientSecretSha256: 'd'.repeat(64) },
+};
+const given = deciderSpec({
+  decide: decideClient,
+  evolve: evolveClient,
+  initialState: initialClientState,
+});
+
+describe('client decider', () => {
+  it('registers, deactivates once, reactivates, deletes', () => {
+    given([])
+      .when({ kind: 'RegisterClient', id, metadata, secretSha256: 'd'.repeat(64) })
+      .thenEmits([registered]);
+    given([registered])
+      .when({ kind: 'DeactivateClient', id })
+      .thenEmits([{ type: 'gatehouse.events.v1.ClientDeactivated', data: {} }]);
+    given([registered, { type: 'gatehouse.events.v1.ClientDeactivated', data: {} }])
+      .when({ kind: 'DeactivateClient', id })
+      .thenEmits([]);
+    given([registered, { type: 'gatehouse.events.v1.ClientDeactivated', data: {} }])
+      .when({ kind: 'ActivateClient', id })
+      .thenEmits([{ type: 'gatehouse.events.v1.ClientActivated', data: {} }]);
+    given([registered])
+      .when({ kind: 'DeleteClient', id })
+      .thenEmits([{ type: 'gatehouse.events.v1.ClientDeleted', data: {} }]);
+    given([registered, { type: 'gatehouse.events.v1.ClientDeleted', data: {} }])
+      .when({ kind: 'ActivateClient', id })
+      .thenRefuses('not_found');
+  });
+
+  it('rotates the secret of a confidential client only, and keeps a client public or confidential for life', () => {
+    given([registered])
+      .when({ kind: 'RotateClientSecret', id, secretSha256: 'e'.repeat(64) })
+      .thenEmits([
+        {
+          type: 'gatehouse.events.v1.ClientSecretRotated',
+          data: { clientSecretSha256: 'e'.repeat(64) },
+        },
+      ]);
+    const spaRegistered: ClientEvent = {
+      type: 'gatehouse.events.v1.ClientRegistered',
+      data: { metadata: spa, clientSecretSha256: '' },
+    };
+    given([spaRegistered])
+      .when({ kind: 'RotateClientSecret', id, secretSha256: 'e'.repeat(64) })
+      .thenRefuses('invalid_state');
+    given([registered])
+      .when({ kind: 'UpdateClient', id, metadata: spa })
+      .thenRefuses('invalid', ['token_endpoint_auth_method']);
+    given([registered]).when({ kind: 'UpdateClient', id, metadata }).thenEmits([]);
+  });
+
+  it('assigns users and groups once each', () => {
+    given([registered])
+      .when({ kind: 'AssignUser', id, userId: '00u1' })
+      .thenEmits([{ type: 'gatehouse.events.v1.AppUserAssigned', data: { userId: '00u1' } }]);
+    given([registered, { type: 'gatehouse.events.v1.AppUserAssigned', data: { userId: '00u1' } }])
+      .when({ kind: 'AssignUser', id, userId: '00u1' })
+      .thenEmits([]);
+    given([registered]).when({ kind: 'UnassignGroup', id, groupId: '00g1' }).thenEmits([]);
+    given([registered, { type: 'gatehouse.events.v1.AppGroupAssigned', data: { groupId: '00g1' } }])
+      .when({ kind: 'UnassignGroup', id, groupId: '00g1' })
+      .thenEmits([{ type: 'gatehouse.events.v1.AppGroupUnassigned', data: { groupId: '00g1' } }]);
+  });
+});

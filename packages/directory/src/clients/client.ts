@@ -1,0 +1,136 @@
+// The OAuth client (app) aggregate as a decider. Metadata events go to gatehouse.directory; lifecycle
+// events (activate, deactivate, delete, new secret) to gatehouse.client-lifecycle (SPEC section 7).
+import type { ClientMetadata } from '@gatehouse/contracts';
+import { DomainError } from '../errors.js';
+import type { DirectoryEvent } from '../events.js';
+import { isPublicClient } from './metadata.js';
+
+export type ClientState =
+  | { status: 'NONE' }
+  | {
+      status: 'ACTIVE' | 'INACTIVE';
+      metadata: ClientMetadata;
+      users: ReadonlySet<string>;
+      groups: ReadonlySet<string>;
+    };
+
+export const initialClientState: ClientState = { status: 'NONE' };
+
+export type ClientCommand =
+  | { kind: 'RegisterClient'; id: string; metadata: ClientMetadata; secretSha256: string }
+  | { kind: 'UpdateClient'; id: string; metadata: ClientMetadata }
+  | { kind: 'RotateClientSecret'; id: string; secretSha256: string }
+  | { kind: 'ActivateClient'; id: string }
+  | { kind: 'DeactivateClient'; id: string }
+  | { kind: 'DeleteClient'; id: string }
+  | { kind: 'AssignUser' | 'UnassignUser'; id: string; userId: string }
+  | { kind: 'AssignGroup' | 'UnassignGroup'; id: string; groupId: string };
+
+export type ClientEvent = Extract<
+  DirectoryEvent,
+  { type: `gatehouse.events.v1.${'Client' | 'App'}${string}` }
+>;
+
+export function decideClient(command: ClientCommand, state: ClientState): ClientEvent[] {
+  if (command.kind === 'RegisterClient') {
+    if (state.status !== 'NONE')
+      throw DomainError.invalid([
+        { field: 'client_id', message: 'A client with this id already exists' },
+      ]);
+    if (isPublicClient(command.metadata) !== (command.secretSha256 === '')) {
+      throw new Error('a confidential client needs a secret, and a public one must not have one');
+    }
+    return [
+      {
+        type: 'gatehouse.events.v1.ClientRegistered',
+        data: { metadata: command.metadata, clientSecretSha256: command.secretSha256 },
+      },
+    ];
+  }
+  if (state.status === 'NONE')
+    throw new DomainError('not_found', `Resource not found: ${command.id} (AppInstance)`);
+  switch (command.kind) {
+    case 'UpdateClient':
+      if (isPublicClient(command.metadata) !== isPublicClient(state.metadata)) {
+        throw DomainError.invalid([
+          {
+            field: 'token_endpoint_auth_method',
+            message:
+              'cannot change between a public client (none) and a confidential one; register a new client',
+          },
+        ]);
+      }
+      return JSON.stringify(command.metadata) === JSON.stringify(state.metadata)
+        ? []
+        : [{ type: 'gatehouse.events.v1.ClientUpdated', data: { metadata: command.metadata } }];
+    case 'RotateClientSecret':
+      if (isPublicClient(state.metadata))
+        throw new DomainError('invalid_state', 'A public client has no secret to rotate');
+      return [
+        {
+          type: 'gatehouse.events.v1.ClientSecretRotated',
+          data: { clientSecretSha256: command.secretSha256 },
+        },
+      ];
+    case 'ActivateClient':
+      return state.status === 'ACTIVE'
+        ? []
+        : [{ type: 'gatehouse.events.v1.ClientActivated', data: {} }];
+    case 'DeactivateClient':
+      return state.status === 'INACTIVE'
+        ? []
+        : [{ type: 'gatehouse.events.v1.ClientDeactivated', data: {} }];
+    case 'DeleteClient':
+      return [{ type: 'gatehouse.events.v1.ClientDeleted', data: {} }];
+    case 'AssignUser':
+      return state.users.has(command.userId)
+        ? []
+        : [{ type: 'gatehouse.events.v1.AppUserAssigned', data: { userId: command.userId } }];
+    case 'UnassignUser':
+      return state.users.has(command.userId)
+        ? [{ type: 'gatehouse.events.v1.AppUserUnassigned', data: { userId: command.userId } }]
+        : [];
+    case 'AssignGroup':
+      return state.groups.has(command.groupId)
+        ? []
+        : [{ type: 'gatehouse.events.v1.AppGroupAssigned', data: { groupId: command.groupId } }];
+    case 'UnassignGroup':
+      return state.groups.has(command.groupId)
+        ? [{ type: 'gatehouse.events.v1.AppGroupUnassigned', data: { groupId: command.groupId } }]
+        : [];
+  }
+}
+
+export function evolveClient(state: ClientState, event: ClientEvent): ClientState {
+  if (event.type === 'gatehouse.events.v1.ClientRegistered') {
+    return {
+      status: 'ACTIVE',
+      metadata: event.data.metadata!,
+      users: new Set(),
+      groups: new Set(),
+    };
+  }
+  if (state.status === 'NONE') return state;
+  const without = (set: ReadonlySet<string>, item: string) =>
+    new Set([...set].filter((x) => x !== item));
+  switch (event.type) {
+    case 'gatehouse.events.v1.ClientUpdated':
+      return { ...state, metadata: event.data.metadata! };
+    case 'gatehouse.events.v1.ClientSecretRotated':
+      return state;
+    case 'gatehouse.events.v1.ClientActivated':
+      return { ...state, status: 'ACTIVE' };
+    case 'gatehouse.events.v1.ClientDeactivated':
+      return { ...state, status: 'INACTIVE' };
+    case 'gatehouse.events.v1.ClientDeleted':
+      return { status: 'NONE' };
+    case 'gatehouse.events.v1.AppUserAssigned':
+      return { ...state, users: new Set([...state.users, event.data.userId]) };
+    case 'gatehouse.events.v1.AppUserUnassigned':
+      return { ...state, users: without(state.users, event.data.userId) };
+    case 'gatehouse.events.v1.AppGroupAssigned':
+      return { ...state, groups: new Set([...state.groups, event.data.groupId]) };
+    case 'gatehouse.events.v1.AppGroupUnassigned':
+      return { ...state, groups: without(state.groups, event.data.groupId) };
+  }
+}

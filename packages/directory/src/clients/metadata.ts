@@ -1,0 +1,236 @@
+// OAuth client metadata (RFC 7591 names, Okta's rules): reading it from a registration request,
+// with Okta's defaults, and checking that grant types, response types, authentication method and
+// redirect URIs fit the application type.
+import type { ClientMetadata } from '@gatehouse/contracts';
+import type { FieldProblem } from '../errors.js';
+
+export const applicationTypes = ['web', 'native', 'browser', 'service'] as const;
+export const grantTypes = [
+  'authorization_code',
+  'implicit',
+  'refresh_token',
+  'client_credentials',
+] as const;
+export const authMethods = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export const consentMethods = ['TRUSTED', 'REQUIRED'] as const;
+/** Response types as seed 000 lists them, each a space-separated combination. */
+export const responseTypes = [
+  'code',
+  'token',
+  'id_token',
+  'code id_token',
+  'code token',
+  'code id_token token',
+  'id_token token',
+] as const;
+
+export function isPublicClient(metadata: ClientMetadata): boolean {
+  return metadata.tokenEndpointAuthMethod === 'none';
+}
+
+/** Reads registration metadata; RFC 7591 says to ignore members it does not define. */
+export function readClientMetadata(input: Record<string, unknown>): {
+  metadata?: ClientMetadata;
+  problems: FieldProblem[];
+} {
+  const problems: FieldProblem[] = [];
+  /** Fields of the wrong JSON type: reported once, not again as missing. */
+  const mistyped = new Set<string>();
+  const str = (name: string, fallback?: string): string | undefined => {
+    const value = input[name];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'string') {
+      problems.push({ field: name, message: `'${name}' must be a string` });
+      mistyped.add(name);
+      return fallback;
+    }
+    return value.trim();
+  };
+  const list = (name: string, fallback: string[]): string[] => {
+    const value = input[name];
+    if (value === undefined || value === null) return fallback;
+    if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+      problems.push({ field: name, message: `'${name}' must be an array of strings` });
+      mistyped.add(name);
+      return fallback;
+    }
+    if (value.length > 100)
+      problems.push({ field: name, message: `'${name}' must have at most 100 entries` });
+    return [...new Set(value.map((item) => (item as string).trim()))];
+  };
+
+  const clientName = str('client_name');
+  if (!clientName) {
+    if (!mistyped.has('client_name'))
+      problems.push({ field: 'client_name', message: "'client_name' is required" });
+  } else if (clientName.length > 100)
+    problems.push({
+      field: 'client_name',
+      message: "'client_name' must be at most 100 characters",
+    });
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  else if (/[\u0000-\u001f\u007f]/.test(clientName))
+    problems.push({
+      field: 'client_name',
+      message: "'client_name' must not contain control characters",
+    });
+
+  const applicationType = str('application_type', 'web')!;
+  if (!applicationTypes.includes(applicationType as never)) {
+    problems.push({
+      field: 'application_type',
+      message: `'application_type' must be one of ${applicationTypes.join(', ')}`,
+    });
+  }
+  const grants = list(
+    'grant_types',
+    applicationType === 'service' ? ['client_credentials'] : ['authorization_code'],
+  );
+  for (const grant of grants) {
+    if (!grantTypes.includes(grant as never))
+      problems.push({ field: 'grant_types', message: `'${grant}' is not a supported grant type` });
+  }
+  if (grants.length === 0)
+    problems.push({ field: 'grant_types', message: "'grant_types' must not be empty" });
+  const defaultResponses = grants.includes('authorization_code')
+    ? ['code']
+    : grants.includes('implicit')
+      ? ['id_token', 'token']
+      : [];
+  const responses = list('response_types', defaultResponses).map((type) =>
+    type.split(/\s+/).sort(responseOrder).join(' '),
+  );
+  const authMethod = str(
+    'token_endpoint_auth_method',
+    applicationType === 'browser' ? 'none' : 'client_secret_basic',
+  )!;
+  if (!authMethods.includes(authMethod as never)) {
+    problems.push({
+      field: 'token_endpoint_auth_method',
+      message: `'token_endpoint_auth_method' must be one of ${authMethods.join(', ')}`,
+    });
+  }
+  const consentMethod = str('consent_method', 'TRUSTED')!;
+  if (!consentMethods.includes(consentMethod as never))
+    problems.push({
+      field: 'consent_method',
+      message: "'consent_method' must be TRUSTED or REQUIRED",
+    });
+
+  for (const type of responses) {
+    if (!responseTypes.includes(type as never))
+      problems.push({
+        field: 'response_types',
+        message: `'${type}' is not a supported response type`,
+      });
+    else if (type.split(' ').includes('code') && !grants.includes('authorization_code')) {
+      problems.push({
+        field: 'response_types',
+        message: `'${type}' needs the authorization_code grant type`,
+      });
+    } else if (/token/.test(type.replace('code', '')) && !grants.includes('implicit')) {
+      problems.push({
+        field: 'response_types',
+        message: `'${type}' needs the implicit grant type`,
+      });
+    }
+  }
+  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
+    problems.push({
+      field: 'grant_types',
+      message: "'refresh_token' needs the authorization_code grant type",
+    });
+  }
+  if (applicationType === 'service' && grants.some((g) => g !== 'client_credentials')) {
+    problems.push({
+      field: 'grant_types',
+      message: "a service application can only use the 'client_credentials' grant type",
+    });
+  }
+  if (
+    applicationType !== 'service' &&
+    grants.includes('client_credentials') &&
+    applicationType !== 'web'
+  ) {
+    problems.push({
+      field: 'grant_types',
+      message: `a ${applicationType} application cannot use the 'client_credentials' grant type`,
+    });
+  }
+  if (applicationType === 'browser' && authMethod !== 'none') {
+    problems.push({
+      field: 'token_endpoint_auth_method',
+      message: "a browser application is public: 'token_endpoint_auth_method' must be none",
+    });
+  }
+  if ((applicationType === 'service' || applicationType === 'web') && authMethod === 'none') {
+    problems.push({
+      field: 'token_endpoint_auth_method',
+      message: `a ${applicationType} application must authenticate: 'none' is not allowed`,
+    });
+  }
+
+  const needsRedirect = grants.includes('authorization_code') || grants.includes('implicit');
+  const redirects = list('redirect_uris', []);
+  if (needsRedirect && redirects.length === 0 && !mistyped.has('redirect_uris'))
+    problems.push({
+      field: 'redirect_uris',
+      message: "'redirect_uris' is required for the authorization_code and implicit grant types",
+    });
+  for (const uri of redirects)
+    problems.push(...checkRedirectUri('redirect_uris', uri, applicationType));
+  const logoutRedirects = list('post_logout_redirect_uris', []);
+  for (const uri of logoutRedirects)
+    problems.push(...checkRedirectUri('post_logout_redirect_uris', uri, applicationType));
+
+  if (problems.length > 0) return { problems };
+  return {
+    problems,
+    metadata: {
+      clientName: clientName!,
+      redirectUris: redirects,
+      postLogoutRedirectUris: logoutRedirects,
+      responseTypes: responses,
+      grantTypes: grants,
+      tokenEndpointAuthMethod: authMethod,
+      applicationType,
+      consentMethod,
+    },
+  };
+}
+
+function responseOrder(a: string, b: string): number {
+  const order = ['code', 'id_token', 'token'];
+  return order.indexOf(a) - order.indexOf(b);
+}
+
+/**
+ * A redirect URI must be absolute and have no fragment (RFC 6749 section 3.1.2). https always; http
+ * only to a loopback host; a native app may also use a private-use scheme (RFC 8252 section 7.1).
+ */
+export function checkRedirectUri(
+  field: string,
+  uri: string,
+  applicationType: string,
+): FieldProblem[] {
+  const bad = (why: string) => [{ field, message: `'${uri.slice(0, 200)}' ${why}` }];
+  if (uri.length > 1024) return bad('is longer than 1024 characters');
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return bad('is not an absolute URI');
+  }
+  if (url.hash || uri.includes('#')) return bad('must not contain a fragment');
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  if (url.protocol === 'https:') return [];
+  if (url.protocol === 'http:')
+    return loopback ? [] : bad('must use https (http is allowed only for localhost)');
+  if (applicationType === 'native' && /^[a-z][a-z0-9+.-]*\.[a-z0-9+.-]+:$/.test(url.protocol))
+    return [];
+  return bad(
+    applicationType === 'native'
+      ? 'must use https, http on localhost, or a reverse-domain private-use scheme'
+      : 'must use https',
+  );
+}
