@@ -1,2 +1,8 @@
 export { type EdgeLog, oktaErrors, readJsonObject, requestId } from './koa.js';
-export { type ErrorCause, newErrorId, OktaApiError, oktaErrorBody } from './okta-errors.js';
+export {
+  type ErrorCause,
+  newErrorId,
+  OAuthError,
+  OktaApiError,
+  oktaErrorBody,
+} from './okta-errors.js';

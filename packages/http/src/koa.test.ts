@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oktaErrors, readJsonObject, requestId } from './koa.js';
-import { OktaApiError } from './okta-errors.js';
+import { OAuthError, OktaApiError } from './okta-errors.js';
 
 const logged: unknown[] = [];
 let base: string;
@@ -21,6 +21,8 @@ beforeAll(async () => {
       ]);
     else if (ctx.path === '/boom') throw new Error('database password is hunter2');
     else if (ctx.path === '/busy') throw OktaApiError.unavailable('try again', 2);
+    else if (ctx.path === '/oauth')
+      throw new OAuthError(400, 'invalid_redirect_uri', "'x' must use https");
   });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
@@ -69,6 +71,15 @@ describe('management API edge', () => {
     const busy = await fetch(`${base}/busy`);
     expect(busy.status).toBe(503);
     expect(busy.headers.get('retry-after')).toBe('2');
+  });
+
+  it('writes OAuth errors as {error, error_description}', async () => {
+    const response = await fetch(`${base}/oauth`);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      error: 'invalid_redirect_uri',
+      error_description: "'x' must use https",
+    });
   });
 
   it('reads JSON objects and refuses malformed, non-object, oversized and non-JSON bodies', async () => {

@@ -1,7 +1,7 @@
 // Koa middleware of the management API edge: request ids, Okta error responses, JSON bodies.
 import { randomUUID } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
-import { newErrorId, OktaApiError, oktaErrorBody } from './okta-errors.js';
+import { newErrorId, OAuthError, OktaApiError, oktaErrorBody } from './okta-errors.js';
 
 export type EdgeLog = (entry: {
   level: 'error' | 'warn' | 'info';
@@ -20,7 +20,7 @@ export function requestId(): Middleware {
 }
 
 /**
- * Writes every error as Okta's error body. An OktaApiError is shown as it is; anything else is
+ * Writes every error as Okta's error body (an OAuthError as `{error, error_description}`). An OktaApiError is shown as it is; anything else is
  * logged with its stack and shown as E0000009 with nothing of its detail. A path nobody answered
  * becomes E0000008.
  */
@@ -30,6 +30,12 @@ export function oktaErrors(log: EdgeLog): Middleware {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) throw OktaApiError.pathNotFound();
     } catch (caught) {
+      if (caught instanceof OAuthError) {
+        ctx.status = caught.status;
+        for (const [name, value] of Object.entries(caught.headers)) ctx.set(name, value);
+        ctx.body = { error: caught.error, error_description: caught.description };
+        return;
+      }
       const error = caught instanceof OktaApiError ? caught : OktaApiError.internal();
       const errorId = newErrorId();
       if (!(caught instanceof OktaApiError)) {

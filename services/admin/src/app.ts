@@ -6,6 +6,7 @@ import { type EdgeLog, OktaApiError, oktaErrors, requestId } from '@gatehouse/ht
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import Koa from 'koa';
 import { DirectoryWriter } from './directory-writer.js';
+import { clientRoutes } from './http/clients/clients.js';
 import { mapDomainErrors } from './http/domain-errors.js';
 import { groupRoutes } from './http/groups/groups.js';
 import { requireSystemToken } from './http/system-auth.js';
@@ -53,6 +54,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   const perTenant = [
     userRoutes({ store: deps.store, writer, tenancy: deps.tenancy, scryptCost: deps.scryptCost }),
     groupRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
+    clientRoutes({ store: deps.store, writer }),
   ];
   const requireTenant = requireTenantToken(deps.store);
 

@@ -1,8 +1,13 @@
 // The admin's write path: append directory events, then wait until the projector has applied them,
 // so the next call reads what this one wrote (SPEC section 3). Also the uniqueness claims that make
 // "create" safe under concurrent requests. Event-log and projector trouble become 503s here.
-import { type DirectoryEvent, encodeDirectoryEvent, keys } from '@gatehouse/directory';
-import { type EventBus, EventBusUnavailableError } from '@gatehouse/event-bus';
+import {
+  clientLifecycleEventTypes,
+  type DirectoryEvent,
+  encodeDirectoryEvent,
+  keys,
+} from '@gatehouse/directory';
+import { type EventBus, EventBusUnavailableError, type EventPosition } from '@gatehouse/event-bus';
 import { newEnvelope, Topics } from '@gatehouse/events';
 import { OktaApiError } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
@@ -44,9 +49,14 @@ export class DirectoryWriter {
         { now: this.options.now },
       ),
     );
-    let positions: Awaited<ReturnType<EventBus['publish']>>;
+    // Client lifecycle events have their own topic (SPEC section 7); a command's events go to one
+    // topic in practice, and to each in their order otherwise.
+    const positions: EventPosition[] = [];
     try {
-      positions = await this.bus.publish(Topics.directory, envelopes);
+      for (const topic of [Topics.directory, Topics.clientLifecycle]) {
+        const batch = envelopes.filter((_, i) => topicOf(changes[i]!.event) === topic);
+        if (batch.length > 0) positions.push(...(await this.bus.publish(topic, batch)));
+      }
     } catch (error) {
       if (error instanceof EventBusUnavailableError) {
         throw OktaApiError.unavailable(
@@ -76,4 +86,8 @@ export class DirectoryWriter {
   async release(kind: string, tenant: string, name: string, holder: string): Promise<void> {
     await this.store.compareAndSet(keys.claim(kind, tenant, name), holder, null);
   }
+}
+
+function topicOf(event: DirectoryEvent): string {
+  return clientLifecycleEventTypes.has(event.type) ? Topics.clientLifecycle : Topics.directory;
 }
