@@ -3,7 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { directoryProjection } from '@gatehouse/directory';
 import type { EventBus, EventPosition } from '@gatehouse/event-bus';
-import { allTopics, Topics } from '@gatehouse/events';
+import { allTopics } from '@gatehouse/events';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { ProjectionRunner, waitForProjections } from '@gatehouse/projections';
 import { createAdminApp } from '../app.js';
@@ -78,12 +78,14 @@ export async function startAdmin(
       body: text ? JSON.parse(text) : undefined,
     };
   };
-  /** Waits until the projector has applied everything in the directory topic so far. */
+  /** Waits until the projector has applied everything in its topics so far. */
   const caughtUp = async () => {
-    const ends = await bus.endOffsets(Topics.directory);
-    const positions: EventPosition[] = [...ends]
-      .filter(([, end]) => end > 0n)
-      .map(([partition, end]) => ({ topic: Topics.directory, partition, offset: end - 1n }));
+    const positions: EventPosition[] = [];
+    for (const topic of directoryProjection.topics) {
+      for (const [partition, end] of await bus.endOffsets(topic)) {
+        if (end > 0n) positions.push({ topic, partition, offset: end - 1n });
+      }
+    }
     await waitForProjections(store, positions, { timeoutMs: 20_000 });
   };
   /** Creates a tenant; `as` calls its org API with its own API token. */
