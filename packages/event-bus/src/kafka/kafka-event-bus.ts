@@ -11,6 +11,7 @@ import {
   Kafka,
   type LogEntry,
   logLevel,
+  type Message,
   Partitioners,
   type PartitionMetadata,
   type Producer,
@@ -49,12 +50,22 @@ export interface KafkaEventBusOptions {
   heartbeatIntervalMs?: number;
   /** How long a publish may wait for the acknowledgement before failing. Default 10 s. */
   publishTimeoutMs?: number;
+  /** Events waiting for Kafka beyond which a publish fails at once (Kafka down). Default 10,000. */
+  maxQueuedEvents?: number;
   /** Where kafkajs's warnings and errors go. Default: stderr, as JSON lines. */
   log?: (entry: {
     level: 'error' | 'warn' | 'info' | 'debug';
     message: string;
     [key: string]: unknown;
   }) => void;
+}
+
+interface PendingPublish {
+  topic: string;
+  partitions: number[];
+  messages: Message[];
+  resolve: (positions: EventPosition[]) => void;
+  reject: (error: unknown) => void;
 }
 
 const levels = {
@@ -74,6 +85,9 @@ export class KafkaEventBus implements EventBus {
   private closed = false;
   private readonly config: Required<Omit<KafkaEventBusOptions, 'log'>>;
   private readonly partitioner = Partitioners.DefaultPartitioner();
+  private queue: PendingPublish[] = [];
+  private queuedEvents = 0;
+  private sending: Promise<void> | null = null;
   private readonly partitionsByTopic = new Map<string, PartitionMetadata[]>();
 
   constructor(options: KafkaEventBusOptions) {
@@ -85,6 +99,7 @@ export class KafkaEventBus implements EventBus {
       sessionTimeoutMs: 10_000,
       heartbeatIntervalMs: 1_000,
       publishTimeoutMs: 10_000,
+      maxQueuedEvents: 10_000,
       ...options,
       brokers: [...options.brokers],
     };
@@ -135,30 +150,76 @@ export class KafkaEventBus implements EventBus {
     await this.connect();
     // The partition is chosen here (murmur2 of the tenant, as the Java client does) rather than
     // inside kafkajs, so that each event's offset can be told from its partition's base offset.
-    const partitions = await this.partitionsOf(topic);
-    const assigned = envelopes.map((envelope) =>
+    const partitionMetadata = await this.partitionsOf(topic);
+    const partitions = envelopes.map((envelope) =>
       this.partitioner({
         topic,
-        partitionMetadata: partitions,
+        partitionMetadata,
         message: { key: envelope.tenant, value: null },
       }),
     );
-    const send = this.producer.send({
-      topic,
-      acks: -1,
-      messages: envelopes.map((envelope, index) => ({
-        key: envelope.tenant,
-        value: Buffer.from(encodeEnvelope(envelope)),
-        partition: assigned[index]!,
-      })),
+    if (this.queuedEvents + envelopes.length > this.config.maxQueuedEvents) {
+      throw new EventBusUnavailableError(
+        `more than ${this.config.maxQueuedEvents} events are waiting for Kafka`,
+      );
+    }
+    const acknowledged = new Promise<EventPosition[]>((resolve, reject) => {
+      this.queue.push({
+        topic,
+        partitions,
+        messages: envelopes.map((envelope, index) => ({
+          key: envelope.tenant,
+          value: Buffer.from(encodeEnvelope(envelope)),
+          partition: partitions[index]!,
+        })),
+        resolve,
+        reject,
+      });
+      this.queuedEvents += envelopes.length;
+      this.sending ??= this.sendQueued();
     });
-    const metadata = await withTimeout(send, this.config.publishTimeoutMs, `publish to ${topic}`);
-    const next = new Map(metadata.map((m) => [m.partition, BigInt(m.baseOffset ?? '0')]));
-    return assigned.map((partition) => {
-      const offset = next.get(partition)!;
-      next.set(partition, offset + 1n);
-      return { topic, partition, offset };
-    });
+    return withTimeout(acknowledged, this.config.publishTimeoutMs, `publish to ${topic}`);
+  }
+
+  /**
+   * Group commit: the idempotent producer has one request in flight, so publishes that arrive
+   * meanwhile wait here and go out together in the next request, each still told its own offsets.
+   */
+  private async sendQueued(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.queue.length);
+      const byTopic = new Map<string, Message[]>();
+      for (const pending of batch)
+        byTopic.set(pending.topic, [...(byTopic.get(pending.topic) ?? []), ...pending.messages]);
+      try {
+        const results = await this.producer.sendBatch({
+          acks: -1,
+          topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+        });
+        // Within a partition the messages were appended in the order given, from its base offset.
+        const next = new Map(
+          results.map((r) => [`${r.topicName}:${r.partition}`, BigInt(r.baseOffset ?? '0')]),
+        );
+        for (const pending of batch) {
+          pending.resolve(
+            pending.partitions.map((partition) => {
+              const key = `${pending.topic}:${partition}`;
+              const offset = next.get(key)!;
+              next.set(key, offset + 1n);
+              return { topic: pending.topic, partition, offset };
+            }),
+          );
+        }
+      } catch (error) {
+        for (const pending of batch)
+          pending.reject(
+            new EventBusUnavailableError(`publish to ${pending.topic} failed: ${String(error)}`),
+          );
+      } finally {
+        this.queuedEvents -= batch.reduce((sum, pending) => sum + pending.messages.length, 0);
+      }
+    }
+    this.sending = null;
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {

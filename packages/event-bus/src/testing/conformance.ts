@@ -80,6 +80,29 @@ export function describeEventBusConformance(harness: EventBusHarness): void {
       expect(await bus.publish(topic, [])).toEqual([]);
     });
 
+    it('tells each of many concurrent publishers the exact positions of its own events', async () => {
+      const bus = await openBus();
+      const topic = await newTopic(bus);
+      const calls = Array.from({ length: 60 }, (_, i) =>
+        Array.from({ length: 1 + (i % 3) }, (_, j) => numberedEvent(`t${i % 7}`, i * 10 + j)),
+      );
+      const results = await Promise.all(calls.map((events) => bus.publish(topic, events)));
+      const told = new Map<string, string>();
+      calls.forEach((events, i) => {
+        events.forEach((event, j) =>
+          told.set(event.id, `${results[i]![j]!.partition}:${results[i]![j]!.offset}`),
+        );
+      });
+      expect(new Set(told.values()).size).toBe(told.size);
+      const delivered = await collect(
+        bus,
+        { groupId: `g-${randomUUID()}`, topics: [topic] },
+        told.size,
+      );
+      for (const event of delivered)
+        expect(`${event.partition}:${event.offset}`).toBe(told.get(event.envelope.id));
+    });
+
     it("keeps each tenant's events in the order they were published", async () => {
       const bus = await openBus();
       const topic = await newTopic(bus);
