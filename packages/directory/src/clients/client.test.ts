@@ -19,7 +19,7 @@ describe('client metadata', () => {
       grantTypes: ['authorization_code'],
       tokenEndpointAuthMethod: 'client_secret_basic',
       applicationType: 'web',
-      consentMethod: 'TRUSTED',
+      consentMethod: 'REQUIRED',
     });
   });
 

@@ -110,7 +110,8 @@ export function readClientMetadata(input: Record<string, unknown>): {
       message: `'token_endpoint_auth_method' must be one of ${authMethods.join(', ')}`,
     });
   }
-  const consentMethod = str('consent_method', 'TRUSTED')!;
+  // Seed 001: clients registered through the clients endpoint default to REQUIRED consent.
+  const consentMethod = str('consent_method', 'REQUIRED')!;
   if (!consentMethods.includes(consentMethod as never))
     problems.push({
       field: 'consent_method',

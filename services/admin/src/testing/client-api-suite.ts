@@ -35,7 +35,7 @@ export function describeClientApi(harness: AdminHarness): void {
         grant_types: ['authorization_code'],
         token_endpoint_auth_method: 'client_secret_basic',
         application_type: 'web',
-        consent_method: 'TRUSTED',
+        consent_method: 'REQUIRED',
       });
       expect(Math.abs(created.body.client_id_issued_at - Date.now() / 1000)).toBeLessThan(60);
       const read = await acme.as('GET', `/oauth2/v1/clients/${created.body.client_id}`);
