@@ -5,6 +5,11 @@ import {
   AppGroupUnassigned,
   AppUserAssigned,
   AppUserUnassigned,
+  AuthorizationServerActivated,
+  AuthorizationServerCreated,
+  AuthorizationServerDeactivated,
+  AuthorizationServerDeleted,
+  AuthorizationServerUpdated,
   ClientActivated,
   ClientDeactivated,
   ClientDeleted,
@@ -15,6 +20,9 @@ import {
   GroupCreated,
   GroupMemberAdded,
   GroupMemberRemoved,
+  ScopeCreated,
+  ScopeDeleted,
+  ScopeUpdated,
   TenantCreated,
   TenantDeactivated,
   UserActivated,
@@ -53,6 +61,19 @@ const codecs = {
   'gatehouse.events.v1.AppUserUnassigned': AppUserUnassigned as MessageCodec<AppUserUnassigned>,
   'gatehouse.events.v1.AppGroupAssigned': AppGroupAssigned as MessageCodec<AppGroupAssigned>,
   'gatehouse.events.v1.AppGroupUnassigned': AppGroupUnassigned as MessageCodec<AppGroupUnassigned>,
+  'gatehouse.events.v1.AuthorizationServerCreated':
+    AuthorizationServerCreated as MessageCodec<AuthorizationServerCreated>,
+  'gatehouse.events.v1.AuthorizationServerUpdated':
+    AuthorizationServerUpdated as MessageCodec<AuthorizationServerUpdated>,
+  'gatehouse.events.v1.AuthorizationServerActivated':
+    AuthorizationServerActivated as MessageCodec<AuthorizationServerActivated>,
+  'gatehouse.events.v1.AuthorizationServerDeactivated':
+    AuthorizationServerDeactivated as MessageCodec<AuthorizationServerDeactivated>,
+  'gatehouse.events.v1.AuthorizationServerDeleted':
+    AuthorizationServerDeleted as MessageCodec<AuthorizationServerDeleted>,
+  'gatehouse.events.v1.ScopeCreated': ScopeCreated as MessageCodec<ScopeCreated>,
+  'gatehouse.events.v1.ScopeUpdated': ScopeUpdated as MessageCodec<ScopeUpdated>,
+  'gatehouse.events.v1.ScopeDeleted': ScopeDeleted as MessageCodec<ScopeDeleted>,
   // gatehouse.client-lifecycle
   'gatehouse.events.v1.ClientActivated': ClientActivated as MessageCodec<ClientActivated>,
   'gatehouse.events.v1.ClientDeactivated': ClientDeactivated as MessageCodec<ClientDeactivated>,

@@ -1,4 +1,26 @@
 export {
+  projectServerEvent,
+  type ServerView,
+  serverViewOf,
+} from './authorization-servers/projection.js';
+export {
+  checkScopeName,
+  consentNames,
+  consentOf,
+  systemScope,
+  systemScopes,
+} from './authorization-servers/scopes.js';
+export {
+  checkServerSettings,
+  decideServer,
+  evolveServer,
+  initialServerState,
+  type ServerCommand,
+  type ServerEvent,
+  type ServerSettings,
+  type ServerState,
+} from './authorization-servers/server.js';
+export {
   type ClientCommand,
   type ClientEvent,
   type ClientState,

@@ -2,6 +2,7 @@
 import type { Envelope } from '@gatehouse/contracts';
 import { Topics } from '@gatehouse/events';
 import type { WriteOp } from '@gatehouse/projection-store';
+import { projectServerEvent } from './authorization-servers/projection.js';
 import { projectClientEvent } from './clients/projection.js';
 import { decodeDirectoryEvent } from './events.js';
 import { projectGroupEvent } from './groups/projection.js';
@@ -40,6 +41,15 @@ export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
     case 'gatehouse.events.v1.AppGroupAssigned':
     case 'gatehouse.events.v1.AppGroupUnassigned':
       return projectClientEvent(envelope, event);
+    case 'gatehouse.events.v1.AuthorizationServerCreated':
+    case 'gatehouse.events.v1.AuthorizationServerUpdated':
+    case 'gatehouse.events.v1.AuthorizationServerActivated':
+    case 'gatehouse.events.v1.AuthorizationServerDeactivated':
+    case 'gatehouse.events.v1.AuthorizationServerDeleted':
+    case 'gatehouse.events.v1.ScopeCreated':
+    case 'gatehouse.events.v1.ScopeUpdated':
+    case 'gatehouse.events.v1.ScopeDeleted':
+      return projectServerEvent(envelope, event);
   }
 }
 

@@ -24,14 +24,21 @@ export const keys = {
   groupMembers: (tenant: string, groupId: string) => `rm:group-members:${tenant}:${groupId}`,
   /** set of the group ids a user is in (Everyone not listed) */
   userGroups: (tenant: string, userId: string) => `rm:user-groups:${tenant}:${userId}`,
-  /** hash: id, status (absent = ACTIVE), created, lastUpdated, metadata (JSON), secretSha256, deleted */
+  /** hash: id, status, created, lastUpdated, metadata (JSON), secretSha256, version, deleted, _stamp:* */
   client: (tenant: string, id: string) => `rm:client:${tenant}:${id}`,
-  /** set of every live client id of a tenant */
-  clients: (tenant: string) => `rm:clients:${tenant}`,
   /** set of the user ids assigned to an app directly */
   appUsers: (tenant: string, clientId: string) => `rm:app-users:${tenant}:${clientId}`,
   /** set of the group ids assigned to an app */
   appGroups: (tenant: string, clientId: string) => `rm:app-groups:${tenant}:${clientId}`,
+  /** hash: id, name, description, audiences (JSON), status, created, lastUpdated, deleted */
+  authorizationServer: (tenant: string, id: string) => `rm:authz:${tenant}:${id}`,
+  /** set of every live authorization server id of a tenant */
+  authorizationServers: (tenant: string) => `rm:authzs:${tenant}`,
+  /** string: a scope (JSON, contracts' Scope) */
+  scope: (tenant: string, serverId: string, scopeId: string) =>
+    `rm:scope:${tenant}:${serverId}:${scopeId}`,
+  /** set of the scope ids of a server */
+  scopes: (tenant: string, serverId: string) => `rm:scopes:${tenant}:${serverId}`,
   /**
    * string: the aggregate that holds a unique name (tenant id, user login, ...). The write side
    * claims it, with a TTL, before appending the event that creates the aggregate; the projection

@@ -24,6 +24,7 @@ describe('envelope', () => {
       occurredAt: new Date('2026-11-23T09:30:00.123Z'),
       causationId: 'req-1',
       data: Buffer.from([1, 2, 3]),
+      aggregateVersion: 0n,
     });
   });
 

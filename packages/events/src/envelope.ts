@@ -13,6 +13,8 @@ export interface NewEvent {
   data: Uint8Array;
   /** Request id or id of the event that caused this one. */
   causationId?: string;
+  /** The aggregate's version after this event, for aggregates whose events span several topics. */
+  aggregateVersion?: number;
 }
 
 /** Time and ids are passed in so that deciders and tests stay deterministic. */
@@ -32,6 +34,7 @@ export function newEnvelope(event: NewEvent, stamps: EnvelopeStamps = {}): Envel
     occurredAt,
     causationId: event.causationId ?? '',
     data: Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength),
+    aggregateVersion: BigInt(event.aggregateVersion ?? 0),
   };
 }
 
@@ -41,4 +44,12 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
 
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   return Envelope.decode(bytes);
+}
+
+/**
+ * The last-writer-wins stamp of an event: its aggregate version, then its id (UUID v7), as one
+ * string of digits and lower-case hex that compares in that order, bytewise or by any collation.
+ */
+export function versionStamp(envelope: Envelope): string {
+  return `${envelope.aggregateVersion.toString().padStart(20, '0')}${envelope.id.replaceAll('-', '')}`;
 }

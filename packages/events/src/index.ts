@@ -5,6 +5,7 @@ export {
   encodeEnvelope,
   type NewEvent,
   newEnvelope,
+  versionStamp,
 } from './envelope.js';
 export { allTopics, type Topic, Topics } from './topics.js';
 export { uuidv7, uuidv7Time } from './uuidv7.js';

@@ -8,6 +8,7 @@ export {
   ProjectionStoreUnavailableError,
   type ReadQuery,
   type ReadResult,
+  stampField,
   type TtlOption,
   type WriteOp,
   WrongTypeError,

@@ -7,6 +7,7 @@ import {
   type ProjectionStore,
   type ReadQuery,
   type ReadResult,
+  stampField,
   type TtlOption,
   validTtl,
   type WriteOp,
@@ -175,6 +176,17 @@ export class MemoryProjectionStore implements ProjectionStore {
         case 'hset':
           this.applyHset(op.key, op.fields);
           break;
+        case 'hsetIfNewer': {
+          const current = this.hash(op.key);
+          const newer: Record<string, string> = {};
+          for (const [field, value] of Object.entries(op.fields)) {
+            const stamp = current?.get(stampField(field));
+            if (stamp === undefined || stamp < op.stamp)
+              Object.assign(newer, { [field]: value, [stampField(field)]: op.stamp });
+          }
+          this.applyHset(op.key, newer);
+          break;
+        }
         case 'hdel':
           this.applyHdel(op.key, op.fields);
           break;

@@ -37,6 +37,12 @@ export type WriteOp =
   | ({ op: 'set'; key: string; value: string } & TtlOption)
   | { op: 'del'; key: string }
   | { op: 'hset'; key: string; fields: Record<string, string> }
+  /**
+   * Last writer wins, per field: sets each field only when `stamp` is above the stamp that field was
+   * last set with (kept in the hash as `_stamp:<field>`). Writes with distinct stamps then give the
+   * same hash in any order; for events that reach a projection from several topics.
+   */
+  | { op: 'hsetIfNewer'; key: string; stamp: string; fields: Record<string, string> }
   | { op: 'hdel'; key: string; fields: readonly string[] }
   | { op: 'sadd'; key: string; members: readonly string[] }
   | { op: 'srem'; key: string; members: readonly string[] }
@@ -104,6 +110,9 @@ export type DumpedKey =
   | { key: string; type: 'string'; value: string; expires: boolean }
   | { key: string; type: 'hash'; value: Record<string, string>; expires: boolean }
   | { key: string; type: 'set'; value: string[]; expires: boolean };
+
+/** The hash field under which `hsetIfNewer` keeps the stamp of `field`. */
+export const stampField = (field: string) => `_stamp:${field}`;
 
 /** The store could not be reached or did not answer in time. Token checks fail closed on it. */
 export class ProjectionStoreUnavailableError extends Error {

@@ -46,6 +46,19 @@ end
 return 1
 `;
 
+// KEYS[1] hash; ARGV[1] stamp, then field, value pairs. Per field: set it with its stamp only when the
+// stamp is above the one it was last set with.
+const hsetIfNewerScript = `
+local stamp = ARGV[1]
+for i = 2, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], '_stamp:' .. ARGV[i])
+  if (not current) or current < stamp then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1], '_stamp:' .. ARGV[i], stamp)
+  end
+end
+return 1
+`;
+
 type CasRedis = Redis & {
   compareAndSet(
     key: string,
@@ -75,6 +88,7 @@ export class RedisProjectionStore implements ProjectionStore {
     // otherwise also print every reconnect error.
     this.redis.on('error', () => {});
     this.redis.defineCommand('compareAndSet', { numberOfKeys: 1, lua: compareAndSetScript });
+    this.redis.defineCommand('hsetIfNewer', { numberOfKeys: 1, lua: hsetIfNewerScript });
   }
 
   get(key: string): Promise<string | null> {
@@ -232,6 +246,13 @@ export class RedisProjectionStore implements ProjectionStore {
           break;
         case 'hdel':
           if (op.fields.length > 0) multi.hdel(key, ...op.fields);
+          break;
+        case 'hsetIfNewer':
+          (multi as unknown as { hsetIfNewer(key: string, ...args: string[]): void }).hsetIfNewer(
+            key,
+            op.stamp,
+            ...Object.entries(op.fields).flat(),
+          );
           break;
         case 'sadd':
           if (op.members.length > 0) multi.sadd(key, ...op.members);

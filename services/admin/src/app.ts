@@ -6,6 +6,7 @@ import { type EdgeLog, OktaApiError, oktaErrors, requestId } from '@gatehouse/ht
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import Koa from 'koa';
 import { DirectoryWriter } from './directory-writer.js';
+import { authorizationServerRoutes } from './http/authorization-servers/authorization-servers.js';
 import { clientRoutes } from './http/clients/clients.js';
 import { mapDomainErrors } from './http/domain-errors.js';
 import { groupRoutes } from './http/groups/groups.js';
@@ -55,6 +56,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
     userRoutes({ store: deps.store, writer, tenancy: deps.tenancy, scryptCost: deps.scryptCost }),
     groupRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
     clientRoutes({ store: deps.store, writer }),
+    authorizationServerRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
   ];
   const requireTenant = requireTenantToken(deps.store);
 

@@ -23,15 +23,21 @@ export class DirectoryWriter {
     private readonly options: { readYourWritesMs: number; now?: () => Date },
   ) {}
 
+  /**
+   * Appends one aggregate's events. `fromVersion`, for aggregates whose events span topics (clients),
+   * is the version the decision was made on: the events get the versions after it.
+   */
   async append(
     tenant: string,
     aggregateId: string,
     events: readonly DirectoryEvent[],
     causationId: string,
+    fromVersion?: number,
   ): Promise<void> {
+    const version = (i: number) => (fromVersion === undefined ? undefined : fromVersion + i + 1);
     await this.appendAll(
       tenant,
-      events.map((event) => ({ aggregateId, event })),
+      events.map((event, i) => ({ aggregateId, event, version: version(i) })),
       causationId,
     );
   }
@@ -39,13 +45,20 @@ export class DirectoryWriter {
   /** Appends the events of several aggregates of one tenant, in order, in one publish. */
   async appendAll(
     tenant: string,
-    changes: readonly { aggregateId: string; event: DirectoryEvent }[],
+    changes: readonly { aggregateId: string; event: DirectoryEvent; version?: number }[],
     causationId: string,
   ): Promise<void> {
     if (changes.length === 0) return;
-    const envelopes = changes.map(({ aggregateId, event }) =>
+    const envelopes = changes.map(({ aggregateId, event, version }) =>
       newEnvelope(
-        { type: event.type, tenant, aggregateId, data: encodeDirectoryEvent(event), causationId },
+        {
+          type: event.type,
+          tenant,
+          aggregateId,
+          data: encodeDirectoryEvent(event),
+          causationId,
+          aggregateVersion: version,
+        },
         { now: this.options.now },
       ),
     );

@@ -1,7 +1,10 @@
-// The client read model. Metadata and lifecycle come from two topics, which a projector may apply in
-// either order; so registration never writes the status (absent means ACTIVE), and deletion leaves a
-// tombstone that later metadata writes cannot undo.
+// The client read model. A client's metadata (gatehouse.directory) and lifecycle
+// (gatehouse.client-lifecycle) come from two topics, which a projector catching up may apply in
+// either relative order; so every write to the client's hash is last-writer-wins per field by the
+// event's (aggregate version, id) stamp, and deletion is a tombstone field. Assignments come from
+// one topic only and are plain set writes.
 import type { ClientMetadata, Envelope } from '@gatehouse/contracts';
+import { versionStamp } from '@gatehouse/events';
 import type { WriteOp } from '@gatehouse/projection-store';
 import { keys } from '../read-model.js';
 import type { ClientEvent } from './client.js';
@@ -13,68 +16,66 @@ export interface ClientView {
   lastUpdated: string;
   metadata: ClientMetadata;
   secretSha256: string;
+  /** The client's aggregate version: the number of its events applied. */
+  version: number;
 }
 
 export function projectClientEvent(envelope: Envelope, event: ClientEvent): WriteOp[] {
   const { tenant, aggregateId: id } = envelope;
   const at = (envelope.occurredAt ?? new Date(0)).toISOString();
-  const key = keys.client(tenant, id);
+  const set = (fields: Record<string, string>): WriteOp => ({
+    op: 'hsetIfNewer',
+    key: keys.client(tenant, id),
+    stamp: versionStamp(envelope),
+    fields: { ...fields, lastUpdated: at, version: envelope.aggregateVersion.toString() },
+  });
   switch (event.type) {
     case 'gatehouse.events.v1.ClientRegistered':
       return [
-        {
-          op: 'hset',
-          key,
-          fields: {
-            id,
-            created: at,
-            lastUpdated: at,
-            metadata: JSON.stringify(event.data.metadata),
-            secretSha256: event.data.clientSecretSha256,
-          },
-        },
-        { op: 'sadd', key: keys.clients(tenant), members: [id] },
+        set({
+          id,
+          created: at,
+          status: 'ACTIVE',
+          metadata: JSON.stringify(event.data.metadata),
+          secretSha256: event.data.clientSecretSha256,
+        }),
       ];
     case 'gatehouse.events.v1.ClientUpdated':
-      return [
-        {
-          op: 'hset',
-          key,
-          fields: { metadata: JSON.stringify(event.data.metadata), lastUpdated: at },
-        },
-      ];
+      return [set({ metadata: JSON.stringify(event.data.metadata) })];
     case 'gatehouse.events.v1.ClientSecretRotated':
-      return [
-        {
-          op: 'hset',
-          key,
-          fields: { secretSha256: event.data.clientSecretSha256, lastUpdated: at },
-        },
-      ];
+      return [set({ secretSha256: event.data.clientSecretSha256 })];
     case 'gatehouse.events.v1.ClientActivated':
-      return [{ op: 'hset', key, fields: { status: 'ACTIVE', lastUpdated: at } }];
+      return [set({ status: 'ACTIVE' })];
     case 'gatehouse.events.v1.ClientDeactivated':
-      return [{ op: 'hset', key, fields: { status: 'INACTIVE', lastUpdated: at } }];
+      return [set({ status: 'INACTIVE' })];
     case 'gatehouse.events.v1.ClientDeleted':
-      return [
-        { op: 'hset', key, fields: { deleted: at, lastUpdated: at } },
-        { op: 'srem', key: keys.clients(tenant), members: [id] },
-        { op: 'del', key: keys.appUsers(tenant, id) },
-        { op: 'del', key: keys.appGroups(tenant, id) },
-      ];
+      return [set({ deleted: at })];
     case 'gatehouse.events.v1.AppUserAssigned':
-      return [{ op: 'sadd', key: keys.appUsers(tenant, id), members: [event.data.userId] }];
+      return [
+        set({}),
+        { op: 'sadd', key: keys.appUsers(tenant, id), members: [event.data.userId] },
+      ];
     case 'gatehouse.events.v1.AppUserUnassigned':
-      return [{ op: 'srem', key: keys.appUsers(tenant, id), members: [event.data.userId] }];
+      return [
+        set({}),
+        { op: 'srem', key: keys.appUsers(tenant, id), members: [event.data.userId] },
+      ];
     case 'gatehouse.events.v1.AppGroupAssigned':
-      return [{ op: 'sadd', key: keys.appGroups(tenant, id), members: [event.data.groupId] }];
+      return [
+        set({}),
+        { op: 'sadd', key: keys.appGroups(tenant, id), members: [event.data.groupId] },
+      ];
     case 'gatehouse.events.v1.AppGroupUnassigned':
-      return [{ op: 'srem', key: keys.appGroups(tenant, id), members: [event.data.groupId] }];
+      return [
+        set({}),
+        { op: 'srem', key: keys.appGroups(tenant, id), members: [event.data.groupId] },
+      ];
   }
 }
 
 export function clientViewOf(fields: Record<string, string>): ClientView | undefined {
   if (!fields.id || !fields.metadata || fields.deleted) return undefined;
+  // Fields named _stamp:* are hsetIfNewer's bookkeeping, not part of the view.
   return {
     id: fields.id,
     status: fields.status === 'INACTIVE' ? 'INACTIVE' : 'ACTIVE',
@@ -82,5 +83,6 @@ export function clientViewOf(fields: Record<string, string>): ClientView | undef
     lastUpdated: fields.lastUpdated ?? '',
     metadata: JSON.parse(fields.metadata) as ClientMetadata,
     secretSha256: fields.secretSha256 ?? '',
+    version: Number(fields.version ?? '0'),
   };
 }

@@ -259,6 +259,36 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
       expect(await store.dump('none:')).toEqual([]);
     });
 
+    it('keeps, per field, what the highest stamp wrote, whatever order the writes come in', async () => {
+      const writes: { stamp: string; fields: Record<string, string> }[] = [
+        { stamp: '00000000000000000002b', fields: { a: 'two', b: 'two' } },
+        { stamp: '00000000000000000001a', fields: { a: 'one', c: 'one' } },
+        { stamp: '00000000000000000003c', fields: { b: 'three' } },
+      ];
+      const orders = [
+        [0, 1, 2],
+        [2, 1, 0],
+        [1, 2, 0],
+        [2, 0, 1],
+      ];
+      const results = [];
+      for (const order of orders) {
+        const store = await open();
+        for (const index of order)
+          await store.write([{ op: 'hsetIfNewer', key: 'rm:client', ...writes[index]! }]);
+        results.push(await store.hgetall('rm:client'));
+      }
+      expect(results[0]).toEqual({
+        a: 'two',
+        b: 'three',
+        c: 'one',
+        '_stamp:a': '00000000000000000002b',
+        '_stamp:b': '00000000000000000003c',
+        '_stamp:c': '00000000000000000001a',
+      });
+      for (const result of results) expect(result).toEqual(results[0]);
+    });
+
     it('lists and deletes keys by prefix, taking glob characters literally', async () => {
       const store = await open();
       const keys = Array.from({ length: 1500 }, (_, i) => `proj:user:${i}`);

@@ -60,6 +60,7 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
       client.id,
       decideClient(command, await stateOf(tenant, client)),
       ctx.state.requestId as string,
+      client.version,
     );
   };
   const newSecret = () => {
@@ -95,7 +96,7 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
       { kind: 'RegisterClient', id, metadata, secretSha256: secret?.sha256 ?? '' },
       { status: 'NONE' },
     );
-    await writer.append(tenant, id, events, ctx.state.requestId as string);
+    await writer.append(tenant, id, events, ctx.state.requestId as string, 0);
     ctx.status = 201;
     ctx.body = present((await load(tenant, id))!, secret?.secret);
   });

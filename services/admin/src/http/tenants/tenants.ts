@@ -4,10 +4,13 @@
 //   POST /api/v1/tenants/{id}/lifecycle/deactivate
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  decideServer,
   decideTenant,
   keys,
   newId,
   orgBaseUrl,
+  systemScope,
+  systemScopes,
   type TenancyConfig,
   type TenantState,
   type TenantView,
@@ -50,13 +53,34 @@ export function tenantRoutes({ store, writer, tenancy }: TenantRoutesDeps): Rout
       },
       stateOf(await load(id)),
     );
+    // Every tenant starts with the custom server `default` (SPEC section 2) and its OIDC scopes.
+    const defaultServer = decideServer(
+      {
+        kind: 'CreateServer',
+        id: 'default',
+        settings: {
+          name: 'default',
+          description: 'Default Authorization Server',
+          audiences: ['api://default'],
+        },
+        systemScopes: systemScopes.map((scope) => systemScope(newId('scp'), scope.name)),
+      },
+      { status: 'NONE' },
+    );
     if (!(await writer.claim('tenant', id, id, id))) {
       throw OktaApiError.validation([
         { field: 'id', message: 'A tenant with this id already exists' },
       ]);
     }
     try {
-      await writer.append(id, id, events, ctx.state.requestId as string);
+      await writer.appendAll(
+        id,
+        [
+          ...events.map((event) => ({ aggregateId: id, event })),
+          ...defaultServer.map((event) => ({ aggregateId: 'default', event })),
+        ],
+        ctx.state.requestId as string,
+      );
     } catch (error) {
       await writer.release('tenant', id, id, id);
       throw error;

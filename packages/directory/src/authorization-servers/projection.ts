@@ -1,0 +1,103 @@
+// The authorization server read model: a hash per server and per scope, the tenant's set of servers,
+// each server's set of scopes, and the scope names' uniqueness claims. Deletion leaves a tombstone.
+import type { Envelope, Scope } from '@gatehouse/contracts';
+import type { WriteOp } from '@gatehouse/projection-store';
+import { keys } from '../read-model.js';
+import type { ServerEvent } from './server.js';
+
+export interface ServerView {
+  id: string;
+  name: string;
+  description: string;
+  audiences: string[];
+  status: 'ACTIVE' | 'INACTIVE';
+  created: string;
+  lastUpdated: string;
+}
+
+export function projectServerEvent(envelope: Envelope, event: ServerEvent): WriteOp[] {
+  const { tenant, aggregateId: id } = envelope;
+  const at = (envelope.occurredAt ?? new Date(0)).toISOString();
+  const key = keys.authorizationServer(tenant, id);
+  const scopeWrites = (scope: Scope): WriteOp[] => [
+    { op: 'set', key: keys.scope(tenant, id, scope.id), value: JSON.stringify(scope) },
+    { op: 'sadd', key: keys.scopes(tenant, id), members: [scope.id] },
+    { op: 'set', key: keys.claim('scope-name', tenant, `${id}:${scope.name}`), value: scope.id },
+    { op: 'hset', key, fields: { lastUpdated: at } },
+  ];
+  switch (event.type) {
+    case 'gatehouse.events.v1.AuthorizationServerCreated':
+      return [
+        {
+          op: 'hset',
+          key,
+          fields: {
+            id,
+            name: event.data.name,
+            description: event.data.description,
+            audiences: JSON.stringify(event.data.audiences),
+            status: 'ACTIVE',
+            created: at,
+            lastUpdated: at,
+          },
+        },
+        { op: 'sadd', key: keys.authorizationServers(tenant), members: [id] },
+      ];
+    case 'gatehouse.events.v1.AuthorizationServerUpdated':
+      return [
+        {
+          op: 'hset',
+          key,
+          fields: {
+            name: event.data.name,
+            description: event.data.description,
+            audiences: JSON.stringify(event.data.audiences),
+            lastUpdated: at,
+          },
+        },
+      ];
+    case 'gatehouse.events.v1.AuthorizationServerActivated':
+      return [{ op: 'hset', key, fields: { status: 'ACTIVE', lastUpdated: at } }];
+    case 'gatehouse.events.v1.AuthorizationServerDeactivated':
+      return [{ op: 'hset', key, fields: { status: 'INACTIVE', lastUpdated: at } }];
+    case 'gatehouse.events.v1.AuthorizationServerDeleted':
+      return [
+        { op: 'hset', key, fields: { deleted: at, lastUpdated: at } },
+        { op: 'srem', key: keys.authorizationServers(tenant), members: [id] },
+      ];
+    case 'gatehouse.events.v1.ScopeCreated':
+      return scopeWrites(event.data.scope!);
+    case 'gatehouse.events.v1.ScopeUpdated':
+      return [
+        ...(event.data.previousName
+          ? [
+              {
+                op: 'del' as const,
+                key: keys.claim('scope-name', tenant, `${id}:${event.data.previousName}`),
+              },
+            ]
+          : []),
+        ...scopeWrites(event.data.scope!),
+      ];
+    case 'gatehouse.events.v1.ScopeDeleted':
+      return [
+        { op: 'del', key: keys.scope(tenant, id, event.data.scopeId) },
+        { op: 'srem', key: keys.scopes(tenant, id), members: [event.data.scopeId] },
+        { op: 'del', key: keys.claim('scope-name', tenant, `${id}:${event.data.name}`) },
+        { op: 'hset', key, fields: { lastUpdated: at } },
+      ];
+  }
+}
+
+export function serverViewOf(fields: Record<string, string>): ServerView | undefined {
+  if (!fields.id || !fields.audiences || fields.deleted) return undefined;
+  return {
+    id: fields.id,
+    name: fields.name ?? '',
+    description: fields.description ?? '',
+    audiences: JSON.parse(fields.audiences) as string[],
+    status: fields.status === 'INACTIVE' ? 'INACTIVE' : 'ACTIVE',
+    created: fields.created ?? '',
+    lastUpdated: fields.lastUpdated ?? '',
+  };
+}

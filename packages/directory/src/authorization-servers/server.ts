@@ -1,0 +1,191 @@
+// The custom authorization server aggregate, with its scopes, as a decider. (Claims, policies and
+// rules join it next.) Deleting needs the server to be deactivated first; system scopes are fixed.
+import type { Scope } from '@gatehouse/contracts';
+import { DomainError, type FieldProblem } from '../errors.js';
+import type { DirectoryEvent } from '../events.js';
+import { checkScopeName } from './scopes.js';
+
+export interface ServerSettings {
+  name: string;
+  description: string;
+  audiences: string[];
+}
+
+export type ServerState =
+  | { status: 'NONE' }
+  | { status: 'ACTIVE' | 'INACTIVE'; settings: ServerSettings; scopes: ReadonlyMap<string, Scope> };
+
+export const initialServerState: ServerState = { status: 'NONE' };
+
+export type ServerCommand =
+  | { kind: 'CreateServer'; id: string; settings: ServerSettings; systemScopes?: Scope[] }
+  | { kind: 'UpdateServer'; id: string; settings: ServerSettings }
+  | { kind: 'ActivateServer' | 'DeactivateServer' | 'DeleteServer'; id: string }
+  | { kind: 'CreateScope'; id: string; scope: Scope }
+  | { kind: 'UpdateScope'; id: string; scope: Scope }
+  | { kind: 'DeleteScope'; id: string; scopeId: string };
+
+export type ServerEvent = Extract<
+  DirectoryEvent,
+  { type: `gatehouse.events.v1.${'AuthorizationServer' | 'Scope'}${string}` }
+>;
+
+export function checkServerSettings(settings: ServerSettings): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (settings.name.length === 0 || settings.name.length > 128)
+    problems.push({ field: 'name', message: 'must be 1 to 128 characters' });
+  if (settings.description.length > 1024)
+    problems.push({ field: 'description', message: 'must be at most 1024 characters' });
+  if (settings.audiences.length !== 1)
+    problems.push({ field: 'audiences', message: 'must hold exactly one audience' });
+  else if (
+    settings.audiences[0]!.length === 0 ||
+    settings.audiences[0]!.length > 1024 ||
+    /\s/.test(settings.audiences[0]!)
+  ) {
+    problems.push({ field: 'audiences', message: 'must be 1 to 1024 characters without spaces' });
+  }
+  return problems;
+}
+
+export function decideServer(command: ServerCommand, state: ServerState): ServerEvent[] {
+  if (command.kind === 'CreateServer') {
+    const problems = checkServerSettings(command.settings);
+    if (problems.length > 0) throw DomainError.invalid(problems);
+    if (state.status !== 'NONE')
+      throw DomainError.invalid([
+        { field: 'id', message: 'An authorization server with this id already exists' },
+      ]);
+    return [
+      { type: 'gatehouse.events.v1.AuthorizationServerCreated', data: command.settings },
+      ...(command.systemScopes ?? []).map(
+        (scope): ServerEvent => ({ type: 'gatehouse.events.v1.ScopeCreated', data: { scope } }),
+      ),
+    ];
+  }
+  if (state.status === 'NONE')
+    throw new DomainError('not_found', `Resource not found: ${command.id} (AuthorizationServer)`);
+  const scopeNamed = (name: string) => [...state.scopes.values()].find((s) => s.name === name);
+  switch (command.kind) {
+    case 'UpdateServer': {
+      const problems = checkServerSettings(command.settings);
+      if (problems.length > 0) throw DomainError.invalid(problems);
+      return JSON.stringify(command.settings) === JSON.stringify(state.settings)
+        ? []
+        : [{ type: 'gatehouse.events.v1.AuthorizationServerUpdated', data: command.settings }];
+    }
+    case 'ActivateServer':
+      return state.status === 'ACTIVE'
+        ? []
+        : [{ type: 'gatehouse.events.v1.AuthorizationServerActivated', data: {} }];
+    case 'DeactivateServer':
+      return state.status === 'INACTIVE'
+        ? []
+        : [{ type: 'gatehouse.events.v1.AuthorizationServerDeactivated', data: {} }];
+    case 'DeleteServer':
+      if (state.status !== 'INACTIVE')
+        throw new DomainError(
+          'invalid_state',
+          'An authorization server must be deactivated before it is deleted',
+        );
+      return [{ type: 'gatehouse.events.v1.AuthorizationServerDeleted', data: {} }];
+    case 'CreateScope': {
+      const problems = checkScopeName(command.scope.name);
+      if (problems.length > 0) throw DomainError.invalid(problems);
+      if (scopeNamed(command.scope.name))
+        throw DomainError.invalid([
+          { field: 'name', message: 'A scope with this name already exists' },
+        ]);
+      return [
+        {
+          type: 'gatehouse.events.v1.ScopeCreated',
+          data: { scope: { ...command.scope, system: false } },
+        },
+      ];
+    }
+    case 'UpdateScope': {
+      const current = state.scopes.get(command.scope.id);
+      if (!current)
+        throw new DomainError('not_found', `Resource not found: ${command.scope.id} (OAuth2Scope)`);
+      if (current.system)
+        throw new DomainError(
+          'invalid_state',
+          `The system scope ${current.name} cannot be changed`,
+        );
+      const problems = checkScopeName(command.scope.name);
+      if (problems.length > 0) throw DomainError.invalid(problems);
+      const other = scopeNamed(command.scope.name);
+      if (other && other.id !== current.id)
+        throw DomainError.invalid([
+          { field: 'name', message: 'A scope with this name already exists' },
+        ]);
+      const scope = { ...command.scope, system: false };
+      if (JSON.stringify(scope) === JSON.stringify(current)) return [];
+      return [
+        {
+          type: 'gatehouse.events.v1.ScopeUpdated',
+          data: { scope, previousName: current.name === scope.name ? '' : current.name },
+        },
+      ];
+    }
+    case 'DeleteScope': {
+      const current = state.scopes.get(command.scopeId);
+      if (!current)
+        throw new DomainError('not_found', `Resource not found: ${command.scopeId} (OAuth2Scope)`);
+      if (current.system)
+        throw new DomainError(
+          'invalid_state',
+          `The system scope ${current.name} cannot be deleted`,
+        );
+      return [
+        {
+          type: 'gatehouse.events.v1.ScopeDeleted',
+          data: { scopeId: current.id, name: current.name },
+        },
+      ];
+    }
+  }
+}
+
+export function evolveServer(state: ServerState, event: ServerEvent): ServerState {
+  if (event.type === 'gatehouse.events.v1.AuthorizationServerCreated') {
+    return {
+      status: 'ACTIVE',
+      settings: {
+        name: event.data.name,
+        description: event.data.description,
+        audiences: event.data.audiences,
+      },
+      scopes: new Map(),
+    };
+  }
+  if (state.status === 'NONE') return state;
+  switch (event.type) {
+    case 'gatehouse.events.v1.AuthorizationServerUpdated':
+      return {
+        ...state,
+        settings: {
+          name: event.data.name,
+          description: event.data.description,
+          audiences: event.data.audiences,
+        },
+      };
+    case 'gatehouse.events.v1.AuthorizationServerActivated':
+      return { ...state, status: 'ACTIVE' };
+    case 'gatehouse.events.v1.AuthorizationServerDeactivated':
+      return { ...state, status: 'INACTIVE' };
+    case 'gatehouse.events.v1.AuthorizationServerDeleted':
+      return { status: 'NONE' };
+    case 'gatehouse.events.v1.ScopeCreated':
+    case 'gatehouse.events.v1.ScopeUpdated':
+      return {
+        ...state,
+        scopes: new Map([...state.scopes, [event.data.scope!.id, event.data.scope!]]),
+      };
+    case 'gatehouse.events.v1.ScopeDeleted':
+      return {
+        ...state,
+        scopes: new Map([...state.scopes].filter(([id]) => id !== event.data.scopeId)),
+      };
+  }
+}

@@ -1,0 +1,185 @@
+// Custom authorization servers and scopes end to end, on both stacks.
+import { afterEach, describe, expect, it } from 'vitest';
+import { type AdminHarness, startAdmin } from './admin-harness.js';
+
+export function describeAuthorizationServerApi(harness: AdminHarness): void {
+  describe(`authorization servers API: ${harness.name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+    const start = () => startAdmin(harness, cleanups);
+
+    it('gives every tenant the server `default` with audience api://default and the OIDC system scopes', async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const server = await acme.as('GET', '/api/v1/authorizationServers/default');
+      expect(server.status).toBe(200);
+      expect(server.body).toMatchObject({
+        id: 'default',
+        name: 'default',
+        audiences: ['api://default'],
+        issuer: `http://localhost:9000/${acme.id}/oauth2/default`,
+        issuerMode: 'ORG_URL',
+        status: 'ACTIVE',
+      });
+      const scopes = await acme.as('GET', '/api/v1/authorizationServers/default/scopes');
+      expect(scopes.body.map((s: { name: string }) => s.name)).toEqual([
+        'address',
+        'email',
+        'offline_access',
+        'openid',
+        'phone',
+        'profile',
+      ]);
+      for (const scope of scopes.body)
+        expect(scope).toMatchObject({
+          system: true,
+          consent: 'IMPLICIT',
+          metadataPublish: 'ALL_CLIENTS',
+          default: false,
+          optional: false,
+        });
+      expect(
+        (await acme.as('GET', '/api/v1/authorizationServers')).body.map(
+          (s: { id: string }) => s.id,
+        ),
+      ).toEqual(['default']);
+    });
+
+    it('creates, updates, deactivates and then deletes a server', async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const created = await acme.as('POST', '/api/v1/authorizationServers', {
+        name: 'Orders',
+        description: 'Orders API',
+        audiences: ['https://api.example.com/orders'],
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        id: expect.stringMatching(/^aus[0-9A-Za-z]{17}$/),
+        name: 'Orders',
+        status: 'ACTIVE',
+      });
+      const id = created.body.id;
+      expect(created.body.issuer).toBe(`http://localhost:9000/${acme.id}/oauth2/${id}`);
+      const updated = await acme.as('PUT', `/api/v1/authorizationServers/${id}`, {
+        name: 'Orders v2',
+        audiences: ['https://api.example.com/orders'],
+      });
+      expect(updated.body).toMatchObject({ name: 'Orders v2', description: '' });
+      const invalid = await acme.as('POST', '/api/v1/authorizationServers', {
+        name: 'No audience',
+        audiences: [],
+      });
+      expect(invalid.status).toBe(400);
+      expect(invalid.body.errorCauses).toEqual([
+        { errorSummary: 'audiences: must hold exactly one audience' },
+      ]);
+
+      const early = await acme.as('DELETE', `/api/v1/authorizationServers/${id}`);
+      expect(early.status).toBe(403);
+      expect(early.body.errorCode).toBe('E0000038');
+      expect(
+        (await acme.as('POST', `/api/v1/authorizationServers/${id}/lifecycle/deactivate`)).status,
+      ).toBe(204);
+      expect((await acme.as('GET', `/api/v1/authorizationServers/${id}`)).body.status).toBe(
+        'INACTIVE',
+      );
+      expect((await acme.as('DELETE', `/api/v1/authorizationServers/${id}`)).status).toBe(204);
+      expect((await acme.as('GET', `/api/v1/authorizationServers/${id}`)).status).toBe(404);
+      expect(
+        (await acme.as('GET', '/api/v1/authorizationServers')).body.map(
+          (s: { id: string }) => s.id,
+        ),
+      ).toEqual(['default']);
+    });
+
+    it("manages scopes under seed 001's name rules, and keeps system scopes fixed", async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const base = '/api/v1/authorizationServers/default/scopes';
+      const created = await acme.as('POST', base, {
+        name: 'orders:read',
+        description: 'Read your orders',
+        consent: 'REQUIRED',
+        default: true,
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({
+        id: expect.stringMatching(/^scp[0-9A-Za-z]{17}$/),
+        name: 'orders:read',
+        description: 'Read your orders',
+        system: false,
+        metadataPublish: 'NO_CLIENTS',
+        consent: 'REQUIRED',
+        optional: false,
+        default: true,
+      });
+      for (const [name, status] of [
+        ['orders:read', 400],
+        ['openid', 400],
+        ['has space', 400],
+        ['okta.users.read', 400],
+        ['*', 400],
+      ] as const) {
+        const response = await acme.as('POST', base, { name });
+        expect(response.status, name).toBe(status);
+        expect(response.body.errorCode).toBe('E0000001');
+      }
+      expect(
+        (await acme.as('POST', base, { name: 'x', consent: 'SOMETIMES' })).body.errorCauses,
+      ).toEqual([{ errorSummary: 'consent: must be IMPLICIT, REQUIRED or FLEXIBLE' }]);
+      const renamed = await acme.as('PUT', `${base}/${created.body.id}`, {
+        name: 'orders:list',
+        consent: 'FLEXIBLE',
+      });
+      expect(renamed.body).toMatchObject({
+        name: 'orders:list',
+        consent: 'FLEXIBLE',
+        default: false,
+      });
+      expect((await acme.as('POST', base, { name: 'orders:read' })).status).toBe(201); // the old name is free again
+      const openid = (await acme.as('GET', base)).body.find(
+        (s: { name: string }) => s.name === 'openid',
+      );
+      expect(
+        (await acme.as('PUT', `${base}/${openid.id}`, { name: 'openid', description: 'mine' }))
+          .status,
+      ).toBe(403);
+      expect((await acme.as('DELETE', `${base}/${openid.id}`)).status).toBe(403);
+      expect((await acme.as('DELETE', `${base}/${created.body.id}`)).status).toBe(204);
+      expect((await acme.as('GET', `${base}/${created.body.id}`)).status).toBe(404);
+    });
+
+    it('creates one scope when the same name is added by 10 concurrent requests', async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          acme.as('POST', '/api/v1/authorizationServers/default/scopes', { name: 'race:scope' }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+      expect(results.filter((r) => r.status === 400)).toHaveLength(9);
+    });
+
+    it("keeps one tenant's servers out of another's reach", async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const globex = await newTenant();
+      const id = (
+        await acme.as('POST', '/api/v1/authorizationServers', {
+          name: 'Private',
+          audiences: ['api://private'],
+        })
+      ).body.id;
+      expect((await globex.as('GET', `/api/v1/authorizationServers/${id}`)).status).toBe(404);
+      expect(
+        (await globex.as('GET', '/api/v1/authorizationServers')).body.map(
+          (s: { id: string }) => s.id,
+        ),
+      ).toEqual(['default']);
+    });
+  });
+}
