@@ -2,29 +2,28 @@
 import { type Scope, ScopeConsent } from '@gatehouse/contracts';
 import type { FieldProblem } from '../errors.js';
 
-/** Printable ASCII except space, `"` and `\`; not `*`, `okta`, nor starting with `okta.` or `okta:`. */
+/**
+ * Seed 001: printable ASCII except space, `"` and `\`; not `*` or `okta`, not starting with `okta.`
+ * or `okta:`; `<` or `>` but not both; and not a reserved scope.
+ */
 export function checkScopeName(name: string): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  if (name.length === 0 || name.length > 300)
-    problems.push({ field: 'name', message: 'must be 1 to 300 characters' });
-  else if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(name)) {
-    problems.push({
-      field: 'name',
-      message: 'must only contain printable ASCII except spaces, double quotes, and backslashes',
-    });
-  } else if (
-    name === '*' ||
-    name === 'okta' ||
-    name.startsWith('okta.') ||
-    name.startsWith('okta:')
-  ) {
-    problems.push({
-      field: 'name',
-      message: 'must not start with okta. or okta: and must not be only okta or *',
-    });
+  const refuse = (message: string): FieldProblem[] => [{ field: 'name', message }];
+  if (name.length === 0 || name.length > 300) return refuse('must be 1 to 300 characters');
+  if (!/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(name)) {
+    return refuse(
+      'must only contain printable ASCII except spaces, double quotes, and backslashes',
+    );
   }
-  return problems;
+  if (name === '*' || name === 'okta' || name.startsWith('okta.') || name.startsWith('okta:')) {
+    return refuse('must not start with okta. or okta: and must not be only okta or *');
+  }
+  if (name.includes('<') && name.includes('>')) return refuse('may contain < or > but not both');
+  if (reservedScopes.has(name)) return refuse(`${name} is a reserved scope`);
+  return [];
 }
+
+/** Seed 001's reserved scopes beyond the OIDC ones, which every server has already. */
+const reservedScopes: ReadonlySet<string> = new Set(['groups', 'device_sso']);
 
 export const consentNames = {
   [ScopeConsent.SCOPE_CONSENT_IMPLICIT]: 'IMPLICIT',

@@ -37,7 +37,14 @@ const given = deciderSpec({
 
 describe('scope names (seed 001)', () => {
   it('accept printable ASCII and refuse spaces, quotes, backslashes, okta prefixes, * and okta', () => {
-    for (const ok of ['orders:read', 'https://api.example.com/orders', 'a', 'x'.repeat(300)])
+    for (const ok of [
+      'orders:read',
+      'https://api.example.com/orders',
+      'a',
+      'x'.repeat(300),
+      'a<b',
+      'b>a',
+    ])
       expect(checkScopeName(ok), ok).toEqual([]);
     for (const bad of [
       'has space',
@@ -50,6 +57,9 @@ describe('scope names (seed 001)', () => {
       '',
       'ünï',
       'x'.repeat(301),
+      'a<b>',
+      'groups',
+      'device_sso',
     ]) {
       expect(checkScopeName(bad), bad).toHaveLength(1);
     }

@@ -88,11 +88,11 @@ export function describeEventBusConformance(harness: EventBusHarness): void {
       );
       const results = await Promise.all(calls.map((events) => bus.publish(topic, events)));
       const told = new Map<string, string>();
-      calls.forEach((events, i) => {
-        events.forEach((event, j) =>
-          told.set(event.id, `${results[i]![j]!.partition}:${results[i]![j]!.offset}`),
-        );
-      });
+      for (const [i, events] of calls.entries()) {
+        for (const [j, event] of events.entries()) {
+          told.set(event.id, `${results[i]![j]!.partition}:${results[i]![j]!.offset}`);
+        }
+      }
       expect(new Set(told.values()).size).toBe(told.size);
       const delivered = await collect(
         bus,
