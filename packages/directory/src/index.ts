@@ -1,4 +1,13 @@
 export {
+  checkClaim,
+  checkPolicy,
+  checkRule,
+  defaultAccessPolicy,
+  groupFilterTypes,
+  reservedClaims,
+  ruleGrantTypes,
+} from './authorization-servers/access.js';
+export {
   projectServerEvent,
   type ServerView,
   serverViewOf,

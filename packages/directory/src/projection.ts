@@ -49,6 +49,15 @@ export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
     case 'gatehouse.events.v1.ScopeCreated':
     case 'gatehouse.events.v1.ScopeUpdated':
     case 'gatehouse.events.v1.ScopeDeleted':
+    case 'gatehouse.events.v1.ClaimCreated':
+    case 'gatehouse.events.v1.ClaimUpdated':
+    case 'gatehouse.events.v1.ClaimDeleted':
+    case 'gatehouse.events.v1.PolicyCreated':
+    case 'gatehouse.events.v1.PolicyUpdated':
+    case 'gatehouse.events.v1.PolicyDeleted':
+    case 'gatehouse.events.v1.RuleCreated':
+    case 'gatehouse.events.v1.RuleUpdated':
+    case 'gatehouse.events.v1.RuleDeleted':
       return projectServerEvent(envelope, event);
   }
 }

@@ -39,6 +39,22 @@ export const keys = {
     `rm:scope:${tenant}:${serverId}:${scopeId}`,
   /** set of the scope ids of a server */
   scopes: (tenant: string, serverId: string) => `rm:scopes:${tenant}:${serverId}`,
+  /** string: a custom claim definition (JSON, contracts' Claim) */
+  tokenClaim: (tenant: string, serverId: string, claimId: string) =>
+    `rm:token-claim:${tenant}:${serverId}:${claimId}`,
+  /** set of the claim definition ids of a server */
+  tokenClaims: (tenant: string, serverId: string) => `rm:token-claims:${tenant}:${serverId}`,
+  /** string: a policy (JSON, contracts' Policy) */
+  policy: (tenant: string, serverId: string, policyId: string) =>
+    `rm:policy:${tenant}:${serverId}:${policyId}`,
+  /** set of the policy ids of a server */
+  policies: (tenant: string, serverId: string) => `rm:policies:${tenant}:${serverId}`,
+  /** string: a rule (JSON, contracts' Rule) */
+  rule: (tenant: string, serverId: string, ruleId: string) =>
+    `rm:rule:${tenant}:${serverId}:${ruleId}`,
+  /** set of the rule ids of a policy */
+  rules: (tenant: string, serverId: string, policyId: string) =>
+    `rm:rules:${tenant}:${serverId}:${policyId}`,
   /**
    * string: the aggregate that holds a unique name (tenant id, user login, ...). The write side
    * claims it, with a TTL, before appending the event that creates the aggregate; the projection

@@ -19,6 +19,7 @@ export function projectServerEvent(envelope: Envelope, event: ServerEvent): Writ
   const { tenant, aggregateId: id } = envelope;
   const at = (envelope.occurredAt ?? new Date(0)).toISOString();
   const key = keys.authorizationServer(tenant, id);
+  const touched: WriteOp = { op: 'hset', key, fields: { lastUpdated: at } };
   const scopeWrites = (scope: Scope): WriteOp[] => [
     { op: 'set', key: keys.scope(tenant, id, scope.id), value: JSON.stringify(scope) },
     { op: 'sadd', key: keys.scopes(tenant, id), members: [scope.id] },
@@ -85,6 +86,55 @@ export function projectServerEvent(envelope: Envelope, event: ServerEvent): Writ
         { op: 'srem', key: keys.scopes(tenant, id), members: [event.data.scopeId] },
         { op: 'del', key: keys.claim('scope-name', tenant, `${id}:${event.data.name}`) },
         { op: 'hset', key, fields: { lastUpdated: at } },
+      ];
+    case 'gatehouse.events.v1.ClaimCreated':
+    case 'gatehouse.events.v1.ClaimUpdated': {
+      const claim = event.data.claim!;
+      return [
+        { op: 'set', key: keys.tokenClaim(tenant, id, claim.id), value: JSON.stringify(claim) },
+        { op: 'sadd', key: keys.tokenClaims(tenant, id), members: [claim.id] },
+        touched,
+      ];
+    }
+    case 'gatehouse.events.v1.ClaimDeleted':
+      return [
+        { op: 'del', key: keys.tokenClaim(tenant, id, event.data.claimId) },
+        { op: 'srem', key: keys.tokenClaims(tenant, id), members: [event.data.claimId] },
+        touched,
+      ];
+    case 'gatehouse.events.v1.PolicyCreated':
+    case 'gatehouse.events.v1.PolicyUpdated': {
+      const policy = event.data.policy!;
+      return [
+        { op: 'set', key: keys.policy(tenant, id, policy.id), value: JSON.stringify(policy) },
+        { op: 'sadd', key: keys.policies(tenant, id), members: [policy.id] },
+        touched,
+      ];
+    }
+    case 'gatehouse.events.v1.PolicyDeleted':
+      return [
+        { op: 'del', key: keys.policy(tenant, id, event.data.policyId) },
+        { op: 'srem', key: keys.policies(tenant, id), members: [event.data.policyId] },
+        touched,
+      ];
+    case 'gatehouse.events.v1.RuleCreated':
+    case 'gatehouse.events.v1.RuleUpdated': {
+      const rule = event.data.rule!;
+      return [
+        { op: 'set', key: keys.rule(tenant, id, rule.id), value: JSON.stringify(rule) },
+        { op: 'sadd', key: keys.rules(tenant, id, rule.policyId), members: [rule.id] },
+        touched,
+      ];
+    }
+    case 'gatehouse.events.v1.RuleDeleted':
+      return [
+        { op: 'del', key: keys.rule(tenant, id, event.data.ruleId) },
+        {
+          op: 'srem',
+          key: keys.rules(tenant, id, event.data.policyId),
+          members: [event.data.ruleId],
+        },
+        touched,
       ];
   }
 }

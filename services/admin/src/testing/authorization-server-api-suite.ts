@@ -164,6 +164,202 @@ export function describeAuthorizationServerApi(harness: AdminHarness): void {
       expect(results.filter((r) => r.status === 400)).toHaveLength(9);
     });
 
+    it('starts the default server with a default policy and rule open to every client, grant type and scope', async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const policies = await acme.as('GET', '/api/v1/authorizationServers/default/policies');
+      expect(policies.body).toEqual([
+        {
+          id: expect.stringMatching(/^00p/),
+          type: 'OAUTH_AUTHORIZATION_POLICY',
+          status: 'ACTIVE',
+          name: 'Default Policy',
+          description: 'Default policy description',
+          priority: 1,
+          system: false,
+          conditions: { clients: { include: ['ALL_CLIENTS'] } },
+        },
+      ]);
+      const everyone = (
+        await acme.as('POST', '/api/v1/users', {
+          profile: {
+            login: 'a@example.com',
+            email: 'a@example.com',
+            firstName: 'A',
+            lastName: 'B',
+          },
+        })
+      ).body;
+      const everyoneGroup = (await acme.as('GET', `/api/v1/users/${everyone.id}/groups`)).body[0]
+        .id;
+      const rules = await acme.as(
+        'GET',
+        `/api/v1/authorizationServers/default/policies/${policies.body[0].id}/rules`,
+      );
+      expect(rules.body).toEqual([
+        {
+          id: expect.stringMatching(/^0pr/),
+          type: 'RESOURCE_ACCESS',
+          status: 'ACTIVE',
+          name: 'Default Policy Rule',
+          priority: 1,
+          system: false,
+          conditions: {
+            people: {
+              users: { include: [], exclude: [] },
+              groups: { include: [everyoneGroup], exclude: [] },
+            },
+            grantTypes: { include: ['authorization_code', 'implicit', 'client_credentials'] },
+            scopes: { include: ['*'] },
+          },
+          actions: {
+            token: {
+              accessTokenLifetimeMinutes: 60,
+              refreshTokenLifetimeMinutes: 129600,
+              refreshTokenWindowMinutes: 10080,
+            },
+          },
+        },
+      ]);
+    });
+
+    it('manages claims: expressions and group filters, reserved names refused, one name per claim type', async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const base = '/api/v1/authorizationServers/default/claims';
+      const created = await acme.as('POST', base, {
+        name: 'mail',
+        claimType: 'RESOURCE',
+        valueType: 'EXPRESSION',
+        value: 'user.email',
+        conditions: { scopes: ['email'] },
+      });
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({
+        id: expect.stringMatching(/^ocl/),
+        name: 'mail',
+        status: 'ACTIVE',
+        claimType: 'RESOURCE',
+        valueType: 'EXPRESSION',
+        value: 'user.email',
+        conditions: { scopes: ['email'] },
+        system: false,
+        alwaysIncludeInToken: true,
+      });
+      const groups = await acme.as('POST', base, {
+        name: 'groups',
+        claimType: 'IDENTITY',
+        valueType: 'GROUPS',
+        value: '.*',
+        group_filter_type: 'REGEX',
+      });
+      expect(groups.body).toMatchObject({ valueType: 'GROUPS', group_filter_type: 'REGEX' });
+      expect(
+        (await acme.as('POST', base, { name: 'mail', claimType: 'IDENTITY', value: 'user.email' }))
+          .status,
+      ).toBe(201);
+      for (const body of [
+        { name: 'mail', claimType: 'RESOURCE', value: 'user.email' },
+        { name: 'sub', claimType: 'RESOURCE', value: 'user.email' },
+        { name: 'x', claimType: 'RESOURCE', value: 'user.shoeSize' },
+        { name: 'y', claimType: 'RESOURCE', value: 'user.email', conditions: { scopes: ['nope'] } },
+      ]) {
+        const refused = await acme.as('POST', base, body);
+        expect(refused.status, JSON.stringify(body)).toBe(400);
+        expect(refused.body.errorCode).toBe('E0000001');
+      }
+      const updated = await acme.as('PUT', `${base}/${created.body.id}`, {
+        name: 'mail',
+        claimType: 'RESOURCE',
+        value: '"fixed"',
+      });
+      expect(updated.body).toMatchObject({ value: '"fixed"', conditions: { scopes: [] } });
+      expect((await acme.as('DELETE', `${base}/${created.body.id}`)).status).toBe(204);
+      expect((await acme.as('GET', `${base}/${created.body.id}`)).status).toBe(404);
+      expect((await acme.as('GET', base)).body.map((c: { name: string }) => c.name)).toEqual([
+        'groups',
+        'mail',
+      ]);
+    });
+
+    it('manages policies and rules: clients, people and lifetimes checked, a deleted policy takes its rules', async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const client = (
+        await acme.as('POST', '/oauth2/v1/clients', {
+          client_name: 'Web',
+          redirect_uris: ['https://a.example/cb'],
+        })
+      ).body;
+      const base = '/api/v1/authorizationServers/default/policies';
+      const policy = await acme.as('POST', base, {
+        name: 'Web only',
+        conditions: { clients: { include: [client.client_id] } },
+      });
+      expect(policy.status).toBe(201);
+      expect(policy.body).toMatchObject({
+        priority: 2,
+        conditions: { clients: { include: [client.client_id] } },
+      });
+      expect(
+        (
+          await acme.as('POST', base, {
+            name: 'Ghost',
+            conditions: { clients: { include: ['0oaNOSUCHCLIENT00000'] } },
+          })
+        ).status,
+      ).toBe(400);
+      const rules = `${base}/${policy.body.id}/rules`;
+      const rule = await acme.as('POST', rules, {
+        name: 'Short tokens',
+        conditions: {
+          grantTypes: { include: ['authorization_code'] },
+          scopes: { include: ['openid', 'email'] },
+        },
+        actions: {
+          token: {
+            accessTokenLifetimeMinutes: 5,
+            refreshTokenLifetimeMinutes: 60,
+            refreshTokenWindowMinutes: 10,
+          },
+        },
+      });
+      expect(rule.status).toBe(201);
+      expect(rule.body).toMatchObject({
+        priority: 1,
+        actions: { token: { accessTokenLifetimeMinutes: 5 } },
+        conditions: { scopes: { include: ['openid', 'email'] } },
+      });
+      for (const body of [
+        {
+          name: 'Too short',
+          conditions: { grantTypes: { include: ['authorization_code'] } },
+          actions: { token: { accessTokenLifetimeMinutes: 4 } },
+        },
+        {
+          name: 'Tiny window',
+          conditions: { grantTypes: { include: ['implicit'] } },
+          actions: { token: { refreshTokenWindowMinutes: 5 } },
+        },
+        {
+          name: 'Nobody',
+          conditions: {
+            grantTypes: { include: ['implicit'] },
+            people: { groups: { include: ['00gNOSUCHGROUP000000'] } },
+          },
+        },
+        { name: 'No grants', conditions: { grantTypes: { include: [] } } },
+      ]) {
+        const refused = await acme.as('POST', rules, body);
+        expect(refused.status, body.name).toBe(400);
+      }
+      expect((await acme.as('DELETE', base + '/' + policy.body.id)).status).toBe(204);
+      expect((await acme.as('GET', `${rules}/${rule.body.id}`)).status).toBe(404);
+      expect((await acme.as('GET', base)).body.map((p: { name: string }) => p.name)).toEqual([
+        'Default Policy',
+      ]);
+    });
+
     it("keeps one tenant's servers out of another's reach", async () => {
       const { newTenant } = await start();
       const acme = await newTenant();

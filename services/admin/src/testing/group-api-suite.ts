@@ -169,6 +169,14 @@ export function describeGroupApi(harness: AdminHarness): void {
         'user-groups',
         'claim',
         'tenant-by-token',
+        'authz',
+        'authzs',
+        'scope',
+        'scopes',
+        'policy',
+        'policies',
+        'rule',
+        'rules',
       ]) {
         expect(types, model).toContain(model);
       }

@@ -2,7 +2,7 @@
 //   POST|GET /api/v1/authorizationServers          GET|PUT|DELETE /api/v1/authorizationServers/{asId}
 //   POST /api/v1/authorizationServers/{asId}/lifecycle/{activate|deactivate}
 //   POST|GET /api/v1/authorizationServers/{asId}/scopes   GET|PUT|DELETE .../scopes/{scopeId}
-import type { Scope } from '@gatehouse/contracts';
+import type { Claim, Policy, Rule, Scope } from '@gatehouse/contracts';
 import {
   consentNames,
   consentOf,
@@ -44,18 +44,46 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     if (!server) throw OktaApiError.notFound('AuthorizationServer', ctx.params.asId!);
     return server;
   };
-  const scopesOf = async (tenant: string, serverId: string): Promise<Scope[]> => {
-    const ids = await store.smembers(keys.scopes(tenant, serverId));
-    const values = await store.mget(ids.map((id) => keys.scope(tenant, serverId, id)));
-    return values
-      .flatMap((value) => (value ? [JSON.parse(value) as Scope] : []))
-      .sort((a, b) => (a.name < b.name ? -1 : 1));
+  /** Every JSON value of a collection (scopes, claims, policies, rules), in one mget. */
+  const collection = async <T>(setKey: string, itemKey: (id: string) => string): Promise<T[]> => {
+    const ids = (await store.smembers(setKey)).sort();
+    const values = await store.mget(ids.map(itemKey));
+    return values.flatMap((value) => (value ? [JSON.parse(value) as T] : []));
   };
-  const stateOf = async (tenant: string, server: ServerView): Promise<ServerState> => ({
-    status: server.status,
-    settings: { name: server.name, description: server.description, audiences: server.audiences },
-    scopes: new Map((await scopesOf(tenant, server.id)).map((scope) => [scope.id, scope])),
-  });
+  const scopesOf = async (tenant: string, serverId: string): Promise<Scope[]> =>
+    (
+      await collection<Scope>(keys.scopes(tenant, serverId), (id) =>
+        keys.scope(tenant, serverId, id),
+      )
+    ).sort((a, b) => (a.name < b.name ? -1 : 1));
+  const claimsOf = (tenant: string, serverId: string) =>
+    collection<Claim>(keys.tokenClaims(tenant, serverId), (id) =>
+      keys.tokenClaim(tenant, serverId, id),
+    );
+  const policiesOf = async (tenant: string, serverId: string) =>
+    (
+      await collection<Policy>(keys.policies(tenant, serverId), (id) =>
+        keys.policy(tenant, serverId, id),
+      )
+    ).sort((a, b) => a.priority - b.priority);
+  const rulesOf = async (tenant: string, serverId: string, policyId: string) =>
+    (
+      await collection<Rule>(keys.rules(tenant, serverId, policyId), (id) =>
+        keys.rule(tenant, serverId, id),
+      )
+    ).sort((a, b) => a.priority - b.priority);
+  const stateOf = async (tenant: string, server: ServerView): Promise<ServerState> => {
+    const policies = await policiesOf(tenant, server.id);
+    const rules = (await Promise.all(policies.map((p) => rulesOf(tenant, server.id, p.id)))).flat();
+    return {
+      status: server.status,
+      settings: { name: server.name, description: server.description, audiences: server.audiences },
+      scopes: new Map((await scopesOf(tenant, server.id)).map((scope) => [scope.id, scope])),
+      claims: new Map((await claimsOf(tenant, server.id)).map((claim) => [claim.id, claim])),
+      policies: new Map(policies.map((policy) => [policy.id, policy])),
+      rules: new Map(rules.map((rule) => [rule.id, rule])),
+    };
+  };
   const run = async (ctx: Context, server: ServerView, command: ServerCommand) => {
     const tenant = tenantOf(ctx);
     await writer.append(
@@ -219,7 +247,357 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     ctx.status = 204;
   });
 
+  // Claims, policies and rules: Okta's shapes, each a whole replacement on PUT.
+  const presentClaim = (claim: Claim) => ({
+    id: claim.id,
+    name: claim.name,
+    status: claim.status,
+    claimType: claim.claimType,
+    valueType: claim.valueType,
+    value: claim.value,
+    conditions: { scopes: claim.scopes },
+    system: false,
+    alwaysIncludeInToken: claim.alwaysIncludeInToken,
+    ...(claim.valueType === 'GROUPS' ? { group_filter_type: claim.groupFilterType } : {}),
+  });
+  const presentPolicy = (policy: Policy) => ({
+    id: policy.id,
+    type: 'OAUTH_AUTHORIZATION_POLICY',
+    status: policy.status,
+    name: policy.name,
+    description: policy.description,
+    priority: policy.priority,
+    system: false,
+    conditions: { clients: { include: policy.clientIds } },
+  });
+  const presentRule = (rule: Rule) => ({
+    id: rule.id,
+    type: 'RESOURCE_ACCESS',
+    status: rule.status,
+    name: rule.name,
+    priority: rule.priority,
+    system: false,
+    conditions: {
+      people: {
+        users: { include: rule.userIds, exclude: [] },
+        groups: { include: rule.groupIds, exclude: [] },
+      },
+      grantTypes: { include: rule.grantTypes },
+      scopes: { include: rule.scopes },
+    },
+    actions: {
+      token: {
+        accessTokenLifetimeMinutes: rule.accessTokenLifetimeMinutes,
+        refreshTokenLifetimeMinutes: rule.refreshTokenLifetimeMinutes,
+        refreshTokenWindowMinutes: rule.refreshTokenWindowMinutes,
+      },
+    },
+  });
+  const idParam = (ctx: Context, name: string) => {
+    const id = ctx.params[name]!;
+    if (!/^[0-9A-Za-z]{20}$/.test(id))
+      throw OktaApiError.notFound(
+        name === 'claimId' ? 'OAuth2Claim' : name === 'policyId' ? 'Policy' : 'PolicyRule',
+        id,
+      );
+    return id;
+  };
+  const loadJson = async <T>(key: string, type: string, id: string): Promise<T> => {
+    const value = await store.get(key);
+    if (!value) throw OktaApiError.notFound(type, id);
+    return JSON.parse(value) as T;
+  };
+
+  router.get('/:asId/claims', async (ctx) => {
+    const server = await mustLoad(ctx);
+    ctx.body = (await claimsOf(tenantOf(ctx), server.id))
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map(presentClaim);
+  });
+  router.post('/:asId/claims', async (ctx) => {
+    const server = await mustLoad(ctx);
+    const claim = readClaim(await readJsonObject(ctx), newId('ocl'));
+    await run(ctx, server, { kind: 'CreateClaim', id: server.id, claim });
+    ctx.status = 201;
+    ctx.body = presentClaim(
+      await loadJson<Claim>(
+        keys.tokenClaim(tenantOf(ctx), server.id, claim.id),
+        'OAuth2Claim',
+        claim.id,
+      ),
+    );
+  });
+  router.get('/:asId/claims/:claimId', async (ctx) => {
+    const server = await mustLoad(ctx);
+    const id = idParam(ctx, 'claimId');
+    ctx.body = presentClaim(
+      await loadJson<Claim>(keys.tokenClaim(tenantOf(ctx), server.id, id), 'OAuth2Claim', id),
+    );
+  });
+  router.put('/:asId/claims/:claimId', async (ctx) => {
+    const server = await mustLoad(ctx);
+    const claim = readClaim(await readJsonObject(ctx), idParam(ctx, 'claimId'));
+    await run(ctx, server, { kind: 'UpdateClaim', id: server.id, claim });
+    ctx.body = presentClaim(
+      await loadJson<Claim>(
+        keys.tokenClaim(tenantOf(ctx), server.id, claim.id),
+        'OAuth2Claim',
+        claim.id,
+      ),
+    );
+  });
+  router.delete('/:asId/claims/:claimId', async (ctx) => {
+    const server = await mustLoad(ctx);
+    await run(ctx, server, {
+      kind: 'DeleteClaim',
+      id: server.id,
+      claimId: idParam(ctx, 'claimId'),
+    });
+    ctx.status = 204;
+  });
+
+  const checkClients = async (tenant: string, policy: Policy) => {
+    const ids = policy.clientIds.filter((id) => id !== 'ALL_CLIENTS');
+    const found = await store.read(
+      ids.map((id) => ({ op: 'hget' as const, key: keys.client(tenant, id), field: 'id' })),
+    );
+    const missing = ids.filter((_, i) => !found[i]);
+    if (missing.length > 0)
+      throw OktaApiError.validation(
+        missing.map((id) => ({
+          field: 'conditions.clients.include',
+          message: `${id} is not a client of this organization`,
+        })),
+      );
+  };
+  router.get('/:asId/policies', async (ctx) => {
+    const server = await mustLoad(ctx);
+    ctx.body = (await policiesOf(tenantOf(ctx), server.id)).map(presentPolicy);
+  });
+  router.post('/:asId/policies', async (ctx) => {
+    const tenant = tenantOf(ctx);
+    const server = await mustLoad(ctx);
+    const next =
+      (await policiesOf(tenant, server.id)).reduce((max, p) => Math.max(max, p.priority), 0) + 1;
+    const policy = readPolicy(await readJsonObject(ctx), newId('00p'), next);
+    await checkClients(tenant, policy);
+    await run(ctx, server, { kind: 'CreatePolicy', id: server.id, policy });
+    ctx.status = 201;
+    ctx.body = presentPolicy(
+      await loadJson<Policy>(keys.policy(tenant, server.id, policy.id), 'Policy', policy.id),
+    );
+  });
+  router.get('/:asId/policies/:policyId', async (ctx) => {
+    const server = await mustLoad(ctx);
+    const id = idParam(ctx, 'policyId');
+    ctx.body = presentPolicy(
+      await loadJson<Policy>(keys.policy(tenantOf(ctx), server.id, id), 'Policy', id),
+    );
+  });
+  router.put('/:asId/policies/:policyId', async (ctx) => {
+    const tenant = tenantOf(ctx);
+    const server = await mustLoad(ctx);
+    const id = idParam(ctx, 'policyId');
+    const current = await loadJson<Policy>(keys.policy(tenant, server.id, id), 'Policy', id);
+    const policy = readPolicy(await readJsonObject(ctx), id, current.priority);
+    await checkClients(tenant, policy);
+    await run(ctx, server, { kind: 'UpdatePolicy', id: server.id, policy });
+    ctx.body = presentPolicy(
+      await loadJson<Policy>(keys.policy(tenant, server.id, id), 'Policy', id),
+    );
+  });
+  router.delete('/:asId/policies/:policyId', async (ctx) => {
+    const server = await mustLoad(ctx);
+    await run(ctx, server, {
+      kind: 'DeletePolicy',
+      id: server.id,
+      policyId: idParam(ctx, 'policyId'),
+    });
+    ctx.status = 204;
+  });
+
+  const checkPeople = async (tenant: string, rule: Rule) => {
+    const reads = [
+      ...rule.userIds.map((id) => ({ op: 'exists' as const, key: keys.user(tenant, id) })),
+      ...rule.groupIds.map((id) => ({ op: 'exists' as const, key: keys.group(tenant, id) })),
+    ];
+    const found = await store.read(reads);
+    const missing = [...rule.userIds, ...rule.groupIds].filter((_, i) => !found[i]);
+    if (missing.length > 0)
+      throw OktaApiError.validation(
+        missing.map((id) => ({
+          field: 'conditions.people',
+          message: `${id} is not a user or group of this organization`,
+        })),
+      );
+  };
+  router.get('/:asId/policies/:policyId/rules', async (ctx) => {
+    const tenant = tenantOf(ctx);
+    const server = await mustLoad(ctx);
+    const policyId = idParam(ctx, 'policyId');
+    await loadJson<Policy>(keys.policy(tenant, server.id, policyId), 'Policy', policyId);
+    ctx.body = (await rulesOf(tenant, server.id, policyId)).map(presentRule);
+  });
+  router.post('/:asId/policies/:policyId/rules', async (ctx) => {
+    const tenant = tenantOf(ctx);
+    const server = await mustLoad(ctx);
+    const policyId = idParam(ctx, 'policyId');
+    await loadJson<Policy>(keys.policy(tenant, server.id, policyId), 'Policy', policyId);
+    const next =
+      (await rulesOf(tenant, server.id, policyId)).reduce(
+        (max, r) => Math.max(max, r.priority),
+        0,
+      ) + 1;
+    const rule = readRule(await readJsonObject(ctx), newId('0pr'), policyId, next);
+    await checkPeople(tenant, rule);
+    await run(ctx, server, { kind: 'CreateRule', id: server.id, rule });
+    ctx.status = 201;
+    ctx.body = presentRule(
+      await loadJson<Rule>(keys.rule(tenant, server.id, rule.id), 'PolicyRule', rule.id),
+    );
+  });
+  router.get('/:asId/policies/:policyId/rules/:ruleId', async (ctx) => {
+    const server = await mustLoad(ctx);
+    const policyId = idParam(ctx, 'policyId');
+    const id = idParam(ctx, 'ruleId');
+    const rule = await loadJson<Rule>(keys.rule(tenantOf(ctx), server.id, id), 'PolicyRule', id);
+    if (rule.policyId !== policyId) throw OktaApiError.notFound('PolicyRule', id);
+    ctx.body = presentRule(rule);
+  });
+  router.put('/:asId/policies/:policyId/rules/:ruleId', async (ctx) => {
+    const tenant = tenantOf(ctx);
+    const server = await mustLoad(ctx);
+    const policyId = idParam(ctx, 'policyId');
+    const id = idParam(ctx, 'ruleId');
+    const current = await loadJson<Rule>(keys.rule(tenant, server.id, id), 'PolicyRule', id);
+    const rule = readRule(await readJsonObject(ctx), id, policyId, current.priority);
+    await checkPeople(tenant, rule);
+    await run(ctx, server, { kind: 'UpdateRule', id: server.id, rule });
+    ctx.body = presentRule(
+      await loadJson<Rule>(keys.rule(tenant, server.id, id), 'PolicyRule', id),
+    );
+  });
+  router.delete('/:asId/policies/:policyId/rules/:ruleId', async (ctx) => {
+    const server = await mustLoad(ctx);
+    await run(ctx, server, {
+      kind: 'DeleteRule',
+      id: server.id,
+      policyId: idParam(ctx, 'policyId'),
+      ruleId: idParam(ctx, 'ruleId'),
+    });
+    ctx.status = 204;
+  });
+
   return router;
+}
+
+/** A request body, read field by field; wrong JSON types are collected as problems. */
+function fieldsOf(body: Record<string, unknown>) {
+  const problems: FieldProblem[] = [];
+  const at = (path: string): unknown =>
+    path
+      .split('.')
+      .reduce<unknown>(
+        (v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined),
+        body,
+      );
+  return {
+    problems,
+    text(path: string, fallback = ''): string {
+      const value = at(path);
+      if (value === undefined || value === null) return fallback;
+      if (typeof value !== 'string') problems.push({ field: path, message: 'must be a string' });
+      return typeof value === 'string' ? value.trim() : fallback;
+    },
+    flag(path: string, fallback: boolean): boolean {
+      const value = at(path);
+      if (value === undefined || value === null) return fallback;
+      if (typeof value !== 'boolean')
+        problems.push({ field: path, message: 'must be true or false' });
+      return value === true;
+    },
+    integer(path: string, fallback: number): number {
+      const value = at(path);
+      if (value === undefined || value === null) return fallback;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 2 ** 31) {
+        problems.push({ field: path, message: 'must be a whole number' });
+        return fallback;
+      }
+      return value;
+    },
+    list(path: string, fallback: string[] = []): string[] {
+      const value = at(path);
+      if (value === undefined || value === null) return fallback;
+      if (
+        !Array.isArray(value) ||
+        !value.every((item) => typeof item === 'string') ||
+        value.length > 100
+      ) {
+        problems.push({ field: path, message: 'must be an array of at most 100 strings' });
+        return fallback;
+      }
+      return [...new Set(value as string[])];
+    },
+    done() {
+      if (problems.length > 0) throw OktaApiError.validation(problems);
+    },
+  };
+}
+
+function readClaim(body: Record<string, unknown>, id: string): Claim {
+  const f = fieldsOf(body);
+  const claim: Claim = {
+    id,
+    name: f.text('name'),
+    status: f.text('status', 'ACTIVE'),
+    claimType: f.text('claimType'),
+    valueType: f.text('valueType', 'EXPRESSION'),
+    value: f.text('value'),
+    scopes: f.list('conditions.scopes'),
+    alwaysIncludeInToken: f.flag('alwaysIncludeInToken', true),
+    groupFilterType: f.text('group_filter_type'),
+  };
+  f.done();
+  return claim;
+}
+
+function readPolicy(body: Record<string, unknown>, id: string, defaultPriority: number): Policy {
+  const f = fieldsOf(body);
+  const policy: Policy = {
+    id,
+    name: f.text('name'),
+    description: f.text('description'),
+    priority: f.integer('priority', defaultPriority),
+    status: f.text('status', 'ACTIVE'),
+    clientIds: f.list('conditions.clients.include', ['ALL_CLIENTS']),
+  };
+  f.done();
+  return policy;
+}
+
+function readRule(
+  body: Record<string, unknown>,
+  id: string,
+  policyId: string,
+  defaultPriority: number,
+): Rule {
+  const f = fieldsOf(body);
+  const rule: Rule = {
+    id,
+    policyId,
+    name: f.text('name'),
+    priority: f.integer('priority', defaultPriority),
+    status: f.text('status', 'ACTIVE'),
+    grantTypes: f.list('conditions.grantTypes.include'),
+    userIds: f.list('conditions.people.users.include'),
+    groupIds: f.list('conditions.people.groups.include'),
+    scopes: f.list('conditions.scopes.include', ['*']),
+    accessTokenLifetimeMinutes: f.integer('actions.token.accessTokenLifetimeMinutes', 60),
+    refreshTokenLifetimeMinutes: f.integer('actions.token.refreshTokenLifetimeMinutes', 129_600),
+    refreshTokenWindowMinutes: f.integer('actions.token.refreshTokenWindowMinutes', 10_080),
+  };
+  f.done();
+  return rule;
 }
 
 function readSettings(body: Record<string, unknown>): ServerSettings {

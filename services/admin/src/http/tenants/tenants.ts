@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   decideServer,
   decideTenant,
+  defaultAccessPolicy,
   keys,
   newId,
   orgBaseUrl,
@@ -43,17 +44,13 @@ export function tenantRoutes({ store, writer, tenancy }: TenantRoutesDeps): Rout
     // 256 random bits: a hash of it is as strong as the token, so SHA-256 is enough (SPEC section 3).
     const apiToken = randomBytes(32).toString('base64url');
     const apiTokenSha256 = createHash('sha256').update(apiToken).digest('hex');
+    const everyoneGroupId = newId('00g');
     const events = decideTenant(
-      {
-        kind: 'CreateTenant',
-        id,
-        name: body.name as string,
-        apiTokenSha256,
-        everyoneGroupId: newId('00g'),
-      },
+      { kind: 'CreateTenant', id, name: body.name as string, apiTokenSha256, everyoneGroupId },
       stateOf(await load(id)),
     );
-    // Every tenant starts with the custom server `default` (SPEC section 2) and its OIDC scopes.
+    // Every tenant starts with the custom server `default` (SPEC section 2), its OIDC scopes and a
+    // default policy whose rule lets every client use every grant type and scope.
     const defaultServer = decideServer(
       {
         kind: 'CreateServer',
@@ -64,6 +61,11 @@ export function tenantRoutes({ store, writer, tenancy }: TenantRoutesDeps): Rout
           audiences: ['api://default'],
         },
         systemScopes: systemScopes.map((scope) => systemScope(newId('scp'), scope.name)),
+        defaultPolicy: defaultAccessPolicy({
+          policyId: newId('00p'),
+          ruleId: newId('0pr'),
+          everyoneGroupId,
+        }),
       },
       { status: 'NONE' },
     );
