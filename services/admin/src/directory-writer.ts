@@ -16,6 +16,9 @@ import { ProjectionsBehindError, waitForProjections } from '@gatehouse/projectio
 /** A claim outlives any request; the projector makes it permanent once the event is applied. */
 const claimTtlMs = 5 * 60_000;
 
+/** The change is appended, but the projector has not applied it in time: it will appear. */
+class ChangeNotVisibleYet extends OktaApiError {}
+
 export class DirectoryWriter {
   constructor(
     private readonly bus: EventBus,
@@ -82,22 +85,54 @@ export class DirectoryWriter {
       await waitForProjections(this.store, positions, { timeoutMs: this.options.readYourWritesMs });
     } catch (error) {
       if (error instanceof ProjectionsBehindError) {
-        throw OktaApiError.unavailable(
+        const pending = OktaApiError.unavailable(
           'The change was saved but is not visible yet: the projector is behind. It will appear shortly.',
+        );
+        throw new ChangeNotVisibleYet(
+          pending.status,
+          pending.errorCode,
+          pending.errorSummary,
+          [],
+          pending.headers,
         );
       }
       throw error;
     }
   }
 
-  /** Claims a unique name for `holder`; false when another aggregate holds it already. */
-  claim(kind: string, tenant: string, name: string, holder: string): Promise<boolean> {
-    return this.store.setIfAbsent(keys.claim(kind, tenant, name), holder, { ttlMs: claimTtlMs });
-  }
-
-  /** Gives a claim back after the change that needed it failed. */
-  async release(kind: string, tenant: string, name: string, holder: string): Promise<void> {
-    await this.store.compareAndSet(keys.claim(kind, tenant, name), holder, null);
+  /**
+   * Runs `change` (which appends the events that create or rename the holder) while holding a unique
+   * name: refuses with E0000001 on `field` when another aggregate holds it, and gives the claim back
+   * only when nothing was appended. Once appended, the projector makes the claim permanent.
+   */
+  async whileClaiming(
+    claim: {
+      kind: string;
+      tenant: string;
+      name: string;
+      holder: string;
+      field: string;
+      taken?: string;
+    },
+    change: () => Promise<void>,
+  ): Promise<void> {
+    const key = keys.claim(claim.kind, claim.tenant, claim.name);
+    if (!(await this.store.setIfAbsent(key, claim.holder, { ttlMs: claimTtlMs }))) {
+      throw OktaApiError.validation([
+        {
+          field: claim.field,
+          message:
+            claim.taken ?? 'An object with this field already exists in the current organization',
+        },
+      ]);
+    }
+    try {
+      await change();
+    } catch (error) {
+      if (!(error instanceof ChangeNotVisibleYet))
+        await this.store.compareAndSet(key, claim.holder, null);
+      throw error;
+    }
   }
 }
 

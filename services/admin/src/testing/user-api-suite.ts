@@ -1,6 +1,9 @@
 // The per-tenant users API end to end (admin + projector + bus + store), on both stacks.
+
+import { randomUUID } from 'node:crypto';
 import { Topics } from '@gatehouse/events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { ProjectionRunner } from '@gatehouse/projections';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AdminHarness, startAdmin } from './admin-harness.js';
 
 const password = 'Correct-Horse-9';
@@ -156,6 +159,41 @@ export function describeUserApi(harness: AdminHarness): void {
         (await globex.as('POST', '/api/v1/users', { profile: profileOf('race@example.com') }))
           .status,
       ).toBe(200);
+    });
+
+    it('keeps a login claimed when its user was saved but the projector is behind', async () => {
+      const { newTenant, runner, bus, store, projections } = await startAdmin(harness, cleanups, {
+        readYourWritesMs: 1_500,
+      });
+      const acme = await newTenant();
+      await runner!.stop();
+      const saved = await acme.as('POST', '/api/v1/users', {
+        profile: profileOf('late@example.com'),
+      });
+      expect(saved.status).toBe(503);
+      expect(saved.body.errorSummary).toContain('saved but is not visible yet');
+      // The user exists in the log; a second create of the same login must not make a twin.
+      const twin = await acme.as('POST', '/api/v1/users', {
+        profile: profileOf('LATE@example.com'),
+      });
+      expect(twin.status).toBe(400);
+      expect(twin.body.errorCauses[0].errorSummary).toMatch(/^login: /);
+      const resumed = await ProjectionRunner.start({
+        bus,
+        store,
+        projections,
+        groupId: `projector-${randomUUID()}`,
+      });
+      cleanups.push(() => resumed.stop());
+      await vi.waitFor(
+        async () =>
+          expect((await acme.as('GET', '/api/v1/users/late@example.com')).status).toBe(200),
+        { timeout: 20_000, interval: 100 },
+      );
+      const again = await acme.as('POST', '/api/v1/users', {
+        profile: profileOf('late@example.com'),
+      });
+      expect(again.status).toBe(400);
     });
 
     it('updates a profile partially, and a changed login frees the old one', async () => {

@@ -188,17 +188,17 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     const server = await mustLoad(ctx);
     const scope = readScope(await readJsonObject(ctx), newId('scp'));
     const claim = `${server.id}:${scope.name}`;
-    if (!(await writer.claim('scope-name', tenant, claim, scope.id))) {
-      throw OktaApiError.validation([
-        { field: 'name', message: 'A scope with this name already exists' },
-      ]);
-    }
-    try {
-      await run(ctx, server, { kind: 'CreateScope', id: server.id, scope });
-    } catch (error) {
-      await writer.release('scope-name', tenant, claim, scope.id);
-      throw error;
-    }
+    await writer.whileClaiming(
+      {
+        kind: 'scope-name',
+        tenant,
+        name: claim,
+        holder: scope.id,
+        field: 'name',
+        taken: 'A scope with this name already exists',
+      },
+      () => run(ctx, server, { kind: 'CreateScope', id: server.id, scope }),
+    );
     ctx.status = 201;
     ctx.body = presentScope(
       JSON.parse((await store.get(keys.scope(tenant, server.id, scope.id)))!) as Scope,
@@ -224,16 +224,21 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     const scope = readScope(await readJsonObject(ctx), current.id);
     const renamed = scope.name !== current.name && !current.system;
     const claim = `${server.id}:${scope.name}`;
-    if (renamed && !(await writer.claim('scope-name', tenant, claim, scope.id))) {
-      throw OktaApiError.validation([
-        { field: 'name', message: 'A scope with this name already exists' },
-      ]);
-    }
-    try {
-      await run(ctx, server, { kind: 'UpdateScope', id: server.id, scope });
-    } catch (error) {
-      if (renamed) await writer.release('scope-name', tenant, claim, scope.id);
-      throw error;
+    const update = () => run(ctx, server, { kind: 'UpdateScope', id: server.id, scope });
+    if (renamed) {
+      await writer.whileClaiming(
+        {
+          kind: 'scope-name',
+          tenant,
+          name: claim,
+          holder: scope.id,
+          field: 'name',
+          taken: 'A scope with this name already exists',
+        },
+        update,
+      );
+    } else {
+      await update();
     }
     ctx.body = presentScope(
       JSON.parse((await store.get(keys.scope(tenant, server.id, scope.id)))!) as Scope,

@@ -95,20 +95,10 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
       { status: 'NONE' },
     );
     const name = (profile!.name as string).trim().toLowerCase();
-    if (!(await writer.claim('group-name', tenant, name, id))) {
-      throw OktaApiError.validation([
-        {
-          field: 'profile.name',
-          message: 'An object with this field already exists in the current organization',
-        },
-      ]);
-    }
-    try {
-      await writer.append(tenant, id, events, ctx.state.requestId as string);
-    } catch (error) {
-      await writer.release('group-name', tenant, name, id);
-      throw error;
-    }
+    await writer.whileClaiming(
+      { kind: 'group-name', tenant, name, holder: id, field: 'profile.name' },
+      () => writer.append(tenant, id, events, ctx.state.requestId as string),
+    );
     ctx.body = present(tenant, (await loadGroup(tenant, id))!);
   });
 

@@ -69,24 +69,25 @@ export function tenantRoutes({ store, writer, tenancy }: TenantRoutesDeps): Rout
       },
       { status: 'NONE' },
     );
-    if (!(await writer.claim('tenant', id, id, id))) {
-      throw OktaApiError.validation([
-        { field: 'id', message: 'A tenant with this id already exists' },
-      ]);
-    }
-    try {
-      await writer.appendAll(
-        id,
-        [
-          ...events.map((event) => ({ aggregateId: id, event })),
-          ...defaultServer.map((event) => ({ aggregateId: 'default', event })),
-        ],
-        ctx.state.requestId as string,
-      );
-    } catch (error) {
-      await writer.release('tenant', id, id, id);
-      throw error;
-    }
+    await writer.whileClaiming(
+      {
+        kind: 'tenant',
+        tenant: id,
+        name: id,
+        holder: id,
+        field: 'id',
+        taken: 'A tenant with this id already exists',
+      },
+      () =>
+        writer.appendAll(
+          id,
+          [
+            ...events.map((event) => ({ aggregateId: id, event })),
+            ...defaultServer.map((event) => ({ aggregateId: 'default', event })),
+          ],
+          ctx.state.requestId as string,
+        ),
+    );
     ctx.status = 201;
     ctx.body = { ...present((await load(id))!), apiToken };
   });

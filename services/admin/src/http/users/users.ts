@@ -85,20 +85,10 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
       { status: 'NONE' },
     );
     const login = loginKey(profile.login);
-    if (!(await writer.claim('login', tenant, login, id))) {
-      throw OktaApiError.validation([
-        {
-          field: 'login',
-          message: 'An object with this field already exists in the current organization',
-        },
-      ]);
-    }
-    try {
-      await writer.append(tenant, id, events, ctx.state.requestId as string);
-    } catch (error) {
-      await writer.release('login', tenant, login, id);
-      throw error;
-    }
+    await writer.whileClaiming(
+      { kind: 'login', tenant, name: login, holder: id, field: 'login' },
+      () => writer.append(tenant, id, events, ctx.state.requestId as string),
+    );
     ctx.body = present(tenant, (await loadById(tenant, id))!);
   });
 
@@ -125,19 +115,14 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
     const oldLogin = loginKey(user.profile.login);
     const newLogin = loginKey(profile.login);
     const loginChanges = oldLogin !== newLogin;
-    if (loginChanges && !(await writer.claim('login', tenant, newLogin, user.id))) {
-      throw OktaApiError.validation([
-        {
-          field: 'login',
-          message: 'An object with this field already exists in the current organization',
-        },
-      ]);
-    }
-    try {
-      await run(ctx, user, { kind: 'UpdateUserProfile', id: user.id, profile });
-    } catch (error) {
-      if (loginChanges) await writer.release('login', tenant, newLogin, user.id);
-      throw error;
+    const update = () => run(ctx, user, { kind: 'UpdateUserProfile', id: user.id, profile });
+    if (loginChanges) {
+      await writer.whileClaiming(
+        { kind: 'login', tenant, name: newLogin, holder: user.id, field: 'login' },
+        update,
+      );
+    } else {
+      await update();
     }
     ctx.body = present(tenant, (await loadById(tenant, user.id))!);
   });
