@@ -67,7 +67,8 @@ export { type GroupView, groupViewOf, projectGroupEvent } from './groups/project
 export { idPattern, newId } from './ids.js';
 export { directoryProjection, projectDirectoryEvent } from './projection.js';
 export { keys, readModelPrefix } from './read-model.js';
-export { orgBaseUrl, type TenancyConfig } from './tenancy.js';
+export { issuerOf, orgBaseUrl, readTenancyConfig, type TenancyConfig } from './tenancy.js';
+export { decideNewTenant, defaultServerId } from './tenants/new-tenant.js';
 export { projectTenantEvent, type TenantView, tenantViewOf } from './tenants/projection.js';
 export {
   decideTenant,

@@ -6,3 +6,4 @@ export {
   OktaApiError,
   oktaErrorBody,
 } from './okta-errors.js';
+export { requireTenantToken, resolveTenant, type TenantState } from './tenant-context.js';

@@ -2,7 +2,14 @@
 // main.ts wires Kafka and Redis; the all-in-one mode and the tests wire others.
 import type { ScryptCost, TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
-import { type EdgeLog, OktaApiError, oktaErrors, requestId } from '@gatehouse/http';
+import {
+  type EdgeLog,
+  OktaApiError,
+  oktaErrors,
+  requestId,
+  requireTenantToken,
+  resolveTenant,
+} from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import Koa from 'koa';
 import { DirectoryWriter } from './directory-writer.js';
@@ -11,7 +18,7 @@ import { clientRoutes } from './http/clients/clients.js';
 import { mapDomainErrors } from './http/domain-errors.js';
 import { groupRoutes } from './http/groups/groups.js';
 import { requireSystemToken } from './http/system-auth.js';
-import { requireTenantToken, resolveTenant } from './http/tenant-context.js';
+
 import { tenantRoutes } from './http/tenants/tenants.js';
 import { userRoutes } from './http/users/users.js';
 

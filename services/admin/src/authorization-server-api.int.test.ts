@@ -1,4 +1,4 @@
+import { kafkaRedisStack } from '@gatehouse/test-stacks';
 import { describeAuthorizationServerApi } from './testing/authorization-server-api-suite.js';
-import { kafkaRedisStack } from './testing/kafka-redis-stack.js';
 
 describeAuthorizationServerApi(kafkaRedisStack());

@@ -1,4 +1,4 @@
+import { embeddedStack } from '@gatehouse/test-stacks';
 import { describeAuthorizationServerApi } from './testing/authorization-server-api-suite.js';
-import { embeddedStack } from './testing/stacks.js';
 
 describeAuthorizationServerApi(embeddedStack);

@@ -1,4 +1,4 @@
+import { kafkaRedisStack } from '@gatehouse/test-stacks';
 import { describeClientApi } from './testing/client-api-suite.js';
-import { kafkaRedisStack } from './testing/kafka-redis-stack.js';
 
 describeClientApi(kafkaRedisStack());

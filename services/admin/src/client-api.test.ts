@@ -1,4 +1,4 @@
+import { embeddedStack } from '@gatehouse/test-stacks';
 import { describeClientApi } from './testing/client-api-suite.js';
-import { embeddedStack } from './testing/stacks.js';
 
 describeClientApi(embeddedStack);

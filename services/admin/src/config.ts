@@ -1,7 +1,7 @@
 // The admin service's settings, each from one environment variable, checked at start.
 import { createHash } from 'node:crypto';
 import { type Environment, setting } from '@gatehouse/config';
-import type { TenancyConfig } from '@gatehouse/directory';
+import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
 
 export interface AdminConfig {
   /** GATEHOUSE_ADMIN_PORT, default 9010: where the admin service listens. */
@@ -20,20 +20,7 @@ export interface AdminConfig {
 }
 
 export function readAdminConfig(env: Environment): AdminConfig {
-  const publicUrl = setting.url(env, 'GATEHOUSE_PUBLIC_URL', { default: 'http://localhost:9000' });
-  const mode = setting.oneOf(env, 'GATEHOUSE_TENANT_MODE', ['path', 'host'], 'path');
-  const tenancy: TenancyConfig =
-    mode === 'host'
-      ? {
-          mode,
-          publicUrl,
-          domain: setting.string(env, 'GATEHOUSE_TENANT_DOMAIN', {
-            pattern:
-              /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
-            hint: 'a DNS name such as example.com, required when GATEHOUSE_TENANT_MODE=host',
-          }),
-        }
-      : { mode, publicUrl };
+  const tenancy = readTenancyConfig(env);
   const adminToken = setting.string(env, 'GATEHOUSE_ADMIN_TOKEN', {
     pattern: /^\S{32,}$/,
     hint: 'at least 32 characters, no spaces',

@@ -1,4 +1,4 @@
+import { kafkaRedisStack } from '@gatehouse/test-stacks';
 import { describeGroupApi } from './testing/group-api-suite.js';
-import { kafkaRedisStack } from './testing/kafka-redis-stack.js';
 
 describeGroupApi(kafkaRedisStack());

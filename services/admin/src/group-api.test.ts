@@ -1,4 +1,4 @@
+import { embeddedStack } from '@gatehouse/test-stacks';
 import { describeGroupApi } from './testing/group-api-suite.js';
-import { embeddedStack } from './testing/stacks.js';
 
 describeGroupApi(embeddedStack);

@@ -1,4 +1,4 @@
+import { embeddedStack } from '@gatehouse/test-stacks';
 import { describeHostileInput } from './testing/hostile-input-suite.js';
-import { embeddedStack } from './testing/stacks.js';
 
 describeHostileInput(embeddedStack);

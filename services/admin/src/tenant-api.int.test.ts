@@ -1,4 +1,4 @@
-import { kafkaRedisStack } from './testing/kafka-redis-stack.js';
+import { kafkaRedisStack } from '@gatehouse/test-stacks';
 import { describeTenantApi } from './testing/tenant-api-suite.js';
 
 describeTenantApi(kafkaRedisStack());

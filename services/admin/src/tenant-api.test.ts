@@ -1,4 +1,4 @@
-import { embeddedStack } from './testing/stacks.js';
+import { embeddedStack } from '@gatehouse/test-stacks';
 import { describeTenantApi } from './testing/tenant-api-suite.js';
 
 describeTenantApi(embeddedStack);

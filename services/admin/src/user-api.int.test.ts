@@ -1,4 +1,4 @@
-import { kafkaRedisStack } from './testing/kafka-redis-stack.js';
+import { kafkaRedisStack } from '@gatehouse/test-stacks';
 import { describeUserApi } from './testing/user-api-suite.js';
 
 describeUserApi(kafkaRedisStack());

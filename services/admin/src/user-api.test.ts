@@ -1,4 +1,4 @@
-import { embeddedStack } from './testing/stacks.js';
+import { embeddedStack } from '@gatehouse/test-stacks';
 import { describeUserApi } from './testing/user-api-suite.js';
 
 describeUserApi(embeddedStack);

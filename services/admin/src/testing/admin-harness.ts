@@ -2,16 +2,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { directoryProjection } from '@gatehouse/directory';
-import type { EventBus, EventPosition } from '@gatehouse/event-bus';
+import type { EventPosition } from '@gatehouse/event-bus';
 import { allTopics } from '@gatehouse/events';
-import type { ProjectionStore } from '@gatehouse/projection-store';
 import { ProjectionRunner, waitForProjections } from '@gatehouse/projections';
+import type { TestStack } from '@gatehouse/test-stacks';
 import { createAdminApp } from '../app.js';
 
-export interface AdminHarness {
-  name: string;
-  open(): Promise<{ bus: EventBus; store: ProjectionStore; close(): Promise<void> }>;
-}
+/** The bus and store an admin suite runs on. */
+export type AdminHarness = TestStack;
 
 export const adminToken = `test-admin-token-${'x'.repeat(32)}`;
 const adminTokenSha256 = createHash('sha256').update(adminToken).digest('hex');

@@ -8,6 +8,7 @@ import {
   consentOf,
   decideServer,
   type FieldProblem,
+  issuerOf,
   keys,
   newId,
   orgBaseUrl,
@@ -94,7 +95,7 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     );
   };
   const present = (tenant: string, server: ServerView) => {
-    const base = `${orgBaseUrl(tenancy, tenant)}/oauth2/${server.id}`;
+    const base = issuerOf(tenancy, tenant, server.id);
     return {
       id: server.id,
       name: server.name,

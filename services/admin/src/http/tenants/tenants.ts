@@ -4,14 +4,10 @@
 //   POST /api/v1/tenants/{id}/lifecycle/deactivate
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  decideServer,
+  decideNewTenant,
   decideTenant,
-  defaultAccessPolicy,
   keys,
-  newId,
   orgBaseUrl,
-  systemScope,
-  systemScopes,
   type TenancyConfig,
   type TenantState,
   type TenantView,
@@ -44,30 +40,9 @@ export function tenantRoutes({ store, writer, tenancy }: TenantRoutesDeps): Rout
     // 256 random bits: a hash of it is as strong as the token, so SHA-256 is enough (SPEC section 3).
     const apiToken = randomBytes(32).toString('base64url');
     const apiTokenSha256 = createHash('sha256').update(apiToken).digest('hex');
-    const everyoneGroupId = newId('00g');
-    const events = decideTenant(
-      { kind: 'CreateTenant', id, name: body.name as string, apiTokenSha256, everyoneGroupId },
+    const changes = decideNewTenant(
+      { id, name: body.name as string, apiTokenSha256 },
       stateOf(await load(id)),
-    );
-    // Every tenant starts with the custom server `default` (SPEC section 2), its OIDC scopes and a
-    // default policy whose rule lets every client use every grant type and scope.
-    const defaultServer = decideServer(
-      {
-        kind: 'CreateServer',
-        id: 'default',
-        settings: {
-          name: 'default',
-          description: 'Default Authorization Server',
-          audiences: ['api://default'],
-        },
-        systemScopes: systemScopes.map((scope) => systemScope(newId('scp'), scope.name)),
-        defaultPolicy: defaultAccessPolicy({
-          policyId: newId('00p'),
-          ruleId: newId('0pr'),
-          everyoneGroupId,
-        }),
-      },
-      { status: 'NONE' },
     );
     await writer.whileClaiming(
       {
@@ -78,15 +53,7 @@ export function tenantRoutes({ store, writer, tenancy }: TenantRoutesDeps): Rout
         field: 'id',
         taken: 'A tenant with this id already exists',
       },
-      () =>
-        writer.appendAll(
-          id,
-          [
-            ...events.map((event) => ({ aggregateId: id, event })),
-            ...defaultServer.map((event) => ({ aggregateId: 'default', event })),
-          ],
-          ctx.state.requestId as string,
-        ),
+      () => writer.appendAll(id, changes, ctx.state.requestId as string),
     );
     ctx.status = 201;
     ctx.body = { ...present((await load(id))!), apiToken };

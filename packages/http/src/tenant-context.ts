@@ -3,9 +3,9 @@
 // A tenant's API token (SSWS) gets nothing of another tenant, and nothing once the tenant is inactive.
 import { createHash } from 'node:crypto';
 import { keys, type TenancyConfig, tenantIdPattern } from '@gatehouse/directory';
-import { OktaApiError } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { Middleware } from 'koa';
+import { OktaApiError } from './okta-errors.js';
 
 export interface TenantState {
   tenant?: string;

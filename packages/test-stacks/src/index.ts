@@ -1,0 +1,62 @@
+// The two compositions of an event bus and a projection store that service suites run on: the
+// embedded bus with the in-memory store (the all-in-one mode; unit tests) and Kafka with Redis from
+// the global setup (integration tests). Each open() gives a fresh, isolated pair.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedEventBus, type EventBus, KafkaEventBus } from '@gatehouse/event-bus';
+import {
+  MemoryProjectionStore,
+  type ProjectionStore,
+  RedisProjectionStore,
+} from '@gatehouse/projection-store';
+import { testKafka, testRedis } from '@gatehouse/testkit';
+
+export interface TestStack {
+  name: string;
+  open(): Promise<{ bus: EventBus; store: ProjectionStore; close(): Promise<void> }>;
+}
+
+export const embeddedStack: TestStack = {
+  name: 'embedded bus + in-memory store',
+  open: async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-stack-'));
+    const bus = await EmbeddedEventBus.open({ dir });
+    const store = new MemoryProjectionStore();
+    return {
+      bus,
+      store,
+      close: async () => {
+        await bus.close();
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+/** Kafka and Redis from the global setup; only integration tests may call it. */
+export function kafkaRedisStack(clientId = 'gatehouse-test'): TestStack {
+  const kafka = testKafka();
+  const redis = testRedis();
+  return {
+    name: `kafka ${kafka.version} + redis ${redis.version}`,
+    open: async () => {
+      const bus = new KafkaEventBus({ brokers: kafka.brokers, clientId, log: () => {} });
+      const store = new RedisProjectionStore({
+        url: redis.url,
+        keyPrefix: `test:${randomUUID()}:`,
+      });
+      return {
+        bus,
+        store,
+        close: async () => {
+          await bus.close();
+          await store.deleteByPrefix('');
+          await store.close();
+        },
+      };
+    },
+  };
+}
