@@ -53,3 +53,23 @@ export {
   UserUnsuspended,
 } from './gen/gatehouse/events/v1/directory.js';
 export { Envelope } from './gen/gatehouse/events/v1/envelope.js';
+export {
+  SealedPrivateKey,
+  SigningKeyActivated,
+  SigningKeyCreated,
+  SigningKeyRemoved,
+  SigningKeyRetired,
+  SigningKeyRevoked,
+} from './gen/gatehouse/events/v1/keys.js';
+export {
+  EventPosition as KeyEventPosition,
+  GetSigningKeyRequest,
+  GetSigningKeyResponse,
+  KeyServiceClient,
+  type KeyServiceServer,
+  KeyServiceService,
+  KeyStatus,
+  ListPublicKeysRequest,
+  ListPublicKeysResponse,
+  PublicKey,
+} from './gen/gatehouse/keys/v1/key_service.js';

@@ -8,9 +8,11 @@ import {
   type RebuildResult,
   rebuildProjections,
 } from '@gatehouse/projections';
+import { keysProjection } from '@gatehouse/signing-keys';
 
 /** Every projection the projector maintains; later issues add grants, revocations and keys. */
-export const projections: readonly Projection[] = [directoryProjection];
+// Every read model the services read; the keys' are under rm:keys:, inside the directory's rm:.
+export const projections: readonly Projection[] = [directoryProjection, keysProjection];
 
 export interface ProjectorDeps {
   bus: EventBus;

@@ -1,0 +1,44 @@
+export {
+  decodeKeyEvent,
+  encodeKeyEvent,
+  type KeyEvent,
+  type KeyEventType,
+  topicOfKeyEvent,
+} from './events.js';
+export { generateSealedKey } from './generate.js';
+export { grpcKeySource } from './grpc-key-source.js';
+export {
+  KekConfigError,
+  type KeyEncryptionKey,
+  type KeyEncryptionKeys,
+  keyPlace,
+  newKekSetting,
+  openPrivateKey,
+  parseKeks,
+  type SealedKey,
+  sealPrivateKey,
+  UnsealError,
+  unsealPrivateKey,
+} from './kek.js';
+export { KeyRing, type KeySource, NoSigningKeyError, storeKeySource } from './key-ring.js';
+export { keysProjection, projectKeyEvent } from './projection.js';
+export {
+  keyReadModel,
+  keysReadModelPrefix,
+  loadServerKeys,
+  orgServerId,
+  type PublishedKey,
+  type ServerKeysView,
+  stateOfServerKeys,
+  viewOfServerKeys,
+} from './read-model.js';
+export {
+  decideServerKeys,
+  evolveServerKeys,
+  initialServerKeysState,
+  type KeyRecord,
+  type KeyStatus,
+  type ServerKeysCommand,
+  type ServerKeysState,
+  SigningKeyError,
+} from './server-keys.js';

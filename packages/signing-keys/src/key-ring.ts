@@ -1,0 +1,161 @@
+// A process's local copy of the signing keys it needs (SPEC section 8): signing and verifying need no
+// call per token. The ring follows gatehouse.keys and gatehouse.revocations; an event for a server
+// drops that server's copy, and the next use loads it again from a source that has applied the event
+// (the read model after waiting for the event's position, or KeyService over gRPC asked the same).
+
+import type { KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import type { EventBus, EventPosition, Subscription } from '@gatehouse/event-bus';
+import { Topics } from '@gatehouse/events';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import { waitForProjections } from '@gatehouse/projections';
+import { publicKeyFromJwk, type SigningKey } from '@gatehouse/tokens';
+import { decodeKeyEvent } from './events.js';
+import { type KeyEncryptionKeys, keyPlace, openPrivateKey } from './kek.js';
+import { loadServerKeys, type ServerKeysView } from './read-model.js';
+
+export interface KeySource {
+  /** The server's keys, including at least the events at `after`. */
+  load(tenant: string, serverId: string, after: readonly EventPosition[]): Promise<ServerKeysView>;
+}
+
+/** Reads the read model directly, after waiting (bounded) for the projector to apply `after`. */
+export function storeKeySource(
+  store: ProjectionStore,
+  options: { timeoutMs?: number } = {},
+): KeySource {
+  return {
+    async load(tenant, serverId, after) {
+      await waitForProjections(store, after, { timeoutMs: options.timeoutMs ?? 2000 });
+      return loadServerKeys(store, tenant, serverId);
+    },
+  };
+}
+
+/** The server has no key that signs (it has none yet, or it was deleted). */
+export class NoSigningKeyError extends Error {
+  override readonly name = 'NoSigningKeyError';
+}
+
+interface Loaded {
+  view: ServerKeysView;
+  signing?: SigningKey;
+  publicKeys: Map<string, KeyObject>;
+}
+
+interface Entry {
+  /** Events seen for this server since its copy was last loaded. */
+  after: EventPosition[];
+  loading?: Promise<Loaded>;
+}
+
+export class KeyRing {
+  private readonly servers = new Map<string, Entry>();
+  private subscription?: Subscription;
+
+  constructor(
+    private readonly source: KeySource,
+    private readonly keks: KeyEncryptionKeys,
+  ) {}
+
+  /** Starts following the key topics; resolves once the subscription is in place. */
+  async follow(bus: EventBus): Promise<void> {
+    this.subscription = await bus.subscribe({
+      // Every process needs every key event: a group of its own, from the current end.
+      groupId: `gatehouse.key-ring.${randomUUID()}`,
+      topics: [Topics.keys, Topics.revocations],
+      start: 'latest',
+      handler: async (event) => {
+        if (!decodeKeyEvent(event.envelope)) return;
+        this.saw(event.envelope.tenant, event.envelope.aggregateId, event);
+      },
+    });
+  }
+
+  /** Drops the copy of a server after one of its key events. */
+  saw(tenant: string, serverId: string, position: EventPosition): void {
+    const id = `${tenant}/${serverId}`;
+    // Per partition, the latest event seen is the one the next load must include.
+    const after = (this.servers.get(id)?.after ?? []).filter(
+      (seen) => seen.topic !== position.topic || seen.partition !== position.partition,
+    );
+    after.push({ topic: position.topic, partition: position.partition, offset: position.offset });
+    this.servers.set(id, { after });
+  }
+
+  /** The key the server signs with now. */
+  async signingKey(tenant: string, serverId: string): Promise<SigningKey> {
+    const loaded = await this.load(tenant, serverId);
+    if (!loaded.signing)
+      throw new NoSigningKeyError(`authorization server ${tenant}/${serverId} has no signing key`);
+    return loaded.signing;
+  }
+
+  /** A published, unrevoked public key of the server, or undefined. */
+  async publicKey(tenant: string, serverId: string, kid: string): Promise<KeyObject | undefined> {
+    return (await this.load(tenant, serverId)).publicKeys.get(kid);
+  }
+
+  /** The server's verification keys by kid, for verifyJwt's `keys` (revoked ones absent). */
+  async verificationKeys(
+    tenant: string,
+    serverId: string,
+  ): Promise<(kid: string) => KeyObject | undefined> {
+    const { publicKeys } = await this.load(tenant, serverId);
+    return (kid) => publicKeys.get(kid);
+  }
+
+  /** Every published key of the server, as loaded. */
+  async keys(tenant: string, serverId: string): Promise<ServerKeysView> {
+    return (await this.load(tenant, serverId)).view;
+  }
+
+  async close(): Promise<void> {
+    await this.subscription?.close();
+    this.servers.clear();
+  }
+
+  private load(tenant: string, serverId: string): Promise<Loaded> {
+    const id = `${tenant}/${serverId}`;
+    let entry = this.servers.get(id);
+    if (!entry) {
+      entry = { after: [] };
+      this.servers.set(id, entry);
+    }
+    if (!entry.loading) {
+      const current = entry;
+      current.loading = this.source.load(tenant, serverId, current.after).then(
+        (view) => this.open(tenant, serverId, view),
+        (error: unknown) => {
+          // Not cached: the next use tries again.
+          if (this.servers.get(id) === current) current.loading = undefined;
+          throw error;
+        },
+      );
+    }
+    return entry.loading!;
+  }
+
+  private open(tenant: string, serverId: string, view: ServerKeysView): Loaded {
+    const publicKeys = new Map(
+      view.keys.map((key) => [key.kid, publicKeyFromJwk({ kty: 'RSA', n: key.n, e: key.e })]),
+    );
+    const active = view.active;
+    return {
+      view,
+      publicKeys,
+      ...(active
+        ? {
+            signing: {
+              kid: active.kid,
+              privateKey: openPrivateKey(
+                active.privateKey,
+                this.keks,
+                keyPlace(tenant, serverId, active.kid),
+              ),
+            },
+          }
+        : {}),
+    };
+  }
+}

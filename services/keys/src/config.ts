@@ -1,0 +1,73 @@
+// The keys service's settings, each from one environment variable, checked at start.
+import { ConfigError, type Environment, setting } from '@gatehouse/config';
+import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { KekConfigError, type KeyEncryptionKeys, parseKeks } from '@gatehouse/signing-keys';
+
+export interface KeysConfig {
+  /** GATEHOUSE_KEYS_PORT, default 9013: HTTP (JWKS, discovery, key management). */
+  port: number;
+  /** GATEHOUSE_KEYS_GRPC_PORT, default 9113: gRPC KeyService. */
+  grpcPort: number;
+  /** GATEHOUSE_PUBLIC_URL, GATEHOUSE_TENANT_MODE, GATEHOUSE_TENANT_DOMAIN: where tenants live. */
+  tenancy: TenancyConfig;
+  /** GATEHOUSE_KEK (required): `id:base64key[,id:base64key...]`, 32-byte keys; the first seals. */
+  keks: KeyEncryptionKeys;
+  /** GATEHOUSE_KEY_ROTATION_SECONDS, default 7776000 (90 days), at least 2. */
+  rotationPeriodMs: number;
+  /** GATEHOUSE_MAX_TOKEN_LIFETIME_SECONDS, default 87000 (24 h 10 min): how long a retired key stays. */
+  maxTokenLifetimeMs: number;
+  /** GATEHOUSE_JWKS_MAX_AGE_SECONDS, default 3600: cache ceiling of JWKS and discovery. */
+  jwksMaxAgeSeconds: number;
+  /** GATEHOUSE_KAFKA_BROKERS (required). */
+  kafkaBrokers: string[];
+  /** GATEHOUSE_REDIS_URL (required). */
+  redisUrl: string;
+  /** GATEHOUSE_READ_YOUR_WRITES_MS, default 5000. */
+  readYourWritesMs: number;
+}
+
+export function readKeysConfig(env: Environment): KeysConfig {
+  let keks: KeyEncryptionKeys;
+  try {
+    keks = parseKeks(
+      setting.string(env, 'GATEHOUSE_KEK', { hint: 'id:base64 of 32 random bytes' }),
+    );
+  } catch (error) {
+    if (error instanceof KekConfigError) throw new ConfigError('GATEHOUSE_KEK', error.message);
+    throw error;
+  }
+  return {
+    port: setting.integer(env, 'GATEHOUSE_KEYS_PORT', { default: 9013, min: 0, max: 65535 }),
+    grpcPort: setting.integer(env, 'GATEHOUSE_KEYS_GRPC_PORT', {
+      default: 9113,
+      min: 0,
+      max: 65535,
+    }),
+    tenancy: readTenancyConfig(env),
+    keks,
+    rotationPeriodMs:
+      setting.integer(env, 'GATEHOUSE_KEY_ROTATION_SECONDS', {
+        default: 90 * 24 * 3600,
+        min: 2,
+        max: 10 * 365 * 24 * 3600,
+      }) * 1000,
+    maxTokenLifetimeMs:
+      setting.integer(env, 'GATEHOUSE_MAX_TOKEN_LIFETIME_SECONDS', {
+        default: 24 * 3600 + 600,
+        min: 1,
+        max: 400 * 24 * 3600,
+      }) * 1000,
+    jwksMaxAgeSeconds: setting.integer(env, 'GATEHOUSE_JWKS_MAX_AGE_SECONDS', {
+      default: 3600,
+      min: 0,
+      max: 86_400,
+    }),
+    kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
+    readYourWritesMs: setting.integer(env, 'GATEHOUSE_READ_YOUR_WRITES_MS', {
+      default: 5000,
+      min: 100,
+      max: 60_000,
+    }),
+  };
+}

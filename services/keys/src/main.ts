@@ -1,0 +1,50 @@
+// Starts the keys service on Kafka and Redis, from environment variables (see config.ts).
+import { ConfigError } from '@gatehouse/config';
+import { KafkaEventBus } from '@gatehouse/event-bus';
+import { allTopics } from '@gatehouse/events';
+import { RedisProjectionStore } from '@gatehouse/projection-store';
+import { createKeysService, readKeysConfig, serveKeyService } from './app.js';
+
+let config: ReturnType<typeof readKeysConfig>;
+try {
+  config = readKeysConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`keys: configuration error: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw error;
+}
+
+const log = (entry: Record<string, unknown>) =>
+  process.stdout.write(`${JSON.stringify({ service: 'keys', ...entry })}\n`);
+const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-keys' });
+const store = new RedisProjectionStore({ url: config.redisUrl });
+await bus.ensureTopics(allTopics.map((name) => ({ name })));
+const keys = createKeysService({
+  bus,
+  store,
+  keks: config.keks,
+  tenancy: config.tenancy,
+  rotationPeriodMs: config.rotationPeriodMs,
+  maxTokenLifetimeMs: config.maxTokenLifetimeMs,
+  jwksMaxAgeSeconds: config.jwksMaxAgeSeconds,
+  readYourWritesMs: config.readYourWritesMs,
+});
+await keys.start();
+const grpc = await serveKeyService(keys.keyService, `0.0.0.0:${config.grpcPort}`);
+const server = keys.app.listen(config.port, () => {
+  log({ level: 'info', message: 'listening', port: config.port, grpcPort: grpc.port });
+});
+
+const shutdown = () => {
+  server.close(async () => {
+    await grpc.close();
+    await keys.stop();
+    await bus.close();
+    await store.close();
+    process.exit(0);
+  });
+};
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);

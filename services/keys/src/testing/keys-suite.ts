@@ -1,0 +1,422 @@
+// The keys service end to end (keys + projector + bus + store), on both stacks: provisioning,
+// JWKS, discovery, rotation by schedule and on demand, revocation, replicas, gRPC, and no private
+// key in the clear anywhere.
+import { createPrivateKey } from 'node:crypto';
+import { KeyServiceClient } from '@gatehouse/contracts';
+import { directoryProjection, issuerOf } from '@gatehouse/directory';
+import { Topics } from '@gatehouse/events';
+import { rebuildProjections } from '@gatehouse/projections';
+import {
+  decodeKeyEvent,
+  grpcKeySource,
+  KeyRing,
+  keyPlace,
+  keysProjection,
+  keysReadModelPrefix,
+  loadServerKeys,
+  unsealPrivateKey,
+} from '@gatehouse/signing-keys';
+import type { TestStack } from '@gatehouse/test-stacks';
+import { publicKeyFromJwk, signJwt, TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
+import { credentials } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { manualClock, startKeys, tenancy, until } from './keys-harness.js';
+
+const minute = 60_000;
+
+export function describeKeys(stack: TestStack): void {
+  describe(`keys service: ${stack.name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    /** A token as the token service will mint it: iss from issuerOf, signed by the ring. */
+    const mint = async (
+      ring: KeyRing,
+      tenant: string,
+      serverId: string,
+      now: number,
+      lifetimeSeconds = 3600,
+    ) => {
+      const issuer = issuerOf(tenancy, tenant, serverId === 'org' ? undefined : serverId);
+      const iat = Math.floor(now / 1000);
+      return signJwt(
+        { iss: issuer, aud: 'api://default', sub: 'u1', iat, exp: iat + lifetimeSeconds },
+        await ring.signingKey(tenant, serverId),
+      );
+    };
+    /** Verifies against what the server publishes in JWKS now, as a relying party would. */
+    const verifyWithJwks = async (
+      get: (path: string) => Promise<{ body: { keys: { kid: string; n: string; e: string }[] } }>,
+      token: string,
+      issuer: string,
+      jwksPath: string,
+      now: number,
+    ) => {
+      const { keys } = (await get(jwksPath)).body;
+      const byKid = new Map(keys.map((jwk) => [jwk.kid, publicKeyFromJwk({ kty: 'RSA', ...jwk })]));
+      return verifyJwt(token, {
+        issuer,
+        audience: 'api://default',
+        keys: (kid) => byKid.get(kid),
+        now: () => now,
+      });
+    };
+
+    it('gives the org server and every custom server an ACTIVE key and a published NEXT key', async () => {
+      const { newTenant, get } = await startKeys(stack, cleanups, { rotationPeriodMs: 3600_000 });
+      const acme = await newTenant();
+      for (const path of [`/${acme.id}/oauth2/v1/keys`, `/${acme.id}/oauth2/default/v1/keys`]) {
+        const response = await get(path);
+        expect(response.status).toBe(200);
+        expect(response.body.keys).toHaveLength(2);
+        for (const jwk of response.body.keys) {
+          expect(Object.keys(jwk).sort()).toEqual(['alg', 'e', 'kid', 'kty', 'n', 'use']);
+          expect(jwk).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig', e: 'AQAB' });
+          expect(Buffer.from(jwk.n, 'base64url')).toHaveLength(256); // RSA-2048
+        }
+        // Cacheable, for less than a key is published before it signs (the rotation period).
+        const maxAge = Number(/max-age=(\d+)/.exec(response.headers.get('cache-control')!)![1]);
+        expect(maxAge).toBeGreaterThan(0);
+        expect(maxAge * 1000).toBeLessThan(3600_000);
+      }
+      const org = (await get(`/${acme.id}/oauth2/v1/keys`)).body.keys.map(
+        (k: { kid: string }) => k.kid,
+      );
+      const custom = (await get(`/${acme.id}/oauth2/default/v1/keys`)).body.keys.map(
+        (k: { kid: string }) => k.kid,
+      );
+      expect(org.filter((kid: string) => custom.includes(kid))).toEqual([]);
+      expect((await get(`/${acme.id}/oauth2/aus0000000000000none/v1/keys`)).status).toBe(404);
+      expect((await get('/t-nobody/oauth2/v1/keys')).status).toBe(404);
+    });
+
+    it('serves discovery documents whose issuer is the iss of the tokens, and whose jwks_uri verifies them', async () => {
+      const { newTenant, get, ring } = await startKeys(stack, cleanups);
+      const acme = await newTenant();
+      for (const serverId of ['org', 'default']) {
+        const prefix = serverId === 'org' ? `/${acme.id}` : `/${acme.id}/oauth2/default`;
+        const openid = await get(`${prefix}/.well-known/openid-configuration`);
+        const oauth = await get(`${prefix}/.well-known/oauth-authorization-server`);
+        expect(openid.status).toBe(200);
+        expect(oauth.status).toBe(200);
+        const issuer = openid.body.issuer;
+        expect(oauth.body.issuer).toBe(issuer);
+        expect(issuer).toBe(
+          serverId === 'org'
+            ? `http://localhost:9000/${acme.id}`
+            : `http://localhost:9000/${acme.id}/oauth2/default`,
+        );
+        const endpoints = serverId === 'org' ? `${issuer}/oauth2/v1` : `${issuer}/v1`;
+        expect(openid.body).toMatchObject({
+          authorization_endpoint: `${endpoints}/authorize`,
+          token_endpoint: `${endpoints}/token`,
+          userinfo_endpoint: `${endpoints}/userinfo`,
+          jwks_uri: `${endpoints}/keys`,
+          introspection_endpoint: `${endpoints}/introspect`,
+          revocation_endpoint: `${endpoints}/revoke`,
+          end_session_endpoint: `${endpoints}/logout`,
+          registration_endpoint: `http://localhost:9000/${acme.id}/oauth2/v1/clients`,
+          response_modes_supported: ['query', 'fragment', 'form_post', 'okta_post_message'],
+          subject_types_supported: ['public'],
+          id_token_signing_alg_values_supported: ['RS256'],
+          code_challenge_methods_supported: ['S256'],
+          authorization_response_iss_parameter_supported: true,
+        });
+        expect(openid.body.grant_types_supported.includes('client_credentials')).toBe(
+          serverId !== 'org',
+        );
+        expect(openid.body.scopes_supported).toEqual(
+          expect.arrayContaining([
+            'openid',
+            'profile',
+            'email',
+            'address',
+            'phone',
+            'offline_access',
+          ]),
+        );
+        expect(oauth.body.userinfo_endpoint).toBeUndefined();
+        const token = await mint(ring, acme.id, serverId, Date.now());
+        const jwksPath = new URL(openid.body.jwks_uri).pathname;
+        const verified = await verifyWithJwks(get, token, issuer, jwksPath, Date.now());
+        expect(verified.claims.iss).toBe(issuer);
+        expect(verified.header).toEqual({ kid: expect.any(String), alg: 'RS256' });
+      }
+      expect((await get(`/${acme.id}/oauth2/nope/.well-known/openid-configuration`)).status).toBe(
+        404,
+      );
+    });
+
+    it('signs with a key only after it was published as NEXT, and old tokens verify until they expire', async () => {
+      const clock = manualClock();
+      const { newTenant, get, ring, keys, caughtUp } = await startKeys(stack, cleanups, {
+        rotationPeriodMs: 10 * minute,
+        maxTokenLifetimeMs: 60 * minute,
+        now: clock.now,
+      });
+      const acme = await newTenant();
+      const jwksPath = `/${acme.id}/oauth2/default/v1/keys`;
+      const issuer = issuerOf(tenancy, acme.id, 'default');
+      const before = (await get(jwksPath)).body.keys as { kid: string }[];
+      const first = await ring.signingKey(acme.id, 'default');
+      const old = await mint(ring, acme.id, 'default', clock.now().getTime());
+
+      // Not due yet: nothing happens.
+      clock.advance(9 * minute);
+      expect(await keys.keeper.runSchedule('test')).toEqual({ rotated: 0, removed: 0 });
+      clock.advance(1 * minute);
+      // The org server and the default server were made together, so both are due.
+      expect(await keys.keeper.runSchedule('test')).toEqual({ rotated: 2, removed: 0 });
+      await caughtUp();
+
+      const second = await until(
+        async () => (await ring.signingKey(acme.id, 'default')).kid !== first.kid,
+      ).then(() => ring.signingKey(acme.id, 'default'));
+      // The key that signs now was in JWKS (as NEXT) before the rotation.
+      expect(before.map((jwk) => jwk.kid)).toContain(second.kid);
+      const after = (await get(jwksPath)).body.keys as { kid: string }[];
+      expect(after.map((jwk) => jwk.kid)).toEqual(expect.arrayContaining([first.kid, second.kid]));
+      expect(after).toHaveLength(3); // ACTIVE, the new NEXT, and the retired key
+      const now = clock.now().getTime();
+      expect((await verifyWithJwks(get, old, issuer, jwksPath, now)).header.kid).toBe(first.kid);
+      const fresh = await mint(ring, acme.id, 'default', now);
+      expect((await verifyWithJwks(get, fresh, issuer, jwksPath, now)).header.kid).toBe(second.kid);
+
+      // Once every token the retired key signed has expired, it leaves JWKS.
+      clock.advance(61 * minute);
+      const pass = await keys.keeper.runSchedule('test');
+      expect(pass.removed).toBe(2);
+      const later = (await get(jwksPath)).body.keys as { kid: string }[];
+      expect(later.map((jwk) => jwk.kid)).not.toContain(first.kid);
+    });
+
+    it('rotates on demand through the management API, in Okta shape, with the tenant API token only', async () => {
+      const { newTenant, get, post } = await startKeys(stack, cleanups);
+      const acme = await newTenant();
+      const globex = await newTenant();
+      const path = `/${acme.id}/api/v1/authorizationServers/default/credentials`;
+      const listed = await get(`${path}/keys`, acme.apiToken);
+      expect(listed.status).toBe(200);
+      expect(listed.body.map((key: { status: string }) => key.status)).toEqual(['ACTIVE', 'NEXT']);
+      expect(listed.body[0]).toEqual({
+        status: 'ACTIVE',
+        alg: 'RS256',
+        e: 'AQAB',
+        n: expect.any(String),
+        kid: expect.any(String),
+        kty: 'RSA',
+        use: 'sig',
+        _links: {
+          self: {
+            href: `http://localhost:9000/${acme.id}/api/v1/authorizationServers/default/credentials/keys/${listed.body[0].kid}`,
+            hints: { allow: ['GET'] },
+          },
+        },
+      });
+      expect((await get(`${path}/keys/${listed.body[1].kid}`, acme.apiToken)).body.status).toBe(
+        'NEXT',
+      );
+      expect((await get(`${path}/keys`, globex.apiToken)).status).toBe(401);
+      expect((await get(`${path}/keys`)).status).toBe(401);
+      expect(
+        (await post(`${path}/lifecycle/keyRotate`, { use: 'enc' }, acme.apiToken)).body,
+      ).toMatchObject({
+        errorCode: 'E0000001',
+        errorCauses: [{ errorSummary: 'use: must be "sig"' }],
+      });
+      const rotated = await post(`${path}/lifecycle/keyRotate`, { use: 'sig' }, acme.apiToken);
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.map((key: { status: string }) => key.status)).toEqual([
+        'ACTIVE',
+        'NEXT',
+        'EXPIRED',
+      ]);
+      expect(rotated.body[0].kid).toBe(listed.body[1].kid);
+      expect(rotated.body[2].kid).toBe(listed.body[0].kid);
+      expect(
+        (await get(`/${acme.id}/api/v1/authorizationServers/nope/credentials/keys`, acme.apiToken))
+          .status,
+      ).toBe(404);
+    });
+
+    it('revokes a key in an emergency: its tokens fail at once, and the published NEXT signs', async () => {
+      const { newTenant, get, post, ring } = await startKeys(stack, cleanups);
+      const acme = await newTenant();
+      const issuer = issuerOf(tenancy, acme.id, 'default');
+      const jwksPath = `/${acme.id}/oauth2/default/v1/keys`;
+      const compromised = await ring.signingKey(acme.id, 'default');
+      const token = await mint(ring, acme.id, 'default', Date.now());
+      const next = (await get(jwksPath)).body.keys[1].kid;
+      const path = `/${acme.id}/api/v1/authorizationServers/default/credentials/keys`;
+      const revoked = await post(`${path}/${compromised.kid}/lifecycle/revoke`, {}, acme.apiToken);
+      expect(revoked.status).toBe(200);
+      expect(revoked.body.map((key: { kid: string }) => key.kid)).not.toContain(compromised.kid);
+      expect(revoked.body[0]).toMatchObject({ status: 'ACTIVE', kid: next });
+      // At once: JWKS no longer has it, and the ring (following the events) refuses it.
+      await expect(verifyWithJwks(get, token, issuer, jwksPath, Date.now())).rejects.toMatchObject({
+        reason: 'unknown_kid',
+      });
+      await until(async () => (await ring.signingKey(acme.id, 'default')).kid === next);
+      const keysOf = await ring.verificationKeys(acme.id, 'default');
+      expect(() => verifyJwt(token, { issuer, audience: 'api://default', keys: keysOf })).toThrow(
+        TokenInvalidError,
+      );
+      expect(
+        (await post(`${path}/${compromised.kid}/lifecycle/revoke`, {}, acme.apiToken)).status,
+      ).toBe(200);
+      expect((await post(`${path}/unknownkid/lifecycle/revoke`, {}, acme.apiToken)).status).toBe(
+        404,
+      );
+    });
+
+    it('rotates exactly once per period with two replicas running the schedule together', async () => {
+      const clock = manualClock();
+      const { newTenant, replicas, bus } = await startKeys(stack, cleanups, {
+        replicas: 2,
+        rotationPeriodMs: 5 * minute,
+        now: clock.now,
+      });
+      const acme = await newTenant();
+      for (let period = 0; period < 3; period++) {
+        clock.advance(5 * minute);
+        const passes = await Promise.all(replicas.map((r) => r.keeper.runSchedule('test')));
+        // Per pass, the org server and the default server: two rotations between the two replicas.
+        expect(passes.reduce((sum, pass) => sum + pass.rotated, 0)).toBe(2);
+      }
+      const activations: string[] = [];
+      await bus.replay(Topics.keys, async ({ envelope }) => {
+        const event = decodeKeyEvent(envelope);
+        if (
+          envelope.tenant === acme.id &&
+          envelope.aggregateId === 'default' &&
+          event?.type === 'gatehouse.events.v1.SigningKeyActivated'
+        )
+          activations.push(event.data.kid);
+      });
+      expect(activations).toHaveLength(1 + 3); // provisioning, then one per period
+      expect(new Set(activations).size).toBe(4);
+    });
+
+    it('rotates on its own schedule, once per period, with two replicas on real timers', async () => {
+      const periodMs = 1500;
+      const { newTenant, bus } = await startKeys(stack, cleanups, {
+        replicas: 2,
+        rotationPeriodMs: periodMs,
+        scheduleIntervalMs: 100,
+      });
+      const acme = await newTenant();
+      const started = Date.now();
+      await new Promise((resolve) => setTimeout(resolve, 4 * periodMs + 500));
+      const activations: number[] = [];
+      await bus.replay(Topics.keys, async ({ envelope }) => {
+        if (
+          envelope.tenant === acme.id &&
+          envelope.aggregateId === 'default' &&
+          envelope.type === 'gatehouse.events.v1.SigningKeyActivated'
+        )
+          activations.push(envelope.occurredAt!.getTime());
+      });
+      const elapsed = Date.now() - started;
+      // Provisioning, then one rotation per full period: never two in one period.
+      expect(activations.length).toBeGreaterThanOrEqual(1 + Math.floor(elapsed / periodMs) - 1);
+      expect(activations.length).toBeLessThanOrEqual(1 + Math.floor(elapsed / periodMs));
+      for (let i = 1; i < activations.length; i++)
+        expect(activations[i]! - activations[i - 1]!).toBeGreaterThanOrEqual(periodMs);
+    });
+
+    it('rebuilds the key read model identically from the topics', async () => {
+      const { newTenant, post, store, bus, caughtUp, replicas, runner } = await startKeys(
+        stack,
+        cleanups,
+      );
+      const acme = await newTenant();
+      const path = `/${acme.id}/api/v1/authorizationServers/default/credentials`;
+      await post(`${path}/lifecycle/keyRotate`, { use: 'sig' }, acme.apiToken);
+      const listed = await post(`${path}/lifecycle/keyRotate`, { use: 'sig' }, acme.apiToken);
+      await post(`${path}/keys/${listed.body[2].kid}/lifecycle/revoke`, {}, acme.apiToken);
+      await caughtUp();
+      const original = (await store.dump(keysReadModelPrefix)).filter((entry) =>
+        entry.key.includes(acme.id),
+      );
+      expect(original.length).toBe(2);
+      for (const replica of replicas) await replica.stop();
+      await runner.stop();
+      await rebuildProjections({ bus, store, projections: [directoryProjection, keysProjection] });
+      const rebuilt = (await store.dump(keysReadModelPrefix)).filter((entry) =>
+        entry.key.includes(acme.id),
+      );
+      expect(rebuilt).toEqual(original);
+    });
+
+    it('serves the signing key sealed over gRPC, and a ring fed by gRPC signs with it', async () => {
+      const { newTenant, grpcPort, keks, ring, get } = await startKeys(stack, cleanups);
+      const acme = await newTenant();
+      const client = new KeyServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+      cleanups.push(async () => client.close());
+      const remote = new KeyRing(grpcKeySource(client), keks);
+      const signing = await remote.signingKey(acme.id, 'default');
+      expect(signing.kid).toBe((await ring.signingKey(acme.id, 'default')).kid);
+      const issuer = issuerOf(tenancy, acme.id, 'default');
+      const token = await mint(remote, acme.id, 'default', Date.now());
+      expect(
+        (await verifyWithJwks(get, token, issuer, `/${acme.id}/oauth2/default/v1/keys`, Date.now()))
+          .header.kid,
+      ).toBe(signing.kid);
+      expect((await remote.keys(acme.id, 'default')).keys.map((k) => k.status).sort()).toEqual([
+        'ACTIVE',
+        'NEXT',
+      ]);
+      await expect(remote.signingKey(acme.id, 'nope')).rejects.toThrow(/no signing key/);
+    });
+
+    it('never lets a private key out in the clear: not in an event, a log line, or a stored value', async () => {
+      const { newTenant, post, bus, store, keks, logs, caughtUp } = await startKeys(
+        stack,
+        cleanups,
+      );
+      const acme = await newTenant();
+      await post(
+        `/${acme.id}/api/v1/authorizationServers/default/credentials/lifecycle/keyRotate`,
+        { use: 'sig' },
+        acme.apiToken,
+      );
+      await caughtUp();
+      // Every private key there is, opened with the KEK: what must not be found anywhere.
+      const secrets: string[] = [];
+      for (const serverId of ['org', 'default']) {
+        for (const key of (await loadServerKeys(store, acme.id, serverId)).keys) {
+          const der = unsealPrivateKey(key.privateKey, keks, keyPlace(acme.id, serverId, key.kid));
+          const jwk = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({
+            format: 'jwk',
+          });
+          secrets.push(
+            jwk.d!,
+            jwk.p!,
+            jwk.q!,
+            der.toString('base64'),
+            der.subarray(-64).toString('hex'),
+          );
+          secrets.push(der.subarray(-64).toString('binary'));
+        }
+      }
+      expect(secrets.length).toBeGreaterThanOrEqual(24);
+      const haystacks: string[] = [...logs];
+      for (const topic of Object.values(Topics)) {
+        await bus.replay(topic, async ({ envelope }) => {
+          haystacks.push(Buffer.from(envelope.data).toString('binary'));
+          haystacks.push(Buffer.from(envelope.data).toString('base64'));
+          haystacks.push(
+            JSON.stringify(envelope, (_, v) => (typeof v === 'bigint' ? v.toString() : v)),
+          );
+        });
+      }
+      for (const entry of await store.dump('')) haystacks.push(JSON.stringify(entry.value));
+      expect(haystacks.length).toBeGreaterThan(10);
+      for (const haystack of haystacks) {
+        for (const secret of secrets) expect(haystack.includes(secret)).toBe(false);
+      }
+    });
+  });
+}
