@@ -43,11 +43,7 @@ import {
   UserSuspended,
   UserUnsuspended,
 } from '@gatehouse/contracts';
-
-interface MessageCodec<T> {
-  encode(message: T): { finish(): Uint8Array };
-  decode(bytes: Uint8Array): T;
-}
+import { type EventsOf, eventCodecs, type MessageCodec } from '@gatehouse/events';
 
 const codecs = {
   'gatehouse.events.v1.TenantCreated': TenantCreated as MessageCodec<TenantCreated>,
@@ -108,24 +104,14 @@ export const clientLifecycleEventTypes: ReadonlySet<DirectoryEventType> = new Se
   'gatehouse.events.v1.ClientSecretRotated',
 ]);
 
-type Codecs = typeof codecs;
-export type DirectoryEventType = keyof Codecs;
-type DataOf<K extends DirectoryEventType> = Codecs[K] extends MessageCodec<infer T> ? T : never;
-
 /** A directory event: its type and its data, before it is put in an envelope. */
-export type DirectoryEvent = {
-  [K in DirectoryEventType]: { type: K; data: DataOf<K> };
-}[DirectoryEventType];
+export type DirectoryEvent = EventsOf<typeof codecs>;
+export type DirectoryEventType = DirectoryEvent['type'];
 
-export function encodeDirectoryEvent(event: DirectoryEvent): Uint8Array {
-  return (codecs[event.type] as MessageCodec<DirectoryEvent['data']>).encode(event.data).finish();
-}
+const directoryEvents = eventCodecs(codecs);
+
+export const encodeDirectoryEvent: (event: DirectoryEvent) => Uint8Array = directoryEvents.encode;
 
 /** The directory event an envelope carries, or undefined when its type is not a directory event. */
-export function decodeDirectoryEvent(envelope: Envelope): DirectoryEvent | undefined {
-  const codec = codecs[envelope.type as DirectoryEventType] as
-    | MessageCodec<DirectoryEvent['data']>
-    | undefined;
-  if (!codec) return undefined;
-  return { type: envelope.type, data: codec.decode(envelope.data) } as DirectoryEvent;
-}
+export const decodeDirectoryEvent: (envelope: Envelope) => DirectoryEvent | undefined =
+  directoryEvents.decode;

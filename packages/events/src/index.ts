@@ -7,5 +7,6 @@ export {
   newEnvelope,
   versionStamp,
 } from './envelope.js';
+export { type EventsOf, eventCodecs, type MessageCodec } from './event-codecs.js';
 export { allTopics, type Topic, Topics } from './topics.js';
 export { uuidv7, uuidv7Time } from './uuidv7.js';

@@ -8,12 +8,7 @@ import {
   SigningKeyRetired,
   SigningKeyRevoked,
 } from '@gatehouse/contracts';
-import { Topics } from '@gatehouse/events';
-
-interface MessageCodec<T> {
-  encode(message: T): { finish(): Uint8Array };
-  decode(bytes: Uint8Array): T;
-}
+import { type EventsOf, eventCodecs, type MessageCodec, Topics } from '@gatehouse/events';
 
 const codecs = {
   'gatehouse.events.v1.SigningKeyCreated': SigningKeyCreated as MessageCodec<SigningKeyCreated>,
@@ -24,23 +19,16 @@ const codecs = {
   'gatehouse.events.v1.SigningKeyRevoked': SigningKeyRevoked as MessageCodec<SigningKeyRevoked>,
 } as const;
 
-type Codecs = typeof codecs;
-export type KeyEventType = keyof Codecs;
-type DataOf<K extends KeyEventType> = Codecs[K] extends MessageCodec<infer T> ? T : never;
-
 /** A signing key event: its type and its data, before it is put in an envelope. */
-export type KeyEvent = { [K in KeyEventType]: { type: K; data: DataOf<K> } }[KeyEventType];
+export type KeyEvent = EventsOf<typeof codecs>;
+export type KeyEventType = KeyEvent['type'];
 
-export function encodeKeyEvent(event: KeyEvent): Uint8Array {
-  return (codecs[event.type] as MessageCodec<KeyEvent['data']>).encode(event.data).finish();
-}
+const keyEvents = eventCodecs(codecs);
+
+export const encodeKeyEvent: (event: KeyEvent) => Uint8Array = keyEvents.encode;
 
 /** The key event an envelope carries, or undefined when its type is not one. */
-export function decodeKeyEvent(envelope: Envelope): KeyEvent | undefined {
-  const codec = codecs[envelope.type as KeyEventType] as MessageCodec<KeyEvent['data']> | undefined;
-  if (!codec) return undefined;
-  return { type: envelope.type, data: codec.decode(envelope.data) } as KeyEvent;
-}
+export const decodeKeyEvent: (envelope: Envelope) => KeyEvent | undefined = keyEvents.decode;
 
 export function topicOfKeyEvent(event: KeyEvent): string {
   return event.type === 'gatehouse.events.v1.SigningKeyRevoked' ? Topics.revocations : Topics.keys;
