@@ -65,7 +65,9 @@ export function describeKeys(stack: TestStack): void {
     };
 
     it('gives the org server and every custom server an ACTIVE key and a published NEXT key', async () => {
-      const { newTenant, get } = await startKeys(stack, cleanups, { rotationPeriodMs: 3600_000 });
+      const { newTenant, get, keys } = await startKeys(stack, cleanups, {
+        rotationPeriodMs: 3600_000,
+      });
       const acme = await newTenant();
       for (const path of [`/${acme.id}/oauth2/v1/keys`, `/${acme.id}/oauth2/default/v1/keys`]) {
         const response = await get(path);
@@ -88,6 +90,11 @@ export function describeKeys(stack: TestStack): void {
         (k: { kid: string }) => k.kid,
       );
       expect(org.filter((kid: string) => custom.includes(kid))).toEqual([]);
+      // A server without keys (being made, or removed) answers an empty set that is not cached.
+      await keys.keeper.removeAll(acme.id, 'default', 'test');
+      const empty = await get(`/${acme.id}/oauth2/default/v1/keys`);
+      expect(empty.body).toEqual({ keys: [] });
+      expect(empty.headers.get('cache-control')).toBe('no-cache');
       expect((await get(`/${acme.id}/oauth2/aus0000000000000none/v1/keys`)).status).toBe(404);
       expect((await get('/t-nobody/oauth2/v1/keys')).status).toBe(404);
     });

@@ -20,7 +20,13 @@ export function jwksRoutes(deps: { store: ProjectionStore; maxAgeSeconds: number
     const tenant = await requireTenant(deps.store, ctx.state.tenant as string | undefined);
     if (serverId !== orgServerId) await requireServer(deps.store, tenant, serverId);
     const { keys } = await loadServerKeys(deps.store, tenant, serverId);
-    ctx.set('Cache-Control', `max-age=${deps.maxAgeSeconds}, must-revalidate`);
+    // A server whose keys are still being made must not have its empty set cached.
+    ctx.set(
+      'Cache-Control',
+      keys.some((key) => key.status === 'ACTIVE')
+        ? `max-age=${deps.maxAgeSeconds}, must-revalidate`
+        : 'no-cache',
+    );
     ctx.body = {
       keys: [...keys].sort((a, b) => order[a.status] - order[b.status]).map(jwkOf),
     };
