@@ -54,6 +54,15 @@ export {
 } from './gen/gatehouse/events/v1/directory.js';
 export { Envelope } from './gen/gatehouse/events/v1/envelope.js';
 export {
+  AuthorizationCodeIssued,
+  AuthorizationCodeRedeemed,
+  GrantContext,
+  GrantRevoked,
+  RefreshTokenIssued,
+  TokenRevoked,
+  TokensIssued,
+} from './gen/gatehouse/events/v1/grants.js';
+export {
   SealedPrivateKey,
   SigningKeyActivated,
   SigningKeyCreated,

@@ -1,0 +1,33 @@
+// Grant and revocation events as typed records, and their protobuf encoding (SPEC section 7).
+import {
+  AuthorizationCodeIssued,
+  AuthorizationCodeRedeemed,
+  type Envelope,
+  GrantRevoked,
+  TokenRevoked,
+  TokensIssued,
+} from '@gatehouse/contracts';
+import { type EventsOf, eventCodecs, type MessageCodec, Topics } from '@gatehouse/events';
+
+const codecs = {
+  'gatehouse.events.v1.AuthorizationCodeIssued':
+    AuthorizationCodeIssued as MessageCodec<AuthorizationCodeIssued>,
+  'gatehouse.events.v1.AuthorizationCodeRedeemed':
+    AuthorizationCodeRedeemed as MessageCodec<AuthorizationCodeRedeemed>,
+  'gatehouse.events.v1.TokensIssued': TokensIssued as MessageCodec<TokensIssued>,
+  'gatehouse.events.v1.TokenRevoked': TokenRevoked as MessageCodec<TokenRevoked>,
+  'gatehouse.events.v1.GrantRevoked': GrantRevoked as MessageCodec<GrantRevoked>,
+};
+
+export type GrantEvent = EventsOf<typeof codecs>;
+
+const grantEvents = eventCodecs(codecs);
+export const encodeGrantEvent: (event: GrantEvent) => Uint8Array = grantEvents.encode;
+export const decodeGrantEvent: (envelope: Envelope) => GrantEvent | undefined = grantEvents.decode;
+
+export function topicOfGrantEvent(event: GrantEvent): string {
+  return event.type === 'gatehouse.events.v1.TokenRevoked' ||
+    event.type === 'gatehouse.events.v1.GrantRevoked'
+    ? Topics.revocations
+    : Topics.grants;
+}

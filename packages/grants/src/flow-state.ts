@@ -1,0 +1,85 @@
+// The short-lived state of grants (SPEC section 6): authorization codes, refresh token families and
+// revocation entries. The service that creates an entry writes it at once, so a code is redeemable
+// the moment it is issued; the entries that must survive a Redis loss (refresh tokens, revocations)
+// are also projected from the events, with the same values. Secrets are kept only as SHA-256 hashes.
+import { createHash, randomBytes } from 'node:crypto';
+
+export const grantKeys = {
+  /** string, JSON CodeRecord, then a RedeemedCode once exchanged; expires with the code (+ replay window) */
+  code: (tenant: string, codeSha256: string) => `rm:code:${tenant}:${codeSha256}`,
+  /** string, JSON RefreshRecord; expires when the token can no longer be used nor reused */
+  refresh: (tenant: string, tokenSha256: string) => `rm:refresh:${tenant}:${tokenSha256}`,
+  /** string: the time of revocation; expires when the token would have */
+  revokedToken: (tenant: string, jti: string) => `rm:revoked-token:${tenant}:${jti}`,
+  /** string: the reason; expires when the grant's last token would have */
+  revokedGrant: (tenant: string, grantId: string) => `rm:revoked-grant:${tenant}:${grantId}`,
+};
+
+export const sha256Hex = (secret: string) => createHash('sha256').update(secret).digest('hex');
+
+/** What an authorization code stands for, from /authorize to its exchange at /token. */
+export interface CodeRecord {
+  grantId: string;
+  serverId: string;
+  clientId: string;
+  userId: string;
+  redirectUri: string;
+  scopes: string[];
+  /** epoch seconds */
+  authTime: number;
+  amr: string[];
+  nonce?: string;
+  /** PKCE (RFC 7636): S256 only. */
+  codeChallenge?: string;
+  /** epoch ms */
+  expiresAt: number;
+  /** Lifetimes decided by the policy when the code was issued; the exchange does not evaluate again. */
+  accessTokenLifetimeSeconds: number;
+  refreshTokenLifetimeSeconds: number | null;
+  refreshTokenWindowSeconds: number;
+}
+
+/** A code after its exchange: a second exchange is a replay, and the grant it produced is revoked. */
+export interface RedeemedCode {
+  redeemed: true;
+  grantId: string;
+}
+
+/** How long a redeemed code is remembered, to recognise a replay. */
+export const codeReplayWindowMs = 24 * 3600_000;
+
+/** A refresh token of a family; `state` spent once it has been exchanged for its successor. */
+export interface RefreshRecord {
+  grantId: string;
+  state: 'current' | 'spent';
+  serverId: string;
+  clientId: string;
+  userId: string;
+  scopes: string[];
+  authTime: number;
+  amr: string[];
+  /** epoch ms; null: the family never ends by age */
+  familyExpiresAt: number | null;
+  /** epoch ms: the token ends unused after this */
+  idleExpiresAt: number;
+  accessTokenLifetimeSeconds: number;
+  refreshTokenLifetimeSeconds: number | null;
+  refreshTokenWindowSeconds: number;
+}
+
+/** A fresh grant id: 128 random bits, base64url. */
+export const newGrantId = () => randomBytes(16).toString('base64url');
+
+/**
+ * Token ids carry their grant: `AT.{grantId}.{random}` for access tokens, `ID.` for ID tokens. The jti
+ * is signed with the token, so a check can find the grant's revocation in the same round trip as the
+ * token's own.
+ */
+export const newTokenId = (kind: 'AT' | 'ID', grantId: string) =>
+  `${kind}.${grantId}.${randomBytes(16).toString('base64url')}`;
+
+/** The grant id inside a jti made by newTokenId, or undefined. */
+export function grantIdOfTokenId(jti: string): string | undefined {
+  const match = /^(?:AT|ID)\.([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{22}$/.exec(jti);
+  return match?.[1];
+}

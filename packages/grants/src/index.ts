@@ -1,0 +1,47 @@
+// Grants: what the token and authorize services decide and keep about the tokens they issue.
+
+export { type AccessTokenClaimsInput, accessTokenClaims } from './claims/access-token.js';
+export { ClaimsError, type ClaimsErrorCode } from './claims/claims-error.js';
+export { groupsClaimLimit } from './claims/group-filter.js';
+export {
+  type IdTokenClaimsInput,
+  idTokenClaims,
+  idTokenLifetimeSeconds,
+} from './claims/id-token.js';
+export { compactStandardClaims, standardClaims } from './claims/standard-claims.js';
+export type { TokenSubject, TokenUser } from './claims/subject.js';
+export { tokenHash } from './claims/token-hash.js';
+export {
+  decodeGrantEvent,
+  encodeGrantEvent,
+  type GrantEvent,
+  topicOfGrantEvent,
+} from './events.js';
+export {
+  type CodeRecord,
+  codeReplayWindowMs,
+  grantIdOfTokenId,
+  grantKeys,
+  newGrantId,
+  newTokenId,
+  type RedeemedCode,
+  type RefreshRecord,
+  sha256Hex,
+} from './flow-state.js';
+export { evaluateAccessPolicy } from './policy/access-policy.js';
+export type {
+  PolicyDecision,
+  PolicyDenial,
+  PolicyGrant,
+  PolicyGrantType,
+  PolicyInput,
+} from './policy/decision.js';
+export { openIdConnectScopes } from './policy/openid-scopes.js';
+export { orgServerDecision, orgServerLifetimes, orgServerScopes } from './policy/org-server.js';
+export {
+  grantsProjection,
+  projectGrantEvent,
+  refreshRecordOf,
+  refreshWrites,
+  revocationWrite,
+} from './projection.js';

@@ -1,0 +1,121 @@
+// The grant projection: refresh token families and revocation entries from gatehouse.grants and
+// gatehouse.revocations, with the same values the token service writes at once. Entries expire with
+// what they cover; an entry whose time is over when its event is applied (a replay long after) is not
+// written at all, so its expiry is the one thing here that depends on when the event is applied.
+import type { Envelope, GrantContext, RefreshTokenIssued } from '@gatehouse/contracts';
+import { Topics } from '@gatehouse/events';
+import type { WriteOp } from '@gatehouse/projection-store';
+import { decodeGrantEvent } from './events.js';
+import { grantKeys, type RefreshRecord } from './flow-state.js';
+
+const epochMs = (date: Date | undefined) => date?.getTime() ?? 0;
+
+/** The record of a family's current refresh token, from the event that issues it. */
+export function refreshRecordOf(
+  grantId: string,
+  grant: GrantContext,
+  issued: RefreshTokenIssued,
+  state: RefreshRecord['state'] = 'current',
+): RefreshRecord {
+  return {
+    grantId,
+    state,
+    serverId: grant.serverId,
+    clientId: grant.clientId,
+    userId: grant.userId,
+    scopes: [...grant.scopes],
+    authTime: Math.floor(epochMs(grant.authTime) / 1000),
+    amr: [...grant.amr],
+    familyExpiresAt:
+      issued.refreshTokenLifetimeSeconds === 0 ? null : epochMs(issued.familyExpiresAt),
+    idleExpiresAt: epochMs(issued.idleExpiresAt),
+    accessTokenLifetimeSeconds: issued.accessTokenLifetimeSeconds,
+    refreshTokenLifetimeSeconds:
+      issued.refreshTokenLifetimeSeconds === 0 ? null : issued.refreshTokenLifetimeSeconds,
+    refreshTokenWindowSeconds: issued.refreshTokenWindowSeconds,
+  };
+}
+
+/** A spent token is kept until its family ends (90 days at most when the family never does). */
+const spentUntil = (record: RefreshRecord, now: number) =>
+  record.familyExpiresAt ?? now + 90 * 24 * 3600_000;
+
+/**
+ * The writes that make `issued` the family's current token and its predecessor spent. Both the token
+ * service (at once) and the projection (from the event) write exactly these.
+ */
+export function refreshWrites(
+  tenant: string,
+  grantId: string,
+  grant: GrantContext,
+  issued: RefreshTokenIssued,
+  now: number,
+): WriteOp[] {
+  const current = refreshRecordOf(grantId, grant, issued);
+  const writes: WriteOp[] = [];
+  const currentUntil = Math.min(current.idleExpiresAt, current.familyExpiresAt ?? Infinity);
+  if (currentUntil > now) {
+    writes.push({
+      op: 'set',
+      key: grantKeys.refresh(tenant, issued.refreshTokenSha256),
+      value: JSON.stringify(current),
+      ttlMs: currentUntil - now,
+    });
+  }
+  if (issued.replacesSha256 && spentUntil(current, now) > now) {
+    writes.push({
+      op: 'set',
+      key: grantKeys.refresh(tenant, issued.replacesSha256),
+      value: JSON.stringify({ ...current, state: 'spent' } satisfies RefreshRecord),
+      ttlMs: spentUntil(current, now) - now,
+    });
+  }
+  return writes;
+}
+
+/** A revocation entry that lasts until `expiresAt` (epoch ms), or nothing when that has passed. */
+export function revocationWrite(
+  key: string,
+  value: string,
+  expiresAt: number,
+  now: number,
+): WriteOp[] {
+  return expiresAt > now ? [{ op: 'set', key, value, ttlMs: expiresAt - now }] : [];
+}
+
+export function projectGrantEvent(envelope: Envelope, now = Date.now()): WriteOp[] {
+  const event = decodeGrantEvent(envelope);
+  if (!event) return [];
+  const { tenant, aggregateId: grantId } = envelope;
+  const at = (envelope.occurredAt ?? new Date(0)).toISOString();
+  switch (event.type) {
+    case 'gatehouse.events.v1.TokensIssued':
+      return event.data.refreshToken && event.data.grant
+        ? refreshWrites(tenant, grantId, event.data.grant, event.data.refreshToken, now)
+        : [];
+    case 'gatehouse.events.v1.TokenRevoked':
+      return revocationWrite(
+        grantKeys.revokedToken(tenant, event.data.jti),
+        at,
+        epochMs(event.data.expiresAt),
+        now,
+      );
+    case 'gatehouse.events.v1.GrantRevoked':
+      return revocationWrite(
+        grantKeys.revokedGrant(tenant, grantId),
+        event.data.reason,
+        epochMs(event.data.expiresAt),
+        now,
+      );
+    default:
+      // Codes are flow state only: they live 60 s, and the authorize service writes them directly.
+      return [];
+  }
+}
+
+export const grantsProjection = {
+  name: 'grants',
+  topics: [Topics.grants, Topics.revocations],
+  keyPrefixes: ['rm:refresh:', 'rm:revoked-token:', 'rm:revoked-grant:'],
+  project: (envelope: Envelope) => projectGrantEvent(envelope),
+} as const;
