@@ -1,4 +1,5 @@
 export { type EdgeLog, oktaErrors, readJsonObject, requestId } from './koa.js';
+export { oauthErrors, readForm } from './oauth.js';
 export {
   type ErrorCause,
   newErrorId,

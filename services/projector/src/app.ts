@@ -1,6 +1,7 @@
 // The projector as a library: every read model Gatehouse has, run over one consumer group.
 import { directoryProjection } from '@gatehouse/directory';
 import type { DeliveredEvent, EventBus } from '@gatehouse/event-bus';
+import { grantsProjection } from '@gatehouse/grants';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import {
   type Projection,
@@ -10,9 +11,12 @@ import {
 } from '@gatehouse/projections';
 import { keysProjection } from '@gatehouse/signing-keys';
 
-/** Every projection the projector maintains; later issues add grants, revocations and keys. */
-// Every read model the services read; the keys' are under rm:keys:, inside the directory's rm:.
-export const projections: readonly Projection[] = [directoryProjection, keysProjection];
+/** Every projection the projector maintains: the read models every service reads, all under rm:. */
+export const projections: readonly Projection[] = [
+  directoryProjection,
+  keysProjection,
+  grantsProjection,
+];
 
 export interface ProjectorDeps {
   bus: EventBus;

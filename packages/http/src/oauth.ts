@@ -1,0 +1,79 @@
+// The HTTP edge of the OAuth endpoints (/token, /introspect, /revoke): form bodies as RFC 6749 wants
+// them, and every error as `{error, error_description}` (RFC 6749 section 5.2), anything unexpected
+// as `server_error` with nothing of its detail. Responses are never cached (RFC 6749 section 5.1).
+import type { Context, Middleware } from 'koa';
+import type { EdgeLog } from './koa.js';
+import { newErrorId, OAuthError, OktaApiError } from './okta-errors.js';
+
+export function oauthErrors(log: EdgeLog): Middleware {
+  return async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Pragma', 'no-cache');
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined)
+        throw new OAuthError(404, 'invalid_request', 'The requested path was not found');
+    } catch (caught) {
+      let error: OAuthError;
+      if (caught instanceof OAuthError) error = caught;
+      else if (caught instanceof OktaApiError && caught.status < 500)
+        error = new OAuthError(caught.status, 'invalid_request', caught.errorSummary);
+      else {
+        const errorId = newErrorId();
+        log({
+          level: 'error',
+          message: 'unexpected error',
+          errorId,
+          requestId: ctx.state.requestId,
+          method: ctx.method,
+          path: ctx.path,
+          error:
+            caught instanceof Error
+              ? { name: caught.name, message: caught.message, stack: caught.stack }
+              : String(caught),
+        });
+        error = new OAuthError(500, 'server_error', `An unexpected error occurred (${errorId})`);
+      }
+      ctx.status = error.status;
+      for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+      ctx.body = { error: error.error, error_description: error.description };
+    }
+  };
+}
+
+/**
+ * Reads an `application/x-www-form-urlencoded` body of at most `limitBytes` into single values. A
+ * parameter sent twice is refused (RFC 6749 section 3.2), and so is an empty value, which RFC 6749
+ * section 3.1 says to treat as absent: it is dropped.
+ */
+export async function readForm(ctx: Context, limitBytes = 16 * 1024): Promise<Map<string, string>> {
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ctx.get('content-type')))
+    throw new OAuthError(
+      400,
+      'invalid_request',
+      'The body must be application/x-www-form-urlencoded',
+    );
+  const declared = Number(ctx.get('content-length') || '0');
+  const tooLarge = new OAuthError(
+    413,
+    'invalid_request',
+    `The body must be at most ${limitBytes} bytes`,
+  );
+  if (declared > limitBytes) throw tooLarge;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limitBytes) throw tooLarge;
+    chunks.push(chunk as Buffer);
+  }
+  const form = new Map<string, string>();
+  const seen = new Set<string>();
+  for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) {
+    if (seen.has(name))
+      throw new OAuthError(400, 'invalid_request', `The parameter ${name} was sent more than once`);
+    seen.add(name);
+    if (value !== '') form.set(name, value);
+  }
+  return form;
+}

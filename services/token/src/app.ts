@@ -1,0 +1,60 @@
+// The token service as a library (SPEC section 1): /token, /introspect and /revoke for the org server
+// and every custom server of every tenant. main.ts wires Kafka, Redis and a key ring; the tests and
+// the all-in-one mode wire others.
+import type { TenancyConfig } from '@gatehouse/directory';
+import type { EventBus } from '@gatehouse/event-bus';
+import { type EdgeLog, OAuthError, oauthErrors, requestId, resolveTenant } from '@gatehouse/http';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import type { KeyRing } from '@gatehouse/signing-keys';
+import Koa from 'koa';
+import { introspectRoutes } from './http/introspect/introspect.js';
+import { revokeRoutes } from './http/revoke/revoke.js';
+import { tokenRoutes } from './http/token/token.js';
+import { Revocations } from './revocations.js';
+import { TokenIssuer } from './token-issuer.js';
+
+export interface TokenDeps {
+  bus: EventBus;
+  store: ProjectionStore;
+  /** Signs with each server's active key; follows key events (KeyRing.follow). */
+  ring: KeyRing;
+  tenancy: TenancyConfig;
+  now?: () => number;
+  log?: EdgeLog;
+}
+
+export interface TokenService {
+  app: Koa;
+  issuer: TokenIssuer;
+}
+
+export function createTokenService(deps: TokenDeps): TokenService {
+  const log: EdgeLog =
+    deps.log ??
+    ((entry) => process.stderr.write(`${JSON.stringify({ service: 'token', ...entry })}\n`));
+  const now = deps.now ?? Date.now;
+  const issuer = new TokenIssuer({ bus: deps.bus, store: deps.store, ring: deps.ring, now });
+  const revocations = new Revocations({ store: deps.store, issuer, now });
+  const app = new Koa({ proxy: false });
+  app.use(requestId());
+  app.use(oauthErrors(log));
+  app.use(resolveTenant(deps.tenancy));
+  const shared = { store: deps.store, tenancy: deps.tenancy, now };
+  for (const router of [
+    tokenRoutes({ ...shared, issuer, revocations }),
+    introspectRoutes({ ...shared, ring: deps.ring }),
+    revokeRoutes({ ...shared, ring: deps.ring, revocations }),
+  ]) {
+    app.use(router.routes());
+    app.use(
+      router.allowedMethods({
+        throw: true,
+        methodNotAllowed: () => new OAuthError(405, 'invalid_request', 'Use POST.'),
+        notImplemented: () => new OAuthError(405, 'invalid_request', 'Use POST.'),
+      }),
+    );
+  }
+  return { app, issuer };
+}
+
+export { readTokenConfig, type TokenConfig } from './config.js';

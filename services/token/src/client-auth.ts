@@ -1,0 +1,92 @@
+// Client authentication at /token, /introspect and /revoke (RFC 6749 section 2.3; seed 000
+// "Authentication mechanisms"): client_secret_basic, client_secret_post, or none for a public client.
+// Exactly one mechanism per request; the one the client registered with.
+import { timingSafeEqual } from 'node:crypto';
+import { type ClientView, clientViewOf, keys } from '@gatehouse/directory';
+import { sha256Hex } from '@gatehouse/grants';
+import { OAuthError } from '@gatehouse/http';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import type { Context } from 'koa';
+
+export interface AuthenticatedClient {
+  client: ClientView;
+  method: 'client_secret_basic' | 'client_secret_post' | 'none';
+}
+
+const malformedBasic = () =>
+  new OAuthError(
+    400,
+    'invalid_request',
+    'The Authorization header is not valid Basic authentication.',
+  );
+
+/** RFC 6749 section 2.3.1: the id and secret are form-urlencoded before they are base64-encoded. */
+function readBasic(header: string): { clientId: string; secret: string } {
+  const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header);
+  if (!match) throw malformedBasic();
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw malformedBasic();
+  try {
+    return {
+      clientId: decodeURIComponent(decoded.slice(0, colon).replaceAll('+', ' ')),
+      secret: decodeURIComponent(decoded.slice(colon + 1).replaceAll('+', ' ')),
+    };
+  } catch {
+    throw malformedBasic();
+  }
+}
+
+export async function authenticateClient(
+  ctx: Context,
+  form: Map<string, string>,
+  store: ProjectionStore,
+  tenant: string,
+): Promise<AuthenticatedClient> {
+  const header = ctx.get('authorization');
+  const usesBasic = header !== '';
+  const usesPost = form.has('client_secret');
+  if (usesBasic && (usesPost || form.has('client_assertion')))
+    throw new OAuthError(
+      400,
+      'invalid_request',
+      'Cannot supply multiple client credentials. Use one of the following: credentials in the Authorization header, credentials in the post body, or a client_assertion in the post body.',
+    );
+  const basic = usesBasic ? readBasic(header) : undefined;
+  const clientId = basic?.clientId ?? form.get('client_id');
+  if (!clientId)
+    throw new OAuthError(
+      400,
+      'invalid_request',
+      'No client credentials found. Provide the client id and secret in the Authorization header or the body.',
+    );
+  if (basic && form.has('client_id') && form.get('client_id') !== basic.clientId)
+    throw new OAuthError(
+      400,
+      'invalid_request',
+      'The client_id in the body is not the authenticated one.',
+    );
+  const method = basic ? 'client_secret_basic' : usesPost ? 'client_secret_post' : 'none';
+  // An invalid client gets 401; with Basic, a challenge for the scheme it tried (RFC 6749 5.2).
+  const invalidClient = () =>
+    new OAuthError(
+      401,
+      'invalid_client',
+      'Client authentication failed. Either the client or the client credentials are invalid.',
+      basic ? { 'WWW-Authenticate': 'Basic realm="gatehouse"' } : {},
+    );
+  const client =
+    clientId.length <= 128
+      ? clientViewOf(await store.hgetall(keys.client(tenant, clientId)))
+      : undefined;
+  if (client?.status !== 'ACTIVE') throw invalidClient();
+  if (client.metadata.tokenEndpointAuthMethod !== method) throw invalidClient();
+  if (method !== 'none') {
+    const secret = basic?.secret ?? form.get('client_secret') ?? '';
+    const given = Buffer.from(sha256Hex(secret), 'hex');
+    const expected = Buffer.from(client.secretSha256, 'hex');
+    if (expected.length !== given.length || !timingSafeEqual(given, expected))
+      throw invalidClient();
+  }
+  return { client, method };
+}

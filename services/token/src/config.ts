@@ -1,0 +1,36 @@
+// The token service's settings, each from one environment variable, checked at start.
+import { ConfigError, type Environment, setting } from '@gatehouse/config';
+import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { KekConfigError, type KeyEncryptionKeys, parseKeks } from '@gatehouse/signing-keys';
+
+export interface TokenConfig {
+  /** GATEHOUSE_TOKEN_PORT, default 9011: /token, /introspect, /revoke. */
+  port: number;
+  /** GATEHOUSE_PUBLIC_URL, GATEHOUSE_TENANT_MODE, GATEHOUSE_TENANT_DOMAIN: where tenants live. */
+  tenancy: TenancyConfig;
+  /** GATEHOUSE_KEK (required): opens the signing keys (see the keys service). */
+  keks: KeyEncryptionKeys;
+  /** GATEHOUSE_KAFKA_BROKERS (required). */
+  kafkaBrokers: string[];
+  /** GATEHOUSE_REDIS_URL (required). */
+  redisUrl: string;
+}
+
+export function readTokenConfig(env: Environment): TokenConfig {
+  let keks: KeyEncryptionKeys;
+  try {
+    keks = parseKeks(
+      setting.string(env, 'GATEHOUSE_KEK', { hint: 'id:base64 of 32 random bytes' }),
+    );
+  } catch (error) {
+    if (error instanceof KekConfigError) throw new ConfigError('GATEHOUSE_KEK', error.message);
+    throw error;
+  }
+  return {
+    port: setting.integer(env, 'GATEHOUSE_TOKEN_PORT', { default: 9011, min: 0, max: 65535 }),
+    tenancy: readTenancyConfig(env),
+    keks,
+    kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
+  };
+}

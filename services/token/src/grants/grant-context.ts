@@ -1,0 +1,49 @@
+// What every grant handler gets, and the errors they share.
+import { OAuthError } from '@gatehouse/http';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import type { Context } from 'koa';
+import type { AuthenticatedClient } from '../client-auth.js';
+import type { ServerConfig } from '../server-config.js';
+import type { IssuedTokens, TokenIssuer } from '../token-issuer.js';
+
+export interface GrantRequest {
+  ctx: Context;
+  form: Map<string, string>;
+  config: ServerConfig;
+  authenticated: AuthenticatedClient;
+  store: ProjectionStore;
+  issuer: TokenIssuer;
+  now: () => number;
+}
+
+export type GrantHandler = (request: GrantRequest) => Promise<IssuedTokens>;
+
+export const invalidGrant = (description: string) =>
+  new OAuthError(400, 'invalid_grant', description);
+export const invalidRequest = (description: string) =>
+  new OAuthError(400, 'invalid_request', description);
+export const invalidScope = (description: string) =>
+  new OAuthError(400, 'invalid_scope', description);
+
+/** The client must have registered the grant type (RFC 6749 section 5.2, unauthorized_client). */
+export function requireGrantType(request: GrantRequest, grantType: string): void {
+  const registered = request.authenticated.client.metadata.grantTypes;
+  if (!registered.includes(grantType))
+    throw new OAuthError(
+      400,
+      'unauthorized_client',
+      `The client is not authorized to use the provided grant type. Configured grant types: [${registered.join(', ')}].`,
+    );
+}
+
+/** A `scope` parameter as a list: space-separated, at most 1024 characters (seed 001). */
+export function requestedScopes(form: Map<string, string>): string[] | undefined {
+  const scope = form.get('scope');
+  if (scope === undefined) return undefined;
+  if (scope.length > 1024)
+    throw invalidScope('The scope parameter must be at most 1024 characters.');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+  if (/[\u0000-\u001f\u007f"\\]/.test(scope))
+    throw invalidScope('The scope parameter has invalid characters.');
+  return [...new Set(scope.split(' ').filter((name) => name.length > 0))];
+}

@@ -1,0 +1,84 @@
+// refresh_token (RFC 6749 section 6): opaque, kept only as its SHA-256, rotated on every use. The
+// exchange marks the token spent with compare-and-set, so of concurrent uses exactly one rotates; a
+// spent token presented again means the family leaked, and the whole grant is revoked (RFC 9700
+// section 4.14.2). Scopes may only narrow. The family keeps its absolute end; each token its idle one.
+import { grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
+import type { Revocations } from '../revocations.js';
+import { loadSubject } from '../subjects.js';
+import {
+  type GrantHandler,
+  invalidGrant,
+  invalidRequest,
+  invalidScope,
+  requestedScopes,
+  requireGrantType,
+} from './grant-context.js';
+
+const invalidToken = () => invalidGrant('The refresh token is invalid or expired.');
+
+export function refreshTokenGrant(revocations: Revocations): GrantHandler {
+  return async (request) => {
+    const { form, config, authenticated, store } = request;
+    requireGrantType(request, 'refresh_token');
+    const token = form.get('refresh_token');
+    if (!token) throw invalidRequest('The refresh_token parameter is required.');
+    if (token.length > 256) throw invalidToken();
+    const tokenSha256 = sha256Hex(token);
+    const key = grantKeys.refresh(config.tenant, tokenSha256);
+    const causationId = request.ctx.state.requestId as string;
+    const stored = await store.get(key);
+    if (stored === null) throw invalidToken();
+    const record = JSON.parse(stored) as RefreshRecord;
+    if (record.clientId !== authenticated.client.id || record.serverId !== config.serverId)
+      throw invalidToken();
+    if ((await store.get(grantKeys.revokedGrant(config.tenant, record.grantId))) !== null)
+      throw invalidToken();
+    const reused = async () => {
+      await revocations.revokeGrant(
+        config.tenant,
+        record.grantId,
+        'refresh_token_reused',
+        record.familyExpiresAt,
+        causationId,
+      );
+      return invalidGrant('The refresh token was already used; its whole family is revoked.');
+    };
+    if (record.state === 'spent') throw await reused();
+    const now = request.now();
+    if (record.idleExpiresAt <= now || (record.familyExpiresAt ?? Infinity) <= now)
+      throw invalidToken();
+    const scopes = requestedScopes(form) ?? record.scopes;
+    const wider = scopes.filter((scope) => !record.scopes.includes(scope));
+    if (wider.length > 0)
+      throw invalidScope(
+        `The requested scopes must be a subset of the refresh token's; not granted: ${wider.join(' ')}.`,
+      );
+    const spent: RefreshRecord = { ...record, state: 'spent' };
+    const familyEnd = record.familyExpiresAt ?? now + 90 * 24 * 3600_000;
+    if (
+      !(await store.compareAndSet(key, stored, JSON.stringify(spent), {
+        ttlMs: Math.max(1, familyEnd - now),
+      }))
+    )
+      throw await reused();
+
+    const subject = await loadSubject(store, config.tenant, record.userId, record);
+    if (!subject) throw invalidGrant('The user of this grant is not active.');
+    return request.issuer.issue({
+      config,
+      client: authenticated.client,
+      grantId: record.grantId,
+      grantType: 'refresh_token',
+      scopes,
+      subject,
+      lifetimes: {
+        accessTokenSeconds: record.accessTokenLifetimeSeconds,
+        refreshTokenSeconds: record.refreshTokenLifetimeSeconds,
+        refreshWindowSeconds: record.refreshTokenWindowSeconds,
+      },
+      ...(scopes.includes('openid') ? { idToken: {} } : {}),
+      refreshToken: { replacesSha256: tokenSha256, familyExpiresAt: record.familyExpiresAt },
+      causationId,
+    });
+  };
+}

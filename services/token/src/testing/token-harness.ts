@@ -1,0 +1,275 @@
+// Starts the token service with a projector on a given bus and store, and sets up what it needs the
+// way the other services would: tenants, users and clients through the directory's own deciders,
+// signing keys through the keys' decider, authorization codes as the authorize service writes them.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { ClientMetadata } from '@gatehouse/contracts';
+import {
+  clientLifecycleEventTypes,
+  type DirectoryEvent,
+  decideClient,
+  decideNewTenant,
+  decideUser,
+  directoryProjection,
+  encodeDirectoryEvent,
+  hashPassword,
+  readClientMetadata,
+  type TenancyConfig,
+} from '@gatehouse/directory';
+import type { EventPosition } from '@gatehouse/event-bus';
+import { allTopics, newEnvelope, Topics } from '@gatehouse/events';
+import {
+  type CodeRecord,
+  grantKeys,
+  grantsProjection,
+  newGrantId,
+  sha256Hex,
+} from '@gatehouse/grants';
+import { ProjectionRunner, waitForProjections } from '@gatehouse/projections';
+import {
+  decideServerKeys,
+  encodeKeyEvent,
+  generateSealedKey,
+  initialServerKeysState,
+  KeyRing,
+  keysProjection,
+  newKekSetting,
+  parseKeks,
+  storeKeySource,
+  topicOfKeyEvent,
+} from '@gatehouse/signing-keys';
+import type { TestStack } from '@gatehouse/test-stacks';
+import { createTokenService } from '../app.js';
+
+export const tenancy: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are checked by the tests' expectations
+  body: any;
+}
+
+export async function startToken(
+  stack: TestStack,
+  cleanups: (() => Promise<void>)[],
+  options: { now?: () => number } = {},
+) {
+  const { bus, store, close } = await stack.open();
+  cleanups.push(close);
+  await bus.ensureTopics(allTopics.map((name) => ({ name })));
+  const runner = await ProjectionRunner.start({
+    bus,
+    store,
+    projections: [directoryProjection, keysProjection, grantsProjection],
+    groupId: `projector-${randomUUID()}`,
+  });
+  cleanups.push(() => runner.stop());
+  const keks = parseKeks(newKekSetting('kek-test'));
+  const ring = new KeyRing(storeKeySource(store), keks);
+  await ring.follow(bus);
+  cleanups.push(() => ring.close());
+  const logs: string[] = [];
+  const service = createTokenService({
+    bus,
+    store,
+    ring,
+    tenancy,
+    ...(options.now ? { now: options.now } : {}),
+    log: (entry) => logs.push(JSON.stringify(entry)),
+  });
+  const server = service.app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  /** Every event appended so far, applied by the projector. */
+  const caughtUp = async () => {
+    const positions: EventPosition[] = [];
+    for (const topic of allTopics) {
+      for (const [partition, end] of await bus.endOffsets(topic)) {
+        if (end > 0n) positions.push({ topic, partition, offset: end - 1n });
+      }
+    }
+    await waitForProjections(store, positions, { timeoutMs: 20_000 });
+  };
+
+  const appendDirectory = async (
+    tenant: string,
+    changes: { aggregateId: string; event: DirectoryEvent; version?: number }[],
+  ) => {
+    for (const topic of [Topics.directory, Topics.clientLifecycle]) {
+      const batch = changes.filter(
+        ({ event }) =>
+          (clientLifecycleEventTypes.has(event.type)
+            ? Topics.clientLifecycle
+            : Topics.directory) === topic,
+      );
+      if (batch.length === 0) continue;
+      await bus.publish(
+        topic,
+        batch.map(({ aggregateId, event, version }) =>
+          newEnvelope({
+            type: event.type,
+            tenant,
+            aggregateId,
+            data: encodeDirectoryEvent(event),
+            aggregateVersion: version ?? 0,
+          }),
+        ),
+      );
+    }
+  };
+
+  const provisionKeys = async (tenant: string, serverId: string) => {
+    const events = decideServerKeys(
+      {
+        kind: 'ProvisionKeys',
+        active: await generateSealedKey(keks, tenant, serverId),
+        next: await generateSealedKey(keks, tenant, serverId),
+      },
+      initialServerKeysState,
+    );
+    for (const event of events)
+      await bus.publish(topicOfKeyEvent(event), [
+        newEnvelope({
+          type: event.type,
+          tenant,
+          aggregateId: serverId,
+          data: encodeKeyEvent(event),
+        }),
+      ]);
+  };
+
+  /** A tenant with its default server, both with signing keys. */
+  const newTenant = async () => {
+    const id = `t-${randomUUID().slice(0, 8)}`;
+    const apiTokenSha256 = sha256Hex(randomBytes(32).toString('base64url'));
+    await appendDirectory(
+      id,
+      decideNewTenant({ id, name: `Tenant ${id}`, apiTokenSha256 }, { status: 'NONE' }),
+    );
+    await provisionKeys(id, 'org');
+    await provisionKeys(id, 'default');
+    await caughtUp();
+    return id;
+  };
+
+  /** Registers a client (RFC 7591 metadata as the API takes it); its secret is shown here once. */
+  const newClient = async (tenant: string, input: Record<string, unknown>) => {
+    const { metadata, problems } = readClientMetadata(input);
+    if (!metadata) throw new Error(`bad client metadata: ${JSON.stringify(problems)}`);
+    const id = `0oa${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`;
+    const secret =
+      metadata.tokenEndpointAuthMethod === 'none'
+        ? undefined
+        : randomBytes(32).toString('base64url');
+    const events = decideClient(
+      {
+        kind: 'RegisterClient',
+        id,
+        metadata: metadata as ClientMetadata,
+        secretSha256: secret ? sha256Hex(secret) : '',
+      },
+      { status: 'NONE' } as Parameters<typeof decideClient>[1],
+    );
+    await appendDirectory(
+      tenant,
+      events.map((event, i) => ({ aggregateId: id, event, version: i + 1 })),
+    );
+    await caughtUp();
+    return { clientId: id, clientSecret: secret };
+  };
+
+  const newUser = async (tenant: string, login: string) => {
+    const id = `00u${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`;
+    const events = decideUser(
+      {
+        kind: 'CreateUser',
+        id,
+        profile: { login, email: login, firstName: 'Ada', lastName: 'Lovelace' } as Parameters<
+          typeof decideUser
+        >[0] extends { profile: infer P }
+          ? P
+          : never,
+        // With a password: a user created without one stays PROVISIONED, and gets no tokens.
+        passwordHash: await hashPassword('Correct-Horse-9', { log2N: 12, r: 8, p: 1 }),
+        activate: true,
+      },
+      { status: 'NONE' } as Parameters<typeof decideUser>[1],
+    );
+    await appendDirectory(
+      tenant,
+      events.map((event) => ({ aggregateId: id, event })),
+    );
+    await caughtUp();
+    return id;
+  };
+
+  /** An authorization code, as the authorize service issues it through the code store. */
+  const issueCode = async (
+    tenant: string,
+    code: Partial<CodeRecord> & Pick<CodeRecord, 'clientId' | 'userId' | 'redirectUri' | 'scopes'>,
+    verifier?: string,
+  ) => {
+    const value = randomBytes(32).toString('base64url');
+    const now = (options.now ?? Date.now)();
+    const record: CodeRecord = {
+      grantId: newGrantId(),
+      serverId: 'default',
+      authTime: Math.floor(now / 1000) - 5,
+      amr: ['pwd'],
+      expiresAt: now + 60_000,
+      accessTokenLifetimeSeconds: 3600,
+      refreshTokenLifetimeSeconds: 90 * 24 * 3600,
+      refreshTokenWindowSeconds: 7 * 24 * 3600,
+      ...(verifier
+        ? { codeChallenge: createHash('sha256').update(verifier).digest('base64url') }
+        : {}),
+      ...code,
+    };
+    await store.set(grantKeys.code(tenant, sha256Hex(value)), JSON.stringify(record), {
+      ttlMs: 60_000,
+    });
+    return { code: value, record };
+  };
+
+  const post = async (
+    path: string,
+    form: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse> => {
+    const response = await fetch(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(form).toString(),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text ? JSON.parse(text) : undefined,
+    };
+  };
+
+  return {
+    bus,
+    store,
+    ring,
+    runner,
+    keks,
+    base,
+    logs,
+    service,
+    caughtUp,
+    newTenant,
+    newClient,
+    newUser,
+    issueCode,
+    post,
+    appendDirectory,
+  };
+}
+
+export const basic = (clientId: string, secret: string) =>
+  `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`;

@@ -1,0 +1,657 @@
+// The token service end to end (token + projector + bus + store), on both stacks: every grant, every
+// client authentication method, seed 000's errors, code and refresh token races, introspection,
+// revocation, and openid-client as a real client.
+import { createHash, randomBytes } from 'node:crypto';
+import { ScopeConsent } from '@gatehouse/contracts';
+import { Topics } from '@gatehouse/events';
+import type { TestStack } from '@gatehouse/test-stacks';
+import { verifyJwt } from '@gatehouse/tokens';
+import * as oidc from 'openid-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { basic, startToken } from './token-harness.js';
+
+const redirectUri = 'https://app.example.com/cb';
+const webClient = {
+  client_name: 'Web',
+  redirect_uris: [redirectUri],
+  grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+  response_types: ['code'],
+};
+
+export function describeTokenService(stack: TestStack): void {
+  describe(`token service: ${stack.name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    /** A tenant with a custom scope on its default server, a confidential client and a user. */
+    const setup = async (options: { now?: () => number } = {}) => {
+      const harness = await startToken(stack, cleanups, options);
+      const tenant = await harness.newTenant();
+      await harness.appendDirectory(tenant, [
+        {
+          aggregateId: 'default',
+          event: {
+            type: 'gatehouse.events.v1.ScopeCreated',
+            data: {
+              scope: {
+                id: `scp${randomBytes(9).toString('hex').slice(0, 17)}`,
+                name: 'orders.read',
+                description: 'Read orders',
+                displayName: '',
+                consent: ScopeConsent.SCOPE_CONSENT_IMPLICIT,
+                isDefault: true,
+                isOptional: false,
+                metadataPublish: 'ALL_CLIENTS',
+                system: false,
+              },
+            },
+          },
+        },
+      ]);
+      const web = await harness.newClient(tenant, webClient);
+      const userId = await harness.newUser(
+        tenant,
+        `ada-${randomBytes(3).toString('hex')}@example.com`,
+      );
+      const path = (endpoint: string, server = 'default') =>
+        server === 'org'
+          ? `/${tenant}/oauth2/v1/${endpoint}`
+          : `/${tenant}/oauth2/${server}/v1/${endpoint}`;
+      const auth = { authorization: basic(web.clientId, web.clientSecret!) };
+      return { ...harness, tenant, web, userId, path, auth };
+    };
+
+    const claimsOf = (jwt: string) =>
+      JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<
+        string,
+        unknown
+      >;
+
+    it('issues a client_credentials access token in Okta shape, never cached', async () => {
+      const { post, path, auth, web, tenant, ring } = await setup();
+      const response = await post(
+        path('token'),
+        { grant_type: 'client_credentials', scope: 'orders.read' },
+        auth,
+      );
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(response.headers.get('pragma')).toBe('no-cache');
+      expect(response.body).toEqual({
+        token_type: 'Bearer',
+        expires_in: 3600,
+        access_token: expect.any(String),
+        scope: 'orders.read',
+      });
+      const issuer = `http://localhost:9000/${tenant}/oauth2/default`;
+      const { header, claims } = verifyJwt(response.body.access_token, {
+        issuer,
+        audience: 'api://default',
+        keys: await ring.verificationKeys(tenant, 'default'),
+      });
+      expect(header).toEqual({ kid: expect.any(String), alg: 'RS256' });
+      expect(Object.keys(claims)).toEqual([
+        'ver',
+        'jti',
+        'iss',
+        'aud',
+        'sub',
+        'iat',
+        'exp',
+        'cid',
+        'scp',
+      ]);
+      expect(claims).toMatchObject({
+        ver: 1,
+        sub: web.clientId,
+        cid: web.clientId,
+        scp: ['orders.read'],
+      });
+      expect(claims.exp).toBe((claims.iat as number) + 3600);
+      // The server's default scopes when none is asked for.
+      const byDefault = await post(path('token'), { grant_type: 'client_credentials' }, auth);
+      expect(byDefault.body.scope).toBe('orders.read');
+    });
+
+    it('authenticates clients by Basic or by post body, and refuses everything else as seed 000 says', async () => {
+      const { post, path, web, newClient, tenant } = await setup();
+      const form = { grant_type: 'client_credentials', scope: 'orders.read' };
+      const postClient = await newClient(tenant, {
+        ...webClient,
+        token_endpoint_auth_method: 'client_secret_post',
+      });
+      const byPost = await post(path('token'), {
+        ...form,
+        client_id: postClient.clientId,
+        client_secret: postClient.clientSecret!,
+      });
+      expect(byPost.status).toBe(200);
+      const both = await post(
+        path('token'),
+        { ...form, client_id: web.clientId, client_secret: web.clientSecret! },
+        { authorization: basic(web.clientId, web.clientSecret!) },
+      );
+      expect(both.status).toBe(400);
+      expect(both.body.error).toBe('invalid_request');
+      const malformed = await post(path('token'), form, { authorization: 'Basic not*base64' });
+      expect(malformed.body.error).toBe('invalid_request');
+      const noColon = await post(path('token'), form, {
+        authorization: `Basic ${Buffer.from('nocolon').toString('base64')}`,
+      });
+      expect(noColon.body.error).toBe('invalid_request');
+      const wrong = await post(path('token'), form, {
+        authorization: basic(web.clientId, 'wrong'),
+      });
+      expect(wrong.status).toBe(401);
+      expect(wrong.body.error).toBe('invalid_client');
+      expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic /);
+      const unknown = await post(path('token'), {
+        ...form,
+        client_id: 'nobody',
+        client_secret: 'x',
+      });
+      expect(unknown.status).toBe(401);
+      expect(unknown.body.error).toBe('invalid_client');
+      expect(unknown.headers.get('www-authenticate')).toBeNull();
+      // A client authenticates the way it registered: the post client may not use Basic.
+      const otherMethod = await post(path('token'), form, {
+        authorization: basic(postClient.clientId, postClient.clientSecret!),
+      });
+      expect(otherMethod.body.error).toBe('invalid_client');
+      const none = await post(path('token'), form);
+      expect(none.body.error).toBe('invalid_request');
+    });
+
+    it('refuses bad token requests with the error each deserves', async () => {
+      const { post, path, auth, newClient, tenant, base } = await setup();
+      const errorOf = async (form: Record<string, string>, headers = auth, server = 'default') =>
+        (await post(path('token', server), form, headers)).body.error;
+      expect(await errorOf({ scope: 'orders.read' })).toBe('invalid_request');
+      expect(await errorOf({ grant_type: 'password', scope: 'orders.read' })).toBe(
+        'unsupported_grant_type',
+      );
+      expect(await errorOf({ grant_type: 'client_credentials', scope: 'openid' })).toBe(
+        'invalid_scope',
+      );
+      expect(await errorOf({ grant_type: 'client_credentials', scope: 'nope' })).toBe(
+        'invalid_scope',
+      );
+      expect(await errorOf({ grant_type: 'client_credentials', scope: 'x'.repeat(1025) })).toBe(
+        'invalid_scope',
+      );
+      expect(
+        await errorOf({ grant_type: 'client_credentials', scope: 'orders.read' }, auth, 'org'),
+      ).toBe('unsupported_grant_type');
+      const codeOnly = await newClient(tenant, {
+        ...webClient,
+        grant_types: ['authorization_code'],
+      });
+      expect(
+        await errorOf(
+          { grant_type: 'client_credentials', scope: 'orders.read' },
+          { authorization: basic(codeOnly.clientId, codeOnly.clientSecret!) },
+        ),
+      ).toBe('unauthorized_client');
+      const twice = await fetch(`${base}${path('token')}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
+        body: 'grant_type=client_credentials&grant_type=client_credentials',
+      });
+      expect(((await twice.json()) as { error: string }).error).toBe('invalid_request');
+      const json = await fetch(`${base}${path('token')}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: '{"grant_type":"client_credentials"}',
+      });
+      expect(json.status).toBe(400);
+      expect(((await json.json()) as { error: string }).error).toBe('invalid_request');
+      expect(
+        (await post(`/${tenant}/oauth2/nope/v1/token`, { grant_type: 'client_credentials' }, auth))
+          .status,
+      ).toBe(404);
+    });
+
+    it('exchanges a code once, with PKCE, for an access token, an ID token and a refresh token', async () => {
+      const { post, path, auth, web, userId, issueCode, tenant, ring } = await setup();
+      const verifier = randomBytes(32).toString('base64url');
+      const { code } = await issueCode(
+        tenant,
+        {
+          clientId: web.clientId,
+          userId,
+          redirectUri,
+          scopes: ['openid', 'profile', 'email', 'offline_access'],
+          nonce: 'n-0S6',
+        },
+        verifier,
+      );
+      const response = await post(
+        path('token'),
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        },
+        auth,
+      );
+      expect(response.status).toBe(200);
+      expect(Object.keys(response.body).sort()).toEqual([
+        'access_token',
+        'expires_in',
+        'id_token',
+        'refresh_token',
+        'scope',
+        'token_type',
+      ]);
+      const issuer = `http://localhost:9000/${tenant}/oauth2/default`;
+      const keys = await ring.verificationKeys(tenant, 'default');
+      const id = verifyJwt(response.body.id_token, { issuer, audience: web.clientId, keys }).claims;
+      expect(id).toMatchObject({
+        ver: 1,
+        sub: userId,
+        aud: web.clientId,
+        nonce: 'n-0S6',
+        amr: ['pwd'],
+      });
+      const atHash = createHash('sha256')
+        .update(response.body.access_token)
+        .digest()
+        .subarray(0, 16)
+        .toString('base64url');
+      expect(id.at_hash).toBe(atHash);
+      const access = claimsOf(response.body.access_token);
+      expect(access).toMatchObject({
+        uid: userId,
+        cid: web.clientId,
+        scp: ['openid', 'profile', 'email', 'offline_access'],
+      });
+      expect(typeof access.auth_time).toBe('number');
+      // The second exchange is a replay: refused, and what the first one gave is revoked.
+      const replay = await post(
+        path('token'),
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        },
+        auth,
+      );
+      expect(replay.body.error).toBe('invalid_grant');
+      const introspected = await post(
+        path('introspect'),
+        { token: response.body.access_token },
+        auth,
+      );
+      expect(introspected.body).toEqual({ active: false });
+      const refreshed = await post(
+        path('token'),
+        { grant_type: 'refresh_token', refresh_token: response.body.refresh_token },
+        auth,
+      );
+      expect(refreshed.body.error).toBe('invalid_grant');
+    });
+
+    it('refuses a code shown with the wrong client, redirect_uri or verifier, without spending it', async () => {
+      const { post, path, auth, web, userId, issueCode, tenant, newClient } = await setup();
+      const verifier = randomBytes(32).toString('base64url');
+      const { code } = await issueCode(
+        tenant,
+        { clientId: web.clientId, userId, redirectUri, scopes: ['openid'] },
+        verifier,
+      );
+      const other = await newClient(tenant, webClient);
+      const form = {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+      };
+      const errorOf = async (changes: Record<string, string>, headers = auth) => {
+        const response = await post(path('token'), { ...form, ...changes }, headers);
+        return `${response.body.error}: ${response.body.error_description}`;
+      };
+      expect(
+        await errorOf({}, { authorization: basic(other.clientId, other.clientSecret!) }),
+      ).toMatch(/^invalid_grant/);
+      expect(await errorOf({ redirect_uri: 'https://evil.example.com/cb' })).toMatch(
+        /^invalid_grant: The redirect_uri/,
+      );
+      expect(await errorOf({ code_verifier: randomBytes(32).toString('base64url') })).toMatch(
+        /^invalid_grant: PKCE/,
+      );
+      expect(await errorOf({ code_verifier: 'short' })).toMatch(/^invalid_request/);
+      const withoutVerifier = await post(
+        path('token'),
+        { grant_type: 'authorization_code', code, redirect_uri: redirectUri },
+        auth,
+      );
+      expect(withoutVerifier.body.error).toBe('invalid_grant');
+      expect(await errorOf({ code: 'not-a-code' })).toMatch(/^invalid_grant/);
+      expect(
+        (
+          await post(
+            path('token'),
+            { grant_type: 'authorization_code', redirect_uri: redirectUri },
+            auth,
+          )
+        ).body.error,
+      ).toBe('invalid_request');
+      // Still good for the rightful exchange.
+      expect((await post(path('token'), form, auth)).status).toBe(200);
+      // A verifier for a code that had no challenge is refused.
+      const { code: plain } = await issueCode(tenant, {
+        clientId: web.clientId,
+        userId,
+        redirectUri,
+        scopes: ['openid'],
+      });
+      expect(await errorOf({ code: plain })).toMatch(/^invalid_grant: A code_verifier was given/);
+    });
+
+    it('gives a public client tokens only with PKCE', async () => {
+      const { post, path, userId, issueCode, tenant, newClient } = await setup();
+      const spa = await newClient(tenant, {
+        ...webClient,
+        token_endpoint_auth_method: 'none',
+        application_type: 'browser',
+        grant_types: ['authorization_code', 'refresh_token'],
+      });
+      const { code } = await issueCode(tenant, {
+        clientId: spa.clientId,
+        userId,
+        redirectUri,
+        scopes: ['openid'],
+      });
+      const refused = await post(path('token'), {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        client_id: spa.clientId,
+      });
+      expect(refused.body.error).toBe('invalid_grant');
+      const verifier = randomBytes(32).toString('base64url');
+      const { code: pkce } = await issueCode(
+        tenant,
+        { clientId: spa.clientId, userId, redirectUri, scopes: ['openid'] },
+        verifier,
+      );
+      const ok = await post(path('token'), {
+        grant_type: 'authorization_code',
+        code: pkce,
+        redirect_uri: redirectUri,
+        client_id: spa.clientId,
+        code_verifier: verifier,
+      });
+      expect(ok.status).toBe(200);
+    });
+
+    it('redeems a code exactly once under 20 parallel exchanges', async () => {
+      const { post, path, auth, web, userId, issueCode, tenant } = await setup();
+      const { code } = await issueCode(tenant, {
+        clientId: web.clientId,
+        userId,
+        redirectUri,
+        scopes: ['openid'],
+      });
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          post(
+            path('token'),
+            { grant_type: 'authorization_code', code, redirect_uri: redirectUri },
+            auth,
+          ),
+        ),
+      );
+      expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+      expect(results.filter((r) => r.body.error === 'invalid_grant')).toHaveLength(19);
+    });
+
+    it('rotates refresh tokens, narrows scopes only, and revokes the family when a spent token comes back', async () => {
+      const { post, path, auth, web, userId, issueCode, tenant } = await setup();
+      const { code } = await issueCode(tenant, {
+        clientId: web.clientId,
+        userId,
+        redirectUri,
+        scopes: ['openid', 'email', 'offline_access'],
+      });
+      const first = (
+        await post(
+          path('token'),
+          { grant_type: 'authorization_code', code, redirect_uri: redirectUri },
+          auth,
+        )
+      ).body;
+      const wider = await post(
+        path('token'),
+        {
+          grant_type: 'refresh_token',
+          refresh_token: first.refresh_token,
+          scope: 'openid profile',
+        },
+        auth,
+      );
+      expect(wider.body.error).toBe('invalid_scope');
+      const second = await post(
+        path('token'),
+        {
+          grant_type: 'refresh_token',
+          refresh_token: first.refresh_token,
+          scope: 'openid offline_access',
+        },
+        auth,
+      );
+      expect(second.status).toBe(200);
+      expect(second.body.scope).toBe('openid offline_access');
+      expect(second.body.refresh_token).not.toBe(first.refresh_token);
+      expect(second.body.id_token).toEqual(expect.any(String));
+      // The spent token again: refused, and the family (its new token and access tokens) is dead.
+      const reuse = await post(
+        path('token'),
+        { grant_type: 'refresh_token', refresh_token: first.refresh_token },
+        auth,
+      );
+      expect(reuse.body.error).toBe('invalid_grant');
+      expect(
+        (
+          await post(
+            path('token'),
+            { grant_type: 'refresh_token', refresh_token: second.body.refresh_token },
+            auth,
+          )
+        ).body.error,
+      ).toBe('invalid_grant');
+      expect(
+        (await post(path('introspect'), { token: second.body.access_token }, auth)).body,
+      ).toEqual({ active: false });
+      expect((await post(path('introspect'), { token: first.access_token }, auth)).body).toEqual({
+        active: false,
+      });
+    });
+
+    it('rotates a refresh token used 20 times in parallel once, and revokes the family for the rest', async () => {
+      const { post, path, auth, web, userId, issueCode, tenant } = await setup();
+      const { code } = await issueCode(tenant, {
+        clientId: web.clientId,
+        userId,
+        redirectUri,
+        scopes: ['openid', 'offline_access'],
+      });
+      const first = (
+        await post(
+          path('token'),
+          { grant_type: 'authorization_code', code, redirect_uri: redirectUri },
+          auth,
+        )
+      ).body;
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          post(
+            path('token'),
+            { grant_type: 'refresh_token', refresh_token: first.refresh_token },
+            auth,
+          ),
+        ),
+      );
+      const winners = results.filter((r) => r.status === 200);
+      expect(winners).toHaveLength(1);
+      expect(results.filter((r) => r.body.error === 'invalid_grant')).toHaveLength(19);
+      const introspected = await post(
+        path('introspect'),
+        { token: winners[0]!.body.refresh_token },
+        auth,
+      );
+      expect(introspected.body).toEqual({ active: false });
+    });
+
+    it('introspects and revokes only the asking client own tokens; a revoked refresh token takes its grant', async () => {
+      const { post, path, auth, web, userId, issueCode, tenant, newClient } = await setup();
+      const other = await newClient(tenant, webClient);
+      const otherAuth = { authorization: basic(other.clientId, other.clientSecret!) };
+      const { code } = await issueCode(tenant, {
+        clientId: web.clientId,
+        userId,
+        redirectUri,
+        scopes: ['openid', 'offline_access'],
+      });
+      const tokens = (
+        await post(
+          path('token'),
+          { grant_type: 'authorization_code', code, redirect_uri: redirectUri },
+          auth,
+        )
+      ).body;
+      const active = await post(path('introspect'), { token: tokens.access_token }, auth);
+      expect(active.body).toMatchObject({
+        active: true,
+        token_type: 'Bearer',
+        scope: 'openid offline_access',
+        client_id: web.clientId,
+        uid: userId,
+        iss: `http://localhost:9000/${tenant}/oauth2/default`,
+      });
+      const refresh = await post(
+        path('introspect'),
+        { token: tokens.refresh_token, token_type_hint: 'refresh_token' },
+        auth,
+      );
+      expect(refresh.body).toMatchObject({
+        active: true,
+        token_type: 'refresh_token',
+        client_id: web.clientId,
+      });
+      expect(
+        (await post(path('introspect'), { token: tokens.access_token }, otherAuth)).body,
+      ).toEqual({ active: false });
+      expect((await post(path('introspect'), { token: 'garbage' }, auth)).body).toEqual({
+        active: false,
+      });
+      expect((await post(path('introspect'), {}, auth)).body.error).toBe('invalid_request');
+      // Another client's revocation is answered 200 and changes nothing.
+      expect((await post(path('revoke'), { token: tokens.access_token }, otherAuth)).status).toBe(
+        200,
+      );
+      expect(
+        (await post(path('introspect'), { token: tokens.access_token }, auth)).body.active,
+      ).toBe(true);
+      // Revoking the refresh token revokes the grant: its access token too.
+      const revoked = await post(path('revoke'), { token: tokens.refresh_token }, auth);
+      expect(revoked.status).toBe(200);
+      expect(revoked.body).toBeUndefined();
+      expect((await post(path('introspect'), { token: tokens.access_token }, auth)).body).toEqual({
+        active: false,
+      });
+      expect((await post(path('introspect'), { token: tokens.refresh_token }, auth)).body).toEqual({
+        active: false,
+      });
+      expect(
+        (await post(path('revoke'), { token: 'x', token_type_hint: 'nope' }, auth)).body.error,
+      ).toBe('unsupported_token_type');
+    });
+
+    it('serves openid-client as a real client: client credentials, refresh, introspection, revocation', async () => {
+      const { base, tenant, web, userId, issueCode, post, path, auth } = await setup();
+      const issuer = `http://localhost:9000/${tenant}/oauth2/default`;
+      const endpoint = (name: string) => `${base}${path(name)}`;
+      const config = new oidc.Configuration(
+        {
+          issuer,
+          token_endpoint: endpoint('token'),
+          introspection_endpoint: endpoint('introspect'),
+          revocation_endpoint: endpoint('revoke'),
+        },
+        web.clientId,
+        undefined,
+        oidc.ClientSecretBasic(web.clientSecret!),
+      );
+      oidc.allowInsecureRequests(config);
+      const cc = await oidc.clientCredentialsGrant(config, { scope: 'orders.read' });
+      expect(cc.token_type).toBe('bearer');
+      expect(cc.scope).toBe('orders.read');
+      const introspected = await oidc.tokenIntrospection(config, cc.access_token);
+      expect(introspected.active).toBe(true);
+      await oidc.tokenRevocation(config, cc.access_token);
+      expect((await oidc.tokenIntrospection(config, cc.access_token)).active).toBe(false);
+      const { code } = await issueCode(tenant, {
+        clientId: web.clientId,
+        userId,
+        redirectUri,
+        scopes: ['offline_access', 'email'],
+      });
+      const first = (
+        await post(
+          path('token'),
+          { grant_type: 'authorization_code', code, redirect_uri: redirectUri },
+          auth,
+        )
+      ).body;
+      const refreshed = await oidc.refreshTokenGrant(config, first.refresh_token);
+      expect(refreshed.refresh_token).toEqual(expect.any(String));
+      expect(refreshed.refresh_token).not.toBe(first.refresh_token);
+      await oidc.tokenRevocation(config, refreshed.refresh_token!);
+      await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({
+        error: 'invalid_grant',
+      });
+    });
+
+    it('appends the grant before answering, and keeps every secret out of the events', async () => {
+      const { post, path, auth, web, userId, issueCode, tenant, bus, caughtUp } = await setup();
+      const { code } = await issueCode(tenant, {
+        clientId: web.clientId,
+        userId,
+        redirectUri,
+        scopes: ['openid', 'offline_access'],
+      });
+      const tokens = (
+        await post(
+          path('token'),
+          { grant_type: 'authorization_code', code, redirect_uri: redirectUri },
+          auth,
+        )
+      ).body;
+      await caughtUp();
+      const events: string[] = [];
+      const types: string[] = [];
+      await bus.replay(Topics.grants, async ({ envelope }) => {
+        if (envelope.tenant !== tenant) return;
+        types.push(envelope.type);
+        events.push(Buffer.from(envelope.data).toString('latin1'));
+      });
+      expect(types).toEqual([
+        'gatehouse.events.v1.AuthorizationCodeRedeemed',
+        'gatehouse.events.v1.TokensIssued',
+      ]);
+      for (const secret of [
+        code,
+        tokens.refresh_token,
+        tokens.access_token,
+        tokens.id_token,
+        web.clientSecret!,
+      ])
+        for (const event of events) expect(event.includes(secret)).toBe(false);
+    });
+  });
+}

@@ -1,0 +1,103 @@
+// What a token presented back to the server is: one of its access or ID tokens, still valid and not
+// revoked (signature, issuer, expiry, and the token's and its grant's revocation entries, read in one
+// round trip), or one of its current refresh tokens. Issue 7 adds the implicit invalidation rules.
+import { grantIdOfTokenId, grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import type { KeyRing } from '@gatehouse/signing-keys';
+import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
+import type { ServerConfig } from './server-config.js';
+
+export type InspectedToken =
+  | {
+      kind: 'access_token' | 'id_token';
+      grantId: string;
+      clientId: string;
+      claims: Record<string, unknown>;
+    }
+  | {
+      kind: 'refresh_token';
+      grantId: string;
+      clientId: string;
+      record: RefreshRecord;
+      tokenSha256: string;
+    };
+
+const looksLikeJwt = (token: string) => token.split('.').length === 3;
+
+/** `clientId`: the client asking; an ID token is only ever its own (its `aud`). */
+export async function inspectToken(
+  token: string,
+  hint: string | undefined,
+  config: ServerConfig,
+  clientId: string,
+  deps: { store: ProjectionStore; ring: KeyRing; now: () => number },
+): Promise<InspectedToken | undefined> {
+  if (token.length > 16 * 1024) return undefined;
+  if (looksLikeJwt(token) && hint !== 'refresh_token')
+    return inspectJwt(token, config, clientId, deps);
+  if (!looksLikeJwt(token)) return inspectRefreshToken(token, config, deps);
+  return undefined;
+}
+
+async function inspectJwt(
+  token: string,
+  config: ServerConfig,
+  clientId: string,
+  deps: { store: ProjectionStore; ring: KeyRing; now: () => number },
+): Promise<InspectedToken | undefined> {
+  const keys = await deps.ring.verificationKeys(config.tenant, config.serverId);
+  const serverAudiences = typeof config.audience === 'string' ? [config.audience] : config.audience;
+  let claims: Record<string, unknown>;
+  try {
+    claims = verifyJwt(token, {
+      issuer: config.issuer,
+      audience: [...serverAudiences, clientId],
+      keys,
+      now: deps.now,
+    }).claims;
+  } catch (error) {
+    if (error instanceof TokenInvalidError) return undefined;
+    throw error;
+  }
+  const jti = typeof claims.jti === 'string' ? claims.jti : '';
+  const grantId = grantIdOfTokenId(jti);
+  if (!grantId) return undefined;
+  const auds = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  const kind = jti.startsWith('AT.') ? 'access_token' : 'id_token';
+  // An access token must be for this server, an ID token for the asking client.
+  if (kind === 'access_token' && !auds.some((aud) => serverAudiences.includes(aud as string)))
+    return undefined;
+  if (kind === 'id_token' && claims.aud !== clientId) return undefined;
+  const owner = kind === 'access_token' ? claims.cid : claims.aud;
+  if (typeof owner !== 'string') return undefined;
+  const [tokenRevoked, grantRevoked] = await deps.store.mget([
+    grantKeys.revokedToken(config.tenant, jti),
+    grantKeys.revokedGrant(config.tenant, grantId),
+  ]);
+  if (tokenRevoked !== null || grantRevoked !== null) return undefined;
+  return { kind, grantId, clientId: owner, claims };
+}
+
+async function inspectRefreshToken(
+  token: string,
+  config: ServerConfig,
+  deps: { store: ProjectionStore; now: () => number },
+): Promise<InspectedToken | undefined> {
+  if (token.length > 256) return undefined;
+  const tokenSha256 = sha256Hex(token);
+  const stored = await deps.store.get(grantKeys.refresh(config.tenant, tokenSha256));
+  if (stored === null) return undefined;
+  const record = JSON.parse(stored) as RefreshRecord;
+  const now = deps.now();
+  if (record.state !== 'current' || record.serverId !== config.serverId) return undefined;
+  if (record.idleExpiresAt <= now || (record.familyExpiresAt ?? Infinity) <= now) return undefined;
+  if ((await deps.store.get(grantKeys.revokedGrant(config.tenant, record.grantId))) !== null)
+    return undefined;
+  return {
+    kind: 'refresh_token',
+    grantId: record.grantId,
+    clientId: record.clientId,
+    record,
+    tokenSha256,
+  };
+}

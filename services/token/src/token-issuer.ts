@@ -1,0 +1,244 @@
+// Issues the tokens of a grant: builds their claims (seed 001), signs them with the server's active
+// key from the local key ring, appends TokensIssued to gatehouse.grants, and only then writes the
+// family's refresh token state and answers. No event, no token: when the log is unavailable the
+// caller answers temporarily_unavailable.
+import { randomBytes } from 'node:crypto';
+import type { GrantContext, RefreshTokenIssued } from '@gatehouse/contracts';
+import type { ClientView } from '@gatehouse/directory';
+import { type EventBus, EventBusUnavailableError } from '@gatehouse/event-bus';
+import { newEnvelope } from '@gatehouse/events';
+import {
+  accessTokenClaims,
+  ClaimsError,
+  encodeGrantEvent,
+  type GrantEvent,
+  idTokenClaims,
+  newTokenId,
+  refreshWrites,
+  sha256Hex,
+  type TokenSubject,
+  topicOfGrantEvent,
+} from '@gatehouse/grants';
+import { OAuthError } from '@gatehouse/http';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import { type KeyRing, NoSigningKeyError } from '@gatehouse/signing-keys';
+import { signJwt } from '@gatehouse/tokens';
+import type { ServerConfig } from './server-config.js';
+
+export interface Lifetimes {
+  accessTokenSeconds: number;
+  /** null: the refresh family never ends by age. */
+  refreshTokenSeconds: number | null;
+  refreshWindowSeconds: number;
+}
+
+export interface IssueRequest {
+  config: ServerConfig;
+  client: ClientView;
+  grantId: string;
+  grantType: 'authorization_code' | 'refresh_token' | 'client_credentials' | 'implicit';
+  scopes: string[];
+  subject?: TokenSubject;
+  lifetimes: Lifetimes;
+  /** Issue an ID token (user grants with openid). */
+  idToken?: { nonce?: string };
+  /** Issue a refresh token; `replaces` the one it rotates, `familyExpiresAt` (epoch ms) when rotating. */
+  refreshToken?: { replacesSha256?: string; familyExpiresAt?: number | null };
+  /** Events of the grant appended in the same batch, before TokensIssued (a code's redemption). */
+  preceding?: GrantEvent[];
+  causationId: string;
+}
+
+export interface IssuedTokens {
+  token_type: 'Bearer';
+  expires_in: number;
+  access_token: string;
+  scope: string;
+  refresh_token?: string;
+  id_token?: string;
+}
+
+const randomId = (bytes: number) => randomBytes(bytes).toString('base64url');
+
+export class TokenIssuer {
+  constructor(
+    private readonly deps: {
+      bus: EventBus;
+      store: ProjectionStore;
+      ring: KeyRing;
+      now: () => number;
+    },
+  ) {}
+
+  async issue(request: IssueRequest): Promise<IssuedTokens> {
+    try {
+      return await this.mint(request);
+    } catch (error) {
+      // A claim definition the user's data cannot satisfy (too many groups): the request fails.
+      if (error instanceof ClaimsError)
+        throw new OAuthError(
+          error.error === 'server_error' ? 500 : 400,
+          error.error,
+          error.description,
+        );
+      throw error;
+    }
+  }
+
+  private async mint(request: IssueRequest): Promise<IssuedTokens> {
+    const { config, client, subject, lifetimes } = request;
+    const nowMs = this.deps.now();
+    const now = Math.floor(nowMs / 1000);
+    const key = await this.signingKey(config);
+    const accessJti = newTokenId('AT', request.grantId);
+    const accessToken = signJwt(
+      accessTokenClaims({
+        issuer: config.issuer,
+        audience: config.audience,
+        clientId: client.id,
+        scopes: request.scopes,
+        ...(subject ? { subject } : {}),
+        now,
+        lifetimeSeconds: lifetimes.accessTokenSeconds,
+        jti: accessJti,
+        customClaims: config.claims,
+      }),
+      key,
+    );
+    let idJti = '';
+    let idToken: string | undefined;
+    if (request.idToken && subject) {
+      idJti = newTokenId('ID', request.grantId);
+      idToken = signJwt(
+        idTokenClaims({
+          issuer: config.issuer,
+          clientId: client.id,
+          subject,
+          scopes: request.scopes,
+          now,
+          jti: idJti,
+          idp: config.tenant,
+          ...(request.idToken.nonce ? { nonce: request.idToken.nonce } : {}),
+          accessToken,
+          server: config.server ? 'custom' : 'org',
+          customClaims: config.claims,
+        }),
+        key,
+      );
+    }
+    const grant: GrantContext = {
+      serverId: config.serverId,
+      clientId: client.id,
+      userId: subject?.user.id ?? '',
+      scopes: request.scopes,
+      grantType: request.grantType,
+      ...(subject
+        ? { authTime: new Date(subject.authTime * 1000), amr: [...subject.amr] }
+        : { amr: [] }),
+    };
+    let refreshToken: string | undefined;
+    let refreshIssued: RefreshTokenIssued | undefined;
+    if (request.refreshToken) {
+      refreshToken = randomId(32);
+      const familyExpiresAt =
+        request.refreshToken.familyExpiresAt !== undefined
+          ? request.refreshToken.familyExpiresAt
+          : lifetimes.refreshTokenSeconds === null
+            ? null
+            : nowMs + lifetimes.refreshTokenSeconds * 1000;
+      refreshIssued = {
+        refreshTokenSha256: sha256Hex(refreshToken),
+        familyExpiresAt: new Date(familyExpiresAt ?? 0),
+        idleExpiresAt: new Date(nowMs + lifetimes.refreshWindowSeconds * 1000),
+        replacesSha256: request.refreshToken.replacesSha256 ?? '',
+        accessTokenLifetimeSeconds: lifetimes.accessTokenSeconds,
+        refreshTokenLifetimeSeconds: lifetimes.refreshTokenSeconds ?? 0,
+        refreshTokenWindowSeconds: lifetimes.refreshWindowSeconds,
+      };
+    }
+    await this.append(
+      config.tenant,
+      request.grantId,
+      request.causationId,
+      ...(request.preceding ?? []),
+      {
+        type: 'gatehouse.events.v1.TokensIssued',
+        data: {
+          grant,
+          accessTokenJti: accessJti,
+          accessTokenExpiresAt: new Date((now + lifetimes.accessTokenSeconds) * 1000),
+          idTokenJti: idJti,
+          ...(refreshIssued ? { refreshToken: refreshIssued } : {}),
+        },
+      },
+    );
+    if (refreshIssued)
+      await this.deps.store.write(
+        refreshWrites(config.tenant, request.grantId, grant, refreshIssued, nowMs),
+      );
+    return {
+      token_type: 'Bearer',
+      expires_in: lifetimes.accessTokenSeconds,
+      access_token: accessToken,
+      scope: request.scopes.join(' '),
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
+      ...(idToken ? { id_token: idToken } : {}),
+    };
+  }
+
+  /**
+   * Appends grant or revocation events of one grant, in order and all to one topic (one batch); the
+   * log being unavailable is the caller's 503.
+   */
+  async append(
+    tenant: string,
+    grantId: string,
+    causationId: string,
+    ...events: GrantEvent[]
+  ): Promise<void> {
+    const topic = topicOfGrantEvent(events[0]!);
+    if (events.some((event) => topicOfGrantEvent(event) !== topic))
+      throw new Error('events of one append go to one topic');
+    try {
+      await this.deps.bus.publish(
+        topic,
+        events.map((event) =>
+          newEnvelope(
+            {
+              type: event.type,
+              tenant,
+              aggregateId: grantId,
+              data: encodeGrantEvent(event),
+              causationId,
+            },
+            { now: () => new Date(this.deps.now()) },
+          ),
+        ),
+      );
+    } catch (error) {
+      if (error instanceof EventBusUnavailableError)
+        throw new OAuthError(
+          503,
+          'temporarily_unavailable',
+          'The authorization server cannot record the grant right now; try again shortly.',
+          { 'Retry-After': '1' },
+        );
+      throw error;
+    }
+  }
+
+  private async signingKey(config: ServerConfig) {
+    try {
+      return await this.deps.ring.signingKey(config.tenant, config.serverId);
+    } catch (error) {
+      if (error instanceof NoSigningKeyError)
+        throw new OAuthError(
+          503,
+          'temporarily_unavailable',
+          'The authorization server has no signing key yet; try again shortly.',
+          { 'Retry-After': '1' },
+        );
+      throw error;
+    }
+  }
+}
