@@ -82,3 +82,12 @@ export {
   ListPublicKeysResponse,
   PublicKey,
 } from './gen/gatehouse/keys/v1/key_service.js';
+export {
+  MintTokensRequest,
+  MintTokensResponse,
+  TokenServiceClient,
+  type TokenServiceServer,
+  TokenServiceService,
+  ValidateTokenRequest,
+  ValidateTokenResponse,
+} from './gen/gatehouse/token/v1/token_service.js';

@@ -7,6 +7,7 @@ import { type EdgeLog, OAuthError, oauthErrors, requestId, resolveTenant } from 
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import Koa from 'koa';
+import { tokenServiceImplementation } from './grpc/token-service.js';
 import { introspectRoutes } from './http/introspect/introspect.js';
 import { revokeRoutes } from './http/revoke/revoke.js';
 import { tokenRoutes } from './http/token/token.js';
@@ -26,6 +27,8 @@ export interface TokenDeps {
 export interface TokenService {
   app: Koa;
   issuer: TokenIssuer;
+  /** The gRPC TokenService handlers; serve them with serveTokenService. */
+  tokenService: ReturnType<typeof tokenServiceImplementation>;
 }
 
 export function createTokenService(deps: TokenDeps): TokenService {
@@ -54,7 +57,22 @@ export function createTokenService(deps: TokenDeps): TokenService {
       }),
     );
   }
-  return { app, issuer };
+  const tokenService = tokenServiceImplementation({
+    ...shared,
+    ring: deps.ring,
+    issuer,
+    log: (error) =>
+      log({
+        level: 'error',
+        message: 'unexpected error in TokenService',
+        error:
+          error instanceof Error
+            ? { name: error.name, message: error.message, stack: error.stack }
+            : String(error),
+      }),
+  });
+  return { app, issuer, tokenService };
 }
 
 export { readTokenConfig, type TokenConfig } from './config.js';
+export { serveTokenService } from './grpc/token-service.js';

@@ -6,6 +6,8 @@ import { KekConfigError, type KeyEncryptionKeys, parseKeks } from '@gatehouse/si
 export interface TokenConfig {
   /** GATEHOUSE_TOKEN_PORT, default 9011: /token, /introspect, /revoke. */
   port: number;
+  /** GATEHOUSE_TOKEN_GRPC_PORT, default 9111: gRPC TokenService. */
+  grpcPort: number;
   /** GATEHOUSE_PUBLIC_URL, GATEHOUSE_TENANT_MODE, GATEHOUSE_TENANT_DOMAIN: where tenants live. */
   tenancy: TenancyConfig;
   /** GATEHOUSE_KEK (required): opens the signing keys (see the keys service). */
@@ -28,6 +30,11 @@ export function readTokenConfig(env: Environment): TokenConfig {
   }
   return {
     port: setting.integer(env, 'GATEHOUSE_TOKEN_PORT', { default: 9011, min: 0, max: 65535 }),
+    grpcPort: setting.integer(env, 'GATEHOUSE_TOKEN_GRPC_PORT', {
+      default: 9111,
+      min: 0,
+      max: 65535,
+    }),
     tenancy: readTenancyConfig(env),
     keks,
     kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),

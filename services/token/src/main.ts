@@ -4,7 +4,7 @@ import { KafkaEventBus } from '@gatehouse/event-bus';
 import { allTopics } from '@gatehouse/events';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
 import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
-import { createTokenService, readTokenConfig } from './app.js';
+import { createTokenService, readTokenConfig, serveTokenService } from './app.js';
 
 let config: ReturnType<typeof readTokenConfig>;
 try {
@@ -22,15 +22,17 @@ const store = new RedisProjectionStore({ url: config.redisUrl });
 await bus.ensureTopics(allTopics.map((name) => ({ name })));
 const ring = new KeyRing(storeKeySource(store), config.keks);
 await ring.follow(bus);
-const { app } = createTokenService({ bus, store, ring, tenancy: config.tenancy });
+const { app, tokenService } = createTokenService({ bus, store, ring, tenancy: config.tenancy });
+const grpc = await serveTokenService(tokenService, `0.0.0.0:${config.grpcPort}`);
 const server = app.listen(config.port, () => {
   process.stdout.write(
-    `${JSON.stringify({ service: 'token', level: 'info', message: 'listening', port: config.port })}\n`,
+    `${JSON.stringify({ service: 'token', level: 'info', message: 'listening', port: config.port, grpcPort: grpc.port })}\n`,
   );
 });
 
 const shutdown = () => {
   server.close(async () => {
+    await grpc.close();
     await ring.close();
     await bus.close();
     await store.close();

@@ -40,8 +40,10 @@ export interface IssueRequest {
   scopes: string[];
   subject?: TokenSubject;
   lifetimes: Lifetimes;
-  /** Issue an ID token (user grants with openid). */
-  idToken?: { nonce?: string };
+  /** Issue an ID token (user grants with openid); `code` issued with it gives its c_hash. */
+  idToken?: { nonce?: string; code?: string };
+  /** False for the implicit flow's `id_token` alone. Default true. */
+  accessToken?: boolean;
   /** Issue a refresh token; `replaces` the one it rotates, `familyExpiresAt` (epoch ms) when rotating. */
   refreshToken?: { replacesSha256?: string; familyExpiresAt?: number | null };
   /** Events of the grant appended in the same batch, before TokensIssued (a code's redemption). */
@@ -52,6 +54,7 @@ export interface IssueRequest {
 export interface IssuedTokens {
   token_type: 'Bearer';
   expires_in: number;
+  /** Empty when no access token was asked for. */
   access_token: string;
   scope: string;
   refresh_token?: string;
@@ -90,21 +93,24 @@ export class TokenIssuer {
     const nowMs = this.deps.now();
     const now = Math.floor(nowMs / 1000);
     const key = await this.signingKey(config);
-    const accessJti = newTokenId('AT', request.grantId);
-    const accessToken = signJwt(
-      accessTokenClaims({
-        issuer: config.issuer,
-        audience: config.audience,
-        clientId: client.id,
-        scopes: request.scopes,
-        ...(subject ? { subject } : {}),
-        now,
-        lifetimeSeconds: lifetimes.accessTokenSeconds,
-        jti: accessJti,
-        customClaims: config.claims,
-      }),
-      key,
-    );
+    const withAccessToken = request.accessToken !== false;
+    const accessJti = withAccessToken ? newTokenId('AT', request.grantId) : '';
+    const accessToken = withAccessToken
+      ? signJwt(
+          accessTokenClaims({
+            issuer: config.issuer,
+            audience: config.audience,
+            clientId: client.id,
+            scopes: request.scopes,
+            ...(subject ? { subject } : {}),
+            now,
+            lifetimeSeconds: lifetimes.accessTokenSeconds,
+            jti: accessJti,
+            customClaims: config.claims,
+          }),
+          key,
+        )
+      : '';
     let idJti = '';
     let idToken: string | undefined;
     if (request.idToken && subject) {
@@ -119,7 +125,8 @@ export class TokenIssuer {
           jti: idJti,
           idp: config.tenant,
           ...(request.idToken.nonce ? { nonce: request.idToken.nonce } : {}),
-          accessToken,
+          ...(withAccessToken ? { accessToken } : {}),
+          ...(request.idToken.code ? { code: request.idToken.code } : {}),
           server: config.server ? 'custom' : 'org',
           customClaims: config.claims,
         }),
@@ -178,7 +185,7 @@ export class TokenIssuer {
       );
     return {
       token_type: 'Bearer',
-      expires_in: lifetimes.accessTokenSeconds,
+      expires_in: withAccessToken ? lifetimes.accessTokenSeconds : 0,
       access_token: accessToken,
       scope: request.scopes.join(' '),
       ...(refreshToken ? { refresh_token: refreshToken } : {}),

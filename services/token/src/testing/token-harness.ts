@@ -39,7 +39,7 @@ import {
   topicOfKeyEvent,
 } from '@gatehouse/signing-keys';
 import type { TestStack } from '@gatehouse/test-stacks';
-import { createTokenService } from '../app.js';
+import { createTokenService, serveTokenService } from '../app.js';
 
 export const tenancy: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
 
@@ -82,6 +82,8 @@ export async function startToken(
   await new Promise((resolve) => server.once('listening', resolve));
   cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const grpc = await serveTokenService(service.tokenService, '127.0.0.1:0');
+  cleanups.push(() => grpc.close());
 
   /** Every event appended so far, applied by the projector. */
   const caughtUp = async () => {
@@ -259,6 +261,7 @@ export async function startToken(
     runner,
     keks,
     base,
+    grpcPort: grpc.port,
     logs,
     service,
     caughtUp,

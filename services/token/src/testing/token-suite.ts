@@ -2,13 +2,17 @@
 // client authentication method, seed 000's errors, code and refresh token races, introspection,
 // revocation, and openid-client as a real client.
 import { createHash, randomBytes } from 'node:crypto';
-import { ScopeConsent } from '@gatehouse/contracts';
+import type { AddressInfo } from 'node:net';
+import { type MintTokensResponse, ScopeConsent, TokenServiceClient } from '@gatehouse/contracts';
+import { KafkaEventBus } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
 import type { TestStack } from '@gatehouse/test-stacks';
 import { verifyJwt } from '@gatehouse/tokens';
+import { credentials, type ServiceError, status } from '@grpc/grpc-js';
 import * as oidc from 'openid-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { basic, startToken } from './token-harness.js';
+import { createTokenService } from '../app.js';
+import { basic, startToken, tenancy } from './token-harness.js';
 
 const redirectUri = 'https://app.example.com/cb';
 const webClient = {
@@ -615,6 +619,132 @@ export function describeTokenService(stack: TestStack): void {
       await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({
         error: 'invalid_grant',
       });
+    });
+
+    it('mints implicit and hybrid tokens over gRPC, and validates tokens for other services', async () => {
+      const { grpcPort, tenant, web, userId, newClient, post, path, auth, ring } = await setup();
+      const client = new TokenServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+      cleanups.push(async () => client.close());
+      const call = <Req, Res>(method: 'mintTokens' | 'validateToken', request: Req) =>
+        new Promise<Res>((resolve, reject) =>
+          (
+            client[method] as unknown as (
+              r: Req,
+              cb: (e: ServiceError | null, v: Res) => void,
+            ) => void
+          ).call(client, request, (error, value) => (error ? reject(error) : resolve(value))),
+        );
+      const spa = await newClient(tenant, {
+        ...webClient,
+        token_endpoint_auth_method: 'none',
+        application_type: 'browser',
+        grant_types: ['implicit', 'authorization_code'],
+        response_types: ['id_token', 'token', 'code'],
+      });
+      const base = {
+        tenant,
+        serverId: 'default',
+        clientId: spa.clientId,
+        userId,
+        scopes: ['openid', 'profile', 'email'],
+        nonce: 'n-1',
+        authTime: BigInt(Math.floor(Date.now() / 1000) - 10),
+        amr: ['pwd'],
+        code: '',
+        grantId: '',
+        requestId: 'req-1',
+      };
+      const both = await call<
+        typeof base & { accessToken: boolean; idToken: boolean },
+        MintTokensResponse
+      >('mintTokens', { ...base, accessToken: true, idToken: true });
+      expect(both.expiresIn).toBe(3600);
+      const keys = await ring.verificationKeys(tenant, 'default');
+      const issuer = `http://localhost:9000/${tenant}/oauth2/default`;
+      const id = verifyJwt(both.idToken, { issuer, audience: spa.clientId, keys }).claims;
+      expect(id.nonce).toBe('n-1');
+      expect(id.at_hash).toBe(
+        createHash('sha256')
+          .update(both.accessToken)
+          .digest()
+          .subarray(0, 16)
+          .toString('base64url'),
+      );
+      const code = randomBytes(32).toString('base64url');
+      const hybrid = await call<
+        typeof base & { accessToken: boolean; idToken: boolean },
+        MintTokensResponse
+      >('mintTokens', { ...base, code, accessToken: false, idToken: true });
+      expect(hybrid.accessToken).toBe('');
+      const hybridId = claimsOf(hybrid.idToken);
+      expect(hybridId.c_hash).toBe(
+        createHash('sha256').update(code).digest().subarray(0, 16).toString('base64url'),
+      );
+      expect(hybridId.at_hash).toBeUndefined();
+      expect(hybridId.email).toEqual(expect.any(String)); // no access token: every claim of the scopes
+      // Refusals carry the OAuth error.
+      await expect(
+        call('mintTokens', { ...base, clientId: web.clientId, accessToken: true, idToken: false }),
+      ).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+      await expect(
+        call('mintTokens', { ...base, scopes: ['profile'], accessToken: false, idToken: true }),
+      ).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+      // ValidateToken: active while valid, not once revoked; an ID token only for its own client.
+      const validate = (token: string, clientId = '') =>
+        call<object, { active: boolean; tokenType: string; userId: string }>('validateToken', {
+          tenant,
+          serverId: 'default',
+          token,
+          clientId,
+        });
+      expect(await validate(both.accessToken)).toMatchObject({
+        active: true,
+        tokenType: 'access_token',
+        userId,
+      });
+      expect(await validate(both.idToken, spa.clientId)).toMatchObject({
+        active: true,
+        tokenType: 'id_token',
+      });
+      expect((await validate(both.idToken, web.clientId)).active).toBe(false);
+      expect((await validate('garbage')).active).toBe(false);
+      const cc = (await post(path('token'), { grant_type: 'client_credentials' }, auth)).body
+        .access_token;
+      expect((await validate(cc)).active).toBe(true);
+      await post(path('revoke'), { token: cc }, auth);
+      expect((await validate(cc)).active).toBe(false);
+    });
+
+    it('answers 503 temporarily_unavailable, and issues nothing, when the event log is unreachable', async () => {
+      const { store, ring, tenant, web } = await setup();
+      // The real Kafka adapter, facing a broker address nothing listens on.
+      const unreachable = new KafkaEventBus({
+        brokers: ['127.0.0.1:1'],
+        clientId: 'token-unreachable',
+        publishTimeoutMs: 1500,
+        log: () => {},
+      });
+      cleanups.push(() => unreachable.close());
+      const { app } = createTokenService({ bus: unreachable, store, ring, tenancy, log: () => {} });
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+      const response = await fetch(
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}/${tenant}/oauth2/default/v1/token`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: basic(web.clientId, web.clientSecret!),
+          },
+          body: 'grant_type=client_credentials&scope=orders.read',
+        },
+      );
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('1');
+      const body = (await response.json()) as Record<string, string>;
+      expect(body.error).toBe('temporarily_unavailable');
+      expect(body.access_token).toBeUndefined();
     });
 
     it('appends the grant before answering, and keeps every secret out of the events', async () => {

@@ -1,0 +1,207 @@
+// gRPC TokenService (proto/gatehouse/token/v1): MintTokens for the authorize service's implicit and
+// hybrid flows, ValidateToken for any service that must check a token. The same checks as the HTTP
+// endpoints; OAuth refusals map to gRPC statuses here, in one place, with the OAuth error in the
+// `oauth-error` trailer so a caller can answer its own client in OAuth's words.
+import {
+  type MintTokensRequest,
+  type MintTokensResponse,
+  type TokenServiceServer,
+  TokenServiceService,
+  type ValidateTokenRequest,
+  type ValidateTokenResponse,
+} from '@gatehouse/contracts';
+import { clientViewOf, keys, type TenancyConfig } from '@gatehouse/directory';
+import { evaluateAccessPolicy, newGrantId, orgServerDecision } from '@gatehouse/grants';
+import { OAuthError } from '@gatehouse/http';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import type { KeyRing } from '@gatehouse/signing-keys';
+import {
+  type handleUnaryCall,
+  Metadata,
+  Server,
+  ServerCredentials,
+  type ServiceError,
+  status,
+} from '@grpc/grpc-js';
+import { loadServerConfig } from '../server-config.js';
+import { loadSubject } from '../subjects.js';
+import { inspectToken } from '../token-checks.js';
+import type { TokenIssuer } from '../token-issuer.js';
+
+const statusOf: Record<string, status> = {
+  invalid_request: status.INVALID_ARGUMENT,
+  invalid_scope: status.INVALID_ARGUMENT,
+  access_denied: status.PERMISSION_DENIED,
+  unauthorized_client: status.PERMISSION_DENIED,
+  invalid_client: status.PERMISSION_DENIED,
+  invalid_grant: status.FAILED_PRECONDITION,
+  temporarily_unavailable: status.UNAVAILABLE,
+};
+
+function unary<Req, Res>(
+  answer: (request: Req) => Promise<Res>,
+  log: (error: unknown) => void,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    answer(call.request).then(
+      (response) => callback(null, response),
+      (error: unknown) => {
+        const metadata = new Metadata();
+        if (error instanceof OAuthError) {
+          metadata.set('oauth-error', error.error);
+          callback({
+            name: 'TokenServiceError',
+            code: statusOf[error.error] ?? status.INTERNAL,
+            details: error.description,
+            message: error.description,
+            metadata,
+          } as ServiceError);
+          return;
+        }
+        log(error);
+        metadata.set('oauth-error', 'server_error');
+        callback({
+          name: 'TokenServiceError',
+          code: status.INTERNAL,
+          details: 'internal error',
+          metadata,
+        } as ServiceError);
+      },
+    );
+  };
+}
+
+const refuse = (error: string, description: string) => new OAuthError(400, error, description);
+
+export function tokenServiceImplementation(deps: {
+  store: ProjectionStore;
+  tenancy: TenancyConfig;
+  ring: KeyRing;
+  issuer: TokenIssuer;
+  now: () => number;
+  log: (error: unknown) => void;
+}): TokenServiceServer {
+  const { store } = deps;
+  return {
+    mintTokens: unary<MintTokensRequest, MintTokensResponse>(async (request) => {
+      if (!request.tenant || !request.serverId || !request.clientId || !request.userId)
+        throw refuse('invalid_request', 'tenant, server_id, client_id and user_id are required');
+      if (!request.accessToken && !request.idToken)
+        throw refuse('invalid_request', 'ask for an access token, an ID token, or both');
+      const config = await loadServerConfig(store, deps.tenancy, request.tenant, request.serverId);
+      if (!config || config.server?.status === 'INACTIVE')
+        throw refuse('invalid_request', 'The authorization server was not found.');
+      const client = clientViewOf(
+        await store.hgetall(keys.client(request.tenant, request.clientId)),
+      );
+      if (client?.status !== 'ACTIVE') throw refuse('invalid_client', 'The client is not active.');
+      if (!client.metadata.grantTypes.includes('implicit') && !request.grantId)
+        throw refuse('unauthorized_client', 'The client is not allowed the implicit grant.');
+      if (request.idToken && !request.scopes.includes('openid'))
+        throw refuse('invalid_scope', 'An ID token needs the openid scope.');
+      const subject = await loadSubject(store, request.tenant, request.userId, {
+        authTime: Number(request.authTime),
+        amr: request.amr,
+      });
+      if (!subject) throw refuse('invalid_grant', 'The user is not active.');
+      const decision = config.server
+        ? evaluateAccessPolicy({
+            policies: config.policies,
+            rules: config.rules,
+            serverScopes: config.scopes,
+            clientId: client.id,
+            grantType: 'implicit',
+            user: { id: subject.user.id, groupIds: subject.user.groups.map((group) => group.id) },
+            requestedScopes: request.scopes,
+          })
+        : orgServerDecision(request.scopes);
+      if (!decision.allowed) throw refuse(decision.error, decision.description);
+      const grantId = request.grantId || newGrantId();
+      const issued = await deps.issuer.issue({
+        config,
+        client,
+        grantId,
+        grantType: 'implicit',
+        // offline_access is ignored without a code (seed 001): no refresh token here.
+        scopes: decision.scopes.filter((scope) => scope !== 'offline_access'),
+        subject,
+        lifetimes: {
+          accessTokenSeconds: decision.accessTokenLifetimeSeconds,
+          refreshTokenSeconds: decision.refreshTokenLifetimeSeconds,
+          refreshWindowSeconds: decision.refreshTokenWindowSeconds,
+        },
+        accessToken: request.accessToken,
+        ...(request.idToken
+          ? {
+              idToken: {
+                ...(request.nonce ? { nonce: request.nonce } : {}),
+                ...(request.code ? { code: request.code } : {}),
+              },
+            }
+          : {}),
+        causationId: request.requestId,
+      });
+      return {
+        accessToken: issued.access_token,
+        expiresIn: issued.expires_in,
+        idToken: issued.id_token ?? '',
+        scope: issued.scope,
+        grantId,
+      };
+    }, deps.log),
+
+    validateToken: unary<ValidateTokenRequest, ValidateTokenResponse>(async (request) => {
+      const inactive: ValidateTokenResponse = {
+        active: false,
+        tokenType: '',
+        clientId: '',
+        userId: '',
+        scopes: [],
+        expiresAt: 0n,
+        claimsJson: '',
+      };
+      if (!request.tenant || !request.serverId || !request.token) return inactive;
+      const config = await loadServerConfig(store, deps.tenancy, request.tenant, request.serverId);
+      if (!config || config.server?.status === 'INACTIVE') return inactive;
+      const found = await inspectToken(
+        request.token,
+        'access_token',
+        config,
+        request.clientId,
+        deps,
+      );
+      if (!found || found.kind === 'refresh_token') return inactive;
+      if (found.kind === 'id_token' && found.clientId !== request.clientId) return inactive;
+      const { claims } = found;
+      return {
+        active: true,
+        tokenType: found.kind,
+        clientId: found.clientId,
+        userId:
+          typeof claims.uid === 'string'
+            ? claims.uid
+            : found.kind === 'id_token'
+              ? String(claims.sub)
+              : '',
+        scopes: Array.isArray(claims.scp) ? (claims.scp as string[]) : [],
+        expiresAt: BigInt(claims.exp as number),
+        claimsJson: JSON.stringify(claims),
+      };
+    }, deps.log),
+  };
+}
+
+/** Serves TokenService on `address` (host:port; port 0 picks one); resolves with the bound port. */
+export async function serveTokenService(
+  implementation: TokenServiceServer,
+  address: string,
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = new Server();
+  server.addService(TokenServiceService, implementation);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  return { port, close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())) };
+}
