@@ -15,6 +15,7 @@ export {
   newKekSetting,
   openPrivateKey,
   parseKeks,
+  readKekSetting,
   type SealedKey,
   sealPrivateKey,
   UnsealError,

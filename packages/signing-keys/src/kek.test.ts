@@ -5,6 +5,7 @@ import {
   newKekSetting,
   openPrivateKey,
   parseKeks,
+  readKekSetting,
   sealPrivateKey,
   UnsealError,
   unsealPrivateKey,
@@ -46,5 +47,13 @@ describe('key-encryption key', () => {
     expect(() => parseKeks(`k:${Buffer.alloc(16).toString('base64')}`)).toThrow(/32 bytes/);
     const one = newKekSetting('k');
     expect(() => parseKeks(`${one},${one}`)).toThrow(/given twice/);
+  });
+
+  it('reads GATEHOUSE_KEK as a setting, naming the variable when it is missing or malformed', () => {
+    expect(readKekSetting({ GATEHOUSE_KEK: newKekSetting('k1') }).current.id).toBe('k1');
+    expect(() => readKekSetting({})).toThrow(/^GATEHOUSE_KEK: is required/);
+    expect(() => readKekSetting({ GATEHOUSE_KEK: 'k1:short' })).toThrow(
+      /^GATEHOUSE_KEK: .*32 bytes/,
+    );
   });
 });

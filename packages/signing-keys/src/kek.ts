@@ -8,6 +8,7 @@ import {
   type KeyObject,
   randomBytes,
 } from 'node:crypto';
+import { ConfigError, type Environment, setting } from '@gatehouse/config';
 
 export interface KeyEncryptionKey {
   id: string;
@@ -114,5 +115,17 @@ export function openPrivateKey(
     return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   } finally {
     der.fill(0);
+  }
+}
+
+/** GATEHOUSE_KEK (required) as a service setting: a malformed value stops the service at start. */
+export function readKekSetting(env: Environment): KeyEncryptionKeys {
+  try {
+    return parseKeks(
+      setting.string(env, 'GATEHOUSE_KEK', { hint: 'id:base64 of 32 random bytes' }),
+    );
+  } catch (error) {
+    if (error instanceof KekConfigError) throw new ConfigError('GATEHOUSE_KEK', error.message);
+    throw error;
   }
 }

@@ -1,7 +1,7 @@
 // The keys service's settings, each from one environment variable, checked at start.
-import { ConfigError, type Environment, setting } from '@gatehouse/config';
+import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
-import { KekConfigError, type KeyEncryptionKeys, parseKeks } from '@gatehouse/signing-keys';
+import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
 
 export interface KeysConfig {
   /** GATEHOUSE_KEYS_PORT, default 9013: HTTP (JWKS, discovery, key management). */
@@ -27,15 +27,7 @@ export interface KeysConfig {
 }
 
 export function readKeysConfig(env: Environment): KeysConfig {
-  let keks: KeyEncryptionKeys;
-  try {
-    keks = parseKeks(
-      setting.string(env, 'GATEHOUSE_KEK', { hint: 'id:base64 of 32 random bytes' }),
-    );
-  } catch (error) {
-    if (error instanceof KekConfigError) throw new ConfigError('GATEHOUSE_KEK', error.message);
-    throw error;
-  }
+  const keks = readKekSetting(env);
   return {
     port: setting.integer(env, 'GATEHOUSE_KEYS_PORT', { default: 9013, min: 0, max: 65535 }),
     grpcPort: setting.integer(env, 'GATEHOUSE_KEYS_GRPC_PORT', {

@@ -1,7 +1,7 @@
 // The token service's settings, each from one environment variable, checked at start.
-import { ConfigError, type Environment, setting } from '@gatehouse/config';
+import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
-import { KekConfigError, type KeyEncryptionKeys, parseKeks } from '@gatehouse/signing-keys';
+import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
 
 export interface TokenConfig {
   /** GATEHOUSE_TOKEN_PORT, default 9011: /token, /introspect, /revoke. */
@@ -19,15 +19,7 @@ export interface TokenConfig {
 }
 
 export function readTokenConfig(env: Environment): TokenConfig {
-  let keks: KeyEncryptionKeys;
-  try {
-    keks = parseKeks(
-      setting.string(env, 'GATEHOUSE_KEK', { hint: 'id:base64 of 32 random bytes' }),
-    );
-  } catch (error) {
-    if (error instanceof KekConfigError) throw new ConfigError('GATEHOUSE_KEK', error.message);
-    throw error;
-  }
+  const keks = readKekSetting(env);
   return {
     port: setting.integer(env, 'GATEHOUSE_TOKEN_PORT', { default: 9011, min: 0, max: 65535 }),
     grpcPort: setting.integer(env, 'GATEHOUSE_TOKEN_GRPC_PORT', {
