@@ -5,14 +5,25 @@
 // millisecond. A time passed in (an injected clock) is taken as it is.
 import { randomFillSync } from 'node:crypto';
 
+// Random bytes are drawn from the system 4 KiB at a time: one call per ~400 ids, not one per id.
+const pool = new Uint8Array(4096);
+let poolAt = pool.length;
 const random = new Uint8Array(10);
+function fillRandom(): void {
+  if (poolAt + random.length > pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  random.set(pool.subarray(poolAt, poolAt + random.length));
+  poolAt += random.length;
+}
 /** The time asked for last, and the millisecond last encoded (ahead of it after a borrow). */
 let lastAsked = -1;
 let lastMs = -1;
 let counter = 0;
 
 export function uuidv7(at?: number): string {
-  randomFillSync(random);
+  fillRandom();
   const asked = at ?? Date.now();
   let ms: number;
   // Same time as last, or the system clock behind what was already encoded: continue the sequence.

@@ -54,17 +54,15 @@ export async function readForm(ctx: Context, limitBytes = 16 * 1024): Promise<Ma
       'The body must be application/x-www-form-urlencoded',
     );
   const declared = Number(ctx.get('content-length') || '0');
-  const tooLarge = new OAuthError(
-    413,
-    'invalid_request',
-    `The body must be at most ${limitBytes} bytes`,
-  );
-  if (declared > limitBytes) throw tooLarge;
+  // Made only when needed: an Error captures a stack trace, and most bodies are fine.
+  const tooLarge = () =>
+    new OAuthError(413, 'invalid_request', `The body must be at most ${limitBytes} bytes`);
+  if (declared > limitBytes) throw tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req) {
     size += (chunk as Buffer).length;
-    if (size > limitBytes) throw tooLarge;
+    if (size > limitBytes) throw tooLarge();
     chunks.push(chunk as Buffer);
   }
   const form = new Map<string, string>();

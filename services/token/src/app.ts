@@ -7,6 +7,7 @@ import { type EdgeLog, OAuthError, oauthErrors, requestId, resolveTenant } from 
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import Koa from 'koa';
+import { DirectoryCache } from './directory-cache.js';
 import { tokenServiceImplementation } from './grpc/token-service.js';
 import { introspectRoutes } from './http/introspect/introspect.js';
 import { revokeRoutes } from './http/revoke/revoke.js';
@@ -26,6 +27,9 @@ export interface TokenDeps {
 
 export interface TokenService {
   app: Koa;
+  /** Follows the directory (and keys, through the ring given) so that cached entries stay true. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
   issuer: TokenIssuer;
   /** The gRPC TokenService handlers; serve them with serveTokenService. */
   tokenService: ReturnType<typeof tokenServiceImplementation>;
@@ -42,7 +46,8 @@ export function createTokenService(deps: TokenDeps): TokenService {
   app.use(requestId());
   app.use(oauthErrors(log));
   app.use(resolveTenant(deps.tenancy));
-  const shared = { store: deps.store, tenancy: deps.tenancy, now };
+  const directory = new DirectoryCache(deps.store, deps.tenancy);
+  const shared = { store: deps.store, directory, now };
   for (const router of [
     tokenRoutes({ ...shared, issuer, revocations }),
     introspectRoutes({ ...shared, ring: deps.ring }),
@@ -71,7 +76,13 @@ export function createTokenService(deps: TokenDeps): TokenService {
             : String(error),
       }),
   });
-  return { app, issuer, tokenService };
+  return {
+    app,
+    issuer,
+    tokenService,
+    start: () => directory.follow(deps.bus),
+    stop: () => directory.close(),
+  };
 }
 
 export { readTokenConfig, type TokenConfig } from './config.js';

@@ -2,11 +2,11 @@
 // "Authentication mechanisms"): client_secret_basic, client_secret_post, or none for a public client.
 // Exactly one mechanism per request; the one the client registered with.
 import { timingSafeEqual } from 'node:crypto';
-import { type ClientView, clientViewOf, keys } from '@gatehouse/directory';
+import type { ClientView } from '@gatehouse/directory';
 import { sha256Hex } from '@gatehouse/grants';
 import { OAuthError } from '@gatehouse/http';
-import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { Context } from 'koa';
+import type { DirectoryCache } from './directory-cache.js';
 
 export interface AuthenticatedClient {
   client: ClientView;
@@ -40,7 +40,7 @@ function readBasic(header: string): { clientId: string; secret: string } {
 export async function authenticateClient(
   ctx: Context,
   form: Map<string, string>,
-  store: ProjectionStore,
+  directory: DirectoryCache,
   tenant: string,
 ): Promise<AuthenticatedClient> {
   const header = ctx.get('authorization');
@@ -75,10 +75,7 @@ export async function authenticateClient(
       'Client authentication failed. Either the client or the client credentials are invalid.',
       basic ? { 'WWW-Authenticate': 'Basic realm="gatehouse"' } : {},
     );
-  const client =
-    clientId.length <= 128
-      ? clientViewOf(await store.hgetall(keys.client(tenant, clientId)))
-      : undefined;
+  const client = clientId.length <= 128 ? await directory.client(tenant, clientId) : undefined;
   if (client?.status !== 'ACTIVE') throw invalidClient();
   if (client.metadata.tokenEndpointAuthMethod !== method) throw invalidClient();
   if (method !== 'none') {

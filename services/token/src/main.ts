@@ -22,7 +22,9 @@ const store = new RedisProjectionStore({ url: config.redisUrl });
 await bus.ensureTopics(allTopics.map((name) => ({ name })));
 const ring = new KeyRing(storeKeySource(store), config.keks);
 await ring.follow(bus);
-const { app, tokenService } = createTokenService({ bus, store, ring, tenancy: config.tenancy });
+const service = createTokenService({ bus, store, ring, tenancy: config.tenancy });
+await service.start();
+const { app, tokenService } = service;
 const grpc = await serveTokenService(tokenService, `0.0.0.0:${config.grpcPort}`);
 const server = app.listen(config.port, () => {
   process.stdout.write(
@@ -33,6 +35,7 @@ const server = app.listen(config.port, () => {
 const shutdown = () => {
   server.close(async () => {
     await grpc.close();
+    await service.stop();
     await ring.close();
     await bus.close();
     await store.close();

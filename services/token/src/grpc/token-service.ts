@@ -10,7 +10,6 @@ import {
   type ValidateTokenRequest,
   type ValidateTokenResponse,
 } from '@gatehouse/contracts';
-import { clientViewOf, keys, type TenancyConfig } from '@gatehouse/directory';
 import { evaluateAccessPolicy, newGrantId, orgServerDecision } from '@gatehouse/grants';
 import { OAuthError } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
@@ -23,7 +22,7 @@ import {
   type ServiceError,
   status,
 } from '@grpc/grpc-js';
-import { loadServerConfig } from '../server-config.js';
+import type { DirectoryCache } from '../directory-cache.js';
 import { loadSubject } from '../subjects.js';
 import { inspectToken } from '../token-checks.js';
 import type { TokenIssuer } from '../token-issuer.js';
@@ -75,7 +74,7 @@ const refuse = (error: string, description: string) => new OAuthError(400, error
 
 export function tokenServiceImplementation(deps: {
   store: ProjectionStore;
-  tenancy: TenancyConfig;
+  directory: DirectoryCache;
   ring: KeyRing;
   issuer: TokenIssuer;
   now: () => number;
@@ -88,12 +87,10 @@ export function tokenServiceImplementation(deps: {
         throw refuse('invalid_request', 'tenant, server_id, client_id and user_id are required');
       if (!request.accessToken && !request.idToken)
         throw refuse('invalid_request', 'ask for an access token, an ID token, or both');
-      const config = await loadServerConfig(store, deps.tenancy, request.tenant, request.serverId);
+      const config = await deps.directory.server(request.tenant, request.serverId);
       if (!config || config.server?.status === 'INACTIVE')
         throw refuse('invalid_request', 'The authorization server was not found.');
-      const client = clientViewOf(
-        await store.hgetall(keys.client(request.tenant, request.clientId)),
-      );
+      const client = await deps.directory.client(request.tenant, request.clientId);
       if (client?.status !== 'ACTIVE') throw refuse('invalid_client', 'The client is not active.');
       if (!client.metadata.grantTypes.includes('implicit') && !request.grantId)
         throw refuse('unauthorized_client', 'The client is not allowed the implicit grant.');
@@ -161,7 +158,7 @@ export function tokenServiceImplementation(deps: {
         claimsJson: '',
       };
       if (!request.tenant || !request.serverId || !request.token) return inactive;
-      const config = await loadServerConfig(store, deps.tenancy, request.tenant, request.serverId);
+      const config = await deps.directory.server(request.tenant, request.serverId);
       if (!config || config.server?.status === 'INACTIVE') return inactive;
       const found = await inspectToken(
         request.token,

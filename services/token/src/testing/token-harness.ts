@@ -78,6 +78,8 @@ export async function startToken(
     ...(options.now ? { now: options.now } : {}),
     log: (entry) => logs.push(JSON.stringify(entry)),
   });
+  await service.start();
+  cleanups.push(() => service.stop());
   const server = service.app.listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));

@@ -10,7 +10,7 @@ import type { TestStack } from '@gatehouse/test-stacks';
 import { verifyJwt } from '@gatehouse/tokens';
 import { credentials, type ServiceError, status } from '@grpc/grpc-js';
 import * as oidc from 'openid-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTokenService } from '../app.js';
 import { basic, startToken, tenancy } from './token-harness.js';
 
@@ -117,6 +117,52 @@ export function describeTokenService(stack: TestStack): void {
       // The server's default scopes when none is asked for.
       const byDefault = await post(path('token'), { grant_type: 'client_credentials' }, auth);
       expect(byDefault.body.scope).toBe('orders.read');
+    });
+
+    it('keeps clients and server settings in memory, and follows their changes', async () => {
+      const { post, path, auth, web, tenant, appendDirectory } = await setup();
+      const form = { grant_type: 'client_credentials', scope: 'orders.write' };
+      expect((await post(path('token'), form, auth)).body.error).toBe('invalid_scope');
+      await appendDirectory(tenant, [
+        {
+          aggregateId: 'default',
+          event: {
+            type: 'gatehouse.events.v1.ScopeCreated',
+            data: {
+              scope: {
+                id: `scp${randomBytes(9).toString('hex').slice(0, 17)}`,
+                name: 'orders.write',
+                description: 'Write orders',
+                displayName: '',
+                consent: ScopeConsent.SCOPE_CONSENT_IMPLICIT,
+                isDefault: false,
+                isOptional: false,
+                metadataPublish: 'NO_CLIENTS',
+                system: false,
+              },
+            },
+          },
+        },
+      ]);
+      await vi.waitFor(
+        async () => expect((await post(path('token'), form, auth)).status).toBe(200),
+        {
+          timeout: 10_000,
+          interval: 50,
+        },
+      );
+      await appendDirectory(tenant, [
+        {
+          aggregateId: web.clientId,
+          event: { type: 'gatehouse.events.v1.ClientDeactivated', data: {} },
+          version: 2,
+        },
+      ]);
+      await vi.waitFor(
+        async () =>
+          expect((await post(path('token'), form, auth)).body.error).toBe('invalid_client'),
+        { timeout: 10_000, interval: 50 },
+      );
     });
 
     it('authenticates clients by Basic or by post body, and refuses everything else as seed 000 says', async () => {

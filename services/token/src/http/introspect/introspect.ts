@@ -1,26 +1,26 @@
 // POST .../v1/introspect (RFC 7662): a client asks about a token; only its own tokens are ever active
 // to it. Inactive tokens, unknown ones and other clients' all answer exactly {"active": false}.
-import type { TenancyConfig } from '@gatehouse/directory';
 import { OAuthError, readForm } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { authenticateClient } from '../../client-auth.js';
+import type { DirectoryCache } from '../../directory-cache.js';
 import { inspectToken } from '../../token-checks.js';
 import { requireServerConfig } from '../server.js';
 
 export function introspectRoutes(deps: {
   store: ProjectionStore;
-  tenancy: TenancyConfig;
+  directory: DirectoryCache;
   ring: KeyRing;
   now: () => number;
 }): Router {
   const router = new Router();
   const introspect = async (ctx: Context, serverId: string) => {
-    const config = await requireServerConfig(deps.store, deps.tenancy, ctx, serverId);
+    const config = await requireServerConfig(deps.directory, ctx, serverId);
     const form = await readForm(ctx);
-    const { client } = await authenticateClient(ctx, form, deps.store, config.tenant);
+    const { client } = await authenticateClient(ctx, form, deps.directory, config.tenant);
     const token = form.get('token');
     if (!token) throw new OAuthError(400, 'invalid_request', 'The token parameter is required.');
     const found = await inspectToken(token, form.get('token_type_hint'), config, client.id, deps);

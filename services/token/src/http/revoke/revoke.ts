@@ -2,13 +2,13 @@
 // alone; a refresh token takes its whole grant with it (its family and every access token of the
 // grant, SPEC section 5). The answer is 200 whatever the token: unknown, expired, already revoked,
 // or another client's (which is left alone), so the endpoint tells nothing about tokens.
-import type { TenancyConfig } from '@gatehouse/directory';
 import { OAuthError, readForm } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { authenticateClient } from '../../client-auth.js';
+import type { DirectoryCache } from '../../directory-cache.js';
 import type { Revocations } from '../../revocations.js';
 import { inspectToken } from '../../token-checks.js';
 import { requireServerConfig } from '../server.js';
@@ -17,16 +17,16 @@ const hints = new Set(['access_token', 'refresh_token', 'id_token']);
 
 export function revokeRoutes(deps: {
   store: ProjectionStore;
-  tenancy: TenancyConfig;
+  directory: DirectoryCache;
   ring: KeyRing;
   revocations: Revocations;
   now: () => number;
 }): Router {
   const router = new Router();
   const revoke = async (ctx: Context, serverId: string) => {
-    const config = await requireServerConfig(deps.store, deps.tenancy, ctx, serverId);
+    const config = await requireServerConfig(deps.directory, ctx, serverId);
     const form = await readForm(ctx);
-    const { client } = await authenticateClient(ctx, form, deps.store, config.tenant);
+    const { client } = await authenticateClient(ctx, form, deps.directory, config.tenant);
     const token = form.get('token');
     if (!token) throw new OAuthError(400, 'invalid_request', 'The token parameter is required.');
     const hint = form.get('token_type_hint');

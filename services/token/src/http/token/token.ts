@@ -1,12 +1,12 @@
 // POST {org}/oauth2/v1/token and {org}/oauth2/{asId}/v1/token (seed 000 "Create Token"): client
 // authentication, then the handler of the grant type.
-import type { TenancyConfig } from '@gatehouse/directory';
 import { OAuthError, readForm } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { authenticateClient } from '../../client-auth.js';
+import type { DirectoryCache } from '../../directory-cache.js';
 import { authorizationCodeGrant } from '../../grants/authorization-code.js';
 import { clientCredentialsGrant } from '../../grants/client-credentials.js';
 import type { GrantHandler } from '../../grants/grant-context.js';
@@ -17,7 +17,7 @@ import { requireServerConfig } from '../server.js';
 
 export function tokenRoutes(deps: {
   store: ProjectionStore;
-  tenancy: TenancyConfig;
+  directory: DirectoryCache;
   issuer: TokenIssuer;
   revocations: Revocations;
   now: () => number;
@@ -29,13 +29,13 @@ export function tokenRoutes(deps: {
   ]);
   const router = new Router();
   const token = async (ctx: Context, serverId: string) => {
-    const config = await requireServerConfig(deps.store, deps.tenancy, ctx, serverId);
+    const config = await requireServerConfig(deps.directory, ctx, serverId);
     const form = await readForm(ctx);
     const grantType = form.get('grant_type');
     if (!grantType)
       throw new OAuthError(400, 'invalid_request', 'The grant_type parameter is required.');
     const handler = grants.get(grantType);
-    const authenticated = await authenticateClient(ctx, form, deps.store, config.tenant);
+    const authenticated = await authenticateClient(ctx, form, deps.directory, config.tenant);
     if (!handler)
       throw new OAuthError(
         400,

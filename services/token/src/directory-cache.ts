@@ -1,0 +1,70 @@
+// The directory entries /token reads on every request, held in memory: tenant status, clients and
+// each server's configuration. Following gatehouse.directory and gatehouse.client-lifecycle drops an
+// entry on any event of its aggregate (a client's own id; a server's id for its scopes, claims,
+// policies and rules; the tenant's id), and the next read waits for the read model to apply it.
+import { type ClientView, clientViewOf, keys, type TenancyConfig } from '@gatehouse/directory';
+import type { EventBus, Subscription } from '@gatehouse/event-bus';
+import { Topics } from '@gatehouse/events';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import { FollowedCache, followTopics } from '@gatehouse/projections';
+import { loadServerConfig, type ServerConfig } from './server-config.js';
+
+const split = (key: string) => {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)] as const;
+};
+
+export class DirectoryCache {
+  private readonly tenants: FollowedCache<string | null>;
+  private readonly clients: FollowedCache<ClientView | undefined>;
+  private readonly servers: FollowedCache<ServerConfig | undefined>;
+  private subscription?: Subscription;
+
+  constructor(store: ProjectionStore, tenancy: TenancyConfig) {
+    this.tenants = new FollowedCache(store, (key) =>
+      store.hget(keys.tenant(split(key)[0]), 'status'),
+    );
+    this.clients = new FollowedCache(store, async (key) => {
+      const [tenant, clientId] = split(key);
+      return clientViewOf(await store.hgetall(keys.client(tenant, clientId)));
+    });
+    this.servers = new FollowedCache(store, (key) => {
+      const [tenant, serverId] = split(key);
+      return loadServerConfig(store, tenancy, tenant, serverId);
+    });
+  }
+
+  async follow(bus: EventBus): Promise<void> {
+    this.subscription = await followTopics(
+      bus,
+      [Topics.directory, Topics.clientLifecycle],
+      'gatehouse.token.directory',
+      (event) => {
+        const key = `${event.envelope.tenant}/${event.envelope.aggregateId}`;
+        this.tenants.saw(key, event);
+        this.clients.saw(key, event);
+        this.servers.saw(key, event);
+      },
+    );
+  }
+
+  /** The tenant's status (ACTIVE, INACTIVE), or null when there is no such tenant. */
+  tenantStatus(tenant: string): Promise<string | null> {
+    return this.tenants.get(`${tenant}/${tenant}`);
+  }
+
+  client(tenant: string, clientId: string): Promise<ClientView | undefined> {
+    return this.clients.get(`${tenant}/${clientId}`);
+  }
+
+  server(tenant: string, serverId: string): Promise<ServerConfig | undefined> {
+    return this.servers.get(`${tenant}/${serverId}`);
+  }
+
+  async close(): Promise<void> {
+    await this.subscription?.close();
+    this.tenants.clear();
+    this.clients.clear();
+    this.servers.clear();
+  }
+}
