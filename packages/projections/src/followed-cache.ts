@@ -17,13 +17,12 @@ export class FollowedCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
 
   /**
-   * `load` reads an entry from the read model; `maxEntries` bounds memory (the oldest entries go
-   * first); `timeoutMs` bounds the wait for the projector after an event.
+   * `load` reads an entry, including at least the events at `after` (see `afterApplied` for a read
+   * model in a store); `maxEntries` bounds memory (the oldest entries go first).
    */
   constructor(
-    private readonly store: ProjectionStore,
-    private readonly load: (key: string) => Promise<V>,
-    private readonly options: { maxEntries?: number; timeoutMs?: number } = {},
+    private readonly load: (key: string, after: readonly EventPosition[]) => Promise<V>,
+    private readonly options: { maxEntries?: number } = {},
   ) {}
 
   get(key: string): Promise<V> {
@@ -35,15 +34,11 @@ export class FollowedCache<V> {
     }
     if (!entry.value) {
       const current = entry;
-      current.value = waitForProjections(this.store, current.after, {
-        timeoutMs: this.options.timeoutMs ?? 2000,
-      })
-        .then(() => this.load(key))
-        .catch((error: unknown) => {
-          // Not kept: the next read tries again.
-          if (this.entries.get(key) === current) current.value = undefined;
-          throw error;
-        });
+      current.value = this.load(key, current.after).catch((error: unknown) => {
+        // Not kept: the next read tries again.
+        if (this.entries.get(key) === current) current.value = undefined;
+        throw error;
+      });
     }
     return entry.value!;
   }
@@ -68,6 +63,21 @@ export class FollowedCache<V> {
   clear(): void {
     this.entries.clear();
   }
+}
+
+/**
+ * A loader that reads `read` from a store once its projector has applied the events at `after`
+ * (a bounded wait: ProjectionsBehindError past `timeoutMs`, default 2 s).
+ */
+export function afterApplied<V>(
+  store: ProjectionStore,
+  read: (key: string) => Promise<V>,
+  options: { timeoutMs?: number } = {},
+): (key: string, after: readonly EventPosition[]) => Promise<V> {
+  return async (key, after) => {
+    await waitForProjections(store, after, { timeoutMs: options.timeoutMs ?? 2000 });
+    return read(key);
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-export { FollowedCache, followTopics } from './followed-cache.js';
+export { afterApplied, FollowedCache, followTopics } from './followed-cache.js';
 export { type Projection, positionKey, positionPrefix, topicPositionPrefix } from './projection.js';
 export { ProjectionsBehindError, waitForProjections } from './read-your-writes.js';
 export { type RebuildResult, rebuildProjections } from './rebuild.js';

@@ -4,11 +4,10 @@
 // (the read model after waiting for the event's position, or KeyService over gRPC asked the same).
 
 import type { KeyObject } from 'node:crypto';
-import { randomUUID } from 'node:crypto';
 import type { EventBus, EventPosition, Subscription } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { waitForProjections } from '@gatehouse/projections';
+import { FollowedCache, followTopics, waitForProjections } from '@gatehouse/projections';
 import { publicKeyFromJwk, type SigningKey } from '@gatehouse/tokens';
 import { decodeKeyEvent } from './events.js';
 import { type KeyEncryptionKeys, keyPlace, openPrivateKey } from './kek.js';
@@ -43,44 +42,37 @@ interface Loaded {
   publicKeys: Map<string, KeyObject>;
 }
 
-interface Entry {
-  /** Events seen for this server since its copy was last loaded. */
-  after: EventPosition[];
-  loading?: Promise<Loaded>;
-}
-
 export class KeyRing {
-  private readonly servers = new Map<string, Entry>();
+  private readonly servers: FollowedCache<Loaded>;
   private subscription?: Subscription;
 
   constructor(
-    private readonly source: KeySource,
+    source: KeySource,
     private readonly keks: KeyEncryptionKeys,
-  ) {}
+  ) {
+    this.servers = new FollowedCache(async (id, after) => {
+      const slash = id.indexOf('/');
+      const [tenant, serverId] = [id.slice(0, slash), id.slice(slash + 1)];
+      return this.open(tenant, serverId, await source.load(tenant, serverId, after));
+    });
+  }
 
   /** Starts following the key topics; resolves once the subscription is in place. */
   async follow(bus: EventBus): Promise<void> {
-    this.subscription = await bus.subscribe({
-      // Every process needs every key event: a group of its own, from the current end.
-      groupId: `gatehouse.key-ring.${randomUUID()}`,
-      topics: [Topics.keys, Topics.revocations],
-      start: 'latest',
-      handler: async (event) => {
-        if (!decodeKeyEvent(event.envelope)) return;
-        this.saw(event.envelope.tenant, event.envelope.aggregateId, event);
+    this.subscription = await followTopics(
+      bus,
+      [Topics.keys, Topics.revocations],
+      'gatehouse.key-ring',
+      (event) => {
+        if (decodeKeyEvent(event.envelope))
+          this.saw(event.envelope.tenant, event.envelope.aggregateId, event);
       },
-    });
+    );
   }
 
   /** Drops the copy of a server after one of its key events. */
   saw(tenant: string, serverId: string, position: EventPosition): void {
-    const id = `${tenant}/${serverId}`;
-    // Per partition, the latest event seen is the one the next load must include.
-    const after = (this.servers.get(id)?.after ?? []).filter(
-      (seen) => seen.topic !== position.topic || seen.partition !== position.partition,
-    );
-    after.push({ topic: position.topic, partition: position.partition, offset: position.offset });
-    this.servers.set(id, { after });
+    this.servers.saw(`${tenant}/${serverId}`, position);
   }
 
   /** The key the server signs with now. */
@@ -116,24 +108,7 @@ export class KeyRing {
   }
 
   private load(tenant: string, serverId: string): Promise<Loaded> {
-    const id = `${tenant}/${serverId}`;
-    let entry = this.servers.get(id);
-    if (!entry) {
-      entry = { after: [] };
-      this.servers.set(id, entry);
-    }
-    if (!entry.loading) {
-      const current = entry;
-      current.loading = this.source.load(tenant, serverId, current.after).then(
-        (view) => this.open(tenant, serverId, view),
-        (error: unknown) => {
-          // Not cached: the next use tries again.
-          if (this.servers.get(id) === current) current.loading = undefined;
-          throw error;
-        },
-      );
-    }
-    return entry.loading!;
+    return this.servers.get(`${tenant}/${serverId}`);
   }
 
   private open(tenant: string, serverId: string, view: ServerKeysView): Loaded {

@@ -6,7 +6,7 @@ import { type ClientView, clientViewOf, keys, type TenancyConfig } from '@gateho
 import type { EventBus, Subscription } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { FollowedCache, followTopics } from '@gatehouse/projections';
+import { afterApplied, FollowedCache, followTopics } from '@gatehouse/projections';
 import { loadServerConfig, type ServerConfig } from './server-config.js';
 
 const split = (key: string) => {
@@ -21,17 +21,18 @@ export class DirectoryCache {
   private subscription?: Subscription;
 
   constructor(store: ProjectionStore, tenancy: TenancyConfig) {
-    this.tenants = new FollowedCache(store, (key) =>
-      store.hget(keys.tenant(split(key)[0]), 'status'),
-    );
-    this.clients = new FollowedCache(store, async (key) => {
+    const tenantStatus = (key: string) => store.hget(keys.tenant(split(key)[0]), 'status');
+    const client = async (key: string) => {
       const [tenant, clientId] = split(key);
       return clientViewOf(await store.hgetall(keys.client(tenant, clientId)));
-    });
-    this.servers = new FollowedCache(store, (key) => {
+    };
+    const server = (key: string) => {
       const [tenant, serverId] = split(key);
       return loadServerConfig(store, tenancy, tenant, serverId);
-    });
+    };
+    this.tenants = new FollowedCache(afterApplied(store, tenantStatus));
+    this.clients = new FollowedCache(afterApplied(store, client));
+    this.servers = new FollowedCache(afterApplied(store, server));
   }
 
   async follow(bus: EventBus): Promise<void> {
