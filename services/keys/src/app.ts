@@ -139,18 +139,23 @@ export function createKeysService(deps: KeysDeps): KeysService {
       });
       const tick = () => {
         running = keeper.runSchedule(`schedule-${randomUUID()}`).then(
-          ({ rotated, removed }) => {
-            if (rotated + removed > 0)
+          ({ rotated, removed, failed }) => {
+            if (rotated.length + removed.length > 0)
               log({ level: 'info', message: 'key schedule', rotated, removed });
-          },
-          (error: unknown) => {
-            if (!(error instanceof KeysBusyError))
+            for (const { server, error } of failed)
               log({
                 level: 'warn',
-                message: 'key schedule failed; next pass retries',
+                message: 'key schedule could not change a server; the next pass retries',
+                server,
                 error: String(error),
               });
           },
+          (error: unknown) =>
+            log({
+              level: 'warn',
+              message: 'key schedule failed; the next pass retries',
+              error: String(error),
+            }),
         );
         running.finally(() => {
           if (timer) timer = setTimeout(tick, intervalMs);

@@ -46,6 +46,13 @@ export class KeysUnavailableError extends Error {
   override readonly name = 'KeysUnavailableError';
 }
 
+/** What one pass of the schedule did: servers ("tenant/serverId") rotated, kids removed. */
+export interface ScheduleResult {
+  rotated: string[];
+  removed: string[];
+  failed: { server: string; error: unknown }[];
+}
+
 /** A lock outlives any change; it is released as soon as the change is visible. */
 const lockTtlMs = 60_000;
 
@@ -100,9 +107,8 @@ export class KeyKeeper {
    * One pass of the schedule over every server with keys: rotates those whose period is over and
    * removes expired retired keys. A server another replica is changing is left to it.
    */
-  async runSchedule(causationId: string): Promise<{ rotated: number; removed: number }> {
-    let rotated = 0;
-    let removed = 0;
+  async runSchedule(causationId: string): Promise<ScheduleResult> {
+    const result: ScheduleResult = { rotated: [], removed: [], failed: [] };
     for (const id of await this.options.store.smembers(keyReadModel.servers())) {
       const slash = id.indexOf('/');
       const tenant = id.slice(0, slash);
@@ -113,21 +119,22 @@ export class KeyKeeper {
         if (this.rotationDue(view)) {
           const rotation = this.rotation(tenant, serverId, { onlyWhenDue: true });
           if ((await this.decideAndAppend(tenant, serverId, causationId, rotation)).changed)
-            rotated++;
+            result.rotated.push(id);
         }
         const expiring = view.keys.filter((key) => this.expired(key.removeAfter));
         if (expiring.length > 0) {
-          const result = await this.decideAndAppend(tenant, serverId, causationId, this.removal());
-          if (result.changed)
-            removed += expiring.filter(
-              (key) => !result.view.keys.some((k) => k.kid === key.kid),
-            ).length;
+          const after = await this.decideAndAppend(tenant, serverId, causationId, this.removal());
+          if (after.changed)
+            for (const key of expiring)
+              if (!after.view.keys.some((k) => k.kid === key.kid)) result.removed.push(key.kid);
         }
       } catch (error) {
-        if (!(error instanceof KeysBusyError)) throw error;
+        // Another replica is on it; or this server cannot be changed now: the next pass retries,
+        // and the other servers are not held up.
+        if (!(error instanceof KeysBusyError)) result.failed.push({ server: id, error });
       }
     }
-    return { rotated, removed };
+    return result;
   }
 
   private rotation(tenant: string, serverId: string, options: { onlyWhenDue?: boolean }) {

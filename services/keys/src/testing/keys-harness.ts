@@ -58,10 +58,11 @@ export async function startKeys(
   const { bus, store, close } = await stack.open();
   cleanups.push(close);
   await bus.ensureTopics(allTopics.map((name) => ({ name })));
+  const projections = [directoryProjection, keysProjection];
   const runner = await ProjectionRunner.start({
     bus,
     store,
-    projections: [directoryProjection, keysProjection],
+    projections,
     groupId: `projector-${randomUUID()}`,
   });
   cleanups.push(() => runner.stop());
@@ -129,10 +130,10 @@ export async function startKeys(
     };
   };
 
-  /** Every event appended so far, applied by the projector. */
+  /** Every event appended so far to the topics this projector reads, applied by it. */
   const caughtUp = async () => {
     const positions: EventPosition[] = [];
-    for (const topic of allTopics) {
+    for (const topic of [...new Set(projections.flatMap((projection) => projection.topics))]) {
       for (const [partition, end] of await bus.endOffsets(topic)) {
         if (end > 0n) positions.push({ topic, partition, offset: end - 1n });
       }

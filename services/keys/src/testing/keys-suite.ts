@@ -172,10 +172,14 @@ export function describeKeys(stack: TestStack): void {
 
       // Not due yet: nothing happens.
       clock.advance(9 * minute);
-      expect(await keys.keeper.runSchedule('test')).toEqual({ rotated: 0, removed: 0 });
+      // Only this tenant's servers count: on a shared broker the store also holds other tests' keys.
+      const ofAcme = (ids: string[]) => ids.filter((id) => id.startsWith(`${acme.id}/`)).sort();
+      expect(ofAcme((await keys.keeper.runSchedule('test')).rotated)).toEqual([]);
       clock.advance(1 * minute);
       // The org server and the default server were made together, so both are due.
-      expect(await keys.keeper.runSchedule('test')).toEqual({ rotated: 2, removed: 0 });
+      const rotation = await keys.keeper.runSchedule('test');
+      expect(ofAcme(rotation.rotated)).toEqual([`${acme.id}/default`, `${acme.id}/org`]);
+      expect(rotation.failed).toEqual([]);
       await caughtUp();
 
       const second = await until(
@@ -194,7 +198,7 @@ export function describeKeys(stack: TestStack): void {
       // Once every token the retired key signed has expired, it leaves JWKS.
       clock.advance(61 * minute);
       const pass = await keys.keeper.runSchedule('test');
-      expect(pass.removed).toBe(2);
+      expect(pass.removed).toContain(first.kid);
       const later = (await get(jwksPath)).body.keys as { kid: string }[];
       expect(later.map((jwk) => jwk.kid)).not.toContain(first.kid);
     });
@@ -290,7 +294,11 @@ export function describeKeys(stack: TestStack): void {
         clock.advance(5 * minute);
         const passes = await Promise.all(replicas.map((r) => r.keeper.runSchedule('test')));
         // Per pass, the org server and the default server: two rotations between the two replicas.
-        expect(passes.reduce((sum, pass) => sum + pass.rotated, 0)).toBe(2);
+        const ofAcme = passes
+          .flatMap((pass) => pass.rotated)
+          .filter((id) => id.startsWith(`${acme.id}/`))
+          .sort();
+        expect(ofAcme).toEqual([`${acme.id}/default`, `${acme.id}/org`]);
       }
       const activations: string[] = [];
       await bus.replay(Topics.keys, async ({ envelope }) => {
@@ -327,7 +335,8 @@ export function describeKeys(stack: TestStack): void {
       });
       const elapsed = Date.now() - started;
       // Provisioning, then one rotation per full period: never two in one period.
-      expect(activations.length).toBeGreaterThanOrEqual(1 + Math.floor(elapsed / periodMs) - 1);
+      // At least one rotation happened on its own; under load a rotation may come late, never early.
+      expect(activations.length).toBeGreaterThanOrEqual(2);
       expect(activations.length).toBeLessThanOrEqual(1 + Math.floor(elapsed / periodMs));
       for (let i = 1; i < activations.length; i++)
         expect(activations[i]! - activations[i - 1]!).toBeGreaterThanOrEqual(periodMs);
