@@ -15,31 +15,25 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type ClientMetadata, ScopeConsent } from '@gatehouse/contracts';
 import {
-  clientLifecycleEventTypes,
   type DirectoryEvent,
   decideClient,
   decideNewTenant,
   directoryProjection,
-  encodeDirectoryEvent,
   readClientMetadata,
 } from '@gatehouse/directory';
 import { type EventPosition, KafkaEventBus } from '@gatehouse/event-bus';
-import { allTopics, newEnvelope, Topics } from '@gatehouse/events';
+import { allTopics } from '@gatehouse/events';
 import { grantsProjection, sha256Hex } from '@gatehouse/grants';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
 import { ProjectionRunner, waitForProjections } from '@gatehouse/projections';
 import {
-  decideServerKeys,
-  encodeKeyEvent,
-  generateSealedKey,
-  initialServerKeysState,
   KeyRing,
   keysProjection,
   newKekSetting,
   parseKeks,
   storeKeySource,
-  topicOfKeyEvent,
 } from '@gatehouse/signing-keys';
+import { appendDirectoryEvents, provisionServerKeys } from '@gatehouse/test-stacks';
 import { acquireInfrastructure, type TestInfrastructure } from '@gatehouse/testkit';
 import { verifyJwt } from '@gatehouse/tokens';
 import type { LoadCommand, LoadResult, Target } from './load-generator.js';
@@ -356,50 +350,10 @@ async function setUpGatehouse(infrastructure: TestInfrastructure, keyPrefix: str
   const keks = parseKeks(kekSetting);
   const tenant = `t-${randomUUID().slice(0, 8)}`;
 
-  const appendDirectory = async (
+  const appendDirectory = (
     changes: { aggregateId: string; event: DirectoryEvent; version?: number }[],
-  ) => {
-    for (const topic of [Topics.directory, Topics.clientLifecycle]) {
-      const batch = changes.filter(
-        ({ event }) =>
-          (clientLifecycleEventTypes.has(event.type)
-            ? Topics.clientLifecycle
-            : Topics.directory) === topic,
-      );
-      if (batch.length > 0)
-        await bus.publish(
-          topic,
-          batch.map(({ aggregateId, event, version }) =>
-            newEnvelope({
-              type: event.type,
-              tenant,
-              aggregateId,
-              data: encodeDirectoryEvent(event),
-              aggregateVersion: version ?? 0,
-            }),
-          ),
-        );
-    }
-  };
-  const provisionKeys = async (serverId: string) => {
-    const events = decideServerKeys(
-      {
-        kind: 'ProvisionKeys',
-        active: await generateSealedKey(keks, tenant, serverId),
-        next: await generateSealedKey(keks, tenant, serverId),
-      },
-      initialServerKeysState,
-    );
-    for (const event of events)
-      await bus.publish(topicOfKeyEvent(event), [
-        newEnvelope({
-          type: event.type,
-          tenant,
-          aggregateId: serverId,
-          data: encodeKeyEvent(event),
-        }),
-      ]);
-  };
+  ) => appendDirectoryEvents(bus, tenant, changes);
+  const provisionKeys = (serverId: string) => provisionServerKeys(bus, keks, tenant, serverId);
 
   await appendDirectory(
     decideNewTenant(

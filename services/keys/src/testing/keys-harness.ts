@@ -2,14 +2,9 @@
 // admin service does (the directory's own deciders, appended to gatehouse.directory).
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import {
-  decideNewTenant,
-  directoryProjection,
-  encodeDirectoryEvent,
-  type TenancyConfig,
-} from '@gatehouse/directory';
+import { decideNewTenant, directoryProjection, type TenancyConfig } from '@gatehouse/directory';
 import type { EventPosition } from '@gatehouse/event-bus';
-import { allTopics, newEnvelope, Topics } from '@gatehouse/events';
+import { allTopics } from '@gatehouse/events';
 import { ProjectionRunner, waitForProjections } from '@gatehouse/projections';
 import {
   KeyRing,
@@ -19,7 +14,7 @@ import {
   parseKeks,
   storeKeySource,
 } from '@gatehouse/signing-keys';
-import type { TestStack } from '@gatehouse/test-stacks';
+import { appendDirectoryEvents, type TestStack } from '@gatehouse/test-stacks';
 import { createKeysService, type KeysDeps, type KeysService } from '../app.js';
 import { serveKeyService } from '../grpc/key-service.js';
 
@@ -150,17 +145,7 @@ export async function startKeys(
       { id, name: `Tenant ${id}`, apiTokenSha256 },
       { status: 'NONE' },
     );
-    await bus.publish(
-      Topics.directory,
-      changes.map(({ aggregateId, event }) =>
-        newEnvelope({
-          type: event.type,
-          tenant: id,
-          aggregateId,
-          data: encodeDirectoryEvent(event),
-        }),
-      ),
-    );
+    await appendDirectoryEvents(bus, id, changes);
     await until(async () => {
       const [org, custom] = await Promise.all([
         loadServerKeys(store, id, 'org'),

@@ -5,19 +5,17 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { ClientMetadata } from '@gatehouse/contracts';
 import {
-  clientLifecycleEventTypes,
   type DirectoryEvent,
   decideClient,
   decideNewTenant,
   decideUser,
   directoryProjection,
-  encodeDirectoryEvent,
   hashPassword,
   readClientMetadata,
   type TenancyConfig,
 } from '@gatehouse/directory';
 import type { EventPosition } from '@gatehouse/event-bus';
-import { allTopics, newEnvelope, Topics } from '@gatehouse/events';
+import { allTopics } from '@gatehouse/events';
 import {
   type CodeRecord,
   grantKeys,
@@ -27,18 +25,13 @@ import {
 } from '@gatehouse/grants';
 import { ProjectionRunner, waitForProjections } from '@gatehouse/projections';
 import {
-  decideServerKeys,
-  encodeKeyEvent,
-  generateSealedKey,
-  initialServerKeysState,
   KeyRing,
   keysProjection,
   newKekSetting,
   parseKeks,
   storeKeySource,
-  topicOfKeyEvent,
 } from '@gatehouse/signing-keys';
-import type { TestStack } from '@gatehouse/test-stacks';
+import { appendDirectoryEvents, provisionServerKeys, type TestStack } from '@gatehouse/test-stacks';
 import { createTokenService, serveTokenService } from '../app.js';
 
 export const tenancy: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
@@ -98,52 +91,12 @@ export async function startToken(
     await waitForProjections(store, positions, { timeoutMs: 20_000 });
   };
 
-  const appendDirectory = async (
+  const appendDirectory = (
     tenant: string,
     changes: { aggregateId: string; event: DirectoryEvent; version?: number }[],
-  ) => {
-    for (const topic of [Topics.directory, Topics.clientLifecycle]) {
-      const batch = changes.filter(
-        ({ event }) =>
-          (clientLifecycleEventTypes.has(event.type)
-            ? Topics.clientLifecycle
-            : Topics.directory) === topic,
-      );
-      if (batch.length === 0) continue;
-      await bus.publish(
-        topic,
-        batch.map(({ aggregateId, event, version }) =>
-          newEnvelope({
-            type: event.type,
-            tenant,
-            aggregateId,
-            data: encodeDirectoryEvent(event),
-            aggregateVersion: version ?? 0,
-          }),
-        ),
-      );
-    }
-  };
-
-  const provisionKeys = async (tenant: string, serverId: string) => {
-    const events = decideServerKeys(
-      {
-        kind: 'ProvisionKeys',
-        active: await generateSealedKey(keks, tenant, serverId),
-        next: await generateSealedKey(keks, tenant, serverId),
-      },
-      initialServerKeysState,
-    );
-    for (const event of events)
-      await bus.publish(topicOfKeyEvent(event), [
-        newEnvelope({
-          type: event.type,
-          tenant,
-          aggregateId: serverId,
-          data: encodeKeyEvent(event),
-        }),
-      ]);
-  };
+  ) => appendDirectoryEvents(bus, tenant, changes);
+  const provisionKeys = (tenant: string, serverId: string) =>
+    provisionServerKeys(bus, keks, tenant, serverId);
 
   /** A tenant with its default server, both with signing keys. */
   const newTenant = async () => {

@@ -1,0 +1,78 @@
+// Putting state on a bus the way the services would, for suites and benches that run one service
+// without the others: directory changes (as the admin service appends them) and a server's first
+// signing keys (as the keys service does).
+import {
+  clientLifecycleEventTypes,
+  type DirectoryEvent,
+  encodeDirectoryEvent,
+} from '@gatehouse/directory';
+import type { EventBus } from '@gatehouse/event-bus';
+import { newEnvelope, Topics } from '@gatehouse/events';
+import {
+  decideServerKeys,
+  encodeKeyEvent,
+  generateSealedKey,
+  initialServerKeysState,
+  type KeyEncryptionKeys,
+  topicOfKeyEvent,
+} from '@gatehouse/signing-keys';
+
+/** Directory events of one tenant, each to its topic, in order; `version` is the aggregate's. */
+export async function appendDirectoryEvents(
+  bus: EventBus,
+  tenant: string,
+  changes: readonly { aggregateId: string; event: DirectoryEvent; version?: number }[],
+): Promise<void> {
+  for (const topic of [Topics.directory, Topics.clientLifecycle]) {
+    const batch = changes.filter(
+      ({ event }) =>
+        (clientLifecycleEventTypes.has(event.type) ? Topics.clientLifecycle : Topics.directory) ===
+        topic,
+    );
+    if (batch.length === 0) continue;
+    await bus.publish(
+      topic,
+      batch.map(({ aggregateId, event, version }) =>
+        newEnvelope({
+          type: event.type,
+          tenant,
+          aggregateId,
+          data: encodeDirectoryEvent(event),
+          aggregateVersion: version ?? 0,
+        }),
+      ),
+    );
+  }
+}
+
+/** A server's first ACTIVE and NEXT keys, sealed under `keks`. */
+export async function provisionServerKeys(
+  bus: EventBus,
+  keks: KeyEncryptionKeys,
+  tenant: string,
+  serverId: string,
+): Promise<void> {
+  const events = decideServerKeys(
+    {
+      kind: 'ProvisionKeys',
+      active: await generateSealedKey(keks, tenant, serverId),
+      next: await generateSealedKey(keks, tenant, serverId),
+    },
+    initialServerKeysState,
+  );
+  for (const topic of [Topics.keys, Topics.revocations]) {
+    const batch = events.filter((event) => topicOfKeyEvent(event) === topic);
+    if (batch.length === 0) continue;
+    await bus.publish(
+      topic,
+      batch.map((event) =>
+        newEnvelope({
+          type: event.type,
+          tenant,
+          aggregateId: serverId,
+          data: encodeKeyEvent(event),
+        }),
+      ),
+    );
+  }
+}
