@@ -24,19 +24,20 @@ export type InspectedToken =
 
 const looksLikeJwt = (token: string) => token.split('.').length === 3;
 
-/** `clientId`: the client asking; an ID token is only ever its own (its `aud`). */
+/**
+ * `clientId`: the client asking; an ID token is only ever its own (its `aud`). The token's shape
+ * says what it is, so a `token_type_hint` is not needed: RFC 7009 and 7662 let a hint be wrong.
+ */
 export async function inspectToken(
   token: string,
-  hint: string | undefined,
   config: ServerConfig,
   clientId: string,
   deps: { store: ProjectionStore; ring: KeyRing; now: () => number },
 ): Promise<InspectedToken | undefined> {
   if (token.length > 16 * 1024) return undefined;
-  if (looksLikeJwt(token) && hint !== 'refresh_token')
-    return inspectJwt(token, config, clientId, deps);
-  if (!looksLikeJwt(token)) return inspectRefreshToken(token, config, deps);
-  return undefined;
+  return looksLikeJwt(token)
+    ? inspectJwt(token, config, clientId, deps)
+    : inspectRefreshToken(token, config, deps);
 }
 
 async function inspectJwt(

@@ -160,13 +160,7 @@ export function tokenServiceImplementation(deps: {
       if (!request.tenant || !request.serverId || !request.token) return inactive;
       const config = await deps.directory.server(request.tenant, request.serverId);
       if (!config || config.server?.status === 'INACTIVE') return inactive;
-      const found = await inspectToken(
-        request.token,
-        'access_token',
-        config,
-        request.clientId,
-        deps,
-      );
+      const found = await inspectToken(request.token, config, request.clientId, deps);
       if (!found || found.kind === 'refresh_token') return inactive;
       if (found.kind === 'id_token' && found.clientId !== request.clientId) return inactive;
       const { claims } = found;

@@ -593,6 +593,13 @@ export function describeTokenService(stack: TestStack): void {
         token_type: 'refresh_token',
         client_id: web.clientId,
       });
+      // A wrong hint does not hide a token (RFC 7662 section 2.1).
+      const wrongHint = await post(
+        path('introspect'),
+        { token: tokens.refresh_token, token_type_hint: 'access_token' },
+        auth,
+      );
+      expect(wrongHint.body.active).toBe(true);
       expect(
         (await post(path('introspect'), { token: tokens.access_token }, otherAuth)).body,
       ).toEqual({ active: false });

@@ -23,7 +23,7 @@ export function introspectRoutes(deps: {
     const { client } = await authenticateClient(ctx, form, deps.directory, config.tenant);
     const token = form.get('token');
     if (!token) throw new OAuthError(400, 'invalid_request', 'The token parameter is required.');
-    const found = await inspectToken(token, form.get('token_type_hint'), config, client.id, deps);
+    const found = await inspectToken(token, config, client.id, deps);
     if (!found || found.clientId !== client.id) {
       ctx.body = { active: false };
       return;

@@ -36,7 +36,7 @@ export function revokeRoutes(deps: {
         'unsupported_token_type',
         `The token_type_hint ${JSON.stringify(hint.slice(0, 32))} is not supported.`,
       );
-    const found = await inspectToken(token, hint, config, client.id, deps);
+    const found = await inspectToken(token, config, client.id, deps);
     const causationId = ctx.state.requestId as string;
     if (found && found.clientId === client.id) {
       if (found.kind === 'refresh_token')
