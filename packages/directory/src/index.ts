@@ -8,6 +8,11 @@ export {
   ruleGrantTypes,
 } from './authorization-servers/access.js';
 export {
+  type CompiledGroupPattern,
+  compileGroupPattern,
+  maxGroupNameLength,
+} from './authorization-servers/group-pattern.js';
+export {
   projectServerEvent,
   type ServerView,
   serverViewOf,

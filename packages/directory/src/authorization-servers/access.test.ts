@@ -41,6 +41,13 @@ describe('claims', () => {
         checkClaim({ ...claim, valueType: 'GROUPS', value: '(', groupFilterType: 'REGEX' }, scopes),
       ),
     ).toEqual(['value']);
+    // A pattern whose matching time is unbounded (ReDoS) is refused when the claim is made.
+    expect(
+      checkClaim(
+        { ...claim, valueType: 'GROUPS', value: '(a+)+', groupFilterType: 'REGEX' },
+        scopes,
+      ).map((problem) => problem.field),
+    ).toEqual(['value']);
     expect(
       fields(
         checkClaim(

@@ -1,8 +1,10 @@
 // Claims, policies and rules of a custom authorization server: their rules (seed 001, SPEC section 3)
 // and the default policy every `default` server starts with (SPEC section 2).
+
 import type { Claim, Policy, Rule, Scope } from '@gatehouse/contracts';
 import type { FieldProblem } from '../errors.js';
 import { profileAttributes } from '../users/profile.js';
+import { compileGroupPattern } from './group-pattern.js';
 
 /** Claims a token has of its own (seed 001's reserved claims, and OIDC's): never custom. */
 export const reservedClaims: ReadonlySet<string> = new Set([
@@ -72,11 +74,9 @@ export function checkClaim(claim: Claim, scopes: readonly Scope[]): FieldProblem
     if (claim.value.length === 0 || claim.value.length > 1024)
       problems.push({ field: 'value', message: 'must be 1 to 1024 characters' });
     else if (claim.groupFilterType === 'REGEX') {
-      try {
-        new RegExp(claim.value);
-      } catch {
-        problems.push({ field: 'value', message: 'must be a valid regular expression' });
-      }
+      // The same rule token issuance applies: a pattern it would refuse is refused here, at once.
+      const compiled = compileGroupPattern(claim.value);
+      if ('refused' in compiled) problems.push({ field: 'value', message: compiled.refused });
     }
   } else problems.push({ field: 'valueType', message: 'must be EXPRESSION or GROUPS' });
   const known = new Set(scopes.map((s) => s.name));

@@ -1,8 +1,8 @@
 // Groups claims: the names of the user's groups that pass the claim's filter, at most 100 of them
 // (seed 001: more fails the request, rather than give a token a silently partial list).
 import type { Claim } from '@gatehouse/contracts';
+import { compileGroupPattern, maxGroupNameLength } from '@gatehouse/directory';
 import { ClaimsError } from './claims-error.js';
-import { compileGroupPattern, maxGroupNameLength } from './group-pattern.js';
 
 export const groupsClaimLimit = 100;
 

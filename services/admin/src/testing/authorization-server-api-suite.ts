@@ -263,6 +263,14 @@ export function describeAuthorizationServerApi(harness: AdminHarness): void {
         { name: 'sub', claimType: 'RESOURCE', value: 'user.email' },
         { name: 'x', claimType: 'RESOURCE', value: 'user.shoeSize' },
         { name: 'y', claimType: 'RESOURCE', value: 'user.email', conditions: { scopes: ['nope'] } },
+        // A REGEX group filter that could backtrack for minutes on every token request.
+        {
+          name: 'z',
+          claimType: 'IDENTITY',
+          valueType: 'GROUPS',
+          value: '(a+)+$',
+          group_filter_type: 'REGEX',
+        },
       ]) {
         const refused = await acme.as('POST', base, body);
         expect(refused.status, JSON.stringify(body)).toBe(400);
