@@ -83,11 +83,6 @@ export class KeyRing {
     return loaded.signing;
   }
 
-  /** A published, unrevoked public key of the server, or undefined. */
-  async publicKey(tenant: string, serverId: string, kid: string): Promise<KeyObject | undefined> {
-    return (await this.load(tenant, serverId)).publicKeys.get(kid);
-  }
-
   /** The server's verification keys by kid, for verifyJwt's `keys` (revoked ones absent). */
   async verificationKeys(
     tenant: string,

@@ -1,10 +1,13 @@
 // Putting state on a bus the way the services would, for suites and benches that run one service
 // without the others: directory changes (as the admin service appends them) and a server's first
 // signing keys (as the keys service does).
+
+import { ScopeConsent } from '@gatehouse/contracts';
 import {
   clientLifecycleEventTypes,
   type DirectoryEvent,
   encodeDirectoryEvent,
+  newId,
 } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import { newEnvelope, Topics } from '@gatehouse/events';
@@ -75,4 +78,31 @@ export async function provisionServerKeys(
       ),
     );
   }
+}
+
+/** A custom scope added to a server (IMPLICIT consent), as the admin service would append it. */
+export function customScopeCreated(
+  serverId: string,
+  name: string,
+  options: { isDefault?: boolean; published?: boolean; description?: string } = {},
+): { aggregateId: string; event: DirectoryEvent } {
+  return {
+    aggregateId: serverId,
+    event: {
+      type: 'gatehouse.events.v1.ScopeCreated',
+      data: {
+        scope: {
+          id: newId('scp'),
+          name,
+          description: options.description ?? name,
+          displayName: '',
+          consent: ScopeConsent.SCOPE_CONSENT_IMPLICIT,
+          isDefault: options.isDefault ?? false,
+          isOptional: false,
+          metadataPublish: options.published ? 'ALL_CLIENTS' : 'NO_CLIENTS',
+          system: false,
+        },
+      },
+    },
+  };
 }

@@ -60,4 +60,4 @@ export function kafkaRedisStack(clientId = 'gatehouse-test'): TestStack {
     },
   };
 }
-export { appendDirectoryEvents, provisionServerKeys } from './fixtures.js';
+export { appendDirectoryEvents, customScopeCreated, provisionServerKeys } from './fixtures.js';

@@ -21,7 +21,7 @@ import { keyServiceImplementation } from './grpc/key-service.js';
 import { credentialsRoutes } from './http/credentials/credentials.js';
 import { discoveryRoutes } from './http/discovery/discovery.js';
 import { jwksRoutes } from './http/jwks/jwks.js';
-import { KeyKeeper, KeysBusyError } from './key-keeper.js';
+import { KeyKeeper } from './key-keeper.js';
 
 export interface KeysDeps {
   bus: EventBus;

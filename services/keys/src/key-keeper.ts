@@ -91,11 +91,6 @@ export class KeyKeeper {
     }));
   }
 
-  /** Retired keys whose tokens have all expired leave JWKS. */
-  removeExpired(tenant: string, serverId: string, causationId: string) {
-    return this.change(tenant, serverId, causationId, this.removal());
-  }
-
   /** The server was deleted: its keys leave JWKS. */
   removeAll(tenant: string, serverId: string, causationId: string) {
     return this.change(tenant, serverId, causationId, async (view) =>

@@ -13,7 +13,7 @@ import { generateKeyPairSync, randomBytes, randomUUID, verify } from 'node:crypt
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type ClientMetadata, ScopeConsent } from '@gatehouse/contracts';
+import type { ClientMetadata } from '@gatehouse/contracts';
 import {
   type DirectoryEvent,
   decideClient,
@@ -33,7 +33,11 @@ import {
   parseKeks,
   storeKeySource,
 } from '@gatehouse/signing-keys';
-import { appendDirectoryEvents, provisionServerKeys } from '@gatehouse/test-stacks';
+import {
+  appendDirectoryEvents,
+  customScopeCreated,
+  provisionServerKeys,
+} from '@gatehouse/test-stacks';
 import { acquireInfrastructure, type TestInfrastructure } from '@gatehouse/testkit';
 import { verifyJwt } from '@gatehouse/tokens';
 import type { LoadCommand, LoadResult, Target } from './load-generator.js';
@@ -368,25 +372,11 @@ async function setUpGatehouse(infrastructure: TestInfrastructure, keyPrefix: str
   await provisionKeys('org');
   await provisionKeys('default');
   await appendDirectory([
-    {
-      aggregateId: 'default',
-      event: {
-        type: 'gatehouse.events.v1.ScopeCreated',
-        data: {
-          scope: {
-            id: `scp${randomBytes(9).toString('hex').slice(0, 17)}`,
-            name: 'orders.read',
-            description: 'Read orders',
-            displayName: '',
-            consent: ScopeConsent.SCOPE_CONSENT_IMPLICIT,
-            isDefault: true,
-            isOptional: false,
-            metadataPublish: 'ALL_CLIENTS',
-            system: false,
-          },
-        },
-      },
-    },
+    customScopeCreated('default', 'orders.read', {
+      isDefault: true,
+      published: true,
+      description: 'Read orders',
+    }),
   ]);
   const { metadata, problems } = readClientMetadata({
     client_name: 'Bench service',

@@ -3,10 +3,10 @@
 // revocation, and openid-client as a real client.
 import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { type MintTokensResponse, ScopeConsent, TokenServiceClient } from '@gatehouse/contracts';
+import { type MintTokensResponse, TokenServiceClient } from '@gatehouse/contracts';
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
-import type { TestStack } from '@gatehouse/test-stacks';
+import { customScopeCreated, type TestStack } from '@gatehouse/test-stacks';
 import { verifyJwt } from '@gatehouse/tokens';
 import { credentials, type ServiceError, status } from '@grpc/grpc-js';
 import * as oidc from 'openid-client';
@@ -34,25 +34,11 @@ export function describeTokenService(stack: TestStack): void {
       const harness = await startToken(stack, cleanups, options);
       const tenant = await harness.newTenant();
       await harness.appendDirectory(tenant, [
-        {
-          aggregateId: 'default',
-          event: {
-            type: 'gatehouse.events.v1.ScopeCreated',
-            data: {
-              scope: {
-                id: `scp${randomBytes(9).toString('hex').slice(0, 17)}`,
-                name: 'orders.read',
-                description: 'Read orders',
-                displayName: '',
-                consent: ScopeConsent.SCOPE_CONSENT_IMPLICIT,
-                isDefault: true,
-                isOptional: false,
-                metadataPublish: 'ALL_CLIENTS',
-                system: false,
-              },
-            },
-          },
-        },
+        customScopeCreated('default', 'orders.read', {
+          isDefault: true,
+          published: true,
+          description: 'Read orders',
+        }),
       ]);
       const web = await harness.newClient(tenant, webClient);
       const userId = await harness.newUser(
@@ -124,25 +110,7 @@ export function describeTokenService(stack: TestStack): void {
       const form = { grant_type: 'client_credentials', scope: 'orders.write' };
       expect((await post(path('token'), form, auth)).body.error).toBe('invalid_scope');
       await appendDirectory(tenant, [
-        {
-          aggregateId: 'default',
-          event: {
-            type: 'gatehouse.events.v1.ScopeCreated',
-            data: {
-              scope: {
-                id: `scp${randomBytes(9).toString('hex').slice(0, 17)}`,
-                name: 'orders.write',
-                description: 'Write orders',
-                displayName: '',
-                consent: ScopeConsent.SCOPE_CONSENT_IMPLICIT,
-                isDefault: false,
-                isOptional: false,
-                metadataPublish: 'NO_CLIENTS',
-                system: false,
-              },
-            },
-          },
-        },
+        customScopeCreated('default', 'orders.write', { description: 'Write orders' }),
       ]);
       await vi.waitFor(
         async () => expect((await post(path('token'), form, auth)).status).toBe(200),
