@@ -78,7 +78,8 @@ const levels = {
 
 export class KafkaEventBus implements EventBus {
   private readonly kafka: Kafka;
-  private readonly producer: Producer;
+  private producer: Producer;
+  private producerReady: Promise<void> | null = null;
   private readonly admin: Admin;
   private readonly consumers = new Set<Consumer>();
   private connecting: Promise<void> | null = null;
@@ -116,16 +117,43 @@ export class KafkaEventBus implements EventBus {
         },
       retry: { initialRetryTime: 100, retries: 8 },
     });
-    this.producer = this.kafka.producer({
+    this.producer = this.newProducer();
+    this.admin = this.kafka.admin();
+  }
+
+  private newProducer(): Producer {
+    return this.kafka.producer({
       idempotent: true, // implies acks=all (-1)
-      // An idempotent producer must not give up on a batch, or its sequence numbers go out of
-      // step; `publishTimeoutMs` bounds how long a caller waits instead.
+      // Retry a batch for as long as kafkajs will; `publishTimeoutMs` bounds how long a caller
+      // waits. When kafkajs gives up anyway, `sendQueued` replaces the producer.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
     });
-    this.admin = this.kafka.admin();
+  }
+
+  /**
+   * A batch that failed may still have been appended (the broker wrote it, then the connection
+   * broke). kafkajs then reuses its sequence numbers for the next batch, which the broker takes
+   * for a retry of the one it has and acknowledges with the old batch's offsets without storing
+   * anything: an acknowledged event lost. A new producer gets a new producer id whose sequence
+   * numbers start afresh, so nothing sent after a failure can be mistaken for what came before.
+   */
+  private async replaceProducer(): Promise<void> {
+    const failed = this.producer;
+    this.producer = this.newProducer();
+    this.producerReady = null;
+    await failed.disconnect().catch(() => {});
+  }
+
+  private producerConnected(): Promise<void> {
+    const producer = this.producer;
+    this.producerReady ??= producer.connect().catch((error: unknown) => {
+      if (this.producer === producer) this.producerReady = null;
+      throw error;
+    });
+    return this.producerReady;
   }
 
   async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
@@ -192,6 +220,7 @@ export class KafkaEventBus implements EventBus {
       for (const pending of batch)
         byTopic.set(pending.topic, [...(byTopic.get(pending.topic) ?? []), ...pending.messages]);
       try {
+        await this.producerConnected();
         const results = await this.producer.sendBatch({
           acks: -1,
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
@@ -215,6 +244,7 @@ export class KafkaEventBus implements EventBus {
           pending.reject(
             new EventBusUnavailableError(`publish to ${pending.topic} failed: ${String(error)}`),
           );
+        await this.replaceProducer();
       } finally {
         this.queuedEvents -= batch.reduce((sum, pending) => sum + pending.messages.length, 0);
       }
@@ -352,7 +382,11 @@ export class KafkaEventBus implements EventBus {
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
       await new Promise<void>((resolve, reject) => {
-        consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
+        // kafkajs restarts the consumer itself after a retriable crash (a coordinator still
+        // loading after a broker restart); only a crash it gives up on ends the replay.
+        consumer.on(consumer.events.CRASH, ({ payload }) => {
+          if (!payload.restart) reject(payload.error);
+        });
         consumer
           .run({
             autoCommit: false,
@@ -407,7 +441,7 @@ export class KafkaEventBus implements EventBus {
 
   private connect(): Promise<void> {
     if (this.closed) return Promise.reject(new EventBusUnavailableError('event bus is closed'));
-    this.connecting ??= Promise.all([this.producer.connect(), this.admin.connect()]).then(
+    this.connecting ??= Promise.all([this.producerConnected(), this.admin.connect()]).then(
       () => undefined,
       (error: unknown) => {
         this.connecting = null;
