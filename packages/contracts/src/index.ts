@@ -56,6 +56,7 @@ export { Envelope } from './gen/gatehouse/events/v1/envelope.js';
 export {
   AuthorizationCodeIssued,
   AuthorizationCodeRedeemed,
+  ConsentGranted,
   GrantContext,
   GrantRevoked,
   RefreshTokenIssued,

@@ -2,6 +2,7 @@
 import {
   AuthorizationCodeIssued,
   AuthorizationCodeRedeemed,
+  ConsentGranted,
   type Envelope,
   GrantRevoked,
   TokenRevoked,
@@ -17,6 +18,7 @@ const codecs = {
   'gatehouse.events.v1.TokensIssued': TokensIssued as MessageCodec<TokensIssued>,
   'gatehouse.events.v1.TokenRevoked': TokenRevoked as MessageCodec<TokenRevoked>,
   'gatehouse.events.v1.GrantRevoked': GrantRevoked as MessageCodec<GrantRevoked>,
+  'gatehouse.events.v1.ConsentGranted': ConsentGranted as MessageCodec<ConsentGranted>,
 };
 
 export type GrantEvent = EventsOf<typeof codecs>;

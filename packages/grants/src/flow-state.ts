@@ -13,6 +13,9 @@ export const grantKeys = {
   revokedToken: (tenant: string, jti: string) => `rm:revoked-token:${tenant}:${jti}`,
   /** string: the reason; expires when the grant's last token would have */
   revokedGrant: (tenant: string, grantId: string) => `rm:revoked-grant:${tenant}:${grantId}`,
+  /** set: the scopes a user consented to for a client of a server (projected from ConsentGranted) */
+  consent: (tenant: string, serverId: string, clientId: string, userId: string) =>
+    `rm:consent:${tenant}:${serverId}:${clientId}:${userId}`,
 };
 
 export const sha256Hex = (secret: string) => createHash('sha256').update(secret).digest('hex');

@@ -107,6 +107,19 @@ export function projectGrantEvent(envelope: Envelope, now = Date.now()): WriteOp
         epochMs(event.data.expiresAt),
         now,
       );
+    case 'gatehouse.events.v1.ConsentGranted':
+      return [
+        {
+          op: 'sadd',
+          key: grantKeys.consent(
+            tenant,
+            event.data.serverId,
+            event.data.clientId,
+            event.data.userId,
+          ),
+          members: event.data.scopes,
+        },
+      ];
     default:
       // Codes are flow state only: they live 60 s, and the authorize service writes them directly.
       return [];
@@ -116,6 +129,6 @@ export function projectGrantEvent(envelope: Envelope, now = Date.now()): WriteOp
 export const grantsProjection = {
   name: 'grants',
   topics: [Topics.grants, Topics.revocations],
-  keyPrefixes: ['rm:refresh:', 'rm:revoked-token:', 'rm:revoked-grant:'],
+  keyPrefixes: ['rm:refresh:', 'rm:revoked-token:', 'rm:revoked-grant:', 'rm:consent:'],
   project: (envelope: Envelope) => projectGrantEvent(envelope),
 } as const;

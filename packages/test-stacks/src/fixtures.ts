@@ -80,11 +80,17 @@ export async function provisionServerKeys(
   }
 }
 
-/** A custom scope added to a server (IMPLICIT consent), as the admin service would append it. */
+/** A custom scope added to a server (IMPLICIT consent unless told), as the admin service would append it. */
 export function customScopeCreated(
   serverId: string,
   name: string,
-  options: { isDefault?: boolean; published?: boolean; description?: string } = {},
+  options: {
+    isDefault?: boolean;
+    published?: boolean;
+    description?: string;
+    displayName?: string;
+    consent?: ScopeConsent;
+  } = {},
 ): { aggregateId: string; event: DirectoryEvent } {
   return {
     aggregateId: serverId,
@@ -95,8 +101,8 @@ export function customScopeCreated(
           id: newId('scp'),
           name,
           description: options.description ?? name,
-          displayName: '',
-          consent: ScopeConsent.SCOPE_CONSENT_IMPLICIT,
+          displayName: options.displayName ?? '',
+          consent: options.consent ?? ScopeConsent.SCOPE_CONSENT_IMPLICIT,
           isDefault: options.isDefault ?? false,
           isOptional: false,
           metadataPublish: options.published ? 'ALL_CLIENTS' : 'NO_CLIENTS',

@@ -60,4 +60,5 @@ export function kafkaRedisStack(clientId = 'gatehouse-test'): TestStack {
     },
   };
 }
+export { directoryFixtures, fixturePassword } from './directory-fixtures.js';
 export { appendDirectoryEvents, customScopeCreated, provisionServerKeys } from './fixtures.js';

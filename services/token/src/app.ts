@@ -4,10 +4,10 @@
 import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import { type EdgeLog, OAuthError, oauthErrors, requestId, resolveTenant } from '@gatehouse/http';
+import { DirectoryCache } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import Koa from 'koa';
-import { DirectoryCache } from './directory-cache.js';
 import { tokenServiceImplementation } from './grpc/token-service.js';
 import { introspectRoutes } from './http/introspect/introspect.js';
 import { revokeRoutes } from './http/revoke/revoke.js';
@@ -80,7 +80,7 @@ export function createTokenService(deps: TokenDeps): TokenService {
     app,
     issuer,
     tokenService,
-    start: () => directory.follow(deps.bus),
+    start: () => directory.follow(deps.bus, 'token'),
     stop: () => directory.close(),
   };
 }

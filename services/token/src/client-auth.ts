@@ -5,8 +5,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { ClientView } from '@gatehouse/directory';
 import { sha256Hex } from '@gatehouse/grants';
 import { OAuthError } from '@gatehouse/http';
+import type { DirectoryCache } from '@gatehouse/oauth-reads';
 import type { Context } from 'koa';
-import type { DirectoryCache } from './directory-cache.js';
 
 export interface AuthenticatedClient {
   client: ClientView;

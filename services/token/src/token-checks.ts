@@ -2,10 +2,10 @@
 // revoked (signature, issuer, expiry, and the token's and its grant's revocation entries, read in one
 // round trip), or one of its current refresh tokens. Issue 7 adds the implicit invalidation rules.
 import { grantIdOfTokenId, grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
+import type { ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
-import type { ServerConfig } from './server-config.js';
 
 export type InspectedToken =
   | {

@@ -10,8 +10,8 @@ import {
   type RedeemedCode,
   sha256Hex,
 } from '@gatehouse/grants';
+import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
-import { loadSubject } from '../subjects.js';
 import {
   type GrantHandler,
   invalidGrant,

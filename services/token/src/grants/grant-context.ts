@@ -1,9 +1,9 @@
 // What every grant handler gets, and the errors they share.
 import { OAuthError } from '@gatehouse/http';
+import type { ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { Context } from 'koa';
 import type { AuthenticatedClient } from '../client-auth.js';
-import type { ServerConfig } from '../server-config.js';
 import type { IssuedTokens, TokenIssuer } from '../token-issuer.js';
 
 export interface GrantRequest {

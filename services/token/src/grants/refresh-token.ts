@@ -3,8 +3,8 @@
 // spent token presented again means the family leaked, and the whole grant is revoked (RFC 9700
 // section 4.14.2). Scopes may only narrow. The family keeps its absolute end; each token its idle one.
 import { grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
+import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
-import { loadSubject } from '../subjects.js';
 import {
   type GrantHandler,
   invalidGrant,

@@ -12,6 +12,8 @@ import {
 } from '@gatehouse/contracts';
 import { evaluateAccessPolicy, newGrantId, orgServerDecision } from '@gatehouse/grants';
 import { OAuthError } from '@gatehouse/http';
+import type { DirectoryCache } from '@gatehouse/oauth-reads';
+import { loadSubject } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import {
@@ -22,8 +24,6 @@ import {
   type ServiceError,
   status,
 } from '@grpc/grpc-js';
-import type { DirectoryCache } from '../directory-cache.js';
-import { loadSubject } from '../subjects.js';
 import { inspectToken } from '../token-checks.js';
 import type { TokenIssuer } from '../token-issuer.js';
 

@@ -1,8 +1,7 @@
 // The tenant and authorization server a request is for; unknown ones are a 404 in OAuth's shape.
 import { OAuthError } from '@gatehouse/http';
+import type { DirectoryCache, ServerConfig } from '@gatehouse/oauth-reads';
 import type { Context } from 'koa';
-import type { DirectoryCache } from '../directory-cache.js';
-import type { ServerConfig } from '../server-config.js';
 
 export async function requireServerConfig(
   directory: DirectoryCache,

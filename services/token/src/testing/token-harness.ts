@@ -3,18 +3,7 @@
 // signing keys through the keys' decider, authorization codes as the authorize service writes them.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { ClientMetadata } from '@gatehouse/contracts';
-import {
-  type DirectoryEvent,
-  decideClient,
-  decideNewTenant,
-  decideUser,
-  directoryProjection,
-  hashPassword,
-  readClientMetadata,
-  type TenancyConfig,
-} from '@gatehouse/directory';
-import type { EventPosition } from '@gatehouse/event-bus';
+import { directoryProjection, type TenancyConfig } from '@gatehouse/directory';
 import { allTopics } from '@gatehouse/events';
 import {
   type CodeRecord,
@@ -23,7 +12,7 @@ import {
   newGrantId,
   sha256Hex,
 } from '@gatehouse/grants';
-import { ProjectionRunner, waitForProjections } from '@gatehouse/projections';
+import { ProjectionRunner } from '@gatehouse/projections';
 import {
   KeyRing,
   keysProjection,
@@ -31,7 +20,7 @@ import {
   parseKeks,
   storeKeySource,
 } from '@gatehouse/signing-keys';
-import { appendDirectoryEvents, provisionServerKeys, type TestStack } from '@gatehouse/test-stacks';
+import { directoryFixtures, type TestStack } from '@gatehouse/test-stacks';
 import { createTokenService, serveTokenService } from '../app.js';
 
 export const tenancy: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
@@ -80,88 +69,11 @@ export async function startToken(
   const grpc = await serveTokenService(service.tokenService, '127.0.0.1:0');
   cleanups.push(() => grpc.close());
 
-  /** Every event appended so far, applied by the projector. */
-  const caughtUp = async () => {
-    const positions: EventPosition[] = [];
-    for (const topic of allTopics) {
-      for (const [partition, end] of await bus.endOffsets(topic)) {
-        if (end > 0n) positions.push({ topic, partition, offset: end - 1n });
-      }
-    }
-    await waitForProjections(store, positions, { timeoutMs: 20_000 });
-  };
-
-  const appendDirectory = (
-    tenant: string,
-    changes: { aggregateId: string; event: DirectoryEvent; version?: number }[],
-  ) => appendDirectoryEvents(bus, tenant, changes);
-  const provisionKeys = (tenant: string, serverId: string) =>
-    provisionServerKeys(bus, keks, tenant, serverId);
-
-  /** A tenant with its default server, both with signing keys. */
-  const newTenant = async () => {
-    const id = `t-${randomUUID().slice(0, 8)}`;
-    const apiTokenSha256 = sha256Hex(randomBytes(32).toString('base64url'));
-    await appendDirectory(
-      id,
-      decideNewTenant({ id, name: `Tenant ${id}`, apiTokenSha256 }, { status: 'NONE' }),
-    );
-    await provisionKeys(id, 'org');
-    await provisionKeys(id, 'default');
-    await caughtUp();
-    return id;
-  };
-
-  /** Registers a client (RFC 7591 metadata as the API takes it); its secret is shown here once. */
-  const newClient = async (tenant: string, input: Record<string, unknown>) => {
-    const { metadata, problems } = readClientMetadata(input);
-    if (!metadata) throw new Error(`bad client metadata: ${JSON.stringify(problems)}`);
-    const id = `0oa${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`;
-    const secret =
-      metadata.tokenEndpointAuthMethod === 'none'
-        ? undefined
-        : randomBytes(32).toString('base64url');
-    const events = decideClient(
-      {
-        kind: 'RegisterClient',
-        id,
-        metadata: metadata as ClientMetadata,
-        secretSha256: secret ? sha256Hex(secret) : '',
-      },
-      { status: 'NONE' } as Parameters<typeof decideClient>[1],
-    );
-    await appendDirectory(
-      tenant,
-      events.map((event, i) => ({ aggregateId: id, event, version: i + 1 })),
-    );
-    await caughtUp();
-    return { clientId: id, clientSecret: secret };
-  };
-
-  const newUser = async (tenant: string, login: string) => {
-    const id = `00u${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`;
-    const events = decideUser(
-      {
-        kind: 'CreateUser',
-        id,
-        profile: { login, email: login, firstName: 'Ada', lastName: 'Lovelace' } as Parameters<
-          typeof decideUser
-        >[0] extends { profile: infer P }
-          ? P
-          : never,
-        // With a password: a user created without one stays PROVISIONED, and gets no tokens.
-        passwordHash: await hashPassword('Correct-Horse-9', { log2N: 12, r: 8, p: 1 }),
-        activate: true,
-      },
-      { status: 'NONE' } as Parameters<typeof decideUser>[1],
-    );
-    await appendDirectory(
-      tenant,
-      events.map((event) => ({ aggregateId: id, event })),
-    );
-    await caughtUp();
-    return id;
-  };
+  const { caughtUp, appendDirectory, newTenant, newClient, newUser, assign } = directoryFixtures({
+    bus,
+    store,
+    keks,
+  });
 
   /** An authorization code, as the authorize service issues it through the code store. */
   const issueCode = async (
@@ -223,6 +135,7 @@ export async function startToken(
     newTenant,
     newClient,
     newUser,
+    assign,
     issueCode,
     post,
     appendDirectory,

@@ -3,12 +3,12 @@
 // grant, SPEC section 5). The answer is 200 whatever the token: unknown, expired, already revoked,
 // or another client's (which is left alone), so the endpoint tells nothing about tokens.
 import { OAuthError, readForm } from '@gatehouse/http';
+import type { DirectoryCache } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { authenticateClient } from '../../client-auth.js';
-import type { DirectoryCache } from '../../directory-cache.js';
 import type { Revocations } from '../../revocations.js';
 import { inspectToken } from '../../token-checks.js';
 import { requireServerConfig } from '../server.js';

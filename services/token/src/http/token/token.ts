@@ -1,12 +1,12 @@
 // POST {org}/oauth2/v1/token and {org}/oauth2/{asId}/v1/token (seed 000 "Create Token"): client
 // authentication, then the handler of the grant type.
 import { OAuthError, readForm } from '@gatehouse/http';
+import type { DirectoryCache } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { authenticateClient } from '../../client-auth.js';
-import type { DirectoryCache } from '../../directory-cache.js';
 import { authorizationCodeGrant } from '../../grants/authorization-code.js';
 import { clientCredentialsGrant } from '../../grants/client-credentials.js';
 import type { GrantHandler } from '../../grants/grant-context.js';

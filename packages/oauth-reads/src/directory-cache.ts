@@ -1,4 +1,4 @@
-// The directory entries /token reads on every request, held in memory: tenant status, clients and
+// The directory entries /token and /authorize read on every request, held in memory: tenant status, clients and
 // each server's configuration. Following gatehouse.directory and gatehouse.client-lifecycle drops an
 // entry on any event of its aggregate (a client's own id; a server's id for its scopes, claims,
 // policies and rules; the tenant's id), and the next read waits for the read model to apply it.
@@ -35,11 +35,12 @@ export class DirectoryCache {
     this.servers = new FollowedCache(afterApplied(store, server));
   }
 
-  async follow(bus: EventBus): Promise<void> {
+  /** `service` names the follower's consumer groups (`gatehouse.{service}.directory.*`). */
+  async follow(bus: EventBus, service: string): Promise<void> {
     this.subscription = await followTopics(
       bus,
       [Topics.directory, Topics.clientLifecycle],
-      'gatehouse.token.directory',
+      `gatehouse.${service}.directory`,
       (event) => {
         const key = `${event.envelope.tenant}/${event.envelope.aggregateId}`;
         this.tenants.saw(key, event);

@@ -1,0 +1,136 @@
+// A tenant's directory for suites that run the OAuth services without the admin service: tenants
+// (with their org and default servers' keys), users, clients and assignments, appended the way the
+// admin service decides them, and waited for until the projector has applied them.
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { ClientMetadata } from '@gatehouse/contracts';
+import {
+  type DirectoryEvent,
+  decideClient,
+  decideNewTenant,
+  decideUser,
+  hashPassword,
+  readClientMetadata,
+} from '@gatehouse/directory';
+import type { EventBus, EventPosition } from '@gatehouse/event-bus';
+import { allTopics } from '@gatehouse/events';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import { waitForProjections } from '@gatehouse/projections';
+import type { KeyEncryptionKeys } from '@gatehouse/signing-keys';
+import { appendDirectoryEvents, provisionServerKeys } from './fixtures.js';
+
+/** The password every fixture user gets. */
+export const fixturePassword = 'Correct-Horse-9';
+
+const sha256Hex = (value: string) => createHash('sha256').update(value).digest('hex');
+const oktaStyleId = (prefix: string) =>
+  `${prefix}${randomBytes(12).toString('base64url').replace(/[-_]/g, 'x').slice(0, 17)}`;
+
+export function directoryFixtures(deps: {
+  bus: EventBus;
+  store: ProjectionStore;
+  keks: KeyEncryptionKeys;
+}) {
+  const { bus, store, keks } = deps;
+
+  /** Every event appended so far, applied by the projector. */
+  const caughtUp = async () => {
+    const positions: EventPosition[] = [];
+    for (const topic of allTopics) {
+      for (const [partition, end] of await bus.endOffsets(topic)) {
+        if (end > 0n) positions.push({ topic, partition, offset: end - 1n });
+      }
+    }
+    await waitForProjections(store, positions, { timeoutMs: 20_000 });
+  };
+
+  const appendDirectory = (
+    tenant: string,
+    changes: { aggregateId: string; event: DirectoryEvent; version?: number }[],
+  ) => appendDirectoryEvents(bus, tenant, changes);
+  const provisionKeys = (tenant: string, serverId: string) =>
+    provisionServerKeys(bus, keks, tenant, serverId);
+
+  /** A tenant with its default server, both with signing keys. */
+  const newTenant = async () => {
+    const id = `t-${randomUUID().slice(0, 8)}`;
+    const apiTokenSha256 = sha256Hex(randomBytes(32).toString('base64url'));
+    await appendDirectory(
+      id,
+      decideNewTenant({ id, name: `Tenant ${id}`, apiTokenSha256 }, { status: 'NONE' }),
+    );
+    await provisionKeys(id, 'org');
+    await provisionKeys(id, 'default');
+    await caughtUp();
+    return id;
+  };
+
+  /** Registers a client (RFC 7591 metadata as the API takes it); its secret is shown here once. */
+  const newClient = async (tenant: string, input: Record<string, unknown>) => {
+    const { metadata, problems } = readClientMetadata(input);
+    if (!metadata) throw new Error(`bad client metadata: ${JSON.stringify(problems)}`);
+    const id = oktaStyleId('0oa');
+    const secret =
+      metadata.tokenEndpointAuthMethod === 'none'
+        ? undefined
+        : randomBytes(32).toString('base64url');
+    const events = decideClient(
+      {
+        kind: 'RegisterClient',
+        id,
+        metadata: metadata as ClientMetadata,
+        secretSha256: secret ? sha256Hex(secret) : '',
+      },
+      { status: 'NONE' } as Parameters<typeof decideClient>[1],
+    );
+    await appendDirectory(
+      tenant,
+      events.map((event, i) => ({ aggregateId: id, event, version: i + 1 })),
+    );
+    await caughtUp();
+    return { clientId: id, clientSecret: secret };
+  };
+
+  /** An ACTIVE user with `fixturePassword` (a cheap scrypt cost: tests hash it often). */
+  const newUser = async (tenant: string, login: string, profile: Record<string, unknown> = {}) => {
+    const id = oktaStyleId('00u');
+    const events = decideUser(
+      {
+        kind: 'CreateUser',
+        id,
+        profile: {
+          login,
+          email: login,
+          firstName: 'Ada',
+          lastName: 'Lovelace',
+          ...profile,
+        } as Parameters<typeof decideUser>[0] extends { profile: infer P } ? P : never,
+        // With a password: a user created without one stays PROVISIONED, and gets no tokens.
+        passwordHash: await hashPassword(fixturePassword, { log2N: 12, r: 8, p: 1 }),
+        activate: true,
+      },
+      { status: 'NONE' } as Parameters<typeof decideUser>[1],
+    );
+    await appendDirectory(
+      tenant,
+      events.map((event) => ({ aggregateId: id, event })),
+    );
+    await caughtUp();
+    return id;
+  };
+
+  /** Assigns a user, or a group, to a client (the app assignment API's events). */
+  const assign = async (
+    tenant: string,
+    clientId: string,
+    to: { userId: string } | { groupId: string },
+  ) => {
+    const event: DirectoryEvent =
+      'userId' in to
+        ? { type: 'gatehouse.events.v1.AppUserAssigned', data: { userId: to.userId } }
+        : { type: 'gatehouse.events.v1.AppGroupAssigned', data: { groupId: to.groupId } };
+    await appendDirectory(tenant, [{ aggregateId: clientId, event }]);
+    await caughtUp();
+  };
+
+  return { caughtUp, appendDirectory, provisionKeys, newTenant, newClient, newUser, assign };
+}
