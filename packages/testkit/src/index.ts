@@ -1,7 +1,18 @@
-// What integration tests import: the Kafka and Redis the global setup found or started.
+// What integration tests import: the Kafka and Redis the global setup found or started, and a
+// headless Chromium for browser tests.
 import { inject } from 'vitest';
 import type { KafkaHandle, RedisHandle } from './infrastructure.js';
 
+export {
+  type Browser,
+  type BrowserContext,
+  chromiumExecutable,
+  type LaunchOptions,
+  launchChromium,
+  type Page,
+  saveScreenshot,
+  screenshotDir,
+} from './browser.js';
 export {
   acquireInfrastructure,
   type KafkaHandle,

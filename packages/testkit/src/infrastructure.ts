@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 
 const run = promisify(execFile);
-const defaultInfraDir = fileURLToPath(new URL('../../../infra/local', import.meta.url));
+/** The repository's infra/local, from src/ and dist/ alike. */
+export const defaultInfraDir = fileURLToPath(new URL('../../../infra/local', import.meta.url));
 
 export type Source = 'environment' | 'testcontainers' | 'infra/local';
 
@@ -225,17 +226,27 @@ export async function script(
   name: string,
   args: string[],
 ): Promise<Record<string, string>> {
+  const stdout = await scriptOutput(infraDir, name, args);
+  return Object.fromEntries(
+    stdout
+      .split('\n')
+      .map((line) => /^([A-Z_]+)=(.*)$/.exec(line.trim()))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
+}
+
+/** Runs an infra/local script and returns what it printed on stdout. */
+export async function scriptOutput(
+  infraDir: string,
+  name: string,
+  args: string[],
+): Promise<string> {
   try {
     const { stdout } = await run('bash', [join(infraDir, name), ...args], {
       maxBuffer: 16 * 1024 * 1024,
     });
-    return Object.fromEntries(
-      stdout
-        .split('\n')
-        .map((line) => /^([A-Z_]+)=(.*)$/.exec(line.trim()))
-        .filter((m): m is RegExpExecArray => m !== null)
-        .map((m) => [m[1]!, m[2]!]),
-    );
+    return stdout;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
     throw new Error(
