@@ -1,0 +1,36 @@
+// The authorize service's settings, each from one environment variable, checked at start.
+import { type Environment, setting } from '@gatehouse/config';
+import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
+
+export interface AuthorizeConfig {
+  /** GATEHOUSE_AUTHORIZE_PORT, default 9010: /authorize, /api/v1/authn, sign-in, consent, /logout. */
+  port: number;
+  /** GATEHOUSE_TOKEN_GRPC_URL, default 127.0.0.1:9111: the token service's gRPC TokenService. */
+  tokenGrpc: string;
+  /** GATEHOUSE_PUBLIC_URL, GATEHOUSE_TENANT_MODE, GATEHOUSE_TENANT_DOMAIN: where tenants live. */
+  tenancy: TenancyConfig;
+  /** GATEHOUSE_KEK (required): the key ring reads the servers' keys (for id_token_hint). */
+  keks: KeyEncryptionKeys;
+  /** GATEHOUSE_KAFKA_BROKERS (required). */
+  kafkaBrokers: string[];
+  /** GATEHOUSE_REDIS_URL (required). */
+  redisUrl: string;
+}
+
+export function readAuthorizeConfig(env: Environment): AuthorizeConfig {
+  const keks = readKekSetting(env);
+  const tokenGrpc = setting.string(env, 'GATEHOUSE_TOKEN_GRPC_URL', {
+    default: '127.0.0.1:9111',
+    pattern: /^[A-Za-z0-9.-]+:\d{1,5}$/,
+    hint: 'host:port',
+  });
+  return {
+    port: setting.integer(env, 'GATEHOUSE_AUTHORIZE_PORT', { default: 9010, min: 0, max: 65535 }),
+    tokenGrpc,
+    tenancy: readTenancyConfig(env),
+    keks,
+    kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
+  };
+}

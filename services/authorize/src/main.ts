@@ -1,0 +1,45 @@
+// Starts the authorize service on Kafka and Redis, from environment variables (see config.ts).
+import { ConfigError } from '@gatehouse/config';
+import { KafkaEventBus } from '@gatehouse/event-bus';
+import { allTopics } from '@gatehouse/events';
+import { RedisProjectionStore } from '@gatehouse/projection-store';
+import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
+import { createAuthorizeService, grpcTokenMinter, readAuthorizeConfig } from './app.js';
+
+let config: ReturnType<typeof readAuthorizeConfig>;
+try {
+  config = readAuthorizeConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`authorize: configuration error: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw error;
+}
+
+const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-authorize' });
+const store = new RedisProjectionStore({ url: config.redisUrl });
+await bus.ensureTopics(allTopics.map((name) => ({ name })));
+const ring = new KeyRing(storeKeySource(store), config.keks);
+await ring.follow(bus);
+const minter = grpcTokenMinter(config.tokenGrpc);
+const service = createAuthorizeService({ bus, store, ring, tenancy: config.tenancy, minter });
+await service.start();
+const server = service.app.listen(config.port, () => {
+  process.stdout.write(
+    `${JSON.stringify({ service: 'authorize', level: 'info', message: 'listening', port: config.port })}\n`,
+  );
+});
+
+const shutdown = () => {
+  server.close(async () => {
+    minter.close();
+    await service.stop();
+    await ring.close();
+    await bus.close();
+    await store.close();
+    process.exit(0);
+  });
+};
+process.once('SIGTERM', shutdown);
+process.once('SIGINT', shutdown);

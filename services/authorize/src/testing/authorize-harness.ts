@@ -1,0 +1,174 @@
+// Starts the authorize service with everything it talks to: a projector, the token service (served
+// over gRPC, which the authorize service calls to mint implicit and hybrid tokens), and a JWKS
+// endpoint for clients that verify ID tokens; plus a cookie-keeping browser-like HTTP client.
+import { randomUUID } from 'node:crypto';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { directoryProjection, type TenancyConfig } from '@gatehouse/directory';
+import { allTopics } from '@gatehouse/events';
+import { grantsProjection } from '@gatehouse/grants';
+import { ProjectionRunner } from '@gatehouse/projections';
+import {
+  KeyRing,
+  keysProjection,
+  newKekSetting,
+  parseKeks,
+  storeKeySource,
+} from '@gatehouse/signing-keys';
+import { directoryFixtures, type TestStack } from '@gatehouse/test-stacks';
+import { createTokenService, serveTokenService } from '@gatehouse/token';
+import type Koa from 'koa';
+import { createAuthorizeService, grpcTokenMinter } from '../app.js';
+import type { FlowStateOptions } from '../flow-state.js';
+
+export const tenancy: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
+
+const listen = async (
+  app: Koa | RequestListener,
+  cleanups: (() => Promise<void>)[],
+): Promise<string> => {
+  const server: Server =
+    typeof app === 'function'
+      ? createServer(app).listen(0, '127.0.0.1')
+      : app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+};
+
+export async function startAuthorize(
+  stack: TestStack,
+  cleanups: (() => Promise<void>)[],
+  options: { flowOptions?: Partial<Omit<FlowStateOptions, 'now'>> } = {},
+) {
+  const { bus, store, close } = await stack.open();
+  cleanups.push(close);
+  await bus.ensureTopics(allTopics.map((name) => ({ name })));
+  const runner = await ProjectionRunner.start({
+    bus,
+    store,
+    projections: [directoryProjection, keysProjection, grantsProjection],
+    groupId: `projector-${randomUUID()}`,
+  });
+  cleanups.push(() => runner.stop());
+  const keks = parseKeks(newKekSetting('kek-test'));
+  const ring = new KeyRing(storeKeySource(store), keks);
+  await ring.follow(bus);
+  cleanups.push(() => ring.close());
+  const logs: string[] = [];
+  const log = (entry: unknown) => {
+    logs.push(JSON.stringify(entry));
+  };
+
+  const token = createTokenService({ bus, store, ring, tenancy, log });
+  await token.start();
+  cleanups.push(() => token.stop());
+  const tokenBase = await listen(token.app, cleanups);
+  const grpc = await serveTokenService(token.tokenService, '127.0.0.1:0');
+  cleanups.push(() => grpc.close());
+
+  const minter = grpcTokenMinter(`127.0.0.1:${grpc.port}`);
+  cleanups.push(async () => minter.close());
+  const service = createAuthorizeService({
+    bus,
+    store,
+    ring,
+    tenancy,
+    minter,
+    log,
+    ...(options.flowOptions ? { flowOptions: options.flowOptions } : {}),
+  });
+  await service.start();
+  cleanups.push(() => service.stop());
+  const base = await listen(service.app, cleanups);
+
+  // JWKS of any tenant's server, as the keys service publishes it: /{tenant}/{server}/keys.
+  const jwksBase = await listen((req, res) => {
+    const [, tenant, serverId] = (req.url ?? '').split('/');
+    ring.keys(tenant ?? '', serverId ?? '').then(
+      (view) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            keys: view.keys.map(({ kid, n, e }) => ({
+              kty: 'RSA',
+              kid,
+              n,
+              e,
+              alg: 'RS256',
+              use: 'sig',
+            })),
+          }),
+        );
+      },
+      () => {
+        res.statusCode = 404;
+        res.end();
+      },
+    );
+  }, cleanups);
+
+  const fixtures = directoryFixtures({ bus, store, keks });
+  return { bus, store, ring, keks, base, tokenBase, jwksBase, logs, ...fixtures };
+}
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  location?: string;
+  text: string;
+}
+
+/** An HTTP client that keeps cookies, as a browser would, and never follows redirects itself. */
+export function browser(base: string) {
+  const jar = new Map<string, string>();
+  const send = async (url: string, init: RequestInit = {}): Promise<Reply> => {
+    const target = new URL(url, base);
+    const headers = new Headers(init.headers);
+    if (target.origin === new URL(base).origin && jar.size > 0)
+      headers.set('cookie', [...jar].map(([name, value]) => `${name}=${value}`).join('; '));
+    const response = await fetch(target, { ...init, headers, redirect: 'manual' });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const eq = pair!.indexOf('=');
+      const name = pair!.slice(0, eq);
+      const value = pair!.slice(eq + 1);
+      if (value === '' || /Max-Age=0/i.test(cookie)) jar.delete(name);
+      else jar.set(name, value);
+    }
+    const location = response.headers.get('location');
+    return {
+      status: response.status,
+      headers: response.headers,
+      ...(location ? { location: new URL(location, target).href } : {}),
+      text: await response.text(),
+    };
+  };
+  return {
+    jar,
+    get: (url: string) => send(url),
+    post: (url: string, form: Record<string, string>) =>
+      send(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams(form).toString(),
+      }),
+  };
+}
+
+/** The hidden fields of the first form in a page. */
+export function hiddenFields(html: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const match of html.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g))
+    fields[decodeHtml(match[1]!)] = decodeHtml(match[2]!);
+  return fields;
+}
+
+export const decodeHtml = (value: string) =>
+  value
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&#96;/g, '`')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');

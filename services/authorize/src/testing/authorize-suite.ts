@@ -1,0 +1,673 @@
+// The authorize service end to end (authorize + token over gRPC + projector + bus + store): the
+// Authentication API, every response type in every response mode, every error path of seed 000,
+// the hosted sign-in and consent pages with their sessions and CSRF checks, logout, openid-client
+// running the code flow with PKCE and the hybrid flow, and hostile parameters.
+import { createHash, randomBytes } from 'node:crypto';
+import { ScopeConsent } from '@gatehouse/contracts';
+import { keys } from '@gatehouse/directory';
+import { customScopeCreated, fixturePassword, type TestStack } from '@gatehouse/test-stacks';
+import * as oidc from 'openid-client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  browser,
+  decodeHtml,
+  hiddenFields,
+  type Reply,
+  startAuthorize,
+} from './authorize-harness.js';
+
+/** A JSON body, read by the tests' expectations. */
+// biome-ignore lint/suspicious/noExplicitAny: the expectations check the shape
+type Json = Record<string, any>;
+
+const redirectUri = 'https://app.example.com/cb';
+const logoutUri = 'https://app.example.com/bye';
+const allResponseTypes = [
+  'code',
+  'token',
+  'id_token',
+  'code id_token',
+  'code token',
+  'code id_token token',
+  'id_token token',
+];
+const modes = ['query', 'fragment', 'form_post', 'okta_post_message'] as const;
+
+const claimsOf = (jwt: string) =>
+  JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
+const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+
+/** The parameters of an authorization response, whichever mode carried it. */
+export function responseOf(reply: Reply, mode: (typeof modes)[number]): URLSearchParams {
+  switch (mode) {
+    case 'query':
+      return new URL(reply.location!).searchParams;
+    case 'fragment':
+      return new URLSearchParams(new URL(reply.location!).hash.slice(1));
+    case 'form_post':
+      return new URLSearchParams(hiddenFields(reply.text));
+    case 'okta_post_message': {
+      const json = /postMessage\((\{.*?\}),"/.exec(reply.text)?.[1];
+      return new URLSearchParams(JSON.parse(json ?? '{}') as Record<string, string>);
+    }
+  }
+}
+
+export function describeAuthorizeService(stack: TestStack): void {
+  describe(`authorize service: ${stack.name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    const setup = async (options: Parameters<typeof startAuthorize>[2] = {}) => {
+      const harness = await startAuthorize(stack, cleanups, options);
+      const tenant = await harness.newTenant();
+      await harness.appendDirectory(tenant, [
+        customScopeCreated('default', 'orders.read', { description: 'Read your orders' }),
+        customScopeCreated('default', 'orders.write', {
+          displayName: 'Change your orders',
+          description: 'Place and cancel orders for you',
+          consent: ScopeConsent.SCOPE_CONSENT_REQUIRED,
+        }),
+      ]);
+      const web = await harness.newClient(tenant, {
+        client_name: 'Web <App>',
+        redirect_uris: [redirectUri],
+        post_logout_redirect_uris: [logoutUri],
+        grant_types: ['authorization_code', 'implicit', 'refresh_token'],
+        response_types: allResponseTypes,
+        consent_method: 'TRUSTED',
+      });
+      const spa = await harness.newClient(tenant, {
+        client_name: 'SPA',
+        application_type: 'browser',
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'none',
+        consent_method: 'TRUSTED',
+      });
+      const thirdParty = await harness.newClient(tenant, {
+        client_name: 'Third party',
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        consent_method: 'REQUIRED',
+      });
+      const login = `ada-${randomBytes(3).toString('hex')}@example.com`;
+      const userId = await harness.newUser(tenant, login);
+      const everyone = await harness.store.hget(keys.tenant(tenant), 'everyoneGroupId');
+      await harness.assign(tenant, web.clientId, { userId });
+      await harness.assign(tenant, spa.clientId, { groupId: everyone! });
+      await harness.assign(tenant, thirdParty.clientId, { userId });
+      const issuer = `http://localhost:9000/${tenant}/oauth2/default`;
+      const authorizeUrl = (params: Record<string, string>, server = 'default') =>
+        `${harness.base}/${tenant}/oauth2/${server === 'org' ? '' : `${server}/`}v1/authorize?${new URLSearchParams(params)}`;
+      const authn = async (username = login, password = fixturePassword) => {
+        const response = await fetch(`${harness.base}/${tenant}/api/v1/authn`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ username, password }),
+        });
+        return { status: response.status, body: (await response.json()) as Json };
+      };
+      const sessionToken = async () => (await authn()).body.sessionToken as string;
+      const exchange = async (code: string, extra: Record<string, string> = {}) => {
+        const response = await fetch(`${harness.tokenBase}/${tenant}/oauth2/default/v1/token`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: `Basic ${Buffer.from(`${web.clientId}:${web.clientSecret}`).toString('base64')}`,
+          },
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            code,
+            redirect_uri: redirectUri,
+            ...extra,
+          }),
+        });
+        return { status: response.status, body: (await response.json()) as Json };
+      };
+      const base = {
+        client_id: web.clientId,
+        redirect_uri: redirectUri,
+        scope: 'openid profile',
+        state: 'st-1',
+        nonce: 'n-1',
+      };
+      return {
+        ...harness,
+        tenant,
+        web,
+        spa,
+        thirdParty,
+        login,
+        userId,
+        issuer,
+        authorizeUrl,
+        authn,
+        sessionToken,
+        exchange,
+        base,
+      };
+    };
+
+    it('authenticates with /api/v1/authn: a one-time sessionToken, E0000004, and a lockout', async () => {
+      const { authn, login, authorizeUrl, base } = await setup({
+        flowOptions: { lockout: { maxFailures: 3, durationMs: 60_000 } },
+      });
+      const ok = await authn();
+      expect(ok.status).toBe(200);
+      expect(ok.body).toMatchObject({
+        status: 'SUCCESS',
+        sessionToken: expect.any(String),
+        expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        _embedded: { user: { id: expect.any(String), profile: { login } } },
+      });
+      // Single use: the second redemption finds nothing and the user has to sign in.
+      const params = { ...base, response_type: 'code', sessionToken: ok.body.sessionToken };
+      const first = await browser(authorizeUrl({})).get(authorizeUrl(params));
+      expect(new URL(first.location!).searchParams.get('code')).toEqual(expect.any(String));
+      const second = await browser(authorizeUrl({})).get(
+        authorizeUrl({ ...params, prompt: 'none' }),
+      );
+      expect(new URL(second.location!).searchParams.get('error')).toBe('login_required');
+
+      const wrong = await authn(login, 'not-it');
+      expect(wrong.status).toBe(401);
+      expect(wrong.body).toMatchObject({
+        errorCode: 'E0000004',
+        errorSummary: 'Authentication failed',
+      });
+      const unknown = await authn('nobody@example.com', 'whatever');
+      expect(unknown.status).toBe(401);
+      expect(unknown.body.errorCode).toBe('E0000004');
+      const invalid = await fetch(authorizeUrl({}).replace(/oauth2.*$/, 'api/v1/authn'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'x' }),
+      });
+      expect(invalid.status).toBe(400);
+      expect(await invalid.json()).toMatchObject({ errorCode: 'E0000001' });
+      // Two more failures lock the login out: even the right password is refused for a while.
+      await authn(login, 'not-it');
+      expect((await authn(login, 'not-it')).body).toEqual({ status: 'LOCKED_OUT' });
+      expect((await authn()).body).toEqual({ status: 'LOCKED_OUT' });
+    });
+
+    it('answers every response type in every response mode, with state, iss and the right hashes', async () => {
+      const { authorizeUrl, sessionToken, base, issuer, web, exchange } = await setup();
+      for (const responseType of allResponseTypes) {
+        for (const mode of modes) {
+          const reply = await browser(authorizeUrl({})).get(
+            authorizeUrl({
+              ...base,
+              response_type: responseType,
+              response_mode: mode,
+              sessionToken: await sessionToken(),
+            }),
+          );
+          const what = `${responseType} / ${mode}`;
+          const tokens = responseType !== 'code';
+          if (mode === 'query' && tokens) {
+            // Seed 000: query cannot carry tokens; the error comes back in the fragment.
+            expect(reply.status, what).toBe(302);
+            const error = responseOf(reply, 'fragment');
+            expect(error.get('error'), what).toBe('unsupported_response_mode');
+            expect(error.get('iss')).toBe(issuer);
+            continue;
+          }
+          if (mode === 'query' || mode === 'fragment') {
+            expect(reply.status, what).toBe(302);
+            expect(reply.location!.startsWith(redirectUri), what).toBe(true);
+          } else {
+            expect(reply.status, what).toBe(200);
+            expect(reply.headers.get('content-security-policy'), what).toMatch(
+              /script-src 'nonce-/,
+            );
+          }
+          if (mode === 'form_post') expect(reply.text).toContain(`action="${redirectUri}"`);
+          if (mode === 'okta_post_message')
+            expect(reply.text).toContain(`"https://app.example.com")`);
+          const params = responseOf(reply, mode);
+          expect(params.get('state'), what).toBe('st-1');
+          expect(params.get('iss'), what).toBe(issuer);
+          const words = responseType.split(' ');
+          expect(params.has('code'), what).toBe(words.includes('code'));
+          expect(params.has('access_token'), what).toBe(words.includes('token'));
+          expect(params.has('id_token'), what).toBe(words.includes('id_token'));
+          if (words.includes('token')) {
+            expect(params.get('token_type')).toBe('Bearer');
+            expect(Number(params.get('expires_in'))).toBe(3600);
+          }
+          if (words.includes('id_token')) {
+            const claims = claimsOf(params.get('id_token')!);
+            expect(claims).toMatchObject({ iss: issuer, aud: web.clientId, nonce: 'n-1' });
+            expect('at_hash' in claims, what).toBe(words.includes('token'));
+            expect('c_hash' in claims, what).toBe(words.includes('code'));
+          }
+          if (words.includes('code')) {
+            const exchanged = await exchange(params.get('code')!);
+            expect(exchanged.status, what).toBe(200);
+            expect(claimsOf(exchanged.body.id_token).nonce).toBe('n-1');
+          }
+        }
+      }
+    });
+
+    it('shows an error page, and never redirects, for an unknown client or an unregistered redirect_uri', async () => {
+      const { authorizeUrl, base, web, appendDirectory, caughtUp, tenant } = await setup();
+      const cases: Record<string, string>[] = [
+        { ...base, response_type: 'code', client_id: 'nope' },
+        { ...base, response_type: 'code', redirect_uri: 'https://evil.example.com/cb' },
+        { ...base, response_type: 'code', redirect_uri: `${redirectUri}/` },
+        { ...base, response_type: 'code', redirect_uri: `${redirectUri}?x=1` },
+        { response_type: 'code', scope: 'openid', redirect_uri: redirectUri },
+        { response_type: 'code', scope: 'openid', client_id: web.clientId },
+      ];
+      for (const params of cases) {
+        const reply = await browser(authorizeUrl({})).get(authorizeUrl(params));
+        expect(reply.status, JSON.stringify(params)).toBe(400);
+        expect(reply.location).toBeUndefined();
+        expect(reply.headers.get('content-type')).toMatch(/^text\/html/);
+      }
+      const twice = `${authorizeUrl({ ...base, response_type: 'code' })}&redirect_uri=${encodeURIComponent('https://evil.example.com/')}`;
+      expect((await browser(twice).get(twice)).status).toBe(400);
+      // A deactivated client is an unknown one (once the directory follower has seen it go).
+      await appendDirectory(tenant, [
+        {
+          aggregateId: web.clientId,
+          event: { type: 'gatehouse.events.v1.ClientDeactivated', data: {} },
+          version: 2,
+        },
+      ]);
+      await caughtUp();
+      await vi.waitFor(
+        async () => {
+          const inactive = await browser(authorizeUrl({})).get(
+            authorizeUrl({ ...base, response_type: 'code' }),
+          );
+          expect(inactive.status).toBe(400);
+          expect(inactive.location).toBeUndefined();
+          expect(inactive.text).toContain('invalid_client');
+        },
+        { timeout: 10_000, interval: 50 },
+      );
+    });
+
+    it("sends seed 000's errors back to the client once the client and redirect_uri are known", async () => {
+      const { authorizeUrl, base, sessionToken, spa, tenant, issuer } = await setup();
+      const code = { ...base, response_type: 'code' };
+      const cases: [Record<string, string>, string, 'query' | 'fragment'][] = [
+        [{ ...base }, 'invalid_request', 'query'],
+        [{ ...base, response_type: 'code token id_token x' }, 'unsupported_response_type', 'query'],
+        [{ ...code, response_mode: 'jwt' }, 'unsupported_response_mode', 'query'],
+        [
+          { ...base, response_type: 'id_token', response_mode: 'query' },
+          'unsupported_response_mode',
+          'fragment',
+        ],
+        [{ ...code, scope: '' }, 'invalid_scope', 'query'],
+        [{ ...code, scope: 'a'.repeat(1025) }, 'invalid_scope', 'query'],
+        [{ ...code, scope: 'openid "quoted"' }, 'invalid_scope', 'query'],
+        [{ ...base, response_type: 'id_token', scope: 'profile' }, 'invalid_scope', 'fragment'],
+        [{ ...base, response_type: 'id_token token', nonce: '' }, 'invalid_request', 'fragment'],
+        [{ ...code, prompt: 'none login' }, 'invalid_request', 'query'],
+        [{ ...code, prompt: 'sometimes' }, 'invalid_request', 'query'],
+        [{ ...code, max_age: '-1' }, 'invalid_request', 'query'],
+        [{ ...code, idp: '0oa-someone-else' }, 'invalid_request', 'query'],
+        [{ ...code, request: 'eyJ...' }, 'request_not_supported', 'query'],
+        [
+          { ...code, code_challenge: s256('v'.repeat(43)), code_challenge_method: 'plain' },
+          'invalid_request',
+          'query',
+        ],
+        [
+          { ...code, code_challenge: 'short', code_challenge_method: 'S256' },
+          'invalid_request',
+          'query',
+        ],
+        [{ ...code, client_id: spa.clientId }, 'invalid_request', 'query'],
+        [
+          { ...code, client_id: spa.clientId, response_type: 'token' },
+          'unauthorized_client',
+          'fragment',
+        ],
+        [{ ...code, scope: 'openid unknown.scope', sessionToken: '' }, 'invalid_scope', 'query'],
+      ];
+      for (const [params, error, mode] of cases) {
+        if (params.sessionToken === '') params.sessionToken = await sessionToken();
+        const reply = await browser(authorizeUrl({})).get(authorizeUrl(params));
+        const what = JSON.stringify(params).slice(0, 200);
+        expect(reply.status, what).toBe(302);
+        expect(reply.location!.startsWith(redirectUri), what).toBe(true);
+        const answer = responseOf(reply, mode);
+        expect(answer.get('error'), what).toBe(error);
+        expect(answer.get('error_description'), what).toEqual(expect.any(String));
+        expect(answer.get('iss'), what).toBe(issuer);
+        expect(answer.get('state'), what).toBe('st-1');
+      }
+      // A repeated parameter (other than client_id and redirect_uri) is refused too.
+      const repeated = `${authorizeUrl(code)}&scope=email`;
+      expect(
+        new URL((await browser(repeated).get(repeated)).location!).searchParams.get('error'),
+      ).toBe('invalid_request');
+      // The org server answers for itself, with its own issuer.
+      const org = await browser(authorizeUrl({})).get(
+        authorizeUrl({ ...code, sessionToken: await sessionToken() }, 'org'),
+      );
+      expect(new URL(org.location!).searchParams.get('iss')).toBe(
+        `http://localhost:9000/${tenant}`,
+      );
+      expect(new URL(org.location!).searchParams.get('code')).toEqual(expect.any(String));
+    });
+
+    it('refuses users who may not have tokens: not assigned, and prompt=none without a session', async () => {
+      const { authorizeUrl, base, sessionToken, newUser, tenant, authn, web } = await setup();
+      const outsider = `eve-${randomBytes(3).toString('hex')}@example.com`;
+      await newUser(tenant, outsider);
+      const token = (await authn(outsider)).body.sessionToken as string;
+      const reply = await browser(authorizeUrl({})).get(
+        authorizeUrl({ ...base, response_type: 'code', sessionToken: token }),
+      );
+      expect(Object.fromEntries(new URL(reply.location!).searchParams)).toMatchObject({
+        error: 'access_denied',
+        error_description: 'User is not assigned to the client application.',
+      });
+      const none = await browser(authorizeUrl({})).get(
+        authorizeUrl({ ...base, response_type: 'code', prompt: 'none' }),
+      );
+      expect(new URL(none.location!).searchParams.get('error')).toBe('login_required');
+      // With a session, prompt=none answers at once.
+      const tab = browser(authorizeUrl({}));
+      await tab.get(
+        authorizeUrl({ ...base, response_type: 'code', sessionToken: await sessionToken() }),
+      );
+      const silent = await tab.get(
+        authorizeUrl({ ...base, response_type: 'code', prompt: 'none' }),
+      );
+      expect(new URL(silent.location!).searchParams.get('code')).toEqual(expect.any(String));
+      expect(web.clientId).toEqual(expect.any(String));
+    });
+
+    it('signs in through the hosted page: CSRF-bound forms, a session cookie, prompt=login and max_age', async () => {
+      const { authorizeUrl, base, login, exchange } = await setup();
+      const tab = browser(authorizeUrl({}));
+      const start = await tab.get(
+        authorizeUrl({ ...base, response_type: 'code', login_hint: login }),
+      );
+      expect(start.status).toBe(302);
+      expect(start.location).toMatch(/\/login\?tx=/);
+      expect(tab.jar.has('gh_browser')).toBe(true);
+      const page = await tab.get(start.location!);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+      expect(page.text).toContain('Web &lt;App&gt;');
+      expect(page.text).toContain(`value="${login}"`);
+      const form = hiddenFields(page.text);
+      const action = new URL(/action="([^"]+)"/.exec(page.text)![1]!, start.location).href;
+
+      // Another browser (no gh_browser cookie) cannot use the form; nor can a forged CSRF token.
+      const stranger = await browser(action).post(action, {
+        ...form,
+        username: login,
+        password: fixturePassword,
+      });
+      expect(stranger.status).toBe(400);
+      const forged = await tab.post(action, {
+        ...form,
+        csrf: 'x',
+        username: login,
+        password: fixturePassword,
+      });
+      expect(forged.status).toBe(403);
+
+      const wrong = await tab.post(action, { ...form, username: login, password: 'wrong' });
+      expect(wrong.status).toBe(401);
+      expect(wrong.text).toContain('the username or the password is not right');
+      const signedIn = await tab.post(action, {
+        ...form,
+        username: login,
+        password: fixturePassword,
+      });
+      expect(signedIn.status).toBe(303);
+      expect(signedIn.location!.startsWith(redirectUri)).toBe(true);
+      const setCookie = signedIn.headers.getSetCookie().find((c) => c.startsWith('gh_session='));
+      expect(setCookie).toMatch(/HttpOnly/);
+      expect(setCookie).toMatch(/SameSite=Lax/);
+      const code = new URL(signedIn.location!).searchParams.get('code')!;
+      expect((await exchange(code)).status).toBe(200);
+      // The transaction is over: its form cannot be sent again.
+      expect(
+        (await tab.post(action, { ...form, username: login, password: fixturePassword })).status,
+      ).toBe(400);
+
+      // The session signs the next request in, without a page.
+      const again = await tab.get(authorizeUrl({ ...base, response_type: 'code' }));
+      expect(again.location!.startsWith(redirectUri)).toBe(true);
+      // prompt=login asks again even so, and max_age=0 too (once a second has passed).
+      expect(
+        (await tab.get(authorizeUrl({ ...base, response_type: 'code', prompt: 'login' }))).location,
+      ).toMatch(/\/login\?tx=/);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      expect(
+        (await tab.get(authorizeUrl({ ...base, response_type: 'code', max_age: '0' }))).location,
+      ).toMatch(/\/login\?tx=/);
+      const aged = await tab.get(
+        authorizeUrl({ ...base, response_type: 'code', max_age: '0', prompt: 'none' }),
+      );
+      expect(new URL(aged.location!).searchParams.get('error')).toBe('login_required');
+    });
+
+    it('asks for consent as seed 001 says, remembers it as an event, and honours prompt=consent and a no', async () => {
+      const { authorizeUrl, base, thirdParty, web, sessionToken, caughtUp } = await setup();
+      const tab = browser(authorizeUrl({}));
+      const params = {
+        ...base,
+        client_id: thirdParty.clientId,
+        response_type: 'code',
+        scope: 'openid orders.read orders.write',
+      };
+      const first = await tab.get(authorizeUrl({ ...params, sessionToken: await sessionToken() }));
+      expect(first.location).toMatch(/\/consent\?tx=/);
+      const page = await tab.get(first.location!);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('Change your orders');
+      // IMPLICIT scopes are not asked for.
+      expect(page.text).not.toContain('orders.read');
+      const action = new URL(/action="([^"]+)"/.exec(page.text)![1]!, first.location).href;
+      const allowed = await tab.post(action, { ...hiddenFields(page.text), decision: 'allow' });
+      expect(allowed.status).toBe(303);
+      expect(new URL(allowed.location!).searchParams.get('code')).toEqual(expect.any(String));
+      await caughtUp();
+      // Remembered: no page next time; prompt=consent asks again; prompt=none with consent needed fails.
+      expect((await tab.get(authorizeUrl(params))).location!.startsWith(redirectUri)).toBe(true);
+      const asked = await tab.get(authorizeUrl({ ...params, prompt: 'consent' }));
+      expect(asked.location).toMatch(/\/consent\?tx=/);
+      const askedPage = await tab.get(asked.location!);
+      const denied = await tab.post(action, { ...hiddenFields(askedPage.text), decision: 'deny' });
+      expect(new URL(denied.location!).searchParams.get('error')).toBe('access_denied');
+      // A trusted client is not asked, even for a REQUIRED scope, unless prompt=consent.
+      const trusted = await tab.get(authorizeUrl({ ...params, client_id: web.clientId }));
+      expect(trusted.location!.startsWith(redirectUri)).toBe(true);
+      const none = await browser(authorizeUrl({})).get(
+        authorizeUrl({
+          ...params,
+          prompt: 'none',
+          sessionToken: await sessionToken(),
+          scope: 'openid orders.write',
+          state: 'x',
+        }),
+      );
+      // A new browser has no remembered session, but the sessionToken signs in; the remembered
+      // consent covers orders.write, so prompt=none succeeds; prompt=consent with none cannot.
+      expect(new URL(none.location!).searchParams.get('code')).toEqual(expect.any(String));
+    });
+
+    it('logs out with id_token_hint, to a registered post_logout_redirect_uri only', async () => {
+      const { authorizeUrl, base, sessionToken, tenant } = await setup();
+      const tab = browser(authorizeUrl({}));
+      const signedIn = await tab.get(
+        authorizeUrl({ ...base, response_type: 'id_token', sessionToken: await sessionToken() }),
+      );
+      const idToken = responseOf(signedIn, 'fragment').get('id_token')!;
+      const logoutUrl = (params: Record<string, string>) =>
+        `${authorizeUrl({}).split('/oauth2/')[0]}/oauth2/default/v1/logout?${new URLSearchParams(params)}`;
+      const bad = await tab.get(
+        logoutUrl({
+          id_token_hint: idToken,
+          post_logout_redirect_uri: 'https://evil.example.com/',
+        }),
+      );
+      expect(bad.status).toBe(400);
+      expect(bad.location).toBeUndefined();
+      expect((await tab.get(logoutUrl({ id_token_hint: 'not.a.token' }))).status).toBe(400);
+      const out = await tab.get(
+        logoutUrl({ id_token_hint: idToken, post_logout_redirect_uri: logoutUri, state: 'bye-1' }),
+      );
+      expect(out.status).toBe(302);
+      expect(out.location).toBe(`${logoutUri}?state=bye-1`);
+      const after = await tab.get(authorizeUrl({ ...base, response_type: 'code', prompt: 'none' }));
+      expect(new URL(after.location!).searchParams.get('error')).toBe('login_required');
+      expect(tenant).toEqual(expect.any(String));
+    });
+
+    it('serves openid-client as a real client: the code flow with PKCE, and the code id_token hybrid flow', async () => {
+      const { authorizeUrl, issuer, web, tokenBase, jwksBase, tenant, sessionToken, login } =
+        await setup();
+      const metadata = {
+        issuer,
+        authorization_endpoint: authorizeUrl({}).split('?')[0]!,
+        token_endpoint: `${tokenBase}/${tenant}/oauth2/default/v1/token`,
+        jwks_uri: `${jwksBase}/${tenant}/default`,
+        authorization_response_iss_parameter_supported: true,
+      };
+      const config = new oidc.Configuration(
+        metadata,
+        web.clientId,
+        undefined,
+        oidc.ClientSecretBasic(web.clientSecret!),
+      );
+      oidc.allowInsecureRequests(config);
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: redirectUri,
+        scope: 'openid profile email offline_access',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+      });
+      url.searchParams.set('sessionToken', await sessionToken());
+      const reply = await browser(url.href).get(url.href);
+      const tokens = await oidc.authorizationCodeGrant(config, new URL(reply.location!), {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+      expect(tokens.refresh_token).toEqual(expect.any(String));
+      expect(tokens.claims()).toMatchObject({
+        iss: issuer,
+        aud: web.clientId,
+        preferred_username: login,
+      });
+
+      const hybrid = new oidc.Configuration(
+        metadata,
+        web.clientId,
+        undefined,
+        oidc.ClientSecretBasic(web.clientSecret!),
+      );
+      oidc.allowInsecureRequests(hybrid);
+      oidc.useCodeIdTokenResponseType(hybrid);
+      const nonce = oidc.randomNonce();
+      const hybridUrl = oidc.buildAuthorizationUrl(hybrid, {
+        redirect_uri: redirectUri,
+        scope: 'openid email',
+        nonce,
+        state,
+      });
+      expect(hybridUrl.searchParams.get('response_type')).toBe('code id_token');
+      hybridUrl.searchParams.set('sessionToken', await sessionToken());
+      const hybridReply = await browser(hybridUrl.href).get(hybridUrl.href);
+      const hybridTokens = await oidc.authorizationCodeGrant(
+        hybrid,
+        new URL(hybridReply.location!),
+        {
+          expectedNonce: nonce,
+          expectedState: state,
+        },
+      );
+      expect(hybridTokens.claims()).toMatchObject({ nonce, email: login });
+    });
+
+    it('never answers hostile parameters with a 500, a redirect elsewhere, or markup of theirs', async () => {
+      const { authorizeUrl, base, web, sessionToken, logs } = await setup();
+      const payloads = [
+        '<script>alert(1)</script>',
+        '"><img src=x onerror=alert(1)>',
+        "'-alert(1)-'",
+        '</script><script>alert(1)</script>',
+        '\u2028\u2029',
+        '%00',
+        'a'.repeat(5000),
+        'javascript:alert(1)',
+        '😀',
+      ];
+      const names = [
+        'response_type',
+        'response_mode',
+        'scope',
+        'state',
+        'nonce',
+        'prompt',
+        'max_age',
+        'login_hint',
+        'code_challenge',
+        'code_challenge_method',
+        'idp',
+        'display',
+        'client_id',
+        'redirect_uri',
+        'sessionToken',
+      ];
+      const token = await sessionToken();
+      let requests = 0;
+      for (const name of names) {
+        for (const payload of payloads) {
+          for (const responseMode of ['query', 'form_post', 'okta_post_message']) {
+            const params: Record<string, string> = {
+              ...base,
+              response_type: 'code',
+              response_mode: responseMode,
+              [name]: payload,
+            };
+            if (name !== 'sessionToken') params.sessionToken = token;
+            const reply = await browser(authorizeUrl({})).get(authorizeUrl(params));
+            requests += 1;
+            const what = `${name}=${payload.slice(0, 40)} (${responseMode})`;
+            expect(reply.status, what).toBeLessThan(500);
+            if (reply.location)
+              expect(
+                reply.location.startsWith(redirectUri) || reply.location.includes('/login?tx='),
+                what,
+              ).toBe(true);
+            if (payload.includes('<') || payload.includes('"'))
+              expect(reply.text.includes(payload), what).toBe(false);
+            if (reply.status === 200) {
+              // Whatever the page carries back, it carries it escaped, and only to the client.
+              for (const match of reply.text.matchAll(/action="([^"]*)"/g))
+                expect(
+                  decodeHtml(match[1]!).startsWith(redirectUri) || match[1]!.endsWith('/login'),
+                  what,
+                ).toBe(true);
+            }
+          }
+        }
+      }
+      expect(requests).toBe(names.length * payloads.length * 3);
+      expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+      expect(web.clientId).toEqual(expect.any(String));
+    });
+  });
+}

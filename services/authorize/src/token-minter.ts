@@ -1,0 +1,61 @@
+// How the authorize service gets the tokens of the implicit and hybrid flows: TokenService.MintTokens
+// on the token service, over gRPC (distributed) or in the same process (all-in-one, tests). A refusal
+// comes back as an OAuthError carrying the token service's OAuth error code.
+import {
+  type MintTokensRequest,
+  type MintTokensResponse,
+  TokenServiceClient,
+  type TokenServiceServer,
+} from '@gatehouse/contracts';
+import { OAuthError } from '@gatehouse/http';
+import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+
+export interface TokenMinter {
+  mintTokens(request: MintTokensRequest): Promise<MintTokensResponse>;
+  close(): void;
+}
+
+const refusal = (error: Partial<ServiceError>) => {
+  const code = error.metadata?.get('oauth-error')[0];
+  if (typeof code === 'string' && code !== 'server_error')
+    return new OAuthError(400, code, error.details || 'The token service refused the request.');
+  if (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)
+    return new OAuthError(
+      503,
+      'temporarily_unavailable',
+      'The token service is unavailable; try again shortly.',
+    );
+  return new OAuthError(500, 'server_error', 'The token service failed.');
+};
+
+/** MintTokens over gRPC at `address` (host:port), each call bounded by `deadlineMs`. */
+export function grpcTokenMinter(address: string, deadlineMs = 5_000): TokenMinter {
+  const client = new TokenServiceClient(address, credentials.createInsecure());
+  return {
+    mintTokens: (request) =>
+      new Promise((resolve, reject) => {
+        client.mintTokens(
+          request,
+          new Metadata(),
+          { deadline: Date.now() + deadlineMs },
+          (error, response) => (error ? reject(refusal(error)) : resolve(response)),
+        );
+      }),
+    close: () => client.close(),
+  };
+}
+
+/** MintTokens on handlers in this process (the token service's `tokenService`). */
+export function localTokenMinter(handlers: TokenServiceServer): TokenMinter {
+  return {
+    mintTokens: (request) =>
+      new Promise((resolve, reject) => {
+        handlers.mintTokens(
+          { request, metadata: new Metadata() } as Parameters<typeof handlers.mintTokens>[0],
+          (error, response) =>
+            error || !response ? reject(refusal(error ?? {})) : resolve(response),
+        );
+      }),
+    close: () => {},
+  };
+}
