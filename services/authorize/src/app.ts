@@ -41,6 +41,7 @@ import {
   consentPage,
   errorPage,
   formPostPage,
+  formTargets,
   loginPage,
   type Page,
   postMessagePage,
@@ -321,6 +322,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       ctx,
       loginPage({
         action: `${orgPath(ctx.state.tenant)}/login`,
+        formAction: formTargets(transaction.request.redirectUri),
         transactionId: transaction.id,
         csrf: transaction.csrf,
         clientName: await clientName(ctx.state.tenant, transaction.request.clientId),
@@ -342,6 +344,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
         ctx,
         loginPage({
           action: `${orgPath(tenant)}/login`,
+          formAction: formTargets(transaction.request.redirectUri),
           transactionId: transaction.id,
           csrf: transaction.csrf,
           clientName: await clientName(tenant, transaction.request.clientId),
@@ -407,6 +410,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       ctx,
       consentPage({
         action: `${orgPath(ctx.state.tenant)}/consent`,
+        formAction: formTargets(transaction.request.redirectUri),
         transactionId: transaction.id,
         csrf: transaction.csrf,
         clientName: await clientName(ctx.state.tenant, transaction.request.clientId),

@@ -86,8 +86,19 @@ export function errorPage(status: number, error: string, description: string): P
   });
 }
 
+/**
+ * The CSP source of where a form's answer may redirect to: a sign-in or consent form is answered
+ * with a redirect to the client, and browsers hold that redirect to the page's form-action.
+ */
+export function formTargets(redirectUri: string): string {
+  const url = new URL(redirectUri);
+  return `'self' ${url.origin === 'null' ? url.protocol : url.origin}`;
+}
+
 export function loginPage(input: {
   action: string;
+  /** formTargets(the request's redirect_uri) */
+  formAction: string;
   transactionId: string;
   csrf: string;
   clientName: string;
@@ -98,6 +109,7 @@ export function loginPage(input: {
   return page({
     status: input.status ?? 200,
     title: 'Sign in',
+    formAction: input.formAction,
     body: `<h1>Sign in</h1>
 <p class="muted">to continue to ${escapeHtml(input.clientName)}</p>
 ${input.message ? `<p class="error" role="alert">${escapeHtml(input.message)}</p>` : ''}
@@ -115,6 +127,8 @@ ${input.message ? `<p class="error" role="alert">${escapeHtml(input.message)}</p
 
 export function consentPage(input: {
   action: string;
+  /** formTargets(the request's redirect_uri) */
+  formAction: string;
   transactionId: string;
   csrf: string;
   clientName: string;
@@ -129,6 +143,7 @@ export function consentPage(input: {
     .join('\n');
   return page({
     title: 'Allow access',
+    formAction: input.formAction,
     body: `<h1>${escapeHtml(input.clientName)} would like to:</h1>
 <ul>
 ${items}
