@@ -16,7 +16,7 @@ import {
   resolveTenant,
 } from '@gatehouse/http';
 import { DirectoryCache } from '@gatehouse/oauth-reads';
-import type { ProjectionStore } from '@gatehouse/projection-store';
+import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import { orgServerId } from '@gatehouse/signing-keys';
 import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
@@ -610,6 +610,13 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
         return showError(ctx, caught.status, caught.error, caught.description);
       if (caught instanceof OAuthError && caught.error === 'temporarily_unavailable')
         return showError(ctx, 503, caught.error, caught.description);
+      if (caught instanceof ProjectionStoreUnavailableError)
+        return showError(
+          ctx,
+          503,
+          'temporarily_unavailable',
+          'The server is temporarily unavailable; try again shortly.',
+        );
       const errorId = newErrorId();
       log({
         level: 'error',

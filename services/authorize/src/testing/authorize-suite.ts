@@ -3,17 +3,21 @@
 // the hosted sign-in and consent pages with their sessions and CSRF checks, logout, openid-client
 // running the code flow with PKCE and the hybrid flow, and hostile parameters.
 import { createHash, randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { ScopeConsent } from '@gatehouse/contracts';
 import { keys } from '@gatehouse/directory';
+import { KafkaEventBus } from '@gatehouse/event-bus';
 import { customScopeCreated, fixturePassword, type TestStack } from '@gatehouse/test-stacks';
 import * as oidc from 'openid-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createAuthorizeService, grpcTokenMinter } from '../app.js';
 import {
   browser,
   decodeHtml,
   hiddenFields,
   type Reply,
   startAuthorize,
+  tenancy,
 } from './authorize-harness.js';
 
 /** A JSON body, read by the tests' expectations. */
@@ -461,7 +465,18 @@ export function describeAuthorizeService(stack: TestStack): void {
     });
 
     it('asks for consent as seed 001 says, remembers it as an event, and honours prompt=consent and a no', async () => {
-      const { authorizeUrl, base, thirdParty, web, sessionToken, caughtUp } = await setup();
+      const {
+        authorizeUrl,
+        base,
+        thirdParty,
+        web,
+        sessionToken,
+        caughtUp,
+        newUser,
+        assign,
+        authn,
+        tenant,
+      } = await setup();
       const tab = browser(authorizeUrl({}));
       const params = {
         ...base,
@@ -491,18 +506,22 @@ export function describeAuthorizeService(stack: TestStack): void {
       // A trusted client is not asked, even for a REQUIRED scope, unless prompt=consent.
       const trusted = await tab.get(authorizeUrl({ ...params, client_id: web.clientId }));
       expect(trusted.location!.startsWith(redirectUri)).toBe(true);
-      const none = await browser(authorizeUrl({})).get(
+      // prompt=none: the remembered consent is enough; without one, consent_required.
+      const silent = await browser(authorizeUrl({})).get(
+        authorizeUrl({ ...params, prompt: 'none', sessionToken: await sessionToken() }),
+      );
+      expect(new URL(silent.location!).searchParams.get('code')).toEqual(expect.any(String));
+      const other = `bob-${randomBytes(3).toString('hex')}@example.com`;
+      const otherId = await newUser(tenant, other);
+      await assign(tenant, thirdParty.clientId, { userId: otherId });
+      const unconsented = await browser(authorizeUrl({})).get(
         authorizeUrl({
           ...params,
           prompt: 'none',
-          sessionToken: await sessionToken(),
-          scope: 'openid orders.write',
-          state: 'x',
+          sessionToken: (await authn(other)).body.sessionToken,
         }),
       );
-      // A new browser has no remembered session, but the sessionToken signs in; the remembered
-      // consent covers orders.write, so prompt=none succeeds; prompt=consent with none cannot.
-      expect(new URL(none.location!).searchParams.get('code')).toEqual(expect.any(String));
+      expect(new URL(unconsented.location!).searchParams.get('error')).toBe('consent_required');
     });
 
     it('logs out with id_token_hint, to a registered post_logout_redirect_uri only', async () => {
@@ -599,6 +618,79 @@ export function describeAuthorizeService(stack: TestStack): void {
         },
       );
       expect(hybridTokens.claims()).toMatchObject({ nonce, email: login });
+    });
+
+    it('answers temporarily_unavailable, and hands out nothing, when the event log or the token service is unreachable', async () => {
+      const { store, ring, base, sessionToken, tenant, authorizeUrl } = await setup();
+      // The real Kafka adapter, facing a broker address nothing listens on; and no token service.
+      const unreachable = new KafkaEventBus({
+        brokers: ['127.0.0.1:1'],
+        clientId: 'authorize-unreachable',
+        publishTimeoutMs: 1500,
+        log: () => {},
+      });
+      cleanups.push(() => unreachable.close());
+      const minter = grpcTokenMinter('127.0.0.1:1', 1500);
+      cleanups.push(async () => minter.close());
+      const { app } = createAuthorizeService({
+        bus: unreachable,
+        store,
+        ring,
+        tenancy,
+        minter,
+        log: () => {},
+      });
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const at = (url: string) => url.replace(/^http:\/\/127\.0\.0\.1:\d+/, origin);
+      for (const [responseType, mode] of [
+        ['code', 'query'],
+        ['token', 'fragment'],
+      ] as const) {
+        const reply = await browser(origin).get(
+          at(
+            authorizeUrl({
+              ...base,
+              response_type: responseType,
+              sessionToken: await sessionToken(),
+            }),
+          ),
+        );
+        const answer = responseOf(reply, mode);
+        expect(answer.get('error'), responseType).toBe('temporarily_unavailable');
+        expect(answer.has('code') || answer.has('access_token')).toBe(false);
+      }
+      const codes: string[] = [];
+      for await (const batch of store.scan(`rm:code:${tenant}:`)) codes.push(...batch);
+      expect(codes).toEqual([]);
+    });
+
+    it('takes the authorization request as a POSTed form as well as a query', async () => {
+      const { authorizeUrl, base, sessionToken, exchange } = await setup();
+      const url = authorizeUrl({}).split('?')[0]!;
+      const tab = browser(url);
+      const reply = await tab.post(url, {
+        ...base,
+        response_type: 'code',
+        response_mode: 'form_post',
+        sessionToken: await sessionToken(),
+      });
+      expect(reply.status).toBe(200);
+      const answer = responseOf(reply, 'form_post');
+      expect(answer.get('state')).toBe('st-1');
+      expect((await exchange(answer.get('code')!)).status).toBe(200);
+      const twice = await tab.post(url, { ...base, response_type: 'code' });
+      expect(twice.status).toBe(303);
+      // A body that is not a form is refused on a page.
+      const json = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(json.status).toBe(400);
+      expect(json.headers.get('location')).toBeNull();
     });
 
     it('never answers hostile parameters with a 500, a redirect elsewhere, or markup of theirs', async () => {
