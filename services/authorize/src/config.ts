@@ -4,7 +4,7 @@ import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
 import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
 
 export interface AuthorizeConfig {
-  /** GATEHOUSE_AUTHORIZE_PORT, default 9010: /authorize, /api/v1/authn, sign-in, consent, /logout. */
+  /** GATEHOUSE_AUTHORIZE_PORT, default 9014: /authorize, /api/v1/authn, sign-in, consent, /logout. */
   port: number;
   /** GATEHOUSE_TOKEN_GRPC_URL, default 127.0.0.1:9111: the token service's gRPC TokenService. */
   tokenGrpc: string;
@@ -26,7 +26,7 @@ export function readAuthorizeConfig(env: Environment): AuthorizeConfig {
     hint: 'host:port',
   });
   return {
-    port: setting.integer(env, 'GATEHOUSE_AUTHORIZE_PORT', { default: 9010, min: 0, max: 65535 }),
+    port: setting.integer(env, 'GATEHOUSE_AUTHORIZE_PORT', { default: 9014, min: 0, max: 65535 }),
     tokenGrpc,
     tenancy: readTenancyConfig(env),
     keks,
