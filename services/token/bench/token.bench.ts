@@ -582,6 +582,32 @@ try {
   await stop(peer.child);
   raws.push(await rawSign(raw, signingInput, privateKeyPem));
 
+  // The floor: node:http alone answering a ready token, then signing one per request. No process
+  // on node:http can issue a token for less than the second costs.
+  const floorRuns: Measured[] = [];
+  for (const mode of ['answer', 'sign'] as const) {
+    const child = start('floor-server.ts', {
+      cpu: SERVER_CPU,
+      env: {
+        BENCH_FLOOR_MODE: mode,
+        BENCH_FLOOR_TOKEN: gatehouseToken,
+        BENCH_FLOOR_KEY_PEM: privateKeyPem,
+      },
+    });
+    const floor: Server = {
+      name: `floor (${mode})`,
+      child,
+      target: {
+        port: await listening(child, `floor (${mode})`),
+        path: '/token',
+        authorization: basic(peerClient.id, peerClient.secret),
+      },
+    };
+    await warmUp(loader, [floor]);
+    floorRuns.push(await measure(loader, [floor], watched, REQUESTS));
+    await stop(child);
+  }
+
   // Gatehouse: one process alone on the servers' core, and two processes sharing that core, in
   // alternate rounds (A idle in B's absence costs next to nothing), so that each ratio compares
   // windows seconds apart. With the core saturated both ways, whatever a second process
@@ -657,6 +683,26 @@ try {
     cpu: fixed(cpuPerToken(peerRun)),
     vsRaw: `${peerRatio.toFixed(2)}x`,
     target: `typically ~${PEER_TYPICAL}x (reference)`,
+  });
+  const [answerFloor, signFloor] = floorRuns as [Measured, Measured];
+  const floorSignRatio = cpuPerToken(signFloor) / rawNear(1);
+  rows.push({
+    measure: 'floor: node:http answering a ready token (nothing signed, no event)',
+    rate: perSecond(answerFloor.load.count, answerFloor.load.ms),
+    p99: p99(answerFloor),
+    busy: busy(answerFloor),
+    cpu: fixed(cpuPerToken(answerFloor)),
+    vsRaw: `+${(cpuPerToken(answerFloor) / rawNear(1)).toFixed(2)}x`,
+    target: 'information: HTTP alone',
+  });
+  rows.push({
+    measure: 'floor: node:http + one RS256 signature per request (no client, policy or event)',
+    rate: perSecond(signFloor.load.count, signFloor.load.ms),
+    p99: p99(signFloor),
+    busy: busy(signFloor),
+    cpu: fixed(cpuPerToken(signFloor)),
+    vsRaw: `${floorSignRatio.toFixed(2)}x`,
+    target: 'information: the least a node:http endpoint can cost',
   });
   const gatehouseRatio = cpuPerToken(gatehouseRun) / rawNear(1);
   rows.push({
