@@ -34,6 +34,8 @@ export interface CodeRecord {
   nonce?: string;
   /** PKCE (RFC 7636): S256 only. */
   codeChallenge?: string;
+  /** The binding digest when the code was issued: the exchange is refused once it differs. */
+  bindingDigest: string;
   /** epoch ms */
   expiresAt: number;
   /** Lifetimes decided by the policy when the code was issued; the exchange does not evaluate again. */
@@ -61,6 +63,8 @@ export interface RefreshRecord {
   scopes: string[];
   authTime: number;
   amr: string[];
+  /** The binding digest of the grant: the family ends once it differs from the current one. */
+  bindingDigest: string;
   /** epoch ms; null: the family never ends by age */
   familyExpiresAt: number | null;
   /** epoch ms: the token ends unused after this */
@@ -74,15 +78,21 @@ export interface RefreshRecord {
 export const newGrantId = () => randomBytes(16).toString('base64url');
 
 /**
- * Token ids carry their grant: `AT.{grantId}.{random}` for access tokens, `ID.` for ID tokens. The jti
- * is signed with the token, so a check can find the grant's revocation in the same round trip as the
- * token's own.
+ * Token ids carry their grant and their binding digest (see invalidation.ts):
+ * `AT.{grantId}.{random}.{digest}` for access tokens, `ID.` for ID tokens. The jti is signed with the
+ * token, so one check can find the grant's revocation and compare the digest in one round trip.
  */
-export const newTokenId = (kind: 'AT' | 'ID', grantId: string) =>
-  `${kind}.${grantId}.${randomBytes(16).toString('base64url')}`;
+export const newTokenId = (kind: 'AT' | 'ID', grantId: string, bindingDigest: string) =>
+  `${kind}.${grantId}.${randomBytes(16).toString('base64url')}.${bindingDigest}`;
+
+const tokenIdPattern = /^(?:AT|ID)\.([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{22}\.([A-Za-z0-9_-]{12})$/;
 
 /** The grant id inside a jti made by newTokenId, or undefined. */
 export function grantIdOfTokenId(jti: string): string | undefined {
-  const match = /^(?:AT|ID)\.([A-Za-z0-9_-]{22})\.[A-Za-z0-9_-]{22}$/.exec(jti);
-  return match?.[1];
+  return tokenIdPattern.exec(jti)?.[1];
+}
+
+/** The binding digest inside a jti made by newTokenId, or undefined. */
+export function bindingDigestOfTokenId(jti: string): string | undefined {
+  return tokenIdPattern.exec(jti)?.[2];
 }

@@ -18,6 +18,7 @@ export {
   topicOfGrantEvent,
 } from './events.js';
 export {
+  bindingDigestOfTokenId,
   type CodeRecord,
   codeReplayWindowMs,
   grantIdOfTokenId,
@@ -28,6 +29,16 @@ export {
   type RefreshRecord,
   sha256Hex,
 } from './flow-state.js';
+export {
+  bindingKeys,
+  generationReads,
+  invalidatedBy,
+  invalidationDigest,
+  invalidationKeys,
+  invalidationProjection,
+  projectInvalidation,
+  type TokenBinding,
+} from './invalidation.js';
 export { evaluateAccessPolicy } from './policy/access-policy.js';
 export type {
   PolicyDecision,

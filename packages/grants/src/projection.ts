@@ -26,6 +26,7 @@ export function refreshRecordOf(
     scopes: [...grant.scopes],
     authTime: Math.floor(epochMs(grant.authTime) / 1000),
     amr: [...grant.amr],
+    bindingDigest: grant.bindingDigest,
     familyExpiresAt:
       issued.refreshTokenLifetimeSeconds === 0 ? null : epochMs(issued.familyExpiresAt),
     idleExpiresAt: epochMs(issued.idleExpiresAt),

@@ -20,6 +20,7 @@ import {
 } from '@gatehouse/grants';
 import { OAuthError } from '@gatehouse/http';
 import {
+  currentBindingDigest,
   type DirectoryCache,
   isAssigned,
   loadSubject,
@@ -260,6 +261,13 @@ export class AuthorizeFlow {
         amr: authentication.amr,
         ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
         ...(request.codeChallenge !== undefined ? { codeChallenge: request.codeChallenge } : {}),
+        // The binding's generations now: once any of them moves, the code is refused.
+        bindingDigest: await currentBindingDigest(this.deps.store, {
+          tenant: request.tenant,
+          serverId: request.serverId,
+          clientId: request.clientId,
+          userId: authentication.userId,
+        }),
         expiresAt: now + codeLifetimeMs,
         accessTokenLifetimeSeconds: decision.accessTokenLifetimeSeconds,
         refreshTokenLifetimeSeconds: decision.refreshTokenLifetimeSeconds,
@@ -276,6 +284,7 @@ export class AuthorizeFlow {
             userId: authentication.userId,
             scopes: decision.scopes,
             grantType: 'authorization_code',
+            bindingDigest: record.bindingDigest,
             authTime: new Date(authentication.authTime * 1000),
             amr: authentication.amr,
           },

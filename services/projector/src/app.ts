@@ -1,7 +1,7 @@
 // The projector as a library: every read model Gatehouse has, run over one consumer group.
 import { directoryProjection } from '@gatehouse/directory';
 import type { DeliveredEvent, EventBus } from '@gatehouse/event-bus';
-import { grantsProjection } from '@gatehouse/grants';
+import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import {
   type Projection,
@@ -16,6 +16,7 @@ export const projections: readonly Projection[] = [
   directoryProjection,
   keysProjection,
   grantsProjection,
+  invalidationProjection,
 ];
 
 export interface ProjectorDeps {

@@ -23,7 +23,7 @@ import {
 } from '@gatehouse/directory';
 import { type EventPosition, KafkaEventBus } from '@gatehouse/event-bus';
 import { allTopics } from '@gatehouse/events';
-import { grantsProjection, sha256Hex } from '@gatehouse/grants';
+import { grantsProjection, invalidationProjection, sha256Hex } from '@gatehouse/grants';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
 import { ProjectionRunner, waitForProjections } from '@gatehouse/projections';
 import {
@@ -347,7 +347,7 @@ async function setUpGatehouse(infrastructure: TestInfrastructure, keyPrefix: str
   const runner = await ProjectionRunner.start({
     bus,
     store,
-    projections: [directoryProjection, keysProjection, grantsProjection],
+    projections: [directoryProjection, keysProjection, grantsProjection, invalidationProjection],
     groupId: `bench-token-projector-${randomUUID()}`,
   });
   const kekSetting = newKekSetting('kek-bench');

@@ -1,8 +1,15 @@
 // What a token presented back to the server is: one of its access or ID tokens, still valid and not
 // revoked (signature, issuer, expiry, and the token's and its grant's revocation entries, read in one
-// round trip), or one of its current refresh tokens. Issue 7 adds the implicit invalidation rules.
-import { grantIdOfTokenId, grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
-import type { ServerConfig } from '@gatehouse/oauth-reads';
+// round trip, with the implicit invalidation rules of SPEC section 6), or one of its current
+// refresh tokens.
+import {
+  bindingDigestOfTokenId,
+  grantIdOfTokenId,
+  grantKeys,
+  type RefreshRecord,
+  sha256Hex,
+} from '@gatehouse/grants';
+import { type ServerConfig, stillValid } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
@@ -71,11 +78,19 @@ async function inspectJwt(
   if (kind === 'id_token' && claims.aud !== clientId) return undefined;
   const owner = kind === 'access_token' ? claims.cid : claims.aud;
   if (typeof owner !== 'string') return undefined;
-  const [tokenRevoked, grantRevoked] = await deps.store.mget([
-    grantKeys.revokedToken(config.tenant, jti),
-    grantKeys.revokedGrant(config.tenant, grantId),
-  ]);
-  if (tokenRevoked !== null || grantRevoked !== null) return undefined;
+  const userId = kind === 'access_token' ? claims.uid : claims.sub;
+  const valid = await stillValid(deps.store, {
+    binding: {
+      tenant: config.tenant,
+      serverId: config.serverId,
+      clientId: owner,
+      ...(typeof userId === 'string' ? { userId } : {}),
+    },
+    bindingDigest: bindingDigestOfTokenId(jti) ?? '',
+    grantId,
+    jti,
+  });
+  if (!valid) return undefined;
   return { kind, grantId, clientId: owner, claims };
 }
 
@@ -92,8 +107,17 @@ async function inspectRefreshToken(
   const now = deps.now();
   if (record.state !== 'current' || record.serverId !== config.serverId) return undefined;
   if (record.idleExpiresAt <= now || (record.familyExpiresAt ?? Infinity) <= now) return undefined;
-  if ((await deps.store.get(grantKeys.revokedGrant(config.tenant, record.grantId))) !== null)
-    return undefined;
+  const valid = await stillValid(deps.store, {
+    binding: {
+      tenant: config.tenant,
+      serverId: config.serverId,
+      clientId: record.clientId,
+      userId: record.userId,
+    },
+    bindingDigest: record.bindingDigest,
+    grantId: record.grantId,
+  });
+  if (!valid) return undefined;
   return {
     kind: 'refresh_token',
     grantId: record.grantId,

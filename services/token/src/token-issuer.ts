@@ -20,7 +20,7 @@ import {
   topicOfGrantEvent,
 } from '@gatehouse/grants';
 import { OAuthError } from '@gatehouse/http';
-import type { ServerConfig } from '@gatehouse/oauth-reads';
+import { currentBindingDigest, type ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, NoSigningKeyError } from '@gatehouse/signing-keys';
 import { signJwt } from '@gatehouse/tokens';
@@ -48,6 +48,11 @@ export interface IssueRequest {
   refreshToken?: { replacesSha256?: string; familyExpiresAt?: number | null };
   /** Events of the grant appended in the same batch, before TokensIssued (a code's redemption). */
   preceding?: GrantEvent[];
+  /**
+   * The grant's binding digest, when the caller has just checked it (a code's, a refresh family's);
+   * otherwise it is read now, before anything is signed.
+   */
+  bindingDigest?: string;
   causationId: string;
 }
 
@@ -92,9 +97,18 @@ export class TokenIssuer {
     const { config, client, subject, lifetimes } = request;
     const nowMs = this.deps.now();
     const now = Math.floor(nowMs / 1000);
-    const key = await this.signingKey(config);
+    const [key, bindingDigest] = await Promise.all([
+      this.signingKey(config),
+      request.bindingDigest ??
+        currentBindingDigest(this.deps.store, {
+          tenant: config.tenant,
+          serverId: config.serverId,
+          clientId: client.id,
+          ...(subject ? { userId: subject.user.id } : {}),
+        }),
+    ]);
     const withAccessToken = request.accessToken !== false;
-    const accessJti = withAccessToken ? newTokenId('AT', request.grantId) : '';
+    const accessJti = withAccessToken ? newTokenId('AT', request.grantId, bindingDigest) : '';
     const accessToken = withAccessToken
       ? signJwt(
           accessTokenClaims({
@@ -114,7 +128,7 @@ export class TokenIssuer {
     let idJti = '';
     let idToken: string | undefined;
     if (request.idToken && subject) {
-      idJti = newTokenId('ID', request.grantId);
+      idJti = newTokenId('ID', request.grantId, bindingDigest);
       idToken = signJwt(
         idTokenClaims({
           issuer: config.issuer,
@@ -139,6 +153,7 @@ export class TokenIssuer {
       userId: subject?.user.id ?? '',
       scopes: request.scopes,
       grantType: request.grantType,
+      bindingDigest,
       ...(subject
         ? { authTime: new Date(subject.authTime * 1000), amr: [...subject.amr] }
         : { amr: [] }),

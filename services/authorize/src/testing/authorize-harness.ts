@@ -6,7 +6,7 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { directoryProjection, type TenancyConfig } from '@gatehouse/directory';
 import { allTopics } from '@gatehouse/events';
-import { grantsProjection } from '@gatehouse/grants';
+import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
 import { ProjectionRunner } from '@gatehouse/projections';
 import {
   KeyRing,
@@ -47,7 +47,7 @@ export async function startAuthorize(
   const runner = await ProjectionRunner.start({
     bus,
     store,
-    projections: [directoryProjection, keysProjection, grantsProjection],
+    projections: [directoryProjection, keysProjection, grantsProjection, invalidationProjection],
     groupId: `projector-${randomUUID()}`,
   });
   cleanups.push(() => runner.stop());

@@ -10,7 +10,7 @@ import {
   type RedeemedCode,
   sha256Hex,
 } from '@gatehouse/grants';
-import { loadSubject } from '@gatehouse/oauth-reads';
+import { loadSubject, stillValid } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
 import {
   type GrantHandler,
@@ -61,6 +61,20 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
     if (record.redirectUri !== redirectUri)
       throw invalidGrant('The redirect_uri does not match the one of the authorization request.');
     if (record.expiresAt <= request.now()) throw invalidCode();
+    // Implicit invalidation (SPEC section 6): nothing the code is bound to changed since its issue.
+    if (
+      !(await stillValid(store, {
+        binding: {
+          tenant: config.tenant,
+          serverId: config.serverId,
+          clientId: record.clientId,
+          userId: record.userId,
+        },
+        bindingDigest: record.bindingDigest,
+        grantId: record.grantId,
+      }))
+    )
+      throw invalidCode();
     if (record.codeChallenge === undefined) {
       if (verifier !== undefined)
         throw invalidGrant(

@@ -3,7 +3,7 @@
 // spent token presented again means the family leaked, and the whole grant is revoked (RFC 9700
 // section 4.14.2). Scopes may only narrow. The family keeps its absolute end; each token its idle one.
 import { grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
-import { loadSubject } from '@gatehouse/oauth-reads';
+import { loadSubject, stillValid } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
 import {
   type GrantHandler,
@@ -31,7 +31,19 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
     const record = JSON.parse(stored) as RefreshRecord;
     if (record.clientId !== authenticated.client.id || record.serverId !== config.serverId)
       throw invalidToken();
-    if ((await store.get(grantKeys.revokedGrant(config.tenant, record.grantId))) !== null)
+    // Revoked, or implicitly invalidated (SPEC section 6): the family's binding changed.
+    if (
+      !(await stillValid(store, {
+        binding: {
+          tenant: config.tenant,
+          serverId: config.serverId,
+          clientId: record.clientId,
+          userId: record.userId,
+        },
+        bindingDigest: record.bindingDigest,
+        grantId: record.grantId,
+      }))
+    )
       throw invalidToken();
     const reused = async () => {
       await revocations.revokeGrant(
@@ -68,6 +80,7 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
       config,
       client: authenticated.client,
       grantId: record.grantId,
+      bindingDigest: record.bindingDigest,
       grantType: 'refresh_token',
       scopes,
       subject,

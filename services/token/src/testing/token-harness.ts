@@ -9,9 +9,11 @@ import {
   type CodeRecord,
   grantKeys,
   grantsProjection,
+  invalidationProjection,
   newGrantId,
   sha256Hex,
 } from '@gatehouse/grants';
+import { currentBindingDigest } from '@gatehouse/oauth-reads';
 import { ProjectionRunner } from '@gatehouse/projections';
 import {
   KeyRing,
@@ -43,7 +45,7 @@ export async function startToken(
   const runner = await ProjectionRunner.start({
     bus,
     store,
-    projections: [directoryProjection, keysProjection, grantsProjection],
+    projections: [directoryProjection, keysProjection, grantsProjection, invalidationProjection],
     groupId: `projector-${randomUUID()}`,
   });
   cleanups.push(() => runner.stop());
@@ -83,9 +85,17 @@ export async function startToken(
   ) => {
     const value = randomBytes(32).toString('base64url');
     const now = (options.now ?? Date.now)();
+    const serverId = code.serverId ?? 'default';
     const record: CodeRecord = {
       grantId: newGrantId(),
-      serverId: 'default',
+      serverId,
+      // As the authorize service does: the binding's generations as they are at issue.
+      bindingDigest: await currentBindingDigest(store, {
+        tenant,
+        serverId,
+        clientId: code.clientId,
+        userId: code.userId,
+      }),
       authTime: Math.floor(now / 1000) - 5,
       amr: ['pwd'],
       expiresAt: now + 60_000,

@@ -1,0 +1,4 @@
+import { embeddedStack } from '@gatehouse/test-stacks';
+import { describeImplicitInvalidation } from './testing/invalidation-suite.js';
+
+describeImplicitInvalidation(embeddedStack);

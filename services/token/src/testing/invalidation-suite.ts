@@ -1,0 +1,276 @@
+// Implicit token invalidation (SPEC section 6) at the token service's paths: introspection, the
+// refresh grant, code redemption and gRPC ValidateToken. One test per rule: each token, refresh
+// token and pending code issued before the change is dead after it, and stays dead when the change
+// is undone (a reactivation); what is issued after it works. Plus the race: tokens minted while a
+// deactivation propagates are all dead once it has.
+import { randomBytes } from 'node:crypto';
+import { TokenServiceClient } from '@gatehouse/contracts';
+import type { DirectoryEvent } from '@gatehouse/directory';
+import { keys } from '@gatehouse/directory';
+import { customScopeCreated, type TestStack } from '@gatehouse/test-stacks';
+import { credentials } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { basic, startToken } from './token-harness.js';
+
+const redirectUri = 'https://app.example.com/cb';
+
+export function describeImplicitInvalidation(stack: TestStack): void {
+  describe(`implicit token invalidation at the token service: ${stack.name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    const setup = async () => {
+      const harness = await startToken(stack, cleanups);
+      const tenant = await harness.newTenant();
+      await harness.appendDirectory(tenant, [
+        customScopeCreated('default', 'orders.read', { isDefault: true }),
+      ]);
+      const web = await harness.newClient(tenant, {
+        client_name: 'Web',
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
+        response_types: ['code'],
+      });
+      const userId = await harness.newUser(
+        tenant,
+        `ada-${randomBytes(3).toString('hex')}@example.com`,
+      );
+      await harness.assign(tenant, web.clientId, { userId });
+      const path = (endpoint: string) => `/${tenant}/oauth2/default/v1/${endpoint}`;
+      const auth = { authorization: basic(web.clientId, web.clientSecret!) };
+      const grpc = new TokenServiceClient(
+        `127.0.0.1:${harness.grpcPort}`,
+        credentials.createInsecure(),
+      );
+      cleanups.push(async () => grpc.close());
+
+      /** Everything a user grant gives, and a code still waiting for its exchange. */
+      const issued = async () => {
+        const { code } = await harness.issueCode(tenant, {
+          clientId: web.clientId,
+          userId,
+          redirectUri,
+          scopes: ['openid', 'offline_access', 'orders.read'],
+        });
+        const tokens = (
+          await harness.post(
+            path('token'),
+            { grant_type: 'authorization_code', code, redirect_uri: redirectUri },
+            auth,
+          )
+        ).body;
+        const clientToken = (
+          await harness.post(
+            path('token'),
+            { grant_type: 'client_credentials', scope: 'orders.read' },
+            auth,
+          )
+        ).body.access_token as string;
+        const pending = await harness.issueCode(tenant, {
+          clientId: web.clientId,
+          userId,
+          redirectUri,
+          scopes: ['openid'],
+        });
+        expect(tokens.access_token).toEqual(expect.any(String));
+        return {
+          accessToken: tokens.access_token as string,
+          idToken: tokens.id_token as string,
+          refreshToken: tokens.refresh_token as string,
+          clientToken,
+          pendingCode: pending.code,
+        };
+      };
+      const validate = (token: string, clientId = '') =>
+        new Promise<boolean>((resolve, reject) =>
+          grpc.validateToken({ tenant, serverId: 'default', token, clientId }, (error, response) =>
+            error ? reject(error) : resolve(response.active),
+          ),
+        );
+      const introspect = async (token: string) =>
+        (await harness.post(path('introspect'), { token }, auth)).body.active as boolean;
+      const refresh = async (token: string) =>
+        (
+          await harness.post(
+            path('token'),
+            { grant_type: 'refresh_token', refresh_token: token },
+            auth,
+          )
+        ).body;
+      const redeem = async (code: string) =>
+        (
+          await harness.post(
+            path('token'),
+            { grant_type: 'authorization_code', code, redirect_uri: redirectUri },
+            auth,
+          )
+        ).body;
+
+      /** Every token of `tokens` is dead on every path that can still be asked. */
+      const expectDead = async (
+        tokens: Awaited<ReturnType<typeof issued>>,
+        clientCanAsk: boolean,
+      ) => {
+        expect(await validate(tokens.accessToken)).toBe(false);
+        expect(await validate(tokens.idToken, web.clientId)).toBe(false);
+        if (tokens.clientToken) expect(await validate(tokens.clientToken)).toBe(false);
+        if (!clientCanAsk) return;
+        expect(await introspect(tokens.accessToken)).toBe(false);
+        expect(await introspect(tokens.idToken)).toBe(false);
+        expect(await introspect(tokens.refreshToken)).toBe(false);
+        expect((await refresh(tokens.refreshToken)).error).toBe('invalid_grant');
+        expect((await redeem(tokens.pendingCode)).error).toBe('invalid_grant');
+      };
+      const change = async (aggregateId: string, event: DirectoryEvent, version?: number) => {
+        await harness.appendDirectory(tenant, [
+          { aggregateId, event, ...(version ? { version } : {}) },
+        ]);
+        await harness.caughtUp();
+      };
+      return {
+        ...harness,
+        tenant,
+        web,
+        userId,
+        issued,
+        validate,
+        introspect,
+        refresh,
+        redeem,
+        expectDead,
+        change,
+        path,
+        auth,
+      };
+    };
+
+    it('keeps what nothing changed valid on every path', async () => {
+      const { issued, validate, introspect, web, refresh, redeem } = await setup();
+      const tokens = await issued();
+      expect(await validate(tokens.accessToken)).toBe(true);
+      expect(await validate(tokens.idToken, web.clientId)).toBe(true);
+      expect(await validate(tokens.clientToken)).toBe(true);
+      expect(await introspect(tokens.accessToken)).toBe(true);
+      expect(await introspect(tokens.refreshToken)).toBe(true);
+      expect((await refresh(tokens.refreshToken)).access_token).toEqual(expect.any(String));
+      expect((await redeem(tokens.pendingCode)).access_token).toEqual(expect.any(String));
+    });
+
+    it('kills a client tokens when it is deactivated, and reactivation does not revive them', async () => {
+      const { issued, change, web, expectDead, validate, introspect } = await setup();
+      const before = await issued();
+      await change(web.clientId, { type: 'gatehouse.events.v1.ClientDeactivated', data: {} }, 2);
+      await expectDead(before, false);
+      await change(web.clientId, { type: 'gatehouse.events.v1.ClientActivated', data: {} }, 3);
+      await expectDead(before, true);
+      const after = await issued();
+      expect(await validate(after.accessToken)).toBe(true);
+      expect(await introspect(after.accessToken)).toBe(true);
+    });
+
+    it('kills a deleted client tokens', async () => {
+      const { issued, change, web, expectDead } = await setup();
+      const before = await issued();
+      await change(web.clientId, { type: 'gatehouse.events.v1.ClientDeactivated', data: {} }, 2);
+      await change(web.clientId, { type: 'gatehouse.events.v1.ClientDeleted', data: {} }, 3);
+      await expectDead(before, false);
+    });
+
+    it('kills a user tokens when the user is suspended, and unsuspending does not revive them', async () => {
+      const { issued, change, userId, expectDead, validate } = await setup();
+      const before = await issued();
+      await change(userId, { type: 'gatehouse.events.v1.UserSuspended', data: {} });
+      await expectDead({ ...before, clientToken: '' }, true);
+      await change(userId, { type: 'gatehouse.events.v1.UserUnsuspended', data: {} });
+      await expectDead({ ...before, clientToken: '' }, true);
+      // The client's own tokens were never the user's.
+      expect(await validate(before.clientToken)).toBe(true);
+      const after = await issued();
+      expect(await validate(after.accessToken)).toBe(true);
+    });
+
+    it('kills a user tokens when the user is deactivated, and when deleted', async () => {
+      const { issued, change, userId, expectDead } = await setup();
+      const before = await issued();
+      await change(userId, { type: 'gatehouse.events.v1.UserDeactivated', data: {} });
+      await expectDead({ ...before, clientToken: '' }, true);
+      await change(userId, { type: 'gatehouse.events.v1.UserDeleted', data: { login: 'x' } });
+      await expectDead({ ...before, clientToken: '' }, true);
+    });
+
+    it('kills a user tokens for a client the user was unassigned from, directly or through a group', async () => {
+      const { issued, change, userId, web, expectDead, assign, tenant, store, validate } =
+        await setup();
+      const before = await issued();
+      await change(web.clientId, {
+        type: 'gatehouse.events.v1.AppUserUnassigned',
+        data: { userId },
+      });
+      await expectDead({ ...before, clientToken: '' }, true);
+      // Through Everyone: unassigning the group kills what the group gave.
+      const everyone = (await store.hget(keys.tenant(tenant), 'everyoneGroupId'))!;
+      await assign(tenant, web.clientId, { groupId: everyone });
+      const viaGroup = await issued();
+      expect(await validate(viaGroup.accessToken)).toBe(true);
+      await change(web.clientId, {
+        type: 'gatehouse.events.v1.AppGroupUnassigned',
+        data: { groupId: everyone },
+      });
+      await expectDead({ ...viaGroup, clientToken: '' }, true);
+    });
+
+    it('kills a server tokens when it is deactivated, or its scopes or policies change', async () => {
+      const { issued, change, expectDead, appendDirectory, tenant, caughtUp } = await setup();
+      const before = await issued();
+      await appendDirectory(tenant, [customScopeCreated('default', 'orders.write')]);
+      await caughtUp();
+      await expectDead(before, true);
+      const next = await issued();
+      await change('default', {
+        type: 'gatehouse.events.v1.AuthorizationServerDeactivated',
+        data: {},
+      });
+      await expectDead(next, false);
+    });
+
+    it('kills every token of a deactivated tenant', async () => {
+      const { issued, change, expectDead, tenant } = await setup();
+      const before = await issued();
+      await change(tenant, { type: 'gatehouse.events.v1.TenantDeactivated', data: {} });
+      await expectDead(before, false);
+    });
+
+    it('leaves no window: every token minted while a deactivation propagates is dead once it has', async () => {
+      const { change, web, validate, post, path, auth, caughtUp } = await setup();
+      const minted: string[] = [];
+      let stop = false;
+      // Four clients of the token endpoint, minting as fast as they can through the change.
+      const minters = Array.from({ length: 4 }, async () => {
+        while (!stop) {
+          const response = await post(
+            path('token'),
+            { grant_type: 'client_credentials', scope: 'orders.read' },
+            auth,
+          );
+          if (response.status === 200) minted.push(response.body.access_token as string);
+        }
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await change(web.clientId, { type: 'gatehouse.events.v1.ClientDeactivated', data: {} }, 2);
+      // Keep minting a while after the projector applied it: the token service's cache may lag.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      stop = true;
+      await Promise.all(minters);
+      await caughtUp();
+      expect(minted.length).toBeGreaterThan(10);
+      const alive = (await Promise.all(minted.map((token) => validate(token)))).filter(Boolean);
+      expect(alive).toEqual([]);
+      // And the reactivation that follows revives none of them.
+      await change(web.clientId, { type: 'gatehouse.events.v1.ClientActivated', data: {} }, 3);
+      const revived = (await Promise.all(minted.map((token) => validate(token)))).filter(Boolean);
+      expect(revived).toEqual([]);
+    });
+  });
+}
