@@ -7,6 +7,7 @@ export {
   type IdTokenClaimsInput,
   idTokenClaims,
   idTokenLifetimeSeconds,
+  userinfoClaims,
 } from './claims/id-token.js';
 export { compactStandardClaims, standardClaims } from './claims/standard-claims.js';
 export type { TokenSubject, TokenUser } from './claims/subject.js';

@@ -13,6 +13,8 @@ import {
 } from '@gatehouse/directory';
 import type { EventBus, EventPosition } from '@gatehouse/event-bus';
 import { allTopics } from '@gatehouse/events';
+import { type CodeRecord, grantKeys, newGrantId } from '@gatehouse/grants';
+import { currentBindingDigest } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { waitForProjections } from '@gatehouse/projections';
 import type { KeyEncryptionKeys } from '@gatehouse/signing-keys';
@@ -29,6 +31,7 @@ export function directoryFixtures(deps: {
   bus: EventBus;
   store: ProjectionStore;
   keks: KeyEncryptionKeys;
+  now?: () => number;
 }) {
   const { bus, store, keks } = deps;
 
@@ -132,5 +135,50 @@ export function directoryFixtures(deps: {
     await caughtUp();
   };
 
-  return { caughtUp, appendDirectory, provisionKeys, newTenant, newClient, newUser, assign };
+  /** An authorization code, as the authorize service issues it through the code store. */
+  const issueCode = async (
+    tenant: string,
+    code: Partial<CodeRecord> & Pick<CodeRecord, 'clientId' | 'userId' | 'redirectUri' | 'scopes'>,
+    verifier?: string,
+  ) => {
+    const value = randomBytes(32).toString('base64url');
+    const now = (deps.now ?? Date.now)();
+    const serverId = code.serverId ?? 'default';
+    const record: CodeRecord = {
+      grantId: newGrantId(),
+      serverId,
+      // As the authorize service does: the binding's generations as they are at issue.
+      bindingDigest: await currentBindingDigest(store, {
+        tenant,
+        serverId,
+        clientId: code.clientId,
+        userId: code.userId,
+      }),
+      authTime: Math.floor(now / 1000) - 5,
+      amr: ['pwd'],
+      expiresAt: now + 60_000,
+      accessTokenLifetimeSeconds: 3600,
+      refreshTokenLifetimeSeconds: 90 * 24 * 3600,
+      refreshTokenWindowSeconds: 7 * 24 * 3600,
+      ...(verifier
+        ? { codeChallenge: createHash('sha256').update(verifier).digest('base64url') }
+        : {}),
+      ...code,
+    };
+    await store.set(grantKeys.code(tenant, sha256Hex(value)), JSON.stringify(record), {
+      ttlMs: 60_000,
+    });
+    return { code: value, record };
+  };
+
+  return {
+    caughtUp,
+    appendDirectory,
+    provisionKeys,
+    newTenant,
+    newClient,
+    newUser,
+    assign,
+    issueCode,
+  };
 }

@@ -84,3 +84,29 @@ function identityClaimsFor(input: IdTokenClaimsInput): Claim[] {
 function withAccessToken(input: IdTokenClaimsInput): boolean {
   return input.accessToken !== undefined;
 }
+
+/**
+ * What /userinfo answers for an access token's scopes (seed 000: the claims an ID token would carry
+ * for them, and `sub` always): every standard claim of the scopes, and a custom server's IDENTITY
+ * claims of the scopes.
+ */
+export function userinfoClaims(input: {
+  subject: TokenSubject;
+  scopes: readonly string[];
+  server: 'org' | 'custom';
+  customClaims: readonly Claim[];
+}): Record<string, unknown> {
+  const { user } = input.subject;
+  const claims: Record<string, unknown> = { sub: user.id, ...standardClaims(user, input.scopes) };
+  if (input.server === 'custom')
+    addCustomClaims(
+      claims,
+      applicableClaims(input.customClaims, {
+        claimType: 'IDENTITY',
+        scopes: input.scopes,
+        onlyAlwaysIncluded: false,
+      }),
+      user,
+    );
+  return claims;
+}

@@ -1,19 +1,11 @@
 // Starts the token service with a projector on a given bus and store, and sets up what it needs the
 // way the other services would: tenants, users and clients through the directory's own deciders,
 // signing keys through the keys' decider, authorization codes as the authorize service writes them.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { directoryProjection, type TenancyConfig } from '@gatehouse/directory';
 import { allTopics } from '@gatehouse/events';
-import {
-  type CodeRecord,
-  grantKeys,
-  grantsProjection,
-  invalidationProjection,
-  newGrantId,
-  sha256Hex,
-} from '@gatehouse/grants';
-import { currentBindingDigest } from '@gatehouse/oauth-reads';
+import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
 import { ProjectionRunner } from '@gatehouse/projections';
 import {
   KeyRing,
@@ -71,47 +63,8 @@ export async function startToken(
   const grpc = await serveTokenService(service.tokenService, '127.0.0.1:0');
   cleanups.push(() => grpc.close());
 
-  const { caughtUp, appendDirectory, newTenant, newClient, newUser, assign } = directoryFixtures({
-    bus,
-    store,
-    keks,
-  });
-
-  /** An authorization code, as the authorize service issues it through the code store. */
-  const issueCode = async (
-    tenant: string,
-    code: Partial<CodeRecord> & Pick<CodeRecord, 'clientId' | 'userId' | 'redirectUri' | 'scopes'>,
-    verifier?: string,
-  ) => {
-    const value = randomBytes(32).toString('base64url');
-    const now = (options.now ?? Date.now)();
-    const serverId = code.serverId ?? 'default';
-    const record: CodeRecord = {
-      grantId: newGrantId(),
-      serverId,
-      // As the authorize service does: the binding's generations as they are at issue.
-      bindingDigest: await currentBindingDigest(store, {
-        tenant,
-        serverId,
-        clientId: code.clientId,
-        userId: code.userId,
-      }),
-      authTime: Math.floor(now / 1000) - 5,
-      amr: ['pwd'],
-      expiresAt: now + 60_000,
-      accessTokenLifetimeSeconds: 3600,
-      refreshTokenLifetimeSeconds: 90 * 24 * 3600,
-      refreshTokenWindowSeconds: 7 * 24 * 3600,
-      ...(verifier
-        ? { codeChallenge: createHash('sha256').update(verifier).digest('base64url') }
-        : {}),
-      ...code,
-    };
-    await store.set(grantKeys.code(tenant, sha256Hex(value)), JSON.stringify(record), {
-      ttlMs: 60_000,
-    });
-    return { code: value, record };
-  };
+  const { caughtUp, appendDirectory, newTenant, newClient, newUser, assign, issueCode } =
+    directoryFixtures({ bus, store, keks, ...(options.now ? { now: options.now } : {}) });
 
   const post = async (
     path: string,

@@ -1,0 +1,217 @@
+// The userinfo service as a library (SPEC section 5; seed 000 "Get User Information"): GET and POST
+// {org}/oauth2/v1/userinfo and {org}/oauth2/{asId}/v1/userinfo. An access token is checked here,
+// with the server's published keys and the one invalidation check every path shares (SPEC section
+// 6): nothing is asked of another service.
+import type { TenancyConfig } from '@gatehouse/directory';
+import type { EventBus } from '@gatehouse/event-bus';
+import { bindingDigestOfTokenId, grantIdOfTokenId, userinfoClaims } from '@gatehouse/grants';
+import { type EdgeLog, newErrorId, requestId, resolveTenant } from '@gatehouse/http';
+import { DirectoryCache, loadSubject, stillValid } from '@gatehouse/oauth-reads';
+import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
+import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
+import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
+import Router from '@koa/router';
+import Koa, { type Context } from 'koa';
+
+export interface UserinfoDeps {
+  bus: EventBus;
+  store: ProjectionStore;
+  /** The servers' verification keys; follows key events (KeyRing.follow). */
+  ring: KeyRing;
+  tenancy: TenancyConfig;
+  now?: () => number;
+  log?: EdgeLog;
+}
+
+export interface UserinfoService {
+  app: Koa;
+  /** Follows the directory so that cached server settings stay true. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Seed 000's wording. */
+const invalidToken = 'The access token is invalid';
+const insufficientScope =
+  'The access token must provide access to at least one of these scopes - profile, email, address or phone';
+const userinfoScopes = ['profile', 'email', 'address', 'phone'];
+
+class BearerError extends Error {
+  constructor(
+    readonly status: number,
+    readonly challenge: string,
+    readonly body?: Record<string, string>,
+  ) {
+    super(challenge);
+  }
+}
+
+const quoted = (value: string) => value.replace(/["\\]/g, '');
+const refuse = (status: number, error: string, description: string) =>
+  new BearerError(status, `Bearer error="${error}", error_description="${quoted(description)}"`, {
+    error,
+    error_description: description,
+  });
+
+export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
+  const log: EdgeLog =
+    deps.log ??
+    ((entry) => process.stderr.write(`${JSON.stringify({ service: 'userinfo', ...entry })}\n`));
+  const now = deps.now ?? Date.now;
+  const directory = new DirectoryCache(deps.store, deps.tenancy);
+
+  /** The access token of the request: the Authorization header, or (POST) the form's access_token. */
+  const bearerOf = async (ctx: Context): Promise<string | undefined> => {
+    const header = ctx.get('authorization');
+    let fromBody: string | undefined;
+    if (
+      ctx.method === 'POST' &&
+      /^application\/x-www-form-urlencoded\s*(;|$)/i.test(ctx.get('content-type'))
+    ) {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of ctx.req) {
+        size += (chunk as Buffer).length;
+        if (size > 16 * 1024) throw refuse(400, 'invalid_request', 'The body is too large.');
+        chunks.push(chunk as Buffer);
+      }
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      if (form.getAll('access_token').length > 1)
+        throw refuse(400, 'invalid_request', 'The access_token parameter was sent more than once.');
+      fromBody = form.get('access_token') || undefined;
+    }
+    if (header && fromBody !== undefined)
+      throw refuse(400, 'invalid_request', 'Send the access token in one place only (RFC 6750).');
+    if (fromBody !== undefined) return fromBody;
+    if (!header) return undefined;
+    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
+    if (!match) throw refuse(401, 'invalid_token', invalidToken);
+    return match[1];
+  };
+
+  const userinfo = async (ctx: Context, serverId: string) => {
+    const tenant = ctx.state.tenant as string | undefined;
+    const token = await bearerOf(ctx);
+    // RFC 6750 section 3.1: no credentials, no error code.
+    if (token === undefined) throw new BearerError(401, 'Bearer');
+    if (!tenant || token.length > 16 * 1024) throw refuse(401, 'invalid_token', invalidToken);
+    const config = await directory.server(tenant, serverId);
+    if (!config || config.server?.status === 'INACTIVE')
+      throw refuse(401, 'invalid_token', invalidToken);
+    let claims: Record<string, unknown>;
+    try {
+      claims = verifyJwt(token, {
+        issuer: config.issuer,
+        audience: config.audience,
+        keys: await deps.ring.verificationKeys(tenant, serverId),
+        now,
+      }).claims;
+    } catch (error) {
+      if (error instanceof TokenInvalidError) throw refuse(401, 'invalid_token', invalidToken);
+      throw error;
+    }
+    const jti = typeof claims.jti === 'string' ? claims.jti : '';
+    const grantId = grantIdOfTokenId(jti);
+    const bindingDigest = bindingDigestOfTokenId(jti);
+    const { uid, cid } = claims;
+    // An access token of a user: client_credentials tokens have no user to tell about.
+    if (
+      !jti.startsWith('AT.') ||
+      !grantId ||
+      !bindingDigest ||
+      typeof uid !== 'string' ||
+      typeof cid !== 'string'
+    )
+      throw refuse(401, 'invalid_token', invalidToken);
+    const valid = await stillValid(deps.store, {
+      binding: { tenant, serverId, clientId: cid, userId: uid },
+      bindingDigest,
+      grantId,
+      jti,
+    });
+    if (!valid) throw refuse(401, 'invalid_token', invalidToken);
+    const scopes = Array.isArray(claims.scp) ? (claims.scp as string[]) : [];
+    if (!scopes.some((scope) => userinfoScopes.includes(scope)))
+      throw refuse(403, 'insufficient_scope', insufficientScope);
+    const subject = await loadSubject(deps.store, tenant, uid, {
+      authTime: typeof claims.auth_time === 'number' ? claims.auth_time : 0,
+      amr: [],
+    });
+    if (!subject) throw refuse(401, 'invalid_token', invalidToken);
+    ctx.body = userinfoClaims({
+      subject,
+      scopes,
+      server: config.server ? 'custom' : 'org',
+      customClaims: config.claims,
+    });
+  };
+
+  const router = new Router();
+  router.get('/oauth2/v1/userinfo', (ctx) => userinfo(ctx, orgServerId));
+  router.post('/oauth2/v1/userinfo', (ctx) => userinfo(ctx, orgServerId));
+  router.get('/oauth2/:serverId/v1/userinfo', (ctx) => userinfo(ctx, ctx.params.serverId!));
+  router.post('/oauth2/:serverId/v1/userinfo', (ctx) => userinfo(ctx, ctx.params.serverId!));
+
+  const app = new Koa({ proxy: false });
+  app.use(requestId());
+  app.use(resolveTenant(deps.tenancy));
+  app.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-cache, no-store');
+    ctx.set('Pragma', 'no-cache');
+    ctx.set('Expires', '0');
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.status = 404;
+        ctx.body = {
+          error: 'invalid_request',
+          error_description: 'The requested path was not found',
+        };
+      }
+    } catch (caught) {
+      if (caught instanceof BearerError) {
+        ctx.status = caught.status;
+        ctx.set('WWW-Authenticate', caught.challenge);
+        ctx.body = caught.body ?? '';
+        return;
+      }
+      if (caught instanceof ProjectionStoreUnavailableError) {
+        ctx.status = 503;
+        ctx.set('Retry-After', '1');
+        ctx.body = {
+          error: 'temporarily_unavailable',
+          error_description: 'The server is temporarily unavailable; try again shortly.',
+        };
+        return;
+      }
+      const errorId = newErrorId();
+      log({
+        level: 'error',
+        message: 'unexpected error',
+        errorId,
+        requestId: ctx.state.requestId,
+        method: ctx.method,
+        path: ctx.path,
+        error:
+          caught instanceof Error
+            ? { name: caught.name, message: caught.message, stack: caught.stack }
+            : String(caught),
+      });
+      ctx.status = 500;
+      ctx.body = {
+        error: 'server_error',
+        error_description: `An unexpected error occurred (${errorId})`,
+      };
+    }
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+
+  return {
+    app,
+    start: () => directory.follow(deps.bus, 'userinfo'),
+    stop: () => directory.close(),
+  };
+}
+
+export { readUserinfoConfig, type UserinfoConfig } from './config.js';

@@ -1,0 +1,28 @@
+// The userinfo service's settings, each from one environment variable, checked at start.
+import { type Environment, setting } from '@gatehouse/config';
+import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
+
+export interface UserinfoConfig {
+  /** GATEHOUSE_USERINFO_PORT, default 9012: /userinfo. */
+  port: number;
+  /** GATEHOUSE_PUBLIC_URL, GATEHOUSE_TENANT_MODE, GATEHOUSE_TENANT_DOMAIN: where tenants live. */
+  tenancy: TenancyConfig;
+  /** GATEHOUSE_KEK (required): the key ring reads the servers' keys. */
+  keks: KeyEncryptionKeys;
+  /** GATEHOUSE_KAFKA_BROKERS (required). */
+  kafkaBrokers: string[];
+  /** GATEHOUSE_REDIS_URL (required). */
+  redisUrl: string;
+}
+
+export function readUserinfoConfig(env: Environment): UserinfoConfig {
+  const keks = readKekSetting(env);
+  return {
+    port: setting.integer(env, 'GATEHOUSE_USERINFO_PORT', { default: 9012, min: 0, max: 65535 }),
+    tenancy: readTenancyConfig(env),
+    keks,
+    kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
+  };
+}

@@ -1,0 +1,248 @@
+// The userinfo service end to end (userinfo + token for real tokens + projector + bus + store):
+// seed 000's answers and errors, the claims of each scope, and implicit invalidation.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { directoryProjection, type TenancyConfig } from '@gatehouse/directory';
+import { allTopics } from '@gatehouse/events';
+import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
+import { ProjectionRunner } from '@gatehouse/projections';
+import {
+  KeyRing,
+  keysProjection,
+  newKekSetting,
+  parseKeks,
+  storeKeySource,
+} from '@gatehouse/signing-keys';
+import { customScopeCreated, directoryFixtures, type TestStack } from '@gatehouse/test-stacks';
+import { createTokenService } from '@gatehouse/token';
+import type Koa from 'koa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createUserinfoService } from '../app.js';
+
+const tenancy: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
+const redirectUri = 'https://app.example.com/cb';
+const invalidTokenChallenge =
+  'Bearer error="invalid_token", error_description="The access token is invalid"';
+
+export function describeUserinfoService(stack: TestStack): void {
+  describe(`userinfo service: ${stack.name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    const listen = async (app: Koa) => {
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    };
+
+    const setup = async () => {
+      const { bus, store, close } = await stack.open();
+      cleanups.push(close);
+      await bus.ensureTopics(allTopics.map((name) => ({ name })));
+      const runner = await ProjectionRunner.start({
+        bus,
+        store,
+        projections: [
+          directoryProjection,
+          keysProjection,
+          grantsProjection,
+          invalidationProjection,
+        ],
+        groupId: `projector-${randomUUID()}`,
+      });
+      cleanups.push(() => runner.stop());
+      const keks = parseKeks(newKekSetting('kek-test'));
+      const ring = new KeyRing(storeKeySource(store), keks);
+      await ring.follow(bus);
+      cleanups.push(() => ring.close());
+      const logs: string[] = [];
+      const log = (entry: unknown) => {
+        logs.push(JSON.stringify(entry));
+      };
+      const token = createTokenService({ bus, store, ring, tenancy, log });
+      await token.start();
+      cleanups.push(() => token.stop());
+      const tokenBase = await listen(token.app);
+      const userinfo = createUserinfoService({ bus, store, ring, tenancy, log });
+      await userinfo.start();
+      cleanups.push(() => userinfo.stop());
+      const base = await listen(userinfo.app);
+      const fixtures = directoryFixtures({ bus, store, keks });
+
+      const tenant = await fixtures.newTenant();
+      await fixtures.appendDirectory(tenant, [customScopeCreated('default', 'orders.read')]);
+      const web = await fixtures.newClient(tenant, {
+        client_name: 'Web',
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code', 'client_credentials'],
+        response_types: ['code'],
+      });
+      const login = `ada-${randomBytes(3).toString('hex')}@example.com`;
+      const userId = await fixtures.newUser(tenant, login, {
+        nickName: 'Countess',
+        primaryPhone: '+44 20 7946 0000',
+      });
+      await fixtures.assign(tenant, web.clientId, { userId });
+      const authorization = `Basic ${Buffer.from(`${web.clientId}:${web.clientSecret}`).toString('base64')}`;
+      const tokenPost = async (server: string, form: Record<string, string>, path = 'token') => {
+        const prefix = server === 'org' ? `/${tenant}/oauth2/v1` : `/${tenant}/oauth2/${server}/v1`;
+        const response = await fetch(`${tokenBase}${prefix}/${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', authorization },
+          body: new URLSearchParams(form),
+        });
+        const text = await response.text();
+        return (text ? JSON.parse(text) : {}) as Record<string, string>;
+      };
+      /** An access token of the user for `scopes`, through a real code exchange. */
+      const accessToken = async (scopes: string[], server = 'default') => {
+        const { code } = await fixtures.issueCode(tenant, {
+          clientId: web.clientId,
+          userId,
+          redirectUri,
+          scopes,
+          serverId: server,
+        });
+        const body = await tokenPost(server, {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: redirectUri,
+        });
+        expect(body.access_token, JSON.stringify(body)).toEqual(expect.any(String));
+        return body.access_token!;
+      };
+      const ask = (token: string | undefined, server = 'default', init: RequestInit = {}) => {
+        const prefix = server === 'org' ? `/${tenant}/oauth2/v1` : `/${tenant}/oauth2/${server}/v1`;
+        return fetch(`${base}${prefix}/userinfo`, {
+          ...init,
+          headers: {
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(init.headers as Record<string, string>),
+          },
+        });
+      };
+      return { ...fixtures, store, tenant, web, userId, login, accessToken, ask, tokenPost, logs };
+    };
+
+    it("answers the claims of the token's scopes, sub always, never cached, on GET and POST", async () => {
+      const { accessToken, ask, userId, login, logs } = await setup();
+      const token = await accessToken(['openid', 'profile', 'email']);
+      const response = await ask(token);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('cache-control')).toBe('no-cache, no-store');
+      expect(response.headers.get('pragma')).toBe('no-cache');
+      const claims = (await response.json()) as Record<string, unknown>;
+      expect(claims).toMatchObject({
+        sub: userId,
+        name: 'Ada Lovelace',
+        given_name: 'Ada',
+        family_name: 'Lovelace',
+        nickname: 'Countess',
+        preferred_username: login,
+        email: login,
+        email_verified: false,
+      });
+      expect(claims).not.toHaveProperty('phone_number');
+      expect(claims).not.toHaveProperty('address');
+      const posted = await ask(token, 'default', { method: 'POST' });
+      expect(await posted.json()).toEqual(claims);
+      // The token in a form body (RFC 6750 section 2.2) works too, but not in both places.
+      const form = await ask(undefined, 'default', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `access_token=${token}`,
+      });
+      expect(form.status).toBe(200);
+      const both = await ask(token, 'default', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `access_token=${token}`,
+      });
+      expect(both.status).toBe(400);
+      const phone = await ask(await accessToken(['openid', 'phone']));
+      expect(await phone.json()).toEqual({ sub: userId, phone_number: '+44 20 7946 0000' });
+      // The org server answers for its own tokens.
+      const org = await ask(await accessToken(['openid', 'email'], 'org'), 'org');
+      expect(await org.json()).toEqual({ sub: userId, email: login, email_verified: false });
+      expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+    });
+
+    it("refuses as seed 000 says: no token, a bad one, another server's, a client's, too few scopes", async () => {
+      const { accessToken, ask, tokenPost } = await setup();
+      const none = await ask(undefined);
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toBe('Bearer');
+      for (const bad of [
+        'not-a-token',
+        'a.b.c',
+        `${(await accessToken(['openid', 'email'])).slice(0, -4)}AAAA`,
+      ]) {
+        const response = await ask(bad);
+        expect(response.status, bad).toBe(401);
+        expect(response.headers.get('www-authenticate')).toBe(invalidTokenChallenge);
+      }
+      const malformed = await ask(undefined, 'default', {
+        headers: { authorization: 'Basic abc' },
+      });
+      expect(malformed.status).toBe(401);
+      // A custom server's token at the org server, and the other way round.
+      expect((await ask(await accessToken(['openid', 'email']), 'org')).status).toBe(401);
+      expect((await ask(await accessToken(['openid', 'email'], 'org'))).status).toBe(401);
+      // A client's own token has no user.
+      const clientToken = (
+        await tokenPost('default', { grant_type: 'client_credentials', scope: 'orders.read' })
+      ).access_token!;
+      expect((await ask(clientToken)).headers.get('www-authenticate')).toBe(invalidTokenChallenge);
+      const narrow = await ask(await accessToken(['openid']));
+      expect(narrow.status).toBe(403);
+      expect(narrow.headers.get('www-authenticate')).toBe(
+        'Bearer error="insufficient_scope", error_description="The access token must provide access to at least one of these scopes - profile, email, address or phone"',
+      );
+    });
+
+    it('refuses a token revoked, or implicitly invalidated (user suspended, client deactivated)', async () => {
+      const { accessToken, ask, tokenPost, appendDirectory, caughtUp, tenant, userId, web } =
+        await setup();
+      const revoked = await accessToken(['openid', 'email']);
+      await tokenPost('default', { token: revoked }, 'revoke');
+      expect((await ask(revoked)).status).toBe(401);
+
+      const suspended = await accessToken(['openid', 'email']);
+      expect((await ask(suspended)).status).toBe(200);
+      await appendDirectory(tenant, [
+        { aggregateId: userId, event: { type: 'gatehouse.events.v1.UserSuspended', data: {} } },
+      ]);
+      await caughtUp();
+      expect((await ask(suspended)).headers.get('www-authenticate')).toBe(invalidTokenChallenge);
+      await appendDirectory(tenant, [
+        { aggregateId: userId, event: { type: 'gatehouse.events.v1.UserUnsuspended', data: {} } },
+      ]);
+      await caughtUp();
+      expect((await ask(suspended)).status).toBe(401);
+
+      const fresh = await accessToken(['openid', 'email']);
+      expect((await ask(fresh)).status).toBe(200);
+      await appendDirectory(tenant, [
+        {
+          aggregateId: web.clientId,
+          event: { type: 'gatehouse.events.v1.ClientDeactivated', data: {} },
+          version: 2,
+        },
+      ]);
+      await caughtUp();
+      expect((await ask(fresh)).status).toBe(401);
+      await appendDirectory(tenant, [
+        {
+          aggregateId: web.clientId,
+          event: { type: 'gatehouse.events.v1.ClientActivated', data: {} },
+          version: 3,
+        },
+      ]);
+      await caughtUp();
+      expect((await ask(fresh)).status).toBe(401);
+    });
+  });
+}
