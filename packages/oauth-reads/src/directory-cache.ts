@@ -6,8 +6,14 @@ import { type ClientView, clientViewOf, keys, type TenancyConfig } from '@gateho
 import type { EventBus, Subscription } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { afterApplied, FollowedCache, followTopics } from '@gatehouse/projections';
+import {
+  afterApplied,
+  FollowedCache,
+  followTopics,
+  ProjectionsBehindError,
+} from '@gatehouse/projections';
 import { loadServerConfig, type ServerConfig } from './server-config.js';
+import { ProjectionsStaleError } from './token-validity.js';
 
 const split = (key: string) => {
   const slash = key.indexOf('/');
@@ -52,15 +58,15 @@ export class DirectoryCache {
 
   /** The tenant's status (ACTIVE, INACTIVE), or null when there is no such tenant. */
   tenantStatus(tenant: string): Promise<string | null> {
-    return this.tenants.get(`${tenant}/${tenant}`);
+    return failClosed(this.tenants.get(`${tenant}/${tenant}`));
   }
 
   client(tenant: string, clientId: string): Promise<ClientView | undefined> {
-    return this.clients.get(`${tenant}/${clientId}`);
+    return failClosed(this.clients.get(`${tenant}/${clientId}`));
   }
 
   server(tenant: string, serverId: string): Promise<ServerConfig | undefined> {
-    return this.servers.get(`${tenant}/${serverId}`);
+    return failClosed(this.servers.get(`${tenant}/${serverId}`));
   }
 
   async close(): Promise<void> {
@@ -68,5 +74,18 @@ export class DirectoryCache {
     this.tenants.clear();
     this.clients.clear();
     this.servers.clear();
+  }
+}
+
+/**
+ * An entry whose change the read model has not applied within the wait: the projector is behind,
+ * and the request fails closed with 503 temporarily_unavailable rather than answer from old state.
+ */
+async function failClosed<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (error) {
+    if (error instanceof ProjectionsBehindError) throw new ProjectionsStaleError(undefined);
+    throw error;
   }
 }

@@ -3,4 +3,13 @@ export { isAssigned } from './assignments.js';
 export { DirectoryCache } from './directory-cache.js';
 export { loadServerConfig, type ServerConfig } from './server-config.js';
 export { loadSubject } from './subjects.js';
-export { currentBindingDigest, stillValid, type ValidityQuery } from './token-validity.js';
+export {
+  assertFresh,
+  currentBindingDigest,
+  type FreshnessGuard,
+  ProjectionsStaleError,
+  projectionLag,
+  readModelsFresh,
+  stillValid,
+  type ValidityQuery,
+} from './token-validity.js';

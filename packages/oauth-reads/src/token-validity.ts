@@ -8,7 +8,52 @@ import {
   invalidationDigest,
   type TokenBinding,
 } from '@gatehouse/grants';
+import { OAuthError } from '@gatehouse/http';
 import type { ProjectionStore, ReadQuery } from '@gatehouse/projection-store';
+import { caughtUpAtKey } from '@gatehouse/projections';
+
+/**
+ * How stale the read models may be before token checks refuse to answer (SPEC section 6: a stale
+ * projection must never let an invalidated token through). `maxLagMs` defaults to 1000.
+ */
+export interface FreshnessGuard {
+  now: () => number;
+  maxLagMs: number;
+}
+
+/** The read models are further behind than the guard allows: the check fails closed. */
+export class ProjectionsStaleError extends OAuthError {
+  constructor(lagMs: number | undefined) {
+    super(
+      503,
+      'temporarily_unavailable',
+      'The server cannot check tokens right now; try again shortly.',
+      { 'Retry-After': '1' },
+    );
+    this.lagMs = lagMs;
+  }
+  readonly lagMs: number | undefined;
+}
+
+/** How far behind the read models are (ms), or undefined when no projector has ever said. */
+export function projectionLag(caughtUpAt: string | null, now: number): number | undefined {
+  return caughtUpAt === null ? undefined : Math.max(0, now - Number(caughtUpAt));
+}
+
+/** Throws ProjectionsStaleError unless the read models are within the guard's bound. */
+export function assertFresh(caughtUpAt: string | null, guard: FreshnessGuard): void {
+  const lag = projectionLag(caughtUpAt, guard.now());
+  if (lag === undefined || lag > guard.maxLagMs) throw new ProjectionsStaleError(lag);
+}
+
+/** Whether the read models are within the bound now (for /readyz). */
+export async function readModelsFresh(
+  store: ProjectionStore,
+  guard: FreshnessGuard,
+): Promise<{ fresh: boolean; lagMs: number | undefined }> {
+  const lagMs = projectionLag(await store.get(caughtUpAtKey), guard.now());
+  return { fresh: lagMs !== undefined && lagMs <= guard.maxLagMs, lagMs };
+}
 
 /** The digest of the binding's generations as they are now. */
 export async function currentBindingDigest(
@@ -30,9 +75,14 @@ export interface ValidityQuery {
 /**
  * Whether nothing has invalidated the token since it was issued: not revoked (itself or its grant),
  * tenant, server, client and user still ACTIVE, and none of them changed in a way that invalidates
- * (their generations give the digest the token carries).
+ * (their generations give the digest the token carries). Throws ProjectionsStaleError when the
+ * read models are further behind than `guard` allows.
  */
-export async function stillValid(store: ProjectionStore, query: ValidityQuery): Promise<boolean> {
+export async function stillValid(
+  store: ProjectionStore,
+  query: ValidityQuery,
+  guard: FreshnessGuard,
+): Promise<boolean> {
   const { tenant, serverId, clientId, userId } = query.binding;
   const statuses: ReadQuery[] = [
     { op: 'hget', key: keys.tenant(tenant), field: 'status' },
@@ -47,12 +97,15 @@ export async function stillValid(store: ProjectionStore, query: ValidityQuery): 
       : [{ op: 'hget', key: keys.user(tenant, userId), field: 'status' } as const]),
   ];
   const generations = generationReads(query.binding);
-  const values = (await store.read([
+  const [caughtUpAt, ...values] = (await store.read([
+    { op: 'get', key: caughtUpAtKey },
     { op: 'get', key: grantKeys.revokedGrant(tenant, query.grantId) },
     ...(query.jti ? [{ op: 'get', key: grantKeys.revokedToken(tenant, query.jti) } as const] : []),
     ...statuses,
     ...generations,
   ])) as (string | null)[];
+  // Fresh enough first: from stale read models, even "revoked" cannot be told reliably.
+  assertFresh(caughtUpAt ?? null, guard);
   const revocations = query.jti ? 2 : 1;
   if (values.slice(0, revocations).some((value) => value !== null)) return false;
   const current = values.slice(revocations, revocations + statuses.length);

@@ -1,5 +1,11 @@
 export { afterApplied, FollowedCache, followTopics } from './followed-cache.js';
-export { type Projection, positionKey, positionPrefix, topicPositionPrefix } from './projection.js';
+export {
+  caughtUpAtKey,
+  type Projection,
+  positionKey,
+  positionPrefix,
+  topicPositionPrefix,
+} from './projection.js';
 export { ProjectionsBehindError, waitForProjections } from './read-your-writes.js';
 export { type RebuildResult, rebuildProjections } from './rebuild.js';
 export { ProjectionRunner, type ProjectionRunnerOptions } from './runner.js';

@@ -21,3 +21,10 @@ export const positionPrefix = 'pos:';
 export const topicPositionPrefix = (topic: string) => `${positionPrefix}${topic}:`;
 export const positionKey = (topic: string, partition: number) =>
   `${topicPositionPrefix(topic)}${partition}`;
+
+/**
+ * When the read models last held everything: epoch ms of a moment such that every event appended
+ * to the projections' topics before it had been applied. Written by every running projector; read
+ * by every process that checks tokens, which fails closed once it is too old (SPEC section 6).
+ */
+export const caughtUpAtKey = `${positionPrefix}caught-up-at`;

@@ -3,7 +3,7 @@
 // stored position is skipped, so redelivery (at-least-once) never applies an event twice.
 import type { DeliveredEvent, EventBus, Subscription } from '@gatehouse/event-bus';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { type Projection, positionKey } from './projection.js';
+import { caughtUpAtKey, type Projection, positionKey } from './projection.js';
 
 export interface ProjectionRunnerOptions {
   bus: EventBus;
@@ -13,10 +13,16 @@ export interface ProjectionRunnerOptions {
   groupId?: string;
   /** Told about every failed event before it is retried. */
   onError?: (error: unknown, event: DeliveredEvent) => void;
+  /** How often the caught-up beacon (caughtUpAtKey) is brought forward. Default 100 ms. */
+  beaconIntervalMs?: number;
+  now?: () => number;
 }
 
 export class ProjectionRunner {
-  private constructor(private readonly subscription: Subscription) {}
+  private constructor(
+    private readonly subscription: Subscription,
+    private readonly beacon: { stop(): Promise<void> },
+  ) {}
 
   static async start(options: ProjectionRunnerOptions): Promise<ProjectionRunner> {
     const { store, projections } = options;
@@ -45,10 +51,62 @@ export class ProjectionRunner {
         applied.set(key, event.offset);
       },
     });
-    return new ProjectionRunner(subscription);
+    const beacon = startBeacon(options, topics);
+    return new ProjectionRunner(subscription, beacon);
   }
 
   async stop(): Promise<void> {
+    await this.beacon.stop();
     await this.subscription.close();
   }
+}
+
+/**
+ * Brings caughtUpAtKey forward: it samples the end of every partition at a moment T, and once the
+ * stored positions reach those ends, writes T. So the key's value is always a time before which
+ * everything is applied; when the projector stops or falls behind, it stops moving. Every replica
+ * may write it: the positions it compares are the shared ones in the store.
+ */
+function startBeacon(
+  options: ProjectionRunnerOptions,
+  topics: readonly string[],
+): { stop(): Promise<void> } {
+  const { bus, store } = options;
+  const now = options.now ?? Date.now;
+  const interval = options.beaconIntervalMs ?? 100;
+  let sample: { at: number; ends: { key: string; offset: bigint }[] } | undefined;
+  let stopped = false;
+  let running: Promise<void> = Promise.resolve();
+  const tick = async () => {
+    if (sample) {
+      const stored = await store.mget(sample.ends.map((end) => end.key));
+      const reached = sample.ends.every(
+        (end, i) =>
+          stored[i] !== null && stored[i] !== undefined && BigInt(stored[i]!) >= end.offset,
+      );
+      if (!reached) return;
+      await store.set(caughtUpAtKey, String(sample.at));
+    }
+    const at = now();
+    const ends: { key: string; offset: bigint }[] = [];
+    for (const topic of topics)
+      for (const [partition, end] of await bus.endOffsets(topic))
+        if (end > 0n) ends.push({ key: positionKey(topic, partition), offset: end - 1n });
+    sample = { at, ends };
+  };
+  const timer = setInterval(() => {
+    running = running
+      .then(() => (stopped ? undefined : tick()))
+      .catch(() => {
+        // Kafka or Redis away for a moment: the beacon stands still, and checks fail closed.
+      });
+  }, interval);
+  timer.unref();
+  return {
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

@@ -16,7 +16,7 @@ import { allTopics } from '@gatehouse/events';
 import { type CodeRecord, grantKeys, newGrantId } from '@gatehouse/grants';
 import { currentBindingDigest } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { waitForProjections } from '@gatehouse/projections';
+import { caughtUpAtKey, waitForProjections } from '@gatehouse/projections';
 import type { KeyEncryptionKeys } from '@gatehouse/signing-keys';
 import { appendDirectoryEvents, provisionServerKeys } from './fixtures.js';
 
@@ -43,7 +43,14 @@ export function directoryFixtures(deps: {
         if (end > 0n) positions.push({ topic, partition, offset: end - 1n });
       }
     }
+    const asked = Date.now();
     await waitForProjections(store, positions, { timeoutMs: 20_000 });
+    // And the projector's caught-up beacon says so too, as token checks require (SPEC section 6).
+    for (let waited = 0; waited < 20_000; waited += 10) {
+      if (Number((await store.get(caughtUpAtKey)) ?? '0') >= asked) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error('the projector did not report being caught up within 20 s');
   };
 
   const appendDirectory = (

@@ -4,7 +4,7 @@
 import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import { type EdgeLog, OAuthError, oauthErrors, requestId, resolveTenant } from '@gatehouse/http';
-import { DirectoryCache } from '@gatehouse/oauth-reads';
+import { DirectoryCache, type FreshnessGuard, readModelsFresh } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import Koa from 'koa';
@@ -23,6 +23,11 @@ export interface TokenDeps {
   tenancy: TenancyConfig;
   now?: () => number;
   log?: EdgeLog;
+  /**
+   * How far behind the read models may be before token checks fail closed with 503
+   * temporarily_unavailable (SPEC section 6). Default 1000 ms.
+   */
+  maxProjectionLagMs?: number;
 }
 
 export interface TokenService {
@@ -47,7 +52,9 @@ export function createTokenService(deps: TokenDeps): TokenService {
   app.use(oauthErrors(log));
   app.use(resolveTenant(deps.tenancy));
   const directory = new DirectoryCache(deps.store, deps.tenancy);
-  const shared = { store: deps.store, directory, now };
+  const guard: FreshnessGuard = { now, maxLagMs: deps.maxProjectionLagMs ?? 1000 };
+  const shared = { store: deps.store, directory, now, guard };
+  app.use(probes(deps.store, guard));
   for (const router of [
     tokenRoutes({ ...shared, issuer, revocations }),
     introspectRoutes({ ...shared, ring: deps.ring }),
@@ -82,6 +89,25 @@ export function createTokenService(deps: TokenDeps): TokenService {
     tokenService,
     start: () => directory.follow(deps.bus, 'token'),
     stop: () => directory.close(),
+  };
+}
+
+/** GET /healthz (the process answers) and GET /readyz (it can check tokens: fresh read models). */
+function probes(store: ProjectionStore, guard: FreshnessGuard): Koa.Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' || (ctx.path !== '/healthz' && ctx.path !== '/readyz')) return next();
+    if (ctx.path === '/healthz') {
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    try {
+      const { fresh, lagMs } = await readModelsFresh(store, guard);
+      ctx.status = fresh ? 200 : 503;
+      ctx.body = { status: fresh ? 'ready' : 'not ready', projectionLagMs: lagMs ?? null };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'not ready', projectionLagMs: null };
+    }
   };
 }
 

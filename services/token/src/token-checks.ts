@@ -9,7 +9,7 @@ import {
   type RefreshRecord,
   sha256Hex,
 } from '@gatehouse/grants';
-import { type ServerConfig, stillValid } from '@gatehouse/oauth-reads';
+import { type FreshnessGuard, type ServerConfig, stillValid } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
@@ -39,7 +39,7 @@ export async function inspectToken(
   token: string,
   config: ServerConfig,
   clientId: string,
-  deps: { store: ProjectionStore; ring: KeyRing; now: () => number },
+  deps: { store: ProjectionStore; ring: KeyRing; now: () => number; guard: FreshnessGuard },
 ): Promise<InspectedToken | undefined> {
   if (token.length > 16 * 1024) return undefined;
   return looksLikeJwt(token)
@@ -51,7 +51,7 @@ async function inspectJwt(
   token: string,
   config: ServerConfig,
   clientId: string,
-  deps: { store: ProjectionStore; ring: KeyRing; now: () => number },
+  deps: { store: ProjectionStore; ring: KeyRing; now: () => number; guard: FreshnessGuard },
 ): Promise<InspectedToken | undefined> {
   const keys = await deps.ring.verificationKeys(config.tenant, config.serverId);
   const serverAudiences = typeof config.audience === 'string' ? [config.audience] : config.audience;
@@ -79,17 +79,21 @@ async function inspectJwt(
   const owner = kind === 'access_token' ? claims.cid : claims.aud;
   if (typeof owner !== 'string') return undefined;
   const userId = kind === 'access_token' ? claims.uid : claims.sub;
-  const valid = await stillValid(deps.store, {
-    binding: {
-      tenant: config.tenant,
-      serverId: config.serverId,
-      clientId: owner,
-      ...(typeof userId === 'string' ? { userId } : {}),
+  const valid = await stillValid(
+    deps.store,
+    {
+      binding: {
+        tenant: config.tenant,
+        serverId: config.serverId,
+        clientId: owner,
+        ...(typeof userId === 'string' ? { userId } : {}),
+      },
+      bindingDigest: bindingDigestOfTokenId(jti) ?? '',
+      grantId,
+      jti,
     },
-    bindingDigest: bindingDigestOfTokenId(jti) ?? '',
-    grantId,
-    jti,
-  });
+    deps.guard,
+  );
   if (!valid) return undefined;
   return { kind, grantId, clientId: owner, claims };
 }
@@ -97,7 +101,7 @@ async function inspectJwt(
 async function inspectRefreshToken(
   token: string,
   config: ServerConfig,
-  deps: { store: ProjectionStore; now: () => number },
+  deps: { store: ProjectionStore; now: () => number; guard: FreshnessGuard },
 ): Promise<InspectedToken | undefined> {
   if (token.length > 256) return undefined;
   const tokenSha256 = sha256Hex(token);
@@ -107,16 +111,20 @@ async function inspectRefreshToken(
   const now = deps.now();
   if (record.state !== 'current' || record.serverId !== config.serverId) return undefined;
   if (record.idleExpiresAt <= now || (record.familyExpiresAt ?? Infinity) <= now) return undefined;
-  const valid = await stillValid(deps.store, {
-    binding: {
-      tenant: config.tenant,
-      serverId: config.serverId,
-      clientId: record.clientId,
-      userId: record.userId,
+  const valid = await stillValid(
+    deps.store,
+    {
+      binding: {
+        tenant: config.tenant,
+        serverId: config.serverId,
+        clientId: record.clientId,
+        userId: record.userId,
+      },
+      bindingDigest: record.bindingDigest,
+      grantId: record.grantId,
     },
-    bindingDigest: record.bindingDigest,
-    grantId: record.grantId,
-  });
+    deps.guard,
+  );
   if (!valid) return undefined;
   return {
     kind: 'refresh_token',

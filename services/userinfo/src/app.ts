@@ -5,8 +5,14 @@
 import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import { bindingDigestOfTokenId, grantIdOfTokenId, userinfoClaims } from '@gatehouse/grants';
-import { type EdgeLog, newErrorId, requestId, resolveTenant } from '@gatehouse/http';
-import { DirectoryCache, loadSubject, stillValid } from '@gatehouse/oauth-reads';
+import { type EdgeLog, newErrorId, OAuthError, requestId, resolveTenant } from '@gatehouse/http';
+import {
+  DirectoryCache,
+  type FreshnessGuard,
+  loadSubject,
+  readModelsFresh,
+  stillValid,
+} from '@gatehouse/oauth-reads';
 import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
@@ -21,6 +27,8 @@ export interface UserinfoDeps {
   tenancy: TenancyConfig;
   now?: () => number;
   log?: EdgeLog;
+  /** How far behind the read models may be before checks fail closed (503). Default 1000 ms. */
+  maxProjectionLagMs?: number;
 }
 
 export interface UserinfoService {
@@ -59,6 +67,7 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
     ((entry) => process.stderr.write(`${JSON.stringify({ service: 'userinfo', ...entry })}\n`));
   const now = deps.now ?? Date.now;
   const directory = new DirectoryCache(deps.store, deps.tenancy);
+  const guard: FreshnessGuard = { now, maxLagMs: deps.maxProjectionLagMs ?? 1000 };
 
   /** The access token of the request: the Authorization header, or (POST) the form's access_token. */
   const bearerOf = async (ctx: Context): Promise<string | undefined> => {
@@ -123,12 +132,16 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       typeof cid !== 'string'
     )
       throw refuse(401, 'invalid_token', invalidToken);
-    const valid = await stillValid(deps.store, {
-      binding: { tenant, serverId, clientId: cid, userId: uid },
-      bindingDigest,
-      grantId,
-      jti,
-    });
+    const valid = await stillValid(
+      deps.store,
+      {
+        binding: { tenant, serverId, clientId: cid, userId: uid },
+        bindingDigest,
+        grantId,
+        jti,
+      },
+      guard,
+    );
     if (!valid) throw refuse(401, 'invalid_token', invalidToken);
     const scopes = Array.isArray(claims.scp) ? (claims.scp as string[]) : [];
     if (!scopes.some((scope) => userinfoScopes.includes(scope)))
@@ -175,6 +188,12 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
         ctx.body = caught.body ?? '';
         return;
       }
+      if (caught instanceof OAuthError && caught.status === 503) {
+        ctx.status = 503;
+        for (const [name, value] of Object.entries(caught.headers)) ctx.set(name, value);
+        ctx.body = { error: caught.error, error_description: caught.description };
+        return;
+      }
       if (caught instanceof ProjectionStoreUnavailableError) {
         ctx.status = 503;
         ctx.set('Retry-After', '1');
@@ -204,6 +223,7 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       };
     }
   });
+  app.use(probes(deps.store, guard));
   app.use(router.routes());
   app.use(router.allowedMethods());
 
@@ -211,6 +231,25 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
     app,
     start: () => directory.follow(deps.bus, 'userinfo'),
     stop: () => directory.close(),
+  };
+}
+
+/** GET /healthz (the process answers) and GET /readyz (it can check tokens: fresh read models). */
+function probes(store: ProjectionStore, guard: FreshnessGuard): Koa.Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' || (ctx.path !== '/healthz' && ctx.path !== '/readyz')) return next();
+    if (ctx.path === '/healthz') {
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    try {
+      const { fresh, lagMs } = await readModelsFresh(store, guard);
+      ctx.status = fresh ? 200 : 503;
+      ctx.body = { status: fresh ? 'ready' : 'not ready', projectionLagMs: lagMs ?? null };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'not ready', projectionLagMs: null };
+    }
   };
 }
 

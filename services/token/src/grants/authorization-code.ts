@@ -63,16 +63,20 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
     if (record.expiresAt <= request.now()) throw invalidCode();
     // Implicit invalidation (SPEC section 6): nothing the code is bound to changed since its issue.
     if (
-      !(await stillValid(store, {
-        binding: {
-          tenant: config.tenant,
-          serverId: config.serverId,
-          clientId: record.clientId,
-          userId: record.userId,
+      !(await stillValid(
+        store,
+        {
+          binding: {
+            tenant: config.tenant,
+            serverId: config.serverId,
+            clientId: record.clientId,
+            userId: record.userId,
+          },
+          bindingDigest: record.bindingDigest,
+          grantId: record.grantId,
         },
-        bindingDigest: record.bindingDigest,
-        grantId: record.grantId,
-      }))
+        request.guard,
+      ))
     )
       throw invalidCode();
     if (record.codeChallenge === undefined) {

@@ -1,6 +1,6 @@
 // What every grant handler gets, and the errors they share.
 import { OAuthError } from '@gatehouse/http';
-import type { ServerConfig } from '@gatehouse/oauth-reads';
+import type { FreshnessGuard, ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { Context } from 'koa';
 import type { AuthenticatedClient } from '../client-auth.js';
@@ -14,6 +14,8 @@ export interface GrantRequest {
   store: ProjectionStore;
   issuer: TokenIssuer;
   now: () => number;
+  /** How stale the read models may be for the grant's checks (SPEC section 6). */
+  guard: FreshnessGuard;
 }
 
 export type GrantHandler = (request: GrantRequest) => Promise<IssuedTokens>;

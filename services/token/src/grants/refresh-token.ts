@@ -33,16 +33,20 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
       throw invalidToken();
     // Revoked, or implicitly invalidated (SPEC section 6): the family's binding changed.
     if (
-      !(await stillValid(store, {
-        binding: {
-          tenant: config.tenant,
-          serverId: config.serverId,
-          clientId: record.clientId,
-          userId: record.userId,
+      !(await stillValid(
+        store,
+        {
+          binding: {
+            tenant: config.tenant,
+            serverId: config.serverId,
+            clientId: record.clientId,
+            userId: record.userId,
+          },
+          bindingDigest: record.bindingDigest,
+          grantId: record.grantId,
         },
-        bindingDigest: record.bindingDigest,
-        grantId: record.grantId,
-      }))
+        request.guard,
+      ))
     )
       throw invalidToken();
     const reused = async () => {

@@ -12,7 +12,7 @@ import {
 } from '@gatehouse/contracts';
 import { evaluateAccessPolicy, newGrantId, orgServerDecision } from '@gatehouse/grants';
 import { OAuthError } from '@gatehouse/http';
-import type { DirectoryCache } from '@gatehouse/oauth-reads';
+import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
@@ -78,6 +78,7 @@ export function tokenServiceImplementation(deps: {
   ring: KeyRing;
   issuer: TokenIssuer;
   now: () => number;
+  guard: FreshnessGuard;
   log: (error: unknown) => void;
 }): TokenServiceServer {
   const { store } = deps;

@@ -3,16 +3,24 @@
 // token and pending code issued before the change is dead after it, and stays dead when the change
 // is undone (a reactivation); what is issued after it works. Plus the race: tokens minted while a
 // deactivation propagates are all dead once it has.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { TokenServiceClient } from '@gatehouse/contracts';
-import type { DirectoryEvent } from '@gatehouse/directory';
-import { keys } from '@gatehouse/directory';
+import { type DirectoryEvent, directoryProjection, keys } from '@gatehouse/directory';
+import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
+import { ProjectionRunner, rebuildProjections } from '@gatehouse/projections';
+import { keysProjection } from '@gatehouse/signing-keys';
 import { customScopeCreated, type TestStack } from '@gatehouse/test-stacks';
-import { credentials } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { credentials, status } from '@grpc/grpc-js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { basic, startToken } from './token-harness.js';
 
 const redirectUri = 'https://app.example.com/cb';
+const allProjections = [
+  directoryProjection,
+  keysProjection,
+  grantsProjection,
+  invalidationProjection,
+];
 
 export function describeImplicitInvalidation(stack: TestStack): void {
   describe(`implicit token invalidation at the token service: ${stack.name}`, () => {
@@ -240,6 +248,112 @@ export function describeImplicitInvalidation(stack: TestStack): void {
       const before = await issued();
       await change(tenant, { type: 'gatehouse.events.v1.TenantDeactivated', data: {} });
       await expectDead(before, false);
+    });
+
+    it('fails closed while the projector is stopped, and answers again once it has caught up', async () => {
+      const {
+        issued,
+        runner,
+        bus,
+        store,
+        appendDirectory,
+        tenant,
+        web,
+        validate,
+        post,
+        path,
+        auth,
+        base,
+        caughtUp,
+        logs,
+      } = await setup();
+      const tokens = await issued();
+      const ready = async () => (await fetch(`${base}/readyz`)).status;
+      expect(await ready()).toBe(200);
+      await runner.stop();
+      await appendDirectory(tenant, [
+        {
+          aggregateId: web.clientId,
+          event: { type: 'gatehouse.events.v1.ClientDeactivated', data: {} },
+          version: 2,
+        },
+      ]);
+      // Past the bound (1 s), nothing answers from the stale read models: not "active", not "inactive".
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+      const stale = await post(path('introspect'), { token: tokens.accessToken }, auth);
+      expect(stale.status, JSON.stringify(stale.body) + logs.join('\n')).toBe(503);
+      expect(stale.body.error).toBe('temporarily_unavailable');
+      expect(stale.headers.get('retry-after')).toBe('1');
+      await expect(validate(tokens.accessToken)).rejects.toMatchObject({
+        code: status.UNAVAILABLE,
+      });
+      expect(await ready()).toBe(503);
+      const resumed = await ProjectionRunner.start({
+        bus,
+        store,
+        projections: allProjections,
+        groupId: `projector-${randomUUID()}`,
+      });
+      cleanups.push(() => resumed.stop());
+      await caughtUp();
+      await vi.waitFor(async () => expect(await ready()).toBe(200), {
+        timeout: 5000,
+        interval: 50,
+      });
+      expect(await validate(tokens.accessToken)).toBe(false);
+      // The deactivated client itself is refused now, no longer told to come back later.
+      const refused = await post(path('introspect'), { token: tokens.refreshToken }, auth);
+      expect(refused.status).toBe(401);
+      expect(refused.body.error).toBe('invalid_client');
+    });
+
+    it('revives nothing when the read models are dropped and rebuilt from the topics', async () => {
+      const h = await setup();
+      const revokedAccess = await h.issued();
+      await h.post(h.path('revoke'), { token: revokedAccess.accessToken }, h.auth);
+      const revokedFamily = await h.issued();
+      await h.post(h.path('revoke'), { token: revokedFamily.refreshToken }, h.auth);
+      const userChanged = await h.issued();
+      await h.change(h.userId, { type: 'gatehouse.events.v1.UserSuspended', data: {} });
+      await h.change(h.userId, { type: 'gatehouse.events.v1.UserUnsuspended', data: {} });
+      const clientChanged = await h.issued();
+      await h.change(
+        h.web.clientId,
+        { type: 'gatehouse.events.v1.ClientDeactivated', data: {} },
+        2,
+      );
+      await h.change(h.web.clientId, { type: 'gatehouse.events.v1.ClientActivated', data: {} }, 3);
+      const alive = await h.issued();
+      const before = await h.store.dump('rm:');
+
+      await h.runner.stop();
+      await rebuildProjections({ bus: h.bus, store: h.store, projections: allProjections });
+      const resumed = await ProjectionRunner.start({
+        bus: h.bus,
+        store: h.store,
+        projections: allProjections,
+        groupId: `projector-${randomUUID()}`,
+      });
+      cleanups.push(() => resumed.stop());
+      await h.caughtUp();
+      await vi.waitFor(async () => expect((await fetch(`${h.base}/readyz`)).status).toBe(200), {
+        timeout: 5000,
+        interval: 50,
+      });
+
+      // The invalidation and revocation read models come back as they were.
+      const after = await h.store.dump('rm:');
+      const lasting = (dump: typeof before) =>
+        dump.filter((entry) => /^rm:(inv|revoked-token|revoked-grant|refresh):/.test(entry.key));
+      expect(lasting(after)).toEqual(lasting(before));
+      expect(await h.introspect(revokedAccess.accessToken)).toBe(false);
+      expect(await h.introspect(revokedFamily.accessToken)).toBe(false);
+      expect(await h.introspect(revokedFamily.refreshToken)).toBe(false);
+      expect(await h.introspect(userChanged.accessToken)).toBe(false);
+      expect(await h.introspect(userChanged.refreshToken)).toBe(false);
+      expect(await h.introspect(clientChanged.accessToken)).toBe(false);
+      expect(await h.introspect(alive.accessToken)).toBe(true);
+      expect(await h.introspect(alive.refreshToken)).toBe(true);
     });
 
     it('leaves no window: every token minted while a deactivation propagates is dead once it has', async () => {

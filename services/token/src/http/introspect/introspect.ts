@@ -1,7 +1,7 @@
 // POST .../v1/introspect (RFC 7662): a client asks about a token; only its own tokens are ever active
 // to it. Inactive tokens, unknown ones and other clients' all answer exactly {"active": false}.
 import { OAuthError, readForm } from '@gatehouse/http';
-import type { DirectoryCache } from '@gatehouse/oauth-reads';
+import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
@@ -11,6 +11,7 @@ import { inspectToken } from '../../token-checks.js';
 import { requireServerConfig } from '../server.js';
 
 export function introspectRoutes(deps: {
+  guard: FreshnessGuard;
   store: ProjectionStore;
   directory: DirectoryCache;
   ring: KeyRing;

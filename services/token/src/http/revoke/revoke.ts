@@ -3,7 +3,7 @@
 // grant, SPEC section 5). The answer is 200 whatever the token: unknown, expired, already revoked,
 // or another client's (which is left alone), so the endpoint tells nothing about tokens.
 import { OAuthError, readForm } from '@gatehouse/http';
-import type { DirectoryCache } from '@gatehouse/oauth-reads';
+import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
@@ -16,6 +16,7 @@ import { requireServerConfig } from '../server.js';
 const hints = new Set(['access_token', 'refresh_token', 'id_token']);
 
 export function revokeRoutes(deps: {
+  guard: FreshnessGuard;
   store: ProjectionStore;
   directory: DirectoryCache;
   ring: KeyRing;

@@ -1,7 +1,7 @@
 // POST {org}/oauth2/v1/token and {org}/oauth2/{asId}/v1/token (seed 000 "Create Token"): client
 // authentication, then the handler of the grant type.
 import { OAuthError, readForm } from '@gatehouse/http';
-import type { DirectoryCache } from '@gatehouse/oauth-reads';
+import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
@@ -16,6 +16,7 @@ import type { TokenIssuer } from '../../token-issuer.js';
 import { requireServerConfig } from '../server.js';
 
 export function tokenRoutes(deps: {
+  guard: FreshnessGuard;
   store: ProjectionStore;
   directory: DirectoryCache;
   issuer: TokenIssuer;
@@ -50,6 +51,7 @@ export function tokenRoutes(deps: {
       store: deps.store,
       issuer: deps.issuer,
       now: deps.now,
+      guard: deps.guard,
     });
   };
   router.post('/oauth2/v1/token', (ctx) => token(ctx, orgServerId));
