@@ -13,7 +13,7 @@ export interface ProjectionRunnerOptions {
   groupId?: string;
   /** Told about every failed event before it is retried. */
   onError?: (error: unknown, event: DeliveredEvent) => void;
-  /** How often the caught-up beacon (caughtUpAtKey) is brought forward. Default 100 ms. */
+  /** How often the caught-up beacon (caughtUpAtKey) is brought forward. Default 150 ms. */
   beaconIntervalMs?: number;
   now?: () => number;
 }
@@ -73,7 +73,7 @@ function startBeacon(
 ): { stop(): Promise<void> } {
   const { bus, store } = options;
   const now = options.now ?? Date.now;
-  const interval = options.beaconIntervalMs ?? 100;
+  const interval = options.beaconIntervalMs ?? 150;
   let sample: { at: number; ends: { key: string; offset: bigint }[] } | undefined;
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
@@ -94,11 +94,18 @@ function startBeacon(
         if (end > 0n) ends.push({ key: positionKey(topic, partition), offset: end - 1n });
     sample = { at, ends };
   };
+  let busy = false;
   const timer = setInterval(() => {
-    running = running
-      .then(() => (stopped ? undefined : tick()))
+    // One tick at a time: under load a tick outlasts the interval, and the next one waits its turn
+    // rather than queue up behind it.
+    if (busy || stopped) return;
+    busy = true;
+    running = tick()
       .catch(() => {
         // Kafka or Redis away for a moment: the beacon stands still, and checks fail closed.
+      })
+      .finally(() => {
+        busy = false;
       });
   }, interval);
   timer.unref();

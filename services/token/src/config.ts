@@ -16,6 +16,8 @@ export interface TokenConfig {
   kafkaBrokers: string[];
   /** GATEHOUSE_REDIS_URL (required). */
   redisUrl: string;
+  /** GATEHOUSE_MAX_PROJECTION_LAG_MS, default 1000: beyond it token checks fail closed (503). */
+  maxProjectionLagMs: number;
 }
 
 export function readTokenConfig(env: Environment): TokenConfig {
@@ -31,5 +33,10 @@ export function readTokenConfig(env: Environment): TokenConfig {
     keks,
     kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
     redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
+    maxProjectionLagMs: setting.integer(env, 'GATEHOUSE_MAX_PROJECTION_LAG_MS', {
+      default: 1000,
+      min: 100,
+      max: 60_000,
+    }),
   };
 }

@@ -14,6 +14,8 @@ export interface UserinfoConfig {
   kafkaBrokers: string[];
   /** GATEHOUSE_REDIS_URL (required). */
   redisUrl: string;
+  /** GATEHOUSE_MAX_PROJECTION_LAG_MS, default 1000: beyond it token checks fail closed (503). */
+  maxProjectionLagMs: number;
 }
 
 export function readUserinfoConfig(env: Environment): UserinfoConfig {
@@ -24,5 +26,10 @@ export function readUserinfoConfig(env: Environment): UserinfoConfig {
     keks,
     kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
     redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
+    maxProjectionLagMs: setting.integer(env, 'GATEHOUSE_MAX_PROJECTION_LAG_MS', {
+      default: 1000,
+      min: 100,
+      max: 60_000,
+    }),
   };
 }
