@@ -13,7 +13,7 @@ export interface ProjectionRunnerOptions {
   groupId?: string;
   /** Told about every failed event before it is retried. */
   onError?: (error: unknown, event: DeliveredEvent) => void;
-  /** How often the caught-up beacon (caughtUpAtKey) is brought forward. Default 150 ms. */
+  /** How often the caught-up beacon (caughtUpAtKey) is brought forward. Default 200 ms. */
   beaconIntervalMs?: number;
   now?: () => number;
 }
@@ -73,7 +73,7 @@ function startBeacon(
 ): { stop(): Promise<void> } {
   const { bus, store } = options;
   const now = options.now ?? Date.now;
-  const interval = options.beaconIntervalMs ?? 150;
+  const interval = options.beaconIntervalMs ?? 200;
   let sample: { at: number; ends: { key: string; offset: bigint }[] } | undefined;
   let stopped = false;
   let running: Promise<void> = Promise.resolve();

@@ -90,6 +90,7 @@ export class KafkaEventBus implements EventBus {
   private queuedEvents = 0;
   private sending: Promise<void> | null = null;
   private readonly partitionsByTopic = new Map<string, PartitionMetadata[]>();
+  private readonly knownTopics = new Set<string>();
 
   constructor(options: KafkaEventBusOptions) {
     this.config = {
@@ -458,10 +459,12 @@ export class KafkaEventBus implements EventBus {
    * UNKNOWN_TOPIC_OR_PARTITION for half a minute and then report something vaguer.
    */
   private async assertTopicsExist(topics: readonly string[]): Promise<void> {
-    if (topics.every((topic) => this.partitionsByTopic.has(topic))) return;
+    // Topics are never deleted: one seen to exist is not asked about again (endOffsets is polled).
+    if (topics.every((topic) => this.knownTopics.has(topic))) return;
     const existing = new Set(await this.admin.listTopics());
     const missing = topics.find((topic) => !existing.has(topic));
     if (missing !== undefined) throw new UnknownTopicError(missing);
+    for (const topic of topics) this.knownTopics.add(topic);
   }
 
   private async partitionsOf(topic: string): Promise<PartitionMetadata[]> {
