@@ -1,4 +1,11 @@
-export { type EdgeLog, oktaErrors, readJsonObject, requestId } from './koa.js';
+export {
+  type EdgeLog,
+  logUnexpected,
+  oktaErrors,
+  probes,
+  readJsonObject,
+  requestId,
+} from './koa.js';
 export { oauthErrors, readForm } from './oauth.js';
 export {
   type ErrorCause,

@@ -9,6 +9,51 @@ export type EdgeLog = (entry: {
   [key: string]: unknown;
 }) => void;
 
+/**
+ * Logs an error nobody expected, with its stack, under a fresh error id; the id is all the response
+ * may show of it.
+ */
+export function logUnexpected(log: EdgeLog, ctx: Context, caught: unknown): string {
+  const errorId = newErrorId();
+  log({
+    level: 'error',
+    message: 'unexpected error',
+    errorId,
+    requestId: ctx.state.requestId,
+    method: ctx.method,
+    path: ctx.path,
+    error:
+      caught instanceof Error
+        ? { name: caught.name, message: caught.message, stack: caught.stack }
+        : String(caught),
+  });
+  return errorId;
+}
+
+/**
+ * GET /healthz (the process answers) and GET /readyz (`ready` says whether it can do its work);
+ * 503 when not ready, or when finding out fails.
+ */
+export function probes(
+  ready: () => Promise<{ ready: boolean; [detail: string]: unknown }>,
+): Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'GET' || (ctx.path !== '/healthz' && ctx.path !== '/readyz')) return next();
+    if (ctx.path === '/healthz') {
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    try {
+      const { ready: isReady, ...detail } = await ready();
+      ctx.status = isReady ? 200 : 503;
+      ctx.body = { status: isReady ? 'ready' : 'not ready', ...detail };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'not ready' };
+    }
+  };
+}
+
 /** Takes the caller's X-Request-Id when it is sane, else makes one; echoes it on the response. */
 export function requestId(): Middleware {
   return async (ctx, next) => {
@@ -37,21 +82,8 @@ export function oktaErrors(log: EdgeLog): Middleware {
         return;
       }
       const error = caught instanceof OktaApiError ? caught : OktaApiError.internal();
-      const errorId = newErrorId();
-      if (!(caught instanceof OktaApiError)) {
-        log({
-          level: 'error',
-          message: 'unexpected error',
-          errorId,
-          requestId: ctx.state.requestId,
-          method: ctx.method,
-          path: ctx.path,
-          error:
-            caught instanceof Error
-              ? { name: caught.name, message: caught.message, stack: caught.stack }
-              : String(caught),
-        });
-      }
+      const errorId =
+        caught instanceof OktaApiError ? newErrorId() : logUnexpected(log, ctx, caught);
       ctx.status = error.status;
       for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
       ctx.body = oktaErrorBody(error, errorId);

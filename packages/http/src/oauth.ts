@@ -2,8 +2,8 @@
 // them, and every error as `{error, error_description}` (RFC 6749 section 5.2), anything unexpected
 // as `server_error` with nothing of its detail. Responses are never cached (RFC 6749 section 5.1).
 import type { Context, Middleware } from 'koa';
-import type { EdgeLog } from './koa.js';
-import { newErrorId, OAuthError, OktaApiError } from './okta-errors.js';
+import { type EdgeLog, logUnexpected } from './koa.js';
+import { OAuthError, OktaApiError } from './okta-errors.js';
 
 export function oauthErrors(log: EdgeLog): Middleware {
   return async (ctx, next) => {
@@ -19,19 +19,7 @@ export function oauthErrors(log: EdgeLog): Middleware {
       else if (caught instanceof OktaApiError && caught.status < 500)
         error = new OAuthError(caught.status, 'invalid_request', caught.errorSummary);
       else {
-        const errorId = newErrorId();
-        log({
-          level: 'error',
-          message: 'unexpected error',
-          errorId,
-          requestId: ctx.state.requestId,
-          method: ctx.method,
-          path: ctx.path,
-          error:
-            caught instanceof Error
-              ? { name: caught.name, message: caught.message, stack: caught.stack }
-              : String(caught),
-        });
+        const errorId = logUnexpected(log, ctx, caught);
         error = new OAuthError(500, 'server_error', `An unexpected error occurred (${errorId})`);
       }
       ctx.status = error.status;

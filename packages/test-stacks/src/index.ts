@@ -62,3 +62,8 @@ export function kafkaRedisStack(clientId = 'gatehouse-test'): TestStack {
 }
 export { directoryFixtures, fixturePassword } from './directory-fixtures.js';
 export { appendDirectoryEvents, customScopeCreated, provisionServerKeys } from './fixtures.js';
+export {
+  oauthProjections,
+  startOAuthBackbone,
+  testTenancy,
+} from './oauth-backbone.js';

@@ -7,7 +7,7 @@ import { orgBaseUrl, type TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import {
   type EdgeLog,
-  newErrorId,
+  logUnexpected,
   OAuthError,
   OktaApiError,
   oktaErrors,
@@ -617,19 +617,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
           'temporarily_unavailable',
           'The server is temporarily unavailable; try again shortly.',
         );
-      const errorId = newErrorId();
-      log({
-        level: 'error',
-        message: 'unexpected error',
-        errorId,
-        requestId: ctx.state.requestId,
-        method: ctx.method,
-        path: ctx.path,
-        error:
-          caught instanceof Error
-            ? { name: caught.name, message: caught.message, stack: caught.stack }
-            : String(caught),
-      });
+      const errorId = logUnexpected(log, ctx, caught);
       showError(
         ctx,
         500,

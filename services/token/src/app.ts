@@ -3,7 +3,14 @@
 // the all-in-one mode wire others.
 import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
-import { type EdgeLog, OAuthError, oauthErrors, requestId, resolveTenant } from '@gatehouse/http';
+import {
+  type EdgeLog,
+  OAuthError,
+  oauthErrors,
+  probes,
+  requestId,
+  resolveTenant,
+} from '@gatehouse/http';
 import { DirectoryCache, type FreshnessGuard, readModelsFresh } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
@@ -54,7 +61,12 @@ export function createTokenService(deps: TokenDeps): TokenService {
   const directory = new DirectoryCache(deps.store, deps.tenancy);
   const guard: FreshnessGuard = { now, maxLagMs: deps.maxProjectionLagMs ?? 1000 };
   const shared = { store: deps.store, directory, now, guard };
-  app.use(probes(deps.store, guard));
+  app.use(
+    probes(async () => {
+      const { fresh, lagMs } = await readModelsFresh(deps.store, guard);
+      return { ready: fresh, projectionLagMs: lagMs ?? null };
+    }),
+  );
   for (const router of [
     tokenRoutes({ ...shared, issuer, revocations }),
     introspectRoutes({ ...shared, ring: deps.ring }),
@@ -89,25 +101,6 @@ export function createTokenService(deps: TokenDeps): TokenService {
     tokenService,
     start: () => directory.follow(deps.bus, 'token'),
     stop: () => directory.close(),
-  };
-}
-
-/** GET /healthz (the process answers) and GET /readyz (it can check tokens: fresh read models). */
-function probes(store: ProjectionStore, guard: FreshnessGuard): Koa.Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'GET' || (ctx.path !== '/healthz' && ctx.path !== '/readyz')) return next();
-    if (ctx.path === '/healthz') {
-      ctx.body = { status: 'ok' };
-      return;
-    }
-    try {
-      const { fresh, lagMs } = await readModelsFresh(store, guard);
-      ctx.status = fresh ? 200 : 503;
-      ctx.body = { status: fresh ? 'ready' : 'not ready', projectionLagMs: lagMs ?? null };
-    } catch {
-      ctx.status = 503;
-      ctx.body = { status: 'not ready', projectionLagMs: null };
-    }
   };
 }
 

@@ -98,6 +98,32 @@ async function inspectJwt(
   return { kind, grantId, clientId: owner, claims };
 }
 
+/**
+ * A code's or a refresh family's grant: not revoked, and nothing it is bound to changed since it was
+ * issued (SPEC section 6).
+ */
+export function grantStillValid(
+  store: ProjectionStore,
+  config: ServerConfig,
+  grant: { grantId: string; clientId: string; userId: string; bindingDigest: string },
+  guard: FreshnessGuard,
+): Promise<boolean> {
+  return stillValid(
+    store,
+    {
+      binding: {
+        tenant: config.tenant,
+        serverId: config.serverId,
+        clientId: grant.clientId,
+        userId: grant.userId,
+      },
+      bindingDigest: grant.bindingDigest,
+      grantId: grant.grantId,
+    },
+    guard,
+  );
+}
+
 async function inspectRefreshToken(
   token: string,
   config: ServerConfig,
@@ -111,21 +137,7 @@ async function inspectRefreshToken(
   const now = deps.now();
   if (record.state !== 'current' || record.serverId !== config.serverId) return undefined;
   if (record.idleExpiresAt <= now || (record.familyExpiresAt ?? Infinity) <= now) return undefined;
-  const valid = await stillValid(
-    deps.store,
-    {
-      binding: {
-        tenant: config.tenant,
-        serverId: config.serverId,
-        clientId: record.clientId,
-        userId: record.userId,
-      },
-      bindingDigest: record.bindingDigest,
-      grantId: record.grantId,
-    },
-    deps.guard,
-  );
-  if (!valid) return undefined;
+  if (!(await grantStillValid(deps.store, config, record, deps.guard))) return undefined;
   return {
     kind: 'refresh_token',
     grantId: record.grantId,

@@ -5,7 +5,14 @@
 import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import { bindingDigestOfTokenId, grantIdOfTokenId, userinfoClaims } from '@gatehouse/grants';
-import { type EdgeLog, newErrorId, OAuthError, requestId, resolveTenant } from '@gatehouse/http';
+import {
+  type EdgeLog,
+  logUnexpected,
+  OAuthError,
+  probes,
+  requestId,
+  resolveTenant,
+} from '@gatehouse/http';
 import {
   DirectoryCache,
   type FreshnessGuard,
@@ -203,19 +210,7 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
         };
         return;
       }
-      const errorId = newErrorId();
-      log({
-        level: 'error',
-        message: 'unexpected error',
-        errorId,
-        requestId: ctx.state.requestId,
-        method: ctx.method,
-        path: ctx.path,
-        error:
-          caught instanceof Error
-            ? { name: caught.name, message: caught.message, stack: caught.stack }
-            : String(caught),
-      });
+      const errorId = logUnexpected(log, ctx, caught);
       ctx.status = 500;
       ctx.body = {
         error: 'server_error',
@@ -223,7 +218,12 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       };
     }
   });
-  app.use(probes(deps.store, guard));
+  app.use(
+    probes(async () => {
+      const { fresh, lagMs } = await readModelsFresh(deps.store, guard);
+      return { ready: fresh, projectionLagMs: lagMs ?? null };
+    }),
+  );
   app.use(router.routes());
   app.use(router.allowedMethods());
 
@@ -231,25 +231,6 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
     app,
     start: () => directory.follow(deps.bus, 'userinfo'),
     stop: () => directory.close(),
-  };
-}
-
-/** GET /healthz (the process answers) and GET /readyz (it can check tokens: fresh read models). */
-function probes(store: ProjectionStore, guard: FreshnessGuard): Koa.Middleware {
-  return async (ctx, next) => {
-    if (ctx.method !== 'GET' || (ctx.path !== '/healthz' && ctx.path !== '/readyz')) return next();
-    if (ctx.path === '/healthz') {
-      ctx.body = { status: 'ok' };
-      return;
-    }
-    try {
-      const { fresh, lagMs } = await readModelsFresh(store, guard);
-      ctx.status = fresh ? 200 : 503;
-      ctx.body = { status: fresh ? 'ready' : 'not ready', projectionLagMs: lagMs ?? null };
-    } catch {
-      ctx.status = 503;
-      ctx.body = { status: 'not ready', projectionLagMs: null };
-    }
   };
 }
 

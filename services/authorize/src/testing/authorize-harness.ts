@@ -1,27 +1,17 @@
-// Starts the authorize service with everything it talks to: a projector, the token service (served
-// over gRPC, which the authorize service calls to mint implicit and hybrid tokens), and a JWKS
-// endpoint for clients that verify ID tokens; plus a cookie-keeping browser-like HTTP client.
-import { randomUUID } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { directoryProjection, type TenancyConfig } from '@gatehouse/directory';
-import { allTopics } from '@gatehouse/events';
-import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
-import { ProjectionRunner } from '@gatehouse/projections';
 import {
-  KeyRing,
-  keysProjection,
-  newKekSetting,
-  parseKeks,
-  storeKeySource,
-} from '@gatehouse/signing-keys';
-import { directoryFixtures, type TestStack } from '@gatehouse/test-stacks';
+  directoryFixtures,
+  startOAuthBackbone,
+  type TestStack,
+  testTenancy,
+} from '@gatehouse/test-stacks';
 import { createTokenService, serveTokenService } from '@gatehouse/token';
 import type Koa from 'koa';
 import { createAuthorizeService, grpcTokenMinter } from '../app.js';
 import type { FlowStateOptions } from '../flow-state.js';
 
-export const tenancy: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
+export const tenancy = testTenancy;
 
 const listen = async (
   app: Koa | RequestListener,
@@ -41,24 +31,7 @@ export async function startAuthorize(
   cleanups: (() => Promise<void>)[],
   options: { flowOptions?: Partial<Omit<FlowStateOptions, 'now'>> } = {},
 ) {
-  const { bus, store, close } = await stack.open();
-  cleanups.push(close);
-  await bus.ensureTopics(allTopics.map((name) => ({ name })));
-  const runner = await ProjectionRunner.start({
-    bus,
-    store,
-    projections: [directoryProjection, keysProjection, grantsProjection, invalidationProjection],
-    groupId: `projector-${randomUUID()}`,
-  });
-  cleanups.push(() => runner.stop());
-  const keks = parseKeks(newKekSetting('kek-test'));
-  const ring = new KeyRing(storeKeySource(store), keks);
-  await ring.follow(bus);
-  cleanups.push(() => ring.close());
-  const logs: string[] = [];
-  const log = (entry: unknown) => {
-    logs.push(JSON.stringify(entry));
-  };
+  const { bus, store, ring, keks, logs, log } = await startOAuthBackbone(stack, cleanups);
 
   const token = createTokenService({ bus, store, ring, tenancy, log });
   await token.start();

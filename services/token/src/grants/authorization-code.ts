@@ -10,8 +10,9 @@ import {
   type RedeemedCode,
   sha256Hex,
 } from '@gatehouse/grants';
-import { loadSubject, stillValid } from '@gatehouse/oauth-reads';
+import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
+import { grantStillValid } from '../token-checks.js';
 import {
   type GrantHandler,
   invalidGrant,
@@ -62,23 +63,7 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
       throw invalidGrant('The redirect_uri does not match the one of the authorization request.');
     if (record.expiresAt <= request.now()) throw invalidCode();
     // Implicit invalidation (SPEC section 6): nothing the code is bound to changed since its issue.
-    if (
-      !(await stillValid(
-        store,
-        {
-          binding: {
-            tenant: config.tenant,
-            serverId: config.serverId,
-            clientId: record.clientId,
-            userId: record.userId,
-          },
-          bindingDigest: record.bindingDigest,
-          grantId: record.grantId,
-        },
-        request.guard,
-      ))
-    )
-      throw invalidCode();
+    if (!(await grantStillValid(store, config, record, request.guard))) throw invalidCode();
     if (record.codeChallenge === undefined) {
       if (verifier !== undefined)
         throw invalidGrant(

@@ -3,8 +3,9 @@
 // spent token presented again means the family leaked, and the whole grant is revoked (RFC 9700
 // section 4.14.2). Scopes may only narrow. The family keeps its absolute end; each token its idle one.
 import { grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
-import { loadSubject, stillValid } from '@gatehouse/oauth-reads';
+import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
+import { grantStillValid } from '../token-checks.js';
 import {
   type GrantHandler,
   invalidGrant,
@@ -32,23 +33,7 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
     if (record.clientId !== authenticated.client.id || record.serverId !== config.serverId)
       throw invalidToken();
     // Revoked, or implicitly invalidated (SPEC section 6): the family's binding changed.
-    if (
-      !(await stillValid(
-        store,
-        {
-          binding: {
-            tenant: config.tenant,
-            serverId: config.serverId,
-            clientId: record.clientId,
-            userId: record.userId,
-          },
-          bindingDigest: record.bindingDigest,
-          grantId: record.grantId,
-        },
-        request.guard,
-      ))
-    )
-      throw invalidToken();
+    if (!(await grantStillValid(store, config, record, request.guard))) throw invalidToken();
     const reused = async () => {
       await revocations.revokeGrant(
         config.tenant,

@@ -5,22 +5,14 @@
 // deactivation propagates are all dead once it has.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { TokenServiceClient } from '@gatehouse/contracts';
-import { type DirectoryEvent, directoryProjection, keys } from '@gatehouse/directory';
-import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
+import { type DirectoryEvent, keys } from '@gatehouse/directory';
 import { ProjectionRunner, rebuildProjections } from '@gatehouse/projections';
-import { keysProjection } from '@gatehouse/signing-keys';
-import { customScopeCreated, type TestStack } from '@gatehouse/test-stacks';
+import { customScopeCreated, oauthProjections, type TestStack } from '@gatehouse/test-stacks';
 import { credentials, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { basic, startToken } from './token-harness.js';
 
 const redirectUri = 'https://app.example.com/cb';
-const allProjections = [
-  directoryProjection,
-  keysProjection,
-  grantsProjection,
-  invalidationProjection,
-];
 
 export function describeImplicitInvalidation(stack: TestStack): void {
   describe(`implicit token invalidation at the token service: ${stack.name}`, () => {
@@ -291,7 +283,7 @@ export function describeImplicitInvalidation(stack: TestStack): void {
       const resumed = await ProjectionRunner.start({
         bus,
         store,
-        projections: allProjections,
+        projections: oauthProjections,
         groupId: `projector-${randomUUID()}`,
       });
       cleanups.push(() => resumed.stop());
@@ -327,11 +319,11 @@ export function describeImplicitInvalidation(stack: TestStack): void {
       const before = await h.store.dump('rm:');
 
       await h.runner.stop();
-      await rebuildProjections({ bus: h.bus, store: h.store, projections: allProjections });
+      await rebuildProjections({ bus: h.bus, store: h.store, projections: oauthProjections });
       const resumed = await ProjectionRunner.start({
         bus: h.bus,
         store: h.store,
-        projections: allProjections,
+        projections: oauthProjections,
         groupId: `projector-${randomUUID()}`,
       });
       cleanups.push(() => resumed.stop());

@@ -1,23 +1,13 @@
-// Starts the token service with a projector on a given bus and store, and sets up what it needs the
-// way the other services would: tenants, users and clients through the directory's own deciders,
-// signing keys through the keys' decider, authorization codes as the authorize service writes them.
-import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { directoryProjection, type TenancyConfig } from '@gatehouse/directory';
-import { allTopics } from '@gatehouse/events';
-import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
-import { ProjectionRunner } from '@gatehouse/projections';
 import {
-  KeyRing,
-  keysProjection,
-  newKekSetting,
-  parseKeks,
-  storeKeySource,
-} from '@gatehouse/signing-keys';
-import { directoryFixtures, type TestStack } from '@gatehouse/test-stacks';
+  directoryFixtures,
+  startOAuthBackbone,
+  type TestStack,
+  testTenancy,
+} from '@gatehouse/test-stacks';
 import { createTokenService, serveTokenService } from '../app.js';
 
-export const tenancy: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
+export const tenancy = testTenancy;
 
 export interface ApiResponse {
   status: number;
@@ -31,28 +21,14 @@ export async function startToken(
   cleanups: (() => Promise<void>)[],
   options: { now?: () => number } = {},
 ) {
-  const { bus, store, close } = await stack.open();
-  cleanups.push(close);
-  await bus.ensureTopics(allTopics.map((name) => ({ name })));
-  const runner = await ProjectionRunner.start({
-    bus,
-    store,
-    projections: [directoryProjection, keysProjection, grantsProjection, invalidationProjection],
-    groupId: `projector-${randomUUID()}`,
-  });
-  cleanups.push(() => runner.stop());
-  const keks = parseKeks(newKekSetting('kek-test'));
-  const ring = new KeyRing(storeKeySource(store), keks);
-  await ring.follow(bus);
-  cleanups.push(() => ring.close());
-  const logs: string[] = [];
+  const { bus, store, runner, keks, ring, logs, log } = await startOAuthBackbone(stack, cleanups);
   const service = createTokenService({
     bus,
     store,
     ring,
     tenancy,
     ...(options.now ? { now: options.now } : {}),
-    log: (entry) => logs.push(JSON.stringify(entry)),
+    log,
   });
   await service.start();
   cleanups.push(() => service.stop());

@@ -1,25 +1,20 @@
 // The userinfo service end to end (userinfo + token for real tokens + projector + bus + store):
 // seed 000's answers and errors, the claims of each scope, and implicit invalidation.
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { directoryProjection, type TenancyConfig } from '@gatehouse/directory';
-import { allTopics } from '@gatehouse/events';
-import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
-import { ProjectionRunner } from '@gatehouse/projections';
 import {
-  KeyRing,
-  keysProjection,
-  newKekSetting,
-  parseKeks,
-  storeKeySource,
-} from '@gatehouse/signing-keys';
-import { customScopeCreated, directoryFixtures, type TestStack } from '@gatehouse/test-stacks';
+  customScopeCreated,
+  directoryFixtures,
+  startOAuthBackbone,
+  type TestStack,
+  testTenancy,
+} from '@gatehouse/test-stacks';
 import { createTokenService } from '@gatehouse/token';
 import type Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createUserinfoService } from '../app.js';
 
-const tenancy: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
+const tenancy = testTenancy;
 const redirectUri = 'https://app.example.com/cb';
 const invalidTokenChallenge =
   'Bearer error="invalid_token", error_description="The access token is invalid"';
@@ -39,29 +34,8 @@ export function describeUserinfoService(stack: TestStack): void {
     };
 
     const setup = async () => {
-      const { bus, store, close } = await stack.open();
-      cleanups.push(close);
-      await bus.ensureTopics(allTopics.map((name) => ({ name })));
-      const runner = await ProjectionRunner.start({
-        bus,
-        store,
-        projections: [
-          directoryProjection,
-          keysProjection,
-          grantsProjection,
-          invalidationProjection,
-        ],
-        groupId: `projector-${randomUUID()}`,
-      });
-      cleanups.push(() => runner.stop());
-      const keks = parseKeks(newKekSetting('kek-test'));
-      const ring = new KeyRing(storeKeySource(store), keks);
-      await ring.follow(bus);
-      cleanups.push(() => ring.close());
-      const logs: string[] = [];
-      const log = (entry: unknown) => {
-        logs.push(JSON.stringify(entry));
-      };
+      const { bus, store, ring, keks, logs, log } = await startOAuthBackbone(stack, cleanups);
+
       const token = createTokenService({ bus, store, ring, tenancy, log });
       await token.start();
       cleanups.push(() => token.stop());
