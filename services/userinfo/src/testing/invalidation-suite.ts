@@ -1,21 +1,23 @@
-// Implicit token invalidation (SPEC section 6) at the token service's paths: introspection, the
-// refresh grant, code redemption and gRPC ValidateToken. One test per rule: each token, refresh
+// Implicit token invalidation (SPEC section 6) at every path that accepts a token: /introspect, the
+// refresh grant and code redemption (token service), gRPC ValidateToken, and /userinfo. One test per rule: each token, refresh
 // token and pending code issued before the change is dead after it, and stays dead when the change
 // is undone (a reactivation); what is issued after it works. Plus the race: tokens minted while a
 // deactivation propagates are all dead once it has.
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { TokenServiceClient } from '@gatehouse/contracts';
 import { type DirectoryEvent, keys } from '@gatehouse/directory';
 import { ProjectionRunner, rebuildProjections } from '@gatehouse/projections';
 import { customScopeCreated, oauthProjections, type TestStack } from '@gatehouse/test-stacks';
+import { basic, startToken, tenancy } from '@gatehouse/token/testing';
 import { credentials, status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { basic, startToken } from './token-harness.js';
+import { createUserinfoService } from '../app.js';
 
 const redirectUri = 'https://app.example.com/cb';
 
 export function describeImplicitInvalidation(stack: TestStack): void {
-  describe(`implicit token invalidation at the token service: ${stack.name}`, () => {
+  describe(`implicit token invalidation at every path: ${stack.name}`, () => {
     const cleanups: (() => Promise<void>)[] = [];
     afterEach(async () => {
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -40,6 +42,22 @@ export function describeImplicitInvalidation(stack: TestStack): void {
       await harness.assign(tenant, web.clientId, { userId });
       const path = (endpoint: string) => `/${tenant}/oauth2/default/v1/${endpoint}`;
       const auth = { authorization: basic(web.clientId, web.clientSecret!) };
+      const userinfo = createUserinfoService({
+        bus: harness.bus,
+        store: harness.store,
+        ring: harness.ring,
+        tenancy,
+        log: () => {},
+      });
+      await userinfo.start();
+      cleanups.push(() => userinfo.stop());
+      const userinfoServer = userinfo.app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => userinfoServer.once('listening', resolve));
+      cleanups.push(() => new Promise((resolve) => userinfoServer.close(() => resolve())));
+      const userinfoUrl = `http://127.0.0.1:${(userinfoServer.address() as AddressInfo).port}/${tenant}/oauth2/default/v1/userinfo`;
+      /** The status /userinfo answers the token with. */
+      const userinfoStatus = async (token: string) =>
+        (await fetch(userinfoUrl, { headers: { authorization: `Bearer ${token}` } })).status;
       const grpc = new TokenServiceClient(
         `127.0.0.1:${harness.grpcPort}`,
         credentials.createInsecure(),
@@ -52,7 +70,7 @@ export function describeImplicitInvalidation(stack: TestStack): void {
           clientId: web.clientId,
           userId,
           redirectUri,
-          scopes: ['openid', 'offline_access', 'orders.read'],
+          scopes: ['openid', 'email', 'offline_access', 'orders.read'],
         });
         const tokens = (
           await harness.post(
@@ -115,6 +133,7 @@ export function describeImplicitInvalidation(stack: TestStack): void {
       ) => {
         expect(await validate(tokens.accessToken)).toBe(false);
         expect(await validate(tokens.idToken, web.clientId)).toBe(false);
+        expect(await userinfoStatus(tokens.accessToken)).toBe(401);
         if (tokens.clientToken) expect(await validate(tokens.clientToken)).toBe(false);
         if (!clientCanAsk) return;
         expect(await introspect(tokens.accessToken)).toBe(false);
@@ -131,6 +150,7 @@ export function describeImplicitInvalidation(stack: TestStack): void {
       };
       return {
         ...harness,
+        userinfoStatus,
         tenant,
         web,
         userId,
@@ -147,11 +167,12 @@ export function describeImplicitInvalidation(stack: TestStack): void {
     };
 
     it('keeps what nothing changed valid on every path', async () => {
-      const { issued, validate, introspect, web, refresh, redeem } = await setup();
+      const { issued, validate, introspect, web, refresh, redeem, userinfoStatus } = await setup();
       const tokens = await issued();
       expect(await validate(tokens.accessToken)).toBe(true);
       expect(await validate(tokens.idToken, web.clientId)).toBe(true);
       expect(await validate(tokens.clientToken)).toBe(true);
+      expect(await userinfoStatus(tokens.accessToken)).toBe(200);
       expect(await introspect(tokens.accessToken)).toBe(true);
       expect(await introspect(tokens.refreshToken)).toBe(true);
       expect((await refresh(tokens.refreshToken)).access_token).toEqual(expect.any(String));
