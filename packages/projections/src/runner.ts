@@ -13,7 +13,7 @@ export interface ProjectionRunnerOptions {
   groupId?: string;
   /** Told about every failed event before it is retried. */
   onError?: (error: unknown, event: DeliveredEvent) => void;
-  /** How often the caught-up beacon (caughtUpAtKey) is brought forward. Default 200 ms. */
+  /** How often the caught-up beacon (caughtUpAtKey) is brought forward. Default 100 ms. */
   beaconIntervalMs?: number;
   now?: () => number;
 }
@@ -73,26 +73,29 @@ function startBeacon(
 ): { stop(): Promise<void> } {
   const { bus, store } = options;
   const now = options.now ?? Date.now;
-  const interval = options.beaconIntervalMs ?? 200;
+  const interval = options.beaconIntervalMs ?? 100;
   let sample: { at: number; ends: { key: string; offset: bigint }[] } | undefined;
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
-  const tick = async () => {
-    if (sample) {
-      const stored = await store.mget(sample.ends.map((end) => end.key));
-      const reached = sample.ends.every(
-        (end, i) =>
-          stored[i] !== null && stored[i] !== undefined && BigInt(stored[i]!) >= end.offset,
-      );
-      if (!reached) return;
-      await store.set(caughtUpAtKey, String(sample.at));
-    }
+  const takeSample = async () => {
     const at = now();
     const ends: { key: string; offset: bigint }[] = [];
     for (const topic of topics)
       for (const [partition, end] of await bus.endOffsets(topic))
         if (end > 0n) ends.push({ key: positionKey(topic, partition), offset: end - 1n });
-    sample = { at, ends };
+    return { at, ends };
+  };
+  // A tick takes a sample when it has none, and writes it once the positions reach it: when the
+  // projector keeps up, in the same tick, so the beacon is about one interval old at most.
+  const tick = async () => {
+    sample ??= await takeSample();
+    const stored = await store.mget(sample.ends.map((end) => end.key));
+    const reached = sample.ends.every(
+      (end, i) => stored[i] !== null && stored[i] !== undefined && BigInt(stored[i]!) >= end.offset,
+    );
+    if (!reached) return;
+    await store.set(caughtUpAtKey, String(sample.at));
+    sample = undefined;
   };
   let busy = false;
   const timer = setInterval(() => {
