@@ -22,7 +22,13 @@ const store = new RedisProjectionStore({
 await bus.ensureTopics(allTopics.map((name) => ({ name })));
 const ring = new KeyRing(storeKeySource(store), config.keks);
 await ring.follow(bus);
-const service = createTokenService({ bus, store, ring, tenancy: config.tenancy });
+const service = createTokenService({
+  bus,
+  store,
+  ring,
+  tenancy: config.tenancy,
+  maxProjectionLagMs: config.maxProjectionLagMs,
+});
 await service.start();
 const { app, tokenService } = service;
 const grpc = await serveTokenService(tokenService, '127.0.0.1:0');

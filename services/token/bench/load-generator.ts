@@ -1,7 +1,8 @@
-// The load generator of `pnpm bench:token`, a child process of its own (pinned by the parent to the
-// core the servers under test do not use). Told over IPC what to send, it keeps `concurrency`
-// requests in flight per target on keep-alive connections, `count` requests in all, and answers
-// with the elapsed time, every latency and any response that was not a token.
+// The load generator of `pnpm bench:token` and `pnpm bench:validation`, a child process of its own
+// (pinned by the parent to the core the servers under test do not use). Told over IPC what to send,
+// it keeps `concurrency` requests in flight per target on keep-alive connections, `count` requests
+// in all, and answers with the elapsed time, every latency and any response that was not the one
+// expected.
 import { Agent, request } from 'node:http';
 
 export interface Target {
@@ -12,7 +13,11 @@ export interface Target {
 
 export interface LoadCommand {
   targets: Target[];
-  body: string;
+  /** Default POST, which sends `body` as a form; a GET sends no body. */
+  method?: 'GET' | 'POST';
+  body?: string;
+  /** What a 200's body must contain to count. Default `"access_token":"ey` (a JWT access token). */
+  expect?: string;
   /** Requests in flight per target. */
   concurrency: number;
   count: number;
@@ -25,30 +30,40 @@ export interface LoadResult {
   latenciesMs: number[];
   /** Requests answered by each target, in the order given. */
   perTarget: number[];
-  /** Responses that were not 200 with an access_token, by status (0: a connection error). */
+  /** Responses that were not 200 with `expect`, by status (0: a connection error). */
   failures: Record<string, number>;
+  /** The first such response's body (its start), by status. */
+  failedBodies: Record<string, string>;
 }
 
 async function run(command: LoadCommand): Promise<LoadResult> {
-  const body = Buffer.from(command.body);
+  const method = command.method ?? 'POST';
+  const body = method === 'POST' ? Buffer.from(command.body ?? '') : undefined;
+  const expect = command.expect ?? '"access_token":"ey';
   const clients = command.targets.map((target) => ({
     target,
     agent: new Agent({ keepAlive: true, maxSockets: command.concurrency }),
     headers: {
       host: `127.0.0.1:${target.port}`,
-      'content-type': 'application/x-www-form-urlencoded',
-      'content-length': String(body.length),
+      ...(body
+        ? {
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': String(body.length),
+          }
+        : {}),
       authorization: target.authorization,
     },
   }));
   const latencies = new Float64Array(command.count);
   const failures: Record<string, number> = {};
+  const failedBodies: Record<string, string> = {};
   const perTarget = command.targets.map(() => 0);
   let next = 0;
   const once = (client: (typeof clients)[number]) =>
     new Promise<void>((resolve) => {
-      const fail = (status: number) => {
+      const fail = (status: number, body = '') => {
         failures[status] = (failures[status] ?? 0) + 1;
+        failedBodies[status] ??= body.slice(0, 300);
         resolve();
       };
       const req = request(
@@ -56,7 +71,7 @@ async function run(command: LoadCommand): Promise<LoadResult> {
           host: '127.0.0.1',
           port: client.target.port,
           path: client.target.path,
-          method: 'POST',
+          method,
           agent: client.agent,
           headers: client.headers,
         },
@@ -65,8 +80,8 @@ async function run(command: LoadCommand): Promise<LoadResult> {
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('latin1');
-            if (res.statusCode !== 200 || !text.includes('"access_token":"ey'))
-              return fail(res.statusCode ?? 0);
+            if (res.statusCode !== 200 || !text.includes(expect))
+              return fail(res.statusCode ?? 0, text);
             resolve();
           });
           res.on('error', () => fail(0));
@@ -98,6 +113,7 @@ async function run(command: LoadCommand): Promise<LoadResult> {
     latenciesMs: Array.from(latencies),
     perTarget,
     failures,
+    failedBodies,
   };
 }
 

@@ -1,9 +1,11 @@
 // The peer of `pnpm bench:token`: panva's oidc-provider, in a process of its own, with one
 // confidential client that may use client_credentials and one resource server whose access tokens
 // are RS256 JWTs (resource indicators, accessTokenFormat 'jwt'). Its default in-memory adapter
-// stores nothing for JWT access tokens, so it signs and answers: no event, no read model. Settings
-// come from the parent in BENCH_PEER_* variables; it listens on 127.0.0.1 and prints {"port":N}
-// once it does.
+// stores nothing for JWT access tokens, so it signs and answers: no event, no read model. With
+// BENCH_PEER_ACCESS_TOKEN_FORMAT=opaque, the peer of `pnpm bench:validation`: the resource server's
+// access tokens are opaque (kept in the in-memory adapter), and introspection is enabled, since
+// oidc-provider introspects no JWT. Settings come from the parent in BENCH_PEER_* variables; it
+// listens on 127.0.0.1 and prints {"port":N} once it does.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
@@ -13,6 +15,7 @@ const clientId = process.env.BENCH_PEER_CLIENT_ID!;
 const clientSecret = process.env.BENCH_PEER_CLIENT_SECRET!;
 const resource = 'api://default';
 const scope = 'orders.read';
+const opaque = process.env.BENCH_PEER_ACCESS_TOKEN_FORMAT === 'opaque';
 
 const provider = new Provider('http://localhost:9000/peer', {
   clients: [
@@ -31,17 +34,21 @@ const provider = new Provider('http://localhost:9000/peer', {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    ...(opaque ? { introspection: { enabled: true } } : {}),
     resourceIndicators: {
       enabled: true,
       defaultResource: () => resource,
       useGrantedResource: () => true,
-      getResourceServerInfo: () => ({
-        scope,
-        audience: resource,
-        accessTokenTTL: 3600,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'RS256' } },
-      }),
+      getResourceServerInfo: () =>
+        opaque
+          ? { scope, audience: resource, accessTokenTTL: 3600, accessTokenFormat: 'opaque' }
+          : {
+              scope,
+              audience: resource,
+              accessTokenTTL: 3600,
+              accessTokenFormat: 'jwt',
+              jwt: { sign: { alg: 'RS256' } },
+            },
     },
   },
 });
