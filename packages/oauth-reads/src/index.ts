@@ -2,9 +2,10 @@
 export { isAssigned } from './assignments.js';
 export { DirectoryCache } from './directory-cache.js';
 export { loadServerConfig, type ServerConfig } from './server-config.js';
-export { loadSubject } from './subjects.js';
+export { loadSubject, subjectFrom, subjectReads } from './subjects.js';
 export {
   assertFresh,
+  checkToken,
   currentBindingDigest,
   type FreshnessGuard,
   ProjectionsStaleError,

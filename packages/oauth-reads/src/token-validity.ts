@@ -83,6 +83,19 @@ export async function stillValid(
   query: ValidityQuery,
   guard: FreshnessGuard,
 ): Promise<boolean> {
+  return (await checkToken(store, query, guard, [])).valid;
+}
+
+/**
+ * stillValid, with `extra` reads in the same round trip (what the caller needs next, such as the
+ * user's claims), whose results come back in order.
+ */
+export async function checkToken<const E extends readonly ReadQuery[]>(
+  store: ProjectionStore,
+  query: ValidityQuery,
+  guard: FreshnessGuard,
+  extra: E,
+): Promise<{ valid: boolean; extra: unknown[] }> {
   const { tenant, serverId, clientId, userId } = query.binding;
   const statuses: ReadQuery[] = [
     { op: 'hget', key: keys.tenant(tenant), field: 'status' },
@@ -97,18 +110,26 @@ export async function stillValid(
       : [{ op: 'hget', key: keys.user(tenant, userId), field: 'status' } as const]),
   ];
   const generations = generationReads(query.binding);
-  const [caughtUpAt, ...values] = (await store.read([
+  const revocations = query.jti ? 2 : 1;
+  const results = (await store.read([
     { op: 'get', key: caughtUpAtKey },
     { op: 'get', key: grantKeys.revokedGrant(tenant, query.grantId) },
     ...(query.jti ? [{ op: 'get', key: grantKeys.revokedToken(tenant, query.jti) } as const] : []),
     ...statuses,
     ...generations,
-  ])) as (string | null)[];
+    ...extra,
+  ])) as unknown[];
   // Fresh enough first: from stale read models, even "revoked" cannot be told reliably.
-  assertFresh(caughtUpAt ?? null, guard);
-  const revocations = query.jti ? 2 : 1;
-  if (values.slice(0, revocations).some((value) => value !== null)) return false;
+  assertFresh((results[0] as string | null) ?? null, guard);
+  const values = results.slice(1, 1 + revocations + statuses.length + generations.length) as (
+    | string
+    | null
+  )[];
+  const extraResults = results.slice(1 + values.length);
+  const invalid = { valid: false, extra: extraResults };
+  if (values.slice(0, revocations).some((value) => value !== null)) return invalid;
   const current = values.slice(revocations, revocations + statuses.length);
-  if (current.some((status) => status !== 'ACTIVE')) return false;
-  return invalidationDigest(values.slice(revocations + statuses.length)) === query.bindingDigest;
+  if (current.some((status) => status !== 'ACTIVE')) return invalid;
+  const digest = invalidationDigest(values.slice(revocations + statuses.length));
+  return { valid: digest === query.bindingDigest, extra: extraResults };
 }

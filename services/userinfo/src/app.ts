@@ -14,11 +14,12 @@ import {
   resolveTenant,
 } from '@gatehouse/http';
 import {
+  checkToken,
   DirectoryCache,
   type FreshnessGuard,
-  loadSubject,
   readModelsFresh,
-  stillValid,
+  subjectFrom,
+  subjectReads,
 } from '@gatehouse/oauth-reads';
 import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
@@ -139,24 +140,24 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       typeof cid !== 'string'
     )
       throw refuse(401, 'invalid_token', invalidToken);
-    const valid = await stillValid(
+    // The check and the user's claims in one round trip; groups only when a claim needs them.
+    const checked = await checkToken(
       deps.store,
-      {
-        binding: { tenant, serverId, clientId: cid, userId: uid },
-        bindingDigest,
-        grantId,
-        jti,
-      },
+      { binding: { tenant, serverId, clientId: cid, userId: uid }, bindingDigest, grantId, jti },
       guard,
+      subjectReads(tenant, uid),
     );
-    if (!valid) throw refuse(401, 'invalid_token', invalidToken);
+    if (!checked.valid) throw refuse(401, 'invalid_token', invalidToken);
     const scopes = Array.isArray(claims.scp) ? (claims.scp as string[]) : [];
     if (!scopes.some((scope) => userinfoScopes.includes(scope)))
       throw refuse(403, 'insufficient_scope', insufficientScope);
-    const subject = await loadSubject(deps.store, tenant, uid, {
-      authTime: typeof claims.auth_time === 'number' ? claims.auth_time : 0,
-      amr: [],
-    });
+    const subject = await subjectFrom(
+      deps.store,
+      tenant,
+      checked.extra as [Record<string, string>, string[], string | null],
+      { authTime: typeof claims.auth_time === 'number' ? claims.auth_time : 0, amr: [] },
+      config.claims.some((claim) => claim.valueType === 'GROUPS'),
+    );
     if (!subject) throw refuse(401, 'invalid_token', invalidToken);
     ctx.body = userinfoClaims({
       subject,
