@@ -90,11 +90,11 @@ export async function stillValid(
  * stillValid, with `extra` reads in the same round trip (what the caller needs next, such as the
  * user's claims), whose results come back in order.
  */
-export async function checkToken<const E extends readonly ReadQuery[]>(
+export async function checkToken(
   store: ProjectionStore,
   query: ValidityQuery,
   guard: FreshnessGuard,
-  extra: E,
+  extra: readonly ReadQuery[],
 ): Promise<{ valid: boolean; extra: unknown[] }> {
   const { tenant, serverId, clientId, userId } = query.binding;
   const statuses: ReadQuery[] = [
