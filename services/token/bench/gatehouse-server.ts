@@ -10,6 +10,7 @@ import { allTopics } from '@gatehouse/events';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
 import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
 import { createTokenService, readTokenConfig, serveTokenService } from '@gatehouse/token';
+import { serveBench } from './serve.js';
 
 const config = readTokenConfig(process.env);
 const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-token-bench' });
@@ -32,22 +33,10 @@ const service = createTokenService({
 await service.start();
 const { app, tokenService } = service;
 const grpc = await serveTokenService(tokenService, '127.0.0.1:0');
-const server = app.listen(config.port, '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(
-    `${JSON.stringify({ port: typeof address === 'object' ? address?.port : undefined })}\n`,
-  );
+serveBench(app, config.port, async () => {
+  await grpc.close();
+  await service.stop();
+  await ring.close();
+  await bus.close();
+  await store.close();
 });
-
-const shutdown = () => {
-  server.close(async () => {
-    await grpc.close();
-    await ring.close();
-    await bus.close();
-    await store.close();
-    process.exit(0);
-  });
-  server.closeAllConnections();
-};
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);

@@ -10,6 +10,7 @@ import { allTopics } from '@gatehouse/events';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
 import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
 import { createUserinfoService, readUserinfoConfig } from '@gatehouse/userinfo';
+import { serveBench } from '../../token/bench/serve.js';
 
 const config = readUserinfoConfig(process.env);
 const bus = new KafkaEventBus({
@@ -33,22 +34,9 @@ const service = createUserinfoService({
   maxProjectionLagMs: config.maxProjectionLagMs,
 });
 await service.start();
-const server = service.app.listen(config.port, '127.0.0.1', () => {
-  const address = server.address();
-  process.stdout.write(
-    `${JSON.stringify({ port: typeof address === 'object' ? address?.port : undefined })}\n`,
-  );
+serveBench(service.app, config.port, async () => {
+  await service.stop();
+  await ring.close();
+  await bus.close();
+  await store.close();
 });
-
-const shutdown = () => {
-  server.close(async () => {
-    await service.stop();
-    await ring.close();
-    await bus.close();
-    await store.close();
-    process.exit(0);
-  });
-  server.closeAllConnections();
-};
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
