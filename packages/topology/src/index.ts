@@ -1,0 +1,10 @@
+export { nginxRoutes, nginxUpstreams } from './nginx.js';
+export { fallbackUpstream, type Route, routes, upstreamOf } from './routes.js';
+export {
+  edgePort,
+  type ServiceName,
+  type ServiceSpec,
+  serviceSpec,
+  services,
+  type Upstream,
+} from './services.js';

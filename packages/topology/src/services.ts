@@ -1,0 +1,85 @@
+// The services of the distributed deployment: their ports and the settings each one needs. The stack
+// script, docker-compose.yml and the nginx edge are checked against this table.
+
+export type ServiceName = 'admin' | 'projector' | 'keys' | 'token' | 'authorize' | 'userinfo';
+
+/** The services the edge routes public paths to. */
+export type Upstream = Exclude<ServiceName, 'projector'>;
+
+export interface ServiceSpec {
+  name: ServiceName;
+  /** The workspace package whose `dist/main.js` runs it. */
+  package: string;
+  /** HTTP port, and the variable that sets it. */
+  http?: { port: number; env: string };
+  /** gRPC port, and the variable that sets it. */
+  grpc?: { port: number; env: string };
+  /** Settings the service refuses to start without, besides Kafka and Redis. */
+  requires: readonly string[];
+  /** Settings it reads when present. */
+  optional: readonly string[];
+}
+
+const tenancy = ['GATEHOUSE_PUBLIC_URL', 'GATEHOUSE_TENANT_MODE', 'GATEHOUSE_TENANT_DOMAIN'];
+const infrastructure = ['GATEHOUSE_KAFKA_BROKERS', 'GATEHOUSE_REDIS_URL'];
+
+export const services: readonly ServiceSpec[] = [
+  {
+    name: 'admin',
+    package: '@gatehouse/admin',
+    http: { port: 9010, env: 'GATEHOUSE_ADMIN_PORT' },
+    requires: [...infrastructure, 'GATEHOUSE_ADMIN_TOKEN'],
+    optional: [...tenancy, 'GATEHOUSE_READ_YOUR_WRITES_MS'],
+  },
+  {
+    name: 'projector',
+    package: '@gatehouse/projector',
+    requires: infrastructure,
+    optional: [],
+  },
+  {
+    name: 'keys',
+    package: '@gatehouse/keys',
+    http: { port: 9013, env: 'GATEHOUSE_KEYS_PORT' },
+    grpc: { port: 9113, env: 'GATEHOUSE_KEYS_GRPC_PORT' },
+    requires: [...infrastructure, 'GATEHOUSE_KEK'],
+    optional: [
+      ...tenancy,
+      'GATEHOUSE_READ_YOUR_WRITES_MS',
+      'GATEHOUSE_KEY_ROTATION_SECONDS',
+      'GATEHOUSE_MAX_TOKEN_LIFETIME_SECONDS',
+      'GATEHOUSE_JWKS_MAX_AGE_SECONDS',
+    ],
+  },
+  {
+    name: 'token',
+    package: '@gatehouse/token',
+    http: { port: 9011, env: 'GATEHOUSE_TOKEN_PORT' },
+    grpc: { port: 9111, env: 'GATEHOUSE_TOKEN_GRPC_PORT' },
+    requires: [...infrastructure, 'GATEHOUSE_KEK'],
+    optional: [...tenancy, 'GATEHOUSE_MAX_PROJECTION_LAG_MS'],
+  },
+  {
+    name: 'authorize',
+    package: '@gatehouse/authorize',
+    http: { port: 9014, env: 'GATEHOUSE_AUTHORIZE_PORT' },
+    requires: [...infrastructure, 'GATEHOUSE_KEK'],
+    optional: [...tenancy, 'GATEHOUSE_TOKEN_GRPC_URL'],
+  },
+  {
+    name: 'userinfo',
+    package: '@gatehouse/userinfo',
+    http: { port: 9012, env: 'GATEHOUSE_USERINFO_PORT' },
+    requires: [...infrastructure, 'GATEHOUSE_KEK'],
+    optional: [...tenancy, 'GATEHOUSE_MAX_PROJECTION_LAG_MS'],
+  },
+];
+
+/** The edge's port: the public URL of the default configuration, http://localhost:9000. */
+export const edgePort = 9000;
+
+export function serviceSpec(name: ServiceName): ServiceSpec {
+  const spec = services.find((s) => s.name === name);
+  if (!spec) throw new Error(`no service ${name}`);
+  return spec;
+}

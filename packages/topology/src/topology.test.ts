@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { nginxRoutes } from './nginx.js';
+import { upstreamOf } from './routes.js';
+
+describe('route table', () => {
+  const cases: [string, string][] = [
+    ['/api/v1/tenants', 'admin'],
+    ['/api/v1/tenants/acme/lifecycle/deactivate', 'admin'],
+    ['/acme/api/v1/users', 'admin'],
+    ['/acme/api/v1/users/00u1/lifecycle/deactivate', 'admin'],
+    ['/acme/api/v1/apps/0oa1/lifecycle/deactivate', 'admin'],
+    ['/acme/oauth2/v1/clients', 'admin'],
+    ['/acme/oauth2/v1/clients/0oa1/lifecycle/newSecret', 'admin'],
+    ['/acme/api/v1/authorizationServers/default/scopes', 'admin'],
+    ['/acme/api/v1/authorizationServers/default/credentials/keys', 'keys'],
+    ['/acme/api/v1/authorizationServers/default/credentials/lifecycle/keyRotate', 'keys'],
+    ['/acme/api/v1/authn', 'authorize'],
+    ['/api/v1/authn', 'authorize'],
+    ['/acme/oauth2/v1/keys', 'keys'],
+    ['/acme/oauth2/default/v1/keys', 'keys'],
+    ['/acme/.well-known/openid-configuration', 'keys'],
+    ['/acme/oauth2/default/.well-known/oauth-authorization-server', 'keys'],
+    ['/.well-known/openid-configuration', 'keys'],
+    ['/acme/oauth2/v1/token', 'token'],
+    ['/acme/oauth2/aus1/v1/introspect', 'token'],
+    ['/oauth2/default/v1/revoke', 'token'],
+    ['/acme/oauth2/v1/authorize', 'authorize'],
+    ['/acme/oauth2/default/v1/logout', 'authorize'],
+    ['/acme/login', 'authorize'],
+    ['/acme/consent', 'authorize'],
+    ['/acme/oauth2/default/v1/userinfo', 'userinfo'],
+    ['/oauth2/v1/userinfo', 'userinfo'],
+    ['/acme/nowhere', 'admin'],
+    ['/', 'admin'],
+  ];
+  it.each(cases)('%s goes to %s', (path, upstream) => {
+    expect(upstreamOf(path)).toBe(upstream);
+  });
+});
+
+describe('nginx edge', () => {
+  it('infra/nginx/routes.conf is the route table (regenerate: pnpm --filter @gatehouse/topology nginx:routes)', () => {
+    const committed = readFileSync(
+      new URL('../../../infra/nginx/routes.conf', import.meta.url),
+      'utf8',
+    );
+    expect(committed).toBe(nginxRoutes());
+  });
+});
