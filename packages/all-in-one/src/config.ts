@@ -1,0 +1,58 @@
+// The all-in-one server's settings, from environment variables, checked at start. Unlike the
+// distributed services it needs none: secrets it is not given are generated once and kept in the
+// data directory.
+import { resolve } from 'node:path';
+import { type Environment, setting } from '@gatehouse/config';
+import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+
+export interface AllInOneConfig {
+  /** GATEHOUSE_PORT, default 9000: every public path on one port. */
+  port: number;
+  /** GATEHOUSE_HOST, default 127.0.0.1 (this machine only); 0.0.0.0 to serve the network. */
+  host: string;
+  /** GATEHOUSE_DATA_DIR, default ./data: the event log and the generated secrets. */
+  dataDir: string;
+  /** GATEHOUSE_PUBLIC_URL (default http://localhost:{port}), GATEHOUSE_TENANT_MODE, _DOMAIN. */
+  tenancy: TenancyConfig;
+  /** GATEHOUSE_ADMIN_TOKEN: the system API token; generated into the data directory if unset. */
+  adminToken?: string;
+  /** GATEHOUSE_KEK: seals signing keys; generated into the data directory if unset. */
+  kek?: string;
+  /** GATEHOUSE_KEY_ROTATION_SECONDS, default 90 days. */
+  rotationPeriodMs: number;
+  /** GATEHOUSE_DEMO, default true: create the demo tenant on first start. */
+  demo: boolean;
+}
+
+export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllInOneConfig {
+  const port = setting.integer(env, 'GATEHOUSE_PORT', { default: 9000, min: 0, max: 65535 });
+  const tenancy = readTenancyConfig({
+    ...env,
+    GATEHOUSE_PUBLIC_URL: env.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${port}`,
+  });
+  const adminToken = setting.optionalString(env, 'GATEHOUSE_ADMIN_TOKEN')
+    ? setting.string(env, 'GATEHOUSE_ADMIN_TOKEN', {
+        pattern: /^\S{32,}$/,
+        hint: 'at least 32 characters, no spaces',
+      })
+    : undefined;
+  return {
+    port,
+    host: setting.string(env, 'GATEHOUSE_HOST', {
+      default: '127.0.0.1',
+      pattern: /^[\w.:-]{1,253}$/,
+      hint: 'an address or host name to listen on',
+    }),
+    dataDir: resolve(cwd, setting.optionalString(env, 'GATEHOUSE_DATA_DIR') ?? 'data'),
+    tenancy,
+    adminToken,
+    kek: setting.optionalString(env, 'GATEHOUSE_KEK'),
+    rotationPeriodMs:
+      setting.integer(env, 'GATEHOUSE_KEY_ROTATION_SECONDS', {
+        default: 90 * 24 * 3600,
+        min: 2,
+        max: 10 * 365 * 24 * 3600,
+      }) * 1000,
+    demo: setting.oneOf(env, 'GATEHOUSE_DEMO', ['true', 'false'], 'true') === 'true',
+  };
+}

@@ -1,0 +1,95 @@
+// `pnpm start`: every service in one process on one port, from environment variables (config.ts).
+// First start: creates the demo tenant and prints how to sign in; later starts print it again.
+import { mkdir } from 'node:fs/promises';
+import { ConfigError } from '@gatehouse/config';
+import { readAllInOneConfig } from './config.js';
+import {
+  createDemo,
+  type Demo,
+  demoAuthorizeUrl,
+  demoBanner,
+  demoCallbackPage,
+  demoCallbackPath,
+  loadDemo,
+} from './demo.js';
+import { loadOrCreateSecrets } from './secrets.js';
+import { startAllInOne } from './server.js';
+
+const log = (entry: Record<string, unknown>) =>
+  process.stdout.write(`${JSON.stringify({ service: 'gatehouse', level: 'info', ...entry })}\n`);
+
+let config: ReturnType<typeof readAllInOneConfig>;
+try {
+  config = readAllInOneConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`gatehouse: configuration error: ${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw error;
+}
+
+const started = Date.now();
+let demo: Demo | undefined;
+let authorize: ReturnType<typeof demoAuthorizeUrl> | undefined;
+try {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const secrets = await loadOrCreateSecrets(config.dataDir, {
+    adminToken: config.adminToken,
+    kek: config.kek,
+  });
+  const server = await startAllInOne({
+    dataDir: config.dataDir,
+    port: config.port,
+    host: config.host,
+    tenancy: config.tenancy,
+    adminToken: secrets.adminToken,
+    kek: secrets.kek,
+    rotationPeriodMs: config.rotationPeriodMs,
+    log: (entry) => log(entry),
+    extraRoutes: {
+      [demoCallbackPath]: demoCallbackPage(
+        () => demo,
+        () => authorize?.verifier ?? '',
+      ),
+    },
+  });
+  log({
+    message: 'listening',
+    url: server.url,
+    publicUrl: config.tenancy.publicUrl.href,
+    dataDir: config.dataDir,
+    replayedEvents: server.replayed,
+    ms: Date.now() - started,
+  });
+  if (config.demo) {
+    demo = await loadDemo(config.dataDir);
+    demo ??= await createDemo({
+      url: server.url,
+      publicUrl: config.tenancy.publicUrl,
+      adminToken: secrets.adminToken,
+      dataDir: config.dataDir,
+    });
+    authorize = demoAuthorizeUrl(demo);
+    process.stdout.write(demoBanner(demo, authorize));
+  }
+  if (secrets.created && !config.adminToken) {
+    process.stdout.write(
+      `System API token (kept in ${config.dataDir}/secrets.json): Authorization: SSWS ${secrets.adminToken}\n`,
+    );
+  }
+
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    log({ message: 'stopping' });
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+} catch (error) {
+  process.stderr.write(`gatehouse: could not start: ${(error as Error).message}\n`);
+  process.exit(1);
+}

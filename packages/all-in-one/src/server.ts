@@ -1,0 +1,185 @@
+// Every service in one process (SPEC section 1): the embedded event log on local disk, in-memory
+// read models rebuilt from it at start, the token service called in-process instead of over gRPC,
+// and one HTTP server that hands each request to the service owning its path (the same route
+// table as the nginx edge of the distributed stack).
+import { createHash } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createAdminApp } from '@gatehouse/admin';
+import { createAuthorizeService, localTokenMinter } from '@gatehouse/authorize';
+import type { TenancyConfig } from '@gatehouse/directory';
+import { EmbeddedEventBus } from '@gatehouse/event-bus';
+import { allTopics } from '@gatehouse/events';
+import { createKeysService } from '@gatehouse/keys';
+import { MemoryProjectionStore } from '@gatehouse/projection-store';
+import { createProjector } from '@gatehouse/projector';
+import { KeyRing, parseKeks, storeKeySource } from '@gatehouse/signing-keys';
+import { createTokenService } from '@gatehouse/token';
+import { type Upstream, upstreamOf } from '@gatehouse/topology';
+import { createUserinfoService } from '@gatehouse/userinfo';
+
+export type Log = (entry: Record<string, unknown>) => void;
+
+export interface AllInOneOptions {
+  dataDir: string;
+  port: number;
+  host: string;
+  tenancy: TenancyConfig;
+  adminToken: string;
+  /** A GATEHOUSE_KEK value. */
+  kek: string;
+  rotationPeriodMs?: number;
+  log: Log;
+  /** Extra routes answered by the server itself (the demo's callback page), by exact path. */
+  extraRoutes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
+}
+
+export interface AllInOne {
+  /** Where it listens, e.g. http://127.0.0.1:9000. */
+  url: string;
+  port: number;
+  /** Events replayed into the read models at start. */
+  replayed: number;
+  close(): Promise<void>;
+}
+
+export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne> {
+  const { log, tenancy } = options;
+  const serviceLog =
+    (service: string) =>
+    (entry: Record<string, unknown>): void =>
+      log({ service, ...entry });
+  const stops: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log({ level: 'error', message: 'stopping failed', error: String(error) });
+      }
+    }
+  };
+  try {
+    await mkdir(options.dataDir, { recursive: true });
+    const bus = await EmbeddedEventBus.open({
+      dir: join(options.dataDir, 'events'),
+      onRecovered: (topic, discardedBytes) =>
+        log({ level: 'warn', message: 'cut a torn tail off the event log', topic, discardedBytes }),
+    });
+    stops.push(() => bus.close());
+    const store = new MemoryProjectionStore();
+    stops.push(() => store.close());
+    await bus.ensureTopics(allTopics.map((name) => ({ name })));
+
+    // The read models live in memory: build them from the whole log, then follow it.
+    const projector = createProjector({
+      bus,
+      store,
+      onError: (error, event) =>
+        log({
+          service: 'projector',
+          level: 'error',
+          message: 'projection failed; will retry',
+          topic: event.topic,
+          offset: event.offset.toString(),
+          error: String(error),
+        }),
+    });
+    const rebuilt = await projector.rebuild();
+    await projector.start();
+    stops.push(() => projector.stop());
+
+    const keks = parseKeks(options.kek);
+    const keys = createKeysService({
+      bus,
+      store,
+      keks,
+      tenancy,
+      rotationPeriodMs: options.rotationPeriodMs,
+      log: serviceLog('keys'),
+    });
+    await keys.start();
+    stops.push(() => keys.stop());
+    const ring = new KeyRing(storeKeySource(store), keks);
+    await ring.follow(bus);
+    stops.push(() => ring.close());
+
+    const token = createTokenService({ bus, store, ring, tenancy, log: serviceLog('token') });
+    await token.start();
+    stops.push(() => token.stop());
+    const authorize = createAuthorizeService({
+      bus,
+      store,
+      ring,
+      tenancy,
+      minter: localTokenMinter(token.tokenService),
+      log: serviceLog('authorize'),
+    });
+    await authorize.start();
+    stops.push(() => authorize.stop());
+    const userinfo = createUserinfoService({
+      bus,
+      store,
+      ring,
+      tenancy,
+      log: serviceLog('userinfo'),
+    });
+    await userinfo.start();
+    stops.push(() => userinfo.stop());
+    const admin = createAdminApp({
+      bus,
+      store,
+      tenancy,
+      adminTokenSha256: createHash('sha256').update(options.adminToken).digest('hex'),
+      log: serviceLog('admin'),
+    });
+
+    const handlers: Record<Upstream, (req: IncomingMessage, res: ServerResponse) => void> = {
+      admin: admin.callback(),
+      keys: keys.app.callback(),
+      token: token.app.callback(),
+      authorize: authorize.app.callback(),
+      userinfo: userinfo.app.callback(),
+    };
+    const server = createServer((req, res) => {
+      const url = req.url ?? '/';
+      const query = url.indexOf('?');
+      const path = query === -1 ? url : url.slice(0, query);
+      const extra = options.extraRoutes?.[path];
+      if (extra) return extra(req, res);
+      // Liveness and readiness: the userinfo service's, which say whether the read models are fresh.
+      if (path === '/healthz' || path === '/readyz') return handlers.userinfo(req, res);
+      handlers[upstreamOf(path)](req, res);
+    });
+    server.keepAliveTimeout = 65_000;
+    await listen(server, options.port, options.host);
+    stops.push(() => closeServer(server));
+    const { port } = server.address() as AddressInfo;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    return { url: `http://${host}:${port}`, port, replayed: rebuilt.events, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    // Requests in flight get a moment; then their connections go too.
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
+  });
+}

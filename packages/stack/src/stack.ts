@@ -1,0 +1,378 @@
+// The distributed stack on one machine: Kafka and Redis from infra/local (or given), every service
+// of the topology table as its own Node process running its built `dist/main.js` on its own ports,
+// gRPC between them, and Debian's nginx as the edge, including the same infra/nginx/routes.conf as
+// the container deployment. `pnpm stack` runs it in the foreground; the end-to-end suite drives it,
+// killing and restarting single services.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import {
+  edgePort,
+  nginxUpstreams,
+  type ServiceName,
+  type ServiceSpec,
+  services,
+} from '@gatehouse/topology';
+
+const run = promisify(execFile);
+export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface StackOptions {
+  /** Working directory: logs, Kafka's and Redis's data, nginx's prefix. */
+  dir: string;
+  /** `default`: the ports of the topology table and 9000 for the edge; `free`: any free ports. */
+  ports?: 'default' | 'free';
+  /** Use this Kafka and this Redis instead of starting them. */
+  kafkaBrokers?: string;
+  redisUrl?: string;
+  /** The system API token; generated when absent. */
+  adminToken?: string;
+  /** GATEHOUSE_KEK for the services; generated when absent. */
+  kek?: string;
+  /** Extra settings for every service. */
+  env?: Record<string, string>;
+  /** Every line the services and the infrastructure print, prefixed with where it came from. */
+  log?: (line: string) => void;
+}
+
+export interface RunningService {
+  name: ServiceName;
+  pid: number | undefined;
+  httpPort?: number;
+  grpcPort?: number;
+}
+
+export interface Stack {
+  /** The edge: the public URL of every tenant. */
+  url: string;
+  adminToken: string;
+  kafkaBrokers: string;
+  redisUrl: string;
+  services(): RunningService[];
+  /** Sends `signal` to one service's process and waits for it to exit. */
+  kill(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a stopped service again, with the same settings and ports; waits until it is ready. */
+  restart(name: ServiceName): Promise<void>;
+  /** Waits until the token and userinfo services report fresh read models. */
+  ready(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Managed {
+  spec: ServiceSpec;
+  env: NodeJS.ProcessEnv;
+  httpPort?: number;
+  grpcPort?: number;
+  child?: ChildProcess;
+  exited?: Promise<void>;
+  stopping: boolean;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const logs = join(options.dir, 'logs');
+  await mkdir(logs, { recursive: true });
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const files: WriteStream[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        log(`stack | stopping: ${(error as Error).message}`);
+      }
+    }
+    for (const file of files) file.end();
+  };
+
+  try {
+    // Infrastructure.
+    let kafkaBrokers = options.kafkaBrokers;
+    if (!kafkaBrokers) {
+      const kafkaDir = join(options.dir, 'kafka');
+      const started = await infra('kafka.sh', ['start', '--dir', kafkaDir]);
+      cleanups.push(() => infra('kafka.sh', ['stop', '--dir', kafkaDir]));
+      kafkaBrokers = started.KAFKA_BROKERS!;
+      log(`stack | kafka ${started.KAFKA_VERSION ?? ''} at ${kafkaBrokers}`);
+    }
+    let redisUrl = options.redisUrl;
+    if (!redisUrl) {
+      const redisDir = join(options.dir, 'redis');
+      const started = await infra('redis.sh', ['start', '--dir', redisDir]);
+      cleanups.push(() => infra('redis.sh', ['stop', '--dir', redisDir]));
+      redisUrl = started.REDIS_URL!;
+      log(`stack | redis at ${redisUrl}`);
+    }
+
+    const free = options.ports === 'free';
+    const port = async (fixed: number) => (free ? freePort() : fixed);
+    const publicPort = await port(edgePort);
+    const url = `http://${free ? '127.0.0.1' : 'localhost'}:${publicPort}`;
+    const adminToken = options.adminToken ?? randomBytes(32).toString('base64url');
+    const kek = options.kek ?? `kek-stack:${randomBytes(32).toString('base64')}`;
+
+    const managed = new Map<ServiceName, Managed>();
+    for (const spec of services) {
+      const httpPort = spec.http ? await port(spec.http.port) : undefined;
+      const grpcPort = spec.grpc ? await port(spec.grpc.port) : undefined;
+      const env: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        TMPDIR: process.env.TMPDIR,
+        NODE_ENV: 'production',
+        GATEHOUSE_KAFKA_BROKERS: kafkaBrokers,
+        GATEHOUSE_REDIS_URL: redisUrl,
+        GATEHOUSE_PUBLIC_URL: url,
+        ...options.env,
+      };
+      if (spec.http) env[spec.http.env] = String(httpPort);
+      if (spec.grpc) env[spec.grpc.env] = String(grpcPort);
+      if (spec.requires.includes('GATEHOUSE_ADMIN_TOKEN')) env.GATEHOUSE_ADMIN_TOKEN = adminToken;
+      if (spec.requires.includes('GATEHOUSE_KEK')) env.GATEHOUSE_KEK = kek;
+      managed.set(spec.name, { spec, env, httpPort, grpcPort, stopping: false });
+    }
+    const token = managed.get('token')!;
+    managed.get('authorize')!.env.GATEHOUSE_TOKEN_GRPC_URL = `127.0.0.1:${token.grpcPort}`;
+
+    const launch = async (service: Managed) => {
+      const { spec } = service;
+      const main = join(repoRoot, 'services', spec.name, 'dist', 'main.js');
+      const file = createWriteStream(join(logs, `${spec.name}.log`), { flags: 'a' });
+      files.push(file);
+      service.stopping = false;
+      const child = spawn(process.execPath, [main], {
+        cwd: join(repoRoot, 'services', spec.name),
+        env: service.env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      service.child = child;
+      let consuming: () => void = () => {};
+      const consumingLine = new Promise<void>((resolve) => {
+        consuming = resolve;
+      });
+      for (const stream of [child.stdout!, child.stderr!]) {
+        createInterface({ input: stream }).on('line', (line) => {
+          file.write(`${line}\n`);
+          log(`${spec.name.padEnd(9)} | ${line}`);
+          if (line.includes('"message":"consuming"') || line.includes('"message":"listening"'))
+            consuming();
+        });
+      }
+      service.exited = new Promise<void>((resolve) => {
+        child.once('exit', (code, signal) => {
+          if (!service.stopping)
+            log(`stack | ${spec.name} exited unexpectedly (${signal ?? `code ${code}`})`);
+          resolve();
+        });
+      });
+      const died = service.exited.then(() => {
+        throw new Error(
+          `${spec.name} exited while starting; see ${join(logs, `${spec.name}.log`)}`,
+        );
+      });
+      await Promise.race([
+        Promise.all([
+          consumingLine,
+          service.httpPort ? untilAnswers(`http://127.0.0.1:${service.httpPort}/`) : undefined,
+        ]),
+        died,
+        timeout(60_000, `${spec.name} did not start within 60 s`),
+      ]);
+    };
+    const halt = async (service: Managed, signal: NodeJS.Signals = 'SIGTERM') => {
+      const child = service.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      service.stopping = true;
+      child.kill(signal);
+      const killed = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await service.exited;
+      clearTimeout(killed);
+    };
+    cleanups.push(async () => {
+      await Promise.all([...managed.values()].map((service) => halt(service)));
+    });
+
+    // The projector first: it creates the topics every other service expects.
+    await launch(managed.get('projector')!);
+    await Promise.all([...managed.values()].filter((s) => s.spec.name !== 'projector').map(launch));
+
+    // The edge.
+    const nginxDir = join(options.dir, 'nginx');
+    const nginx = await startNginx({
+      dir: nginxDir,
+      port: publicPort,
+      host: '127.0.0.1',
+      upstreams: Object.fromEntries(
+        [...managed.values()]
+          .filter((s) => s.httpPort !== undefined)
+          .map((s) => [s.spec.name, `127.0.0.1:${s.httpPort}`]),
+      ),
+    });
+    cleanups.push(() => nginx.stop());
+    await Promise.race([untilAnswers(`${url}/`), timeout(20_000, 'nginx did not answer')]);
+
+    const ready = async (timeoutMs = 60_000) => {
+      const deadline = Date.now() + timeoutMs;
+      for (const name of ['token', 'userinfo'] as const) {
+        const readyz = `http://127.0.0.1:${managed.get(name)!.httpPort}/readyz`;
+        for (;;) {
+          const status = await fetch(readyz).then(
+            (r) => r.status,
+            () => 0,
+          );
+          if (status === 200) break;
+          if (Date.now() > deadline) throw new Error(`${name} is not ready: /readyz ${status}`);
+          await sleep(100);
+        }
+      }
+    };
+    await ready();
+    log(`stack | ready: ${url} (logs in ${logs})`);
+
+    return {
+      url,
+      adminToken,
+      kafkaBrokers,
+      redisUrl,
+      services: () =>
+        [...managed.values()].map((s) => ({
+          name: s.spec.name,
+          pid: s.child?.exitCode === null && s.child.signalCode === null ? s.child.pid : undefined,
+          httpPort: s.httpPort,
+          grpcPort: s.grpcPort,
+        })),
+      kill: (name, signal = 'SIGKILL') => halt(managed.get(name)!, signal),
+      restart: async (name) => {
+        const service = managed.get(name)!;
+        await halt(service);
+        await launch(service);
+      },
+      ready,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Runs an infra/local script and reads its `NAME=value` lines. */
+async function infra(script: string, args: string[]): Promise<Record<string, string>> {
+  const { stdout } = await run('bash', [join(repoRoot, 'infra', 'local', script), ...args], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const values: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (match) values[match[1]!] = match[2]!;
+  }
+  return values;
+}
+
+/** Runs Debian's nginx unprivileged-style: its own prefix, pid, logs and temp paths under `dir`. */
+async function startNginx(options: {
+  dir: string;
+  port: number;
+  host: string;
+  upstreams: Record<string, string>;
+}): Promise<{ stop(): Promise<void> }> {
+  const { stdout } = await run('bash', [join(repoRoot, 'infra', 'local', 'nginx.sh'), 'path']);
+  const binary = stdout.trim();
+  const tmp = join(options.dir, 'tmp');
+  await mkdir(tmp, { recursive: true });
+  // As root nginx hands requests to workers running as nobody: they must be able to buffer bodies.
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await chmod(tmp, 0o777);
+  const conf = join(options.dir, 'nginx.conf');
+  await writeFile(
+    conf,
+    [
+      "# Written by packages/stack: the edge of `pnpm stack`. The routes are the containers' own.",
+      asRoot ? 'user nobody nogroup;' : '',
+      'worker_processes 1;',
+      'daemon off;',
+      `pid ${join(options.dir, 'nginx.pid')};`,
+      `error_log ${join(options.dir, 'error.log')} warn;`,
+      'events { worker_connections 1024; }',
+      'http {',
+      `  access_log ${join(options.dir, 'access.log')};`,
+      '  server_tokens off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+        (kind) => `  ${kind}_temp_path ${join(tmp, kind)};`,
+      ),
+      nginxUpstreams(options.upstreams)
+        .split('\n')
+        .map((line) => (line ? `  ${line}` : line))
+        .join('\n'),
+      '  server {',
+      `    listen ${options.host}:${options.port};`,
+      `    include ${join(repoRoot, 'infra', 'nginx', 'routes.conf')};`,
+      '  }',
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(
+    binary,
+    ['-e', join(options.dir, 'error.log'), '-p', options.dir, '-c', conf],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const early = await Promise.race([exited.then(() => true), sleep(300).then(() => false)]);
+  if (early) throw new Error(`nginx did not start: ${stderr.trim()}`);
+  return {
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGQUIT');
+      const killed = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killed);
+    },
+  };
+}
+
+/** Resolves once anything answers HTTP at `url`; gives up after `withinMs`. */
+async function untilAnswers(url: string, withinMs = 60_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`nothing answered at ${url}`);
+    const answered = await fetch(url, { signal: AbortSignal.timeout(2000) }).then(
+      async (response) => {
+        await response.body?.cancel();
+        return true;
+      },
+      () => false,
+    );
+    if (answered) return;
+    await sleep(100);
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function timeout(ms: number, message: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
+}
