@@ -15,6 +15,9 @@ import {
 import { loadOrCreateSecrets } from './secrets.js';
 import { startAllInOne } from './server.js';
 
+// Ctrl-C reaches pnpm and its shims too: once they are gone our stdout may be a broken pipe, and
+// cleanup must go on regardless.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 const log = (entry: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ service: 'gatehouse', level: 'info', ...entry })}\n`);
 

@@ -5,6 +5,9 @@
 import { resolve } from 'node:path';
 import { repoRoot, startStack } from './stack.js';
 
+// Ctrl-C reaches pnpm and its shims too: once they are gone our stdout may be a broken pipe, and
+// cleanup must go on regardless.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 const env = process.env;
 const dir = resolve(repoRoot, env.GATEHOUSE_STACK_DIR ?? '.infra/stack');
 try {

@@ -5,8 +5,8 @@
 // killing and restarting single services.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -92,6 +92,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   try {
+    // Whatever happens to this process (Ctrl-C through pnpm's shims, SIGKILL), a detached reaper
+    // stops what it started once it is gone.
+    const pids = join(options.dir, 'pids');
+    await rm(pids, { recursive: true, force: true });
+    await mkdir(pids, { recursive: true });
+    startReaper(options.dir, pids, {
+      kafka: !options.kafkaBrokers,
+      redis: !options.redisUrl,
+    });
+
     // Infrastructure.
     let kafkaBrokers = options.kafkaBrokers;
     if (!kafkaBrokers) {
@@ -152,6 +162,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       service.child = child;
+      const pidFile = join(pids, `${spec.name}.pid`);
+      await writeFile(pidFile, String(child.pid));
       let consuming: () => void = () => {};
       const consumingLine = new Promise<void>((resolve) => {
         consuming = resolve;
@@ -166,6 +178,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       }
       service.exited = new Promise<void>((resolve) => {
         child.once('exit', (code, signal) => {
+          rmSync(pidFile, { force: true });
           if (!service.stopping)
             log(`stack | ${spec.name} exited unexpectedly (${signal ?? `code ${code}`})`);
           resolve();
@@ -208,6 +221,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       dir: nginxDir,
       port: publicPort,
       host: '127.0.0.1',
+      pidFile: join(pids, 'nginx.pid'),
       upstreams: Object.fromEntries(
         [...managed.values()]
           .filter((s) => s.httpPort !== undefined)
@@ -262,6 +276,24 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   }
 }
 
+/**
+ * A detached shell that waits for this process to end, then stops every process whose pid file is
+ * still in `pids` (a process that exits removes its file) and the Kafka and Redis it started.
+ */
+function startReaper(dir: string, pids: string, started: { kafka: boolean; redis: boolean }) {
+  const local = join(repoRoot, 'infra', 'local');
+  const script = [
+    `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done`,
+    `for f in "${pids}"/*.pid; do [ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null; done`,
+    'sleep 3',
+    `for f in "${pids}"/*.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; rm -f "$f"; done`,
+    started.kafka ? `bash "${local}/kafka.sh" stop --dir "${join(dir, 'kafka')}"` : '',
+    started.redis ? `bash "${local}/redis.sh" stop --dir "${join(dir, 'redis')}"` : '',
+  ].join('\n');
+  const reaper = spawn('bash', ['-c', script], { detached: true, stdio: 'ignore' });
+  reaper.unref();
+}
+
 /** Runs an infra/local script and reads its `NAME=value` lines. */
 async function infra(script: string, args: string[]): Promise<Record<string, string>> {
   const { stdout } = await run('bash', [join(repoRoot, 'infra', 'local', script), ...args], {
@@ -281,6 +313,8 @@ async function startNginx(options: {
   port: number;
   host: string;
   upstreams: Record<string, string>;
+  /** Where the reaper finds nginx's pid while it runs. */
+  pidFile: string;
 }): Promise<{ stop(): Promise<void> }> {
   const { stdout } = await run('bash', [join(repoRoot, 'infra', 'local', 'nginx.sh'), 'path']);
   const binary = stdout.trim();
@@ -318,6 +352,7 @@ async function startNginx(options: {
       '',
     ].join('\n'),
   );
+  const { pidFile } = options;
   const child = spawn(
     binary,
     ['-e', join(options.dir, 'error.log'), '-p', options.dir, '-c', conf],
@@ -329,7 +364,13 @@ async function startNginx(options: {
   child.stderr!.on('data', (chunk) => {
     stderr += chunk;
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await writeFile(pidFile, String(child.pid));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      rmSync(pidFile, { force: true });
+      resolve();
+    }),
+  );
   const early = await Promise.race([exited.then(() => true), sleep(300).then(() => false)]);
   if (early) throw new Error(`nginx did not start: ${stderr.trim()}`);
   return {
