@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { appendFile, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +113,31 @@ describe('EmbeddedEventBus data directory', () => {
     const bus = await EmbeddedEventBus.open({ dir });
     expect(await readFile(join(dir, 'LOCK'), 'utf8')).toBe(String(process.pid));
     await bus.close();
+  });
+
+  it('takes over a lock left by a killed process nobody has reaped yet (a zombie)', async () => {
+    // `sleep 0` exits at once; its parent becomes `sleep 5`, which never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    try {
+      const [line] = (await once(parent.stdout!, 'data')) as [Buffer];
+      const zombie = Number.parseInt(line.toString(), 10);
+      let state = '';
+      for (let i = 0; i < 100 && state !== 'Z'; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        const stat = await readFile(`/proc/${zombie}/stat`, 'utf8');
+        state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      }
+      expect(state).toBe('Z');
+      expect(() => process.kill(zombie, 0)).not.toThrow(); // signal 0 still "reaches" it
+      await writeFile(join(dir, 'LOCK'), String(zombie));
+      const bus = await EmbeddedEventBus.open({ dir });
+      expect(await readFile(join(dir, 'LOCK'), 'utf8')).toBe(String(process.pid));
+      await bus.close();
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('rejects a publish to a topic that was never created, and reports a recovered torn tail', async () => {
