@@ -45,6 +45,19 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          // The deployments themselves: `pnpm start` and the distributed stack (which starts its own
+          // Kafka and Redis), driven through their public URLs and a browser.
+          name: 'e2e',
+          include: ['**/src/**/*.e2e.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          testTimeout: 90_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

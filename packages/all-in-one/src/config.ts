@@ -28,7 +28,8 @@ export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllIn
   const port = setting.integer(env, 'GATEHOUSE_PORT', { default: 9000, min: 0, max: 65535 });
   const tenancy = readTenancyConfig({
     ...env,
-    GATEHOUSE_PUBLIC_URL: env.GATEHOUSE_PUBLIC_URL ?? `http://localhost:${port}`,
+    GATEHOUSE_PUBLIC_URL:
+      setting.optionalString(env, 'GATEHOUSE_PUBLIC_URL') ?? `http://localhost:${port}`,
   });
   const adminToken = setting.optionalString(env, 'GATEHOUSE_ADMIN_TOKEN')
     ? setting.string(env, 'GATEHOUSE_ADMIN_TOKEN', {

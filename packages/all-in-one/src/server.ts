@@ -14,6 +14,7 @@ import { EmbeddedEventBus } from '@gatehouse/event-bus';
 import { allTopics } from '@gatehouse/events';
 import { createKeysService } from '@gatehouse/keys';
 import { MemoryProjectionStore } from '@gatehouse/projection-store';
+import { caughtUpAtKey } from '@gatehouse/projections';
 import { createProjector } from '@gatehouse/projector';
 import { KeyRing, parseKeks, storeKeySource } from '@gatehouse/signing-keys';
 import { createTokenService } from '@gatehouse/token';
@@ -90,6 +91,9 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
     const rebuilt = await projector.rebuild();
     await projector.start();
     stops.push(() => projector.stop());
+    // Token checks fail closed until the projector says it has caught up: wait for that before
+    // taking requests, so a restart is not a burst of 503s.
+    await caughtUp(store, log);
 
     const keks = parseKeks(options.kek);
     const keys = createKeysService({
@@ -162,6 +166,17 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+async function caughtUp(store: MemoryProjectionStore, log: Log): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while ((await store.get(caughtUpAtKey)) === null) {
+    if (Date.now() > deadline) {
+      log({ level: 'warn', message: 'the read models have not caught up within 30 s; starting' });
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 

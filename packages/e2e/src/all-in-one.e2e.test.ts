@@ -1,0 +1,131 @@
+// The suite against `pnpm start` (one process, embedded log under its data directory), then what only
+// the all-in-one mode promises: the demo it prints signs in through the browser, and a crash and a
+// restart keep every tenant, user, client, grant and revocation.
+import { type Browser, launchChromium, saveScreenshot } from '@gatehouse/testkit';
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ClientApp,
+  connect,
+  defineE2eSuite,
+  managementApi,
+  newE2eTenant,
+  signInInBrowser,
+} from './suite.js';
+import { type AllInOneTarget, startAllInOneTarget } from './targets.js';
+
+let target: AllInOneTarget;
+
+beforeAll(async () => {
+  target = await startAllInOneTarget();
+  process.stdout.write(`pnpm start: listening ${target.startMs} ms after the command\n`);
+});
+afterAll(async () => {
+  await target?.stop();
+});
+
+defineE2eSuite('all-in-one (pnpm start)', () => target);
+
+/** The value printed after `label` in the banner. */
+function printed(output: string[], pattern: RegExp): string {
+  for (const line of output) {
+    const match = pattern.exec(line);
+    if (match) return match[1]!;
+  }
+  throw new Error(`nothing printed matches ${pattern}:\n${output.join('\n')}`);
+}
+
+describe('all-in-one: the demo it prints', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('the printed authorize URL signs the printed user in through the browser; the code redeems', async () => {
+    const { output } = target;
+    const url = printed(output, /^\s+(http\S+\/v1\/authorize\?\S+)$/);
+    const verifier = printed(output, /PKCE code_verifier for it: (\S+)/);
+    const [login, secret] = printed(output, /^\s+user\s+(\S+ \/ \S+)$/).split(' / ');
+    const clientId = printed(output, /web app\s+client_id (\S+)/);
+    const clientSecret = printed(output, /client_secret (\S+)/);
+    const issuer = printed(output, /^\s+issuer\s+(\S+)$/);
+
+    const page = await browser.newPage();
+    await page.goto(url);
+    await signInInBrowser(page, login!, secret!);
+    await page.waitForURL(/\/_demo\/callback\?/);
+    expect(await page.locator('h1').textContent()).toBe('Signed in');
+    await saveScreenshot(page, 'e2e-all-in-one-demo-callback');
+    const code = (await page.locator('#code').textContent())!;
+    const redirectUri = new URL(url).searchParams.get('redirect_uri')!;
+    const response = await fetch(`${issuer}/v1/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${clientId}:${clientSecret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+      }),
+    });
+    const tokens = (await response.json()) as Record<string, string>;
+    expect(response.status, JSON.stringify(tokens)).toBe(200);
+    expect(tokens.id_token).toEqual(expect.any(String));
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+    await page.close();
+  });
+});
+
+describe('all-in-one: a crash and a restart keep everything', () => {
+  const app = new ClientApp();
+  beforeAll(() => app.start());
+  afterAll(() => app.stop());
+
+  it('keeps every tenant, user, client, grant and revocation, and the demo', async () => {
+    const tenant = await newE2eTenant(target, app);
+    const before = await connect(tenant, app);
+    const kept = await before.codeFlowTokens();
+    const revoked = await before.codeFlowTokens();
+    await oidc.tokenRevocation(before.web, revoked.access_token);
+    const demoUser = printed(target.output, /^\s+user\s+(\S+ \/ \S+)$/);
+
+    await target.crashAndRestart();
+
+    // The demo is not made again: the same user is printed.
+    expect(printed(target.output, /^\s+user\s+(\S+ \/ \S+)$/)).toBe(demoUser);
+    const api = managementApi(target);
+    const path = new URL(tenant.org).pathname;
+    expect((await api.call('GET', `/api/v1/tenants/${tenant.id}`, target.adminToken)).status).toBe(
+      200,
+    );
+    const user = await api.call('GET', `${path}/api/v1/users/${tenant.user.id}`, tenant.apiToken);
+    expect(user.body).toMatchObject({ id: tenant.user.id, status: 'ACTIVE' });
+    const client = await api.call(
+      'GET',
+      `${path}/oauth2/v1/clients/${tenant.web.clientId}`,
+      tenant.apiToken,
+    );
+    expect(client.body).toMatchObject({ client_id: tenant.web.clientId });
+
+    const after = await connect(tenant, app);
+    // The grant: its tokens still work and its refresh token still refreshes.
+    const first = await after.userinfoStatus(kept.access_token);
+    expect(first.status, JSON.stringify(first)).toBe(200);
+    const refreshed = await oidc.refreshTokenGrant(after.web, kept.refresh_token!);
+    expect((await after.userinfoStatus(refreshed.access_token)).status).toBe(200);
+    // The revocation.
+    expect((await after.userinfoStatus(revoked.access_token)).status).toBe(401);
+    expect(await oidc.tokenIntrospection(after.web, revoked.access_token)).toEqual({
+      active: false,
+    });
+    // And sign-ins go on.
+    const fresh = await after.codeFlowTokens();
+    expect((await after.userinfoStatus(fresh.access_token)).status).toBe(200);
+  });
+});

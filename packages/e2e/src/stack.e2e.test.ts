@@ -1,0 +1,69 @@
+// The suite against the distributed stack, through its nginx edge: Kafka, Redis, every service its
+// own process. Then a service is killed (SIGKILL) mid-run and started again: no event is lost, and
+// the whole suite passes again.
+import * as oidc from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClientApp, connect, defineE2eSuite, managementApi, newE2eTenant } from './suite.js';
+import { type StackTarget, startStackTarget } from './targets.js';
+
+let target: StackTarget;
+
+beforeAll(async () => {
+  target = await startStackTarget();
+});
+afterAll(async () => {
+  await target?.stop();
+});
+
+defineE2eSuite('distributed stack (nginx edge)', () => target);
+
+describe('stack: killing and restarting services mid-run', () => {
+  const app = new ClientApp();
+  beforeAll(() => app.start());
+  afterAll(() => app.stop());
+
+  it('loses no event while the projector is down, and the token service comes back', async () => {
+    const { stack } = target;
+    const tenant = await newE2eTenant(target, app);
+    const client = await connect(tenant, app);
+    const tokens = await client.codeFlowTokens();
+    expect((await client.userinfoStatus(tokens.access_token)).status).toBe(200);
+
+    // The projector dies mid-run; the token service goes on taking revocations (events on Kafka).
+    await stack.kill('projector', 'SIGKILL');
+    await oidc.tokenRevocation(client.web, tokens.access_token);
+    // And the admin service keeps appending: the change is made even though nothing projects it yet.
+    const api = managementApi(target);
+    const path = new URL(tenant.org).pathname;
+    const login = 'grace@example.com';
+    const whileDown = await api.call(
+      'POST',
+      `${path}/api/v1/users?activate=true`,
+      tenant.apiToken,
+      {
+        profile: { firstName: 'Grace', lastName: 'Hopper', email: login, login },
+      },
+    );
+    // Read-your-writes cannot be met: a clear error, never a 500.
+    expect(whileDown.status).not.toBe(500);
+    expect(whileDown.status).toBeGreaterThanOrEqual(500);
+    await stack.restart('projector');
+    await stack.ready();
+    // The revocation made while it was down is applied: the token is dead at another process.
+    expect((await client.userinfoStatus(tokens.access_token)).status).toBe(401);
+    const user = await api.call('GET', `${path}/api/v1/users/${login}`, tenant.apiToken);
+    expect(user.status).toBe(200);
+    expect(user.body).toMatchObject({ status: 'ACTIVE', profile: { login } });
+
+    // The token service dies: the edge answers 502 for its paths, then it comes back.
+    await stack.kill('token', 'SIGKILL');
+    const down = await fetch(`${tenant.issuer}/v1/token`, { method: 'POST' });
+    expect(down.status).toBe(502);
+    await stack.restart('token');
+    await stack.ready();
+    const again = await client.codeFlowTokens();
+    expect((await client.userinfoStatus(again.access_token)).status).toBe(200);
+  });
+});
+
+defineE2eSuite('distributed stack, after a projector and a token service crash', () => target);

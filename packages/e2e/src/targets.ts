@@ -1,0 +1,179 @@
+// The two deployments the suite runs against, each started the way a user starts it: `pnpm start`
+// as a process of its own, and the distributed stack (Kafka, Redis, six service processes, nginx).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { repoRoot, type Stack, startStack } from '@gatehouse/stack';
+
+export interface Target {
+  name: string;
+  /** The public URL: a tenant's org base is `{url}/{tenant}`. */
+  url: string;
+  adminToken: string;
+}
+
+export interface AllInOneTarget extends Target {
+  /** Everything the process printed, one entry per line. */
+  output: string[];
+  /** How long from spawning `pnpm start` to the server listening, in ms. */
+  startMs: number;
+  /** Kills the process (SIGKILL: no clean shutdown) and starts it again on the same data. */
+  crashAndRestart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Runs `pnpm start` from the repository root on a free port and a fresh data directory. */
+export async function startAllInOneTarget(): Promise<AllInOneTarget> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-data-'));
+  const port = await freePort();
+  const adminToken = randomBytes(32).toString('base64url');
+  const output: string[] = [];
+  let child: ChildProcess | undefined;
+
+  const launch = async () => {
+    const started = Date.now();
+    child = spawn('pnpm', ['start'], {
+      cwd: repoRoot,
+      // Its own process group: the kill reaches pnpm, its shims and the server alike.
+      detached: true,
+      env: {
+        ...process.env,
+        GATEHOUSE_DATA_DIR: dataDir,
+        GATEHOUSE_PORT: String(port),
+        GATEHOUSE_ADMIN_TOKEN: adminToken,
+        GATEHOUSE_PUBLIC_URL: '',
+        GATEHOUSE_KEK: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const current = child;
+    const exited = new Promise<never>((_, reject) =>
+      current.once('exit', (code, signal) =>
+        reject(
+          new Error(
+            `pnpm start exited (${signal ?? code}) before it was ready:\n${output.slice(-30).join('\n')}`,
+          ),
+        ),
+      ),
+    );
+    let listening: () => void = () => {};
+    let bannerDone: () => void = () => {};
+    const isListening = new Promise<void>((resolve) => {
+      listening = resolve;
+    });
+    const banner = new Promise<void>((resolve) => {
+      bannerDone = resolve;
+    });
+    for (const stream of [current.stdout!, current.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => {
+        output.push(line);
+        if (line.includes('"message":"listening"')) listening();
+        if (line.includes('PKCE code_verifier for it:')) bannerDone();
+      });
+    }
+    await Promise.race([isListening, exited, deadline(60_000, 'pnpm start did not listen')]);
+    const startMs = Date.now() - started;
+    await Promise.race([banner, exited, deadline(30_000, 'pnpm start printed no demo')]);
+    exited.catch(() => {});
+    return startMs;
+  };
+
+  const kill = async (signal: NodeJS.Signals) => {
+    const current = child;
+    if (!current || current.exitCode !== null || current.signalCode !== null) return;
+    const gone = new Promise<void>((resolve) => current.once('exit', () => resolve()));
+    process.kill(-current.pid!, signal);
+    await gone;
+    // The server itself may outlive pnpm by a moment: wait until no process of the group is left
+    // and the port is free again.
+    for (let i = 0; i < 100 && (groupAlive(current.pid!) || !(await portFree(port))); i++)
+      await sleep(100);
+  };
+
+  const startMs = await launch();
+  return {
+    name: 'all-in-one (pnpm start)',
+    url: `http://localhost:${port}`,
+    adminToken,
+    output,
+    startMs,
+    async crashAndRestart() {
+      await kill('SIGKILL');
+      output.length = 0;
+      await launch();
+    },
+    async stop() {
+      await kill('SIGTERM');
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface StackTarget extends Target {
+  stack: Stack;
+  stop(): Promise<void>;
+}
+
+/** The distributed stack on free ports, with its own Kafka and Redis, through the nginx edge. */
+export async function startStackTarget(): Promise<StackTarget> {
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-stack-'));
+  const lines: string[] = [];
+  const stack = await startStack({
+    dir,
+    ports: 'free',
+    log: (line) => {
+      lines.push(line);
+      if (lines.length > 2000) lines.splice(0, 1000);
+    },
+  }).catch((error: Error) => {
+    throw new Error(`${error.message}\n${lines.slice(-40).join('\n')}`);
+  });
+  return {
+    name: 'distributed stack (nginx edge)',
+    url: stack.url,
+    adminToken: stack.adminToken,
+    stack,
+    async stop() {
+      await stack.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function groupAlive(group: number): boolean {
+  try {
+    process.kill(-group, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function deadline(ms: number, message: string): Promise<never> {
+  return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
+}
