@@ -1,3 +1,4 @@
+export { dockerfile, nodeImage, pinnedPnpm } from './dockerfile.js';
 export { nginxRoutes, nginxUpstreams } from './nginx.js';
 export { fallbackUpstream, type Route, routes, upstreamOf } from './routes.js';
 export {
