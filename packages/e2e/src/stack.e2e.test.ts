@@ -3,7 +3,14 @@
 // the whole suite passes again.
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClientApp, connect, defineE2eSuite, managementApi, newE2eTenant } from './suite.js';
+import {
+  ClientApp,
+  connect,
+  defineE2eSuite,
+  managementApi,
+  newE2eTenant,
+  password,
+} from './suite.js';
 import { type StackTarget, startStackTarget } from './targets.js';
 
 let target: StackTarget;
@@ -42,6 +49,7 @@ describe('stack: killing and restarting services mid-run', () => {
       tenant.apiToken,
       {
         profile: { firstName: 'Grace', lastName: 'Hopper', email: login, login },
+        credentials: { password: { value: password } },
       },
     );
     // Read-your-writes cannot be met: a clear error, never a 500.

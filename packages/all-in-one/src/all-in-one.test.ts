@@ -1,0 +1,69 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '@gatehouse/config';
+import { newKekSetting, parseKeks } from '@gatehouse/signing-keys';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readAllInOneConfig } from './config.js';
+import { loadOrCreateSecrets } from './secrets.js';
+
+describe('all-in-one settings', () => {
+  it('needs nothing: port 9000 on this machine only, ./data, the public URL on its port', () => {
+    const config = readAllInOneConfig({}, '/srv/gatehouse');
+    expect(config).toMatchObject({
+      port: 9000,
+      host: '127.0.0.1',
+      dataDir: '/srv/gatehouse/data',
+      demo: true,
+      adminToken: undefined,
+      kek: undefined,
+    });
+    expect(config.tenancy.publicUrl.href).toBe('http://localhost:9000/');
+    expect(readAllInOneConfig({ GATEHOUSE_PORT: '9100' }).tenancy.publicUrl.href).toBe(
+      'http://localhost:9100/',
+    );
+  });
+
+  it('names the variable of a bad value', () => {
+    expect(() => readAllInOneConfig({ GATEHOUSE_PORT: 'http' })).toThrow(ConfigError);
+    expect(() => readAllInOneConfig({ GATEHOUSE_ADMIN_TOKEN: 'short' })).toThrow(
+      'GATEHOUSE_ADMIN_TOKEN',
+    );
+    expect(() => readAllInOneConfig({ GATEHOUSE_DEMO: 'maybe' })).toThrow('GATEHOUSE_DEMO');
+  });
+});
+
+describe('secrets of the all-in-one', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gatehouse-secrets-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('generates what it is not given once, keeps it readable by the owner only, and reads it back', async () => {
+    const first = await loadOrCreateSecrets(dir, {});
+    expect(first.created).toBe(true);
+    expect(first.adminToken).toMatch(/^[\w-]{43}$/);
+    expect(parseKeks(first.kek).current.id).toBe('kek-local');
+    expect((await stat(join(dir, 'secrets.json'))).mode & 0o777).toBe(0o600);
+    const second = await loadOrCreateSecrets(dir, {});
+    expect(second).toEqual({ ...first, created: false });
+  });
+
+  it('never writes a secret it was given; a given KEK seals, the kept one still opens', async () => {
+    const kept = await loadOrCreateSecrets(dir, {});
+    const given = newKekSetting('kek-2');
+    const secrets = await loadOrCreateSecrets(dir, {
+      adminToken: 'x'.repeat(40),
+      kek: given,
+    });
+    expect(secrets.adminToken).toBe('x'.repeat(40));
+    const keks = parseKeks(secrets.kek);
+    expect(keks.current.id).toBe('kek-2');
+    expect([...keks.byId.keys()].sort()).toEqual(['kek-2', 'kek-local']);
+    const file = await readFile(join(dir, 'secrets.json'), 'utf8');
+    expect(file).not.toContain('x'.repeat(40));
+    expect(file).not.toContain(given.split(':')[1]);
+    expect(JSON.parse(file)).toEqual({ adminToken: kept.adminToken, kek: kept.kek });
+  });
+});
