@@ -76,6 +76,8 @@ export async function createDemo(options: {
     response_types: ['code'],
     redirect_uris: [redirectUri],
     post_logout_redirect_uris: [redirectUri],
+    // A first-party app: no consent page, so the README's curl sign-in works as it stands.
+    consent_method: 'TRUSTED',
   });
   const spaRedirect = 'http://localhost:5173/callback';
   const spa = await as('POST', '/oauth2/v1/clients', {

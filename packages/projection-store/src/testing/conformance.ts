@@ -184,6 +184,13 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
       await expect(store.sismember('h', 'm')).rejects.toBeInstanceOf(WrongTypeError);
       await expect(store.hset('set', { f: 'v' })).rejects.toBeInstanceOf(WrongTypeError);
       await expect(store.getDel('set')).rejects.toBeInstanceOf(WrongTypeError);
+      // In a read batch too: the batch fails, naming no other query's result.
+      await expect(
+        store.read([
+          { op: 'get', key: 's' },
+          { op: 'hget', key: 's', field: 'f' },
+        ]),
+      ).rejects.toBeInstanceOf(WrongTypeError);
       await store.set('h', 'now a string'); // set replaces a key of any type
       expect(await store.get('h')).toBe('now a string');
     });
@@ -217,6 +224,17 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
         },
       );
       expect(await store.read([])).toEqual([]);
+      // Missing keys and fields, each in its own shape.
+      expect(
+        await store.read([
+          { op: 'hget', key: 'user:u1', field: 'nothing' },
+          { op: 'hgetall', key: 'user:u2' },
+          { op: 'smembers', key: 'revoked:none' },
+          { op: 'sismember', key: 'revoked:none', member: 'j1' },
+          { op: 'exists', key: 'user:u2' },
+          { op: 'get', key: 'user:u2' },
+        ]),
+      ).toEqual([null, {}, [], false, false, null]);
     });
 
     it('applies a batch of writes together', async () => {
