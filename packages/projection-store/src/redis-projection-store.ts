@@ -48,8 +48,10 @@ return 1
 
 // A read batch as one command: KEYS one per query; ARGV an op code and an argument ('' if none) per
 // query. One command instead of a pipeline of many: Redis replies once, and the client builds one
-// command and parses one reply, which is most of a token check's cost in this process. pcall keeps a
-// query's error (WRONGTYPE) in its own slot; false stands for a missing value.
+// command and parses one reply, which is most of a token check's cost in this process. The reply is
+// one JSON string (cjson): JSON.parse is native, where decoding a nested RESP array is not. pcall
+// keeps a query's error (WRONGTYPE) in its own slot as {"err": ...}; false stands for a missing
+// value; cjson writes an empty table (no fields, no members) as {}.
 const readScript = `
 local out = {}
 for i = 1, #KEYS do
@@ -61,7 +63,7 @@ for i = 1, #KEYS do
   elseif op == 's' then out[i] = redis.pcall('SISMEMBER', KEYS[i], arg)
   else out[i] = redis.pcall('EXISTS', KEYS[i]) end
 end
-return out
+return cjson.encode(out)
 `;
 const readOpCodes = {
   get: 'g',
@@ -236,26 +238,30 @@ export class RedisProjectionStore implements ProjectionStore {
       );
     }
     const redis = this.redis as unknown as {
-      readBatch(numberOfKeys: number, ...keysAndArgs: string[]): Promise<unknown[]>;
+      readBatch(numberOfKeys: number, ...keysAndArgs: string[]): Promise<string>;
     };
-    const replies = await this.call(queries[0]!.key, () =>
-      redis.readBatch(keys.length, ...keys, ...args),
-    );
+    const replies = JSON.parse(
+      await this.call(queries[0]!.key, () => redis.readBatch(keys.length, ...keys, ...args)),
+    ) as unknown[];
     return replies.map((reply, index) => {
       const query = queries[index]!;
-      if (reply instanceof Error) throw mapError(reply, query.key);
+      if (reply !== null && typeof reply === 'object' && !Array.isArray(reply) && 'err' in reply)
+        throw mapError(new Error(String(reply.err)), query.key);
       switch (query.op) {
         case 'sismember':
         case 'exists':
           return reply === 1;
         case 'hgetall': {
-          const fields = reply as string[];
           const hash: Record<string, string> = {};
-          for (let i = 0; i < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
+          if (!Array.isArray(reply)) return hash;
+          for (let i = 0; i < reply.length; i += 2)
+            hash[reply[i] as string] = reply[i + 1] as string;
           return hash;
         }
+        case 'smembers':
+          return Array.isArray(reply) ? reply : [];
         default:
-          return reply ?? null;
+          return typeof reply === 'string' ? reply : null;
       }
     }) as never;
   }

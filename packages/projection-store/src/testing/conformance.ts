@@ -224,6 +224,17 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
         },
       );
       expect(await store.read([])).toEqual([]);
+      // Text of any script, quotes and escapes, byte for byte.
+      const text = 'Zoë "Ω" 日本 \\ / \u0001 😀';
+      await store.hset('user:u3', { name: text, '': 'empty field name' });
+      await store.set('note', text);
+      expect(
+        await store.read([
+          { op: 'hgetall', key: 'user:u3' },
+          { op: 'get', key: 'note' },
+          { op: 'hget', key: 'user:u3', field: 'name' },
+        ]),
+      ).toEqual([{ name: text, '': 'empty field name' }, text, text]);
       // Missing keys and fields, each in its own shape.
       expect(
         await store.read([
