@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { repoRoot, type Stack, startStack } from '@gatehouse/stack';
+import { freePort, repoRoot, type Stack, startStack } from '@gatehouse/stack';
 
 export interface Target {
   name: string;
@@ -142,17 +142,6 @@ export async function startStackTarget(): Promise<StackTarget> {
       await rm(dir, { recursive: true, force: true });
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function groupAlive(group: number): boolean {

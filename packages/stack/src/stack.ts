@@ -401,7 +401,8 @@ async function untilAnswers(url: string, withinMs = 60_000): Promise<void> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A port nothing listens on now, on 127.0.0.1. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
