@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oktaErrors, readJsonObject, requestId } from './koa.js';
+import { oauthErrors, readForm } from './oauth.js';
 import { OAuthError, OktaApiError } from './okta-errors.js';
 
 const logged: unknown[] = [];
@@ -106,5 +107,57 @@ describe('management API edge', () => {
       headers: { 'x-request-id': 'bad id\twith tabs' },
     });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('OAuth form bodies', () => {
+  let formBase: string;
+  let stop: () => void;
+  beforeAll(async () => {
+    const app = new Koa();
+    app.use(oauthErrors(() => {}));
+    app.use(async (ctx) => {
+      ctx.body = Object.fromEntries(await readForm(ctx, 64));
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    formBase = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    stop = () => server.close();
+  });
+  afterAll(() => stop());
+  const postForm = (body: BodyInit, headers: Record<string, string> = {}) =>
+    fetch(formBase, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+
+  it('reads a form, in one chunk or several, and refuses repeats and oversized bodies', async () => {
+    expect(await (await postForm('a=1&b=%C3%A9&c=')).json()).toEqual({ a: '1', b: 'é' });
+    const chunked = new ReadableStream({
+      start(controller) {
+        for (const part of ['grant_', 'type=code', '&x=', '%E2%82', '%AC'])
+          controller.enqueue(new TextEncoder().encode(part));
+        controller.close();
+      },
+    });
+    expect(await (await postForm(chunked)).json()).toEqual({ grant_type: 'code', x: '€' });
+    const repeated = await postForm('a=1&a=2');
+    expect(repeated.status).toBe(400);
+    expect((await repeated.json()).error).toBe('invalid_request');
+    // Declared too large, and too large without a declared length (chunked): 413 either way.
+    expect((await postForm('a='.padEnd(100, 'x'))).status).toBe(413);
+    const endless = new ReadableStream({
+      start(controller) {
+        for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(20)));
+        controller.close();
+      },
+    });
+    const tooLong = await postForm(endless);
+    expect(tooLong.status).toBe(413);
+    expect((await tooLong.json()).error_description).toContain('at most 64 bytes');
+    // And the server goes on answering.
+    expect(await (await postForm('ok=1')).json()).toEqual({ ok: '1' });
   });
 });

@@ -1,6 +1,7 @@
 // The HTTP edge of the OAuth endpoints (/token, /introspect, /revoke): form bodies as RFC 6749 wants
 // them, and every error as `{error, error_description}` (RFC 6749 section 5.2), anything unexpected
 // as `server_error` with nothing of its detail. Responses are never cached (RFC 6749 section 5.1).
+import type { IncomingMessage } from 'node:http';
 import type { Context, Middleware } from 'koa';
 import { type EdgeLog, logUnexpected } from './koa.js';
 import { OAuthError, OktaApiError } from './okta-errors.js';
@@ -46,20 +47,58 @@ export async function readForm(ctx: Context, limitBytes = 16 * 1024): Promise<Ma
   const tooLarge = () =>
     new OAuthError(413, 'invalid_request', `The body must be at most ${limitBytes} bytes`);
   if (declared > limitBytes) throw tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) throw tooLarge();
-    chunks.push(chunk as Buffer);
-  }
+  const body = await readBody(ctx.req, limitBytes, tooLarge);
   const form = new Map<string, string>();
   const seen = new Set<string>();
-  for (const [name, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) {
+  for (const [name, value] of new URLSearchParams(body)) {
     if (seen.has(name))
       throw new OAuthError(400, 'invalid_request', `The parameter ${name} was sent more than once`);
     seen.add(name);
     if (value !== '') form.set(name, value);
   }
   return form;
+}
+
+/**
+ * The request body as text, refused past `limitBytes`. Plain 'data' and 'end' listeners: a form is
+ * one or two chunks, and an async iterator over the stream costs more than reading them.
+ */
+function readBody(
+  req: IncomingMessage,
+  limitBytes: number,
+  tooLarge: () => Error,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        cleanup();
+        // Stop reading; the answer (413) closes the exchange.
+        req.pause();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(
+        chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+      );
+    };
+    const onError = (error: Error) => {
+      cleanup();
+      reject(error);
+    };
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
 }

@@ -14,6 +14,7 @@ import {
 import { DirectoryCache, type FreshnessGuard, readModelsFresh } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
+import Router from '@koa/router';
 import Koa from 'koa';
 import { tokenServiceImplementation } from './grpc/token-service.js';
 import { introspectRoutes } from './http/introspect/introspect.js';
@@ -67,20 +68,19 @@ export function createTokenService(deps: TokenDeps): TokenService {
       return { ready: fresh, projectionLagMs: lagMs ?? null };
     }),
   );
-  for (const router of [
-    tokenRoutes({ ...shared, issuer, revocations }),
-    introspectRoutes({ ...shared, ring: deps.ring }),
-    revokeRoutes({ ...shared, ring: deps.ring, revocations }),
-  ]) {
-    app.use(router.routes());
-    app.use(
-      router.allowedMethods({
-        throw: true,
-        methodNotAllowed: () => new OAuthError(405, 'invalid_request', 'Use POST.'),
-        notImplemented: () => new OAuthError(405, 'invalid_request', 'Use POST.'),
-      }),
-    );
-  }
+  // One router for the three endpoints: one match and one composed chain per request.
+  const router = new Router();
+  tokenRoutes({ ...shared, issuer, revocations }, router);
+  introspectRoutes({ ...shared, ring: deps.ring }, router);
+  revokeRoutes({ ...shared, ring: deps.ring, revocations }, router);
+  app.use(router.routes());
+  app.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new OAuthError(405, 'invalid_request', 'Use POST.'),
+      notImplemented: () => new OAuthError(405, 'invalid_request', 'Use POST.'),
+    }),
+  );
   const tokenService = tokenServiceImplementation({
     ...shared,
     ring: deps.ring,

@@ -360,6 +360,37 @@ await runBench('bench:validation', DEADLINE_MS, async ({ infrastructure, watched
     email: user.login,
     preferred_username: user.login,
   });
+  // The floor: node:http + verifyJwt + checkToken, nothing else (validation-floor-server.ts).
+  const { iss, aud } = JSON.parse(
+    Buffer.from(accessToken.split('.')[1]!, 'base64url').toString(),
+  ) as { iss: string; aud: string };
+  const floorChild = start(new URL('./validation-floor-server.ts', import.meta.url), {
+    cpu: SERVER_CPU,
+    env: {
+      ...serviceEnv,
+      BENCH_FLOOR_TENANT: tenant,
+      BENCH_FLOOR_ISSUER: iss,
+      BENCH_FLOOR_AUDIENCE: aud,
+    },
+    profile: true,
+  });
+  const floor: Server = {
+    name: 'floor',
+    child: floorChild,
+    target: {
+      port: await listening(floorChild, 'floor'),
+      path: `${serverPath}/userinfo`,
+      authorization: bearer(accessToken).authorization,
+    },
+  };
+  const floorLoad: Load = { method: 'GET', expect: `"sub":"${user.id}"`, concurrency: CONCURRENCY };
+  expectClaims('floor', await answerOnce(floor, floorLoad), { sub: user.id });
+  if (
+    (await call(floor.target.port, floor.target.path, bearer(`${accessToken.slice(0, -4)}AAAA`)))
+      .status !== 401
+  )
+    throw new Error('floor: a forged token was not refused');
+
   const introspect: Server = {
     name: 'gatehouse introspect',
     child: tokenChild,
@@ -423,6 +454,7 @@ await runBench('bench:validation', DEADLINE_MS, async ({ infrastructure, watched
     { server: peer, load: peerLoad },
     { server: userinfo, load: userinfoLoad },
     { server: introspect, load: introspectLoad },
+    { server: floor, load: floorLoad },
   ];
   phase = 'rate windows';
   for (const { server, load } of contenders) await warmUp(loader, [server], WARMUP_REQUESTS, load);
@@ -433,7 +465,8 @@ await runBench('bench:validation', DEADLINE_MS, async ({ infrastructure, watched
       const { server, load } = contenders[i]!;
       windows[i]!.push(await measure(loader, [server], watched, ROUND_REQUESTS, load));
     }
-  const [peerRun, userinfoRun, introspectRun] = windows.map(pooled) as [
+  const [peerRun, userinfoRun, introspectRun, floorRun] = windows.map(pooled) as [
+    Measured,
     Measured,
     Measured,
     Measured,
@@ -441,7 +474,7 @@ await runBench('bench:validation', DEADLINE_MS, async ({ infrastructure, watched
   /** Gatehouse's validations per core-second over the peer's, per round (the same round's peer). */
   const roundRatios = (i: number) =>
     windows[i]!.map((run, round) => cpuPerRequest(windows[0]![round]!) / cpuPerRequest(run));
-  await Promise.all([stop(peerChild), stop(loader)]);
+  await Promise.all([stop(peerChild), stop(floorChild), stop(loader)]);
 
   // --- revocation: the token process revokes, the userinfo process must refuse ---
   const propagationStarted = performance.now();
@@ -559,6 +592,14 @@ await runBench('bench:validation', DEADLINE_MS, async ({ infrastructure, watched
       introspectRun,
       false,
     ),
+    {
+      ...rateRow(
+        'floor: node:http + verifyJwt + checkToken (one Redis command), nothing else',
+        floorRun,
+        false,
+      ),
+      target: 'information',
+    },
   ];
   for (const [label, run] of [
     ['userinfo', userinfoRun],
@@ -635,8 +676,9 @@ await runBench('bench:validation', DEADLINE_MS, async ({ infrastructure, watched
   const lags = [...beaconLagMs].map(([name, lag]) => `${name} ${lag} ms`).join(', ');
   const notes = [
     `Per core: Gatehouse userinfo gives ${(peerCpu / cpuPerRequest(userinfoRun)).toFixed(2)}x and introspect ${(peerCpu / cpuPerRequest(introspectRun)).toFixed(2)}x the peer's validations per core-second (by round: userinfo ${rounds(1)}, median ${median(roundRatios(1)).toFixed(2)}x; introspect ${rounds(2)}, median ${median(roundRatios(2)).toFixed(2)}x). Counting Redis's CPU per validation too, as the peer keeps its tokens in its own process: ${withRedis(userinfoRun)} and ${withRedis(introspectRun)}. System (kernel) time is ${systemShare(userinfoRun)} of userinfo's CPU, ${systemShare(introspectRun)} of introspect's, ${systemShare(peerRun)} of the peer's.`,
+    `Floor: node:http reading the Bearer token, verifyJwt with the server's keys and checkToken with the user's reads (one Redis command), answering {"sub"}: no koa, router, tenant resolution, directory cache, claims or error shapes. It costs ${fixed(cpuPerRequest(floorRun))} CPU-ms per validation, ${(cpuPerRequest(floorRun) / peerCpu).toFixed(2)}x the peer's whole introspection; what /userinfo adds around it is ${fixed(cpuPerRequest(userinfoRun) - cpuPerRequest(floorRun))} ms, /introspect ${fixed(cpuPerRequest(introspectRun) - cpuPerRequest(floorRun))} ms.`,
     "What each validation does: the peer authenticates the client (client_secret_basic) and finds the opaque token in its in-memory adapter (a revoked token is deleted there, so the lookup is its invalidation check); it verifies no signature. Gatehouse verifies the RS256 JWT with the server's keys, then the one invalidation check (checkToken: revocations, statuses, generations and the projector's caught-up beacon in one Redis command, a Lua read batch); /userinfo reads the user for the claims in that same command (its groups only when a claim needs them, not here); /introspect also authenticates the client (client_secret_basic, its client cached in the process).",
-    `Processes: ${pinNote}; the token, userinfo and peer servers are started once and share CPU ${SERVER_CPU}, each measured alone while the other two idle (their idle Kafka consumers take a little of that core, counted in theirs, not the measured one's); Kafka, Redis and this process (the projector) are on CPU ${LOAD_CPU}, beside the load generator. The Gatehouse services run the built dist, as production does. Node ${process.version}.`,
+    `Processes: ${pinNote}; the token, userinfo, floor and peer servers are started once and share CPU ${SERVER_CPU}, each measured alone while the others idle (the services' idle Kafka consumers take a little of that core, counted in theirs, not the measured one's); the floor server has no Kafka consumer; Kafka, Redis and this process (the projector) are on CPU ${LOAD_CPU}, beside the load generator. The Gatehouse services run the built dist, as production does. Node ${process.version}.`,
     `Load: ${CONCURRENCY} requests in flight on keep-alive connections, ${WARMUP_REQUESTS.toLocaleString('en')} warmup requests per server, then ${ROUNDS} rounds of ${ROUND_REQUESTS.toLocaleString('en')} per server, the order rotating each round; the same token each time (nothing is cached: each request is checked in full). p99 is the load generator's, so it includes queueing at that concurrency.`,
     "CPU-ms per validation: the server process's utime + stime (/proc/<pid>/stat, every thread) over its windows / the requests it answered; validations per core-second = 1000 / that; busy = that CPU / the windows' wall time. Rows 'beside gatehouse' are other processes over the same windows, per validation: not in the server's count.",
     `Propagation: this process (CPU ${LOAD_CPU}) mints a fresh access token of a user per round (an authorization code exchanged at the token service; ${MINT_PARALLEL} at a time, ahead of the rounds), and in each round checks that /userinfo accepts it, then revokes it at the token service's POST /revoke (or appends UserSuspended for that token's user to Kafka, as the admin service would), and from the moment that call returns polls GET /userinfo of the userinfo process, one request at a time on a keep-alive connection, until it answers 401; the time is taken when the 401 arrives, so each figure includes one /userinfo round trip (the 'for scale' row). The projector that applies UserSuspended runs in this process. 'polls answered 200 after' counts polls that still accepted the token once the call had returned (in all, and in how many rounds). ${REVOCATIONS.toLocaleString('en')} revocations took ${(revocationsMs / 1000).toFixed(1)} s and ${DEACTIVATIONS} deactivations ${(deactivationsMs / 1000).toFixed(1)} s, minting included${others(revocation)}${others(deactivation)}.`,

@@ -10,14 +10,17 @@ import { authenticateClient } from '../../client-auth.js';
 import { inspectToken } from '../../token-checks.js';
 import { requireServerConfig } from '../server.js';
 
-export function introspectRoutes(deps: {
-  guard: FreshnessGuard;
-  store: ProjectionStore;
-  directory: DirectoryCache;
-  ring: KeyRing;
-  now: () => number;
-}): Router {
-  const router = new Router();
+export function introspectRoutes(
+  deps: {
+    guard: FreshnessGuard;
+    store: ProjectionStore;
+    directory: DirectoryCache;
+    ring: KeyRing;
+    now: () => number;
+  },
+  /** Where the routes go; the service puts all three on one router. */
+  router: Router = new Router(),
+): Router {
   const introspect = async (ctx: Context, serverId: string) => {
     const config = await requireServerConfig(deps.directory, ctx, serverId);
     const form = await readForm(ctx);

@@ -15,15 +15,18 @@ import { requireServerConfig } from '../server.js';
 
 const hints = new Set(['access_token', 'refresh_token', 'id_token']);
 
-export function revokeRoutes(deps: {
-  guard: FreshnessGuard;
-  store: ProjectionStore;
-  directory: DirectoryCache;
-  ring: KeyRing;
-  revocations: Revocations;
-  now: () => number;
-}): Router {
-  const router = new Router();
+export function revokeRoutes(
+  deps: {
+    guard: FreshnessGuard;
+    store: ProjectionStore;
+    directory: DirectoryCache;
+    ring: KeyRing;
+    revocations: Revocations;
+    now: () => number;
+  },
+  /** Where the routes go; the service puts all three on one router. */
+  router: Router = new Router(),
+): Router {
   const revoke = async (ctx: Context, serverId: string) => {
     const config = await requireServerConfig(deps.directory, ctx, serverId);
     const form = await readForm(ctx);

@@ -15,20 +15,23 @@ import type { Revocations } from '../../revocations.js';
 import type { TokenIssuer } from '../../token-issuer.js';
 import { requireServerConfig } from '../server.js';
 
-export function tokenRoutes(deps: {
-  guard: FreshnessGuard;
-  store: ProjectionStore;
-  directory: DirectoryCache;
-  issuer: TokenIssuer;
-  revocations: Revocations;
-  now: () => number;
-}): Router {
+export function tokenRoutes(
+  deps: {
+    guard: FreshnessGuard;
+    store: ProjectionStore;
+    directory: DirectoryCache;
+    issuer: TokenIssuer;
+    revocations: Revocations;
+    now: () => number;
+  },
+  /** Where the routes go; the service puts all three on one router. */
+  router: Router = new Router(),
+): Router {
   const grants = new Map<string, GrantHandler>([
     ['authorization_code', authorizationCodeGrant(deps.revocations)],
     ['refresh_token', refreshTokenGrant(deps.revocations)],
     ['client_credentials', clientCredentialsGrant],
   ]);
-  const router = new Router();
   const token = async (ctx: Context, serverId: string) => {
     const config = await requireServerConfig(deps.directory, ctx, serverId);
     const form = await readForm(ctx);
