@@ -6,6 +6,10 @@ export {
   positionPrefix,
   topicPositionPrefix,
 } from './projection.js';
-export { ProjectionsBehindError, waitForProjections } from './read-your-writes.js';
+export {
+  ProjectionsBehindError,
+  readModelsLagMs,
+  waitForProjections,
+} from './read-your-writes.js';
 export { type RebuildResult, rebuildProjections } from './rebuild.js';
 export { ProjectionRunner, type ProjectionRunnerOptions } from './runner.js';

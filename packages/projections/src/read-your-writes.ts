@@ -2,7 +2,7 @@
 // them, by watching the positions it writes with each event's writes.
 import type { EventPosition } from '@gatehouse/event-bus';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { positionKey } from './projection.js';
+import { caughtUpAtKey, positionKey } from './projection.js';
 
 /** The projector did not apply the events in time; they are appended and will be applied. */
 export class ProjectionsBehindError extends Error {
@@ -34,4 +34,16 @@ export async function waitForProjections(
     }
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
+}
+
+/**
+ * How far behind the read models are, in ms: the age of the projector's caught-up beacon
+ * (caughtUpAtKey), or undefined when no projector has ever written it. For /readyz.
+ */
+export async function readModelsLagMs(
+  store: ProjectionStore,
+  now: number = Date.now(),
+): Promise<number | undefined> {
+  const at = await store.get(caughtUpAtKey);
+  return at === null ? undefined : Math.max(0, now - Number(at));
 }

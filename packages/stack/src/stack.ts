@@ -59,7 +59,7 @@ export interface Stack {
   kill(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a stopped service again, with the same settings and ports; waits until it is ready. */
   restart(name: ServiceName): Promise<void>;
-  /** Waits until the token and userinfo services report fresh read models. */
+  /** Waits until every HTTP service's /readyz says ready (its read models are fresh). */
   ready(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -233,15 +233,17 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const ready = async (timeoutMs = 60_000) => {
       const deadline = Date.now() + timeoutMs;
-      for (const name of ['token', 'userinfo'] as const) {
-        const readyz = `http://127.0.0.1:${managed.get(name)!.httpPort}/readyz`;
+      for (const service of managed.values()) {
+        if (service.httpPort === undefined) continue;
+        const readyz = `http://127.0.0.1:${service.httpPort}/readyz`;
         for (;;) {
           const status = await fetch(readyz).then(
             (r) => r.status,
             () => 0,
           );
           if (status === 200) break;
-          if (Date.now() > deadline) throw new Error(`${name} is not ready: /readyz ${status}`);
+          if (Date.now() > deadline)
+            throw new Error(`${service.spec.name} is not ready: /readyz ${status}`);
           await sleep(100);
         }
       }

@@ -88,10 +88,11 @@ describe('docker-compose.yml', () => {
       expect(service.depends_on?.redis).toEqual({ condition: 'service_healthy' });
     });
 
-    it('is healthy once its HTTP port answers (one without a port has no healthcheck)', () => {
+    it('is healthy once its /healthz answers 200 (one without a port has no healthcheck)', () => {
       if (!spec.http) return expect(service.healthcheck).toBeUndefined();
       const test = (service.healthcheck?.test ?? []).join(' ');
-      expect(test).toContain(`http://127.0.0.1:${spec.http.port}/`);
+      expect(test).toContain(`http://127.0.0.1:${spec.http.port}/healthz`);
+      expect(test).toContain('r.ok');
     });
   });
 

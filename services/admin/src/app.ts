@@ -6,11 +6,13 @@ import {
   type EdgeLog,
   OktaApiError,
   oktaErrors,
+  probes,
   requestId,
   requireTenantToken,
   resolveTenant,
 } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
+import { readModelsLagMs } from '@gatehouse/projections';
 import Koa from 'koa';
 import { DirectoryWriter } from './directory-writer.js';
 import { authorizationServerRoutes } from './http/authorization-servers/authorization-servers.js';
@@ -48,6 +50,17 @@ export function createAdminApp(deps: AdminDeps): Koa {
   app.use(requestId());
   app.use(oktaErrors(log));
   app.use(mapDomainErrors());
+  // Liveness, and readiness: the read models it answers from are no further behind than a change
+  // may wait for them.
+  app.use(
+    probes(async () => {
+      const lagMs = await readModelsLagMs(deps.store);
+      return {
+        ready: lagMs !== undefined && lagMs <= (deps.readYourWritesMs ?? 5000),
+        projectionLagMs: lagMs ?? null,
+      };
+    }),
+  );
 
   const methodNotAllowed = {
     throw: true,

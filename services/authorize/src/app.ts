@@ -11,11 +11,12 @@ import {
   OAuthError,
   OktaApiError,
   oktaErrors,
+  probes,
   readJsonObject,
   requestId,
   resolveTenant,
 } from '@gatehouse/http';
-import { DirectoryCache } from '@gatehouse/oauth-reads';
+import { DirectoryCache, readModelsFresh } from '@gatehouse/oauth-reads';
 import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import { orgServerId } from '@gatehouse/signing-keys';
@@ -588,6 +589,13 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
 
   const app = new Koa({ proxy: false });
   app.use(requestId());
+  // Liveness, and readiness: the read models sign-ins are decided from are fresh (as token's).
+  app.use(
+    probes(async () => {
+      const { fresh, lagMs } = await readModelsFresh(deps.store, { now, maxLagMs: 1000 });
+      return { ready: fresh, projectionLagMs: lagMs ?? null };
+    }),
+  );
   app.use(resolveTenant(deps.tenancy));
   app.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');

@@ -10,11 +10,13 @@ import {
   type EdgeLog,
   OktaApiError,
   oktaErrors,
+  probes,
   requestId,
   requireTenantToken,
   resolveTenant,
 } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
+import { readModelsLagMs } from '@gatehouse/projections';
 import { type KeyEncryptionKeys, orgServerId } from '@gatehouse/signing-keys';
 import Koa from 'koa';
 import { keyServiceImplementation } from './grpc/key-service.js';
@@ -85,6 +87,17 @@ export function createKeysService(deps: KeysDeps): KeysService {
   app.use(requestId());
   app.use(oktaErrors(log));
   app.use(resolveTenant(deps.tenancy));
+  // Liveness, and readiness: the read models it answers from are no further behind than a change
+  // may wait for them.
+  app.use(
+    probes(async () => {
+      const lagMs = await readModelsLagMs(deps.store);
+      return {
+        ready: lagMs !== undefined && lagMs <= readYourWritesMs,
+        projectionLagMs: lagMs ?? null,
+      };
+    }),
+  );
   const methodNotAllowed = {
     throw: true,
     methodNotAllowed: () => OktaApiError.methodNotAllowed([]),
