@@ -1,10 +1,13 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@gatehouse/config';
 import { newKekSetting, parseKeks } from '@gatehouse/signing-keys';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readAllInOneConfig } from './config.js';
+import { type Demo, demoCallbackPage } from './demo.js';
 import { loadOrCreateSecrets } from './secrets.js';
 
 describe('all-in-one settings', () => {
@@ -65,5 +68,65 @@ describe('secrets of the all-in-one', () => {
     expect(file).not.toContain('x'.repeat(40));
     expect(file).not.toContain(given.split(':')[1]);
     expect(JSON.parse(file)).toEqual({ adminToken: kept.adminToken, kek: kept.kek });
+  });
+});
+
+describe('the demo callback page', () => {
+  const demo: Demo = {
+    tenant: 'demo',
+    orgUrl: 'http://localhost:9000/demo',
+    issuer: 'http://localhost:9000/demo/oauth2/default',
+    apiToken: 'api-token-never-shown',
+    user: { id: '00u1', login: 'demo@example.com', password: 'password-never-shown' },
+    web: {
+      clientId: '0oaWeb',
+      clientSecret: 'secret-never-shown',
+      redirectUri: 'http://localhost:9000/_demo/callback',
+    },
+    spa: { clientId: '0oaSpa', redirectUri: 'http://localhost:5173/callback' },
+  };
+  const page = async (query: string) => {
+    const server = createServer(
+      demoCallbackPage(
+        () => demo,
+        () => 'the-verifier',
+      ),
+    ).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/_demo/callback?${query}`);
+      return {
+        status: response.status,
+        csp: response.headers.get('content-security-policy'),
+        html: await response.text(),
+      };
+    } finally {
+      server.close();
+    }
+  };
+
+  it('shows the code and how to redeem it, but no secret: anyone who reaches the server can open it', async () => {
+    const shown = await page('code=abc-DEF_123&state=s');
+    expect(shown.status).toBe(200);
+    expect(shown.csp).toContain("default-src 'none'");
+    expect(shown.html).toContain('abc-DEF_123');
+    expect(shown.html).toContain('the-verifier');
+    expect(shown.html).toContain('0oaWeb:$CLIENT_SECRET');
+    for (const secret of ['secret-never-shown', 'password-never-shown', 'api-token-never-shown'])
+      expect(shown.html).not.toContain(secret);
+  });
+
+  it('puts nothing but a well-formed code into the command to copy, and escapes what it shows', async () => {
+    const injected = await page(`code=${encodeURIComponent("x'; rm -rf ~; '")}`);
+    expect(injected.status).toBe(400);
+    expect(injected.html).not.toContain('rm -rf');
+    const error = await page(
+      'error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E',
+    );
+    expect(error.status).toBe(400);
+    expect(error.html).toContain('access_denied');
+    expect(error.html).toContain('&lt;script&gt;');
+    expect(error.html).not.toContain('<script>');
   });
 });

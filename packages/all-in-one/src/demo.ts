@@ -155,11 +155,16 @@ export function demoCallbackPage(demo: () => Demo | undefined, verifier: () => s
   return (req: IncomingMessage, res: ServerResponse) => {
     const current = demo();
     const params = new URL(req.url ?? '/', 'http://localhost').searchParams;
-    const code = params.get('code');
-    const error = params.get('error');
+    // Only a well-formed code goes into the command shown for copying into a shell.
+    const given = params.get('code');
+    const code = given && /^[\w-]{1,256}$/.test(given) ? given : null;
+    const error = params.get('error') ?? (code ? null : 'invalid_request');
     const curl = current
       ? [
-          `curl -s -u '${current.web.clientId}:${current.web.clientSecret}' \\`,
+          // The secret stays in the terminal that printed it: this page is open to anyone who can
+          // reach the server.
+          "CLIENT_SECRET=...   # the web app's client_secret, printed at start (data/demo.json)",
+          `curl -s -u "${current.web.clientId}:$CLIENT_SECRET" \\`,
           `  -d grant_type=authorization_code -d code='${code ?? ''}' \\`,
           `  --data-urlencode redirect_uri='${current.web.redirectUri}' \\`,
           `  -d code_verifier='${verifier()}' \\`,
@@ -167,7 +172,7 @@ export function demoCallbackPage(demo: () => Demo | undefined, verifier: () => s
         ].join('\n')
       : '';
     const body = error
-      ? `<h1>The sign-in ended with an error</h1><p><code>${escapeHtml(error)}</code>: ${escapeHtml(params.get('error_description') ?? '')}</p>`
+      ? `<h1>The sign-in ended with an error</h1><p><code>${escapeHtml(error)}</code>: ${escapeHtml(params.get('error_description') ?? 'no well-formed authorization code came back')}</p>`
       : `<h1>Signed in</h1><p>Authorization code: <code id="code">${escapeHtml(code ?? '')}</code> (valid for 60 seconds, once).</p><p>Redeem it:</p><pre>${escapeHtml(curl)}</pre>`;
     res.writeHead(error ? 400 : 200, {
       'content-type': 'text/html; charset=utf-8',
