@@ -14,7 +14,7 @@ import { EmbeddedEventBus } from '@gatehouse/event-bus';
 import { allTopics } from '@gatehouse/events';
 import { createKeysService } from '@gatehouse/keys';
 import { MemoryProjectionStore } from '@gatehouse/projection-store';
-import { caughtUpAtKey } from '@gatehouse/projections';
+import { readModelsLagMs } from '@gatehouse/projections';
 import { createProjector } from '@gatehouse/projector';
 import { KeyRing, parseKeks, storeKeySource } from '@gatehouse/signing-keys';
 import { createTokenService } from '@gatehouse/token';
@@ -171,7 +171,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
 
 async function caughtUp(store: MemoryProjectionStore, log: Log): Promise<void> {
   const deadline = Date.now() + 30_000;
-  while ((await store.get(caughtUpAtKey)) === null) {
+  while ((await readModelsLagMs(store)) === undefined) {
     if (Date.now() > deadline) {
       log({ level: 'warn', message: 'the read models have not caught up within 30 s; starting' });
       return;
