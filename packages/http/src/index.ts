@@ -6,7 +6,7 @@ export {
   readJsonObject,
   requestId,
 } from './koa.js';
-export { oauthErrors, readForm } from './oauth.js';
+export { oauthErrors, readBodyText, readForm } from './oauth.js';
 export {
   type ErrorCause,
   newErrorId,

@@ -42,12 +42,7 @@ export async function readForm(ctx: Context, limitBytes = 16 * 1024): Promise<Ma
       'invalid_request',
       'The body must be application/x-www-form-urlencoded',
     );
-  const declared = Number(ctx.get('content-length') || '0');
-  // Made only when needed: an Error captures a stack trace, and most bodies are fine.
-  const tooLarge = () =>
-    new OAuthError(413, 'invalid_request', `The body must be at most ${limitBytes} bytes`);
-  if (declared > limitBytes) throw tooLarge();
-  const body = await readBody(ctx.req, limitBytes, tooLarge);
+  const body = await readBodyText(ctx, limitBytes);
   const form = new Map<string, string>();
   const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(body)) {
@@ -60,14 +55,16 @@ export async function readForm(ctx: Context, limitBytes = 16 * 1024): Promise<Ma
 }
 
 /**
- * The request body as text, refused past `limitBytes`. Plain 'data' and 'end' listeners: a form is
- * one or two chunks, and an async iterator over the stream costs more than reading them.
+ * The request body as text; past `limitBytes` (declared or sent) an OAuthError 413. Plain 'data' and
+ * 'end' listeners: a form is one or two chunks, and an async iterator over the stream costs more
+ * than reading them.
  */
-function readBody(
-  req: IncomingMessage,
-  limitBytes: number,
-  tooLarge: () => Error,
-): Promise<string> {
+export function readBodyText(ctx: Context, limitBytes: number): Promise<string> {
+  // Made only when needed: an Error captures a stack trace, and most bodies are fine.
+  const tooLarge = () =>
+    new OAuthError(413, 'invalid_request', `The body must be at most ${limitBytes} bytes`);
+  if (Number(ctx.get('content-length') || '0') > limitBytes) return Promise.reject(tooLarge());
+  const req: IncomingMessage = ctx.req;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -12,6 +12,7 @@ import {
   OktaApiError,
   oktaErrors,
   probes,
+  readBodyText,
   readJsonObject,
   requestId,
   resolveTenant,
@@ -197,7 +198,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
           'invalid_request',
           'The body must be a form (application/x-www-form-urlencoded).',
         );
-      raw = readParameters(await readBody(ctx));
+      raw = readParameters(await readBodyText(ctx, formLimitBytes));
     } else raw = readParameters(ctx.querystring);
     if ((await directory.tenantStatus(tenant)) !== 'ACTIVE')
       return showError(ctx, 404, 'invalid_request', 'There is no such organization.');
@@ -286,7 +287,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       showError(ctx, 400, 'invalid_request', 'The body must be a form.');
       return undefined;
     }
-    const form = readParameters(await readBody(ctx));
+    const form = readParameters(await readBodyText(ctx, formLimitBytes));
     if (form.repeated.size > 0) {
       showError(ctx, 400, 'invalid_request', 'A form field was sent more than once.');
       return undefined;
@@ -652,29 +653,6 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     start: () => directory.follow(deps.bus, 'authorize'),
     stop: () => directory.close(),
   };
-}
-
-async function readBody(ctx: Context): Promise<string> {
-  const declared = Number(ctx.get('content-length') || '0');
-  if (declared > formLimitBytes)
-    throw new OAuthError(
-      413,
-      'invalid_request',
-      `The body must be at most ${formLimitBytes} bytes.`,
-    );
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > formLimitBytes)
-      throw new OAuthError(
-        413,
-        'invalid_request',
-        `The body must be at most ${formLimitBytes} bytes.`,
-      );
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export { type AuthorizeConfig, readAuthorizeConfig } from './config.js';

@@ -2,7 +2,7 @@
 // order that decides where its errors go: before the client and its redirect URI are known to be
 // good, an error is shown on a page and never sent anywhere (RFC 6749 section 4.1.2.1); after, it
 // goes back to the client in the response mode the request asked for (or the default one).
-import type { ClientView } from '@gatehouse/directory';
+import { type ClientView, responseTypes } from '@gatehouse/directory';
 
 export const responseModes = ['query', 'fragment', 'form_post', 'okta_post_message'] as const;
 export type ResponseMode = (typeof responseModes)[number];
@@ -42,15 +42,7 @@ export type RequestProblem =
 
 const responseWords = ['code', 'id_token', 'token'] as const;
 /** The response types of seed 000, each as its canonical words. */
-const knownResponseTypes = new Set([
-  'code',
-  'token',
-  'id_token',
-  'code id_token',
-  'code token',
-  'code id_token token',
-  'id_token token',
-]);
+const knownResponseTypes = new Set<string>(responseTypes);
 
 export const canonicalResponseType = (value: string): string[] | undefined => {
   const words = value.split(' ');
