@@ -5,6 +5,7 @@ export {
   probes,
   readJsonObject,
   requestId,
+  sendJson,
 } from './koa.js';
 export { oauthErrors, readBodyText, readForm } from './oauth.js';
 export {

@@ -59,7 +59,8 @@ export function requestId(): Middleware {
   return async (ctx, next) => {
     const given = ctx.get('x-request-id');
     ctx.state.requestId = /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
-    ctx.set('X-Request-Id', ctx.state.requestId as string);
+    // Straight on the response: koa's ctx.set builds arrays to normalise one header.
+    ctx.res.setHeader('X-Request-Id', ctx.state.requestId as string);
     await next();
   };
 }
@@ -119,4 +120,13 @@ export async function readJsonObject(
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     throw OktaApiError.malformedBody();
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * A JSON response body, its Content-Type set straight on the response: given an object with no
+ * type set, koa would look 'json' up in its MIME table on every response.
+ */
+export function sendJson(ctx: Context, body: unknown): void {
+  ctx.res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  ctx.body = body;
 }

@@ -8,8 +8,8 @@ import { OAuthError, OktaApiError } from './okta-errors.js';
 
 export function oauthErrors(log: EdgeLog): Middleware {
   return async (ctx, next) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.set('Pragma', 'no-cache');
+    ctx.res.setHeader('Cache-Control', 'no-store');
+    ctx.res.setHeader('Pragma', 'no-cache');
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined)

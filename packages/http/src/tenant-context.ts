@@ -18,7 +18,16 @@ export function resolveTenant(tenancy: TenancyConfig): Middleware {
       const suffix = `.${tenancy.domain}`;
       const tenant = host.endsWith(suffix) ? host.slice(0, -suffix.length) : '';
       if (tenantIdPattern.test(tenant)) ctx.state.tenant = tenant;
+    } else if (ctx.url.startsWith('/')) {
+      // The usual origin-form target: the prefix comes off the URL as it is (koa's path setter
+      // would parse and format the whole URL again).
+      const match = /^\/([a-z0-9-]{2,40})\//.exec(ctx.url);
+      if (match && match[1] !== 'api') {
+        ctx.state.tenant = match[1];
+        ctx.url = ctx.url.slice(match[1]!.length + 1);
+      }
     } else {
+      // An absolute-form target (RFC 9112 section 3.2.2): koa parses it.
       const match = /^\/([a-z0-9-]{2,40})(\/.*)$/.exec(ctx.path);
       if (match && match[1] !== 'api') {
         ctx.state.tenant = match[1];

@@ -46,16 +46,24 @@ end
 return 1
 `;
 
-// A read batch as one command: KEYS one per query; ARGV an op code and an argument ('' if none) per
-// query. One command instead of a pipeline of many: Redis replies once, and the client builds one
-// command and parses one reply, which is most of a token check's cost in this process. The reply is
-// one JSON string (cjson): JSON.parse is native, where decoding a nested RESP array is not. pcall
-// keeps a query's error (WRONGTYPE) in its own slot as {"err": ...}; false stands for a missing
-// value; cjson writes an empty table (no fields, no members) as {}.
+// A read batch as one command: KEYS one per query; ARGV[1] the queries' op codes and arguments,
+// packed as one string: per query an op code letter, the argument's length in bytes, ':' and the
+// argument ('' when the op has none). One command instead of a pipeline of many: Redis replies once,
+// and the client builds one command and parses one reply, which is most of a token check's cost in
+// this process; one packed argument instead of two per query halves what the client encodes. The
+// reply is one JSON string (cjson): JSON.parse is native, where decoding a nested RESP array is not.
+// pcall keeps a query's error (WRONGTYPE) in its own slot as {"err": ...}; false stands for a
+// missing value; cjson writes an empty table (no fields, no members) as {}.
 const readScript = `
+local spec = ARGV[1]
 local out = {}
+local pos = 1
 for i = 1, #KEYS do
-  local op, arg = ARGV[2 * i - 1], ARGV[2 * i]
+  local op = string.sub(spec, pos, pos)
+  local colon = string.find(spec, ':', pos + 1, true)
+  local len = tonumber(string.sub(spec, pos + 1, colon - 1))
+  local arg = string.sub(spec, colon + 1, colon + len)
+  pos = colon + len + 1
   if op == 'g' then out[i] = redis.pcall('GET', KEYS[i])
   elseif op == 'h' then out[i] = redis.pcall('HGET', KEYS[i], arg)
   elseif op == 'a' then out[i] = redis.pcall('HGETALL', KEYS[i])
@@ -229,19 +237,17 @@ export class RedisProjectionStore implements ProjectionStore {
   ): Promise<{ -readonly [I in keyof Q]: ReadResult<Q[I]> }> {
     if (queries.length === 0) return [] as never;
     const keys: string[] = [];
-    const args: string[] = [];
+    let spec = '';
     for (const query of queries) {
       keys.push(this.k(query.key));
-      args.push(
-        readOpCodes[query.op],
-        query.op === 'hget' ? query.field : query.op === 'sismember' ? query.member : '',
-      );
+      const arg = query.op === 'hget' ? query.field : query.op === 'sismember' ? query.member : '';
+      spec += `${readOpCodes[query.op]}${Buffer.byteLength(arg)}:${arg}`;
     }
     const redis = this.redis as unknown as {
-      readBatch(numberOfKeys: number, ...keysAndArgs: string[]): Promise<string>;
+      readBatch(numberOfKeys: number, ...keysAndSpec: string[]): Promise<string>;
     };
     const replies = JSON.parse(
-      await this.call(queries[0]!.key, () => redis.readBatch(keys.length, ...keys, ...args)),
+      await this.call(queries[0]!.key, () => redis.readBatch(keys.length, ...keys, spec)),
     ) as unknown[];
     return replies.map((reply, index) => {
       const query = queries[index]!;

@@ -1,9 +1,8 @@
 // Client authentication at /token, /introspect and /revoke (RFC 6749 section 2.3; seed 000
 // "Authentication mechanisms"): client_secret_basic, client_secret_post, or none for a public client.
 // Exactly one mechanism per request; the one the client registered with.
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ClientView } from '@gatehouse/directory';
-import { sha256Hex } from '@gatehouse/grants';
 import { OAuthError } from '@gatehouse/http';
 import type { DirectoryCache } from '@gatehouse/oauth-reads';
 import type { Context } from 'koa';
@@ -11,6 +10,18 @@ import type { Context } from 'koa';
 export interface AuthenticatedClient {
   client: ClientView;
   method: 'client_secret_basic' | 'client_secret_post' | 'none';
+}
+
+// The registered secret's SHA-256 as bytes, decoded once per client view: the directory cache
+// hands out the same object until the client changes, and a changed client is a new object.
+const registeredDigests = new WeakMap<ClientView, Buffer>();
+function registeredDigest(client: ClientView): Buffer {
+  let digest = registeredDigests.get(client);
+  if (digest === undefined) {
+    digest = Buffer.from(client.secretSha256, 'hex');
+    registeredDigests.set(client, digest);
+  }
+  return digest;
 }
 
 const malformedBasic = () =>
@@ -80,8 +91,8 @@ export async function authenticateClient(
   if (client.metadata.tokenEndpointAuthMethod !== method) throw invalidClient();
   if (method !== 'none') {
     const secret = basic?.secret ?? form.get('client_secret') ?? '';
-    const given = Buffer.from(sha256Hex(secret), 'hex');
-    const expected = Buffer.from(client.secretSha256, 'hex');
+    const given = createHash('sha256').update(secret).digest();
+    const expected = registeredDigest(client);
     if (expected.length !== given.length || !timingSafeEqual(given, expected))
       throw invalidClient();
   }

@@ -12,6 +12,7 @@ import {
   probes,
   requestId,
   resolveTenant,
+  sendJson,
 } from '@gatehouse/http';
 import {
   checkToken,
@@ -159,12 +160,15 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       config.claims.some((claim) => claim.valueType === 'GROUPS'),
     );
     if (!subject) throw refuse(401, 'invalid_token', invalidToken);
-    ctx.body = userinfoClaims({
-      subject,
-      scopes,
-      server: config.server ? 'custom' : 'org',
-      customClaims: config.claims,
-    });
+    sendJson(
+      ctx,
+      userinfoClaims({
+        subject,
+        scopes,
+        server: config.server ? 'custom' : 'org',
+        customClaims: config.claims,
+      }),
+    );
   };
 
   const router = new Router();
@@ -177,9 +181,9 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
   app.use(requestId());
   app.use(resolveTenant(deps.tenancy));
   app.use(async (ctx, next) => {
-    ctx.set('Cache-Control', 'no-cache, no-store');
-    ctx.set('Pragma', 'no-cache');
-    ctx.set('Expires', '0');
+    ctx.res.setHeader('Cache-Control', 'no-cache, no-store');
+    ctx.res.setHeader('Pragma', 'no-cache');
+    ctx.res.setHeader('Expires', '0');
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {

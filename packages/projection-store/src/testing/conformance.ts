@@ -246,6 +246,18 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
           { op: 'get', key: 'user:u2' },
         ]),
       ).toEqual([null, {}, [], false, false, null]);
+      // Fields and members of any text: digits, colons, multi-byte characters, empty.
+      const odd = ['12:3', ':', '', '3:ab', 'Zoë 日本 😀:9'];
+      await store.hset('odd', Object.fromEntries(odd.map((field, i) => [field, `v${i}`])));
+      await store.sadd('odd:set', odd);
+      expect(
+        await store.read([
+          ...odd.map((field) => ({ op: 'hget', key: 'odd', field }) as const),
+          ...odd.map((member) => ({ op: 'sismember', key: 'odd:set', member }) as const),
+          { op: 'sismember', key: 'odd:set', member: '12:' },
+          { op: 'hget', key: 'odd', field: '3' },
+        ]),
+      ).toEqual([...odd.map((_, i) => `v${i}`), ...odd.map(() => true), false, null]);
     });
 
     it('applies a batch of writes together', async () => {

@@ -1,6 +1,6 @@
 // POST .../v1/introspect (RFC 7662): a client asks about a token; only its own tokens are ever active
 // to it. Inactive tokens, unknown ones and other clients' all answer exactly {"active": false}.
-import { OAuthError, readForm } from '@gatehouse/http';
+import { OAuthError, readForm, sendJson } from '@gatehouse/http';
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
@@ -29,12 +29,12 @@ export function introspectRoutes(
     if (!token) throw new OAuthError(400, 'invalid_request', 'The token parameter is required.');
     const found = await inspectToken(token, config, client.id, deps);
     if (!found || found.clientId !== client.id) {
-      ctx.body = { active: false };
+      sendJson(ctx, { active: false });
       return;
     }
     if (found.kind === 'refresh_token') {
       const { record } = found;
-      ctx.body = {
+      sendJson(ctx, {
         active: true,
         token_type: 'refresh_token',
         scope: record.scopes.join(' '),
@@ -42,11 +42,11 @@ export function introspectRoutes(
         ...(record.userId ? { uid: record.userId } : {}),
         exp: Math.floor(Math.min(record.idleExpiresAt, record.familyExpiresAt ?? Infinity) / 1000),
         iss: config.issuer,
-      };
+      });
       return;
     }
     const { claims } = found;
-    ctx.body = {
+    sendJson(ctx, {
       active: true,
       token_type: found.kind === 'access_token' ? 'Bearer' : 'id_token',
       ...(Array.isArray(claims.scp) ? { scope: (claims.scp as string[]).join(' ') } : {}),
@@ -59,7 +59,7 @@ export function introspectRoutes(
       iss: claims.iss,
       jti: claims.jti,
       ...(typeof claims.uid === 'string' ? { uid: claims.uid } : {}),
-    };
+    });
   };
   router.post('/oauth2/v1/introspect', (ctx) => introspect(ctx, orgServerId));
   router.post('/oauth2/:asId/v1/introspect', (ctx) => introspect(ctx, ctx.params.asId!));
