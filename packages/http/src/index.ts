@@ -1,13 +1,28 @@
 export {
+  type DirectEdge,
+  type DirectHandler,
+  type DirectReply,
+  type DirectRequest,
+  DirectRoutesKoa,
+  koaRoute,
+} from './direct-routes.js';
+export {
   type EdgeLog,
   logUnexpected,
+  newRequestId,
   oktaErrors,
   probes,
   readJsonObject,
   requestId,
   sendJson,
 } from './koa.js';
-export { oauthErrors, readBodyText, readForm } from './oauth.js';
+export {
+  oauthCacheHeaders,
+  oauthErrorReply,
+  oauthErrors,
+  readBodyText,
+  readForm,
+} from './oauth.js';
 export {
   type ErrorCause,
   newErrorId,

@@ -1,5 +1,6 @@
 // Koa middleware of the management API edge: request ids, Okta error responses, JSON bodies.
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Context, Middleware } from 'koa';
 import { newErrorId, OAuthError, OktaApiError, oktaErrorBody } from './okta-errors.js';
 
@@ -13,7 +14,11 @@ export type EdgeLog = (entry: {
  * Logs an error nobody expected, with its stack, under a fresh error id; the id is all the response
  * may show of it.
  */
-export function logUnexpected(log: EdgeLog, ctx: Context, caught: unknown): string {
+export function logUnexpected(
+  log: EdgeLog,
+  ctx: { method: string; path: string; state: { requestId?: unknown } },
+  caught: unknown,
+): string {
   const errorId = newErrorId();
   log({
     level: 'error',
@@ -54,11 +59,16 @@ export function probes(
   };
 }
 
+/** The caller's X-Request-Id when it is sane, else a new one. */
+export function newRequestId(headers: IncomingHttpHeaders): string {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
 /** Takes the caller's X-Request-Id when it is sane, else makes one; echoes it on the response. */
 export function requestId(): Middleware {
   return async (ctx, next) => {
-    const given = ctx.get('x-request-id');
-    ctx.state.requestId = /^[A-Za-z0-9._:-]{1,128}$/.test(given) ? given : randomUUID();
+    ctx.state.requestId = newRequestId(ctx.req.headers);
     // Straight on the response: koa's ctx.set builds arrays to normalise one header.
     ctx.res.setHeader('X-Request-Id', ctx.state.requestId as string);
     await next();

@@ -2,30 +2,46 @@
 // them, and every error as `{error, error_description}` (RFC 6749 section 5.2), anything unexpected
 // as `server_error` with nothing of its detail. Responses are never cached (RFC 6749 section 5.1).
 import type { IncomingMessage } from 'node:http';
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import { type EdgeLog, logUnexpected } from './koa.js';
 import { OAuthError, OktaApiError } from './okta-errors.js';
 
+/** What an error of an OAuth endpoint becomes: its status, headers and `{error, error_description}`. */
+export function oauthErrorReply(
+  log: EdgeLog,
+  request: { method: string; path: string; state: { requestId?: unknown } },
+  caught: unknown,
+): { status: number; headers: Record<string, string>; body: Record<string, string> } {
+  let error: OAuthError;
+  if (caught instanceof OAuthError) error = caught;
+  else if (caught instanceof OktaApiError && caught.status < 500)
+    error = new OAuthError(caught.status, 'invalid_request', caught.errorSummary);
+  else {
+    const errorId = logUnexpected(log, request, caught);
+    error = new OAuthError(500, 'server_error', `An unexpected error occurred (${errorId})`);
+  }
+  return {
+    status: error.status,
+    headers: error.headers,
+    body: { error: error.error, error_description: error.description },
+  };
+}
+
+/** The OAuth endpoints' cache rule (RFC 6749 section 5.1). */
+export const oauthCacheHeaders = { 'Cache-Control': 'no-store', Pragma: 'no-cache' } as const;
+
 export function oauthErrors(log: EdgeLog): Middleware {
   return async (ctx, next) => {
-    ctx.res.setHeader('Cache-Control', 'no-store');
-    ctx.res.setHeader('Pragma', 'no-cache');
+    for (const [name, value] of Object.entries(oauthCacheHeaders)) ctx.res.setHeader(name, value);
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined)
         throw new OAuthError(404, 'invalid_request', 'The requested path was not found');
     } catch (caught) {
-      let error: OAuthError;
-      if (caught instanceof OAuthError) error = caught;
-      else if (caught instanceof OktaApiError && caught.status < 500)
-        error = new OAuthError(caught.status, 'invalid_request', caught.errorSummary);
-      else {
-        const errorId = logUnexpected(log, ctx, caught);
-        error = new OAuthError(500, 'server_error', `An unexpected error occurred (${errorId})`);
-      }
-      ctx.status = error.status;
-      for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
-      ctx.body = { error: error.error, error_description: error.description };
+      const reply = oauthErrorReply(log, ctx, caught);
+      ctx.status = reply.status;
+      for (const [name, value] of Object.entries(reply.headers)) ctx.set(name, value);
+      ctx.body = reply.body;
     }
   };
 }
@@ -35,8 +51,11 @@ export function oauthErrors(log: EdgeLog): Middleware {
  * parameter sent twice is refused (RFC 6749 section 3.2), and so is an empty value, which RFC 6749
  * section 3.1 says to treat as absent: it is dropped.
  */
-export async function readForm(ctx: Context, limitBytes = 16 * 1024): Promise<Map<string, string>> {
-  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ctx.get('content-type')))
+export async function readForm(
+  ctx: { req: IncomingMessage },
+  limitBytes = 16 * 1024,
+): Promise<Map<string, string>> {
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ctx.req.headers['content-type'] ?? ''))
     throw new OAuthError(
       400,
       'invalid_request',
@@ -59,11 +78,12 @@ export async function readForm(ctx: Context, limitBytes = 16 * 1024): Promise<Ma
  * 'end' listeners: a form is one or two chunks, and an async iterator over the stream costs more
  * than reading them.
  */
-export function readBodyText(ctx: Context, limitBytes: number): Promise<string> {
+export function readBodyText(ctx: { req: IncomingMessage }, limitBytes: number): Promise<string> {
   // Made only when needed: an Error captures a stack trace, and most bodies are fine.
   const tooLarge = () =>
     new OAuthError(413, 'invalid_request', `The body must be at most ${limitBytes} bytes`);
-  if (Number(ctx.get('content-length') || '0') > limitBytes) return Promise.reject(tooLarge());
+  if (Number(ctx.req.headers['content-length'] || '0') > limitBytes)
+    return Promise.reject(tooLarge());
   const req: IncomingMessage = ctx.req;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];

@@ -4,8 +4,12 @@
 import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import {
+  DirectRoutesKoa,
   type EdgeLog,
+  koaRoute,
   OAuthError,
+  oauthCacheHeaders,
+  oauthErrorReply,
   oauthErrors,
   probes,
   requestId,
@@ -15,9 +19,9 @@ import { DirectoryCache, type FreshnessGuard, readModelsFresh } from '@gatehouse
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
-import Koa from 'koa';
+import type Koa from 'koa';
 import { tokenServiceImplementation } from './grpc/token-service.js';
-import { introspectRoutes } from './http/introspect/introspect.js';
+import { introspectHandlers } from './http/introspect/introspect.js';
 import { revokeRoutes } from './http/revoke/revoke.js';
 import { tokenRoutes } from './http/token/token.js';
 import { Revocations } from './revocations.js';
@@ -55,7 +59,14 @@ export function createTokenService(deps: TokenDeps): TokenService {
   const now = deps.now ?? Date.now;
   const issuer = new TokenIssuer({ bus: deps.bus, store: deps.store, ring: deps.ring, now });
   const revocations = new Revocations({ store: deps.store, issuer, now });
-  const app = new Koa({ proxy: false });
+  // /introspect is answered on node:http directly (every resource server calls it per request);
+  // everything else, and what the direct path leaves to koa, goes through koa.
+  const app = new DirectRoutesKoa({
+    tenancy: deps.tenancy,
+    headers: oauthCacheHeaders,
+    onError: (caught, request) =>
+      oauthErrorReply(log, { ...request, state: { requestId: request.requestId } }, caught),
+  });
   app.use(requestId());
   app.use(oauthErrors(log));
   app.use(resolveTenant(deps.tenancy));
@@ -71,7 +82,11 @@ export function createTokenService(deps: TokenDeps): TokenService {
   // One router for the three endpoints: one match and one composed chain per request.
   const router = new Router();
   tokenRoutes({ ...shared, issuer, revocations }, router);
-  introspectRoutes({ ...shared, ring: deps.ring }, router);
+  const introspect = introspectHandlers({ ...shared, ring: deps.ring });
+  app.direct(['POST'], '/oauth2/v1/introspect', introspect.org);
+  app.direct(['POST'], '/oauth2/:asId/v1/introspect', introspect.custom);
+  router.post('/oauth2/v1/introspect', koaRoute(introspect.org));
+  router.post('/oauth2/:asId/v1/introspect', koaRoute(introspect.custom));
   revokeRoutes({ ...shared, ring: deps.ring, revocations }, router);
   app.use(router.routes());
   app.use(

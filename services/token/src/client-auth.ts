@@ -2,10 +2,10 @@
 // "Authentication mechanisms"): client_secret_basic, client_secret_post, or none for a public client.
 // Exactly one mechanism per request; the one the client registered with.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { ClientView } from '@gatehouse/directory';
 import { OAuthError } from '@gatehouse/http';
 import type { DirectoryCache } from '@gatehouse/oauth-reads';
-import type { Context } from 'koa';
 
 export interface AuthenticatedClient {
   client: ClientView;
@@ -49,12 +49,12 @@ function readBasic(header: string): { clientId: string; secret: string } {
 }
 
 export async function authenticateClient(
-  ctx: Context,
+  ctx: { req: IncomingMessage },
   form: Map<string, string>,
   directory: DirectoryCache,
   tenant: string,
 ): Promise<AuthenticatedClient> {
-  const header = ctx.get('authorization');
+  const header = ctx.req.headers.authorization ?? '';
   const usesBasic = header !== '';
   const usesPost = form.has('client_secret');
   if (usesBasic && (usesPost || form.has('client_assertion')))

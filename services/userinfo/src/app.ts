@@ -2,17 +2,22 @@
 // {org}/oauth2/v1/userinfo and {org}/oauth2/{asId}/v1/userinfo. An access token is checked here,
 // with the server's published keys and the one invalidation check every path shares (SPEC section
 // 6): nothing is asked of another service.
+
+import type { IncomingMessage } from 'node:http';
 import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import { bindingDigestOfTokenId, grantIdOfTokenId, userinfoClaims } from '@gatehouse/grants';
 import {
+  type DirectReply,
+  type DirectRequest,
+  DirectRoutesKoa,
   type EdgeLog,
+  koaRoute,
   logUnexpected,
   OAuthError,
   probes,
   requestId,
   resolveTenant,
-  sendJson,
 } from '@gatehouse/http';
 import {
   checkToken,
@@ -26,7 +31,7 @@ import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehous
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
 import Router from '@koa/router';
-import Koa, { type Context } from 'koa';
+import type Koa from 'koa';
 
 export interface UserinfoDeps {
   bus: EventBus;
@@ -79,16 +84,16 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
   const guard: FreshnessGuard = { now, maxLagMs: deps.maxProjectionLagMs ?? 1000 };
 
   /** The access token of the request: the Authorization header, or (POST) the form's access_token. */
-  const bearerOf = async (ctx: Context): Promise<string | undefined> => {
-    const header = ctx.get('authorization');
+  const bearerOf = async (req: IncomingMessage, method: string): Promise<string | undefined> => {
+    const header = req.headers.authorization ?? '';
     let fromBody: string | undefined;
     if (
-      ctx.method === 'POST' &&
-      /^application\/x-www-form-urlencoded\s*(;|$)/i.test(ctx.get('content-type'))
+      method === 'POST' &&
+      /^application\/x-www-form-urlencoded\s*(;|$)/i.test(req.headers['content-type'] ?? '')
     ) {
       const chunks: Buffer[] = [];
       let size = 0;
-      for await (const chunk of ctx.req) {
+      for await (const chunk of req) {
         size += (chunk as Buffer).length;
         if (size > 16 * 1024) throw refuse(400, 'invalid_request', 'The body is too large.');
         chunks.push(chunk as Buffer);
@@ -107,9 +112,11 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
     return match[1];
   };
 
-  const userinfo = async (ctx: Context, serverId: string) => {
-    const tenant = ctx.state.tenant as string | undefined;
-    const token = await bearerOf(ctx);
+  const userinfo = async (
+    { req, method, tenant }: DirectRequest,
+    serverId: string,
+  ): Promise<DirectReply> => {
+    const token = await bearerOf(req, method);
     // RFC 6750 section 3.1: no credentials, no error code.
     if (token === undefined) throw new BearerError(401, 'Bearer');
     if (!tenant || token.length > 16 * 1024) throw refuse(401, 'invalid_token', invalidToken);
@@ -160,30 +167,75 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       config.claims.some((claim) => claim.valueType === 'GROUPS'),
     );
     if (!subject) throw refuse(401, 'invalid_token', invalidToken);
-    sendJson(
-      ctx,
-      userinfoClaims({
+    return {
+      body: userinfoClaims({
         subject,
         scopes,
         server: config.server ? 'custom' : 'org',
         customClaims: config.claims,
       }),
-    );
+    };
   };
 
-  const router = new Router();
-  router.get('/oauth2/v1/userinfo', (ctx) => userinfo(ctx, orgServerId));
-  router.post('/oauth2/v1/userinfo', (ctx) => userinfo(ctx, orgServerId));
-  router.get('/oauth2/:serverId/v1/userinfo', (ctx) => userinfo(ctx, ctx.params.serverId!));
-  router.post('/oauth2/:serverId/v1/userinfo', (ctx) => userinfo(ctx, ctx.params.serverId!));
+  /** What an error of a request becomes (BearerError: the challenge and body it carries). */
+  const errorReply = (
+    caught: unknown,
+    request: { method: string; path: string; state: { requestId?: unknown } },
+  ): Required<DirectReply> => {
+    if (caught instanceof BearerError)
+      return {
+        status: caught.status,
+        headers: { 'WWW-Authenticate': caught.challenge },
+        body: caught.body ?? '',
+      };
+    if (caught instanceof OAuthError && caught.status === 503)
+      return {
+        status: 503,
+        headers: caught.headers,
+        body: { error: caught.error, error_description: caught.description },
+      };
+    if (caught instanceof ProjectionStoreUnavailableError)
+      return {
+        status: 503,
+        headers: { 'Retry-After': '1' },
+        body: {
+          error: 'temporarily_unavailable',
+          error_description: 'The server is temporarily unavailable; try again shortly.',
+        },
+      };
+    const errorId = logUnexpected(log, request, caught);
+    return {
+      status: 500,
+      headers: {},
+      body: {
+        error: 'server_error',
+        error_description: `An unexpected error occurred (${errorId})`,
+      },
+    };
+  };
 
-  const app = new Koa({ proxy: false });
+  const org = (request: DirectRequest) => userinfo(request, orgServerId);
+  const custom = (request: DirectRequest) => userinfo(request, request.params.serverId!);
+  const cacheRules = { 'Cache-Control': 'no-cache, no-store', Pragma: 'no-cache', Expires: '0' };
+  const app = new DirectRoutesKoa({
+    tenancy: deps.tenancy,
+    headers: cacheRules,
+    onError: (caught, request) =>
+      errorReply(caught, { ...request, state: { requestId: request.requestId } }),
+  });
+  app.direct(['GET', 'POST'], '/oauth2/v1/userinfo', org);
+  app.direct(['GET', 'POST'], '/oauth2/:serverId/v1/userinfo', custom);
+  // The same handlers on koa, for what the direct path leaves to it (HEAD, unusual targets).
+  const router = new Router();
+  router.get('/oauth2/v1/userinfo', koaRoute(org));
+  router.post('/oauth2/v1/userinfo', koaRoute(org));
+  router.get('/oauth2/:serverId/v1/userinfo', koaRoute(custom));
+  router.post('/oauth2/:serverId/v1/userinfo', koaRoute(custom));
+
   app.use(requestId());
   app.use(resolveTenant(deps.tenancy));
   app.use(async (ctx, next) => {
-    ctx.res.setHeader('Cache-Control', 'no-cache, no-store');
-    ctx.res.setHeader('Pragma', 'no-cache');
-    ctx.res.setHeader('Expires', '0');
+    for (const [name, value] of Object.entries(cacheRules)) ctx.res.setHeader(name, value);
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
@@ -194,33 +246,10 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
         };
       }
     } catch (caught) {
-      if (caught instanceof BearerError) {
-        ctx.status = caught.status;
-        ctx.set('WWW-Authenticate', caught.challenge);
-        ctx.body = caught.body ?? '';
-        return;
-      }
-      if (caught instanceof OAuthError && caught.status === 503) {
-        ctx.status = 503;
-        for (const [name, value] of Object.entries(caught.headers)) ctx.set(name, value);
-        ctx.body = { error: caught.error, error_description: caught.description };
-        return;
-      }
-      if (caught instanceof ProjectionStoreUnavailableError) {
-        ctx.status = 503;
-        ctx.set('Retry-After', '1');
-        ctx.body = {
-          error: 'temporarily_unavailable',
-          error_description: 'The server is temporarily unavailable; try again shortly.',
-        };
-        return;
-      }
-      const errorId = logUnexpected(log, ctx, caught);
-      ctx.status = 500;
-      ctx.body = {
-        error: 'server_error',
-        error_description: `An unexpected error occurred (${errorId})`,
-      };
+      const reply = errorReply(caught, ctx);
+      ctx.status = reply.status;
+      for (const [name, value] of Object.entries(reply.headers)) ctx.set(name, value);
+      ctx.body = reply.body;
     }
   });
   app.use(

@@ -1,14 +1,12 @@
 // The tenant and authorization server a request is for; unknown ones are a 404 in OAuth's shape.
 import { OAuthError } from '@gatehouse/http';
 import type { DirectoryCache, ServerConfig } from '@gatehouse/oauth-reads';
-import type { Context } from 'koa';
 
 export async function requireServerConfig(
   directory: DirectoryCache,
-  ctx: Context,
+  tenant: string | undefined,
   serverId: string,
 ): Promise<ServerConfig> {
-  const tenant = ctx.state.tenant as string | undefined;
   const notFound = () =>
     new OAuthError(404, 'invalid_request', 'The authorization server was not found.');
   if (!tenant || !/^[0-9A-Za-z]{1,20}$/.test(serverId)) throw notFound();

@@ -2,6 +2,7 @@
 // client authentication method, seed 000's errors, code and refresh token races, introspection,
 // revocation, and openid-client as a real client.
 import { createHash, randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type MintTokensResponse, TokenServiceClient } from '@gatehouse/contracts';
 import { KafkaEventBus } from '@gatehouse/event-bus';
@@ -15,6 +16,37 @@ import { createTokenService } from '../app.js';
 import { basic, startToken, tenancy } from './token-harness.js';
 
 const redirectUri = 'https://app.example.com/cb';
+const form = { 'content-type': 'application/x-www-form-urlencoded' };
+
+/** Sends `target` as it is: an absolute-form one (RFC 9112 section 3.2.2) reaches koa. */
+function rawRequest(
+  base: string,
+  target: string,
+  method: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, unknown>; text: string; json: unknown }> {
+  const url = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: target, method, headers },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            text,
+            json: text.startsWith('{') ? JSON.parse(text) : undefined,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 const webClient = {
   client_name: 'Web',
   redirect_uris: [redirectUri],
@@ -595,6 +627,72 @@ export function describeTokenService(stack: TestStack): void {
       expect(
         (await post(path('revoke'), { token: 'x', token_type_hint: 'nope' }, auth)).body.error,
       ).toBe('unsupported_token_type');
+    });
+
+    it('answers /introspect on koa exactly as on the direct path (absolute-form targets go to koa)', async () => {
+      const { base, path, auth, web, userId, issueCode, tenant, logs } = await setup();
+      const { code } = await issueCode(tenant, {
+        clientId: web.clientId,
+        userId,
+        redirectUri,
+        scopes: ['openid', 'offline_access'],
+      });
+      const post = (
+        target: string,
+        method: string,
+        body: string,
+        headers: Record<string, string>,
+      ) => rawRequest(base, target, method, body, headers);
+      const tokens = (
+        await post(
+          path('token'),
+          'POST',
+          `grant_type=authorization_code&code=${code}&redirect_uri=${encodeURIComponent(redirectUri)}`,
+          { ...form, ...auth },
+        )
+      ).json as Record<string, string>;
+      const cases: [string, Record<string, string>][] = [
+        [`token=${tokens.access_token}`, { ...form, ...auth }],
+        [`token=${tokens.refresh_token}`, { ...form, ...auth }],
+        ['token=garbage', { ...form, ...auth }],
+        ['', { ...form, ...auth }],
+        [`token=${tokens.access_token}`, { ...form, authorization: 'Basic bm9wZTpub3Bl' }],
+        [`token=${tokens.access_token}`, { ...form, authorization: 'Basic !!' }],
+        [`token=${tokens.access_token}`, { 'content-type': 'text/plain', ...auth }],
+        [`token=a&token=b`, { ...form, ...auth }],
+      ];
+      const compared = [
+        'content-type',
+        'content-length',
+        'cache-control',
+        'pragma',
+        'www-authenticate',
+      ];
+      const shape = (answer: Awaited<ReturnType<typeof post>>) => ({
+        status: answer.status,
+        text: answer.text,
+        ...Object.fromEntries(compared.map((name) => [name, answer.headers[name]])),
+      });
+      for (const [body, headers] of cases) {
+        const direct = await post(path('introspect'), 'POST', body, headers);
+        const viaKoa = await post(`${base}${path('introspect')}`, 'POST', body, headers);
+        expect(shape(viaKoa), `${body} ${JSON.stringify(headers)}`).toEqual(shape(direct));
+        expect(direct.headers['x-request-id']).toEqual(expect.any(String));
+      }
+      const active = await post(path('introspect'), 'POST', cases[0]![0], cases[0]![1]);
+      expect(active.json).toMatchObject({ active: true, token_type: 'Bearer', uid: userId });
+      // The org server's endpoint too, and GET is refused on both paths alike.
+      const org = await post(path('introspect', 'org'), 'POST', 'token=x', { ...form, ...auth });
+      expect(
+        shape(
+          await post(`${base}${path('introspect', 'org')}`, 'POST', 'token=x', {
+            ...form,
+            ...auth,
+          }),
+        ),
+      ).toEqual(shape(org));
+      expect((await post(path('introspect'), 'GET', '', auth)).status).toBe(405);
+      expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
     });
 
     it('serves openid-client as a real client: client credentials, refresh, introspection, revocation', async () => {

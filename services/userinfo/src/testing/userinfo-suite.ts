@@ -1,6 +1,7 @@
 // The userinfo service end to end (userinfo + token for real tokens + projector + bus + store):
 // seed 000's answers and errors, the claims of each scope, and implicit invalidation.
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   customScopeCreated,
@@ -98,7 +99,19 @@ export function describeUserinfoService(stack: TestStack): void {
           },
         });
       };
-      return { ...fixtures, store, tenant, web, userId, login, accessToken, ask, tokenPost, logs };
+      return {
+        ...fixtures,
+        base,
+        store,
+        tenant,
+        web,
+        userId,
+        login,
+        accessToken,
+        ask,
+        tokenPost,
+        logs,
+      };
     };
 
     it("answers the claims of the token's scopes, sub always, never cached, on GET and POST", async () => {
@@ -141,6 +154,59 @@ export function describeUserinfoService(stack: TestStack): void {
       // The org server answers for its own tokens.
       const org = await ask(await accessToken(['openid', 'email'], 'org'), 'org');
       expect(await org.json()).toEqual({ sub: userId, email: login, email_verified: false });
+      expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+    });
+
+    it('answers on koa exactly as on the direct path (HEAD and absolute-form targets go to koa)', async () => {
+      const { accessToken, base, tenant, logs } = await setup();
+      const wide = await accessToken(['openid', 'profile', 'email']);
+      const narrow = await accessToken(['openid']);
+      /** Sends `target` as it is: an absolute-form one (RFC 9112 section 3.2.2) reaches koa. */
+      const send = (target: string, method: string, headers: Record<string, string>, body = '') =>
+        new Promise<{ status: number; headers: Record<string, unknown>; text: string }>(
+          (resolve, reject) => {
+            const url = new URL(base);
+            const req = request(
+              { host: url.hostname, port: url.port, path: target, method, headers },
+              (res) => {
+                let text = '';
+                res.on('data', (chunk) => (text += chunk));
+                res.on('end', () =>
+                  resolve({ status: res.statusCode ?? 0, headers: res.headers, text }),
+                );
+              },
+            );
+            req.on('error', reject);
+            req.end(body);
+          },
+        );
+      const path = `/${tenant}/oauth2/default/v1/userinfo`;
+      const form = { 'content-type': 'application/x-www-form-urlencoded' };
+      const cases: [string, Record<string, string>, string?][] = [
+        ['GET', { authorization: `Bearer ${wide}` }],
+        ['POST', form, `access_token=${wide}`],
+        ['GET', {}],
+        ['GET', { authorization: 'Bearer not-a-token' }],
+        ['GET', { authorization: `Bearer ${narrow}` }],
+        ['POST', { ...form, authorization: `Bearer ${wide}` }, `access_token=${wide}`],
+      ];
+      const compared = ['content-type', 'content-length', 'cache-control', 'pragma', 'expires'];
+      const shape = (answer: Awaited<ReturnType<typeof send>>) => ({
+        status: answer.status,
+        text: answer.text,
+        challenge: answer.headers['www-authenticate'],
+        ...Object.fromEntries(compared.map((name) => [name, answer.headers[name]])),
+      });
+      for (const [method, headers, body] of cases) {
+        const direct = await send(path, method, headers, body);
+        const viaKoa = await send(`${base}${path}`, method, headers, body);
+        expect(shape(viaKoa), `${method} ${JSON.stringify(headers)}`).toEqual(shape(direct));
+        expect(direct.headers['x-request-id']).toEqual(expect.any(String));
+      }
+      const head = await send(path, 'HEAD', { authorization: `Bearer ${wide}` });
+      const get = await send(path, 'GET', { authorization: `Bearer ${wide}` });
+      expect({ ...shape(head), text: get.text }).toEqual(shape(get));
+      expect(head.text).toBe('');
       expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
     });
 

@@ -28,7 +28,11 @@ export function revokeRoutes(
   router: Router = new Router(),
 ): Router {
   const revoke = async (ctx: Context, serverId: string) => {
-    const config = await requireServerConfig(deps.directory, ctx, serverId);
+    const config = await requireServerConfig(
+      deps.directory,
+      ctx.state.tenant as string | undefined,
+      serverId,
+    );
     const form = await readForm(ctx);
     const { client } = await authenticateClient(ctx, form, deps.directory, config.tenant);
     const token = form.get('token');

@@ -33,7 +33,11 @@ export function tokenRoutes(
     ['client_credentials', clientCredentialsGrant],
   ]);
   const token = async (ctx: Context, serverId: string) => {
-    const config = await requireServerConfig(deps.directory, ctx, serverId);
+    const config = await requireServerConfig(
+      deps.directory,
+      ctx.state.tenant as string | undefined,
+      serverId,
+    );
     const form = await readForm(ctx);
     const grantType = form.get('grant_type');
     if (!grantType)
