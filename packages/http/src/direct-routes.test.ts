@@ -1,0 +1,149 @@
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { TenancyConfig } from '@gatehouse/directory';
+import Router from '@koa/router';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type DirectRequest, DirectRoutesKoa, koaRoute } from './direct-routes.js';
+import { requestId } from './koa.js';
+import { OAuthError } from './okta-errors.js';
+import { resolveTenant } from './tenant-context.js';
+
+const servers: { close(): void }[] = [];
+afterAll(() => {
+  for (const server of servers) server.close();
+});
+
+/**
+ * An app with one route, answered directly and on koa alike: the answer says which path served it
+ * and what the handler was given; `fail` in the query makes the handler throw.
+ */
+async function serve(tenancy: TenancyConfig): Promise<number> {
+  const handler = async (request: DirectRequest) => {
+    if (request.req.url?.includes('fail')) throw new OAuthError(400, 'invalid_request', 'failed');
+    return {
+      body: {
+        tenant: request.tenant ?? null,
+        path: request.path,
+        id: request.params.id ?? null,
+        requestId: request.requestId,
+      },
+    };
+  };
+  const app = new DirectRoutesKoa({
+    tenancy,
+    headers: { 'Cache-Control': 'no-store' },
+    onError: (caught) => ({
+      status: (caught as OAuthError).status,
+      body: { error: (caught as OAuthError).error },
+    }),
+  });
+  app.direct(['GET'], '/things/:id/v1', handler);
+  app.use(requestId());
+  app.use(resolveTenant(tenancy));
+  app.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('X-Served-By', 'koa');
+    try {
+      await next();
+    } catch (caught) {
+      ctx.status = (caught as OAuthError).status;
+      ctx.body = { error: (caught as OAuthError).error };
+    }
+  });
+  const router = new Router();
+  router.get('/things/:id/v1', koaRoute(handler));
+  app.use(router.routes());
+  const server = app.listen(0, '127.0.0.1');
+  servers.push(server);
+  await new Promise((resolve) => server.once('listening', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+const send = (port: number, target: string, headers: Record<string, string> = {}, method = 'GET') =>
+  new Promise<{ status: number; headers: Record<string, unknown>; body: unknown }>(
+    (resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: target, method, headers }, (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body:
+              text && String(res.headers['content-type']).includes('json')
+                ? JSON.parse(text)
+                : text,
+          }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    },
+  );
+
+const pathMode: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
+
+describe('DirectRoutesKoa', () => {
+  it('answers a plain target directly, with the tenant, params, request id and edge headers', async () => {
+    const port = await serve(pathMode);
+    const answer = await send(port, '/acme/things/x1/v1?q=1', { 'x-request-id': 'req-1' });
+    expect(answer.status).toBe(200);
+    expect(answer.headers['x-served-by']).toBeUndefined();
+    expect(answer.headers['x-request-id']).toBe('req-1');
+    expect(answer.headers['cache-control']).toBe('no-store');
+    expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(answer.body).toEqual({
+      tenant: 'acme',
+      path: '/things/x1/v1',
+      id: 'x1',
+      requestId: 'req-1',
+    });
+    // A made-up request id is replaced, as koa's requestId() does.
+    const made = await send(port, '/acme/things/x1/v1', { 'x-request-id': 'bad id!' });
+    expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    // Errors go through the edge's onError.
+    const failed = await send(port, '/acme/things/x1/v1?fail');
+    expect({ status: failed.status, body: failed.body }).toEqual({
+      status: 400,
+      body: { error: 'invalid_request' },
+    });
+  });
+
+  it('leaves to koa what it does not take: other methods, encoded or absolute-form targets, other paths', async () => {
+    const port = await serve(pathMode);
+    for (const target of [
+      '/acme/things/x%31/v1',
+      'http://localhost/acme/things/x1/v1',
+      '/acme/things/x1/v1/extra',
+      '/acme/things//v1',
+    ]) {
+      const answer = await send(port, target);
+      expect(answer.headers['x-served-by'], target).toBe('koa');
+    }
+    // The same answer on koa (koa-router decodes the encoded segment).
+    const viaKoa = await send(port, 'http://localhost/acme/things/x1/v1', { 'x-request-id': 'r' });
+    const direct = await send(port, '/acme/things/x1/v1', { 'x-request-id': 'r' });
+    expect(viaKoa.body).toEqual(direct.body);
+    expect((await send(port, '/acme/things/x%31/v1')).body).toMatchObject({ id: 'x1' });
+    const head = await send(port, '/acme/things/x1/v1', {}, 'HEAD');
+    expect({ status: head.status, servedBy: head.headers['x-served-by'] }).toEqual({
+      status: 200,
+      servedBy: 'koa',
+    });
+  });
+
+  it('host mode: the tenant from a plain Host; anything else goes to koa', async () => {
+    const port = await serve({
+      mode: 'host',
+      publicUrl: new URL('https://id.example.com'),
+      domain: 'id.example.com',
+    });
+    const direct = await send(port, '/things/x1/v1', { host: 'Acme.ID.example.com:8443' });
+    expect(direct.headers['x-served-by']).toBeUndefined();
+    expect(direct.body).toMatchObject({ tenant: 'acme', path: '/things/x1/v1' });
+    const none = await send(port, '/things/x1/v1', { host: 'id.example.com' });
+    expect(none.body).toMatchObject({ tenant: null });
+    const odd = await send(port, '/things/x1/v1', { host: '[::1]:8443' });
+    expect(odd.headers['x-served-by']).toBe('koa');
+  });
+});
