@@ -1,6 +1,6 @@
-import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TenancyConfig } from '@gatehouse/directory';
+import { sendRaw } from '@gatehouse/testkit';
 import Router from '@koa/router';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DirectRequest, DirectRoutesKoa, koaRoute } from './direct-routes.js';
@@ -59,27 +59,16 @@ async function serve(tenancy: TenancyConfig): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-const send = (port: number, target: string, headers: Record<string, string> = {}, method = 'GET') =>
-  new Promise<{ status: number; headers: Record<string, unknown>; body: unknown }>(
-    (resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: target, method, headers }, (res) => {
-        let text = '';
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body:
-              text && String(res.headers['content-type']).includes('json')
-                ? JSON.parse(text)
-                : text,
-          }),
-        );
-      });
-      req.on('error', reject);
-      req.end();
-    },
-  );
+const send = async (
+  port: number,
+  target: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+) => {
+  const answer = await sendRaw(`http://127.0.0.1:${port}`, target, { method, headers });
+  const json = answer.text && String(answer.headers['content-type']).includes('json');
+  return { ...answer, body: json ? (JSON.parse(answer.text) as unknown) : answer.text };
+};
 
 const pathMode: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
 

@@ -1,6 +1,6 @@
-import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TenancyConfig } from '@gatehouse/directory';
+import { sendRaw } from '@gatehouse/testkit';
 import Koa from 'koa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveTenant } from './tenant-context.js';
@@ -24,17 +24,11 @@ async function serve(tenancy: TenancyConfig): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** Sends the request target as given (fetch would normalise it), with a Host header. */
-const send = (port: number, target: string, host = 'localhost') =>
-  new Promise<unknown>((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: target, headers: { host } }, (res) => {
-      let text = '';
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve(JSON.parse(text)));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+/** The request target as given (fetch would normalise it), with a Host header. */
+const send = async (port: number, target: string, host = 'localhost') =>
+  JSON.parse(
+    (await sendRaw(`http://127.0.0.1:${port}`, target, { headers: { host } })).text,
+  ) as unknown;
 
 describe('resolveTenant', () => {
   it('path mode: takes the tenant prefix off the path and keeps the query', async () => {

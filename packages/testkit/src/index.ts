@@ -20,6 +20,7 @@ export {
   restartLocalKafka,
   type TestInfrastructure,
 } from './infrastructure.js';
+export { type RawAnswer, sendRaw } from './raw-http.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

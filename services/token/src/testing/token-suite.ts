@@ -2,12 +2,12 @@
 // client authentication method, seed 000's errors, code and refresh token races, introspection,
 // revocation, and openid-client as a real client.
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type MintTokensResponse, TokenServiceClient } from '@gatehouse/contracts';
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
 import { customScopeCreated, type TestStack } from '@gatehouse/test-stacks';
+import { sendRaw } from '@gatehouse/testkit';
 import { verifyJwt } from '@gatehouse/tokens';
 import { credentials, type ServiceError, status } from '@grpc/grpc-js';
 import * as oidc from 'openid-client';
@@ -18,35 +18,6 @@ import { basic, startToken, tenancy } from './token-harness.js';
 const redirectUri = 'https://app.example.com/cb';
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
-/** Sends `target` as it is: an absolute-form one (RFC 9112 section 3.2.2) reaches koa. */
-function rawRequest(
-  base: string,
-  target: string,
-  method: string,
-  body: string,
-  headers: Record<string, string>,
-): Promise<{ status: number; headers: Record<string, unknown>; text: string; json: unknown }> {
-  const url = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: url.hostname, port: url.port, path: target, method, headers },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk) => (text += chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            text,
-            json: text.startsWith('{') ? JSON.parse(text) : undefined,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 const webClient = {
   client_name: 'Web',
   redirect_uris: [redirectUri],
@@ -637,12 +608,18 @@ export function describeTokenService(stack: TestStack): void {
         redirectUri,
         scopes: ['openid', 'offline_access'],
       });
-      const post = (
+      const post = async (
         target: string,
         method: string,
         body: string,
         headers: Record<string, string>,
-      ) => rawRequest(base, target, method, body, headers);
+      ) => {
+        const answer = await sendRaw(base, target, { method, body, headers });
+        return {
+          ...answer,
+          json: answer.text.startsWith('{') ? JSON.parse(answer.text) : undefined,
+        };
+      };
       const tokens = (
         await post(
           path('token'),

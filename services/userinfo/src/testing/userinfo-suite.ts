@@ -1,7 +1,6 @@
 // The userinfo service end to end (userinfo + token for real tokens + projector + bus + store):
 // seed 000's answers and errors, the claims of each scope, and implicit invalidation.
 import { randomBytes } from 'node:crypto';
-import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   customScopeCreated,
@@ -10,6 +9,7 @@ import {
   type TestStack,
   testTenancy,
 } from '@gatehouse/test-stacks';
+import { sendRaw } from '@gatehouse/testkit';
 import { createTokenService } from '@gatehouse/token';
 import type Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -161,25 +161,8 @@ export function describeUserinfoService(stack: TestStack): void {
       const { accessToken, base, tenant, logs } = await setup();
       const wide = await accessToken(['openid', 'profile', 'email']);
       const narrow = await accessToken(['openid']);
-      /** Sends `target` as it is: an absolute-form one (RFC 9112 section 3.2.2) reaches koa. */
       const send = (target: string, method: string, headers: Record<string, string>, body = '') =>
-        new Promise<{ status: number; headers: Record<string, unknown>; text: string }>(
-          (resolve, reject) => {
-            const url = new URL(base);
-            const req = request(
-              { host: url.hostname, port: url.port, path: target, method, headers },
-              (res) => {
-                let text = '';
-                res.on('data', (chunk) => (text += chunk));
-                res.on('end', () =>
-                  resolve({ status: res.statusCode ?? 0, headers: res.headers, text }),
-                );
-              },
-            );
-            req.on('error', reject);
-            req.end(body);
-          },
-        );
+        sendRaw(base, target, { method, headers, body });
       const path = `/${tenant}/oauth2/default/v1/userinfo`;
       const form = { 'content-type': 'application/x-www-form-urlencoded' };
       const cases: [string, Record<string, string>, string?][] = [
