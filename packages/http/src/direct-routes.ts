@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type TenancyConfig, tenantIdPattern } from '@gatehouse/directory';
 import Koa, { type Context } from 'koa';
-import { newRequestId } from './koa.js';
+import { type LoggedRequest, newRequestId } from './koa.js';
 
 export interface DirectRequest {
   req: IncomingMessage;
@@ -36,7 +36,7 @@ export interface DirectEdge {
   /** Headers of every answer (the endpoints' cache rules). */
   headers: Record<string, string>;
   /** Any error of a handler, as the reply the app's koa error middleware makes of it. */
-  onError(caught: unknown, request: DirectRequest): DirectReply;
+  onError(caught: unknown, request: LoggedRequest): DirectReply;
 }
 
 interface Route {
@@ -129,7 +129,8 @@ export class DirectRoutesKoa extends Koa {
     try {
       reply = await route.handler(request);
     } catch (caught) {
-      reply = this.edge.onError(caught, request);
+      const { method, path, requestId } = request;
+      reply = this.edge.onError(caught, { method, path, state: { requestId } });
     }
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
     res.statusCode = reply.status ?? 200;

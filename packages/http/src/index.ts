@@ -8,13 +8,13 @@ export {
 } from './direct-routes.js';
 export {
   type EdgeLog,
+  type LoggedRequest,
   logUnexpected,
   newRequestId,
   oktaErrors,
   probes,
   readJsonObject,
   requestId,
-  sendJson,
 } from './koa.js';
 export {
   oauthCacheHeaders,

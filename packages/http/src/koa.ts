@@ -14,11 +14,14 @@ export type EdgeLog = (entry: {
  * Logs an error nobody expected, with its stack, under a fresh error id; the id is all the response
  * may show of it.
  */
-export function logUnexpected(
-  log: EdgeLog,
-  ctx: { method: string; path: string; state: { requestId?: unknown } },
-  caught: unknown,
-): string {
+/** What an error log says of its request (a koa Context is one). */
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  state: { requestId?: unknown };
+}
+
+export function logUnexpected(log: EdgeLog, ctx: LoggedRequest, caught: unknown): string {
   const errorId = newErrorId();
   log({
     level: 'error',
@@ -130,13 +133,4 @@ export async function readJsonObject(
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     throw OktaApiError.malformedBody();
   return parsed as Record<string, unknown>;
-}
-
-/**
- * A JSON response body, its Content-Type set straight on the response: given an object with no
- * type set, koa would look 'json' up in its MIME table on every response.
- */
-export function sendJson(ctx: Context, body: unknown): void {
-  ctx.res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  ctx.body = body;
 }

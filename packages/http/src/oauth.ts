@@ -3,13 +3,13 @@
 // as `server_error` with nothing of its detail. Responses are never cached (RFC 6749 section 5.1).
 import type { IncomingMessage } from 'node:http';
 import type { Middleware } from 'koa';
-import { type EdgeLog, logUnexpected } from './koa.js';
+import { type EdgeLog, type LoggedRequest, logUnexpected } from './koa.js';
 import { OAuthError, OktaApiError } from './okta-errors.js';
 
 /** What an error of an OAuth endpoint becomes: its status, headers and `{error, error_description}`. */
 export function oauthErrorReply(
   log: EdgeLog,
-  request: { method: string; path: string; state: { requestId?: unknown } },
+  request: LoggedRequest,
   caught: unknown,
 ): { status: number; headers: Record<string, string>; body: Record<string, string> } {
   let error: OAuthError;

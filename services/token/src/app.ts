@@ -64,8 +64,7 @@ export function createTokenService(deps: TokenDeps): TokenService {
   const app = new DirectRoutesKoa({
     tenancy: deps.tenancy,
     headers: oauthCacheHeaders,
-    onError: (caught, request) =>
-      oauthErrorReply(log, { ...request, state: { requestId: request.requestId } }, caught),
+    onError: (caught, request) => oauthErrorReply(log, request, caught),
   });
   app.use(requestId());
   app.use(oauthErrors(log));

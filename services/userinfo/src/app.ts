@@ -13,6 +13,7 @@ import {
   DirectRoutesKoa,
   type EdgeLog,
   koaRoute,
+  type LoggedRequest,
   logUnexpected,
   OAuthError,
   probes,
@@ -178,10 +179,7 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
   };
 
   /** What an error of a request becomes (BearerError: the challenge and body it carries). */
-  const errorReply = (
-    caught: unknown,
-    request: { method: string; path: string; state: { requestId?: unknown } },
-  ): Required<DirectReply> => {
+  const errorReply = (caught: unknown, request: LoggedRequest): Required<DirectReply> => {
     if (caught instanceof BearerError)
       return {
         status: caught.status,
@@ -220,8 +218,7 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
   const app = new DirectRoutesKoa({
     tenancy: deps.tenancy,
     headers: cacheRules,
-    onError: (caught, request) =>
-      errorReply(caught, { ...request, state: { requestId: request.requestId } }),
+    onError: errorReply,
   });
   app.direct(['GET', 'POST'], '/oauth2/v1/userinfo', org);
   app.direct(['GET', 'POST'], '/oauth2/:serverId/v1/userinfo', custom);
