@@ -20,6 +20,7 @@ afterAll(() => {
 async function serve(tenancy: TenancyConfig): Promise<number> {
   const handler = async (request: DirectRequest) => {
     if (request.req.url?.includes('fail')) throw new OAuthError(400, 'invalid_request', 'failed');
+    if (request.req.url?.includes('bigint')) return { body: { unsendable: 1n } };
     return {
       body: {
         tenant: request.tenant ?? null,
@@ -32,10 +33,10 @@ async function serve(tenancy: TenancyConfig): Promise<number> {
   const app = new DirectRoutesKoa({
     tenancy,
     headers: { 'Cache-Control': 'no-store' },
-    onError: (caught) => ({
-      status: (caught as OAuthError).status,
-      body: { error: (caught as OAuthError).error },
-    }),
+    onError: (caught) =>
+      caught instanceof OAuthError
+        ? { status: caught.status, body: { error: caught.error } }
+        : { status: 500, body: { error: 'server_error' } },
   });
   app.direct(['GET'], '/things/:id/v1', handler);
   app.use(requestId());
@@ -90,7 +91,12 @@ describe('DirectRoutesKoa', () => {
     // A made-up request id is replaced, as koa's requestId() does.
     const made = await send(port, '/acme/things/x1/v1', { 'x-request-id': 'bad id!' });
     expect(made.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
-    // Errors go through the edge's onError.
+    // Errors go through the edge's onError, and so does a body that cannot be sent.
+    const unsendable = await send(port, '/acme/things/x1/v1?bigint');
+    expect({ status: unsendable.status, body: unsendable.body }).toEqual({
+      status: 500,
+      body: { error: 'server_error' },
+    });
     const failed = await send(port, '/acme/things/x1/v1?fail');
     expect({ status: failed.status, body: failed.body }).toEqual({
       status: 400,

@@ -73,7 +73,11 @@ export class DirectRoutesKoa extends Koa {
       // Direct routes are HTTP/1.1 (node:http); an HTTP/2 request goes to koa.
       const found = 'stream' in req ? undefined : this.match(req);
       if (!found) return viaKoa(req, res);
-      return this.answer(req as IncomingMessage, res as ServerResponse, found);
+      // As koa's callback, the promise never rejects: a failure to answer at all drops the
+      // connection rather than the process.
+      return this.answer(res as ServerResponse, found.route, found.request).catch(() => {
+        (res as ServerResponse).destroy();
+      });
     };
   }
 
@@ -120,18 +124,25 @@ export class DirectRoutesKoa extends Koa {
     return undefined;
   }
 
-  private async answer(
-    _req: IncomingMessage,
-    res: ServerResponse,
-    { route, request }: { route: Route; request: DirectRequest },
-  ): Promise<void> {
+  private async answer(res: ServerResponse, route: Route, request: DirectRequest): Promise<void> {
+    const { method, path, requestId } = request;
+    const failed = (caught: unknown) =>
+      this.edge.onError(caught, { method, path, state: { requestId } });
     let reply: DirectReply;
     try {
       reply = await route.handler(request);
     } catch (caught) {
-      const { method, path, requestId } = request;
-      reply = this.edge.onError(caught, { method, path, state: { requestId } });
+      reply = failed(caught);
     }
+    try {
+      this.write(res, request, reply);
+    } catch (caught) {
+      // A body that cannot be sent (not JSON-serialisable): the error's reply instead.
+      this.write(res, request, failed(caught));
+    }
+  }
+
+  private write(res: ServerResponse, request: DirectRequest, reply: DirectReply): void {
     const text = typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body);
     res.statusCode = reply.status ?? 200;
     res.setHeader('X-Request-Id', request.requestId);
