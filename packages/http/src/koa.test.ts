@@ -6,6 +6,16 @@ import { oauthErrors, readForm } from './oauth.js';
 import { OAuthError, OktaApiError } from './okta-errors.js';
 
 const logged: unknown[] = [];
+
+/** An error body of either family, as the tests read it. */
+interface ErrorBody {
+  errorCode?: string;
+  errorId?: string;
+  errorCauses: { errorSummary: string }[];
+  error?: string;
+  error_description?: string;
+}
+const errorBody = async (response: Response) => (await response.json()) as ErrorBody;
 let base: string;
 let close: () => void;
 
@@ -68,7 +78,7 @@ describe('management API edge', () => {
   it('answers an unknown path with E0000008, and carries extra headers', async () => {
     const missing = await fetch(`${base}/nowhere`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).errorCode).toBe('E0000008');
+    expect((await errorBody(missing)).errorCode).toBe('E0000008');
     const busy = await fetch(`${base}/busy`);
     expect(busy.status).toBe(503);
     expect(busy.headers.get('retry-after')).toBe('2');
@@ -77,7 +87,7 @@ describe('management API edge', () => {
   it('writes OAuth errors as {error, error_description}', async () => {
     const response = await fetch(`${base}/oauth`);
     expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({
+    expect(await errorBody(response)).toEqual({
       error: 'invalid_redirect_uri',
       error_description: "'x' must use https",
     });
@@ -91,11 +101,11 @@ describe('management API edge', () => {
     for (const body of ['{"a":', '[1,2]', 'null', '"text"']) {
       const response = await post('/echo', body);
       expect(response.status).toBe(400);
-      expect((await response.json()).errorCode).toBe('E0000003');
+      expect((await errorBody(response)).errorCode).toBe('E0000003');
     }
     const large = await post('/echo', JSON.stringify({ a: 'x'.repeat(200) }));
     expect(large.status).toBe(413);
-    expect((await large.json()).errorCauses[0].errorSummary).toContain('at most 100 bytes');
+    expect((await errorBody(large)).errorCauses[0]?.errorSummary).toContain('at most 100 bytes');
     const form = await post('/echo', 'a=1', 'application/x-www-form-urlencoded');
     expect(form.status).toBe(415);
   });
@@ -125,7 +135,7 @@ describe('OAuth form bodies', () => {
     stop = () => server.close();
   });
   afterAll(() => stop());
-  const postForm = (body: BodyInit, headers: Record<string, string> = {}) =>
+  const postForm = (body: RequestInit['body'], headers: Record<string, string> = {}) =>
     fetch(formBase, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -145,7 +155,7 @@ describe('OAuth form bodies', () => {
     expect(await (await postForm(chunked)).json()).toEqual({ grant_type: 'code', x: '€' });
     const repeated = await postForm('a=1&a=2');
     expect(repeated.status).toBe(400);
-    expect((await repeated.json()).error).toBe('invalid_request');
+    expect((await errorBody(repeated)).error).toBe('invalid_request');
     // Declared too large, and too large without a declared length (chunked): 413 either way.
     expect((await postForm('a='.padEnd(100, 'x'))).status).toBe(413);
     const endless = new ReadableStream({
@@ -156,7 +166,7 @@ describe('OAuth form bodies', () => {
     });
     const tooLong = await postForm(endless);
     expect(tooLong.status).toBe(413);
-    expect((await tooLong.json()).error_description).toContain('at most 64 bytes');
+    expect((await errorBody(tooLong)).error_description).toContain('at most 64 bytes');
     // And the server goes on answering.
     expect(await (await postForm('ok=1')).json()).toEqual({ ok: '1' });
   });

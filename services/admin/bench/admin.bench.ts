@@ -82,7 +82,8 @@ async function benchStack(stack: string, bus: EventBus, store: ProjectionStore) 
       },
       body: body ? JSON.stringify(body) : undefined,
     });
-    const json = await response.json();
+    // biome-ignore lint/suspicious/noExplicitAny: the API's JSON bodies, read by field
+    const json = (await response.json()) as any;
     if (response.status >= 300)
       throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
     return json;

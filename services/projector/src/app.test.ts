@@ -20,7 +20,11 @@ describe('projector', () => {
       await projector.start();
       const event = {
         type: 'gatehouse.events.v1.TenantCreated',
-        data: { name: 'Acme', apiTokenSha256: 'c'.repeat(64) },
+        data: {
+          name: 'Acme',
+          apiTokenSha256: 'c'.repeat(64),
+          everyoneGroupId: '00g0000000000000000e',
+        },
       } as const;
       const positions = await bus.publish(Topics.directory, [
         newEnvelope({

@@ -50,7 +50,7 @@ interface Response {
 /** Reads HTTP/1.1 responses off one keep-alive connection, one request in flight at a time. */
 class Connection {
   private readonly socket: Socket;
-  private buffered = Buffer.alloc(0);
+  private buffered: Buffer = Buffer.alloc(0);
   private waiting?: { resolve: (response: Response) => void; reject: (error: Error) => void };
   private closed?: Error;
 

@@ -75,7 +75,7 @@ describe('AppendOnlyLog', () => {
     await log.append([record('good'), record('flipped')]);
     await log.close();
     const bytes = await readFile(path);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     await writeFile(path, bytes);
     const { log: reopened, discardedBytes } = await AppendOnlyLog.open(path);
     expect(discardedBytes).toBe(8 + 'flipped'.length);
