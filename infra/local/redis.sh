@@ -34,6 +34,8 @@ case $cmd in
     ensure_redis
     [ -n "$dir" ] || dir=$(mktemp -d "${TMPDIR:-/tmp}/gatehouse-redis.XXXXXX")
     mkdir -p "$dir"
+    # Absolute: redis-server changes into --dir before it opens the log file given relative to it.
+    dir=$(cd "$dir" && pwd)
     [ -n "$port" ] || port=$(free_port)
     redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
       --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null
