@@ -16,6 +16,11 @@ export interface ProjectionRunnerOptions {
   /** How often the caught-up beacon (caughtUpAtKey) is brought forward. Default 100 ms. */
   beaconIntervalMs?: number;
   now?: () => number;
+  /**
+   * Fault injection for tests: awaited before each event is applied, so a test can hold the projector
+   * back (a slow or stalled projector) at a chosen event.
+   */
+  beforeApply?: (event: DeliveredEvent) => Promise<void>;
 }
 
 export class ProjectionRunner {
@@ -46,6 +51,7 @@ export class ProjectionRunner {
           position = stored === null ? -1n : BigInt(stored);
         }
         if (event.offset <= position) return;
+        await options.beforeApply?.(event);
         const writes = byTopic.get(event.topic)!.flatMap((p) => p.project(event.envelope));
         await store.write([...writes, { op: 'set', key, value: event.offset.toString() }]);
         applied.set(key, event.offset);

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { directoryProjection, type TenancyConfig } from '@gatehouse/directory';
 import { allTopics } from '@gatehouse/events';
 import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
-import { ProjectionRunner } from '@gatehouse/projections';
+import { ProjectionRunner, type ProjectionRunnerOptions } from '@gatehouse/projections';
 import {
   KeyRing,
   keysProjection,
@@ -29,7 +29,11 @@ export const oauthProjections = [
 ];
 
 /** Starts the backbone; `cleanups` gets what stops it, in order. */
-export async function startOAuthBackbone(stack: TestStack, cleanups: (() => Promise<void>)[]) {
+export async function startOAuthBackbone(
+  stack: TestStack,
+  cleanups: (() => Promise<void>)[],
+  options: Pick<ProjectionRunnerOptions, 'beforeApply'> = {},
+) {
   const { bus, store, close } = await stack.open();
   cleanups.push(close);
   await bus.ensureTopics(allTopics.map((name) => ({ name })));
@@ -38,6 +42,7 @@ export async function startOAuthBackbone(stack: TestStack, cleanups: (() => Prom
     store,
     projections: oauthProjections,
     groupId: `projector-${randomUUID()}`,
+    ...options,
   });
   cleanups.push(() => runner.stop());
   const keks = parseKeks(newKekSetting('kek-test'));

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { directoryProjection } from '@gatehouse/directory';
 import type { EventPosition } from '@gatehouse/event-bus';
 import { allTopics } from '@gatehouse/events';
-import { ProjectionRunner, waitForProjections } from '@gatehouse/projections';
+import { type Projection, ProjectionRunner, waitForProjections } from '@gatehouse/projections';
 import type { TestStack } from '@gatehouse/test-stacks';
 import { createAdminApp } from '../app.js';
 
@@ -31,13 +31,20 @@ export type Call = (
 export async function startAdmin(
   harness: AdminHarness,
   cleanups: (() => Promise<void>)[],
-  options: { projector?: boolean; readYourWritesMs?: number } = {},
+  options: {
+    projector?: boolean;
+    readYourWritesMs?: number;
+    /** Admin apps sharing the bus and store, as replicas do; `callOn(i)` calls the i-th. */
+    replicas?: number;
+    /** The read models the projector keeps. Default: the directory's. */
+    projections?: readonly Projection[];
+  } = {},
 ) {
   const { bus, store, close } = await harness.open();
   cleanups.push(close);
   await bus.ensureTopics(allTopics.map((name) => ({ name })));
   let runner: ProjectionRunner | undefined;
-  const projections = [directoryProjection];
+  const projections = options.projections ?? [directoryProjection];
   if (options.projector !== false) {
     runner = await ProjectionRunner.start({
       bus,
@@ -47,35 +54,42 @@ export async function startAdmin(
     });
     cleanups.push(() => runner!.stop());
   }
-  const app = createAdminApp({
-    bus,
-    store,
-    tenancy: { mode: 'path', publicUrl: new URL('http://localhost:9000') },
-    adminTokenSha256,
-    readYourWritesMs: options.readYourWritesMs ?? 10_000,
-    scryptCost: { log2N: 12, r: 8, p: 1 }, // the production cost is tested in the domain package
-    log: () => {},
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const call: Call = async (method, path, body, token = adminToken) => {
-    const headers: Record<string, string> = {};
-    if (token !== null) headers.authorization = `SSWS ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers,
-      body: typeof body === 'string' ? body : JSON.stringify(body),
+  const bases: string[] = [];
+  for (let replica = 0; replica < (options.replicas ?? 1); replica++) {
+    const app = createAdminApp({
+      bus,
+      store,
+      tenancy: { mode: 'path', publicUrl: new URL('http://localhost:9000') },
+      adminTokenSha256,
+      readYourWritesMs: options.readYourWritesMs ?? 10_000,
+      scryptCost: { log2N: 12, r: 8, p: 1 }, // the production cost is tested in the domain package
+      log: () => {},
     });
-    const text = await response.text();
-    return {
-      status: response.status,
-      headers: response.headers,
-      body: text ? JSON.parse(text) : undefined,
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    bases.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  }
+  const base = bases[0]!;
+  const callOn =
+    (replica: number): Call =>
+    async (method, path, body, token = adminToken) => {
+      const headers: Record<string, string> = {};
+      if (token !== null) headers.authorization = `SSWS ${token}`;
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const response = await fetch(`${bases[replica % bases.length]}${path}`, {
+        method,
+        headers,
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: text ? JSON.parse(text) : undefined,
+      };
     };
-  };
+  const call = callOn(0);
   /** Waits until the projector has applied everything in its topics so far. */
   const caughtUp = async () => {
     const positions: EventPosition[] = [];
@@ -92,9 +106,11 @@ export async function startAdmin(
     const created = await call('POST', '/api/v1/tenants', { id, name: `Tenant ${id}` });
     if (created.status !== 201)
       throw new Error(`tenant not created: ${JSON.stringify(created.body)}`);
-    const as: Call = (method, path, body, token = created.body.apiToken) =>
-      call(method, `/${id}${path}`, body, token);
-    return { id, apiToken: created.body.apiToken as string, as };
+    const asOn =
+      (replica: number): Call =>
+      (method, path, body, token = created.body.apiToken) =>
+        callOn(replica)(method, `/${id}${path}`, body, token);
+    return { id, apiToken: created.body.apiToken as string, as: asOn(0), asOn };
   };
-  return { bus, store, call, runner, projections, caughtUp, base, newTenant };
+  return { bus, store, call, callOn, runner, projections, caughtUp, base, newTenant };
 }

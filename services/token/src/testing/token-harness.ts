@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { ProjectionRunnerOptions } from '@gatehouse/projections';
 import {
   directoryFixtures,
   startOAuthBackbone,
@@ -19,15 +20,23 @@ export interface ApiResponse {
 export async function startToken(
   stack: TestStack,
   cleanups: (() => Promise<void>)[],
-  options: { now?: () => number } = {},
+  options: { now?: () => number; maxProjectionLagMs?: number } & Pick<
+    ProjectionRunnerOptions,
+    'beforeApply'
+  > = {},
 ) {
-  const { bus, store, runner, keks, ring, logs, log } = await startOAuthBackbone(stack, cleanups);
+  const { bus, store, runner, keks, ring, logs, log } = await startOAuthBackbone(
+    stack,
+    cleanups,
+    options.beforeApply ? { beforeApply: options.beforeApply } : {},
+  );
   const service = createTokenService({
     bus,
     store,
     ring,
     tenancy,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.maxProjectionLagMs ? { maxProjectionLagMs: options.maxProjectionLagMs } : {}),
     log,
   });
   await service.start();
