@@ -52,7 +52,7 @@ export {
   UserSuspended,
   UserUnsuspended,
 } from './gen/gatehouse/events/v1/directory.js';
-export { Envelope } from './gen/gatehouse/events/v1/envelope.js';
+export { Envelope, StreamVersion } from './gen/gatehouse/events/v1/envelope.js';
 export {
   AuthorizationCodeIssued,
   AuthorizationCodeRedeemed,

@@ -99,9 +99,19 @@ export { projectUserEvent, type UserView, userViewOf } from './users/projection.
 export {
   decideUser,
   evolveUser,
+  evolveUserMembership,
   initialUserState,
   type UserCommand,
   type UserEvent,
   type UserState,
   type UserStatusName,
 } from './users/user.js';
+export {
+  directoryChanges,
+  directoryWriteModel,
+  readStreams,
+  readsDirectoryEvent,
+  type StreamReads,
+  type StreamType,
+  streams,
+} from './write-model.js';

@@ -43,8 +43,6 @@ describe('directory projection: tenants', () => {
     });
     expect(await store.get(keys.tenantByToken(digest))).toBe('acme');
     expect(await store.smembers(keys.tenants())).toEqual(['acme']);
-    expect(await store.get(keys.claim('tenant', 'acme', 'acme'))).toBe('acme');
-    expect(await store.pttl(keys.claim('tenant', 'acme', 'acme'))).toBe(-1);
     expect(await store.hgetall(keys.group('acme', '00gEVERYONE000000000'))).toMatchObject({
       type: 'BUILT_IN',
       name: 'Everyone',

@@ -9,6 +9,7 @@ import { projectGroupEvent } from './groups/projection.js';
 import { readModelPrefix } from './read-model.js';
 import { projectTenantEvent } from './tenants/projection.js';
 import { projectUserEvent } from './users/projection.js';
+import { directoryWriteModel, readsDirectoryEvent } from './write-model.js';
 
 export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
   const event = decodeDirectoryEvent(envelope);
@@ -62,10 +63,15 @@ export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
   }
 }
 
-/** The directory read models, as the projector runs them (a `Projection` of @gatehouse/projections). */
+/**
+ * The directory read models, as the projector runs them (a `Projection` of @gatehouse/projections):
+ * only the events of admitted commands, as the directory write model decides them.
+ */
 export const directoryProjection = {
   name: 'directory',
   topics: [Topics.directory, Topics.clientLifecycle],
   keyPrefixes: [readModelPrefix],
   project: projectDirectoryEvent,
+  accepts: readsDirectoryEvent,
+  writeModel: directoryWriteModel,
 } as const;

@@ -14,8 +14,9 @@ export const keys = {
   user: (tenant: string, id: string) => `rm:user:${tenant}:${id}`,
   /** set of every user id of a tenant */
   users: (tenant: string) => `rm:users:${tenant}`,
-  /** string: the user id holding a login (lower-cased); the login's uniqueness claim */
-  userByLogin: (tenant: string, login: string) => `rm:claim:login:${tenant}:${login.toLowerCase()}`,
+  /** string: the user id holding a login (lower-cased) */
+  userByLogin: (tenant: string, login: string) =>
+    `rm:user-by-login:${tenant}:${login.toLowerCase()}`,
   /** hash: id, type (OKTA_GROUP | BUILT_IN), name, description, created, lastUpdated, lastMembershipUpdated */
   group: (tenant: string, id: string) => `rm:group:${tenant}:${id}`,
   /** set of every group id of a tenant, Everyone included */
@@ -24,7 +25,7 @@ export const keys = {
   groupMembers: (tenant: string, groupId: string) => `rm:group-members:${tenant}:${groupId}`,
   /** set of the group ids a user is in (Everyone not listed) */
   userGroups: (tenant: string, userId: string) => `rm:user-groups:${tenant}:${userId}`,
-  /** hash: id, status, created, lastUpdated, metadata (JSON), secretSha256, version, deleted, _stamp:* */
+  /** hash: id, status, created, lastUpdated, metadata (JSON), secretSha256, deleted */
   client: (tenant: string, id: string) => `rm:client:${tenant}:${id}`,
   /** set of the user ids assigned to an app directly */
   appUsers: (tenant: string, clientId: string) => `rm:app-users:${tenant}:${clientId}`,
@@ -55,10 +56,4 @@ export const keys = {
   /** set of the rule ids of a policy */
   rules: (tenant: string, serverId: string, policyId: string) =>
     `rm:rules:${tenant}:${serverId}:${policyId}`,
-  /**
-   * string: the aggregate that holds a unique name (tenant id, user login, ...). The write side
-   * claims it, with a TTL, before appending the event that creates the aggregate; the projection
-   * then keeps it for good. So uniqueness holds under concurrent requests, and survives a rebuild.
-   */
-  claim: (kind: string, tenant: string, name: string) => `rm:claim:${kind}:${tenant}:${name}`,
 };

@@ -11,6 +11,12 @@ describe('envelope', () => {
         data: new Uint8Array([1, 2, 3]),
         causationId: 'req-1',
         schemaVersion: 2,
+        aggregateVersion: 7,
+        commandId: 'cmd-1',
+        expectedVersions: [
+          { stream: 'client/0oa1', version: 6 },
+          { stream: 'user/00u1', version: 0 },
+        ],
       },
       { now: () => new Date('2026-11-23T09:30:00.123Z'), newId: () => 'id-1' },
     );
@@ -24,7 +30,12 @@ describe('envelope', () => {
       occurredAt: new Date('2026-11-23T09:30:00.123Z'),
       causationId: 'req-1',
       data: Buffer.from([1, 2, 3]),
-      aggregateVersion: 0n,
+      aggregateVersion: 7n,
+      commandId: 'cmd-1',
+      expectedVersions: [
+        { stream: 'client/0oa1', version: 6n },
+        { stream: 'user/00u1', version: 0n },
+      ],
     });
   });
 

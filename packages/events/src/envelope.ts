@@ -13,8 +13,12 @@ export interface NewEvent {
   data: Uint8Array;
   /** Request id or id of the event that caused this one. */
   causationId?: string;
-  /** The aggregate's version after this event, for aggregates whose events span several topics. */
+  /** The aggregate's version after this event, where the producer numbers them (refresh families). */
   aggregateVersion?: number;
+  /** The command attempt that appends this event (SPEC section 1); see `commandEnvelopes`. */
+  commandId?: string;
+  /** On a command's first event: the version of each stream the command decided on. */
+  expectedVersions?: readonly { stream: string; version: number }[];
 }
 
 /** Time and ids are passed in so that deciders and tests stay deterministic. */
@@ -35,6 +39,11 @@ export function newEnvelope(event: NewEvent, stamps: EnvelopeStamps = {}): Envel
     causationId: event.causationId ?? '',
     data: Buffer.from(event.data.buffer, event.data.byteOffset, event.data.byteLength),
     aggregateVersion: BigInt(event.aggregateVersion ?? 0),
+    commandId: event.commandId ?? '',
+    expectedVersions: (event.expectedVersions ?? []).map(({ stream, version }) => ({
+      stream,
+      version: BigInt(version),
+    })),
   };
 }
 
@@ -44,12 +53,4 @@ export function encodeEnvelope(envelope: Envelope): Uint8Array {
 
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   return Envelope.decode(bytes);
-}
-
-/**
- * The last-writer-wins stamp of an event: its aggregate version, then its id (UUID v7), as one
- * string of digits and lower-case hex that compares in that order, bytewise or by any collation.
- */
-export function versionStamp(envelope: Envelope): string {
-  return `${envelope.aggregateVersion.toString().padStart(20, '0')}${envelope.id.replaceAll('-', '')}`;
 }

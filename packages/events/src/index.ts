@@ -5,7 +5,6 @@ export {
   encodeEnvelope,
   type NewEvent,
   newEnvelope,
-  versionStamp,
 } from './envelope.js';
 export { type EventsOf, eventCodecs, type MessageCodec } from './event-codecs.js';
 export { allTopics, type Topic, Topics } from './topics.js';

@@ -57,6 +57,13 @@ export const codeReplayWindowMs = 24 * 3600_000;
 export interface RefreshRecord {
   grantId: string;
   state: 'current' | 'spent';
+  /**
+   * The family's version when this token was issued: 1 for its first token, n + 1 after n
+   * rotations. The record is written monotonically by it (SPEC section 1): the token's own "spent"
+   * (version n + 1) is never undone by a late write of its issuing event (version n). 0: unknown, for
+   * records written before families were versioned.
+   */
+  sequence: number;
   serverId: string;
   clientId: string;
   userId: string;

@@ -2,14 +2,19 @@
 // tokens issued before it (a client deactivated, reactivated or deleted; a user deactivated,
 // suspended, reactivated or deleted; a user unassigned from a client, directly or through a group;
 // a server deactivated or its settings, policies, rules, scopes or claims changed; a tenant
-// deactivated) moves a generation: a field set to the event's id, later ids winning (UUID v7 sorts
-// by time), so redelivery and replay give the same value. A token carries a digest of the
+// deactivated) moves a generation: a field set to the event's id. Only admitted commands' events
+// move it, in log order (the directory write model decides them), so redelivery and replay give the
+// same value. A token carries a digest of the
 // generations its minting service saw; the check recomputes it from the current ones. Any change
 // since, even one the minting service had not seen yet, makes the digests differ: there is no
 // window in which a token minted during a deactivation's propagation survives it.
 import { createHash } from 'node:crypto';
 import type { Envelope } from '@gatehouse/contracts';
-import { decodeDirectoryEvent } from '@gatehouse/directory';
+import {
+  decodeDirectoryEvent,
+  directoryWriteModel,
+  readsDirectoryEvent,
+} from '@gatehouse/directory';
 import { Topics } from '@gatehouse/events';
 import type { ReadQuery, WriteOp } from '@gatehouse/projection-store';
 
@@ -87,7 +92,7 @@ export function invalidatedBy(envelope: Envelope): string | undefined {
 
 export function projectInvalidation(envelope: Envelope): WriteOp[] {
   const key = invalidatedBy(envelope);
-  return key ? [{ op: 'hsetIfNewer', key, stamp: envelope.id, fields: { gen: envelope.id } }] : [];
+  return key ? [{ op: 'hset', key, fields: { gen: envelope.id } }] : [];
 }
 
 export const invalidationProjection = {
@@ -95,6 +100,8 @@ export const invalidationProjection = {
   topics: [Topics.directory, Topics.clientLifecycle],
   keyPrefixes: ['rm:inv:'],
   project: (envelope: Envelope) => projectInvalidation(envelope),
+  accepts: readsDirectoryEvent,
+  writeModel: directoryWriteModel,
 } as const;
 
 /** The generation keys of a binding, in the order the digest takes them. */

@@ -2,6 +2,9 @@
 // gatehouse.revocations, with the same values the token service writes at once. Entries expire with
 // what they cover; an entry whose time is over when its event is applied (a replay long after) is not
 // written at all, so its expiry is the one thing here that depends on when the event is applied.
+// A family's records are written monotonically by the family's sequence (the event's aggregate
+// version): the token service marks a token spent before its rotation is even appended, and a late,
+// repeated or replayed event must never make it current again.
 import type { Envelope, GrantContext, RefreshTokenIssued } from '@gatehouse/contracts';
 import { Topics } from '@gatehouse/events';
 import type { WriteOp } from '@gatehouse/projection-store';
@@ -15,11 +18,13 @@ export function refreshRecordOf(
   grantId: string,
   grant: GrantContext,
   issued: RefreshTokenIssued,
+  sequence: number,
   state: RefreshRecord['state'] = 'current',
 ): RefreshRecord {
   return {
     grantId,
     state,
+    sequence,
     serverId: grant.serverId,
     clientId: grant.clientId,
     userId: grant.userId,
@@ -42,35 +47,38 @@ const spentUntil = (record: RefreshRecord, now: number) =>
   record.familyExpiresAt ?? now + 90 * 24 * 3600_000;
 
 /**
- * The writes that make `issued` the family's current token and its predecessor spent. Both the token
- * service (at once) and the projection (from the event) write exactly these.
+ * The writes that make `issued` the family's current token and its predecessor spent, as of the
+ * family's `sequence`. Both the token service (at once) and the projection (from the event) write
+ * exactly these; each only where no newer sequence was written before.
  */
 export function refreshWrites(
   tenant: string,
   grantId: string,
   grant: GrantContext,
   issued: RefreshTokenIssued,
+  sequence: number,
   now: number,
 ): WriteOp[] {
-  const current = refreshRecordOf(grantId, grant, issued);
+  const current = refreshRecordOf(grantId, grant, issued, sequence);
   const writes: WriteOp[] = [];
+  // Events of families from before sequences: written as they come, as they always were.
+  const write = (key: string, record: RefreshRecord, ttlMs: number): WriteOp =>
+    sequence > 0
+      ? { op: 'setIfNewer', key, value: JSON.stringify(record), version: sequence, ttlMs }
+      : { op: 'set', key, value: JSON.stringify(record), ttlMs };
   const currentUntil = Math.min(current.idleExpiresAt, current.familyExpiresAt ?? Infinity);
-  if (currentUntil > now) {
-    writes.push({
-      op: 'set',
-      key: grantKeys.refresh(tenant, issued.refreshTokenSha256),
-      value: JSON.stringify(current),
-      ttlMs: currentUntil - now,
-    });
-  }
-  if (issued.replacesSha256 && spentUntil(current, now) > now) {
-    writes.push({
-      op: 'set',
-      key: grantKeys.refresh(tenant, issued.replacesSha256),
-      value: JSON.stringify({ ...current, state: 'spent' } satisfies RefreshRecord),
-      ttlMs: spentUntil(current, now) - now,
-    });
-  }
+  if (currentUntil > now)
+    writes.push(
+      write(grantKeys.refresh(tenant, issued.refreshTokenSha256), current, currentUntil - now),
+    );
+  if (issued.replacesSha256 && spentUntil(current, now) > now)
+    writes.push(
+      write(
+        grantKeys.refresh(tenant, issued.replacesSha256),
+        { ...current, state: 'spent' },
+        spentUntil(current, now) - now,
+      ),
+    );
   return writes;
 }
 
@@ -92,7 +100,14 @@ export function projectGrantEvent(envelope: Envelope, now = Date.now()): WriteOp
   switch (event.type) {
     case 'gatehouse.events.v1.TokensIssued':
       return event.data.refreshToken && event.data.grant
-        ? refreshWrites(tenant, grantId, event.data.grant, event.data.refreshToken, now)
+        ? refreshWrites(
+            tenant,
+            grantId,
+            event.data.grant,
+            event.data.refreshToken,
+            Number(envelope.aggregateVersion),
+            now,
+          )
         : [];
     case 'gatehouse.events.v1.TokenRevoked':
       return revocationWrite(

@@ -94,6 +94,14 @@ export class OktaApiError extends Error {
   }
 
   /**
+   * 409 E0000112, Okta's "try again" conflict: every attempt of the change lost its race with
+   * concurrent changes of the same object, so none was applied.
+   */
+  static conflict(summary: string): OktaApiError {
+    return new OktaApiError(409, 'E0000112', summary, [], { 'Retry-After': '1' });
+  }
+
+  /**
    * 503: the change could not be made or shown in time (event log or projector unavailable). The
    * caller may retry; for an append that was acknowledged the summary says the change will apply.
    */

@@ -8,8 +8,8 @@ export {
   ProjectionStoreUnavailableError,
   type ReadQuery,
   type ReadResult,
-  stampField,
   type TtlOption,
+  versionKey,
   type WriteOp,
   WrongTypeError,
 } from './port.js';

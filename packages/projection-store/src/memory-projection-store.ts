@@ -7,9 +7,9 @@ import {
   type ProjectionStore,
   type ReadQuery,
   type ReadResult,
-  stampField,
   type TtlOption,
   validTtl,
+  versionKey,
   type WriteOp,
   WrongTypeError,
 } from './port.js';
@@ -71,12 +71,14 @@ export class MemoryProjectionStore implements ProjectionStore {
     key: string,
     expected: string | null,
     next: string | null,
-    options?: TtlOption,
+    options?: TtlOption & { version?: number },
   ): Promise<boolean> {
     const ttl = ttlOf(options?.ttlMs);
     if (this.string(key) !== expected) return false;
     if (next === null) this.entries.delete(key);
     else this.setString(key, next, ttl);
+    if (next !== null && options?.version !== undefined)
+      this.setString(versionKey(key), String(options.version), ttl);
     return true;
   }
 
@@ -161,46 +163,61 @@ export class MemoryProjectionStore implements ProjectionStore {
   }
 
   async write(ops: readonly WriteOp[]): Promise<void> {
-    // Check everything first so that a batch applies whole or not at all.
+    this.checkTtls(ops);
+    for (const op of ops) this.apply(op);
+  }
+
+  /** TTLs are checked first, as the Redis adapter checks them before it sends anything. */
+  private checkTtls(ops: readonly WriteOp[]): void {
     for (const op of ops) {
-      if ((op.op === 'set' && op.ttlMs !== undefined) || op.op === 'expire') ttlOf(op.ttlMs);
+      if (op.op === 'set' || op.op === 'setIfNewer' || op.op === 'expire') ttlOf(op.ttlMs);
     }
-    for (const op of ops) {
-      switch (op.op) {
-        case 'set':
-          this.setString(op.key, op.value, op.ttlMs);
-          break;
-        case 'del':
-          this.entries.delete(op.key);
-          break;
-        case 'hset':
-          this.applyHset(op.key, op.fields);
-          break;
-        case 'hsetIfNewer': {
-          const current = this.hash(op.key);
-          const newer: Record<string, string> = {};
-          for (const [field, value] of Object.entries(op.fields)) {
-            const stamp = current?.get(stampField(field));
-            if (stamp === undefined || stamp < op.stamp)
-              Object.assign(newer, { [field]: value, [stampField(field)]: op.stamp });
-          }
-          this.applyHset(op.key, newer);
-          break;
-        }
-        case 'hdel':
-          this.applyHdel(op.key, op.fields);
-          break;
-        case 'sadd':
-          this.applySadd(op.key, op.members);
-          break;
-        case 'srem':
-          this.applySrem(op.key, op.members);
-          break;
-        case 'expire': {
-          const entry = this.entry(op.key);
-          if (entry) entry.expiresAt = this.now() + ttlOf(op.ttlMs)!;
-          break;
-        }
+  }
+
+  async writeAtPosition(
+    positionKey: string,
+    offset: bigint,
+    ops: readonly WriteOp[],
+  ): Promise<boolean> {
+    const stored = this.string(positionKey);
+    if (stored !== null && BigInt(stored) >= offset) return false;
+    this.checkTtls(ops);
+    for (const op of ops) this.apply(op);
+    this.setString(positionKey, offset.toString(), undefined);
+    return true;
+  }
+
+  private apply(op: WriteOp): void {
+    switch (op.op) {
+      case 'set':
+        this.setString(op.key, op.value, op.ttlMs);
+        break;
+      case 'setIfNewer': {
+        const stored = this.string(versionKey(op.key));
+        if (stored !== null && Number(stored) >= op.version) break;
+        this.setString(op.key, op.value, op.ttlMs);
+        this.setString(versionKey(op.key), String(op.version), op.ttlMs);
+        break;
+      }
+      case 'del':
+        this.entries.delete(op.key);
+        break;
+      case 'hset':
+        this.applyHset(op.key, op.fields);
+        break;
+      case 'hdel':
+        this.applyHdel(op.key, op.fields);
+        break;
+      case 'sadd':
+        this.applySadd(op.key, op.members);
+        break;
+      case 'srem':
+        this.applySrem(op.key, op.members);
+        break;
+      case 'expire': {
+        const entry = this.entry(op.key);
+        if (entry) entry.expiresAt = this.now() + ttlOf(op.ttlMs)!;
+        break;
       }
     }
   }

@@ -35,14 +35,16 @@ export type ReadResult<Q extends ReadQuery = ReadQuery> = Q extends { op: 'get' 
 /** One write of a `write` batch. */
 export type WriteOp =
   | ({ op: 'set'; key: string; value: string } & TtlOption)
+  /**
+   * A monotonic set (SPEC section 1): sets the string only when `version` is above the version it was
+   * last set with, so a late or repeated write never undoes a newer one, whichever process wrote it.
+   * The version is kept beside the value, under `versionKey(key)` with the same lifetime; a value set
+   * by any other means counts as version 0. For state that a service writes first and the projector
+   * writes again from the event (a refresh token's family).
+   */
+  | ({ op: 'setIfNewer'; key: string; value: string; version: number } & TtlOption)
   | { op: 'del'; key: string }
   | { op: 'hset'; key: string; fields: Record<string, string> }
-  /**
-   * Last writer wins, per field: sets each field only when `stamp` is above the stamp that field was
-   * last set with (kept in the hash as `_stamp:<field>`). Writes with distinct stamps then give the
-   * same hash in any order; for events that reach a projection from several topics.
-   */
-  | { op: 'hsetIfNewer'; key: string; stamp: string; fields: Record<string, string> }
   | { op: 'hdel'; key: string; fields: readonly string[] }
   | { op: 'sadd'; key: string; members: readonly string[] }
   | { op: 'srem'; key: string; members: readonly string[] }
@@ -65,7 +67,10 @@ export interface ProjectionStore {
     key: string,
     expected: string | null,
     next: string | null,
-    options?: TtlOption,
+    options?: TtlOption & {
+      /** Records `next` as this version of the key, as `setIfNewer` does. */
+      version?: number;
+    },
   ): Promise<boolean>;
   /** Deletes keys of any type; returns how many existed. */
   del(keys: readonly string[]): Promise<number>;
@@ -89,11 +94,19 @@ export interface ProjectionStore {
     queries: Q,
   ): Promise<{ -readonly [I in keyof Q]: ReadResult<Q[I]> }>;
   /**
-   * Applies several writes in one round trip, isolated: no other command runs between them
-   * (pipelined MULTI/EXEC on Redis). As in Redis, a write that fails (WrongTypeError) does not undo
-   * the others; projections write keys of one type each, so that does not arise.
+   * Applies several writes in one round trip, isolated: no other command runs between them (one Lua
+   * script on Redis). As in Redis, a write that fails (WrongTypeError) does not undo the ones before
+   * it, and the ones after it are not applied; projections write keys of one type each, so that does
+   * not arise.
    */
   write(ops: readonly WriteOp[]): Promise<void>;
+  /**
+   * A projector's write (SPEC section 1, monotonic projections): applies `ops` as `write` does and
+   * sets `positionKey` to `offset`, only when the position stored there is below `offset` (or there
+   * is none), atomically. False, and nothing written, otherwise: an event is never applied twice, nor
+   * after a later event of its partition, by any number of projector replicas.
+   */
+  writeAtPosition(positionKey: string, offset: bigint, ops: readonly WriteOp[]): Promise<boolean>;
   /** Every key that starts with `prefix`, in batches. */
   scan(prefix: string): AsyncIterable<string[]>;
   /**
@@ -111,8 +124,8 @@ export type DumpedKey =
   | { key: string; type: 'hash'; value: Record<string, string>; expires: boolean }
   | { key: string; type: 'set'; value: string[]; expires: boolean };
 
-/** The hash field under which `hsetIfNewer` keeps the stamp of `field`. */
-export const stampField = (field: string) => `_stamp:${field}`;
+/** Where `setIfNewer` keeps the version of the value under `key`. */
+export const versionKey = (key: string) => `${key}#version`;
 
 /** The store could not be reached or did not answer in time. Token checks fail closed on it. */
 export class ProjectionStoreUnavailableError extends Error {

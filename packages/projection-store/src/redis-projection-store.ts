@@ -1,7 +1,7 @@
 // The Redis adapter of the projection store (ioredis). Single commands where Redis is atomic on its
-// own (GETDEL, SET NX), Lua where a check and a write must be one step (compare-and-set), MULTI/EXEC
-// for write batches, plain pipelines for read batches. Commands issued in the same tick share one
-// round trip (auto-pipelining).
+// own (GETDEL, SET NX), Lua where a check and a write must be one step (compare-and-set, write
+// batches with their position guard and monotonic sets) and for read batches. Commands issued in the
+// same tick share one round trip (auto-pipelining).
 import { Redis, type RedisOptions } from 'ioredis';
 import {
   type DumpedKey,
@@ -11,6 +11,7 @@ import {
   type ReadResult,
   type TtlOption,
   validTtl,
+  versionKey,
   type WriteOp,
   WrongTypeError,
 } from './port.js';
@@ -26,7 +27,8 @@ export interface RedisProjectionStoreOptions {
   redis?: RedisOptions;
 }
 
-// KEYS[1] key; ARGV: expected present (0/1), expected, next present (0/1), next, ttl ms ('' = none)
+// KEYS[1] key, KEYS[2] its version key; ARGV: expected present (0/1), expected, next present (0/1),
+// next, ttl ms ('' = none), version of next ('' = none)
 const compareAndSetScript = `
 local current = redis.call('GET', KEYS[1])
 if ARGV[1] == '1' then
@@ -37,8 +39,10 @@ end
 if ARGV[3] == '1' then
   if ARGV[5] ~= '' then
     redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5])
+    if ARGV[6] ~= '' then redis.call('SET', KEYS[2], ARGV[6], 'PX', ARGV[5]) end
   else
     redis.call('SET', KEYS[1], ARGV[4])
+    if ARGV[6] ~= '' then redis.call('SET', KEYS[2], ARGV[6]) end
   end
 else
   redis.call('DEL', KEYS[1])
@@ -82,28 +86,60 @@ const readOpCodes = {
   exists: 'e',
 } as const;
 
-// KEYS[1] hash; ARGV[1] stamp, then field, value pairs. Per field: set it with its stamp only when the
-// stamp is above the one it was last set with.
-const hsetIfNewerScript = `
-local stamp = ARGV[1]
-for i = 2, #ARGV, 2 do
-  local current = redis.call('HGET', KEYS[1], '_stamp:' .. ARGV[i])
-  if (not current) or current < stamp then
-    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1], '_stamp:' .. ARGV[i], stamp)
-  end
+// A write batch as one script, so that a projector's batch and its position guard are one step
+// (writeAtPosition) and monotonic sets compare and set in place. KEYS: every key the batch names;
+// ARGV[1]: JSON {g: [position key index, offset] (optional), o: [op, ...]}, each op an array of an op
+// code, a key index and the op's arguments (numbers as strings: Lua's own would lose digits).
+// Returns 1 when applied, 0 when the position guard refused, or {index, error} for the first op
+// that failed (WRONGTYPE); the ops before it stay applied, as in a MULTI.
+const writeScript = `
+local spec = cjson.decode(ARGV[1])
+if spec.g then
+  local position = redis.call('GET', KEYS[spec.g[1]])
+  if position and tonumber(position) >= tonumber(spec.g[2]) then return 0 end
 end
+for i, op in ipairs(spec.o) do
+  local code, key = op[1], KEYS[op[2]]
+  local result
+  if code == 's' then
+    if op[4] then result = redis.pcall('SET', key, op[3], 'PX', op[4])
+    else result = redis.pcall('SET', key, op[3]) end
+  elseif code == 'v' then
+    local versionKey = KEYS[op[5]]
+    local stored = redis.call('GET', versionKey)
+    if (not stored) or tonumber(stored) < tonumber(op[4]) then
+      if op[6] then
+        result = redis.pcall('SET', key, op[3], 'PX', op[6])
+        redis.call('SET', versionKey, op[4], 'PX', op[6])
+      else
+        result = redis.pcall('SET', key, op[3])
+        redis.call('SET', versionKey, op[4])
+      end
+    end
+  elseif code == 'd' then result = redis.pcall('DEL', key)
+  elseif code == 'h' then result = redis.pcall('HSET', key, unpack(op[3]))
+  elseif code == 'x' then result = redis.pcall('HDEL', key, unpack(op[3]))
+  elseif code == 'a' then result = redis.pcall('SADD', key, unpack(op[3]))
+  elseif code == 'r' then result = redis.pcall('SREM', key, unpack(op[3]))
+  elseif code == 'e' then result = redis.pcall('PEXPIRE', key, op[3]) end
+  if type(result) == 'table' and result.err then return {i, result.err} end
+end
+if spec.g then redis.call('SET', KEYS[spec.g[1]], spec.g[2]) end
 return 1
 `;
 
 type CasRedis = Redis & {
   compareAndSet(
     key: string,
+    versionKey: string,
     hasExpected: string,
     expected: string,
     hasNext: string,
     next: string,
     ttl: string,
+    version: string,
   ): Promise<number>;
+  writeBatch(numberOfKeys: number, ...keysAndSpec: string[]): Promise<number | [number, string]>;
 };
 
 export class RedisProjectionStore implements ProjectionStore {
@@ -126,8 +162,8 @@ export class RedisProjectionStore implements ProjectionStore {
     // A down Redis surfaces as failed commands (ProjectionStoreUnavailableError); ioredis would
     // otherwise also print every reconnect error.
     this.redis.on('error', () => {});
-    this.redis.defineCommand('compareAndSet', { numberOfKeys: 1, lua: compareAndSetScript });
-    this.redis.defineCommand('hsetIfNewer', { numberOfKeys: 1, lua: hsetIfNewerScript });
+    this.redis.defineCommand('compareAndSet', { numberOfKeys: 2, lua: compareAndSetScript });
+    this.redis.defineCommand('writeBatch', { lua: writeScript });
     this.redis.defineCommand('readBatch', { lua: readScript });
   }
 
@@ -167,17 +203,19 @@ export class RedisProjectionStore implements ProjectionStore {
     key: string,
     expected: string | null,
     next: string | null,
-    options?: TtlOption,
+    options?: TtlOption & { version?: number },
   ): Promise<boolean> {
     const ttl = ttlOf(options);
     const changed = await this.call(key, () =>
       this.redis.compareAndSet(
         this.k(key),
+        this.k(versionKey(key)),
         expected === null ? '0' : '1',
         expected ?? '',
         next === null ? '0' : '1',
         next ?? '',
         ttl === undefined ? '' : String(ttl),
+        options?.version === undefined ? '' : String(options.version),
       ),
     );
     return changed === 1;
@@ -273,46 +311,81 @@ export class RedisProjectionStore implements ProjectionStore {
   }
 
   async write(ops: readonly WriteOp[]): Promise<void> {
-    if (ops.length === 0) return;
-    const multi = this.redis.multi();
+    await this.writeBatch(ops);
+  }
+
+  writeAtPosition(positionKey: string, offset: bigint, ops: readonly WriteOp[]): Promise<boolean> {
+    return this.writeBatch(ops, { key: positionKey, offset });
+  }
+
+  private async writeBatch(
+    ops: readonly WriteOp[],
+    guard?: { key: string; offset: bigint },
+  ): Promise<boolean> {
+    if (ops.length === 0 && !guard) return true;
+    const keys: string[] = [];
+    const indexes = new Map<string, number>();
+    const index = (key: string) => {
+      let i = indexes.get(key);
+      if (i === undefined) {
+        keys.push(this.k(key));
+        i = keys.length; // Lua's KEYS count from 1
+        indexes.set(key, i);
+      }
+      return i;
+    };
+    const encoded: unknown[] = [];
+    /** The op each encoded entry came from, to name the key of a failure. */
+    const sources: WriteOp[] = [];
     for (const op of ops) {
-      const key = this.k(op.key);
+      const before = encoded.length;
       switch (op.op) {
         case 'set':
-          if (op.ttlMs === undefined) multi.set(key, op.value);
-          else multi.set(key, op.value, 'PX', validTtl(op.ttlMs));
+          encoded.push(['s', index(op.key), op.value, ...ttlArg(op.ttlMs)]);
+          break;
+        case 'setIfNewer':
+          encoded.push([
+            'v',
+            index(op.key),
+            op.value,
+            String(op.version),
+            index(versionKey(op.key)),
+            ...ttlArg(op.ttlMs),
+          ]);
           break;
         case 'del':
-          multi.del(key);
+          encoded.push(['d', index(op.key)]);
           break;
-        case 'hset':
-          if (Object.keys(op.fields).length > 0) multi.hset(key, op.fields);
+        case 'hset': {
+          const flat = Object.entries(op.fields).flat();
+          if (flat.length > 0) encoded.push(['h', index(op.key), flat]);
           break;
+        }
         case 'hdel':
-          if (op.fields.length > 0) multi.hdel(key, ...op.fields);
-          break;
-        case 'hsetIfNewer':
-          (multi as unknown as { hsetIfNewer(key: string, ...args: string[]): void }).hsetIfNewer(
-            key,
-            op.stamp,
-            ...Object.entries(op.fields).flat(),
-          );
+          if (op.fields.length > 0) encoded.push(['x', index(op.key), op.fields]);
           break;
         case 'sadd':
-          if (op.members.length > 0) multi.sadd(key, ...op.members);
+          if (op.members.length > 0) encoded.push(['a', index(op.key), op.members]);
           break;
         case 'srem':
-          if (op.members.length > 0) multi.srem(key, ...op.members);
+          if (op.members.length > 0) encoded.push(['r', index(op.key), op.members]);
           break;
         case 'expire':
-          multi.pexpire(key, validTtl(op.ttlMs));
+          encoded.push(['e', index(op.key), String(validTtl(op.ttlMs))]);
           break;
       }
+      if (encoded.length > before) sources.push(op);
     }
-    const replies = await this.call(ops[0]!.key, () => multi.exec());
-    const failed = replies?.findIndex(([error]) => error);
-    if (replies === null) throw new ProjectionStoreUnavailableError('write batch was aborted');
-    if (failed !== undefined && failed >= 0) throw mapError(replies[failed]![0]!, ops[failed]!.key);
+    const spec = JSON.stringify({
+      ...(guard ? { g: [index(guard.key), guard.offset.toString()] } : {}),
+      o: encoded,
+    });
+    if (keys.length === 0) return true;
+    const reply = await this.call(ops[0]?.key ?? guard!.key, () =>
+      this.redis.writeBatch(keys.length, ...keys, spec),
+    );
+    if (Array.isArray(reply)) throw mapError(new Error(reply[1]), sources[reply[0] - 1]!.key);
+    return reply === 1;
   }
 
   async *scan(prefix: string): AsyncIterable<string[]> {
@@ -412,6 +485,11 @@ function mapError(error: unknown, key: string): Error {
   if (message.startsWith('WRONGTYPE')) return new WrongTypeError(key);
   if (error instanceof RangeError) return error;
   return new ProjectionStoreUnavailableError(`Redis: ${message}`);
+}
+
+/** A TTL as the write script's optional last argument. */
+function ttlArg(ttlMs: number | undefined): string[] {
+  return ttlMs === undefined ? [] : [String(validTtl(ttlMs))];
 }
 
 function ttlOf(options: TtlOption | undefined): number | undefined {

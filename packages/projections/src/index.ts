@@ -1,3 +1,14 @@
+export {
+  CommandConflictError,
+  type CommandEvent,
+  CommandHandler,
+  type CommandHandlerOptions,
+  CommandNotAppendedError,
+  CommandOutcomeUnknownError,
+  CommandReads,
+  type CommandStats,
+  type Decision,
+} from './commands.js';
 export { afterApplied, FollowedCache, followTopics } from './followed-cache.js';
 export {
   caughtUpAtKey,
@@ -5,6 +16,7 @@ export {
   positionKey,
   positionPrefix,
   topicPositionPrefix,
+  writeModelsOf,
 } from './projection.js';
 export {
   ProjectionsBehindError,
@@ -12,4 +24,20 @@ export {
   waitForProjections,
 } from './read-your-writes.js';
 export { type RebuildResult, rebuildProjections } from './rebuild.js';
-export { ProjectionRunner, type ProjectionRunnerOptions } from './runner.js';
+export { ProjectionRunner, type ProjectionRunnerOptions, writesOfEvent } from './runner.js';
+export {
+  type Admission,
+  type CommandOutcome,
+  commandOutcomeKey,
+  decodeSnapshot,
+  encodeSnapshot,
+  type LedgerSource,
+  lastCommandKey,
+  memoryLedgerSource,
+  type StreamChange,
+  StreamLedger,
+  type StreamSnapshot,
+  storeLedgerSource,
+  streamKey,
+  type WriteModel,
+} from './write-models.js';

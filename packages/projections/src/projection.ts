@@ -1,6 +1,7 @@
 // What a projection is: a pure function from one event to the writes that apply it to a read model.
 import type { Envelope } from '@gatehouse/contracts';
 import type { WriteOp } from '@gatehouse/projection-store';
+import type { WriteModel } from './write-models.js';
 
 export interface Projection {
   name: string;
@@ -14,7 +15,21 @@ export interface Projection {
    * types give no writes.
    */
   project(envelope: Envelope): readonly WriteOp[];
+  /** Whether this projection reads `envelope` from `topic`; all of them when absent. */
+  accepts?(topic: string, envelope: Envelope): boolean;
+  /**
+   * The write model whose commands decide this projection's events: only the events of admitted
+   * commands are projected (SPEC section 1). Runners admit each event once, for every projection.
+   */
+  writeModel?: WriteModel;
 }
+
+/** The write models of a list of projections, each once. */
+export const writeModelsOf = (projections: readonly Projection[]): WriteModel[] => [
+  ...new Map(
+    projections.flatMap((p) => (p.writeModel ? [[p.writeModel.name, p.writeModel] as const] : [])),
+  ).values(),
+];
 
 /** Last offset applied per topic partition, written with the writes of that event. */
 export const positionPrefix = 'pos:';

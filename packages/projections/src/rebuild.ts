@@ -1,9 +1,12 @@
-// Drops the projections' read models and builds them again from offset 0 of their topics. Run it
-// with the projector stopped. Writes go out in large pipelined batches; the result is the same as
-// applying the events one by one, because projections are pure.
+// Drops the projections' read models (and the write models' streams) and builds them again from
+// offset 0 of their topics. Run it with the projector stopped. The write models' ledger decides every
+// command again in log order, from memory, so it reaches the same outcomes; writes go out in large
+// batches, with the same result as applying the events one by one.
 import type { EventBus } from '@gatehouse/event-bus';
 import type { ProjectionStore, WriteOp } from '@gatehouse/projection-store';
-import { type Projection, positionKey, topicPositionPrefix } from './projection.js';
+import { type Projection, positionKey, topicPositionPrefix, writeModelsOf } from './projection.js';
+import { writesOfEvent } from './runner.js';
+import { memoryLedgerSource, StreamLedger } from './write-models.js';
 
 export interface RebuildResult {
   events: number;
@@ -17,13 +20,20 @@ export async function rebuildProjections(options: {
   projections: readonly Projection[];
   /** Writes per batch. Default 2000. */
   batchSize?: number;
+  now?: () => number;
 }): Promise<RebuildResult> {
   const { bus, store, projections } = options;
   const batchSize = options.batchSize ?? 2000;
+  const now = options.now ?? Date.now;
   const started = performance.now();
-  for (const prefix of new Set(projections.flatMap((p) => p.keyPrefixes)))
+  const models = writeModelsOf(projections);
+  const ledger = new StreamLedger(models, memoryLedgerSource());
+  for (const prefix of new Set([
+    ...projections.flatMap((p) => p.keyPrefixes),
+    ...(models.length > 0 ? ['rm:stream:', 'rm:command:'] : []),
+  ]))
     await store.deleteByPrefix(prefix);
-  const topics = [...new Set(projections.flatMap((p) => p.topics))];
+  const topics = [...new Set([...projections, ...models].flatMap((p) => p.topics))];
   let events = 0;
   let writes = 0;
   let pending: WriteOp[] = [];
@@ -39,7 +49,7 @@ export async function rebuildProjections(options: {
     const last = new Map<number, bigint>();
     await bus.replay(topic, async (event) => {
       events += 1;
-      for (const projection of readers) pending.push(...projection.project(event.envelope));
+      pending.push(...(await writesOfEvent(event, readers, ledger, now())).writes);
       last.set(event.partition, event.offset);
       if (pending.length >= batchSize) await flush();
     });

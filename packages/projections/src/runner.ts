@@ -1,9 +1,13 @@
-// The projector's loop: one consumer group over the projections' topics. Each event's writes and the
-// new position of its partition go to the store in one MULTI/EXEC, and an event at or below the
-// stored position is skipped, so redelivery (at-least-once) never applies an event twice.
+// The projector's loop: one consumer group over the projections' topics. Each event is admitted by
+// the write models' ledger (a refused command's events change nothing), and its writes go to the
+// store with the new position of its partition in one atomic step that holds only when the stored
+// position is below the event's: redelivery (at-least-once), a rebalance that hands a partition to
+// another replica half way, or several replicas at once never apply an event twice or out of order.
+import type { Envelope } from '@gatehouse/contracts';
 import type { DeliveredEvent, EventBus, Subscription } from '@gatehouse/event-bus';
-import type { ProjectionStore } from '@gatehouse/projection-store';
-import { caughtUpAtKey, type Projection, positionKey } from './projection.js';
+import type { ProjectionStore, WriteOp } from '@gatehouse/projection-store';
+import { caughtUpAtKey, type Projection, positionKey, writeModelsOf } from './projection.js';
+import { StreamLedger, storeLedgerSource } from './write-models.js';
 
 export interface ProjectionRunnerOptions {
   bus: EventBus;
@@ -21,6 +25,32 @@ export interface ProjectionRunnerOptions {
    * back (a slow or stalled projector) at a chosen event.
    */
   beforeApply?: (event: DeliveredEvent) => Promise<void>;
+  /**
+   * Events to append again to another topic once admitted (the target topic, or undefined): the
+   * public streams derived from a topic, such as gatehouse.client-lifecycle (SPEC section 7). Appended
+   * before the event's writes, so at least once.
+   */
+  republish?: (envelope: Envelope, topic: string) => string | undefined;
+}
+
+/**
+ * What one event writes: the ledger's record of it, and, when its command is admitted (or it has
+ * none), the writes of every projection that reads it. Pure but for the ledger's reads.
+ */
+export async function writesOfEvent(
+  event: DeliveredEvent,
+  projections: readonly Projection[],
+  ledger: StreamLedger,
+  now: number,
+): Promise<{ applied: boolean; writes: WriteOp[] }> {
+  const { applied, writes } = ledger.covers(event.topic)
+    ? await ledger.admit(event, now)
+    : { applied: true, writes: [] as WriteOp[] };
+  if (applied)
+    for (const projection of projections)
+      if (projection.accepts?.(event.topic, event.envelope) ?? true)
+        writes.push(...projection.project(event.envelope));
+  return { applied, writes };
 }
 
 export class ProjectionRunner {
@@ -31,7 +61,10 @@ export class ProjectionRunner {
 
   static async start(options: ProjectionRunnerOptions): Promise<ProjectionRunner> {
     const { store, projections } = options;
-    const topics = [...new Set(projections.flatMap((p) => p.topics))];
+    const now = options.now ?? Date.now;
+    const models = writeModelsOf(projections);
+    const ledger = new StreamLedger(models, storeLedgerSource(store));
+    const topics = [...new Set([...projections, ...models].flatMap((p) => p.topics))];
     const byTopic = new Map(
       topics.map((topic) => [topic, projections.filter((p) => p.topics.includes(topic))]),
     );
@@ -52,9 +85,17 @@ export class ProjectionRunner {
         }
         if (event.offset <= position) return;
         await options.beforeApply?.(event);
-        const writes = byTopic.get(event.topic)!.flatMap((p) => p.project(event.envelope));
-        await store.write([...writes, { op: 'set', key, value: event.offset.toString() }]);
-        applied.set(key, event.offset);
+        const { applied: admitted, writes } = await writesOfEvent(
+          event,
+          byTopic.get(event.topic)!,
+          ledger,
+          now(),
+        );
+        const target = admitted ? options.republish?.(event.envelope, event.topic) : undefined;
+        if (target) await options.bus.publish(target, [event.envelope]);
+        if (await store.writeAtPosition(key, event.offset, writes)) applied.set(key, event.offset);
+        // Another replica got there first: read its position again before the next event.
+        else applied.delete(key);
       },
     });
     const beacon = startBeacon(options, topics);

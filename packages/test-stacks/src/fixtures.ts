@@ -3,12 +3,7 @@
 // signing keys (as the keys service does).
 
 import { ScopeConsent } from '@gatehouse/contracts';
-import {
-  clientLifecycleEventTypes,
-  type DirectoryEvent,
-  encodeDirectoryEvent,
-  newId,
-} from '@gatehouse/directory';
+import { type DirectoryEvent, encodeDirectoryEvent, newId } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import { newEnvelope, Topics } from '@gatehouse/events';
 import {
@@ -20,32 +15,22 @@ import {
   topicOfKeyEvent,
 } from '@gatehouse/signing-keys';
 
-/** Directory events of one tenant, each to its topic, in order; `version` is the aggregate's. */
+/**
+ * Directory events of one tenant, in order, to gatehouse.directory. Without a command: the projector
+ * applies them as they come (a fixture states facts; it does not race anybody).
+ */
 export async function appendDirectoryEvents(
   bus: EventBus,
   tenant: string,
-  changes: readonly { aggregateId: string; event: DirectoryEvent; version?: number }[],
+  changes: readonly { aggregateId: string; event: DirectoryEvent }[],
 ): Promise<void> {
-  for (const topic of [Topics.directory, Topics.clientLifecycle]) {
-    const batch = changes.filter(
-      ({ event }) =>
-        (clientLifecycleEventTypes.has(event.type) ? Topics.clientLifecycle : Topics.directory) ===
-        topic,
-    );
-    if (batch.length === 0) continue;
-    await bus.publish(
-      topic,
-      batch.map(({ aggregateId, event, version }) =>
-        newEnvelope({
-          type: event.type,
-          tenant,
-          aggregateId,
-          data: encodeDirectoryEvent(event),
-          aggregateVersion: version ?? 0,
-        }),
-      ),
-    );
-  }
+  if (changes.length === 0) return;
+  await bus.publish(
+    Topics.directory,
+    changes.map(({ aggregateId, event }) =>
+      newEnvelope({ type: event.type, tenant, aggregateId, data: encodeDirectoryEvent(event) }),
+    ),
+  );
 }
 
 /** A server's first ACTIVE and NEXT keys, sealed under `keks`. */

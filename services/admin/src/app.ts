@@ -44,7 +44,9 @@ export function createAdminApp(deps: AdminDeps): Koa {
     ((entry) => process.stderr.write(`${JSON.stringify({ service: 'admin', ...entry })}\n`));
   const writer = new DirectoryWriter(deps.bus, deps.store, {
     readYourWritesMs: deps.readYourWritesMs ?? 5000,
-    now: deps.now,
+    ...(deps.now ? { now: deps.now } : {}),
+    // A command that lost a race (and was decided again), or that ran out of attempts (409).
+    log,
   });
   const app = new Koa({ proxy: false });
   app.use(requestId());

@@ -1,6 +1,9 @@
 // The projector as a library: every read model Gatehouse has, run over one consumer group.
-import { directoryProjection } from '@gatehouse/directory';
+
+import { clientLifecycleEventTypes, directoryProjection } from '@gatehouse/directory';
 import type { DeliveredEvent, EventBus } from '@gatehouse/event-bus';
+import type { Envelope } from '@gatehouse/events';
+import { Topics } from '@gatehouse/events';
 import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import {
@@ -18,6 +21,20 @@ export const projections: readonly Projection[] = [
   grantsProjection,
   invalidationProjection,
 ];
+
+/**
+ * gatehouse.client-lifecycle is the public stream of client lifecycle events (SPEC section 7): the
+ * projector appends there a copy (same id) of each one a command appended to gatehouse.directory,
+ * once admitted. Events without a command id are not copied: in logs written before, they were
+ * appended to both topics' owners directly.
+ */
+export function republishedTopic(envelope: Envelope, topic: string): string | undefined {
+  return topic === Topics.directory &&
+    envelope.commandId !== '' &&
+    clientLifecycleEventTypes.has(envelope.type as never)
+    ? Topics.clientLifecycle
+    : undefined;
+}
 
 export interface ProjectorDeps {
   bus: EventBus;
@@ -38,7 +55,11 @@ export function createProjector(deps: ProjectorDeps): Projector {
   let runner: ProjectionRunner | undefined;
   return {
     async start() {
-      runner ??= await ProjectionRunner.start({ ...deps, projections });
+      runner ??= await ProjectionRunner.start({
+        ...deps,
+        projections,
+        republish: republishedTopic,
+      });
     },
     async stop() {
       await runner?.stop();

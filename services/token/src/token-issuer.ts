@@ -44,8 +44,11 @@ export interface IssueRequest {
   idToken?: { nonce?: string; code?: string };
   /** False for the implicit flow's `id_token` alone. Default true. */
   accessToken?: boolean;
-  /** Issue a refresh token; `replaces` the one it rotates, `familyExpiresAt` (epoch ms) when rotating. */
-  refreshToken?: { replacesSha256?: string; familyExpiresAt?: number | null };
+  /**
+   * Issue a refresh token; `replaces` the one it rotates, `familyExpiresAt` (epoch ms) when rotating,
+   * `sequence` the family's version after this issue (1 for its first token; the default).
+   */
+  refreshToken?: { replacesSha256?: string; familyExpiresAt?: number | null; sequence?: number };
   /** Events of the grant appended in the same batch, before TokensIssued (a code's redemption). */
   preceding?: GrantEvent[];
   /**
@@ -178,10 +181,12 @@ export class TokenIssuer {
         refreshTokenWindowSeconds: lifetimes.refreshWindowSeconds,
       };
     }
-    await this.append(
+    const sequence = request.refreshToken?.sequence ?? 1;
+    await this.appendVersioned(
       config.tenant,
       request.grantId,
       request.causationId,
+      refreshIssued ? sequence : 0,
       ...(request.preceding ?? []),
       {
         type: 'gatehouse.events.v1.TokensIssued',
@@ -196,7 +201,7 @@ export class TokenIssuer {
     );
     if (refreshIssued)
       await this.deps.store.write(
-        refreshWrites(config.tenant, request.grantId, grant, refreshIssued, nowMs),
+        refreshWrites(config.tenant, request.grantId, grant, refreshIssued, sequence, nowMs),
       );
     return {
       token_type: 'Bearer',
@@ -212,10 +217,16 @@ export class TokenIssuer {
    * Appends grant or revocation events of one grant, in order and all to one topic (one batch); the
    * log being unavailable is the caller's 503.
    */
-  async append(
+  append(tenant: string, grantId: string, causationId: string, ...events: GrantEvent[]) {
+    return this.appendVersioned(tenant, grantId, causationId, 0, ...events);
+  }
+
+  /** As `append`, with the refresh family's sequence as the events' aggregate version. */
+  private async appendVersioned(
     tenant: string,
     grantId: string,
     causationId: string,
+    aggregateVersion: number,
     ...events: GrantEvent[]
   ): Promise<void> {
     const topic = topicOfGrantEvent(events[0]!);
@@ -232,6 +243,7 @@ export class TokenIssuer {
               aggregateId: grantId,
               data: encodeGrantEvent(event),
               causationId,
+              aggregateVersion,
             },
             { now: () => new Date(this.deps.now()) },
           ),

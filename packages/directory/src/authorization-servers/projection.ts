@@ -1,5 +1,6 @@
 // The authorization server read model: a hash per server and per scope, the tenant's set of servers,
-// each server's set of scopes, and the scope names' uniqueness claims. Deletion leaves a tombstone.
+// each server's set of scopes. Deletion leaves a tombstone. (Scope names are unique by the server's
+// write model, which the command decides on.)
 import type { Envelope, Scope } from '@gatehouse/contracts';
 import type { WriteOp } from '@gatehouse/projection-store';
 import { keys } from '../read-model.js';
@@ -23,7 +24,6 @@ export function projectServerEvent(envelope: Envelope, event: ServerEvent): Writ
   const scopeWrites = (scope: Scope): WriteOp[] => [
     { op: 'set', key: keys.scope(tenant, id, scope.id), value: JSON.stringify(scope) },
     { op: 'sadd', key: keys.scopes(tenant, id), members: [scope.id] },
-    { op: 'set', key: keys.claim('scope-name', tenant, `${id}:${scope.name}`), value: scope.id },
     { op: 'hset', key, fields: { lastUpdated: at } },
   ];
   switch (event.type) {
@@ -69,22 +69,11 @@ export function projectServerEvent(envelope: Envelope, event: ServerEvent): Writ
     case 'gatehouse.events.v1.ScopeCreated':
       return scopeWrites(event.data.scope!);
     case 'gatehouse.events.v1.ScopeUpdated':
-      return [
-        ...(event.data.previousName
-          ? [
-              {
-                op: 'del' as const,
-                key: keys.claim('scope-name', tenant, `${id}:${event.data.previousName}`),
-              },
-            ]
-          : []),
-        ...scopeWrites(event.data.scope!),
-      ];
+      return scopeWrites(event.data.scope!);
     case 'gatehouse.events.v1.ScopeDeleted':
       return [
         { op: 'del', key: keys.scope(tenant, id, event.data.scopeId) },
         { op: 'srem', key: keys.scopes(tenant, id), members: [event.data.scopeId] },
-        { op: 'del', key: keys.claim('scope-name', tenant, `${id}:${event.data.name}`) },
         { op: 'hset', key, fields: { lastUpdated: at } },
       ];
     case 'gatehouse.events.v1.ClaimCreated':

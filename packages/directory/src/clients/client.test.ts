@@ -174,16 +174,18 @@ describe('client decider', () => {
     given([registered]).when({ kind: 'UpdateClient', id, metadata }).thenEmits([]);
   });
 
-  it('assigns users and groups once each', () => {
-    given([registered])
-      .when({ kind: 'AssignUser', id, userId: '00u1' })
-      .thenEmits([{ type: 'gatehouse.events.v1.AppUserAssigned', data: { userId: '00u1' } }]);
-    given([registered, { type: 'gatehouse.events.v1.AppUserAssigned', data: { userId: '00u1' } }])
-      .when({ kind: 'AssignUser', id, userId: '00u1' })
-      .thenEmits([]);
-    given([registered]).when({ kind: 'UnassignGroup', id, groupId: '00g1' }).thenEmits([]);
-    given([registered, { type: 'gatehouse.events.v1.AppGroupAssigned', data: { groupId: '00g1' } }])
-      .when({ kind: 'UnassignGroup', id, groupId: '00g1' })
-      .thenEmits([{ type: 'gatehouse.events.v1.AppGroupUnassigned', data: { groupId: '00g1' } }]);
+  it('assigns users and groups once each, by what the assignment is now', () => {
+    const state = [registered].reduce(evolveClient, initialClientState);
+    expect(decideClient({ kind: 'AssignUser', id, userId: '00u1' }, state, false)).toEqual([
+      { type: 'gatehouse.events.v1.AppUserAssigned', data: { userId: '00u1' } },
+    ]);
+    expect(decideClient({ kind: 'AssignUser', id, userId: '00u1' }, state, true)).toEqual([]);
+    expect(decideClient({ kind: 'UnassignGroup', id, groupId: '00g1' }, state, false)).toEqual([]);
+    expect(decideClient({ kind: 'UnassignGroup', id, groupId: '00g1' }, state, true)).toEqual([
+      { type: 'gatehouse.events.v1.AppGroupUnassigned', data: { groupId: '00g1' } },
+    ]);
+    expect(() =>
+      decideClient({ kind: 'AssignUser', id, userId: '00u1' }, initialClientState, false),
+    ).toThrow('Resource not found');
   });
 });

@@ -1,5 +1,8 @@
-// The OAuth client (app) aggregate as a decider. Metadata events go to gatehouse.directory; lifecycle
-// events (activate, deactivate, delete, new secret) to gatehouse.client-lifecycle (SPEC section 7).
+// The OAuth client (app) aggregate as a decider. Every client event goes to gatehouse.directory, the
+// client's source of truth; the projector republishes the lifecycle ones (activate, deactivate,
+// delete, new secret) to gatehouse.client-lifecycle (SPEC section 7). An assignment (a user or a
+// group to the app) is decided on the client and on that assignment alone, so that assigning many
+// users at once never conflicts.
 import type { ClientMetadata } from '@gatehouse/contracts';
 import { DomainError } from '../errors.js';
 import type { DirectoryEvent } from '../events.js';
@@ -7,12 +10,7 @@ import { isPublicClient } from './metadata.js';
 
 export type ClientState =
   | { status: 'NONE' }
-  | {
-      status: 'ACTIVE' | 'INACTIVE';
-      metadata: ClientMetadata;
-      users: ReadonlySet<string>;
-      groups: ReadonlySet<string>;
-    };
+  | { status: 'ACTIVE' | 'INACTIVE'; metadata: ClientMetadata };
 
 export const initialClientState: ClientState = { status: 'NONE' };
 
@@ -31,7 +29,12 @@ export type ClientEvent = Extract<
   { type: `gatehouse.events.v1.${'Client' | 'App'}${string}` }
 >;
 
-export function decideClient(command: ClientCommand, state: ClientState): ClientEvent[] {
+/** `assigned`: for assignment commands, whether that user or group is assigned now. */
+export function decideClient(
+  command: ClientCommand,
+  state: ClientState,
+  assigned = false,
+): ClientEvent[] {
   if (command.kind === 'RegisterClient') {
     if (state.status !== 'NONE')
       throw DomainError.invalid([
@@ -83,54 +86,39 @@ export function decideClient(command: ClientCommand, state: ClientState): Client
     case 'DeleteClient':
       return [{ type: 'gatehouse.events.v1.ClientDeleted', data: {} }];
     case 'AssignUser':
-      return state.users.has(command.userId)
+      return assigned
         ? []
         : [{ type: 'gatehouse.events.v1.AppUserAssigned', data: { userId: command.userId } }];
     case 'UnassignUser':
-      return state.users.has(command.userId)
+      return assigned
         ? [{ type: 'gatehouse.events.v1.AppUserUnassigned', data: { userId: command.userId } }]
         : [];
     case 'AssignGroup':
-      return state.groups.has(command.groupId)
+      return assigned
         ? []
         : [{ type: 'gatehouse.events.v1.AppGroupAssigned', data: { groupId: command.groupId } }];
     case 'UnassignGroup':
-      return state.groups.has(command.groupId)
+      return assigned
         ? [{ type: 'gatehouse.events.v1.AppGroupUnassigned', data: { groupId: command.groupId } }]
         : [];
   }
 }
 
 export function evolveClient(state: ClientState, event: ClientEvent): ClientState {
-  if (event.type === 'gatehouse.events.v1.ClientRegistered') {
-    return {
-      status: 'ACTIVE',
-      metadata: event.data.metadata!,
-      users: new Set(),
-      groups: new Set(),
-    };
-  }
+  if (event.type === 'gatehouse.events.v1.ClientRegistered')
+    return { status: 'ACTIVE', metadata: event.data.metadata! };
   if (state.status === 'NONE') return state;
-  const without = (set: ReadonlySet<string>, item: string) =>
-    new Set([...set].filter((x) => x !== item));
   switch (event.type) {
     case 'gatehouse.events.v1.ClientUpdated':
       return { ...state, metadata: event.data.metadata! };
-    case 'gatehouse.events.v1.ClientSecretRotated':
-      return state;
     case 'gatehouse.events.v1.ClientActivated':
       return { ...state, status: 'ACTIVE' };
     case 'gatehouse.events.v1.ClientDeactivated':
       return { ...state, status: 'INACTIVE' };
     case 'gatehouse.events.v1.ClientDeleted':
       return { status: 'NONE' };
-    case 'gatehouse.events.v1.AppUserAssigned':
-      return { ...state, users: new Set([...state.users, event.data.userId]) };
-    case 'gatehouse.events.v1.AppUserUnassigned':
-      return { ...state, users: without(state.users, event.data.userId) };
-    case 'gatehouse.events.v1.AppGroupAssigned':
-      return { ...state, groups: new Set([...state.groups, event.data.groupId]) };
-    case 'gatehouse.events.v1.AppGroupUnassigned':
-      return { ...state, groups: without(state.groups, event.data.groupId) };
+    default:
+      // A new secret, and assignments (whose state is the assignment's own): the client is as it was.
+      return state;
   }
 }

@@ -1,10 +1,6 @@
-// The client read model. A client's metadata (gatehouse.directory) and lifecycle
-// (gatehouse.client-lifecycle) come from two topics, which a projector catching up may apply in
-// either relative order; so every write to the client's hash is last-writer-wins per field by the
-// event's (aggregate version, id) stamp, and deletion is a tombstone field. Assignments come from
-// one topic only and are plain set writes.
+// The client read model: a hash per client (deletion is a tombstone field) and the sets of users and
+// groups assigned to it. Every client event comes from gatehouse.directory, in log order.
 import type { ClientMetadata, Envelope } from '@gatehouse/contracts';
-import { versionStamp } from '@gatehouse/events';
 import type { WriteOp } from '@gatehouse/projection-store';
 import { keys } from '../read-model.js';
 import type { ClientEvent } from './client.js';
@@ -16,18 +12,15 @@ export interface ClientView {
   lastUpdated: string;
   metadata: ClientMetadata;
   secretSha256: string;
-  /** The client's aggregate version: the number of its events applied. */
-  version: number;
 }
 
 export function projectClientEvent(envelope: Envelope, event: ClientEvent): WriteOp[] {
   const { tenant, aggregateId: id } = envelope;
   const at = (envelope.occurredAt ?? new Date(0)).toISOString();
   const set = (fields: Record<string, string>): WriteOp => ({
-    op: 'hsetIfNewer',
+    op: 'hset',
     key: keys.client(tenant, id),
-    stamp: versionStamp(envelope),
-    fields: { ...fields, lastUpdated: at, version: envelope.aggregateVersion.toString() },
+    fields: { ...fields, lastUpdated: at },
   });
   switch (event.type) {
     case 'gatehouse.events.v1.ClientRegistered':
@@ -75,7 +68,6 @@ export function projectClientEvent(envelope: Envelope, event: ClientEvent): Writ
 
 export function clientViewOf(fields: Record<string, string>): ClientView | undefined {
   if (!fields.id || !fields.metadata || fields.deleted) return undefined;
-  // Fields named _stamp:* are hsetIfNewer's bookkeeping, not part of the view.
   return {
     id: fields.id,
     status: fields.status === 'INACTIVE' ? 'INACTIVE' : 'ACTIVE',
@@ -83,6 +75,5 @@ export function clientViewOf(fields: Record<string, string>): ClientView | undef
     lastUpdated: fields.lastUpdated ?? '',
     metadata: JSON.parse(fields.metadata) as ClientMetadata,
     secretSha256: fields.secretSha256 ?? '',
-    version: Number(fields.version ?? '0'),
   };
 }

@@ -1,7 +1,8 @@
 // given / when / then over the group decider.
 import { GroupType } from '@gatehouse/contracts';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '../testing/given.js';
+import { evolveUserMembership, type UserState } from '../users/user.js';
 import { decideGroup, evolveGroup, type GroupEvent, initialGroupState } from './group.js';
 
 const id = '00gAAAAAAAAAAAAAAAAA';
@@ -17,12 +18,29 @@ const added: GroupEvent = {
   type: 'gatehouse.events.v1.GroupMemberAdded',
   data: { userId: '00u1' },
 };
+/** The member's state: memberships are decided on the group and on the user (its groups). */
+const ada: UserState = {
+  status: 'ACTIVE',
+  profile: { login: 'ada@example.com', email: 'ada@example.com', firstName: 'A', lastName: 'L' },
+  hasPassword: true,
+  groups: [],
+};
+const adaInGroup = evolveUserMembership(ada, id, true);
 
 const given = deciderSpec({
   decide: decideGroup,
   evolve: evolveGroup,
   initialState: initialGroupState,
 });
+const givenMember = (user: UserState) =>
+  deciderSpec({
+    decide: (
+      command: Parameters<typeof decideGroup>[0],
+      state: Parameters<typeof decideGroup>[1],
+    ) => decideGroup(command, state, user),
+    evolve: evolveGroup,
+    initialState: initialGroupState,
+  });
 
 describe('group decider', () => {
   it('creates a group with a trimmed name; refuses empty names and the name Everyone', () => {
@@ -35,19 +53,29 @@ describe('group decider', () => {
       .thenRefuses('invalid');
   });
 
-  it('adds and removes members once each', () => {
-    given([created]).when({ kind: 'AddGroupMember', id, userId: '00u1' }).thenEmits([added]);
-    given([created, added]).when({ kind: 'AddGroupMember', id, userId: '00u1' }).thenEmits([]);
-    given([created, added])
+  it('adds and removes members once each, by what the user says it is in', () => {
+    givenMember(ada)([created])
+      .when({ kind: 'AddGroupMember', id, userId: '00u1' })
+      .thenEmits([added]);
+    givenMember(adaInGroup)([created])
+      .when({ kind: 'AddGroupMember', id, userId: '00u1' })
+      .thenEmits([]);
+    givenMember(adaInGroup)([created])
       .when({ kind: 'RemoveGroupMember', id, userId: '00u1' })
       .thenEmits([{ type: 'gatehouse.events.v1.GroupMemberRemoved', data: { userId: '00u1' } }]);
-    given([created]).when({ kind: 'RemoveGroupMember', id, userId: '00u1' }).thenEmits([]);
+    givenMember(ada)([created])
+      .when({ kind: 'RemoveGroupMember', id, userId: '00u1' })
+      .thenEmits([]);
+    expect(evolveUserMembership(adaInGroup, id, false)).toEqual(ada);
   });
 
-  it("refuses to change Everyone's membership, and commands on a missing group", () => {
-    given([everyone])
+  it("refuses to change Everyone's membership, and commands on a missing group or user", () => {
+    givenMember(ada)([everyone])
       .when({ kind: 'AddGroupMember', id, userId: '00u1' })
       .thenRefuses('invalid_state');
-    given([]).when({ kind: 'AddGroupMember', id, userId: '00u1' }).thenRefuses('not_found');
+    givenMember(ada)([])
+      .when({ kind: 'AddGroupMember', id, userId: '00u1' })
+      .thenRefuses('not_found');
+    given([created]).when({ kind: 'AddGroupMember', id, userId: '00u1' }).thenRefuses('not_found');
   });
 });

@@ -1,9 +1,12 @@
 // The group aggregate as a decider. OKTA_GROUP groups are made through the API and hold members;
 // the built-in Everyone holds every user of its tenant by definition, so its membership cannot be
-// changed.
+// changed. A membership is decided on the group and on the user, whose state lists its groups: so
+// concurrent changes for different users of one group never conflict, and a user being deleted
+// cannot be added to a group on the way out.
 import { GroupType } from '@gatehouse/contracts';
 import { DomainError, type FieldProblem } from '../errors.js';
 import type { DirectoryEvent } from '../events.js';
+import type { UserState } from '../users/user.js';
 
 export type GroupState =
   | { status: 'NONE' }
@@ -11,7 +14,6 @@ export type GroupState =
       status: 'EXISTS';
       type: 'OKTA_GROUP' | 'BUILT_IN';
       name: string;
-      members: ReadonlySet<string>;
     };
 
 export const initialGroupState: GroupState = { status: 'NONE' };
@@ -23,7 +25,12 @@ export type GroupCommand =
 
 export type GroupEvent = Extract<DirectoryEvent, { type: `gatehouse.events.v1.Group${string}` }>;
 
-export function decideGroup(command: GroupCommand, state: GroupState): GroupEvent[] {
+/** `user` is the member's state, for membership commands. */
+export function decideGroup(
+  command: GroupCommand,
+  state: GroupState,
+  user: UserState = { status: 'NONE' },
+): GroupEvent[] {
   if (command.kind === 'CreateGroup') {
     const problems: FieldProblem[] = [];
     const name = command.name.trim();
@@ -61,13 +68,16 @@ export function decideGroup(command: GroupCommand, state: GroupState): GroupEven
       'The membership of the built-in group Everyone follows the users of the organization and cannot be changed',
     );
   }
+  if (user.status === 'NONE')
+    throw new DomainError('not_found', `Resource not found: ${command.userId} (User)`);
+  const member = user.groups.includes(command.id);
   switch (command.kind) {
     case 'AddGroupMember':
-      return state.members.has(command.userId)
+      return member
         ? []
         : [{ type: 'gatehouse.events.v1.GroupMemberAdded', data: { userId: command.userId } }];
     case 'RemoveGroupMember':
-      return state.members.has(command.userId)
+      return member
         ? [{ type: 'gatehouse.events.v1.GroupMemberRemoved', data: { userId: command.userId } }]
         : [];
   }
@@ -80,15 +90,10 @@ export function evolveGroup(state: GroupState, event: GroupEvent): GroupState {
         status: 'EXISTS',
         type: event.data.type === GroupType.GROUP_TYPE_BUILT_IN ? 'BUILT_IN' : 'OKTA_GROUP',
         name: event.data.name,
-        members: new Set(),
       };
     case 'gatehouse.events.v1.GroupMemberAdded':
-      return state.status === 'NONE'
-        ? state
-        : { ...state, members: new Set([...state.members, event.data.userId]) };
     case 'gatehouse.events.v1.GroupMemberRemoved':
-      return state.status === 'NONE'
-        ? state
-        : { ...state, members: new Set([...state.members].filter((m) => m !== event.data.userId)) };
+      // Memberships live in the members' states (evolveUserMembership).
+      return state;
   }
 }

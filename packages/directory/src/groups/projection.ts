@@ -1,4 +1,5 @@
-// The group read model: one hash per group, member sets both ways, and the name's uniqueness claim.
+// The group read model: one hash per group and member sets both ways. (Names are unique by the
+// write model's group-name streams, which a creation decides on.)
 import type { Envelope } from '@gatehouse/contracts';
 import { GroupType } from '@gatehouse/contracts';
 import type { WriteOp } from '@gatehouse/projection-store';
@@ -35,11 +36,6 @@ export function projectGroupEvent(envelope: Envelope, event: GroupEvent): WriteO
           },
         },
         { op: 'sadd', key: keys.groups(tenant), members: [id] },
-        {
-          op: 'set',
-          key: keys.claim('group-name', tenant, event.data.name.toLowerCase()),
-          value: id,
-        },
       ];
     case 'gatehouse.events.v1.GroupMemberAdded':
       return [

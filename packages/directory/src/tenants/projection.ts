@@ -48,7 +48,6 @@ export function projectTenantEvent(envelope: Envelope, event: TenantEvent): Writ
         },
         { op: 'sadd', key: keys.groups(id), members: [event.data.everyoneGroupId] },
         { op: 'set', key: keys.tenantByToken(event.data.apiTokenSha256), value: id },
-        { op: 'set', key: keys.claim('tenant', id, id), value: id },
       ];
     case 'gatehouse.events.v1.TenantDeactivated':
       return [

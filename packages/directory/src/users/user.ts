@@ -11,7 +11,13 @@ export type UserStatusName = 'STAGED' | 'PROVISIONED' | 'ACTIVE' | 'SUSPENDED' |
 
 export type UserState =
   | { status: 'NONE' }
-  | { status: UserStatusName; profile: UserProfile; hasPassword: boolean };
+  | {
+      status: UserStatusName;
+      profile: UserProfile;
+      hasPassword: boolean;
+      /** The groups the user is in (Everyone not listed): what leaves with the user. */
+      groups: readonly string[];
+    };
 
 export const initialUserState: UserState = { status: 'NONE' };
 
@@ -113,6 +119,17 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
   }
 }
 
+/** The user's side of a group membership: the groups it is in. */
+export function evolveUserMembership(
+  state: UserState,
+  groupId: string,
+  member: boolean,
+): UserState {
+  if (state.status === 'NONE') return state;
+  const groups = state.groups.filter((id) => id !== groupId);
+  return { ...state, groups: member ? [...groups, groupId] : groups };
+}
+
 export function evolveUser(state: UserState, event: UserEvent): UserState {
   switch (event.type) {
     case 'gatehouse.events.v1.UserCreated':
@@ -120,6 +137,7 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
         status: statusNames[event.data.status] ?? 'STAGED',
         profile: event.data.profile!,
         hasPassword: event.data.passwordHash !== '',
+        groups: [],
       };
     case 'gatehouse.events.v1.UserDeleted':
       return { status: 'NONE' };

@@ -1,7 +1,7 @@
 // The projection store conformance suite: the Redis and in-memory adapters run the same tests.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ProjectionStore, WrongTypeError } from '../port.js';
+import { type ProjectionStore, versionKey, WrongTypeError } from '../port.js';
 
 export interface ProjectionStoreHarness {
   name: string;
@@ -300,34 +300,85 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
       expect(await store.dump('none:')).toEqual([]);
     });
 
-    it('keeps, per field, what the highest stamp wrote, whatever order the writes come in', async () => {
-      const writes: { stamp: string; fields: Record<string, string> }[] = [
-        { stamp: '00000000000000000002b', fields: { a: 'two', b: 'two' } },
-        { stamp: '00000000000000000001a', fields: { a: 'one', c: 'one' } },
-        { stamp: '00000000000000000003c', fields: { b: 'three' } },
+    it('keeps the newest of monotonic sets, in any order, and a CAS can set the version', async () => {
+      const writes = [
+        { value: 'two', version: 2 },
+        { value: 'one', version: 1 },
+        { value: 'three', version: 3 },
       ];
-      const orders = [
+      for (const order of [
         [0, 1, 2],
         [2, 1, 0],
         [1, 2, 0],
         [2, 0, 1],
-      ];
-      const results = [];
-      for (const order of orders) {
+      ]) {
         const store = await open();
-        for (const index of order)
-          await store.write([{ op: 'hsetIfNewer', key: 'rm:client', ...writes[index]! }]);
-        results.push(await store.hgetall('rm:client'));
+        for (const i of order)
+          await store.write([{ op: 'setIfNewer', key: 'rm:refresh', ...writes[i]! }]);
+        expect(await store.get('rm:refresh')).toBe('three');
+        expect(await store.get(versionKey('rm:refresh'))).toBe('3');
       }
-      expect(results[0]).toEqual({
-        a: 'two',
-        b: 'three',
-        c: 'one',
-        '_stamp:a': '00000000000000000002b',
-        '_stamp:b': '00000000000000000003c',
-        '_stamp:c': '00000000000000000001a',
-      });
-      for (const result of results) expect(result).toEqual(results[0]);
+      const store = await open();
+      await store.write([{ op: 'setIfNewer', key: 'k', value: 'a', version: 5, ttlMs: 60_000 }]);
+      // The same version again changes nothing (a redelivery), and both keys share the lifetime.
+      await store.write([{ op: 'setIfNewer', key: 'k', value: 'b', version: 5 }]);
+      expect(await store.get('k')).toBe('a');
+      expect(await store.pttl('k')).toBeGreaterThan(0);
+      expect(await store.pttl(versionKey('k'))).toBeGreaterThan(0);
+      // A service's compare-and-set moves the version on; an older projected write cannot undo it.
+      expect(await store.compareAndSet('k', 'a', 'spent', { ttlMs: 60_000, version: 6 })).toBe(
+        true,
+      );
+      await store.write([{ op: 'setIfNewer', key: 'k', value: 'current', version: 5 }]);
+      expect(await store.get('k')).toBe('spent');
+      await store.write([{ op: 'setIfNewer', key: 'k', value: 'newer', version: 7 }]);
+      expect(await store.get('k')).toBe('newer');
+      // A value set without a version counts as version 0.
+      await store.set('plain', 'p');
+      await store.write([{ op: 'setIfNewer', key: 'plain', value: 'v1', version: 1 }]);
+      expect(await store.get('plain')).toBe('v1');
+    });
+
+    it("applies a projector's batch only above its partition's position, atomically", async () => {
+      const store = await open();
+      const batch = (value: string) => [
+        { op: 'set' as const, key: 'rm:a', value },
+        { op: 'sadd' as const, key: 'rm:s', members: [value] },
+      ];
+      expect(await store.writeAtPosition('pos:t:0', 5n, batch('five'))).toBe(true);
+      expect(await store.get('pos:t:0')).toBe('5');
+      expect(await store.writeAtPosition('pos:t:0', 5n, batch('again'))).toBe(false);
+      expect(await store.writeAtPosition('pos:t:0', 3n, batch('older'))).toBe(false);
+      expect(await store.get('rm:a')).toBe('five');
+      expect(await store.smembers('rm:s')).toEqual(['five']);
+      expect(await store.writeAtPosition('pos:t:0', 6n, batch('six'))).toBe(true);
+      expect(await store.get('rm:a')).toBe('six');
+      // Offsets past 2^53 compare as offsets, not as rounded numbers.
+      expect(await store.writeAtPosition('pos:t:1', 9007199254740993n, [])).toBe(true);
+      expect(await store.get('pos:t:1')).toBe('9007199254740993');
+      // Replicas racing for one event: exactly one applies it.
+      const raced = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          store.writeAtPosition('pos:t:0', 7n, [
+            { op: 'sadd', key: 'rm:raced', members: [`r${i}`] },
+          ]),
+        ),
+      );
+      expect(raced.filter(Boolean)).toHaveLength(1);
+      expect(await store.smembers('rm:raced')).toHaveLength(1);
+    });
+
+    it('stops a write batch at a write of the wrong type, keeping the writes before it', async () => {
+      const store = await open();
+      await store.sadd('a-set', ['m']);
+      const failed = store.write([
+        { op: 'set', key: 'before', value: '1' },
+        { op: 'hset', key: 'a-set', fields: { f: 'v' } },
+        { op: 'set', key: 'after', value: '1' },
+      ]);
+      await expect(failed).rejects.toBeInstanceOf(WrongTypeError);
+      await expect(failed).rejects.toMatchObject({ key: 'a-set' });
+      expect(await store.mget(['before', 'after'])).toEqual(['1', null]);
     });
 
     it('lists and deletes keys by prefix, taking glob characters literally', async () => {

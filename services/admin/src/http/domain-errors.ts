@@ -1,6 +1,12 @@
-// Domain errors to Okta management errors: the one place the admin edge maps between the two.
+// Domain errors and command outcomes to Okta management errors: the one place the admin edge maps
+// between them.
 import { DomainError } from '@gatehouse/directory';
 import { OktaApiError } from '@gatehouse/http';
+import {
+  CommandConflictError,
+  CommandNotAppendedError,
+  CommandOutcomeUnknownError,
+} from '@gatehouse/projections';
 import type { Middleware } from 'koa';
 
 export function mapDomainErrors(): Middleware {
@@ -8,15 +14,33 @@ export function mapDomainErrors(): Middleware {
     try {
       await next();
     } catch (error) {
-      if (!(error instanceof DomainError)) throw error;
-      switch (error.kind) {
-        case 'invalid':
-          throw OktaApiError.validation(error.problems);
-        case 'not_found':
-          throw new OktaApiError(404, 'E0000007', `Not found: ${error.message}`);
-        case 'invalid_state':
-          throw OktaApiError.invalidState(error.message);
-      }
+      throw oktaErrorOf(error);
     }
   };
+}
+
+function oktaErrorOf(error: unknown): unknown {
+  if (error instanceof DomainError) {
+    switch (error.kind) {
+      case 'invalid':
+        return OktaApiError.validation(error.problems);
+      case 'not_found':
+        return new OktaApiError(404, 'E0000007', `Not found: ${error.message}`);
+      case 'invalid_state':
+        return OktaApiError.invalidState(error.message);
+    }
+  }
+  if (error instanceof CommandConflictError)
+    return OktaApiError.conflict(
+      'The object was changed by other requests at the same time, again and again; this change was not applied. Try again.',
+    );
+  if (error instanceof CommandNotAppendedError)
+    return OktaApiError.unavailable(
+      'The change could not be recorded in time: the event log is unavailable. It may still be recorded; check before trying again.',
+    );
+  if (error instanceof CommandOutcomeUnknownError)
+    return OktaApiError.unavailable(
+      'The change was recorded but is not applied yet: the projector is behind. It applies unless a concurrent change of the same object came first; check before trying again.',
+    );
+  return error;
 }

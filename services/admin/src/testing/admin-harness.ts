@@ -54,6 +54,8 @@ export async function startAdmin(
     });
     cleanups.push(() => runner!.stop());
   }
+  /** What the admin apps logged (conflicts, retries, errors). */
+  const logs: Record<string, unknown>[] = [];
   const bases: string[] = [];
   for (let replica = 0; replica < (options.replicas ?? 1); replica++) {
     const app = createAdminApp({
@@ -63,7 +65,9 @@ export async function startAdmin(
       adminTokenSha256,
       readYourWritesMs: options.readYourWritesMs ?? 10_000,
       scryptCost: { log2N: 12, r: 8, p: 1 }, // the production cost is tested in the domain package
-      log: () => {},
+      log: (entry) => {
+        logs.push({ replica, ...entry });
+      },
     });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
@@ -112,5 +116,5 @@ export async function startAdmin(
         callOn(replica)(method, `/${id}${path}`, body, token);
     return { id, apiToken: created.body.apiToken as string, as: asOn(0), asOn };
   };
-  return { bus, store, call, callOn, runner, projections, caughtUp, base, newTenant };
+  return { bus, store, call, callOn, runner, projections, caughtUp, base, newTenant, logs };
 }

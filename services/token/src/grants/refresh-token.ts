@@ -1,7 +1,9 @@
 // refresh_token (RFC 6749 section 6): opaque, kept only as its SHA-256, rotated on every use. The
 // exchange marks the token spent with compare-and-set, so of concurrent uses exactly one rotates; a
 // spent token presented again means the family leaked, and the whole grant is revoked (RFC 9700
-// section 4.14.2). Scopes may only narrow. The family keeps its absolute end; each token its idle one.
+// section 4.14.2) — whatever state the projector is in: the spent mark is this service's own write,
+// versioned by the family's sequence so that no late projection of an older event undoes it.
+// Scopes may only narrow. The family keeps its absolute end; each token its idle one.
 import { grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
@@ -32,8 +34,6 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
     const record = JSON.parse(stored) as RefreshRecord;
     if (record.clientId !== authenticated.client.id || record.serverId !== config.serverId)
       throw invalidToken();
-    // Revoked, or implicitly invalidated (SPEC section 6): the family's binding changed.
-    if (!(await grantStillValid(store, config, record, request.guard))) throw invalidToken();
     const reused = async () => {
       await revocations.revokeGrant(
         config.tenant,
@@ -44,7 +44,10 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
       );
       return invalidGrant('The refresh token was already used; its whole family is revoked.');
     };
+    // Reuse first: revoking needs no read model, so it holds even when they are behind.
     if (record.state === 'spent') throw await reused();
+    // Revoked, or implicitly invalidated (SPEC section 6): the family's binding changed.
+    if (!(await grantStillValid(store, config, record, request.guard))) throw invalidToken();
     const now = request.now();
     if (record.idleExpiresAt <= now || (record.familyExpiresAt ?? Infinity) <= now)
       throw invalidToken();
@@ -56,9 +59,11 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
       );
     const spent: RefreshRecord = { ...record, state: 'spent' };
     const familyEnd = record.familyExpiresAt ?? now + 90 * 24 * 3600_000;
+    const sequence = (record.sequence ?? 0) + 1;
     if (
       !(await store.compareAndSet(key, stored, JSON.stringify(spent), {
         ttlMs: Math.max(1, familyEnd - now),
+        version: sequence,
       }))
     )
       throw await reused();
@@ -79,7 +84,11 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
         refreshWindowSeconds: record.refreshTokenWindowSeconds,
       },
       ...(scopes.includes('openid') ? { idToken: {} } : {}),
-      refreshToken: { replacesSha256: tokenSha256, familyExpiresAt: record.familyExpiresAt },
+      refreshToken: {
+        replacesSha256: tokenSha256,
+        familyExpiresAt: record.familyExpiresAt,
+        sequence,
+      },
       causationId,
     });
   };

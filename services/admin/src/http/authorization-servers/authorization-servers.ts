@@ -6,24 +6,28 @@ import type { Claim, Policy, Rule, Scope } from '@gatehouse/contracts';
 import {
   consentNames,
   consentOf,
+  DomainError,
   decideServer,
   type FieldProblem,
   issuerOf,
   keys,
   newId,
   orgBaseUrl,
+  readStreams,
   type ServerCommand,
   type ServerSettings,
   type ServerState,
   type ServerView,
+  type StreamReads,
   serverViewOf,
+  streams,
   type TenancyConfig,
 } from '@gatehouse/directory';
 import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { DirectoryWriter } from '../../directory-writer.js';
+import { changesOf, type DirectoryWriter } from '../../directory-writer.js';
 
 export interface ServerRoutesDeps {
   store: ProjectionStore;
@@ -73,27 +77,27 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
         keys.rule(tenant, serverId, id),
       )
     ).sort((a, b) => a.priority - b.priority);
-  const stateOf = async (tenant: string, server: ServerView): Promise<ServerState> => {
-    const policies = await policiesOf(tenant, server.id);
-    const rules = (await Promise.all(policies.map((p) => rulesOf(tenant, server.id, p.id)))).flat();
-    return {
-      status: server.status,
-      settings: { name: server.name, description: server.description, audiences: server.audiences },
-      scopes: new Map((await scopesOf(tenant, server.id)).map((scope) => [scope.id, scope])),
-      claims: new Map((await claimsOf(tenant, server.id)).map((claim) => [claim.id, claim])),
-      policies: new Map(policies.map((policy) => [policy.id, policy])),
-      rules: new Map(rules.map((rule) => [rule.id, rule])),
-    };
-  };
-  const run = async (ctx: Context, server: ServerView, command: ServerCommand) => {
-    const tenant = tenantOf(ctx);
-    await writer.append(
-      tenant,
-      server.id,
-      decideServer(command, await stateOf(tenant, server)),
+  /**
+   * A command on one server, decided on the server's state in the write model (its scopes, claims,
+   * policies and rules included); `command` may depend on that state and read other streams.
+   */
+  const run = (
+    ctx: Context,
+    serverId: string,
+    command:
+      | ServerCommand
+      | ((state: ServerState, reads: StreamReads) => ServerCommand | Promise<ServerCommand>),
+  ) =>
+    writer.run(
+      tenantOf(ctx),
       ctx.state.requestId as string,
+      `server/${serverId}`,
+      async (reads) => {
+        const [state] = await readStreams(reads, [streams.server(serverId)]);
+        const decided = typeof command === 'function' ? await command(state, reads) : command;
+        return changesOf(serverId, decideServer(decided, state));
+      },
     );
-  };
   const present = (tenant: string, server: ServerView) => {
     const base = issuerOf(tenancy, tenant, server.id);
     return {
@@ -132,12 +136,7 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     const tenant = tenantOf(ctx);
     const settings = readSettings(await readJsonObject(ctx));
     const id = newId('aus');
-    await writer.append(
-      tenant,
-      id,
-      decideServer({ kind: 'CreateServer', id, settings }, { status: 'NONE' }),
-      ctx.state.requestId as string,
-    );
+    await run(ctx, id, { kind: 'CreateServer', id, settings });
     ctx.status = 201;
     ctx.body = present(tenant, (await load(tenant, id))!);
   });
@@ -155,17 +154,14 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
 
   router.put('/:asId', async (ctx) => {
     const server = await mustLoad(ctx);
-    await run(ctx, server, {
-      kind: 'UpdateServer',
-      id: server.id,
-      settings: readSettings(await readJsonObject(ctx)),
-    });
+    const settings = readSettings(await readJsonObject(ctx));
+    await run(ctx, server.id, { kind: 'UpdateServer', id: server.id, settings });
     ctx.body = present(tenantOf(ctx), (await load(tenantOf(ctx), server.id))!);
   });
 
   router.delete('/:asId', async (ctx) => {
     const server = await mustLoad(ctx);
-    await run(ctx, server, { kind: 'DeleteServer', id: server.id });
+    await run(ctx, server.id, { kind: 'DeleteServer', id: server.id });
     ctx.status = 204;
   });
 
@@ -175,7 +171,7 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     ];
     if (!kind) throw OktaApiError.pathNotFound();
     const server = await mustLoad(ctx);
-    await run(ctx, server, { kind, id: server.id });
+    await run(ctx, server.id, { kind, id: server.id });
     ctx.status = 204;
   });
 
@@ -188,18 +184,7 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     const tenant = tenantOf(ctx);
     const server = await mustLoad(ctx);
     const scope = readScope(await readJsonObject(ctx), newId('scp'));
-    const claim = `${server.id}:${scope.name}`;
-    await writer.whileClaiming(
-      {
-        kind: 'scope-name',
-        tenant,
-        name: claim,
-        holder: scope.id,
-        field: 'name',
-        taken: 'A scope with this name already exists',
-      },
-      () => run(ctx, server, { kind: 'CreateScope', id: server.id, scope }),
-    );
+    await run(ctx, server.id, { kind: 'CreateScope', id: server.id, scope });
     ctx.status = 201;
     ctx.body = presentScope(
       JSON.parse((await store.get(keys.scope(tenant, server.id, scope.id)))!) as Scope,
@@ -223,24 +208,7 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     const server = await mustLoad(ctx);
     const current = await mustLoadScope(ctx, server);
     const scope = readScope(await readJsonObject(ctx), current.id);
-    const renamed = scope.name !== current.name && !current.system;
-    const claim = `${server.id}:${scope.name}`;
-    const update = () => run(ctx, server, { kind: 'UpdateScope', id: server.id, scope });
-    if (renamed) {
-      await writer.whileClaiming(
-        {
-          kind: 'scope-name',
-          tenant,
-          name: claim,
-          holder: scope.id,
-          field: 'name',
-          taken: 'A scope with this name already exists',
-        },
-        update,
-      );
-    } else {
-      await update();
-    }
+    await run(ctx, server.id, { kind: 'UpdateScope', id: server.id, scope });
     ctx.body = presentScope(
       JSON.parse((await store.get(keys.scope(tenant, server.id, scope.id)))!) as Scope,
     );
@@ -249,7 +217,7 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
   router.delete('/:asId/scopes/:scopeId', async (ctx) => {
     const server = await mustLoad(ctx);
     const scope = await mustLoadScope(ctx, server);
-    await run(ctx, server, { kind: 'DeleteScope', id: server.id, scopeId: scope.id });
+    await run(ctx, server.id, { kind: 'DeleteScope', id: server.id, scopeId: scope.id });
     ctx.status = 204;
   });
 
@@ -323,7 +291,7 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
   router.post('/:asId/claims', async (ctx) => {
     const server = await mustLoad(ctx);
     const claim = readClaim(await readJsonObject(ctx), newId('ocl'));
-    await run(ctx, server, { kind: 'CreateClaim', id: server.id, claim });
+    await run(ctx, server.id, { kind: 'CreateClaim', id: server.id, claim });
     ctx.status = 201;
     ctx.body = presentClaim(
       await loadJson<Claim>(
@@ -343,7 +311,7 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
   router.put('/:asId/claims/:claimId', async (ctx) => {
     const server = await mustLoad(ctx);
     const claim = readClaim(await readJsonObject(ctx), idParam(ctx, 'claimId'));
-    await run(ctx, server, { kind: 'UpdateClaim', id: server.id, claim });
+    await run(ctx, server.id, { kind: 'UpdateClaim', id: server.id, claim });
     ctx.body = presentClaim(
       await loadJson<Claim>(
         keys.tokenClaim(tenantOf(ctx), server.id, claim.id),
@@ -354,7 +322,7 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
   });
   router.delete('/:asId/claims/:claimId', async (ctx) => {
     const server = await mustLoad(ctx);
-    await run(ctx, server, {
+    await run(ctx, server.id, {
       kind: 'DeleteClaim',
       id: server.id,
       claimId: idParam(ctx, 'claimId'),
@@ -362,20 +330,26 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     ctx.status = 204;
   });
 
-  const checkClients = async (tenant: string, policy: Policy) => {
+  /** The clients a policy names must exist when it is admitted: decided on their streams too. */
+  const checkClients = async (reads: StreamReads, policy: Policy) => {
     const ids = policy.clientIds.filter((id) => id !== 'ALL_CLIENTS');
-    const found = await store.read(
-      ids.map((id) => ({ op: 'hget' as const, key: keys.client(tenant, id), field: 'id' })),
+    const clients = await readStreams(
+      reads,
+      ids.map((id) => streams.client(id)),
     );
-    const missing = ids.filter((_, i) => !found[i]);
+    const missing = ids.filter((_, i) => clients[i]!.status === 'NONE');
     if (missing.length > 0)
-      throw OktaApiError.validation(
+      throw DomainError.invalid(
         missing.map((id) => ({
           field: 'conditions.clients.include',
           message: `${id} is not a client of this organization`,
         })),
       );
   };
+  /** A priority the request left out: after the last one, as the state is when admitted. */
+  const nextPriority = (items: Iterable<{ priority: number }>) =>
+    [...items].reduce((max, item) => Math.max(max, item.priority), 0) + 1;
+  const priorityGiven = (body: Record<string, unknown>) => body.priority !== undefined;
   router.get('/:asId/policies', async (ctx) => {
     const server = await mustLoad(ctx);
     ctx.body = (await policiesOf(tenantOf(ctx), server.id)).map(presentPolicy);
@@ -383,14 +357,19 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
   router.post('/:asId/policies', async (ctx) => {
     const tenant = tenantOf(ctx);
     const server = await mustLoad(ctx);
-    const next =
-      (await policiesOf(tenant, server.id)).reduce((max, p) => Math.max(max, p.priority), 0) + 1;
-    const policy = readPolicy(await readJsonObject(ctx), newId('00p'), next);
-    await checkClients(tenant, policy);
-    await run(ctx, server, { kind: 'CreatePolicy', id: server.id, policy });
+    const body = await readJsonObject(ctx);
+    const read = readPolicy(body, newId('00p'), 1);
+    await run(ctx, server.id, async (state, reads) => {
+      const policy =
+        priorityGiven(body) || state.status === 'NONE'
+          ? read
+          : { ...read, priority: nextPriority(state.policies.values()) };
+      await checkClients(reads, policy);
+      return { kind: 'CreatePolicy', id: server.id, policy };
+    });
     ctx.status = 201;
     ctx.body = presentPolicy(
-      await loadJson<Policy>(keys.policy(tenant, server.id, policy.id), 'Policy', policy.id),
+      await loadJson<Policy>(keys.policy(tenant, server.id, read.id), 'Policy', read.id),
     );
   });
   router.get('/:asId/policies/:policyId', async (ctx) => {
@@ -404,17 +383,23 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     const tenant = tenantOf(ctx);
     const server = await mustLoad(ctx);
     const id = idParam(ctx, 'policyId');
-    const current = await loadJson<Policy>(keys.policy(tenant, server.id, id), 'Policy', id);
-    const policy = readPolicy(await readJsonObject(ctx), id, current.priority);
-    await checkClients(tenant, policy);
-    await run(ctx, server, { kind: 'UpdatePolicy', id: server.id, policy });
+    await loadJson<Policy>(keys.policy(tenant, server.id, id), 'Policy', id);
+    const body = await readJsonObject(ctx);
+    const read = readPolicy(body, id, 1);
+    await run(ctx, server.id, async (state, reads) => {
+      const current = state.status === 'NONE' ? undefined : state.policies.get(id);
+      const policy =
+        priorityGiven(body) || !current ? read : { ...read, priority: current.priority };
+      await checkClients(reads, policy);
+      return { kind: 'UpdatePolicy', id: server.id, policy };
+    });
     ctx.body = presentPolicy(
       await loadJson<Policy>(keys.policy(tenant, server.id, id), 'Policy', id),
     );
   });
   router.delete('/:asId/policies/:policyId', async (ctx) => {
     const server = await mustLoad(ctx);
-    await run(ctx, server, {
+    await run(ctx, server.id, {
       kind: 'DeletePolicy',
       id: server.id,
       policyId: idParam(ctx, 'policyId'),
@@ -422,15 +407,17 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     ctx.status = 204;
   });
 
-  const checkPeople = async (tenant: string, rule: Rule) => {
-    const reads = [
-      ...rule.userIds.map((id) => ({ op: 'exists' as const, key: keys.user(tenant, id) })),
-      ...rule.groupIds.map((id) => ({ op: 'exists' as const, key: keys.group(tenant, id) })),
-    ];
-    const found = await store.read(reads);
-    const missing = [...rule.userIds, ...rule.groupIds].filter((_, i) => !found[i]);
+  /** The users and groups a rule names must exist when it is admitted: decided on their streams. */
+  const checkPeople = async (reads: StreamReads, rule: Rule) => {
+    const people = await readStreams(reads, [
+      ...rule.userIds.map((id) => streams.user(id)),
+      ...rule.groupIds.map((id) => streams.group(id)),
+    ]);
+    const missing = [...rule.userIds, ...rule.groupIds].filter(
+      (_, i) => people[i]!.status === 'NONE',
+    );
     if (missing.length > 0)
-      throw OktaApiError.validation(
+      throw DomainError.invalid(
         missing.map((id) => ({
           field: 'conditions.people',
           message: `${id} is not a user or group of this organization`,
@@ -449,17 +436,24 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     const server = await mustLoad(ctx);
     const policyId = idParam(ctx, 'policyId');
     await loadJson<Policy>(keys.policy(tenant, server.id, policyId), 'Policy', policyId);
-    const next =
-      (await rulesOf(tenant, server.id, policyId)).reduce(
-        (max, r) => Math.max(max, r.priority),
-        0,
-      ) + 1;
-    const rule = readRule(await readJsonObject(ctx), newId('0pr'), policyId, next);
-    await checkPeople(tenant, rule);
-    await run(ctx, server, { kind: 'CreateRule', id: server.id, rule });
+    const body = await readJsonObject(ctx);
+    const read = readRule(body, newId('0pr'), policyId, 1);
+    await run(ctx, server.id, async (state, reads) => {
+      const rule =
+        priorityGiven(body) || state.status === 'NONE'
+          ? read
+          : {
+              ...read,
+              priority: nextPriority(
+                [...state.rules.values()].filter((r) => r.policyId === policyId),
+              ),
+            };
+      await checkPeople(reads, rule);
+      return { kind: 'CreateRule', id: server.id, rule };
+    });
     ctx.status = 201;
     ctx.body = presentRule(
-      await loadJson<Rule>(keys.rule(tenant, server.id, rule.id), 'PolicyRule', rule.id),
+      await loadJson<Rule>(keys.rule(tenant, server.id, read.id), 'PolicyRule', read.id),
     );
   });
   router.get('/:asId/policies/:policyId/rules/:ruleId', async (ctx) => {
@@ -475,17 +469,22 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     const server = await mustLoad(ctx);
     const policyId = idParam(ctx, 'policyId');
     const id = idParam(ctx, 'ruleId');
-    const current = await loadJson<Rule>(keys.rule(tenant, server.id, id), 'PolicyRule', id);
-    const rule = readRule(await readJsonObject(ctx), id, policyId, current.priority);
-    await checkPeople(tenant, rule);
-    await run(ctx, server, { kind: 'UpdateRule', id: server.id, rule });
+    await loadJson<Rule>(keys.rule(tenant, server.id, id), 'PolicyRule', id);
+    const body = await readJsonObject(ctx);
+    const read = readRule(body, id, policyId, 1);
+    await run(ctx, server.id, async (state, reads) => {
+      const current = state.status === 'NONE' ? undefined : state.rules.get(id);
+      const rule = priorityGiven(body) || !current ? read : { ...read, priority: current.priority };
+      await checkPeople(reads, rule);
+      return { kind: 'UpdateRule', id: server.id, rule };
+    });
     ctx.body = presentRule(
       await loadJson<Rule>(keys.rule(tenant, server.id, id), 'PolicyRule', id),
     );
   });
   router.delete('/:asId/policies/:policyId/rules/:ruleId', async (ctx) => {
     const server = await mustLoad(ctx);
-    await run(ctx, server, {
+    await run(ctx, server.id, {
       kind: 'DeleteRule',
       id: server.id,
       policyId: idParam(ctx, 'policyId'),

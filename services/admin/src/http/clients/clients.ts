@@ -7,7 +7,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   type ClientCommand,
-  type ClientState,
   type ClientView,
   clientViewOf,
   DomainError,
@@ -19,12 +18,14 @@ import {
   loginKey,
   newId,
   readClientMetadata,
+  readStreams,
+  streams,
 } from '@gatehouse/directory';
 import { OAuthError, OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { DirectoryWriter } from '../../directory-writer.js';
+import { changesOf, type DirectoryWriter } from '../../directory-writer.js';
 
 export interface ClientRoutesDeps {
   store: ProjectionStore;
@@ -41,28 +42,35 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
     if (!client) throw OktaApiError.notFound('AppInstance', ctx.params.clientId!);
     return client;
   };
-  const stateOf = async (tenant: string, client: ClientView): Promise<ClientState> => {
-    const [users, groups] = await store.read([
-      { op: 'smembers', key: keys.appUsers(tenant, client.id) },
-      { op: 'smembers', key: keys.appGroups(tenant, client.id) },
-    ]);
-    return {
-      status: client.status,
-      metadata: client.metadata,
-      users: new Set(users),
-      groups: new Set(groups),
-    };
-  };
-  const run = async (ctx: Context, client: ClientView, command: ClientCommand) => {
-    const tenant = tenantOf(ctx);
-    await writer.append(
-      tenant,
-      client.id,
-      decideClient(command, await stateOf(tenant, client)),
-      ctx.state.requestId as string,
-      client.version,
-    );
-  };
+  /** A command on one client, decided on its state in the write model. */
+  const run = (ctx: Context, id: string, command: ClientCommand) =>
+    writer.run(tenantOf(ctx), ctx.state.requestId as string, `client/${id}`, async (reads) => {
+      const [client] = await readStreams(reads, [streams.client(id)]);
+      return changesOf(id, decideClient(command, client));
+    });
+  /** An assignment, decided on the client, the assignment, and the user or group it names. */
+  const assign = (
+    ctx: Context,
+    id: string,
+    command: Extract<ClientCommand, { kind: `${string}User` | `${string}Group` }>,
+  ) =>
+    writer.run(tenantOf(ctx), ctx.state.requestId as string, undefined, async (reads) => {
+      const [client, assigned] = await readStreams(reads, [
+        streams.client(id),
+        'userId' in command
+          ? streams.appUser(id, command.userId)
+          : streams.appGroup(id, command.groupId),
+      ]);
+      // Whom it assigns must exist as the command is admitted, not only when it was asked.
+      if (command.kind === 'AssignUser') {
+        const [user] = await readStreams(reads, [streams.user(command.userId)]);
+        if (user.status === 'NONE') throw OktaApiError.notFound('User', command.userId);
+      } else if (command.kind === 'AssignGroup') {
+        const [group] = await readStreams(reads, [streams.group(command.groupId)]);
+        if (group.status === 'NONE') throw OktaApiError.notFound('UserGroup', command.groupId);
+      }
+      return changesOf(id, decideClient(command, client, assigned));
+    });
   const newSecret = () => {
     const secret = randomBytes(32).toString('base64url');
     return { secret, sha256: createHash('sha256').update(secret).digest('hex') };
@@ -92,11 +100,12 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
     const metadata = await metadataOf(ctx);
     const id = newId('0oa');
     const secret = isPublicClient(metadata) ? undefined : newSecret();
-    const events = decideClient(
-      { kind: 'RegisterClient', id, metadata, secretSha256: secret?.sha256 ?? '' },
-      { status: 'NONE' },
-    );
-    await writer.append(tenant, id, events, ctx.state.requestId as string, 0);
+    await run(ctx, id, {
+      kind: 'RegisterClient',
+      id,
+      metadata,
+      secretSha256: secret?.sha256 ?? '',
+    });
     ctx.status = 201;
     ctx.body = present((await load(tenant, id))!, secret?.secret);
   });
@@ -107,12 +116,9 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
 
   router.put('/oauth2/v1/clients/:clientId', async (ctx) => {
     const client = await mustLoad(ctx);
+    const metadata = await metadataOf(ctx);
     try {
-      await run(ctx, client, {
-        kind: 'UpdateClient',
-        id: client.id,
-        metadata: await metadataOf(ctx),
-      });
+      await run(ctx, client.id, { kind: 'UpdateClient', id: client.id, metadata });
     } catch (error) {
       // A domain refusal of metadata is a registration error too (RFC 7592 section 2.2).
       if (error instanceof DomainError && error.kind === 'invalid')
@@ -124,14 +130,14 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
 
   router.delete('/oauth2/v1/clients/:clientId', async (ctx) => {
     const client = await mustLoad(ctx);
-    await run(ctx, client, { kind: 'DeleteClient', id: client.id });
+    await run(ctx, client.id, { kind: 'DeleteClient', id: client.id });
     ctx.status = 204;
   });
 
   router.post('/oauth2/v1/clients/:clientId/lifecycle/newSecret', async (ctx) => {
     const client = await mustLoad(ctx);
     const secret = newSecret();
-    await run(ctx, client, {
+    await run(ctx, client.id, {
       kind: 'RotateClientSecret',
       id: client.id,
       secretSha256: secret.sha256,
@@ -145,7 +151,7 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
     ];
     if (!kind) throw OktaApiError.pathNotFound();
     const client = await mustLoad(ctx);
-    await run(ctx, client, { kind, id: client.id });
+    await run(ctx, client.id, { kind, id: client.id });
     ctx.body = {};
   });
 
@@ -153,7 +159,7 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
     const tenant = tenantOf(ctx);
     const client = await mustLoad(ctx);
     const userId = await userIdOf(store, tenant, ctx.params.userId!);
-    await run(ctx, client, { kind: 'AssignUser', id: client.id, userId });
+    await assign(ctx, client.id, { kind: 'AssignUser', id: client.id, userId });
     const user = await store.hgetall(keys.user(tenant, userId));
     const login = (JSON.parse(user.profile ?? '{}') as { login?: string }).login ?? '';
     ctx.body = {
@@ -171,13 +177,13 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
     const groupId = ctx.params.groupId!;
     const [exists] = await store.read([{ op: 'exists', key: keys.group(tenant, groupId) }]);
     if (!idPattern.test(groupId) || !exists) throw OktaApiError.notFound('UserGroup', groupId);
-    await run(ctx, client, { kind: 'AssignGroup', id: client.id, groupId });
+    await assign(ctx, client.id, { kind: 'AssignGroup', id: client.id, groupId });
     ctx.body = { id: groupId, priority: 0, profile: {} };
   });
 
   router.delete('/api/v1/apps/:clientId/users/:userId', async (ctx) => {
     const client = await mustLoad(ctx);
-    await run(ctx, client, {
+    await assign(ctx, client.id, {
       kind: 'UnassignUser',
       id: client.id,
       userId: await userIdOf(store, tenantOf(ctx), ctx.params.userId!),
@@ -187,7 +193,11 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
 
   router.delete('/api/v1/apps/:clientId/groups/:groupId', async (ctx) => {
     const client = await mustLoad(ctx);
-    await run(ctx, client, { kind: 'UnassignGroup', id: client.id, groupId: ctx.params.groupId! });
+    await assign(ctx, client.id, {
+      kind: 'UnassignGroup',
+      id: client.id,
+      groupId: ctx.params.groupId!,
+    });
     ctx.status = 204;
   });
 

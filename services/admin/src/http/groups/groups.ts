@@ -3,8 +3,8 @@
 //   PUT|DELETE /api/v1/groups/{gid}/users/{uid}            GET /api/v1/groups/{gid}/users
 //   GET /api/v1/users/{id}/groups (Everyone included)
 import {
+  DomainError,
   decideGroup,
-  type GroupState,
   type GroupView,
   groupViewOf,
   idPattern,
@@ -12,6 +12,8 @@ import {
   loginKey,
   newId,
   orgBaseUrl,
+  readStreams,
+  streams,
   type TenancyConfig,
   userViewOf,
 } from '@gatehouse/directory';
@@ -19,7 +21,7 @@ import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { DirectoryWriter } from '../../directory-writer.js';
+import { changesOf, type DirectoryWriter } from '../../directory-writer.js';
 import { presentUser } from '../users/present.js';
 
 export interface GroupRoutesDeps {
@@ -48,12 +50,6 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
     if (!group) throw OktaApiError.notFound('UserGroup', ctx.params.gid!);
     return group;
   };
-  const stateOf = async (tenant: string, group: GroupView): Promise<GroupState> => ({
-    status: 'EXISTS',
-    type: group.type,
-    name: group.name,
-    members: new Set(await store.smembers(keys.groupMembers(tenant, group.id))),
-  });
   const loadUserId = async (tenant: string, idOrLogin: string) => {
     const id = idPattern.test(idOrLogin)
       ? idOrLogin
@@ -85,20 +81,30 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
     }
     if (problems.length > 0) throw OktaApiError.validation(problems);
     const id = newId('00g');
-    const events = decideGroup(
-      {
-        kind: 'CreateGroup',
-        id,
-        name: profile!.name as string,
-        description: (profile!.description as string | undefined) ?? '',
-      },
-      { status: 'NONE' },
-    );
-    const name = (profile!.name as string).trim().toLowerCase();
-    await writer.whileClaiming(
-      { kind: 'group-name', tenant, name, holder: id, field: 'profile.name' },
-      () => writer.append(tenant, id, events, ctx.state.requestId as string),
-    );
+    const name = profile!.name as string;
+    await writer.run(tenant, ctx.state.requestId as string, undefined, async (reads) => {
+      const [group, holder] = await readStreams(reads, [
+        streams.group(id),
+        streams.groupName(name),
+      ]);
+      const events = decideGroup(
+        {
+          kind: 'CreateGroup',
+          id,
+          name,
+          description: (profile!.description as string | undefined) ?? '',
+        },
+        group,
+      );
+      if (holder !== null)
+        throw DomainError.invalid([
+          {
+            field: 'profile.name',
+            message: 'An object with this field already exists in the current organization',
+          },
+        ]);
+      return changesOf(id, events);
+    });
     ctx.body = present(tenant, (await loadGroup(tenant, id))!);
   });
 
@@ -131,8 +137,14 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
       const group = await mustLoadGroup(ctx);
       const userId = await loadUserId(tenant, ctx.params.uid!);
       if (!userId) throw OktaApiError.notFound('User', ctx.params.uid!);
-      const events = decideGroup({ kind, id: group.id, userId }, await stateOf(tenant, group));
-      await writer.append(tenant, group.id, events, ctx.state.requestId as string);
+      // Decided on the group and on the user, whose state lists its groups (see decideGroup).
+      await writer.run(tenant, ctx.state.requestId as string, `user/${userId}`, async (reads) => {
+        const [current, user] = await readStreams(reads, [
+          streams.group(group.id),
+          streams.user(userId),
+        ]);
+        return changesOf(group.id, decideGroup({ kind, id: group.id, userId }, current, user));
+      });
       ctx.status = 204;
     });
   }

@@ -8,15 +8,16 @@ import {
   decideTenant,
   keys,
   orgBaseUrl,
+  readStreams,
+  streams,
   type TenancyConfig,
-  type TenantState,
   type TenantView,
   tenantViewOf,
 } from '@gatehouse/directory';
 import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import Router from '@koa/router';
-import type { DirectoryWriter } from '../../directory-writer.js';
+import { changesOf, type DirectoryWriter } from '../../directory-writer.js';
 
 export interface TenantRoutesDeps {
   store: ProjectionStore;
@@ -40,21 +41,11 @@ export function tenantRoutes({ store, writer, tenancy }: TenantRoutesDeps): Rout
     // 256 random bits: a hash of it is as strong as the token, so SHA-256 is enough (SPEC section 3).
     const apiToken = randomBytes(32).toString('base64url');
     const apiTokenSha256 = createHash('sha256').update(apiToken).digest('hex');
-    const changes = decideNewTenant(
-      { id, name: body.name as string, apiTokenSha256 },
-      stateOf(await load(id)),
-    );
-    await writer.whileClaiming(
-      {
-        kind: 'tenant',
-        tenant: id,
-        name: id,
-        holder: id,
-        field: 'id',
-        taken: 'A tenant with this id already exists',
-      },
-      () => writer.appendAll(id, changes, ctx.state.requestId as string),
-    );
+    // One command: the tenant, its Everyone group and its server `default`, all new or none.
+    await writer.run(id, ctx.state.requestId as string, undefined, async (reads) => {
+      const [tenant] = await readStreams(reads, [streams.tenant(id)]);
+      return decideNewTenant({ id, name: body.name as string, apiTokenSha256 }, tenant);
+    });
     ctx.status = 201;
     ctx.body = { ...present((await load(id))!), apiToken };
   });
@@ -73,20 +64,13 @@ export function tenantRoutes({ store, writer, tenancy }: TenantRoutesDeps): Rout
 
   router.post('/:id/lifecycle/deactivate', async (ctx) => {
     const id = ctx.params.id!;
-    const view = await load(id);
-    if (!view) throw OktaApiError.notFound('tenant', id);
-    await writer.append(
-      id,
-      id,
-      decideTenant({ kind: 'DeactivateTenant', id }, stateOf(view)),
-      ctx.state.requestId as string,
-    );
+    if (!(await load(id))) throw OktaApiError.notFound('tenant', id);
+    await writer.run(id, ctx.state.requestId as string, `tenant/${id}`, async (reads) => {
+      const [tenant] = await readStreams(reads, [streams.tenant(id)]);
+      return changesOf(id, decideTenant({ kind: 'DeactivateTenant', id }, tenant));
+    });
     ctx.body = present((await load(id))!);
   });
 
   return router;
-}
-
-function stateOf(view: TenantView | undefined): TenantState {
-  return view ? { status: view.status, name: view.name } : { status: 'NONE' };
 }

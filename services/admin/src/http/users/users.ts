@@ -5,6 +5,7 @@
 //   DELETE /api/v1/users/{id}                  (deactivated users; on others it deactivates)
 import {
   checkPasswordPolicy,
+  DomainError,
   decideUser,
   hashPassword,
   idPattern,
@@ -12,10 +13,11 @@ import {
   loginKey,
   newId,
   readProfile,
+  readStreams,
   type ScryptCost,
+  streams,
   type TenancyConfig,
   type UserCommand,
-  type UserState,
   type UserView,
   userViewOf,
 } from '@gatehouse/directory';
@@ -23,8 +25,16 @@ import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { DirectoryWriter } from '../../directory-writer.js';
+import { changesOf, type DirectoryWriter } from '../../directory-writer.js';
 import { presentUser } from './present.js';
+
+const loginTaken = () =>
+  DomainError.invalid([
+    {
+      field: 'login',
+      message: 'An object with this field already exists in the current organization',
+    },
+  ]);
 
 export interface UserRoutesDeps {
   store: ProjectionStore;
@@ -50,14 +60,12 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
     return user;
   };
   const present = (tenant: string, user: UserView) => presentUser(tenancy, tenant, user);
-  const run = async (ctx: Context, user: UserView, command: UserCommand) => {
-    await writer.append(
-      tenantOf(ctx),
-      user.id,
-      decideUser(command, stateOf(user)),
-      ctx.state.requestId as string,
-    );
-  };
+  /** A command on one user, decided on its state in the write model. */
+  const run = (ctx: Context, id: string, command: UserCommand) =>
+    writer.run(tenantOf(ctx), ctx.state.requestId as string, `user/${id}`, async (reads) => {
+      const [user] = await readStreams(reads, [streams.user(id)]);
+      return changesOf(id, decideUser(command, user));
+    });
 
   router.post('/', async (ctx) => {
     const tenant = tenantOf(ctx);
@@ -80,15 +88,17 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
     const passwordHash =
       password.value === undefined ? undefined : await hashPassword(password.value, scryptCost);
     const id = newId('00u');
-    const events = decideUser(
-      { kind: 'CreateUser', id, profile, passwordHash, activate },
-      { status: 'NONE' },
-    );
-    const login = loginKey(profile.login);
-    await writer.whileClaiming(
-      { kind: 'login', tenant, name: login, holder: id, field: 'login' },
-      () => writer.append(tenant, id, events, ctx.state.requestId as string),
-    );
+    await writer.run(tenant, ctx.state.requestId as string, undefined, async (reads) => {
+      const [user, holder] = await readStreams(reads, [
+        streams.user(id),
+        streams.login(profile.login),
+      ]);
+      if (holder !== null) throw loginTaken();
+      return changesOf(
+        id,
+        decideUser({ kind: 'CreateUser', id, profile, passwordHash, activate }, user),
+      );
+    });
     ctx.body = present(tenant, (await loadById(tenant, id))!);
   });
 
@@ -110,21 +120,21 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
         ...(body.profile === undefined ? [{ field: 'profile', message: 'is required' }] : []),
       ]);
     }
-    const { profile, problems } = readProfile(body.profile, user.profile);
-    if (!profile) throw OktaApiError.validation(problems);
-    const oldLogin = loginKey(user.profile.login);
-    const newLogin = loginKey(profile.login);
-    const loginChanges = oldLogin !== newLogin;
-    const update = () => run(ctx, user, { kind: 'UpdateUserProfile', id: user.id, profile });
-    if (loginChanges) {
-      await writer.whileClaiming(
-        { kind: 'login', tenant, name: newLogin, holder: user.id, field: 'login' },
-        update,
-      );
-    } else {
-      await update();
-    }
-    ctx.body = present(tenant, (await loadById(tenant, user.id))!);
+    // A partial update: the attributes given, merged into the profile as the write model has it now
+    // (again on every attempt, so that concurrent updates of other attributes are all kept).
+    const id = user.id;
+    await writer.run(tenant, ctx.state.requestId as string, `user/${id}`, async (reads) => {
+      const [current] = await readStreams(reads, [streams.user(id)]);
+      if (current.status === 'NONE') throw OktaApiError.notFound('User', id);
+      const { profile, problems } = readProfile(body.profile, current.profile);
+      if (!profile) throw OktaApiError.validation(problems);
+      if (loginKey(profile.login) !== loginKey(current.profile.login)) {
+        const [holder] = await readStreams(reads, [streams.login(profile.login)]);
+        if (holder !== null && holder !== id) throw loginTaken();
+      }
+      return changesOf(id, decideUser({ kind: 'UpdateUserProfile', id, profile }, current));
+    });
+    ctx.body = present(tenant, (await loadById(tenant, id))!);
   });
 
   const lifecycle = {
@@ -137,37 +147,35 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
     const kind = lifecycle[ctx.params.action as keyof typeof lifecycle];
     if (!kind) throw OktaApiError.pathNotFound();
     const user = await mustLoad(ctx);
-    await run(ctx, user, { kind, id: user.id } as UserCommand);
+    await run(ctx, user.id, { kind, id: user.id } as UserCommand);
     ctx.body = {};
   });
 
   router.delete('/:id', async (ctx) => {
-    const tenant = tenantOf(ctx);
     const user = await mustLoad(ctx);
-    const events = decideUser({ kind: 'DeleteUser', id: user.id }, stateOf(user));
-    // A user that goes away leaves its groups first, so that no projection has to look it up.
-    const leaving = events.some((e) => e.type === 'gatehouse.events.v1.UserDeleted')
-      ? (await store.smembers(keys.userGroups(tenant, user.id))).sort().map((groupId) => ({
-          aggregateId: groupId,
-          event: {
-            type: 'gatehouse.events.v1.GroupMemberRemoved' as const,
-            data: { userId: user.id },
-          },
-        }))
-      : [];
-    await writer.appendAll(
-      tenant,
-      [...leaving, ...events.map((event) => ({ aggregateId: user.id, event }))],
-      ctx.state.requestId as string,
-    );
+    const id = user.id;
+    await writer.run(tenantOf(ctx), ctx.state.requestId as string, `user/${id}`, async (reads) => {
+      const [current] = await readStreams(reads, [streams.user(id)]);
+      const events = decideUser({ kind: 'DeleteUser', id }, current);
+      // A user that goes away leaves its groups first, so that no projection has to look them up;
+      // its groups are those of its state, which no concurrent membership change can slip past.
+      const leaving =
+        current.status !== 'NONE' &&
+        events.some((e) => e.type === 'gatehouse.events.v1.UserDeleted')
+          ? [...current.groups].sort().map((groupId) => ({
+              aggregateId: groupId,
+              event: {
+                type: 'gatehouse.events.v1.GroupMemberRemoved' as const,
+                data: { userId: id },
+              },
+            }))
+          : [];
+      return [...leaving, ...changesOf(id, events)];
+    });
     ctx.status = 204;
   });
 
   return router;
-}
-
-function stateOf(user: UserView): UserState {
-  return { status: user.status, profile: user.profile, hasPassword: user.hasPassword };
 }
 
 function parseBoolean(value: unknown, field: string): boolean {
