@@ -31,6 +31,7 @@ export {
   commandOutcomeKey,
   decodeSnapshot,
   encodeSnapshot,
+  isCommandOutcomeKey,
   type LedgerSource,
   lastCommandKey,
   memoryLedgerSource,

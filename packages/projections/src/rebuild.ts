@@ -20,14 +20,13 @@ export async function rebuildProjections(options: {
   projections: readonly Projection[];
   /** Writes per batch. Default 2000. */
   batchSize?: number;
-  now?: () => number;
 }): Promise<RebuildResult> {
   const { bus, store, projections } = options;
   const batchSize = options.batchSize ?? 2000;
-  const now = options.now ?? Date.now;
   const started = performance.now();
   const models = writeModelsOf(projections);
-  const ledger = new StreamLedger(models, memoryLedgerSource());
+  // Outcomes are for writers waiting on a live projector; a rebuild has none (see commandOutcomeKey).
+  const ledger = new StreamLedger(models, memoryLedgerSource(), false);
   for (const prefix of new Set([
     ...projections.flatMap((p) => p.keyPrefixes),
     ...(models.length > 0 ? ['rm:stream:', 'rm:command:'] : []),
@@ -49,7 +48,7 @@ export async function rebuildProjections(options: {
     const last = new Map<number, bigint>();
     await bus.replay(topic, async (event) => {
       events += 1;
-      pending.push(...(await writesOfEvent(event, readers, ledger, now())).writes);
+      pending.push(...(await writesOfEvent(event, readers, ledger)).writes);
       last.set(event.partition, event.offset);
       if (pending.length >= batchSize) await flush();
     });

@@ -41,10 +41,9 @@ export async function writesOfEvent(
   event: DeliveredEvent,
   projections: readonly Projection[],
   ledger: StreamLedger,
-  now: number,
 ): Promise<{ applied: boolean; writes: WriteOp[] }> {
   const { applied, writes } = ledger.covers(event.topic)
-    ? await ledger.admit(event, now)
+    ? await ledger.admit(event)
     : { applied: true, writes: [] as WriteOp[] };
   if (applied)
     for (const projection of projections)
@@ -61,7 +60,6 @@ export class ProjectionRunner {
 
   static async start(options: ProjectionRunnerOptions): Promise<ProjectionRunner> {
     const { store, projections } = options;
-    const now = options.now ?? Date.now;
     const models = writeModelsOf(projections);
     const ledger = new StreamLedger(models, storeLedgerSource(store));
     const topics = [...new Set([...projections, ...models].flatMap((p) => p.topics))];
@@ -89,7 +87,6 @@ export class ProjectionRunner {
           event,
           byTopic.get(event.topic)!,
           ledger,
-          now(),
         );
         const target = admitted ? options.republish?.(event.envelope, event.topic) : undefined;
         if (target) await options.bus.publish(target, [event.envelope]);

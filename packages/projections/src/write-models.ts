@@ -37,11 +37,19 @@ export const streamKey = (tenant: string, stream: string) => `rm:stream:${tenant
 
 export type CommandOutcome = 'applied' | 'refused';
 
-/** A command attempt's outcome, for the writer waiting on it. */
+/**
+ * A command attempt's outcome, for the writer waiting on it: written by the projector that decides
+ * it, kept for a while by the projector's own clock (the writer's may differ), and never by a
+ * rebuild, which has no writer waiting. Transient, like flow state: not part of what a replay
+ * must reproduce.
+ */
 export const commandOutcomeKey = (tenant: string, commandId: string) =>
   `rm:command:${tenant}:${commandId}`;
 
-/** How long an outcome is kept after its command was appended: far longer than a writer waits. */
+/** Whether a key is a command outcome, which a rebuild does not reproduce (see above). */
+export const isCommandOutcomeKey = (key: string) => key.startsWith('rm:command:');
+
+/** How long an outcome is kept: far longer than a writer waits for it. */
 export const commandOutcomeTtlMs = 10 * 60_000;
 
 /**
@@ -86,6 +94,8 @@ export class StreamLedger {
   constructor(
     models: readonly WriteModel[],
     private readonly source: LedgerSource,
+    /** Whether to write each command's outcome for its writer (a live projector does). */
+    private readonly recordOutcomes = true,
   ) {
     for (const model of models)
       for (const topic of model.topics)
@@ -97,7 +107,7 @@ export class StreamLedger {
     return this.byTopic.has(topic);
   }
 
-  async admit(event: DeliveredEvent, now: number): Promise<Admission> {
+  async admit(event: DeliveredEvent): Promise<Admission> {
     const { envelope, topic, partition } = event;
     const changes = (this.byTopic.get(topic) ?? [])
       .filter((model) => model.accepts?.(topic, envelope) ?? true)
@@ -130,13 +140,12 @@ export class StreamLedger {
         );
         const outcome: CommandOutcome = applied ? 'applied' : 'refused';
         writes.push({ op: 'set', key: marker!, value: JSON.stringify({ id: commandId, outcome }) });
-        const expiresAt = (envelope.occurredAt?.getTime() ?? 0) + commandOutcomeTtlMs;
-        if (expiresAt > now)
+        if (this.recordOutcomes)
           writes.push({
             op: 'set',
             key: commandOutcomeKey(envelope.tenant, commandId),
             value: outcome,
-            ttlMs: expiresAt - now,
+            ttlMs: commandOutcomeTtlMs,
           });
       } else {
         applied = last!.outcome === 'applied';

@@ -1,5 +1,5 @@
-// Signing key events as typed records, and their protobuf encoding. Lifecycle events go to
-// gatehouse.keys; a revocation goes to gatehouse.revocations with every other revocation (SPEC 7).
+// Signing key events as typed records, and their protobuf encoding. All of them go to gatehouse.keys,
+// a server's in one order; the projector copies revocations to gatehouse.revocations (SPEC 7).
 import {
   type Envelope,
   SigningKeyActivated,
@@ -8,7 +8,7 @@ import {
   SigningKeyRetired,
   SigningKeyRevoked,
 } from '@gatehouse/contracts';
-import { type EventsOf, eventCodecs, type MessageCodec, Topics } from '@gatehouse/events';
+import { type EventsOf, eventCodecs, type MessageCodec } from '@gatehouse/events';
 
 const codecs = {
   'gatehouse.events.v1.SigningKeyCreated': SigningKeyCreated as MessageCodec<SigningKeyCreated>,
@@ -29,7 +29,3 @@ export const encodeKeyEvent: (event: KeyEvent) => Uint8Array = keyEvents.encode;
 
 /** The key event an envelope carries, or undefined when its type is not one. */
 export const decodeKeyEvent: (envelope: Envelope) => KeyEvent | undefined = keyEvents.decode;
-
-export function topicOfKeyEvent(event: KeyEvent): string {
-  return event.type === 'gatehouse.events.v1.SigningKeyRevoked' ? Topics.revocations : Topics.keys;
-}

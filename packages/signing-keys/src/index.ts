@@ -3,7 +3,6 @@ export {
   encodeKeyEvent,
   type KeyEvent,
   type KeyEventType,
-  topicOfKeyEvent,
 } from './events.js';
 export { generateSealedKey } from './generate.js';
 export { grpcKeySource } from './grpc-key-source.js';
@@ -43,3 +42,4 @@ export {
   type ServerKeysState,
   SigningKeyError,
 } from './server-keys.js';
+export { keysWriteModel, readsKeyEvent, serverKeysStream } from './write-model.js';

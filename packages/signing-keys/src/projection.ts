@@ -9,6 +9,7 @@ import {
   type StoredKey,
   type StoredStatus,
 } from './read-model.js';
+import { keysWriteModel, readsKeyEvent } from './write-model.js';
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
@@ -78,9 +79,12 @@ export function projectKeyEvent(envelope: Envelope): WriteOp[] {
   }
 }
 
+/** The keys read model: only admitted commands' events, as the keys write model decides them. */
 export const keysProjection = {
   name: 'signing-keys',
   topics: [Topics.keys, Topics.revocations],
   keyPrefixes: [keysReadModelPrefix],
   project: projectKeyEvent,
+  accepts: readsKeyEvent,
+  writeModel: keysWriteModel,
 } as const;

@@ -43,14 +43,19 @@ export function directoryFixtures(deps: {
         if (end > 0n) positions.push({ topic, partition, offset: end - 1n });
       }
     }
-    const asked = Date.now();
     await waitForProjections(store, positions, { timeoutMs: 20_000 });
-    // And the projector's caught-up beacon says so too, as token checks require (SPEC section 6).
-    for (let waited = 0; waited < 20_000; waited += 10) {
-      if (Number((await store.get(caughtUpAtKey)) ?? '0') >= asked) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    // And the projector's caught-up beacon says so too, as token checks require (SPEC section 6):
+    // a beacon from after this call, and then one more, so that it is fresh on return even when
+    // the first took long to come (a beacon is as old as the moment its sample was taken).
+    for (const asked of [Date.now(), undefined]) {
+      const since = asked ?? Date.now();
+      let waited = 0;
+      while (Number((await store.get(caughtUpAtKey)) ?? '0') < since) {
+        if ((waited += 10) > 20_000)
+          throw new Error('the projector did not report being caught up within 20 s');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     }
-    throw new Error('the projector did not report being caught up within 20 s');
   };
 
   const appendDirectory = (

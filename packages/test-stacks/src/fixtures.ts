@@ -12,7 +12,6 @@ import {
   generateSealedKey,
   initialServerKeysState,
   type KeyEncryptionKeys,
-  topicOfKeyEvent,
 } from '@gatehouse/signing-keys';
 
 /**
@@ -48,21 +47,17 @@ export async function provisionServerKeys(
     },
     initialServerKeysState,
   );
-  for (const topic of [Topics.keys, Topics.revocations]) {
-    const batch = events.filter((event) => topicOfKeyEvent(event) === topic);
-    if (batch.length === 0) continue;
-    await bus.publish(
-      topic,
-      batch.map((event) =>
-        newEnvelope({
-          type: event.type,
-          tenant,
-          aggregateId: serverId,
-          data: encodeKeyEvent(event),
-        }),
-      ),
-    );
-  }
+  await bus.publish(
+    Topics.keys,
+    events.map((event) =>
+      newEnvelope({
+        type: event.type,
+        tenant,
+        aggregateId: serverId,
+        data: encodeKeyEvent(event),
+      }),
+    ),
+  );
 }
 
 /** A custom scope added to a server (IMPLICIT consent unless told), as the admin service would append it. */

@@ -1,13 +1,17 @@
 // The write side of signing keys: provisions, rotates, revokes and removes the keys of each
-// authorization server, one change at a time per server across every `keys` replica. A change takes
-// the server's lock in the store, waits until the read model has applied every key event appended so
-// far, decides against it, appends, and waits for its own events before it lets go. So of two
-// replicas that both find a rotation due, the second finds it done: one rotation per period.
-import type { EventBus, EventPosition } from '@gatehouse/event-bus';
-import { EventBusUnavailableError } from '@gatehouse/event-bus';
-import { newEnvelope, Topics } from '@gatehouse/events';
+// authorization server. A change is a command on the server's keys stream (SPEC section 1): decided
+// on the version it read and admitted by the projector only if that version still holds, otherwise
+// decided again on the new state. So of two replicas that both find a rotation due, the second finds
+// it done: one rotation per period. A lock in the store keeps the replicas from racing in the first
+// place (a losing attempt wastes the key it generated); correctness does not rest on it.
+import type { EventBus } from '@gatehouse/event-bus';
+import { Topics } from '@gatehouse/events';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { ProjectionsBehindError, waitForProjections } from '@gatehouse/projections';
+import {
+  CommandHandler,
+  CommandNotAppendedError,
+  CommandOutcomeUnknownError,
+} from '@gatehouse/projections';
 import {
   decideServerKeys,
   encodeKeyEvent,
@@ -17,8 +21,7 @@ import {
   loadServerKeys,
   type ServerKeysCommand,
   type ServerKeysView,
-  stateOfServerKeys,
-  topicOfKeyEvent,
+  serverKeysStream,
 } from '@gatehouse/signing-keys';
 
 export interface KeyKeeperOptions {
@@ -34,6 +37,11 @@ export interface KeyKeeperOptions {
   /** Names this replica in its locks. */
   replicaId: string;
   now: () => Date;
+  /**
+   * How long a replica's lock on a server's keys lasts at most (default 60 s); 0: no lock, so
+   * replicas race and the log decides (what happens anyway when a lock expires mid-change).
+   */
+  lockTtlMs?: number;
 }
 
 /** Another replica is changing this server's keys; try again shortly. */
@@ -57,7 +65,17 @@ export interface ScheduleResult {
 const lockTtlMs = 60_000;
 
 export class KeyKeeper {
-  constructor(private readonly options: KeyKeeperOptions) {}
+  private readonly commands: CommandHandler;
+
+  constructor(private readonly options: KeyKeeperOptions) {
+    this.commands = new CommandHandler({
+      bus: options.bus,
+      store: options.store,
+      topic: Topics.keys,
+      readYourWritesMs: options.readYourWritesMs,
+      now: options.now,
+    });
+  }
 
   /** Gives a new server its keys; does nothing when it has some. */
   provision(tenant: string, serverId: string, causationId: string): Promise<ServerKeysView> {
@@ -179,74 +197,46 @@ export class KeyKeeper {
   ): Promise<{ view: ServerKeysView; changed: boolean }> {
     const { store, replicaId } = this.options;
     const lock = `lock:keys:${tenant}/${serverId}`;
-    if (!(await store.setIfAbsent(lock, replicaId, { ttlMs: lockTtlMs })))
+    const ttlMs = this.options.lockTtlMs ?? lockTtlMs;
+    if (ttlMs > 0 && !(await store.setIfAbsent(lock, replicaId, { ttlMs })))
       throw new KeysBusyError(`the keys of ${tenant}/${serverId} are being changed`);
-    let release = true;
+    let release = ttlMs > 0;
     try {
-      await this.caughtUp();
-      const view = await loadServerKeys(store, tenant, serverId);
-      const decided = await command(view);
-      if (!decided) return { view, changed: false };
-      const events = decideServerKeys(decided, stateOfServerKeys(view));
-      if (events.length === 0) return { view, changed: false };
-      const positions: EventPosition[] = [];
-      try {
-        for (const topic of [Topics.revocations, Topics.keys]) {
-          const batch = events
-            .filter((event) => topicOfKeyEvent(event) === topic)
-            .map((event) =>
-              newEnvelope(
-                {
-                  type: event.type,
-                  tenant,
-                  aggregateId: serverId,
-                  data: encodeKeyEvent(event),
-                  causationId,
-                },
-                { now: this.options.now },
-              ),
-            );
-          if (batch.length > 0) positions.push(...(await this.options.bus.publish(topic, batch)));
-        }
-      } catch (error) {
-        if (error instanceof EventBusUnavailableError)
-          throw new KeysUnavailableError('the event log is unavailable; the keys were not changed');
-        throw error;
+      const stream = serverKeysStream(serverId);
+      const changed = await this.commands.handle(
+        tenant,
+        causationId,
+        async (reads) => {
+          const state = stream.fromJson(await reads.state(stream.name));
+          // The view (read with or after the stream) has the times a decision needs: when the
+          // active key started signing, when a retired one may go.
+          const decided = await command(await loadServerKeys(store, tenant, serverId));
+          const events = decided ? decideServerKeys(decided, state) : [];
+          return {
+            events: events.map((event) => ({
+              aggregateId: serverId,
+              type: event.type,
+              data: encodeKeyEvent(event),
+            })),
+            result: events.length > 0,
+          };
+        },
+        `keys/${serverId}`,
+      );
+      return { view: await loadServerKeys(store, tenant, serverId), changed };
+    } catch (error) {
+      if (error instanceof CommandNotAppendedError)
+        throw new KeysUnavailableError('the event log is unavailable; the keys may not be changed');
+      if (error instanceof CommandOutcomeUnknownError) {
+        // Keep the lock until it expires: a replica deciding on the old keys now would only lose.
+        release = false;
+        throw new KeysUnavailableError(
+          'the keys were changed, but the projector has not applied it yet',
+        );
       }
-      try {
-        await waitForProjections(store, positions, { timeoutMs: this.options.readYourWritesMs });
-      } catch (error) {
-        if (error instanceof ProjectionsBehindError) {
-          // Keep the lock until it expires: a replica reading the old keys now would decide again.
-          release = false;
-          throw new KeysUnavailableError(
-            'the keys were changed, but the projector has not applied it yet',
-          );
-        }
-        throw error;
-      }
-      return { view: await loadServerKeys(store, tenant, serverId), changed: true };
+      throw error;
     } finally {
       if (release) await store.compareAndSet(lock, replicaId, null);
-    }
-  }
-
-  /** Waits until the read model has applied every key event appended so far, by anyone. */
-  private async caughtUp(): Promise<void> {
-    const positions: EventPosition[] = [];
-    for (const topic of [Topics.keys, Topics.revocations]) {
-      for (const [partition, end] of await this.options.bus.endOffsets(topic)) {
-        if (end > 0n) positions.push({ topic, partition, offset: end - 1n });
-      }
-    }
-    try {
-      await waitForProjections(this.options.store, positions, {
-        timeoutMs: this.options.readYourWritesMs,
-      });
-    } catch (error) {
-      if (error instanceof ProjectionsBehindError)
-        throw new KeysUnavailableError('the projector is behind; the keys cannot be changed now');
-      throw error;
     }
   }
 }

@@ -1,11 +1,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeDirectoryEvent, keys } from '@gatehouse/directory';
+import { encodeDirectoryEvent, keys, readClientMetadata } from '@gatehouse/directory';
 import { EmbeddedEventBus } from '@gatehouse/event-bus';
 import { allTopics, newEnvelope, Topics } from '@gatehouse/events';
 import { MemoryProjectionStore } from '@gatehouse/projection-store';
-import { waitForProjections } from '@gatehouse/projections';
+import { decodeSnapshot, streamKey, waitForProjections } from '@gatehouse/projections';
 import { describe, expect, it } from 'vitest';
 import { createProjector } from './app.js';
 
@@ -43,6 +43,77 @@ describe('projector', () => {
       expect((await projector.rebuild()).events).toBe(1);
       expect(await store.dump('')).toEqual(before);
     } finally {
+      await bus.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('projector: the public streams', () => {
+  it("copies each admitted command's client lifecycle event and key revocation, once, with its id", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-projector-'));
+    const bus = await EmbeddedEventBus.open({ dir });
+    const store = new MemoryProjectionStore();
+    const projector = createProjector({ bus, store });
+    try {
+      await bus.ensureTopics(allTopics.map((name) => ({ name })));
+      await projector.start();
+      const client = '0oaAAAAAAAAAAAAAAAAA';
+      const metadata = readClientMetadata({
+        client_name: 'Web',
+        redirect_uris: ['https://a.example/cb'],
+      }).metadata!;
+      const envelope = (
+        event: Parameters<typeof encodeDirectoryEvent>[0],
+        command?: { id: string; version: number },
+      ) =>
+        newEnvelope({
+          type: event.type,
+          tenant: 'acme',
+          aggregateId: client,
+          data: encodeDirectoryEvent(event),
+          ...(command
+            ? {
+                commandId: command.id,
+                expectedVersions: [{ stream: `client/${client}`, version: command.version }],
+              }
+            : {}),
+        });
+      const registered = envelope(
+        {
+          type: 'gatehouse.events.v1.ClientRegistered',
+          data: { metadata, clientSecretSha256: 'a'.repeat(64) },
+        },
+        { id: 'cmd-1', version: 0 },
+      );
+      const deactivated = envelope(
+        { type: 'gatehouse.events.v1.ClientDeactivated', data: {} },
+        { id: 'cmd-2', version: 1 },
+      );
+      // Decided on version 1 too, so refused: it never happened, and is not copied.
+      const refused = envelope(
+        { type: 'gatehouse.events.v1.ClientDeleted', data: {} },
+        { id: 'cmd-3', version: 1 },
+      );
+      const positions = await bus.publish(Topics.directory, [registered, deactivated, refused]);
+      await waitForProjections(store, positions, { timeoutMs: 5000 });
+      expect(await store.hget(keys.client('acme', client), 'status')).toBe('INACTIVE');
+      const copied: string[] = [];
+      await bus.replay(Topics.clientLifecycle, async (event) => {
+        copied.push(event.envelope.id);
+      });
+      expect(copied).toEqual([deactivated.id]);
+      const [end] = [...(await bus.endOffsets(Topics.clientLifecycle))];
+      await waitForProjections(
+        store,
+        [{ topic: Topics.clientLifecycle, partition: end![0], offset: end![1] - 1n }],
+        { timeoutMs: 5000 },
+      );
+      expect(decodeSnapshot(await store.get(streamKey('acme', `client/${client}`))).version).toBe(
+        2,
+      );
+    } finally {
+      await projector.stop();
       await bus.close();
       await rm(dir, { recursive: true, force: true });
     }

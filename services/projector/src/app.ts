@@ -23,17 +23,18 @@ export const projections: readonly Projection[] = [
 ];
 
 /**
- * gatehouse.client-lifecycle is the public stream of client lifecycle events (SPEC section 7): the
- * projector appends there a copy (same id) of each one a command appended to gatehouse.directory,
- * once admitted. Events without a command id are not copied: in logs written before, they were
- * appended to both topics' owners directly.
+ * The public streams derived from the aggregates' topics (SPEC section 7): the projector appends a
+ * copy (same id) of each admitted command's client lifecycle event to gatehouse.client-lifecycle, and
+ * of each key revocation to gatehouse.revocations. Events without a command id are not copied: in
+ * logs written before, their producers appended them to those topics directly.
  */
 export function republishedTopic(envelope: Envelope, topic: string): string | undefined {
-  return topic === Topics.directory &&
-    envelope.commandId !== '' &&
-    clientLifecycleEventTypes.has(envelope.type as never)
-    ? Topics.clientLifecycle
-    : undefined;
+  if (envelope.commandId === '') return undefined;
+  if (topic === Topics.directory && clientLifecycleEventTypes.has(envelope.type as never))
+    return Topics.clientLifecycle;
+  if (topic === Topics.keys && envelope.type === 'gatehouse.events.v1.SigningKeyRevoked')
+    return Topics.revocations;
+  return undefined;
 }
 
 export interface ProjectorDeps {

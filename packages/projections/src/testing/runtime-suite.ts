@@ -1,14 +1,16 @@
 // The projection runtime's tests, run on the embedded bus + in-memory store and on Kafka + Redis.
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@gatehouse/contracts';
-import type { EventBus } from '@gatehouse/event-bus';
+import type { DeliveredEvent, EventBus } from '@gatehouse/event-bus';
 import { newEnvelope } from '@gatehouse/events';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CommandHandler } from '../commands.js';
 import type { Projection } from '../projection.js';
 import { ProjectionsBehindError, waitForProjections } from '../read-your-writes.js';
 import { rebuildProjections } from '../rebuild.js';
 import { ProjectionRunner } from '../runner.js';
+import { commandOutcomeKey, decodeSnapshot, streamKey, type WriteModel } from '../write-models.js';
 
 export interface RuntimeHarness {
   name: string;
@@ -44,6 +46,44 @@ const applications = (topic: string, ns: string): Projection => ({
     { op: 'sadd', key: `rm:${ns}:applications`, members: [`${e.id}/${randomUUID()}`] },
   ],
 });
+
+/** A write model of counters: each `Counted` event adds one to the stream it names in its data. */
+const counters = (topic: string): WriteModel => ({
+  name: 'counters',
+  topics: [topic],
+  changes: (e) => [
+    {
+      stream: `counter/${new TextDecoder().decode(e.data)}`,
+      evolve: (state) => ((state as number | undefined) ?? 0) + 1,
+    },
+  ],
+});
+
+/** Records which events were applied, decided by the counters' commands. */
+const counted = (topic: string, ns: string): Projection => ({
+  name: 'counted',
+  topics: [topic],
+  keyPrefixes: [`rm:${ns}:`],
+  project: (e) => [{ op: 'sadd', key: `rm:${ns}:applied`, members: [e.id] }],
+  writeModel: counters(topic),
+});
+
+/** A command's events by hand: `counter` named in each, `expected` on the first. */
+const command = (tenant: string, counter: string, count: number, expected: number) => {
+  const commandId = randomUUID();
+  return Array.from({ length: count }, (_, i) =>
+    newEnvelope({
+      type: 'gatehouse.testing.v1.Counted',
+      tenant,
+      aggregateId: counter,
+      data: new TextEncoder().encode(counter),
+      commandId,
+      ...(i === 0
+        ? { expectedVersions: [{ stream: `counter/${counter}`, version: expected }] }
+        : {}),
+    }),
+  );
+};
 
 export function describeProjectionRuntime(harness: RuntimeHarness): void {
   describe(`projection runtime: ${harness.name}`, () => {
@@ -124,6 +164,142 @@ export function describeProjectionRuntime(harness: RuntimeHarness): void {
       });
       expect(result.events).toBe(60);
       expect(await snapshot()).toEqual(original);
+    });
+
+    it('admits a command only on the versions it decided on; a refused one changes nothing, in a rebuild too', async () => {
+      const { bus, store, topic, ns } = await setup();
+      const projection = counted(topic, ns);
+      const runner = await run({ bus, store, projections: [projection], groupId: `g-${ns}` });
+      const tenant = `t-${ns}`;
+      // Two commands decided on version 0 of counter/x: the first in the log applies, both events.
+      const first = command(tenant, 'x', 2, 0);
+      const second = command(tenant, 'x', 1, 0);
+      const third = command(tenant, 'x', 1, 2);
+      const positions = await bus.publish(topic, [...first, ...second, ...third]);
+      await waitForProjections(store, positions, { timeoutMs: 20_000 });
+      const outcome = (events: Envelope[]) =>
+        store.get(commandOutcomeKey(tenant, events[0]!.commandId));
+      expect(await outcome(first)).toBe('applied');
+      expect(await outcome(second)).toBe('refused');
+      expect(await outcome(third)).toBe('applied');
+      const stateNow = async () => ({
+        counter: decodeSnapshot(await store.get(streamKey(tenant, 'counter/x'))),
+        applied: (await store.smembers(`rm:${ns}:applied`)).sort(),
+      });
+      const live = await stateNow();
+      expect(live.counter).toEqual({ version: 3, state: 3 });
+      expect(live.applied).toEqual([...first, ...third].map((e) => e.id).sort());
+      await runner.stop();
+      await store.deleteByPrefix('rm:');
+      await rebuildProjections({ bus, store, projections: [projection] });
+      expect(await stateNow()).toEqual(live);
+    });
+
+    it("applies a command's later events as its first was decided, across a change of projector", async () => {
+      const { bus, store, topic, ns } = await setup();
+      const projection = counted(topic, ns);
+      const tenant = `t-${ns}`;
+      // The first runner stops right after the refused command's first event.
+      let stopAt: ((event: DeliveredEvent) => boolean) | undefined;
+      let reached!: () => void;
+      const stopped = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const firstRunner = await run({
+        bus,
+        store,
+        projections: [projection],
+        groupId: `first-${ns}`,
+        beforeApply: async (event) => {
+          if (stopAt?.(event)) {
+            reached();
+            await released; // held until the test is over: this projector is gone meanwhile
+            throw new Error('this projector was replaced');
+          }
+        },
+      });
+      cleanups.push(async () => release());
+      await waitForProjections(store, await bus.publish(topic, command(tenant, 'y', 1, 0)), {
+        timeoutMs: 20_000,
+      });
+      const refused = command(tenant, 'y', 3, 0); // decided on version 0, which no longer holds
+      stopAt = (event) => event.envelope.id === refused[1]!.id;
+      const positions = await bus.publish(topic, refused);
+      await stopped;
+      void firstRunner.stop().catch(() => {});
+      // Another projector takes over at the command's second event: it must follow the first.
+      await run({ bus, store, projections: [projection], groupId: `second-${ns}` });
+      await waitForProjections(store, positions, { timeoutMs: 30_000 });
+      expect(await store.get(commandOutcomeKey(tenant, refused[0]!.commandId))).toBe('refused');
+      expect(decodeSnapshot(await store.get(streamKey(tenant, 'counter/y')))).toEqual({
+        version: 1,
+        state: 1,
+      });
+      const applied = await store.smembers(`rm:${ns}:applied`);
+      for (const event of refused) expect(applied).not.toContain(event.id);
+    });
+
+    it('decides a command again until it is admitted: concurrent writers lose no update', async () => {
+      const { bus, store, topic, ns } = await setup();
+      await run({ bus, store, projections: [counted(topic, ns)], groupId: `g-${ns}` });
+      const tenant = `t-${ns}`;
+      // Two handlers, as two replicas: each in-process lock holds nothing back from the other.
+      const handlers = [0, 1].map(
+        () => new CommandHandler({ bus, store, topic, readYourWritesMs: 20_000, maxAttempts: 50 }),
+      );
+      const increment = (handler: CommandHandler) =>
+        handler.handle(
+          tenant,
+          'test',
+          async (reads) => {
+            const current = ((await reads.state('counter/z')) as number | undefined) ?? 0;
+            return {
+              events: [
+                {
+                  aggregateId: 'z',
+                  type: 'gatehouse.testing.v1.Counted',
+                  data: new TextEncoder().encode('z'),
+                },
+              ],
+              result: current + 1,
+            };
+          },
+          'counter/z',
+        );
+      const results = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => increment(handlers[i % 2]!)),
+      );
+      expect([...results].sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 16 }, (_, i) => i + 1),
+      );
+      expect(decodeSnapshot(await store.get(streamKey(tenant, 'counter/z')))).toEqual({
+        version: 16,
+        state: 16,
+      });
+      expect(handlers[0]!.stats.retries + handlers[1]!.stats.retries).toBeGreaterThan(0);
+      expect(handlers[0]!.stats.conflicts + handlers[1]!.stats.conflicts).toBe(0);
+    });
+
+    it('applies each event once when two projectors read the same partitions at once', async () => {
+      const { bus, store, topic, ns } = await setup();
+      const projection = applications(topic, ns);
+      const positions = await bus.publish(
+        topic,
+        Array.from({ length: 40 }, (_, i) => event(i % 2 ? 'acme' : 'globex', i)),
+      );
+      const runners = await Promise.all([
+        run({ bus, store, projections: [projection], groupId: `a-${ns}` }),
+        run({ bus, store, projections: [projection], groupId: `b-${ns}` }),
+      ]);
+      await waitForProjections(store, positions, { timeoutMs: 30_000 });
+      // Both had every event delivered (stopping waits for what each was applying); the position
+      // guard let each event be applied once.
+      await Promise.all(runners.map((runner) => runner.stop()));
+      expect(await store.smembers(`rm:${ns}:applications`)).toHaveLength(40);
     });
 
     it('gives up waiting for read-your-writes after the bound when no projector runs', async () => {

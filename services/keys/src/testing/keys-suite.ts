@@ -20,6 +20,7 @@ import type { TestStack } from '@gatehouse/test-stacks';
 import { publicKeyFromJwk, signJwt, TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
 import { credentials } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
+import { KeyKeeper } from '../key-keeper.js';
 import { manualClock, startKeys, tenancy, until } from './keys-harness.js';
 
 const minute = 60_000;
@@ -312,6 +313,52 @@ export function describeKeys(stack: TestStack): void {
       });
       expect(activations).toHaveLength(1 + 3); // provisioning, then one per period
       expect(new Set(activations).size).toBe(4);
+    });
+
+    it('rotates once when replicas decide a due rotation at once with no lock between them', async () => {
+      const clock = manualClock();
+      const { newTenant, bus, store, keks } = await startKeys(stack, cleanups, {
+        rotationPeriodMs: 5 * minute,
+        now: clock.now,
+      });
+      const acme = await newTenant();
+      // Two keepers as two replicas whose lock has expired: only the log decides between them.
+      const keepers = [0, 1].map(
+        (i) =>
+          new KeyKeeper({
+            bus,
+            store,
+            keks,
+            rotationPeriodMs: 5 * minute,
+            maxTokenLifetimeMs: 10 * minute,
+            readYourWritesMs: 20_000,
+            replicaId: `racer-${i}`,
+            now: clock.now,
+            lockTtlMs: 0,
+          }),
+      );
+      const activeBefore = (await loadServerKeys(store, acme.id, 'default')).active!.kid;
+      clock.advance(5 * minute);
+      const views = await Promise.all(
+        keepers.map((keeper) => keeper.rotate(acme.id, 'default', 'test', { onlyWhenDue: true })),
+      );
+      let appended = 0;
+      await bus.replay(Topics.keys, async ({ envelope }) => {
+        if (
+          envelope.tenant === acme.id &&
+          envelope.aggregateId === 'default' &&
+          envelope.type === 'gatehouse.events.v1.SigningKeyRetired'
+        )
+          appended += 1;
+      });
+      // Both keepers appended a rotation; the log admitted the first, and the other, decided again
+      // on the new keys, found nothing due.
+      expect(appended).toBe(2);
+      const after = await loadServerKeys(store, acme.id, 'default');
+      expect(after.active!.kid).not.toBe(activeBefore);
+      expect(after.keys.filter((key) => key.status === 'NEXT')).toHaveLength(1);
+      expect(after.keys.filter((key) => key.status === 'RETIRED')).toHaveLength(1);
+      for (const view of views) expect(view.active!.kid).toBe(after.active!.kid);
     });
 
     it('rotates on its own schedule, once per period, with two replicas on real timers', async () => {

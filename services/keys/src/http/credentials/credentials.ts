@@ -7,6 +7,7 @@
 import { orgBaseUrl, type TenancyConfig } from '@gatehouse/directory';
 import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
+import { CommandConflictError } from '@gatehouse/projections';
 import {
   loadServerKeys,
   type PublishedKey,
@@ -104,6 +105,10 @@ async function keeping(change: () => Promise<ServerKeysView>): Promise<ServerKey
       if (error instanceof KeysBusyError || error instanceof KeysUnavailableError)
         throw OktaApiError.unavailable(
           `The keys cannot be changed now: ${error.message}. Try again.`,
+        );
+      if (error instanceof CommandConflictError)
+        throw OktaApiError.conflict(
+          'The keys were changed by other requests at the same time, again and again; this change was not applied. Try again.',
         );
       if (error instanceof SigningKeyError) {
         if (error.kind === 'not_found')
