@@ -1,6 +1,9 @@
 // `pnpm bench:admin`: management API throughput and projection replay rate, on Kafka + Redis and on
-// the embedded log + in-memory store, each next to a baseline measured in the same run. Requests go
-// to 127.0.0.1 only, a bounded number of them, and the whole run stops itself after 5 minutes.
+// the embedded log + in-memory store, each next to a baseline measured in the same run; and writes
+// under contention (SPEC section 1): one hot aggregate with 16 concurrent writers over two admin
+// replicas, and 16 writers on as many aggregates, next to one writer alone, with the attempts that
+// lost a race (and were decided again) and the 409s. Requests go to 127.0.0.1 only, a bounded number
+// of them, and the whole run stops itself after 5 minutes.
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +25,8 @@ const CONCURRENCY = 16;
 const WRITES = 1500;
 const READS = 4000;
 const USERS_WITH_PASSWORDS = 24;
+/** Profile updates per contention measure. */
+const UPDATES = 400;
 
 interface Row {
   stack: string;
@@ -63,18 +68,28 @@ async function benchStack(stack: string, bus: EventBus, store: ProjectionStore) 
     groupId: `bench-${randomUUID()}`,
   });
   const adminToken = randomUUID() + randomUUID();
-  const app = createAdminApp({
-    bus,
-    store,
-    tenancy: { mode: 'path', publicUrl: new URL('http://localhost:9000') },
-    adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
-    log: () => {},
-  });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const call = async (method: string, path: string, token: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, {
+  /** Commands that lost a race and were decided again, over both replicas. */
+  let lostRaces = 0;
+  const servers = [];
+  const bases: string[] = [];
+  for (let replica = 0; replica < 2; replica++) {
+    const app = createAdminApp({
+      bus,
+      store,
+      tenancy: { mode: 'path', publicUrl: new URL('http://localhost:9000') },
+      adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
+      log: (entry) => {
+        if (entry.message.includes('lost a race')) lostRaces += 1;
+      },
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    servers.push(server);
+    bases.push(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  }
+  /** A call to replica `replica` (0 unless told); its status and JSON body. */
+  const send = async (method: string, path: string, token: string, body?: unknown, replica = 0) => {
+    const response = await fetch(`${bases[replica]}${path}`, {
       method,
       headers: {
         authorization: `SSWS ${token}`,
@@ -83,9 +98,11 @@ async function benchStack(stack: string, bus: EventBus, store: ProjectionStore) 
       body: body ? JSON.stringify(body) : undefined,
     });
     // biome-ignore lint/suspicious/noExplicitAny: the API's JSON bodies, read by field
-    const json = (await response.json()) as any;
-    if (response.status >= 300)
-      throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
+    return { status: response.status, json: (await response.json()) as any };
+  };
+  const call = async (method: string, path: string, token: string, body?: unknown) => {
+    const { status, json } = await send(method, path, token, body);
+    if (status >= 300) throw new Error(`${method} ${path}: ${status} ${JSON.stringify(json)}`);
     return json;
   };
   const tenant = `bench-${randomUUID().slice(0, 8)}`;
@@ -112,7 +129,7 @@ async function benchStack(stack: string, bus: EventBus, store: ProjectionStore) 
     p99: p99(raw.times),
     vsBaseline: 'baseline',
   });
-  // A management write: validate, decide, claim the name, append, wait until projected, read back.
+  // A management write: validate, read its streams, decide, append, wait for the verdict, read back.
   const writes = await load(WRITES, async (i) => {
     await call('POST', `/${tenant}/api/v1/groups`, apiToken, { profile: { name: `group-${i}` } });
   });
@@ -184,7 +201,55 @@ async function benchStack(stack: string, bus: EventBus, store: ProjectionStore) 
     vsBaseline: `${(rawReads.ms / reads.ms).toFixed(2)}x`,
   });
 
-  await new Promise((resolve) => server.close(resolve));
+  // Contention: partial profile updates, each setting one attribute, on one user or on many.
+  const newUser = async (login: string) =>
+    (
+      await call('POST', `/${tenant}/api/v1/users?activate=false`, apiToken, {
+        profile: { login, email: login, firstName: 'Hot', lastName: 'Spot' },
+      })
+    ).id as string;
+  const hot = [await newUser('hot@example.com')];
+  const many = await Promise.all(
+    Array.from({ length: CONCURRENCY }, (_, i) => newUser(`many${i}@example.com`)),
+  );
+  const update = async (i: number, userId: string, replica: number, conflicts: number[]) => {
+    const { status, json } = await send(
+      'POST',
+      `/${tenant}/api/v1/users/${userId}`,
+      apiToken,
+      { profile: { nickName: `n${i}`, ...(i % 2 ? { city: `c${i}` } : { zipCode: `z${i}` }) } },
+      replica,
+    );
+    if (status === 409) conflicts.push(i);
+    else if (status !== 200) throw new Error(`profile update: ${status} ${JSON.stringify(json)}`);
+  };
+  const alone = await load(UPDATES / 2, (i) => update(i, hot[0]!, 0, []), 1);
+  rows.push({
+    stack,
+    measure: 'baseline: one writer alone, partial profile updates of one user',
+    rate: perSecond(UPDATES / 2, alone.ms),
+    p99: p99(alone.times),
+    vsBaseline: 'baseline',
+  });
+  for (const [name, users] of [
+    ['one hot user', hot],
+    [`${CONCURRENCY} users`, many],
+  ] as const) {
+    const racesBefore = lostRaces;
+    const conflicts: number[] = [];
+    const contended = await load(UPDATES, (i) =>
+      update(i, users[i % users.length]!, i % 2, conflicts),
+    );
+    rows.push({
+      stack,
+      measure: `${CONCURRENCY} writers on 2 replicas, ${name}: ${lostRaces - racesBefore} lost races, ${conflicts.length} 409s`,
+      rate: perSecond(UPDATES, contended.ms),
+      p99: p99(contended.times),
+      vsBaseline: `${(alone.ms / (UPDATES / 2) / (contended.ms / UPDATES)).toFixed(2)}x`,
+    });
+  }
+
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   await runner.stop();
   let replayed = 0;
   const noop = performance.now();
