@@ -88,7 +88,7 @@ const codecs = {
   'gatehouse.events.v1.RuleCreated': RuleCreated as MessageCodec<RuleCreated>,
   'gatehouse.events.v1.RuleUpdated': RuleUpdated as MessageCodec<RuleUpdated>,
   'gatehouse.events.v1.RuleDeleted': RuleDeleted as MessageCodec<RuleDeleted>,
-  // gatehouse.client-lifecycle
+  // client lifecycle (copied to gatehouse.client-lifecycle once admitted)
   'gatehouse.events.v1.ClientActivated': ClientActivated as MessageCodec<ClientActivated>,
   'gatehouse.events.v1.ClientDeactivated': ClientDeactivated as MessageCodec<ClientDeactivated>,
   'gatehouse.events.v1.ClientDeleted': ClientDeleted as MessageCodec<ClientDeleted>,
@@ -96,7 +96,10 @@ const codecs = {
     ClientSecretRotated as MessageCodec<ClientSecretRotated>,
 } as const;
 
-/** Directory events that go to gatehouse.client-lifecycle rather than gatehouse.directory. */
+/**
+ * The client lifecycle events: on gatehouse.directory like every client event, and copied by the
+ * projector to gatehouse.client-lifecycle once admitted (SPEC section 7).
+ */
 export const clientLifecycleEventTypes: ReadonlySet<DirectoryEventType> = new Set([
   'gatehouse.events.v1.ClientActivated',
   'gatehouse.events.v1.ClientDeactivated',

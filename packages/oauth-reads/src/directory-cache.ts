@@ -1,7 +1,8 @@
 // The directory entries /token and /authorize read on every request, held in memory: tenant status, clients and
-// each server's configuration. Following gatehouse.directory and gatehouse.client-lifecycle drops an
-// entry on any event of its aggregate (a client's own id; a server's id for its scopes, claims,
-// policies and rules; the tenant's id), and the next read waits for the read model to apply it.
+// each server's configuration. Following gatehouse.directory (where every directory event is, a
+// client's lifecycle included) drops an entry on any event of its aggregate (a client's own id; a
+// server's id for its scopes, claims, policies and rules; the tenant's id), and the next read waits
+// for the read model to apply it.
 import { type ClientView, clientViewOf, keys, type TenancyConfig } from '@gatehouse/directory';
 import type { EventBus, Subscription } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
@@ -45,7 +46,7 @@ export class DirectoryCache {
   async follow(bus: EventBus, service: string): Promise<void> {
     this.subscription = await followTopics(
       bus,
-      [Topics.directory, Topics.clientLifecycle],
+      [Topics.directory],
       `gatehouse.${service}.directory`,
       (event) => {
         const key = `${event.envelope.tenant}/${event.envelope.aggregateId}`;

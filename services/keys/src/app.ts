@@ -81,6 +81,7 @@ export function createKeysService(deps: KeysDeps): KeysService {
     readYourWritesMs,
     replicaId: `keys-${randomUUID()}`,
     now: deps.now ?? (() => new Date()),
+    log,
   });
 
   const app = new Koa({ proxy: false });

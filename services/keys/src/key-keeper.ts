@@ -9,6 +9,7 @@ import { Topics } from '@gatehouse/events';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import {
   CommandHandler,
+  type CommandHandlerOptions,
   CommandNotAppendedError,
   CommandOutcomeUnknownError,
 } from '@gatehouse/projections';
@@ -42,6 +43,8 @@ export interface KeyKeeperOptions {
    * replicas race and the log decides (what happens anyway when a lock expires mid-change).
    */
   lockTtlMs?: number;
+  /** Told about every change that lost a race (and was decided again) or ran out of attempts. */
+  log?: CommandHandlerOptions['log'];
 }
 
 /** Another replica is changing this server's keys; try again shortly. */
@@ -74,6 +77,7 @@ export class KeyKeeper {
       topic: Topics.keys,
       readYourWritesMs: options.readYourWritesMs,
       now: options.now,
+      ...(options.log ? { log: options.log } : {}),
     });
   }
 
