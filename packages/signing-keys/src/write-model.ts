@@ -54,7 +54,7 @@ export const keysWriteModel = {
   name: 'signing-keys',
   topics: [Topics.keys, Topics.revocations],
   accepts: readsKeyEvent,
-  changes(envelope: Envelope) {
+  changes(envelope: Envelope): { stream: string; evolve(state: unknown): unknown }[] {
     const event = decodeKeyEvent(envelope);
     if (!event) return [];
     return [
