@@ -109,9 +109,12 @@ export class StreamLedger {
 
   async admit(event: DeliveredEvent): Promise<Admission> {
     const { envelope, topic, partition } = event;
-    const changes = (this.byTopic.get(topic) ?? [])
-      .filter((model) => model.accepts?.(topic, envelope) ?? true)
-      .flatMap((model) => model.changes(envelope));
+    const models = (this.byTopic.get(topic) ?? []).filter(
+      (model) => model.accepts?.(topic, envelope) ?? true,
+    );
+    // Not for these models (a copy on a derived topic): neither decided nor recorded here.
+    if (models.length === 0) return { applied: true, writes: [] };
+    const changes = models.flatMap((model) => model.changes(envelope));
     const commandId = envelope.commandId;
     const expected = envelope.expectedVersions;
     const streams = [

@@ -5,7 +5,13 @@ import { encodeDirectoryEvent, keys, readClientMetadata } from '@gatehouse/direc
 import { EmbeddedEventBus } from '@gatehouse/event-bus';
 import { allTopics, newEnvelope, Topics } from '@gatehouse/events';
 import { MemoryProjectionStore } from '@gatehouse/projection-store';
-import { decodeSnapshot, streamKey, waitForProjections } from '@gatehouse/projections';
+import {
+  commandOutcomeKey,
+  decodeSnapshot,
+  streamKey,
+  waitForProjections,
+} from '@gatehouse/projections';
+import { encodeKeyEvent, type KeyEvent } from '@gatehouse/signing-keys';
 import { describe, expect, it } from 'vitest';
 import { createProjector } from './app.js';
 
@@ -109,9 +115,54 @@ describe('projector: the public streams', () => {
         [{ topic: Topics.clientLifecycle, partition: end![0], offset: end![1] - 1n }],
         { timeoutMs: 5000 },
       );
+      // The copy, once read back, is neither applied nor decided again (it carries its command
+      // id): the client's version moved once, and the command's outcome stays the original's.
       expect(decodeSnapshot(await store.get(streamKey('acme', `client/${client}`))).version).toBe(
         2,
       );
+      expect(await store.get(commandOutcomeKey('acme', 'cmd-2'))).toBe('applied');
+      expect(await store.get(commandOutcomeKey('acme', 'cmd-3'))).toBe('refused');
+
+      // A key revocation: on gatehouse.keys with the server's other key events, copied once admitted.
+      const keyEvent = (event: KeyEvent, command: { id: string; version: number }) =>
+        newEnvelope({
+          type: event.type,
+          tenant: 'acme',
+          aggregateId: 'default',
+          data: encodeKeyEvent(event),
+          commandId: command.id,
+          expectedVersions: [{ stream: 'keys/default', version: command.version }],
+        });
+      const revoked = keyEvent(
+        { type: 'gatehouse.events.v1.SigningKeyRevoked', data: { kid: 'k1' } },
+        { id: 'cmd-k2', version: 1 },
+      );
+      const keyPositions = await bus.publish(Topics.keys, [
+        keyEvent(
+          {
+            type: 'gatehouse.events.v1.SigningKeyCreated',
+            data: {
+              kid: 'k1',
+              n: 'AQAB',
+              e: 'AQAB',
+              privateKey: {
+                kekId: 'kek-1',
+                iv: Buffer.alloc(12),
+                ciphertext: Buffer.alloc(8),
+                tag: Buffer.alloc(16),
+              },
+            },
+          },
+          { id: 'cmd-k1', version: 0 },
+        ),
+        revoked,
+      ]);
+      await waitForProjections(store, keyPositions, { timeoutMs: 5000 });
+      const revocations: string[] = [];
+      await bus.replay(Topics.revocations, async (event) => {
+        revocations.push(event.envelope.id);
+      });
+      expect(revocations).toEqual([revoked.id]);
     } finally {
       await projector.stop();
       await bus.close();
