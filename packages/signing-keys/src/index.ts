@@ -29,7 +29,6 @@ export {
   orgServerId,
   type PublishedKey,
   type ServerKeysView,
-  stateOfServerKeys,
   viewOfServerKeys,
 } from './read-model.js';
 export {

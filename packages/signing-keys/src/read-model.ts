@@ -83,17 +83,6 @@ export async function loadServerKeys(
 }
 
 /** The decider's state from the read model. */
-export function stateOfServerKeys(view: ServerKeysView): ServerKeysState {
-  return {
-    keys: view.keys.map((key) => ({
-      kid: key.kid,
-      status: key.status,
-      ...(key.removeAfter ? { removeAfter: new Date(key.removeAfter) } : {}),
-    })),
-    revoked: view.revoked,
-  };
-}
-
 export interface StoredKey {
   kid: string;
   n: string;
