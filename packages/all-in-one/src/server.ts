@@ -11,7 +11,7 @@ import { createAdminApp } from '@gatehouse/admin';
 import { createAuthorizeService, localTokenMinter } from '@gatehouse/authorize';
 import type { TenancyConfig } from '@gatehouse/directory';
 import { EmbeddedEventBus } from '@gatehouse/event-bus';
-import { allTopics } from '@gatehouse/events';
+import { topicSpecs } from '@gatehouse/events';
 import { createKeysService } from '@gatehouse/keys';
 import { MemoryProjectionStore } from '@gatehouse/projection-store';
 import { readModelsLagMs } from '@gatehouse/projections';
@@ -72,7 +72,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
     stops.push(() => bus.close());
     const store = new MemoryProjectionStore();
     stops.push(() => store.close());
-    await bus.ensureTopics(allTopics.map((name) => ({ name })));
+    await bus.ensureTopics(topicSpecs());
 
     // The read models live in memory: build them from the whole log, then follow it.
     const projector = createProjector({

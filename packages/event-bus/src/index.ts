@@ -1,6 +1,6 @@
 export { EmbeddedEventBus, type EmbeddedEventBusOptions } from './embedded/embedded-event-bus.js';
 export { KafkaEventBus, type KafkaEventBusOptions } from './kafka/kafka-event-bus.js';
-export { type EventBusConfig, openEventBus } from './open.js';
+export { type EventBusConfig, ensureTopicsAtStart, openEventBus } from './open.js';
 export {
   type DeliveredEvent,
   type EventBus,
@@ -10,6 +10,7 @@ export {
   type ReplayResult,
   type SubscribeOptions,
   type Subscription,
+  TopicRetentionError,
   type TopicSpec,
   UnknownTopicError,
 } from './port.js';

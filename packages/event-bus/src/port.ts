@@ -6,6 +6,12 @@ export interface TopicSpec {
   name: string;
   /** Partitions of a topic created by `ensureTopics`; the adapter's default when absent. */
   partitions?: number;
+  /**
+   * How long the topic must keep its events, in ms; absent: for ever (SPEC section 1: the log is
+   * the source of truth, and a rebuild reads it from offset 0). `ensureTopics` creates topics so,
+   * and refuses existing ones that would delete events sooner or compact them.
+   */
+  retentionMs?: number;
 }
 
 /** Where an event sits in its topic. Offsets are per partition and only grow. */
@@ -48,7 +54,10 @@ export interface ReplayResult {
 }
 
 export interface EventBus {
-  /** Creates the topics that do not exist yet. */
+  /**
+   * Creates the topics that do not exist yet, and checks that every one keeps its events as long
+   * as its spec says: TopicRetentionError otherwise (nothing is altered behind an operator's back).
+   */
   ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
   /**
    * Appends events to a topic, partitioned by `envelope.tenant`, and resolves with their
@@ -72,6 +81,19 @@ export interface EventBus {
 /** The log did not acknowledge in time, or is closed. Retryable; maps to 503 at HTTP edges. */
 export class EventBusUnavailableError extends Error {
   override readonly name = 'EventBusUnavailableError';
+}
+
+/** A topic would lose events a rebuild needs: it deletes them too soon, or compacts them. */
+export class TopicRetentionError extends Error {
+  override readonly name = 'TopicRetentionError';
+  constructor(
+    readonly topic: string,
+    readonly problem: string,
+  ) {
+    super(
+      `topic ${topic} ${problem}: a rebuild from offset 0 would lose events. Keep its events for ever (kafka-configs.sh --alter --entity-type topics --entity-name ${topic} --add-config retention.ms=-1,retention.bytes=-1,cleanup.policy=delete), or, for gatehouse.grants, at least as long as GATEHOUSE_GRANTS_RETENTION_DAYS says`,
+    );
+  }
 }
 
 /** A topic that `ensureTopics` never created. */

@@ -7,5 +7,5 @@ export {
   newEnvelope,
 } from './envelope.js';
 export { type EventsOf, eventCodecs, type MessageCodec } from './event-codecs.js';
-export { allTopics, type Topic, Topics } from './topics.js';
+export { allTopics, minGrantsRetentionDays, type Topic, Topics, topicSpecs } from './topics.js';
 export { uuidv7, uuidv7Time } from './uuidv7.js';

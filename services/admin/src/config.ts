@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { topicSpecs } from '@gatehouse/events';
 
 export interface AdminConfig {
   /** GATEHOUSE_ADMIN_PORT, default 9010: where the admin service listens. */
@@ -13,6 +14,8 @@ export interface AdminConfig {
   adminTokenSha256: string;
   /** GATEHOUSE_KAFKA_BROKERS (required): comma-separated host:port. */
   kafkaBrokers: string[];
+  /** The topics and how long each must keep its events (GATEHOUSE_GRANTS_RETENTION_DAYS). */
+  topics: ReturnType<typeof topicSpecs>;
   /** GATEHOUSE_REDIS_URL (required): redis://host:port/db. */
   redisUrl: string;
   /** GATEHOUSE_READ_YOUR_WRITES_MS, default 5000: longest wait for the projector after a change. */
@@ -30,6 +33,7 @@ export function readAdminConfig(env: Environment): AdminConfig {
     tenancy,
     adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
     kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    topics: topicSpecs(env),
     redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
     readYourWritesMs: setting.integer(env, 'GATEHOUSE_READ_YOUR_WRITES_MS', {
       default: 5000,

@@ -1,8 +1,7 @@
 // Starts the admin service on Kafka and Redis, from environment variables (see config.ts).
 
 import { ConfigError } from '@gatehouse/config';
-import { KafkaEventBus } from '@gatehouse/event-bus';
-import { allTopics } from '@gatehouse/events';
+import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
 import { createAdminApp } from './app.js';
 import { readAdminConfig } from './config.js';
@@ -20,7 +19,7 @@ try {
 
 const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-admin' });
 const store = new RedisProjectionStore({ url: config.redisUrl });
-await bus.ensureTopics(allTopics.map((name) => ({ name })));
+await ensureTopicsAtStart(bus, config.topics, 'admin');
 const app = createAdminApp({
   bus,
   store,

@@ -1,6 +1,7 @@
 // The authorize service's settings, each from one environment variable, checked at start.
 import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { topicSpecs } from '@gatehouse/events';
 import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
 
 export interface AuthorizeConfig {
@@ -14,6 +15,8 @@ export interface AuthorizeConfig {
   keks: KeyEncryptionKeys;
   /** GATEHOUSE_KAFKA_BROKERS (required). */
   kafkaBrokers: string[];
+  /** The topics and how long each must keep its events (GATEHOUSE_GRANTS_RETENTION_DAYS). */
+  topics: ReturnType<typeof topicSpecs>;
   /** GATEHOUSE_REDIS_URL (required). */
   redisUrl: string;
 }
@@ -31,6 +34,7 @@ export function readAuthorizeConfig(env: Environment): AuthorizeConfig {
     tenancy: readTenancyConfig(env),
     keks,
     kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    topics: topicSpecs(env),
     redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
   };
 }

@@ -1,7 +1,6 @@
 // Starts the authorize service on Kafka and Redis, from environment variables (see config.ts).
 import { ConfigError } from '@gatehouse/config';
-import { KafkaEventBus } from '@gatehouse/event-bus';
-import { allTopics } from '@gatehouse/events';
+import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
 import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
 import { createAuthorizeService, grpcTokenMinter, readAuthorizeConfig } from './app.js';
@@ -19,7 +18,7 @@ try {
 
 const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-authorize' });
 const store = new RedisProjectionStore({ url: config.redisUrl });
-await bus.ensureTopics(allTopics.map((name) => ({ name })));
+await ensureTopicsAtStart(bus, config.topics, 'authorize');
 const ring = new KeyRing(storeKeySource(store), config.keks);
 await ring.follow(bus);
 const minter = grpcTokenMinter(config.tokenGrpc);

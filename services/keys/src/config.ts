@@ -1,6 +1,7 @@
 // The keys service's settings, each from one environment variable, checked at start.
 import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { topicSpecs } from '@gatehouse/events';
 import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
 
 export interface KeysConfig {
@@ -20,6 +21,8 @@ export interface KeysConfig {
   jwksMaxAgeSeconds: number;
   /** GATEHOUSE_KAFKA_BROKERS (required). */
   kafkaBrokers: string[];
+  /** The topics and how long each must keep its events (GATEHOUSE_GRANTS_RETENTION_DAYS). */
+  topics: ReturnType<typeof topicSpecs>;
   /** GATEHOUSE_REDIS_URL (required). */
   redisUrl: string;
   /** GATEHOUSE_READ_YOUR_WRITES_MS, default 5000. */
@@ -55,6 +58,7 @@ export function readKeysConfig(env: Environment): KeysConfig {
       max: 86_400,
     }),
     kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    topics: topicSpecs(env),
     redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
     readYourWritesMs: setting.integer(env, 'GATEHOUSE_READ_YOUR_WRITES_MS', {
       default: 5000,

@@ -1,7 +1,6 @@
 // Starts the keys service on Kafka and Redis, from environment variables (see config.ts).
 import { ConfigError } from '@gatehouse/config';
-import { KafkaEventBus } from '@gatehouse/event-bus';
-import { allTopics } from '@gatehouse/events';
+import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
 import { createKeysService, readKeysConfig, serveKeyService } from './app.js';
 
@@ -20,7 +19,7 @@ const log = (entry: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ service: 'keys', ...entry })}\n`);
 const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-keys' });
 const store = new RedisProjectionStore({ url: config.redisUrl });
-await bus.ensureTopics(allTopics.map((name) => ({ name })));
+await ensureTopicsAtStart(bus, config.topics, 'keys');
 const keys = createKeysService({
   bus,
   store,

@@ -2,8 +2,8 @@
 // from offset 0 before consuming (stop the other replicas first).
 //   GATEHOUSE_KAFKA_BROKERS (required), GATEHOUSE_REDIS_URL (required)
 import { ConfigError, setting } from '@gatehouse/config';
-import { KafkaEventBus } from '@gatehouse/event-bus';
-import { allTopics } from '@gatehouse/events';
+import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
+import { topicSpecs } from '@gatehouse/events';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
 import { createProjector } from './app.js';
 
@@ -12,8 +12,10 @@ const log = (entry: Record<string, unknown>) =>
 
 let brokers: string[];
 let redisUrl: string;
+let topics: ReturnType<typeof topicSpecs>;
 try {
   brokers = setting.list(process.env, 'GATEHOUSE_KAFKA_BROKERS');
+  topics = topicSpecs(process.env);
   redisUrl = setting.url(process.env, 'GATEHOUSE_REDIS_URL', {
     protocols: ['redis:', 'rediss:'],
   }).href;
@@ -27,7 +29,7 @@ try {
 
 const bus = new KafkaEventBus({ brokers, clientId: 'gatehouse-projector' });
 const store = new RedisProjectionStore({ url: redisUrl });
-await bus.ensureTopics(allTopics.map((name) => ({ name })));
+await ensureTopicsAtStart(bus, topics, 'projector');
 const projector = createProjector({
   bus,
   store,
@@ -51,7 +53,7 @@ if (process.argv.includes('--rebuild')) {
   });
 }
 await projector.start();
-log({ level: 'info', message: 'consuming', topics: allTopics });
+log({ level: 'info', message: 'consuming', topics: topics.map((topic) => topic.name) });
 
 const shutdown = async () => {
   await projector.stop();

@@ -1,7 +1,6 @@
 // Starts the token service on Kafka and Redis, from environment variables (see config.ts).
 import { ConfigError } from '@gatehouse/config';
-import { KafkaEventBus } from '@gatehouse/event-bus';
-import { allTopics } from '@gatehouse/events';
+import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
 import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
 import { createTokenService, readTokenConfig, serveTokenService } from './app.js';
@@ -19,7 +18,7 @@ try {
 
 const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-token' });
 const store = new RedisProjectionStore({ url: config.redisUrl });
-await bus.ensureTopics(allTopics.map((name) => ({ name })));
+await ensureTopicsAtStart(bus, config.topics, 'token');
 const ring = new KeyRing(storeKeySource(store), config.keks);
 await ring.follow(bus);
 const service = createTokenService({

@@ -1,6 +1,7 @@
 // The userinfo service's settings, each from one environment variable, checked at start.
 import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { topicSpecs } from '@gatehouse/events';
 import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
 
 export interface UserinfoConfig {
@@ -12,6 +13,8 @@ export interface UserinfoConfig {
   keks: KeyEncryptionKeys;
   /** GATEHOUSE_KAFKA_BROKERS (required). */
   kafkaBrokers: string[];
+  /** The topics and how long each must keep its events (GATEHOUSE_GRANTS_RETENTION_DAYS). */
+  topics: ReturnType<typeof topicSpecs>;
   /** GATEHOUSE_REDIS_URL (required). */
   redisUrl: string;
   /** GATEHOUSE_MAX_PROJECTION_LAG_MS, default 1000: beyond it token checks fail closed (503). */
@@ -25,6 +28,7 @@ export function readUserinfoConfig(env: Environment): UserinfoConfig {
     tenancy: readTenancyConfig(env),
     keks,
     kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    topics: topicSpecs(env),
     redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
     maxProjectionLagMs: setting.integer(env, 'GATEHOUSE_MAX_PROJECTION_LAG_MS', {
       default: 1000,

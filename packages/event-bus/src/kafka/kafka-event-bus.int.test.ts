@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { restartLocalKafka, testKafka } from '@gatehouse/testkit';
 import { describe, expect, it } from 'vitest';
 import { openEventBus } from '../open.js';
+import { TopicRetentionError } from '../port.js';
 import { describeEventBusConformance } from '../testing/conformance.js';
 
 const kafka = testKafka();
@@ -68,6 +69,101 @@ describe(`KafkaEventBus on kafka ${kafka.version}: idle connections`, () => {
       expect(idleChecks).toBeLessThan(200);
     } finally {
       RequestQueue.prototype.checkPendingRequests = original;
+      await bus.close();
+    }
+  });
+});
+
+// SPEC section 1: the log is the source of truth and a rebuild reads it from offset 0, so a topic
+// must never delete or compact what it holds (gatehouse.grants only after its configured days).
+describe(`KafkaEventBus on kafka ${kafka.version}: topics keep their events`, () => {
+  const withAdmin = async <T>(use: (admin: import('kafkajs').Admin) => Promise<T>) => {
+    const { Kafka } = await import('kafkajs');
+    const admin = new Kafka({ clientId, brokers: [...kafka.brokers], logLevel: 0 }).admin();
+    await admin.connect();
+    try {
+      return await use(admin);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  const configOf = (topic: string) =>
+    withAdmin(async (admin) => {
+      const { resources } = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [{ type: 2, name: topic }], // ConfigResourceTypes.TOPIC
+      });
+      return Object.fromEntries(
+        resources[0]!.configEntries.map((entry) => [entry.configName, entry.configValue]),
+      );
+    });
+
+  it('creates topics that keep their events for ever, or as long as their spec says', async () => {
+    const bus = await openEventBus({
+      kind: 'kafka',
+      brokers: kafka.brokers,
+      clientId,
+      log: () => {},
+    });
+    try {
+      const forever = `kept.${randomUUID()}`;
+      const days = `days.${randomUUID()}`;
+      await bus.ensureTopics([
+        { name: forever, partitions: 1 },
+        { name: days, partitions: 1, retentionMs: 2000 * 86_400_000 },
+      ]);
+      expect(await configOf(forever)).toMatchObject({
+        'retention.ms': '-1',
+        'retention.bytes': '-1',
+        'cleanup.policy': 'delete',
+      });
+      expect((await configOf(days))['retention.ms']).toBe(String(2000 * 86_400_000));
+      // Asked again (every service at its start): accepted as it is.
+      await bus.ensureTopics([{ name: forever }, { name: days, retentionMs: 1900 * 86_400_000 }]);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it("refuses existing topics that would lose events: the broker's default retention, a byte limit, compaction", async () => {
+    const bus = await openEventBus({
+      kind: 'kafka',
+      brokers: kafka.brokers,
+      clientId,
+      log: () => {},
+    });
+    try {
+      const cases: [Record<string, string>, RegExp][] = [
+        [{}, /deletes events after 604800000 ms/],
+        [{ 'retention.ms': '-1', 'retention.bytes': '1073741824' }, /beyond 1073741824 bytes/],
+        [{ 'retention.ms': '-1', 'cleanup.policy': 'compact' }, /compacts events/],
+      ];
+      for (const [config, message] of cases) {
+        const topic = `lossy.${randomUUID()}`;
+        await withAdmin((admin) =>
+          admin.createTopics({
+            waitForLeaders: true,
+            topics: [
+              {
+                topic,
+                numPartitions: 1,
+                configEntries: Object.entries(config).map(([name, value]) => ({ name, value })),
+              },
+            ],
+          }),
+        );
+        const refused = bus.ensureTopics([{ name: topic }]);
+        await expect(refused).rejects.toBeInstanceOf(TopicRetentionError);
+        await expect(refused).rejects.toThrow(message);
+        await expect(refused).rejects.toThrow(`retention.ms=-1`);
+      }
+      // A finite retention below what the spec requires, too.
+      const short = `short.${randomUUID()}`;
+      await bus.ensureTopics([{ name: short, retentionMs: 30 * 86_400_000 }]);
+      await expect(
+        bus.ensureTopics([{ name: short, retentionMs: 1900 * 86_400_000 }]),
+      ).rejects.toThrow(/below the 164160000000 ms required/);
+    } finally {
       await bus.close();
     }
   });

@@ -7,6 +7,7 @@ import type { Envelope } from '@gatehouse/contracts';
 import { decodeEnvelope, encodeEnvelope } from '@gatehouse/events';
 import {
   type Admin,
+  ConfigResourceTypes,
   type Consumer,
   Kafka,
   type LogEntry,
@@ -25,6 +26,7 @@ import {
   type ReplayResult,
   type SubscribeOptions,
   type Subscription,
+  TopicRetentionError,
   type TopicSpec,
   UnknownTopicError,
 } from '../port.js';
@@ -159,19 +161,52 @@ export class KafkaEventBus implements EventBus {
 
   async ensureTopics(topics: readonly TopicSpec[]): Promise<void> {
     await this.connect();
+    const specs = [...new Map(topics.map((topic) => [topic.name, topic])).values()];
     const existing = new Set(await this.admin.listTopics());
-    const missing = [...new Map(topics.map((topic) => [topic.name, topic])).values()].filter(
-      (topic) => !existing.has(topic.name),
-    );
-    if (missing.length === 0) return;
-    await this.admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((topic) => ({
-        topic: topic.name,
-        numPartitions: topic.partitions ?? this.config.defaultPartitions,
-        replicationFactor: this.config.replicationFactor,
+    const missing = specs.filter((topic) => !existing.has(topic.name));
+    if (missing.length > 0) {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: missing.map((topic) => ({
+          topic: topic.name,
+          numPartitions: topic.partitions ?? this.config.defaultPartitions,
+          replicationFactor: this.config.replicationFactor,
+          configEntries: [
+            { name: 'retention.ms', value: String(topic.retentionMs ?? -1) },
+            { name: 'retention.bytes', value: '-1' },
+            { name: 'cleanup.policy', value: 'delete' },
+          ],
+        })),
+      });
+    }
+    // Every topic, created now or long ago: a topic created by hand, or by an older version, with
+    // the broker's default retention (7 days) would quietly lose what a rebuild reads.
+    const described = await this.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: specs.map((topic) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name: topic.name,
+        configNames: ['retention.ms', 'retention.bytes', 'cleanup.policy'],
       })),
     });
+    for (const resource of described.resources) {
+      const spec = specs.find((topic) => topic.name === resource.resourceName)!;
+      const config = new Map(resource.configEntries.map((e) => [e.configName, e.configValue]));
+      const retentionMs = Number(config.get('retention.ms') ?? '-1');
+      const required = spec.retentionMs ?? -1;
+      if (retentionMs >= 0 && (required < 0 || retentionMs < required))
+        throw new TopicRetentionError(
+          spec.name,
+          `deletes events after ${retentionMs} ms (retention.ms)${required < 0 ? '' : `, below the ${required} ms required`}`,
+        );
+      if (Number(config.get('retention.bytes') ?? '-1') >= 0)
+        throw new TopicRetentionError(
+          spec.name,
+          `deletes events beyond ${config.get('retention.bytes')} bytes (retention.bytes)`,
+        );
+      if ((config.get('cleanup.policy') ?? 'delete').includes('compact'))
+        throw new TopicRetentionError(spec.name, 'compacts events (cleanup.policy=compact)');
+    }
   }
 
   async publish(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]> {
