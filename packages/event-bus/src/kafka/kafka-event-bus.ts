@@ -7,7 +7,6 @@ import type { Envelope } from '@gatehouse/contracts';
 import { decodeEnvelope, encodeEnvelope } from '@gatehouse/events';
 import {
   type Admin,
-  ConfigResourceTypes,
   type Consumer,
   Kafka,
   type LogEntry,
@@ -69,6 +68,12 @@ interface PendingPublish {
   resolve: (positions: EventPosition[]) => void;
   reject: (error: unknown) => void;
 }
+
+/**
+ * kafkajs's ConfigResourceTypes.TOPIC. Node's ESM loader cannot see that name among the CommonJS
+ * module's exports (vitest can, so tests alone would not tell), hence the number itself.
+ */
+const topicResource = 2;
 
 const levels = {
   [logLevel.ERROR]: 'error',
@@ -184,7 +189,7 @@ export class KafkaEventBus implements EventBus {
     const described = await this.admin.describeConfigs({
       includeSynonyms: false,
       resources: specs.map((topic) => ({
-        type: ConfigResourceTypes.TOPIC,
+        type: topicResource,
         name: topic.name,
         configNames: ['retention.ms', 'retention.bytes', 'cleanup.policy'],
       })),
