@@ -52,7 +52,7 @@ start() {
   mkdir -p "$dir"
   local cp props="$dir/server.properties" ctl
   cp=$(classpath)
-  if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then die "a broker already runs from $dir"; fi
+  if [ -f "$dir/pid" ] && alive "$(cat "$dir/pid")"; then die "a broker already runs from $dir"; fi
   if [ ! -f "$props" ]; then
     [ -n "$port" ] || port=$(free_port)
     ctl=$(free_port)
@@ -91,7 +91,7 @@ PROPS
   echo $! >"$dir/pid"
   local pid; pid=$(cat "$dir/pid")
   for _ in $(seq 1 600); do
-    kill -0 "$pid" 2>/dev/null || { tail -n 40 "$dir/stdout.log" "$dir/server.log" >&2 2>/dev/null; die "Kafka exited while starting"; }
+    alive "$pid" || { tail -n 40 "$dir/stdout.log" "$dir/server.log" >&2 2>/dev/null; die "Kafka exited while starting"; }
     if port_open "$port" && grep -q "Kafka Server started" "$dir/server.log" 2>/dev/null; then
       echo "KAFKA_BROKERS=127.0.0.1:$port"
       echo "KAFKA_PID=$pid"

@@ -12,15 +12,25 @@ PY
 # port_open PORT: true when something accepts TCP connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# alive PID: true while the process runs. A zombie (killed, not yet reaped by its parent: this
+# machine's init reaps late, and a container without an init never does) answers kill -0 but is
+# dead, and must not be taken for a running broker or a process still to wait for.
+alive() {
+  local pid=$1 state
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$pid/status" 2>/dev/null || true)
+  [ "$state" != Z ]
+}
+
 # stop_pid FILE [SIGNAL]: stops the process whose PID is in FILE (only that one) and waits for it.
 stop_pid() {
   local file=$1 sig=${2:-TERM} pid
   [ -f "$file" ] || return 0
   pid=$(cat "$file")
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     kill "-$sig" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
+    for _ in $(seq 1 300); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.2; fi
   fi
   rm -f "$file"
 }

@@ -63,7 +63,8 @@ export interface EventBus {
    * Appends events to a topic, partitioned by `envelope.tenant`, and resolves with their
    * positions once they are durably acknowledged (Kafka: acks=all on an idempotent producer;
    * embedded: written and fsynced). Rejects with `EventBusUnavailableError` when the log cannot
-   * acknowledge in time; the events may then still be appended later.
+   * acknowledge in time; its `mayHaveBeenAppended` says whether the events may be in the log anyway.
+   * A publish that failed is never tried again behind its caller's back.
    */
   publish(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]>;
   /** Joins a consumer group; resolves once the member is consuming. */
@@ -81,6 +82,16 @@ export interface EventBus {
 /** The log did not acknowledge in time, or is closed. Retryable; maps to 503 at HTTP edges. */
 export class EventBusUnavailableError extends Error {
   override readonly name = 'EventBusUnavailableError';
+  /**
+   * Whether the events may still be in the log (a request carrying them may have reached it).
+   * False: nothing was appended, and nothing will be, so "nothing changed" is a true answer.
+   */
+  readonly mayHaveBeenAppended: boolean;
+
+  constructor(message: string, options: { mayHaveBeenAppended?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? {} : { cause: options.cause });
+    this.mayHaveBeenAppended = options.mayHaveBeenAppended ?? true;
+  }
 }
 
 /** A topic would lose events a rebuild needs: it deletes them too soon, or compacts them. */

@@ -60,11 +60,19 @@ export class CommandConflictError extends Error {
 }
 
 /**
- * The event log did not acknowledge the events in time. They may still be appended later, and then
- * apply: the caller cannot say that nothing changed (the durability issue makes this exact).
+ * The event log did not acknowledge the events in time. `mayHaveBeenAppended`: a request carrying
+ * them may have reached the log, and the change then applies unless a concurrent one came first;
+ * false: nothing was appended, and nothing will be.
  */
 export class CommandNotAppendedError extends Error {
   override readonly name = 'CommandNotAppendedError';
+  constructor(
+    message: string,
+    readonly mayHaveBeenAppended: boolean,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /**
@@ -144,6 +152,9 @@ export class CommandHandler {
       if (events.length === 0) return result;
       const commandId = uuidv7();
       const expectedVersions = reads.versions();
+      // The expectations mark a command's first event (and tell a copy of it from its followers).
+      if (expectedVersions.length === 0)
+        throw new Error('a command must decide on at least one stream it read');
       const envelopes = events.map((event, i) =>
         newEnvelope(
           {
@@ -163,7 +174,9 @@ export class CommandHandler {
         positions = await bus.publish(topic, envelopes);
       } catch (error) {
         if (error instanceof EventBusUnavailableError)
-          throw new CommandNotAppendedError(error.message, { cause: error });
+          throw new CommandNotAppendedError(error.message, error.mayHaveBeenAppended, {
+            cause: error,
+          });
         throw error;
       }
       try {

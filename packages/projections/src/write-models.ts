@@ -128,7 +128,7 @@ export class StreamLedger {
     ]);
     const last =
       marker && values[0]
-        ? (JSON.parse(values[0]) as { id: string; outcome: CommandOutcome })
+        ? (JSON.parse(values[0]) as { id: string; outcome: CommandOutcome | 'duplicate' })
         : undefined;
     const snapshots = new Map(
       streams.map((stream, i) => [stream, decodeSnapshot(values[i + (marker ? 1 : 0)])]),
@@ -136,8 +136,19 @@ export class StreamLedger {
     const writes: WriteOp[] = [];
     let applied = true;
     if (commandId) {
+      // A command's first event is the one with its expectations (every command has some).
       const first = expected.length > 0 || last?.id !== commandId;
-      if (first) {
+      if (first && last?.id === commandId) {
+        // The same command again, right after itself: a producer sent its events a second time
+        // after a failure it could not tell from a loss. Already decided: this copy is ignored,
+        // its later events with it, and the outcome its writer reads stays the first one's.
+        applied = false;
+        writes.push({
+          op: 'set',
+          key: marker!,
+          value: JSON.stringify({ id: commandId, outcome: 'duplicate' }),
+        });
+      } else if (first) {
         applied = expected.every(
           ({ stream, version }) => snapshots.get(stream)!.version === Number(version),
         );

@@ -18,6 +18,8 @@ export {
   type KafkaHandle,
   type RedisHandle,
   restartLocalKafka,
+  startLocalKafka,
+  stopLocalKafka,
   type TestInfrastructure,
 } from './infrastructure.js';
 export { type RawAnswer, sendRaw } from './raw-http.js';

@@ -256,6 +256,16 @@ export async function scriptOutput(
 }
 
 /** Stops the infra/local broker as a crash would (SIGKILL) and starts it again on its data. */
+/** Kills the broker the testkit started (as a crash would); `startLocalKafka` brings it back. */
+export async function stopLocalKafka(localDir: string): Promise<void> {
+  await script(defaultInfraDir, 'kafka.sh', ['stop', '--dir', localDir, '--kill']);
+}
+
+/** Starts the broker of `localDir` again, on its port, with its data. */
+export async function startLocalKafka(localDir: string): Promise<void> {
+  await script(defaultInfraDir, 'kafka.sh', ['start', '--dir', localDir]);
+}
+
 export async function restartLocalKafka(localDir: string): Promise<void> {
   await script(defaultInfraDir, 'kafka.sh', ['stop', '--dir', localDir, '--kill']);
   await script(defaultInfraDir, 'kafka.sh', ['start', '--dir', localDir]);

@@ -22,6 +22,8 @@ export interface ServiceSpec {
 
 const tenancy = ['GATEHOUSE_PUBLIC_URL', 'GATEHOUSE_TENANT_MODE', 'GATEHOUSE_TENANT_DOMAIN'];
 const infrastructure = ['GATEHOUSE_KAFKA_BROKERS', 'GATEHOUSE_REDIS_URL'];
+/** How every service appends and checks the log: the publish timeout, the grants topic's retention. */
+const log = ['GATEHOUSE_PUBLISH_TIMEOUT_MS', 'GATEHOUSE_GRANTS_RETENTION_DAYS'];
 
 export const services: readonly ServiceSpec[] = [
   {
@@ -29,13 +31,13 @@ export const services: readonly ServiceSpec[] = [
     package: '@gatehouse/admin',
     http: { port: 9010, env: 'GATEHOUSE_ADMIN_PORT' },
     requires: [...infrastructure, 'GATEHOUSE_ADMIN_TOKEN'],
-    optional: [...tenancy, 'GATEHOUSE_READ_YOUR_WRITES_MS'],
+    optional: [...tenancy, ...log, 'GATEHOUSE_READ_YOUR_WRITES_MS'],
   },
   {
     name: 'projector',
     package: '@gatehouse/projector',
     requires: infrastructure,
-    optional: [],
+    optional: log,
   },
   {
     name: 'keys',
@@ -45,6 +47,7 @@ export const services: readonly ServiceSpec[] = [
     requires: [...infrastructure, 'GATEHOUSE_KEK'],
     optional: [
       ...tenancy,
+      ...log,
       'GATEHOUSE_READ_YOUR_WRITES_MS',
       'GATEHOUSE_KEY_ROTATION_SECONDS',
       'GATEHOUSE_MAX_TOKEN_LIFETIME_SECONDS',
@@ -57,21 +60,21 @@ export const services: readonly ServiceSpec[] = [
     http: { port: 9011, env: 'GATEHOUSE_TOKEN_PORT' },
     grpc: { port: 9111, env: 'GATEHOUSE_TOKEN_GRPC_PORT' },
     requires: [...infrastructure, 'GATEHOUSE_KEK'],
-    optional: [...tenancy, 'GATEHOUSE_MAX_PROJECTION_LAG_MS'],
+    optional: [...tenancy, ...log, 'GATEHOUSE_MAX_PROJECTION_LAG_MS'],
   },
   {
     name: 'authorize',
     package: '@gatehouse/authorize',
     http: { port: 9014, env: 'GATEHOUSE_AUTHORIZE_PORT' },
     requires: [...infrastructure, 'GATEHOUSE_KEK'],
-    optional: [...tenancy, 'GATEHOUSE_TOKEN_GRPC_URL'],
+    optional: [...tenancy, ...log, 'GATEHOUSE_TOKEN_GRPC_URL'],
   },
   {
     name: 'userinfo',
     package: '@gatehouse/userinfo',
     http: { port: 9012, env: 'GATEHOUSE_USERINFO_PORT' },
     requires: [...infrastructure, 'GATEHOUSE_KEK'],
-    optional: [...tenancy, 'GATEHOUSE_MAX_PROJECTION_LAG_MS'],
+    optional: [...tenancy, ...log, 'GATEHOUSE_MAX_PROJECTION_LAG_MS'],
   },
 ];
 

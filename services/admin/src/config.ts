@@ -14,6 +14,8 @@ export interface AdminConfig {
   adminTokenSha256: string;
   /** GATEHOUSE_KAFKA_BROKERS (required): comma-separated host:port. */
   kafkaBrokers: string[];
+  /** GATEHOUSE_PUBLISH_TIMEOUT_MS: how long an append waits for Kafka before failing. Default 2000. */
+  publishTimeoutMs: number;
   /** The topics and how long each must keep its events (GATEHOUSE_GRANTS_RETENTION_DAYS). */
   topics: ReturnType<typeof topicSpecs>;
   /** GATEHOUSE_REDIS_URL (required): redis://host:port/db. */
@@ -33,6 +35,11 @@ export function readAdminConfig(env: Environment): AdminConfig {
     tenancy,
     adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
     kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    publishTimeoutMs: setting.integer(env, 'GATEHOUSE_PUBLISH_TIMEOUT_MS', {
+      default: 2000,
+      min: 100,
+      max: 60_000,
+    }),
     topics: topicSpecs(env),
     redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
     readYourWritesMs: setting.integer(env, 'GATEHOUSE_READ_YOUR_WRITES_MS', {

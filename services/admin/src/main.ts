@@ -17,7 +17,11 @@ try {
   throw error;
 }
 
-const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-admin' });
+const bus = new KafkaEventBus({
+  brokers: config.kafkaBrokers,
+  clientId: 'gatehouse-admin',
+  publishTimeoutMs: config.publishTimeoutMs,
+});
 const store = new RedisProjectionStore({ url: config.redisUrl });
 await ensureTopicsAtStart(bus, config.topics, 'admin');
 const app = createAdminApp({

@@ -16,7 +16,11 @@ try {
   throw error;
 }
 
-const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-authorize' });
+const bus = new KafkaEventBus({
+  brokers: config.kafkaBrokers,
+  clientId: 'gatehouse-authorize',
+  publishTimeoutMs: config.publishTimeoutMs,
+});
 const store = new RedisProjectionStore({ url: config.redisUrl });
 await ensureTopicsAtStart(bus, config.topics, 'authorize');
 const ring = new KeyRing(storeKeySource(store), config.keks);

@@ -21,6 +21,8 @@ export interface KeysConfig {
   jwksMaxAgeSeconds: number;
   /** GATEHOUSE_KAFKA_BROKERS (required). */
   kafkaBrokers: string[];
+  /** GATEHOUSE_PUBLISH_TIMEOUT_MS: how long an append waits for Kafka before failing. Default 2000. */
+  publishTimeoutMs: number;
   /** The topics and how long each must keep its events (GATEHOUSE_GRANTS_RETENTION_DAYS). */
   topics: ReturnType<typeof topicSpecs>;
   /** GATEHOUSE_REDIS_URL (required). */
@@ -58,6 +60,11 @@ export function readKeysConfig(env: Environment): KeysConfig {
       max: 86_400,
     }),
     kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    publishTimeoutMs: setting.integer(env, 'GATEHOUSE_PUBLISH_TIMEOUT_MS', {
+      default: 2000,
+      min: 100,
+      max: 60_000,
+    }),
     topics: topicSpecs(env),
     redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
     readYourWritesMs: setting.integer(env, 'GATEHOUSE_READ_YOUR_WRITES_MS', {

@@ -230,7 +230,11 @@ export class KeyKeeper {
       return { view: await loadServerKeys(store, tenant, serverId), changed };
     } catch (error) {
       if (error instanceof CommandNotAppendedError)
-        throw new KeysUnavailableError('the event log is unavailable; the keys may not be changed');
+        throw new KeysUnavailableError(
+          error.mayHaveBeenAppended
+            ? 'the event log did not confirm the change in time; it may still apply'
+            : 'the event log is unavailable; the keys were not changed',
+        );
       if (error instanceof CommandOutcomeUnknownError) {
         // Keep the lock until it expires: a replica deciding on the old keys now would only lose.
         release = false;

@@ -17,7 +17,11 @@ try {
 
 const log = (entry: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ service: 'keys', ...entry })}\n`);
-const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-keys' });
+const bus = new KafkaEventBus({
+  brokers: config.kafkaBrokers,
+  clientId: 'gatehouse-keys',
+  publishTimeoutMs: config.publishTimeoutMs,
+});
 const store = new RedisProjectionStore({ url: config.redisUrl });
 await ensureTopicsAtStart(bus, config.topics, 'keys');
 const keys = createKeysService({

@@ -13,9 +13,16 @@ const log = (entry: Record<string, unknown>) =>
 let brokers: string[];
 let redisUrl: string;
 let topics: ReturnType<typeof topicSpecs>;
+let publishTimeoutMs: number;
 try {
   brokers = setting.list(process.env, 'GATEHOUSE_KAFKA_BROKERS');
   topics = topicSpecs(process.env);
+  // The projector appends copies to the derived topics (gatehouse.client-lifecycle, ...).
+  publishTimeoutMs = setting.integer(process.env, 'GATEHOUSE_PUBLISH_TIMEOUT_MS', {
+    default: 2000,
+    min: 100,
+    max: 60_000,
+  });
   redisUrl = setting.url(process.env, 'GATEHOUSE_REDIS_URL', {
     protocols: ['redis:', 'rediss:'],
   }).href;
@@ -27,7 +34,7 @@ try {
   throw error;
 }
 
-const bus = new KafkaEventBus({ brokers, clientId: 'gatehouse-projector' });
+const bus = new KafkaEventBus({ brokers, clientId: 'gatehouse-projector', publishTimeoutMs });
 const store = new RedisProjectionStore({ url: redisUrl });
 await ensureTopicsAtStart(bus, topics, 'projector');
 const projector = createProjector({

@@ -15,6 +15,8 @@ export interface TokenConfig {
   keks: KeyEncryptionKeys;
   /** GATEHOUSE_KAFKA_BROKERS (required). */
   kafkaBrokers: string[];
+  /** GATEHOUSE_PUBLISH_TIMEOUT_MS: how long an append waits for Kafka before failing. Default 2000. */
+  publishTimeoutMs: number;
   /** The topics and how long each must keep its events (GATEHOUSE_GRANTS_RETENTION_DAYS). */
   topics: ReturnType<typeof topicSpecs>;
   /** GATEHOUSE_REDIS_URL (required). */
@@ -35,6 +37,11 @@ export function readTokenConfig(env: Environment): TokenConfig {
     tenancy: readTenancyConfig(env),
     keks,
     kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    publishTimeoutMs: setting.integer(env, 'GATEHOUSE_PUBLISH_TIMEOUT_MS', {
+      default: 2000,
+      min: 100,
+      max: 60_000,
+    }),
     topics: topicSpecs(env),
     redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
     maxProjectionLagMs: setting.integer(env, 'GATEHOUSE_MAX_PROJECTION_LAG_MS', {

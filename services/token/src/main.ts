@@ -16,7 +16,11 @@ try {
   throw error;
 }
 
-const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-token' });
+const bus = new KafkaEventBus({
+  brokers: config.kafkaBrokers,
+  clientId: 'gatehouse-token',
+  publishTimeoutMs: config.publishTimeoutMs,
+});
 const store = new RedisProjectionStore({ url: config.redisUrl });
 await ensureTopicsAtStart(bus, config.topics, 'token');
 const ring = new KeyRing(storeKeySource(store), config.keks);

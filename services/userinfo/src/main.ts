@@ -16,7 +16,11 @@ try {
   throw error;
 }
 
-const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-userinfo' });
+const bus = new KafkaEventBus({
+  brokers: config.kafkaBrokers,
+  clientId: 'gatehouse-userinfo',
+  publishTimeoutMs: config.publishTimeoutMs,
+});
 const store = new RedisProjectionStore({ url: config.redisUrl });
 await ensureTopicsAtStart(bus, config.topics, 'userinfo');
 const ring = new KeyRing(storeKeySource(store), config.keks);

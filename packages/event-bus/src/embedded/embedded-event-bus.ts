@@ -136,7 +136,8 @@ export class EmbeddedEventBus implements EventBus {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new EventBusUnavailableError('event bus is closed');
+    if (this.closed)
+      throw new EventBusUnavailableError('event bus is closed', { mayHaveBeenAppended: false });
   }
 
   private log(topic: string, create: boolean): Promise<AppendOnlyLog> {

@@ -49,7 +49,11 @@ export interface KafkaEventBusOptions {
   sessionTimeoutMs?: number;
   /** Consumer heartbeat interval. Default 1 s. */
   heartbeatIntervalMs?: number;
-  /** How long a publish may wait for the acknowledgement before failing. Default 10 s. */
+  /**
+   * How long a publish may wait for the acknowledgement before failing (SPEC section 9: an outage
+   * fails fast). A publish that fails is never tried again later: its caller is told whether its
+   * events may still have been appended. Default 2 s (GATEHOUSE_PUBLISH_TIMEOUT_MS).
+   */
   publishTimeoutMs?: number;
   /** Events waiting for Kafka beyond which a publish fails at once (Kafka down). Default 10,000. */
   maxQueuedEvents?: number;
@@ -65,8 +69,13 @@ interface PendingPublish {
   topic: string;
   partitions: number[];
   messages: Message[];
+  /** Epoch ms after which its caller is told it failed, and nothing more is tried for it. */
+  deadline: number;
+  /** Whether a request carrying it may have reached a broker. */
+  sent: boolean;
+  settled: boolean;
   resolve: (positions: EventPosition[]) => void;
-  reject: (error: unknown) => void;
+  reject: (error: EventBusUnavailableError) => void;
 }
 
 /**
@@ -85,6 +94,7 @@ const levels = {
 
 export class KafkaEventBus implements EventBus {
   private readonly kafka: Kafka;
+  private readonly producerKafka: Kafka;
   private producer: Producer;
   private producerReady: Promise<void> | null = null;
   private readonly admin: Admin;
@@ -107,7 +117,7 @@ export class KafkaEventBus implements EventBus {
       maxWaitMs: 100,
       sessionTimeoutMs: 10_000,
       heartbeatIntervalMs: 1_000,
-      publishTimeoutMs: 10_000,
+      publishTimeoutMs: 2_000,
       maxQueuedEvents: 10_000,
       ...options,
       brokers: [...options.brokers],
@@ -125,16 +135,33 @@ export class KafkaEventBus implements EventBus {
         },
       retry: { initialRetryTime: 100, retries: 8 },
     });
+    // The producer's own client: kafkajs retries a request at most once, within the publish
+    // timeout (its retry loop would otherwise reconnect and send a failed request again long after
+    // its caller was told it failed); `sendQueued` tries again while its callers still wait.
+    this.producerKafka = new Kafka({
+      clientId: this.config.clientId,
+      brokers: [...this.config.brokers],
+      logLevel: logLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log: entry }: LogEntry) => {
+          const { message, ...rest } = entry;
+          log({ level: levels[level], message, ...rest });
+        },
+      connectionTimeout: Math.min(1_000, this.config.publishTimeoutMs),
+      requestTimeout: this.config.publishTimeoutMs,
+      retry: { retries: 0 },
+    });
     this.producer = this.newProducer();
     this.admin = this.kafka.admin();
   }
 
   private newProducer(): Producer {
-    return this.kafka.producer({
+    return this.producerKafka.producer({
       idempotent: true, // implies acks=all (-1)
-      // Retry a batch for as long as kafkajs will; `publishTimeoutMs` bounds how long a caller
-      // waits. When kafkajs gives up anyway, `sendQueued` replaces the producer.
-      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 2_000 },
+      // The fewest kafkajs allows an idempotent producer: one quick retry within the same
+      // producer (deduplicated by the broker); after that, `sendQueued` decides.
+      retry: { retries: 1, initialRetryTime: 50, maxRetryTime: 100 },
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
@@ -216,10 +243,24 @@ export class KafkaEventBus implements EventBus {
 
   async publish(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]> {
     if (envelopes.length === 0) return [];
-    await this.connect();
+    const deadline = Date.now() + this.config.publishTimeoutMs;
+    // Before anything is queued, a failure (no broker to ask for the partitions) appended nothing.
+    let partitionMetadata: PartitionMetadata[];
+    try {
+      partitionMetadata =
+        this.partitionsByTopic.get(topic) ??
+        (await Promise.race([
+          this.connect().then(() => this.partitionsOf(topic)),
+          rejectAfter(this.config.publishTimeoutMs, `publish to ${topic}`),
+        ]));
+    } catch (error) {
+      if (error instanceof UnknownTopicError) throw error;
+      throw new EventBusUnavailableError(`publish to ${topic} failed: ${String(error)}`, {
+        mayHaveBeenAppended: false,
+      });
+    }
     // The partition is chosen here (murmur2 of the tenant, as the Java client does) rather than
     // inside kafkajs, so that each event's offset can be told from its partition's base offset.
-    const partitionMetadata = await this.partitionsOf(topic);
     const partitions = envelopes.map((envelope) =>
       this.partitioner({
         topic,
@@ -230,10 +271,11 @@ export class KafkaEventBus implements EventBus {
     if (this.queuedEvents + envelopes.length > this.config.maxQueuedEvents) {
       throw new EventBusUnavailableError(
         `more than ${this.config.maxQueuedEvents} events are waiting for Kafka`,
+        { mayHaveBeenAppended: false },
       );
     }
-    const acknowledged = new Promise<EventPosition[]>((resolve, reject) => {
-      this.queue.push({
+    return new Promise<EventPosition[]>((resolve, reject) => {
+      const pending: PendingPublish = {
         topic,
         partitions,
         messages: envelopes.map((envelope, index) => ({
@@ -241,27 +283,58 @@ export class KafkaEventBus implements EventBus {
           value: Buffer.from(encodeEnvelope(envelope)),
           partition: partitions[index]!,
         })),
-        resolve,
-        reject,
-      });
+        deadline,
+        sent: false,
+        settled: false,
+        resolve: (positions) => {
+          if (pending.settled) return;
+          pending.settled = true;
+          clearTimeout(timer);
+          resolve(positions);
+        },
+        reject: (error) => {
+          if (pending.settled) return;
+          pending.settled = true;
+          clearTimeout(timer);
+          this.queuedEvents -= pending.messages.length;
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        // Still queued: it leaves the queue and is never sent. In a request: that request may have
+        // been appended, but it is not sent again.
+        const queued = this.queue.indexOf(pending);
+        if (queued >= 0) this.queue.splice(queued, 1);
+        pending.reject(
+          new EventBusUnavailableError(
+            `publish to ${topic} was not acknowledged within ${this.config.publishTimeoutMs} ms`,
+            { mayHaveBeenAppended: pending.sent },
+          ),
+        );
+      }, this.config.publishTimeoutMs);
+      this.queue.push(pending);
       this.queuedEvents += envelopes.length;
       this.sending ??= this.sendQueued();
     });
-    return withTimeout(acknowledged, this.config.publishTimeoutMs, `publish to ${topic}`);
   }
 
   /**
    * Group commit: the idempotent producer has one request in flight, so publishes that arrive
    * meanwhile wait here and go out together in the next request, each still told its own offsets.
+   * A request that fails is tried again, with a new producer, for the callers still waiting and
+   * only for them; a caller whose time is up is told so and left out of every later request.
    */
   private async sendQueued(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.queue.length);
+    let batch: PendingPublish[] = [];
+    while (this.queue.length > 0 || batch.length > 0) {
+      batch = [...batch, ...this.queue.splice(0, this.queue.length)].filter((p) => !p.settled);
+      if (batch.length === 0) continue;
       const byTopic = new Map<string, Message[]>();
       for (const pending of batch)
         byTopic.set(pending.topic, [...(byTopic.get(pending.topic) ?? []), ...pending.messages]);
       try {
         await this.producerConnected();
+        for (const pending of batch) pending.sent = true;
         const results = await this.producer.sendBatch({
           acks: -1,
           topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
@@ -271,6 +344,7 @@ export class KafkaEventBus implements EventBus {
           results.map((r) => [`${r.topicName}:${r.partition}`, BigInt(r.baseOffset ?? '0')]),
         );
         for (const pending of batch) {
+          this.queuedEvents -= pending.settled ? 0 : pending.messages.length;
           pending.resolve(
             pending.partitions.map((partition) => {
               const key = `${pending.topic}:${partition}`;
@@ -280,14 +354,21 @@ export class KafkaEventBus implements EventBus {
             }),
           );
         }
+        batch = [];
       } catch (error) {
-        for (const pending of batch)
-          pending.reject(
-            new EventBusUnavailableError(`publish to ${pending.topic} failed: ${String(error)}`),
-          );
+        // The request may have been appended (the broker wrote it, then the answer was lost): a
+        // new producer, so that a retry is never taken for a duplicate of it (see replaceProducer).
         await this.replaceProducer();
-      } finally {
-        this.queuedEvents -= batch.reduce((sum, pending) => sum + pending.messages.length, 0);
+        const now = Date.now();
+        for (const pending of batch)
+          if (pending.deadline - now < 50)
+            pending.reject(
+              new EventBusUnavailableError(`publish to ${pending.topic} failed: ${String(error)}`, {
+                mayHaveBeenAppended: pending.sent,
+              }),
+            );
+        batch = batch.filter((pending) => !pending.settled);
+        if (batch.length > 0) await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
     this.sending = null;

@@ -195,6 +195,24 @@ export function describeProjectionRuntime(harness: RuntimeHarness): void {
       expect(await stateNow()).toEqual(live);
     });
 
+    it('ignores a copy of a command appended again right after it (a producer retry)', async () => {
+      const { bus, store, topic, ns } = await setup();
+      await run({ bus, store, projections: [counted(topic, ns)], groupId: `g-${ns}` });
+      const tenant = `t-${ns}`;
+      const once = command(tenant, 'w', 2, 0);
+      // The same events twice in a row, as a producer that could not tell a lost answer from a
+      // lost request sends them again; then the next command, decided after the first.
+      const next = command(tenant, 'w', 1, 2);
+      const positions = await bus.publish(topic, [...once, ...once, ...next]);
+      await waitForProjections(store, positions, { timeoutMs: 20_000 });
+      expect(await store.get(commandOutcomeKey(tenant, once[0]!.commandId))).toBe('applied');
+      expect(await store.get(commandOutcomeKey(tenant, next[0]!.commandId))).toBe('applied');
+      expect(decodeSnapshot(await store.get(streamKey(tenant, 'counter/w')))).toEqual({
+        version: 3,
+        state: 3,
+      });
+    });
+
     it("applies a command's later events as its first was decided, across a change of projector", async () => {
       const { bus, store, topic, ns } = await setup();
       const projection = counted(topic, ns);

@@ -36,7 +36,9 @@ function oktaErrorOf(error: unknown): unknown {
     );
   if (error instanceof CommandNotAppendedError)
     return OktaApiError.unavailable(
-      'The change could not be recorded in time: the event log is unavailable. It may still be recorded; check before trying again.',
+      error.mayHaveBeenAppended
+        ? 'The change could not be confirmed in time: the event log did not answer. It may still be recorded and applied; check before trying again.'
+        : 'The change could not be recorded: the event log is unavailable. Nothing was changed; try again.',
     );
   if (error instanceof CommandOutcomeUnknownError)
     return OktaApiError.unavailable(
