@@ -13,7 +13,11 @@ import type { TenancyConfig } from '@gatehouse/directory';
 import { EmbeddedEventBus } from '@gatehouse/event-bus';
 import { topicSpecs } from '@gatehouse/events';
 import { createKeysService } from '@gatehouse/keys';
-import { MemoryProjectionStore } from '@gatehouse/projection-store';
+import {
+  GenerationalStore,
+  MemoryProjectionStore,
+  type ProjectionStore,
+} from '@gatehouse/projection-store';
 import { readModelsLagMs } from '@gatehouse/projections';
 import { createProjector } from '@gatehouse/projector';
 import { KeyRing, parseKeks, storeKeySource } from '@gatehouse/signing-keys';
@@ -70,11 +74,12 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
         log({ level: 'warn', message: 'cut a torn tail off the event log', topic, discardedBytes }),
     });
     stops.push(() => bus.close());
-    const store = new MemoryProjectionStore();
+    const store = new GenerationalStore(new MemoryProjectionStore());
     stops.push(() => store.close());
     await bus.ensureTopics(topicSpecs());
 
-    // The read models live in memory: build them from the whole log, then follow it.
+    // The read models live in memory: built from the whole log (their first generation: there is
+    // none at start), then followed.
     const projector = createProjector({
       bus,
       store,
@@ -169,9 +174,9 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
   }
 }
 
-async function caughtUp(store: MemoryProjectionStore, log: Log): Promise<void> {
+async function caughtUp(store: ProjectionStore, log: Log): Promise<void> {
   const deadline = Date.now() + 30_000;
-  while ((await readModelsLagMs(store)) === undefined) {
+  while ((await readModelsLagMs(store).catch(() => undefined)) === undefined) {
     if (Date.now() > deadline) {
       log({ level: 'warn', message: 'the read models have not caught up within 30 s; starting' });
       return;

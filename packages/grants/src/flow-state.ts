@@ -4,15 +4,20 @@
 // are also projected from the events, with the same values. Secrets are kept only as SHA-256 hashes.
 import { createHash, randomBytes } from 'node:crypto';
 
+/**
+ * Keys under `fs:` are state the services write themselves (and the projector writes again from the
+ * events, monotonically or once): shared by every generation of the read models, so that what a
+ * service just wrote is there whichever generation is current.
+ */
 export const grantKeys = {
   /** string, JSON CodeRecord, then a RedeemedCode once exchanged; expires with the code (+ replay window) */
-  code: (tenant: string, codeSha256: string) => `rm:code:${tenant}:${codeSha256}`,
+  code: (tenant: string, codeSha256: string) => `fs:code:${tenant}:${codeSha256}`,
   /** string, JSON RefreshRecord; expires when the token can no longer be used nor reused */
-  refresh: (tenant: string, tokenSha256: string) => `rm:refresh:${tenant}:${tokenSha256}`,
+  refresh: (tenant: string, tokenSha256: string) => `fs:refresh:${tenant}:${tokenSha256}`,
   /** string: the time of revocation; expires when the token would have */
-  revokedToken: (tenant: string, jti: string) => `rm:revoked-token:${tenant}:${jti}`,
+  revokedToken: (tenant: string, jti: string) => `fs:revoked-token:${tenant}:${jti}`,
   /** string: the reason; expires when the grant's last token would have */
-  revokedGrant: (tenant: string, grantId: string) => `rm:revoked-grant:${tenant}:${grantId}`,
+  revokedGrant: (tenant: string, grantId: string) => `fs:revoked-grant:${tenant}:${grantId}`,
   /** set: the scopes a user consented to for a client of a server (projected from ConsentGranted) */
   consent: (tenant: string, serverId: string, clientId: string, userId: string) =>
     `rm:consent:${tenant}:${serverId}:${clientId}:${userId}`,

@@ -145,6 +145,6 @@ export function projectGrantEvent(envelope: Envelope, now = Date.now()): WriteOp
 export const grantsProjection = {
   name: 'grants',
   topics: [Topics.grants, Topics.revocations],
-  keyPrefixes: ['rm:refresh:', 'rm:revoked-token:', 'rm:revoked-grant:', 'rm:consent:'],
+  keyPrefixes: ['fs:refresh:', 'fs:revoked-token:', 'fs:revoked-grant:', 'rm:consent:'],
   project: (envelope: Envelope) => projectGrantEvent(envelope),
 } as const;

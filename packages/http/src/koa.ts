@@ -1,6 +1,8 @@
 // Koa middleware of the management API edge: request ids, Okta error responses, JSON bodies.
+
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import type { Context, Middleware } from 'koa';
 import { newErrorId, OAuthError, OktaApiError, oktaErrorBody } from './okta-errors.js';
 
@@ -95,9 +97,16 @@ export function oktaErrors(log: EdgeLog): Middleware {
         ctx.body = { error: caught.error, error_description: caught.description };
         return;
       }
-      const error = caught instanceof OktaApiError ? caught : OktaApiError.internal();
+      // Redis away, or the read models lost and being rebuilt: the change or read may be tried again.
+      const known =
+        caught instanceof ProjectionStoreUnavailableError
+          ? OktaApiError.unavailable(
+              'The service cannot read its state right now (its store is unavailable or being rebuilt). Try again shortly.',
+            )
+          : caught;
+      const error = known instanceof OktaApiError ? known : OktaApiError.internal();
       const errorId =
-        caught instanceof OktaApiError ? newErrorId() : logUnexpected(log, ctx, caught);
+        known instanceof OktaApiError ? newErrorId() : logUnexpected(log, ctx, caught);
       ctx.status = error.status;
       for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
       ctx.body = oktaErrorBody(error, errorId);

@@ -1,7 +1,9 @@
 // The HTTP edge of the OAuth endpoints (/token, /introspect, /revoke): form bodies as RFC 6749 wants
 // them, and every error as `{error, error_description}` (RFC 6749 section 5.2), anything unexpected
 // as `server_error` with nothing of its detail. Responses are never cached (RFC 6749 section 5.1).
+
 import type { IncomingMessage } from 'node:http';
+import { ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import type { Middleware } from 'koa';
 import { type EdgeLog, type LoggedRequest, logUnexpected } from './koa.js';
 import { OAuthError, OktaApiError } from './okta-errors.js';
@@ -16,6 +18,14 @@ export function oauthErrorReply(
   if (caught instanceof OAuthError) error = caught;
   else if (caught instanceof OktaApiError && caught.status < 500)
     error = new OAuthError(caught.status, 'invalid_request', caught.errorSummary);
+  else if (caught instanceof ProjectionStoreUnavailableError)
+    // Redis away, or the read models lost and being rebuilt: fail closed, and say it will pass.
+    error = new OAuthError(
+      503,
+      'temporarily_unavailable',
+      'The server cannot read its state right now; try again shortly.',
+      { 'Retry-After': '1' },
+    );
   else {
     const errorId = logUnexpected(log, request, caught);
     error = new OAuthError(500, 'server_error', `An unexpected error occurred (${errorId})`);

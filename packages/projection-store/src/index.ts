@@ -1,9 +1,19 @@
 export {
+  GenerationalStore,
+  GenerationReplacedError,
+  type Generations,
+  generationPointerKey,
+  isGenerational,
+  NoGenerationError,
+} from './generations.js';
+export {
   MemoryProjectionStore,
   type MemoryProjectionStoreOptions,
 } from './memory-projection-store.js';
 export {
   type DumpedKey,
+  type Guard,
+  GuardFailedError,
   type ProjectionStore,
   ProjectionStoreUnavailableError,
   type ReadQuery,

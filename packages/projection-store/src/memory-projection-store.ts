@@ -4,6 +4,8 @@
 // so each one, and each batch, is atomic.
 import {
   type DumpedKey,
+  type Guard,
+  GuardFailedError,
   type ProjectionStore,
   type ReadQuery,
   type ReadResult,
@@ -141,8 +143,17 @@ export class MemoryProjectionStore implements ProjectionStore {
 
   async read<const Q extends readonly ReadQuery[]>(
     queries: Q,
+    guard?: Guard,
   ): Promise<{ -readonly [I in keyof Q]: ReadResult<Q[I]> }> {
+    this.check(guard);
     return queries.map((query) => this.readOne(query)) as never;
+  }
+
+  /** Throws GuardFailedError unless the guard holds. Synchronous: nothing runs between it and the op. */
+  private check(guard: Guard | undefined): void {
+    if (!guard) return;
+    const actual = this.string(guard.key);
+    if (actual !== guard.value) throw new GuardFailedError(guard.key, actual);
   }
 
   private readOne(query: ReadQuery): ReadResult {
@@ -162,8 +173,9 @@ export class MemoryProjectionStore implements ProjectionStore {
     }
   }
 
-  async write(ops: readonly WriteOp[]): Promise<void> {
+  async write(ops: readonly WriteOp[], guard?: Guard): Promise<void> {
     this.checkTtls(ops);
+    this.check(guard);
     for (const op of ops) this.apply(op);
   }
 
@@ -178,7 +190,9 @@ export class MemoryProjectionStore implements ProjectionStore {
     positionKey: string,
     offset: bigint,
     ops: readonly WriteOp[],
+    guard?: Guard,
   ): Promise<boolean> {
+    this.check(guard);
     const stored = this.string(positionKey);
     if (stored !== null && BigInt(stored) >= offset) return false;
     this.checkTtls(ops);

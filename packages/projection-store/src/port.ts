@@ -89,24 +89,33 @@ export interface ProjectionStore {
   smembers(key: string): Promise<string[]>;
   sismember(key: string, member: string): Promise<boolean>;
 
-  /** Runs several reads in one round trip. */
+  /**
+   * Runs several reads in one round trip; with a `guard`, only while its key holds its value
+   * (atomically with the reads), else GuardFailedError.
+   */
   read<const Q extends readonly ReadQuery[]>(
     queries: Q,
+    guard?: Guard,
   ): Promise<{ -readonly [I in keyof Q]: ReadResult<Q[I]> }>;
   /**
    * Applies several writes in one round trip, isolated: no other command runs between them (one Lua
    * script on Redis). As in Redis, a write that fails (WrongTypeError) does not undo the ones before
    * it, and the ones after it are not applied; projections write keys of one type each, so that does
-   * not arise.
+   * not arise. With a `guard`, nothing is written unless its key holds its value: GuardFailedError.
    */
-  write(ops: readonly WriteOp[]): Promise<void>;
+  write(ops: readonly WriteOp[], guard?: Guard): Promise<void>;
   /**
    * A projector's write (SPEC section 1, monotonic projections): applies `ops` as `write` does and
    * sets `positionKey` to `offset`, only when the position stored there is below `offset` (or there
    * is none), atomically. False, and nothing written, otherwise: an event is never applied twice, nor
    * after a later event of its partition, by any number of projector replicas.
    */
-  writeAtPosition(positionKey: string, offset: bigint, ops: readonly WriteOp[]): Promise<boolean>;
+  writeAtPosition(
+    positionKey: string,
+    offset: bigint,
+    ops: readonly WriteOp[],
+    guard?: Guard,
+  ): Promise<boolean>;
   /** Every key that starts with `prefix`, in batches. */
   scan(prefix: string): AsyncIterable<string[]>;
   /**
@@ -123,6 +132,24 @@ export type DumpedKey =
   | { key: string; type: 'string'; value: string; expires: boolean }
   | { key: string; type: 'hash'; value: Record<string, string>; expires: boolean }
   | { key: string; type: 'set'; value: string[]; expires: boolean };
+
+/** A condition on one string key, checked atomically with the reads or writes it guards. */
+export interface Guard {
+  key: string;
+  /** The value the key must hold; null: the key must be absent. */
+  value: string | null;
+}
+
+/** A guard did not hold: its key holds `actual` (null: absent), so nothing was read or written. */
+export class GuardFailedError extends Error {
+  override readonly name = 'GuardFailedError';
+  constructor(
+    readonly key: string,
+    readonly actual: string | null,
+  ) {
+    super(`${key} holds ${actual === null ? 'nothing' : JSON.stringify(actual)}`);
+  }
+}
 
 /** Where `setIfNewer` keeps the version of the value under `key`. */
 export const versionKey = (key: string) => `${key}#version`;

@@ -4,10 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { ProjectionStoreUnavailableError } from './port.js';
 import { RedisProjectionStore } from './redis-projection-store.js';
 import { describeProjectionStoreConformance } from './testing/conformance.js';
+import { describeGenerations } from './testing/generations-suite.js';
 
 const redis = testRedis();
 
 describeProjectionStoreConformance({
+  name: `redis ${redis.version}`,
+  open: async (namespace) =>
+    new RedisProjectionStore({ url: redis.url, keyPrefix: `test:${namespace}:` }),
+});
+
+describeGenerations({
   name: `redis ${redis.version}`,
   open: async (namespace) =>
     new RedisProjectionStore({ url: redis.url, keyPrefix: `test:${namespace}:` }),

@@ -5,6 +5,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import {
   type DumpedKey,
+  type Guard,
+  GuardFailedError,
   type ProjectionStore,
   ProjectionStoreUnavailableError,
   type ReadQuery,
@@ -58,11 +60,22 @@ return 1
 // reply is one JSON string (cjson): JSON.parse is native, where decoding a nested RESP array is not.
 // pcall keeps a query's error (WRONGTYPE) in its own slot as {"err": ...}; false stands for a
 // missing value; cjson writes an empty table (no fields, no members) as {}.
+// With a guard, its key comes last in KEYS and ARGV[2] is what it must hold ('0': absent; '1' and
+// the value): when it holds something else, the reply is {"guard": what it holds, or false}.
 const readScript = `
 local spec = ARGV[1]
+local n = #KEYS
+if ARGV[2] then
+  n = n - 1
+  local actual = redis.call('GET', KEYS[#KEYS])
+  local expected = ARGV[2]
+  if (expected == '0' and actual) or (expected ~= '0' and actual ~= string.sub(expected, 2)) then
+    return cjson.encode({guard = actual})
+  end
+end
 local out = {}
 local pos = 1
-for i = 1, #KEYS do
+for i = 1, n do
   local op = string.sub(spec, pos, pos)
   local colon = string.find(spec, ':', pos + 1, true)
   local len = tonumber(string.sub(spec, pos + 1, colon - 1))
@@ -90,10 +103,18 @@ const readOpCodes = {
 // (writeAtPosition) and monotonic sets compare and set in place. KEYS: every key the batch names;
 // ARGV[1]: JSON {g: [position key index, offset] (optional), o: [op, ...]}, each op an array of an op
 // code, a key index and the op's arguments (numbers as strings: Lua's own would lose digits).
-// Returns 1 when applied, 0 when the position guard refused, or {index, error} for the first op
-// that failed (WRONGTYPE); the ops before it stay applied, as in a MULTI.
+// Returns 1 when applied, 0 when the position guard refused, {index, error} for the first op that
+// failed (WRONGTYPE; the ops before it stay applied, as in a MULTI), or {0, 'guard', what the
+// guard key holds ('' for nothing)} when spec.k, [key index, expected value or null], did not hold.
 const writeScript = `
 local spec = cjson.decode(ARGV[1])
+if spec.k then
+  local actual = redis.call('GET', KEYS[spec.k[1]])
+  local expected = spec.k[2]
+  if (expected == cjson.null and actual) or (expected ~= cjson.null and actual ~= expected) then
+    return {0, 'guard', actual or ''}
+  end
+end
 if spec.g then
   local position = redis.call('GET', KEYS[spec.g[1]])
   if position and tonumber(position) >= tonumber(spec.g[2]) then return 0 end
@@ -139,7 +160,10 @@ type CasRedis = Redis & {
     ttl: string,
     version: string,
   ): Promise<number>;
-  writeBatch(numberOfKeys: number, ...keysAndSpec: string[]): Promise<number | [number, string]>;
+  writeBatch(
+    numberOfKeys: number,
+    ...keysAndSpec: string[]
+  ): Promise<number | [number, string] | [0, 'guard', string]>;
 };
 
 export class RedisProjectionStore implements ProjectionStore {
@@ -272,8 +296,9 @@ export class RedisProjectionStore implements ProjectionStore {
 
   async read<const Q extends readonly ReadQuery[]>(
     queries: Q,
+    guard?: Guard,
   ): Promise<{ -readonly [I in keyof Q]: ReadResult<Q[I]> }> {
-    if (queries.length === 0) return [] as never;
+    if (queries.length === 0 && !guard) return [] as never;
     const keys: string[] = [];
     let spec = '';
     for (const query of queries) {
@@ -284,9 +309,20 @@ export class RedisProjectionStore implements ProjectionStore {
     const redis = this.redis as unknown as {
       readBatch(numberOfKeys: number, ...keysAndSpec: string[]): Promise<string>;
     };
-    const replies = JSON.parse(
-      await this.call(queries[0]!.key, () => redis.readBatch(keys.length, ...keys, spec)),
-    ) as unknown[];
+    const args = guard
+      ? [...keys, this.k(guard.key), spec, guard.value === null ? '0' : `1${guard.value}`]
+      : [...keys, spec];
+    const parsed = JSON.parse(
+      await this.call(queries[0]?.key ?? guard!.key, () =>
+        redis.readBatch(keys.length + (guard ? 1 : 0), ...args),
+      ),
+    ) as unknown[] | { guard: string | false };
+    if (!Array.isArray(parsed)) {
+      // cjson writes a reply with no queries as {} too.
+      if ('guard' in parsed) throw new GuardFailedError(guard!.key, parsed.guard || null);
+      return [] as never;
+    }
+    const replies = parsed;
     return replies.map((reply, index) => {
       const query = queries[index]!;
       if (reply !== null && typeof reply === 'object' && !Array.isArray(reply) && 'err' in reply)
@@ -310,19 +346,25 @@ export class RedisProjectionStore implements ProjectionStore {
     }) as never;
   }
 
-  async write(ops: readonly WriteOp[]): Promise<void> {
-    await this.writeBatch(ops);
+  async write(ops: readonly WriteOp[], guard?: Guard): Promise<void> {
+    await this.writeBatch(ops, undefined, guard);
   }
 
-  writeAtPosition(positionKey: string, offset: bigint, ops: readonly WriteOp[]): Promise<boolean> {
-    return this.writeBatch(ops, { key: positionKey, offset });
+  writeAtPosition(
+    positionKey: string,
+    offset: bigint,
+    ops: readonly WriteOp[],
+    guard?: Guard,
+  ): Promise<boolean> {
+    return this.writeBatch(ops, { key: positionKey, offset }, guard);
   }
 
   private async writeBatch(
     ops: readonly WriteOp[],
-    guard?: { key: string; offset: bigint },
+    position?: { key: string; offset: bigint },
+    guard?: Guard,
   ): Promise<boolean> {
-    if (ops.length === 0 && !guard) return true;
+    if (ops.length === 0 && !position && !guard) return true;
     const keys: string[] = [];
     const indexes = new Map<string, number>();
     const index = (key: string) => {
@@ -377,14 +419,18 @@ export class RedisProjectionStore implements ProjectionStore {
       if (encoded.length > before) sources.push(op);
     }
     const spec = JSON.stringify({
-      ...(guard ? { g: [index(guard.key), guard.offset.toString()] } : {}),
+      ...(position ? { g: [index(position.key), position.offset.toString()] } : {}),
+      ...(guard ? { k: [index(guard.key), guard.value] } : {}),
       o: encoded,
     });
     if (keys.length === 0) return true;
-    const reply = await this.call(ops[0]?.key ?? guard!.key, () =>
+    const reply = await this.call(ops[0]?.key ?? position?.key ?? guard!.key, () =>
       this.redis.writeBatch(keys.length, ...keys, spec),
     );
-    if (Array.isArray(reply)) throw mapError(new Error(reply[1]), sources[reply[0] - 1]!.key);
+    if (Array.isArray(reply)) {
+      if (reply[0] === 0) throw new GuardFailedError(guard!.key, (reply[2] as string) || null);
+      throw mapError(new Error(reply[1]), sources[reply[0] - 1]!.key);
+    }
     return reply === 1;
   }
 

@@ -5,7 +5,7 @@
 // every attempt lost its race.
 import { type EventBus, EventBusUnavailableError, type EventPosition } from '@gatehouse/event-bus';
 import { newEnvelope, uuidv7 } from '@gatehouse/events';
-import type { ProjectionStore } from '@gatehouse/projection-store';
+import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import { ProjectionsBehindError, waitForProjections } from './read-your-writes.js';
 import { commandOutcomeKey, decodeSnapshot, streamKey } from './write-models.js';
 
@@ -179,14 +179,19 @@ export class CommandHandler {
           });
         throw error;
       }
+      let outcome: string | null;
       try {
         await waitForProjections(store, positions, { timeoutMs: this.options.readYourWritesMs });
+        outcome = await store.get(commandOutcomeKey(tenant, commandId));
       } catch (error) {
-        if (error instanceof ProjectionsBehindError)
+        // Appended: whatever stops the wait, the change applies unless a concurrent one came first.
+        if (
+          error instanceof ProjectionsBehindError ||
+          error instanceof ProjectionStoreUnavailableError
+        )
           throw new CommandOutcomeUnknownError(error.message, { cause: error });
         throw error;
       }
-      const outcome = await store.get(commandOutcomeKey(tenant, commandId));
       if (outcome === 'applied') return result;
       if (outcome !== 'refused')
         throw new CommandOutcomeUnknownError(`no outcome recorded for command ${commandId}`);

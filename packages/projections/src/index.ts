@@ -10,6 +10,7 @@ export {
   type Decision,
 } from './commands.js';
 export { afterApplied, FollowedCache, followTopics } from './followed-cache.js';
+export { type BuildResult, buildGeneration, buildLockKey } from './generations.js';
 export {
   caughtUpAtKey,
   type Projection,
@@ -24,7 +25,12 @@ export {
   waitForProjections,
 } from './read-your-writes.js';
 export { type RebuildResult, rebuildProjections } from './rebuild.js';
-export { ProjectionRunner, type ProjectionRunnerOptions, writesOfEvent } from './runner.js';
+export {
+  generationsOf,
+  ProjectionRunner,
+  type ProjectionRunnerOptions,
+  writesOfEvent,
+} from './runner.js';
 export {
   type Admission,
   type CommandOutcome,

@@ -5,7 +5,13 @@
 // another replica half way, or several replicas at once never apply an event twice or out of order.
 import type { Envelope } from '@gatehouse/contracts';
 import type { DeliveredEvent, EventBus, Subscription } from '@gatehouse/event-bus';
-import type { ProjectionStore, WriteOp } from '@gatehouse/projection-store';
+import type {
+  GenerationalStore,
+  Generations,
+  ProjectionStore,
+  WriteOp,
+} from '@gatehouse/projection-store';
+import { followGenerations } from './generations.js';
 import { caughtUpAtKey, type Projection, positionKey, writeModelsOf } from './projection.js';
 import { StreamLedger, storeLedgerSource } from './write-models.js';
 
@@ -53,56 +59,77 @@ export async function writesOfEvent(
 }
 
 export class ProjectionRunner {
-  private constructor(
-    private readonly subscription: Subscription,
-    private readonly beacon: { stop(): Promise<void> },
-  ) {}
+  private constructor(private readonly stopRunning: () => Promise<void>) {}
 
+  /**
+   * Starts projecting. On a store with generations (a GenerationalStore), the runner projects into
+   * the current generation, follows it when another replica switches it, and builds one when there
+   * is none (a store lost or never built); see followGenerations. Resolves once it is projecting.
+   */
   static async start(options: ProjectionRunnerOptions): Promise<ProjectionRunner> {
-    const { store, projections } = options;
-    const models = writeModelsOf(projections);
-    const ledger = new StreamLedger(models, storeLedgerSource(store));
-    const topics = [...new Set([...projections, ...models].flatMap((p) => p.topics))];
-    const byTopic = new Map(
-      topics.map((topic) => [topic, projections.filter((p) => p.topics.includes(topic))]),
-    );
-    // Positions this process has written or read; another replica may have moved a partition on
-    // since, which at worst makes this one apply an event again, harmlessly.
-    const applied = new Map<string, bigint>();
-    const subscription = await options.bus.subscribe({
-      groupId: options.groupId ?? 'gatehouse.projector',
-      topics,
-      start: 'earliest',
-      onError: options.onError,
-      handler: async (event) => {
-        const key = positionKey(event.topic, event.partition);
-        let position = applied.get(key);
-        if (position === undefined) {
-          const stored = await store.get(key);
-          position = stored === null ? -1n : BigInt(stored);
-        }
-        if (event.offset <= position) return;
-        await options.beforeApply?.(event);
-        const { applied: admitted, writes } = await writesOfEvent(
-          event,
-          byTopic.get(event.topic)!,
-          ledger,
-        );
-        const target = admitted ? options.republish?.(event.envelope, event.topic) : undefined;
-        if (target) await options.bus.publish(target, [event.envelope]);
-        if (await store.writeAtPosition(key, event.offset, writes)) applied.set(key, event.offset);
-        // Another replica got there first: read its position again before the next event.
-        else applied.delete(key);
-      },
-    });
-    const beacon = startBeacon(options, topics);
-    return new ProjectionRunner(subscription, beacon);
+    const generations = generationsOf(options.store);
+    if (generations) return new ProjectionRunner(await followGenerations(options, generations));
+    const running = await startRunning(options);
+    return new ProjectionRunner(() => running.stop());
   }
 
   async stop(): Promise<void> {
-    await this.beacon.stop();
-    await this.subscription.close();
+    await this.stopRunning();
   }
+}
+
+/** The generations of a store that has them. */
+export function generationsOf(store: ProjectionStore): Generations | undefined {
+  return (store as Partial<GenerationalStore>).generations;
+}
+
+/** One consumer group projecting into one store (or one generation's view of it). */
+export async function startRunning(
+  options: ProjectionRunnerOptions,
+): Promise<{ stop(): Promise<void> }> {
+  const { store, projections } = options;
+  const models = writeModelsOf(projections);
+  const ledger = new StreamLedger(models, storeLedgerSource(store));
+  const topics = [...new Set([...projections, ...models].flatMap((p) => p.topics))];
+  const byTopic = new Map(
+    topics.map((topic) => [topic, projections.filter((p) => p.topics.includes(topic))]),
+  );
+  // Positions this process has written or read; another replica may have moved a partition on
+  // since, which at worst makes this one apply an event again, harmlessly.
+  const applied = new Map<string, bigint>();
+  const subscription = await options.bus.subscribe({
+    groupId: options.groupId ?? 'gatehouse.projector',
+    topics,
+    start: 'earliest',
+    onError: options.onError,
+    handler: async (event) => {
+      const key = positionKey(event.topic, event.partition);
+      let position = applied.get(key);
+      if (position === undefined) {
+        const stored = await store.get(key);
+        position = stored === null ? -1n : BigInt(stored);
+      }
+      if (event.offset <= position) return;
+      await options.beforeApply?.(event);
+      const { applied: admitted, writes } = await writesOfEvent(
+        event,
+        byTopic.get(event.topic)!,
+        ledger,
+      );
+      const target = admitted ? options.republish?.(event.envelope, event.topic) : undefined;
+      if (target) await options.bus.publish(target, [event.envelope]);
+      if (await store.writeAtPosition(key, event.offset, writes)) applied.set(key, event.offset);
+      // Another replica got there first: read its position again before the next event.
+      else applied.delete(key);
+    },
+  });
+  const beacon = startBeacon(options, topics);
+  return {
+    stop: async () => {
+      await beacon.stop();
+      await subscription.close();
+    },
+  };
 }
 
 /**

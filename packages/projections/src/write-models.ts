@@ -41,13 +41,14 @@ export type CommandOutcome = 'applied' | 'refused';
  * A command attempt's outcome, for the writer waiting on it: written by the projector that decides
  * it, kept for a while by the projector's own clock (the writer's may differ), and never by a
  * rebuild, which has no writer waiting. Transient, like flow state: not part of what a replay
- * must reproduce.
+ * must reproduce; shared by every generation of the read models (the same log order gives every
+ * generation's projector the same verdict).
  */
 export const commandOutcomeKey = (tenant: string, commandId: string) =>
-  `rm:command:${tenant}:${commandId}`;
+  `fs:command:${tenant}:${commandId}`;
 
 /** Whether a key is a command outcome, which a rebuild does not reproduce (see above). */
-export const isCommandOutcomeKey = (key: string) => key.startsWith('rm:command:');
+export const isCommandOutcomeKey = (key: string) => key.startsWith('fs:command:');
 
 /** How long an outcome is kept: far longer than a writer waits for it. */
 export const commandOutcomeTtlMs = 10 * 60_000;

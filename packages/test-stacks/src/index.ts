@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedEventBus, type EventBus, KafkaEventBus } from '@gatehouse/event-bus';
 import {
+  GenerationalStore,
   MemoryProjectionStore,
   type ProjectionStore,
   RedisProjectionStore,
@@ -23,7 +24,8 @@ export const embeddedStack: TestStack = {
   open: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'gatehouse-stack-'));
     const bus = await EmbeddedEventBus.open({ dir });
-    const store = new MemoryProjectionStore();
+    // As deployed: read models in generations, which the projector builds and follows.
+    const store = new GenerationalStore(new MemoryProjectionStore());
     return {
       bus,
       store,
@@ -44,10 +46,9 @@ export function kafkaRedisStack(clientId = 'gatehouse-test'): TestStack {
     name: `kafka ${kafka.version} + redis ${redis.version}`,
     open: async () => {
       const bus = new KafkaEventBus({ brokers: kafka.brokers, clientId, log: () => {} });
-      const store = new RedisProjectionStore({
-        url: redis.url,
-        keyPrefix: `test:${randomUUID()}:`,
-      });
+      const store = new GenerationalStore(
+        new RedisProjectionStore({ url: redis.url, keyPrefix: `test:${randomUUID()}:` }),
+      );
       return {
         bus,
         store,
@@ -67,3 +68,8 @@ export {
   startOAuthBackbone,
   testTenancy,
 } from './oauth-backbone.js';
+
+/** Empties the store under the read models (as a Redis that restarted without its data). */
+export async function loseStore(store: ProjectionStore): Promise<void> {
+  await ((store as GenerationalStore).base ?? store).deleteByPrefix('');
+}

@@ -2,7 +2,7 @@
 
 import { ConfigError } from '@gatehouse/config';
 import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
-import { RedisProjectionStore } from '@gatehouse/projection-store';
+import { GenerationalStore, RedisProjectionStore } from '@gatehouse/projection-store';
 import { createAdminApp } from './app.js';
 import { readAdminConfig } from './config.js';
 
@@ -22,7 +22,8 @@ const bus = new KafkaEventBus({
   clientId: 'gatehouse-admin',
   publishTimeoutMs: config.publishTimeoutMs,
 });
-const store = new RedisProjectionStore({ url: config.redisUrl });
+// The read models in generations: readers follow the current one, the projector builds and heals them.
+const store = new GenerationalStore(new RedisProjectionStore({ url: config.redisUrl }));
 await ensureTopicsAtStart(bus, config.topics, 'admin');
 const app = createAdminApp({
   bus,

@@ -1,7 +1,7 @@
 // Starts the keys service on Kafka and Redis, from environment variables (see config.ts).
 import { ConfigError } from '@gatehouse/config';
 import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
-import { RedisProjectionStore } from '@gatehouse/projection-store';
+import { GenerationalStore, RedisProjectionStore } from '@gatehouse/projection-store';
 import { createKeysService, readKeysConfig, serveKeyService } from './app.js';
 
 let config: ReturnType<typeof readKeysConfig>;
@@ -22,7 +22,8 @@ const bus = new KafkaEventBus({
   clientId: 'gatehouse-keys',
   publishTimeoutMs: config.publishTimeoutMs,
 });
-const store = new RedisProjectionStore({ url: config.redisUrl });
+// The read models in generations: readers follow the current one, the projector builds and heals them.
+const store = new GenerationalStore(new RedisProjectionStore({ url: config.redisUrl }));
 await ensureTopicsAtStart(bus, config.topics, 'keys');
 const keys = createKeysService({
   bus,

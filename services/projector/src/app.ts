@@ -7,6 +7,7 @@ import { Topics } from '@gatehouse/events';
 import { grantsProjection, invalidationProjection } from '@gatehouse/grants';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import {
+  generationsOf,
   type Projection,
   ProjectionRunner,
   type RebuildResult,
@@ -39,8 +40,13 @@ export function republishedTopic(envelope: Envelope, topic: string): string | un
 
 export interface ProjectorDeps {
   bus: EventBus;
+  /**
+   * The read models' store. With generations (a GenerationalStore, as every deployment has), the
+   * projector builds the read models when they are missing and heals them when they are lost, and
+   * a rebuild runs beside the live ones.
+   */
   store: ProjectionStore;
-  /** Consumer group shared by every projector replica. Default `gatehouse.projector`. */
+  /** Consumer group shared by every projector replica (per generation). Default `gatehouse.projector`. */
   groupId?: string;
   onError?: (error: unknown, event: DeliveredEvent) => void;
 }
@@ -48,7 +54,11 @@ export interface ProjectorDeps {
 export interface Projector {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Drops every read model and builds it again from offset 0; run it while stopped. */
+  /**
+   * Builds the read models again from offset 0: with generations, a new generation beside the live
+   * one, switched to once caught up, safe at any time with any replicas running; without, in place,
+   * only while stopped.
+   */
   rebuild(): Promise<RebuildResult>;
 }
 
@@ -67,8 +77,14 @@ export function createProjector(deps: ProjectorDeps): Projector {
       runner = undefined;
     },
     async rebuild() {
-      if (runner) throw new Error('stop the projector before rebuilding');
-      return rebuildProjections({ bus: deps.bus, store: deps.store, projections });
+      if (runner && !generationsOf(deps.store))
+        throw new Error('stop the projector before rebuilding');
+      return rebuildProjections({
+        bus: deps.bus,
+        store: deps.store,
+        projections,
+        republish: republishedTopic,
+      });
     },
   };
 }

@@ -1,10 +1,12 @@
-// Starts the projector on Kafka and Redis. `--rebuild` drops the read models and replays the topics
-// from offset 0 before consuming (stop the other replicas first).
+// Starts the projector on Kafka and Redis. It builds the read models when Redis holds none (a first
+// start, or Redis restarted empty) and follows the generation other replicas switch to. `--rebuild`
+// builds a new generation from offset 0 beside the live one and switches to it: safe at any time,
+// with any number of other replicas running and serving.
 //   GATEHOUSE_KAFKA_BROKERS (required), GATEHOUSE_REDIS_URL (required)
 import { ConfigError, setting } from '@gatehouse/config';
 import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
 import { topicSpecs } from '@gatehouse/events';
-import { RedisProjectionStore } from '@gatehouse/projection-store';
+import { GenerationalStore, RedisProjectionStore } from '@gatehouse/projection-store';
 import { createProjector } from './app.js';
 
 const log = (entry: Record<string, unknown>) =>
@@ -35,7 +37,8 @@ try {
 }
 
 const bus = new KafkaEventBus({ brokers, clientId: 'gatehouse-projector', publishTimeoutMs });
-const store = new RedisProjectionStore({ url: redisUrl });
+// The read models in generations: readers follow the current one, the projector builds and heals them.
+const store = new GenerationalStore(new RedisProjectionStore({ url: redisUrl }));
 await ensureTopicsAtStart(bus, topics, 'projector');
 const projector = createProjector({
   bus,

@@ -1,7 +1,7 @@
 // Starts the token service on Kafka and Redis, from environment variables (see config.ts).
 import { ConfigError } from '@gatehouse/config';
 import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
-import { RedisProjectionStore } from '@gatehouse/projection-store';
+import { GenerationalStore, RedisProjectionStore } from '@gatehouse/projection-store';
 import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
 import { createTokenService, readTokenConfig, serveTokenService } from './app.js';
 
@@ -21,7 +21,8 @@ const bus = new KafkaEventBus({
   clientId: 'gatehouse-token',
   publishTimeoutMs: config.publishTimeoutMs,
 });
-const store = new RedisProjectionStore({ url: config.redisUrl });
+// The read models in generations: readers follow the current one, the projector builds and heals them.
+const store = new GenerationalStore(new RedisProjectionStore({ url: config.redisUrl }));
 await ensureTopicsAtStart(bus, config.topics, 'token');
 const ring = new KeyRing(storeKeySource(store), config.keks);
 await ring.follow(bus);

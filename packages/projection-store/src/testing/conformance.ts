@@ -1,7 +1,7 @@
 // The projection store conformance suite: the Redis and in-memory adapters run the same tests.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type ProjectionStore, versionKey, WrongTypeError } from '../port.js';
+import { GuardFailedError, type ProjectionStore, versionKey, WrongTypeError } from '../port.js';
 
 export interface ProjectionStoreHarness {
   name: string;
@@ -366,6 +366,41 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
       );
       expect(raced.filter(Boolean)).toHaveLength(1);
       expect(await store.smembers('rm:raced')).toHaveLength(1);
+    });
+
+    it('reads and writes only while a guard key holds its value, atomically', async () => {
+      const store = await open();
+      await store.set('pointer', 'g1');
+      await store.set('k', 'v');
+      const holds = { key: 'pointer', value: 'g1' };
+      expect(await store.read([{ op: 'get', key: 'k' }], holds)).toEqual(['v']);
+      await store.write([{ op: 'set', key: 'k', value: 'w' }], holds);
+      expect(
+        await store.writeAtPosition('pos:x', 1n, [{ op: 'sadd', key: 's', members: ['a'] }], holds),
+      ).toBe(true);
+      const failures = [
+        () => store.read([{ op: 'get', key: 'k' }], { key: 'pointer', value: 'g2' }),
+        () => store.write([{ op: 'set', key: 'k', value: 'x' }], { key: 'pointer', value: null }),
+        () =>
+          store.writeAtPosition('pos:x', 2n, [{ op: 'sadd', key: 's', members: ['b'] }], {
+            key: 'pointer',
+            value: 'g0',
+          }),
+        () => store.read([], { key: 'pointer', value: 'g2' }),
+      ];
+      for (const attempt of failures) {
+        const failed = attempt();
+        await expect(failed).rejects.toBeInstanceOf(GuardFailedError);
+        await expect(failed).rejects.toMatchObject({ key: 'pointer', actual: 'g1' });
+      }
+      // An absent key is what a null guard wants, and "nothing" to any other.
+      await store.del(['pointer']);
+      await store.write([{ op: 'set', key: 'n', value: '1' }], { key: 'pointer', value: null });
+      await expect(store.read([{ op: 'get', key: 'k' }], holds)).rejects.toMatchObject({
+        actual: null,
+      });
+      expect(await store.mget(['k', 'n', 'pos:x'])).toEqual(['w', '1', '1']);
+      expect(await store.smembers('s')).toEqual(['a']);
     });
 
     it('stops a write batch at a write of the wrong type, keeping the writes before it', async () => {

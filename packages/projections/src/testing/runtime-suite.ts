@@ -3,7 +3,11 @@ import { randomUUID } from 'node:crypto';
 import type { Envelope } from '@gatehouse/contracts';
 import type { DeliveredEvent, EventBus } from '@gatehouse/event-bus';
 import { newEnvelope } from '@gatehouse/events';
-import type { ProjectionStore } from '@gatehouse/projection-store';
+import {
+  GenerationalStore,
+  NoGenerationError,
+  type ProjectionStore,
+} from '@gatehouse/projection-store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandHandler } from '../commands.js';
 import type { Projection } from '../projection.js';
@@ -318,6 +322,70 @@ export function describeProjectionRuntime(harness: RuntimeHarness): void {
       // guard let each event be applied once.
       await Promise.all(runners.map((runner) => runner.stop()));
       expect(await store.smembers(`rm:${ns}:applications`)).toHaveLength(40);
+    });
+
+    it('builds a generation when the store has none, and heals one emptied under it, by itself', async () => {
+      const { bus, store: base, topic, ns } = await setup();
+      const store = new GenerationalStore(base);
+      const projection = catalogue(topic, ns);
+      const first = await bus.publish(topic, [event('acme', 1), event('globex', 1)]);
+      await run({ bus, store, projections: [projection], groupId: `g-${ns}` });
+      await waitForProjections(store, first, { timeoutMs: 20_000 });
+      const before = await store.dump(`rm:${ns}:`);
+      expect(before).toHaveLength(5);
+      // Redis comes back empty: every read fails closed, and nothing refills the lost generation...
+      await base.deleteByPrefix('');
+      await expect(store.get(`rm:${ns}:last:acme`)).rejects.toBeInstanceOf(NoGenerationError);
+      // ...until the projector, having noticed, has built a new one from offset 0.
+      const later = await bus.publish(topic, [event('acme', 2)]);
+      for (let waited = 0; ; waited += 50) {
+        const healed = await store.get(`rm:${ns}:last:acme`).catch(() => null);
+        if (healed === 'acme-2') break;
+        if (waited > 30_000) throw new Error('the read models did not heal within 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await waitForProjections(store, later, { timeoutMs: 20_000 });
+      expect((await store.dump(`rm:${ns}:`)).filter((k) => k.key.includes('globex'))).toEqual(
+        before.filter((k) => k.key.includes('globex')),
+      );
+      expect(await store.smembers(`rm:${ns}:all`)).toHaveLength(3);
+    });
+
+    it('rebuilds beside the live generation while a projector serves: no reader ever sees a partial one', async () => {
+      const { bus, store: base, topic, ns } = await setup();
+      const store = new GenerationalStore(base);
+      const projection = applications(topic, ns);
+      await run({ bus, store, projections: [projection], groupId: `g-${ns}` });
+      const positions = await bus.publish(
+        topic,
+        Array.from({ length: 200 }, (_, i) => event('acme', i)),
+      );
+      await waitForProjections(store, positions, { timeoutMs: 20_000 });
+      const live = await store.generations.current();
+      // A reader that reads all the while: every answer is a whole read model, never fewer.
+      let reading = true;
+      const seen: number[] = [];
+      const reader = (async () => {
+        while (reading) {
+          seen.push((await store.smembers(`rm:${ns}:applications`)).length);
+          await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      })();
+      const more = bus.publish(
+        topic,
+        Array.from({ length: 50 }, (_, i) => event('acme', 200 + i)),
+      );
+      const rebuilt = await rebuildProjections({ bus, store, projections: [projection] });
+      const last = await more;
+      await waitForProjections(store, last, { timeoutMs: 20_000 });
+      reading = false;
+      await reader;
+      expect(rebuilt.events).toBeGreaterThanOrEqual(200);
+      expect(await store.generations.current()).not.toBe(live);
+      expect(Math.min(...seen)).toBeGreaterThanOrEqual(200);
+      // Every event applied once in the new generation (applications count each application).
+      expect(await store.smembers(`rm:${ns}:applications`)).toHaveLength(250);
+      expect(await store.generations.list()).toEqual([await store.generations.current()]);
     });
 
     it('gives up waiting for read-your-writes after the bound when no projector runs', async () => {

@@ -3,6 +3,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Topics } from '@gatehouse/events';
 import { isCommandOutcomeKey, rebuildProjections } from '@gatehouse/projections';
+import { loseStore } from '@gatehouse/test-stacks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AdminHarness, adminToken, startAdmin } from './admin-harness.js';
 
@@ -169,13 +170,19 @@ export function describeTenantApi(harness: AdminHarness): void {
     });
 
     it('answers 503 within its bound, without a stack trace, when the projector is down', async () => {
-      const { call } = await start({ projector: false, readYourWritesMs: 300 });
+      const { call, runner, store } = await start({ readYourWritesMs: 300 });
+      await runner!.stop();
       const started = Date.now();
       const response = await call('POST', '/api/v1/tenants', { id: newId(), name: 'Acme' });
       expect(response.status).toBe(503);
       expect(response.headers.get('retry-after')).toBe('1');
       expect(response.body.errorCode).toBe('E0000009');
       expect(response.body.errorSummary).toContain('the projector is behind');
+      // And with no read models at all (lost, being rebuilt): a 503 too, never a 500 or a 401.
+      await loseStore(store);
+      const lost = await call('POST', '/api/v1/tenants', { id: newId(), name: 'Acme' });
+      expect(lost.status).toBe(503);
+      expect(lost.body.errorSummary).toContain('cannot read its state');
       expect(Date.now() - started).toBeLessThan(5_000);
     });
 
