@@ -1,0 +1,156 @@
+// Recovery under load (issue 15): the store under the read models emptied (Redis restarted without
+// its data), and a rebuild started while two projectors serve. /userinfo is asked all the while with
+// tokens that are valid and tokens that were revoked: a revoked token is never answered 200, nothing
+// answers 500, and the read models heal with no one running a command, losing nothing acknowledged.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { generationsOf, ProjectionRunner, rebuildProjections } from '@gatehouse/projections';
+import { loseStore, oauthProjections, type TestStack } from '@gatehouse/test-stacks';
+import { basic, startToken, tenancy } from '@gatehouse/token/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createUserinfoService } from '../app.js';
+
+const redirectUri = 'https://app.example.com/cb';
+
+export function describeRecovery(stack: TestStack): void {
+  describe(`recovery under load: ${stack.name}`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    const setup = async () => {
+      const h = await startToken(stack, cleanups);
+      const tenant = await h.newTenant();
+      const web = await h.newClient(tenant, {
+        client_name: 'Web',
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+      });
+      const userId = await h.newUser(tenant, `ada-${randomBytes(3).toString('hex')}@example.com`);
+      await h.assign(tenant, web.clientId, { userId });
+      const auth = { authorization: basic(web.clientId, web.clientSecret!) };
+      const path = (endpoint: string) => `/${tenant}/oauth2/default/v1/${endpoint}`;
+      const userinfo = createUserinfoService({
+        bus: h.bus,
+        store: h.store,
+        ring: h.ring,
+        tenancy,
+        log: () => {},
+      });
+      await userinfo.start();
+      cleanups.push(() => userinfo.stop());
+      const server = userinfo.app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${tenant}/oauth2/default/v1/userinfo`;
+      const ask = async (token: string) =>
+        (await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status;
+      const accessToken = async () => {
+        const { code } = await h.issueCode(tenant, {
+          clientId: web.clientId,
+          userId,
+          redirectUri,
+          scopes: ['openid', 'email'],
+        });
+        const answer = await h.post(
+          path('token'),
+          { grant_type: 'authorization_code', code, redirect_uri: redirectUri },
+          auth,
+        );
+        expect(answer.status).toBe(200);
+        return answer.body.access_token as string;
+      };
+      const valid = [await accessToken(), await accessToken()];
+      const revoked = [await accessToken(), await accessToken()];
+      for (const token of revoked)
+        expect((await h.post(path('revoke'), { token }, auth)).status).toBe(200);
+      await h.caughtUp();
+      for (const token of valid) expect(await ask(token)).toBe(200);
+      for (const token of revoked) expect(await ask(token)).toBe(401);
+
+      /** Asks with every token, over and over, until stopped; what each kind was answered. */
+      const underLoad = () => {
+        const answers = { valid: new Map<number, number>(), revoked: new Map<number, number>() };
+        let running = true;
+        const count = (kind: 'valid' | 'revoked', status: number) =>
+          answers[kind].set(status, (answers[kind].get(status) ?? 0) + 1);
+        const workers = Array.from({ length: 4 }, async (_, i) => {
+          while (running) {
+            const kind = i % 2 ? 'revoked' : 'valid';
+            const tokens = kind === 'valid' ? valid : revoked;
+            count(kind, await ask(tokens[Math.floor(Math.random() * tokens.length)]!));
+          }
+        });
+        return {
+          answers,
+          stop: async () => {
+            running = false;
+            await Promise.all(workers);
+            return answers;
+          },
+        };
+      };
+      return { ...h, tenant, ask, valid, revoked, underLoad, userId };
+    };
+
+    it('fails closed while the store is emptied under load, and heals by itself, losing nothing', async () => {
+      const h = await setup();
+      const load = h.underLoad();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const generations = generationsOf(h.store)!;
+      const generation = await generations.current();
+      await loseStore(h.store);
+      // Healed with no one asked: a valid token is answered again, from a new generation.
+      const lost = Date.now();
+      for (;;) {
+        if ((await h.ask(h.valid[0]!)) === 200) break;
+        if (Date.now() - lost > 30_000) throw new Error('the read models did not heal in 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const answers = await load.stop();
+      expect(answers.revoked.get(200) ?? 0).toBe(0);
+      for (const kind of ['valid', 'revoked'] as const)
+        expect(
+          [...answers[kind].keys()].filter((status) => status >= 500 && status !== 503),
+        ).toEqual([]);
+      // The outage was seen (503s), and it ended.
+      expect((answers.valid.get(503) ?? 0) + (answers.revoked.get(503) ?? 0)).toBeGreaterThan(0);
+      expect(await generations.current()).not.toBe(generation);
+      // Nothing acknowledged was lost: the revocations, the user and the grants are all back.
+      for (const token of h.valid) expect(await h.ask(token)).toBe(200);
+      for (const token of h.revoked) expect(await h.ask(token)).toBe(401);
+    });
+
+    it('lets no revoked token through while a rebuild runs beside two serving projectors', async () => {
+      const h = await setup();
+      const second = await ProjectionRunner.start({
+        bus: h.bus,
+        store: h.store,
+        projections: oauthProjections,
+        groupId: `projector-${randomUUID()}`,
+      });
+      cleanups.push(() => second.stop());
+      const load = h.underLoad();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const rebuilt = await rebuildProjections({
+        bus: h.bus,
+        store: h.store,
+        projections: oauthProjections,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const answers = await load.stop();
+      expect(rebuilt.events).toBeGreaterThan(0);
+      expect(answers.revoked.get(200) ?? 0).toBe(0);
+      expect(answers.revoked.get(401) ?? 0).toBeGreaterThan(0);
+      for (const kind of ['valid', 'revoked'] as const)
+        expect(
+          [...answers[kind].keys()].filter((status) => status >= 500 && status !== 503),
+        ).toEqual([]);
+      for (const token of h.valid) expect(await h.ask(token)).toBe(200);
+      for (const token of h.revoked) expect(await h.ask(token)).toBe(401);
+    });
+  });
+}
