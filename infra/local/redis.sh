@@ -2,7 +2,9 @@
 # Starts or stops a throwaway Redis (Debian's redis-server) on 127.0.0.1 for tests and local runs.
 #   infra/local/redis.sh start [--dir DIR] [--port PORT]   prints REDIS_URL=... and REDIS_PID=...
 #   infra/local/redis.sh stop  --dir DIR
-# No persistence: the data lives only as long as the process.
+# With an append-only file in DIR (fsync every second): a restart on the same DIR finds the read
+# models again. Only a speed-up of recovery: the projector rebuilds them from Kafka when they are
+# missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -37,7 +39,8 @@ case $cmd in
     # Absolute: redis-server changes into --dir before it opens the log file given relative to it.
     dir=$(cd "$dir" && pwd)
     [ -n "$port" ] || port=$(free_port)
-    redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --save '' --appendonly no \
+    redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --save '' --appendonly yes \
+      --appendfsync everysec \
       --dir "$dir" --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" >/dev/null
     for _ in $(seq 1 100); do
       if redis-cli -p "$port" ping 2>/dev/null | grep -q PONG; then

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@gatehouse/config';
 import { newKekSetting, parseKeks } from '@gatehouse/signing-keys';
+import { loadOrCreateSecrets } from '@gatehouse/topology';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readAllInOneConfig } from './config.js';
 import { type Demo, demoCallbackPage } from './demo.js';
-import { loadOrCreateSecrets } from './secrets.js';
 
 describe('all-in-one settings', () => {
   it('needs nothing: port 9000 on this machine only, ./data, the public URL on its port', () => {

@@ -1,4 +1,3 @@
 export { type AllInOneConfig, readAllInOneConfig } from './config.js';
 export { createDemo, type Demo, demoAuthorizeUrl, loadDemo } from './demo.js';
-export { loadOrCreateSecrets, type Secrets } from './secrets.js';
 export { type AllInOne, type AllInOneOptions, startAllInOne } from './server.js';

@@ -2,6 +2,7 @@
 // First start: creates the demo tenant and prints how to sign in; later starts print it again.
 import { mkdir } from 'node:fs/promises';
 import { ConfigError } from '@gatehouse/config';
+import { loadOrCreateSecrets } from '@gatehouse/topology';
 import { readAllInOneConfig } from './config.js';
 import {
   createDemo,
@@ -12,7 +13,6 @@ import {
   demoCallbackPath,
   loadDemo,
 } from './demo.js';
-import { loadOrCreateSecrets } from './secrets.js';
 import { startAllInOne } from './server.js';
 
 // Ctrl-C reaches pnpm and its shims too: once they are gone our stdout may be a broken pipe, and

@@ -1,8 +1,12 @@
 // `pnpm stack`: the distributed stack in the foreground, on the default ports (edge on 9000), until
-// Ctrl-C. Settings: GATEHOUSE_STACK_DIR (default .infra/stack), GATEHOUSE_ADMIN_TOKEN and
-// GATEHOUSE_KEK (generated when unset), GATEHOUSE_KAFKA_BROKERS / GATEHOUSE_REDIS_URL to use a
-// running Kafka and Redis instead of starting them.
+// Ctrl-C. Settings: GATEHOUSE_STACK_DIR (default .infra/stack; Kafka's and Redis's data stay there,
+// so a stack started again in it has everything the last one had), GATEHOUSE_STACK_PORTS (`free`:
+// any free ports, as tests want), GATEHOUSE_ADMIN_TOKEN and GATEHOUSE_KEK (generated when unset and
+// kept in the directory's secrets.json, so that a restart opens the keys it sealed),
+// GATEHOUSE_KAFKA_BROKERS / GATEHOUSE_REDIS_URL to use a running Kafka and Redis instead.
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { loadOrCreateSecrets } from '@gatehouse/topology';
 import { repoRoot, startStack } from './stack.js';
 
 // Ctrl-C reaches pnpm and its shims too: once they are gone our stdout may be a broken pipe, and
@@ -11,13 +15,18 @@ for (const stream of [process.stdout, process.stderr]) stream.on('error', () => 
 const env = process.env;
 const dir = resolve(repoRoot, env.GATEHOUSE_STACK_DIR ?? '.infra/stack');
 try {
+  await mkdir(dir, { recursive: true });
+  const secrets = await loadOrCreateSecrets(dir, {
+    ...(env.GATEHOUSE_ADMIN_TOKEN ? { adminToken: env.GATEHOUSE_ADMIN_TOKEN } : {}),
+    ...(env.GATEHOUSE_KEK ? { kek: env.GATEHOUSE_KEK } : {}),
+  });
   const stack = await startStack({
     dir,
-    ports: 'default',
+    ports: env.GATEHOUSE_STACK_PORTS === 'free' ? 'free' : 'default',
     kafkaBrokers: env.GATEHOUSE_KAFKA_BROKERS || undefined,
     redisUrl: env.GATEHOUSE_REDIS_URL || undefined,
-    adminToken: env.GATEHOUSE_ADMIN_TOKEN || undefined,
-    kek: env.GATEHOUSE_KEK || undefined,
+    adminToken: secrets.adminToken,
+    kek: secrets.kek,
   });
   const table = stack
     .services()

@@ -5,8 +5,8 @@
 // killing and restarting single services.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, rmSync, type WriteStream } from 'node:fs';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream, readFileSync, rmSync, type WriteStream } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -92,6 +92,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   };
 
   try {
+    // A stack that ran here before and was killed: its reaper may still be stopping its processes
+    // (Kafka among them, on this very data). Start once it is done.
+    await waitForReaper(options.dir);
     // Whatever happens to this process (Ctrl-C through pnpm's shims, SIGKILL), a detached reaper
     // stops what it started once it is gone.
     const pids = join(options.dir, 'pids');
@@ -285,15 +288,52 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 function startReaper(dir: string, pids: string, started: { kafka: boolean; redis: boolean }) {
   const local = join(repoRoot, 'infra', 'local');
   const script = [
-    `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done`,
+    `. "${local}/lib.sh"`,
+    `echo $$ > "${join(dir, 'reaper.pid')}"`,
+    // `alive`, not kill -0: a stack killed but not yet reaped by its parent is a zombie, and dead.
+    `while alive ${process.pid}; do sleep 1; done`,
     `for f in "${pids}"/*.pid; do [ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null; done`,
     'sleep 3',
     `for f in "${pids}"/*.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; rm -f "$f"; done`,
     started.kafka ? `bash "${local}/kafka.sh" stop --dir "${join(dir, 'kafka')}"` : '',
     started.redis ? `bash "${local}/redis.sh" stop --dir "${join(dir, 'redis')}"` : '',
+    `rm -f "${join(dir, 'reaper.pid')}"`,
   ].join('\n');
   const reaper = spawn('bash', ['-c', script], { detached: true, stdio: 'ignore' });
   reaper.unref();
+}
+
+/**
+ * Waits for the reaper of a stack that ran in `dir` before: while its stack lives it waits too (a
+ * second stack in the same folder at the same time is refused by Kafka's own start script).
+ */
+async function waitForReaper(dir: string): Promise<void> {
+  const file = join(dir, 'reaper.pid');
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const pid = Number(await readFile(file, 'utf8').catch(() => ''));
+    if (!pid || !isAlive(pid)) return;
+    if (Date.now() > deadline)
+      throw new Error(`a stack still runs, or is still stopping, in ${dir}`);
+    await sleep(250);
+  }
+}
+
+/** Whether a process runs (a zombie does not). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const status = (() => {
+    try {
+      return readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  return !/^State:\s*Z/m.test(status);
 }
 
 /** Runs an infra/local script and reads its `NAME=value` lines. */

@@ -1,4 +1,5 @@
 export { dockerfile, nodeImage, pinnedPnpm } from './dockerfile.js';
+export { loadOrCreateSecrets, type Secrets } from './local-secrets.js';
 export { nginxRoutes, nginxUpstreams } from './nginx.js';
 export { fallbackUpstream, type Route, routes, upstreamOf } from './routes.js';
 export {

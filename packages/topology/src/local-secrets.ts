@@ -1,10 +1,12 @@
-// The secrets the all-in-one server was not given: generated on first start and kept in
-// `{dataDir}/secrets.json` (readable by the owner only), so that a restart opens the keys it sealed
-// and accepts the same admin token.
+// The secrets a local deployment (`pnpm start`, `pnpm stack`) was not given: generated on first
+// start and kept in `{dataDir}/secrets.json` (readable by the owner only), so that a restart opens
+// the keys it sealed and accepts the same admin token.
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { newKekSetting } from '@gatehouse/signing-keys';
+
+/** A GATEHOUSE_KEK value with one fresh 256-bit key: `id:base64key`. */
+const newKekSetting = (id: string) => `${id}:${randomBytes(32).toString('base64')}`;
 
 export interface Secrets {
   adminToken: string;
