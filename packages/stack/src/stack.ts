@@ -26,7 +26,10 @@ export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export interface StackOptions {
   /** Working directory: logs, Kafka's and Redis's data, nginx's prefix. */
   dir: string;
-  /** `default`: the ports of the topology table and 9000 for the edge; `free`: any free ports. */
+  /**
+   * `default`: the ports of the topology table and 9000 for the edge; `free`: any free ports (the
+   * edge's, the public URL, kept in `dir` for the next stack there).
+   */
   ports?: 'default' | 'free';
   /** Use this Kafka and this Redis instead of starting them. */
   kafkaBrokers?: string;
@@ -125,7 +128,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const free = options.ports === 'free';
     const port = async (fixed: number) => (free ? freePort() : fixed);
-    const publicPort = await port(edgePort);
+    // The public URL is every tenant's issuer: a stack started again in this folder keeps it, or the
+    // tokens and discovery documents of the last one would name another issuer.
+    const publicPort = free ? await keptPort(join(options.dir, 'edge.port')) : edgePort;
     const url = `http://${free ? '127.0.0.1' : 'localhost'}:${publicPort}`;
     const adminToken = options.adminToken ?? randomBytes(32).toString('base64url');
     const kek = options.kek ?? `kek-stack:${randomBytes(32).toString('base64')}`;
@@ -441,6 +446,23 @@ async function untilAnswers(url: string, withinMs = 60_000): Promise<void> {
     if (answered) return;
     await sleep(100);
   }
+}
+
+/** The port kept in `file` while nothing listens on it, else a free one (then kept there). */
+async function keptPort(file: string): Promise<number> {
+  const kept = Number(await readFile(file, 'utf8').catch(() => ''));
+  if (kept && (await portFree(kept))) return kept;
+  const port = await freePort();
+  await writeFile(file, String(port));
+  return port;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /** A port nothing listens on now, on 127.0.0.1. */
