@@ -4,6 +4,7 @@
 import { resolve } from 'node:path';
 import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { readKeyPoolSettings } from '@gatehouse/keys';
 
 export interface AllInOneConfig {
   /** GATEHOUSE_PORT, default 9000: every public path on one port. */
@@ -20,6 +21,11 @@ export interface AllInOneConfig {
   kek?: string;
   /** GATEHOUSE_KEY_ROTATION_SECONDS, default 90 days. */
   rotationPeriodMs: number;
+  /**
+   * GATEHOUSE_KEY_POOL_SIZE (default 20: the read models are in memory, so the pool is filled again
+   * at every start) and GATEHOUSE_KEY_POOL_THREADS: signing keys generated ahead of need.
+   */
+  keyPool: { size: number; threads: number };
   /** GATEHOUSE_DEMO, default true: create the demo tenant on first start. */
   demo: boolean;
 }
@@ -54,6 +60,7 @@ export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllIn
         min: 2,
         max: 10 * 365 * 24 * 3600,
       }) * 1000,
+    keyPool: readKeyPoolSettings(env, 20),
     demo: setting.oneOf(env, 'GATEHOUSE_DEMO', ['true', 'false'], 'true') === 'true',
   };
 }

@@ -49,6 +49,7 @@ try {
     adminToken: secrets.adminToken,
     kek: secrets.kek,
     rotationPeriodMs: config.rotationPeriodMs,
+    keyPool: config.keyPool,
     log: (entry) => log(entry),
     extraRoutes: {
       [demoCallbackPath]: demoCallbackPage(

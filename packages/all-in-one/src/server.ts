@@ -36,6 +36,8 @@ export interface AllInOneOptions {
   /** A GATEHOUSE_KEK value. */
   kek: string;
   rotationPeriodMs?: number;
+  /** Signing keys generated ahead of need (see the keys service); none when absent. */
+  keyPool?: { size: number; threads: number };
   log: Log;
   /** Extra routes answered by the server itself (the demo's callback page), by exact path. */
   extraRoutes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
@@ -107,6 +109,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       keks,
       tenancy,
       rotationPeriodMs: options.rotationPeriodMs,
+      ...(options.keyPool ? { keyPool: options.keyPool } : {}),
       log: serviceLog('keys'),
     });
     await keys.start();

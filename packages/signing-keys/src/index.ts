@@ -4,7 +4,13 @@ export {
   type KeyEvent,
   type KeyEventType,
 } from './events.js';
-export { generateSealedKey } from './generate.js';
+export {
+  generateKeyMaterial,
+  generateSealedKey,
+  type KeyMaterial,
+  rsaKeyParameters,
+  sealKeyMaterial,
+} from './generate.js';
 export { grpcKeySource } from './grpc-key-source.js';
 export {
   KekConfigError,
@@ -20,7 +26,9 @@ export {
   UnsealError,
   unsealPrivateKey,
 } from './kek.js';
+export { KeyPool, keyPoolKeys, poolPlace } from './key-pool.js';
 export { KeyRing, type KeySource, NoSigningKeyError, storeKeySource } from './key-ring.js';
+export { KeyWorkers } from './key-workers.js';
 export { keysProjection, projectKeyEvent } from './projection.js';
 export {
   keyReadModel,
@@ -30,6 +38,7 @@ export {
   type PublishedKey,
   type ServerKeysView,
   viewOfServerKeys,
+  waitForSigningKeys,
 } from './read-model.js';
 export {
   decideServerKeys,

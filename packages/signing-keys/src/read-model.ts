@@ -6,7 +6,7 @@
 //   r:{kid}  when the key was revoked; kept after the key is removed, so it stays dead
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { SealedKey } from './kek.js';
-import type { KeyStatus, ServerKeysState } from './server-keys.js';
+import type { KeyStatus } from './server-keys.js';
 
 export const keysReadModelPrefix = 'rm:keys:';
 
@@ -95,4 +95,26 @@ export interface StoredStatus {
   status: KeyStatus;
   since?: string;
   removeAfter?: string;
+}
+
+/**
+ * Waits until each of a tenant's servers has a key that signs (JWKS publishes it), up to
+ * `timeoutMs`; returns the servers that still have none (empty: all have one).
+ */
+export async function waitForSigningKeys(
+  store: ProjectionStore,
+  tenant: string,
+  serverIds: readonly string[],
+  timeoutMs: number,
+): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  let waiting = [...serverIds];
+  for (let pause = 2; ; pause = Math.min(pause * 2, 50)) {
+    const actives = await Promise.all(
+      waiting.map((serverId) => store.hget(keyReadModel.server(tenant, serverId), 'active')),
+    );
+    waiting = waiting.filter((_, i) => actives[i] === null);
+    if (waiting.length === 0 || Date.now() >= deadline) return waiting;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, deadline - Date.now())));
+  }
 }

@@ -52,6 +52,8 @@ export const services: readonly ServiceSpec[] = [
       'GATEHOUSE_KEY_ROTATION_SECONDS',
       'GATEHOUSE_MAX_TOKEN_LIFETIME_SECONDS',
       'GATEHOUSE_JWKS_MAX_AGE_SECONDS',
+      'GATEHOUSE_KEY_POOL_SIZE',
+      'GATEHOUSE_KEY_POOL_THREADS',
     ],
   },
   {

@@ -13,8 +13,9 @@ import {
 } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { readModelsLagMs } from '@gatehouse/projections';
+import { waitForSigningKeys } from '@gatehouse/signing-keys';
 import Koa from 'koa';
-import { DirectoryWriter } from './directory-writer.js';
+import { DirectoryWriter, type SigningKeysWait } from './directory-writer.js';
 import { authorizationServerRoutes } from './http/authorization-servers/authorization-servers.js';
 import { clientRoutes } from './http/clients/clients.js';
 import { mapDomainErrors } from './http/domain-errors.js';
@@ -32,6 +33,13 @@ export interface AdminDeps {
   adminTokenSha256: string;
   /** Longest wait for the projector after a change before answering 503. Default 5 s. */
   readYourWritesMs?: number;
+  /**
+   * How long the creation of a tenant or an authorization server waits for the keys service to give
+   * the new servers their signing keys, so that JWKS has them when the creation answers (the
+   * creation is answered when the wait runs out too: it happened, and the keys follow). Default:
+   * readYourWritesMs; 0 for an admin without a keys service (tests of the admin alone).
+   */
+  signingKeysWaitMs?: number;
   /** Password hashing cost; the default is OWASP's 32 MiB scrypt. Tests lower it for speed. */
   scryptCost?: ScryptCost;
   now?: () => Date;
@@ -48,6 +56,18 @@ export function createAdminApp(deps: AdminDeps): Koa {
     // A command that lost a race (and was decided again), or that ran out of attempts (409).
     log,
   });
+  const signingKeysWaitMs = deps.signingKeysWaitMs ?? deps.readYourWritesMs ?? 5000;
+  const signingKeys: SigningKeysWait = async (tenant, serverIds) => {
+    if (signingKeysWaitMs <= 0) return;
+    const missing = await waitForSigningKeys(deps.store, tenant, serverIds, signingKeysWaitMs);
+    if (missing.length > 0)
+      log({
+        level: 'warn',
+        message: 'created, but the keys service has not given its servers signing keys yet',
+        tenant,
+        servers: missing,
+      });
+  };
   const app = new Koa({ proxy: false });
   app.use(requestId());
   app.use(oktaErrors(log));
@@ -71,14 +91,19 @@ export function createAdminApp(deps: AdminDeps): Koa {
   };
 
   // The system API, on the public URL itself: /api/v1/tenants with the system token.
-  const system = tenantRoutes({ store: deps.store, writer, tenancy: deps.tenancy });
+  const system = tenantRoutes({ store: deps.store, writer, tenancy: deps.tenancy, signingKeys });
   const requireSystem = requireSystemToken(deps.adminTokenSha256);
   // The per-tenant API, under a tenant's org base URL, with that tenant's API token.
   const perTenant = [
     userRoutes({ store: deps.store, writer, tenancy: deps.tenancy, scryptCost: deps.scryptCost }),
     groupRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
     clientRoutes({ store: deps.store, writer }),
-    authorizationServerRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
+    authorizationServerRoutes({
+      store: deps.store,
+      writer,
+      tenancy: deps.tenancy,
+      signingKeys,
+    }),
   ];
   const requireTenant = requireTenantToken(deps.store);
 

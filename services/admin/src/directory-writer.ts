@@ -16,6 +16,12 @@ import {
 /** The events of one command, each with the aggregate it belongs to. */
 export type DirectoryChanges = readonly { aggregateId: string; event: DirectoryEvent }[];
 
+/**
+ * Waits (a bounded while) until new authorization servers of a tenant have signing keys, so that a
+ * creation answers once its servers can sign.
+ */
+export type SigningKeysWait = (tenant: string, serverIds: string[]) => Promise<void>;
+
 export class DirectoryWriter {
   private readonly commands: CommandHandler;
 

@@ -17,13 +17,14 @@ import {
 } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { readModelsLagMs } from '@gatehouse/projections';
-import { type KeyEncryptionKeys, orgServerId } from '@gatehouse/signing-keys';
+import { type KeyEncryptionKeys, KeyPool, KeyWorkers, orgServerId } from '@gatehouse/signing-keys';
 import Koa from 'koa';
 import { keyServiceImplementation } from './grpc/key-service.js';
 import { credentialsRoutes } from './http/credentials/credentials.js';
 import { discoveryRoutes } from './http/discovery/discovery.js';
 import { jwksRoutes } from './http/jwks/jwks.js';
 import { KeyKeeper } from './key-keeper.js';
+import { KeyPoolFiller } from './key-pool-filler.js';
 
 export interface KeysDeps {
   bus: EventBus;
@@ -47,6 +48,12 @@ export interface KeysDeps {
   /** Where a follower group with no committed offset starts. Default `earliest`: every server ever
    * created gets keys. Tests that share a broker use `latest`, to see only their own tenants. */
   followFrom?: 'earliest' | 'latest';
+  /**
+   * Keys generated ahead of need, so that a new server signs as soon as it is created: how many the
+   * pool holds, and how many worker threads refill it. Absent or size 0: keys are generated when
+   * needed (the libraries' default; the service's is GATEHOUSE_KEY_POOL_SIZE).
+   */
+  keyPool?: { size: number; threads: number };
   now?: () => Date;
   log?: EdgeLog;
 }
@@ -57,6 +64,8 @@ export interface KeysService {
   /** The gRPC KeyService handlers; serve them with serveKeyService. */
   keyService: ReturnType<typeof keyServiceImplementation>;
   keeper: KeyKeeper;
+  /** What keeps the key pool full, when there is one. */
+  poolFiller?: KeyPoolFiller;
   /** Follows the directory (new servers get keys, deleted ones lose them) and runs the schedule. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -72,6 +81,17 @@ export function createKeysService(deps: KeysDeps): KeysService {
     0,
     Math.min(deps.jwksMaxAgeSeconds ?? 3600, Math.floor(rotationPeriodMs / 2000)),
   );
+  // Keys generated ahead of need, on worker threads, taken by new servers.
+  const keyPool = deps.keyPool?.size ? new KeyPool(deps.store, deps.keks, log) : undefined;
+  const poolFiller =
+    keyPool && deps.keyPool
+      ? new KeyPoolFiller({
+          pool: keyPool,
+          workers: new KeyWorkers(deps.keyPool.threads),
+          target: deps.keyPool.size,
+          log,
+        })
+      : undefined;
   const keeper = new KeyKeeper({
     bus: deps.bus,
     store: deps.store,
@@ -82,6 +102,7 @@ export function createKeysService(deps: KeysDeps): KeysService {
     replicaId: `keys-${randomUUID()}`,
     now: deps.now ?? (() => new Date()),
     log,
+    ...(keyPool ? { pool: keyPool, onPoolKeyTaken: () => poolFiller?.taken() } : {}),
   });
 
   const app = new Koa({ proxy: false });
@@ -128,7 +149,9 @@ export function createKeysService(deps: KeysDeps): KeysService {
     app,
     keyService: keyServiceImplementation({ store: deps.store, readYourWritesMs }),
     keeper,
+    ...(poolFiller ? { poolFiller } : {}),
     async start() {
+      poolFiller?.start();
       follower = await deps.bus.subscribe({
         groupId: deps.groupId ?? 'gatehouse.keys',
         topics: [Topics.directory],
@@ -183,9 +206,10 @@ export function createKeysService(deps: KeysDeps): KeysService {
       clearTimeout(pending);
       await running;
       await follower?.close();
+      await poolFiller?.stop();
     },
   };
 }
 
-export { type KeysConfig, readKeysConfig } from './config.js';
+export { type KeysConfig, readKeyPoolSettings, readKeysConfig } from './config.js';
 export { serveKeyService } from './grpc/key-service.js';

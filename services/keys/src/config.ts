@@ -1,8 +1,25 @@
 // The keys service's settings, each from one environment variable, checked at start.
+import { availableParallelism } from 'node:os';
 import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
 import { topicSpecs } from '@gatehouse/events';
 import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
+
+/** GATEHOUSE_KEY_POOL_SIZE and GATEHOUSE_KEY_POOL_THREADS, with this default size. */
+export function readKeyPoolSettings(env: Environment, defaultSize: number) {
+  return {
+    size: setting.integer(env, 'GATEHOUSE_KEY_POOL_SIZE', {
+      default: defaultSize,
+      min: 0,
+      max: 100_000,
+    }),
+    threads: setting.integer(env, 'GATEHOUSE_KEY_POOL_THREADS', {
+      default: Math.max(1, availableParallelism() - 1),
+      min: 1,
+      max: 256,
+    }),
+  };
+}
 
 export interface KeysConfig {
   /** GATEHOUSE_KEYS_PORT, default 9013: HTTP (JWKS, discovery, key management). */
@@ -29,6 +46,11 @@ export interface KeysConfig {
   redisUrl: string;
   /** GATEHOUSE_READ_YOUR_WRITES_MS, default 5000. */
   readYourWritesMs: number;
+  /**
+   * GATEHOUSE_KEY_POOL_SIZE (default 200; 0: no pool) keys generated ahead of need, refilled by
+   * GATEHOUSE_KEY_POOL_THREADS worker threads (default: the cores but one, at least one).
+   */
+  keyPool: { size: number; threads: number };
 }
 
 export function readKeysConfig(env: Environment): KeysConfig {
@@ -72,5 +94,6 @@ export function readKeysConfig(env: Environment): KeysConfig {
       min: 100,
       max: 60_000,
     }),
+    keyPool: readKeyPoolSettings(env, 200),
   };
 }

@@ -4,6 +4,7 @@
 // decided again on the new state. So of two replicas that both find a rotation due, the second finds
 // it done: one rotation per period. A lock in the store keeps the replicas from racing in the first
 // place (a losing attempt wastes the key it generated); correctness does not rest on it.
+import type { SigningKeyCreated } from '@gatehouse/contracts';
 import type { EventBus } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
 import type { ProjectionStore } from '@gatehouse/projection-store';
@@ -18,6 +19,7 @@ import {
   encodeKeyEvent,
   generateSealedKey,
   type KeyEncryptionKeys,
+  type KeyPool,
   keyReadModel,
   loadServerKeys,
   type ServerKeysCommand,
@@ -45,6 +47,13 @@ export interface KeyKeeperOptions {
   lockTtlMs?: number;
   /** Told about every change that lost a race (and was decided again) or ran out of attempts. */
   log?: CommandHandlerOptions['log'];
+  /**
+   * Keys generated ahead of need: a new key comes from it while it has one, and is generated on
+   * demand (the slow way, never broken) when it is empty or unreachable.
+   */
+  pool?: KeyPool;
+  /** Told each time a key was taken from the pool (to refill it). */
+  onPoolKeyTaken?: () => void;
 }
 
 /** Another replica is changing this server's keys; try again shortly. */
@@ -69,6 +78,8 @@ const lockTtlMs = 60_000;
 
 export class KeyKeeper {
   private readonly commands: CommandHandler;
+  /** Where this replica's new keys came from. */
+  readonly keySources = { pool: 0, onDemand: 0 };
 
   constructor(private readonly options: KeyKeeperOptions) {
     this.commands = new CommandHandler({
@@ -88,8 +99,8 @@ export class KeyKeeper {
         ? undefined
         : {
             kind: 'ProvisionKeys',
-            active: await generateSealedKey(this.options.keks, tenant, serverId),
-            next: await generateSealedKey(this.options.keks, tenant, serverId),
+            active: await this.newKey(tenant, serverId),
+            next: await this.newKey(tenant, serverId),
           },
     );
   }
@@ -109,7 +120,7 @@ export class KeyKeeper {
     return this.change(tenant, serverId, causationId, async () => ({
       kind: 'RevokeKey',
       kid,
-      next: await generateSealedKey(this.options.keks, tenant, serverId),
+      next: await this.newKey(tenant, serverId),
     }));
   }
 
@@ -159,10 +170,32 @@ export class KeyKeeper {
       if (options.onlyWhenDue && !this.rotationDue(view)) return undefined;
       return {
         kind: 'RotateKeys',
-        next: await generateSealedKey(this.options.keks, tenant, serverId),
+        next: await this.newKey(tenant, serverId),
         removeAfter: new Date(this.options.now().getTime() + this.options.maxTokenLifetimeMs),
       };
     };
+  }
+
+  /** A key for the server: from the pool while it has one, else generated now. */
+  private async newKey(tenant: string, serverId: string): Promise<SigningKeyCreated> {
+    const { pool } = this.options;
+    if (pool) {
+      const pooled = await pool.take(tenant, serverId).catch((error: unknown) => {
+        this.options.log?.({
+          level: 'warn',
+          message: 'the key pool is unreachable; generating a key on demand',
+          error: String(error),
+        });
+        return undefined;
+      });
+      if (pooled) {
+        this.keySources.pool += 1;
+        this.options.onPoolKeyTaken?.();
+        return pooled;
+      }
+    }
+    this.keySources.onDemand += 1;
+    return generateSealedKey(this.options.keks, tenant, serverId);
   }
 
   private removal() {

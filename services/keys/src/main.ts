@@ -34,6 +34,7 @@ const keys = createKeysService({
   maxTokenLifetimeMs: config.maxTokenLifetimeMs,
   jwksMaxAgeSeconds: config.jwksMaxAgeSeconds,
   readYourWritesMs: config.readYourWritesMs,
+  keyPool: config.keyPool,
 });
 await keys.start();
 const grpc = await serveKeyService(keys.keyService, `0.0.0.0:${config.grpcPort}`);

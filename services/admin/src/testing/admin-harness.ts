@@ -78,6 +78,8 @@ export async function startAdmin(
       tenancy: { mode: 'path', publicUrl: new URL('http://localhost:9000') },
       adminTokenSha256,
       readYourWritesMs: options.readYourWritesMs ?? 10_000,
+      // The admin alone: no keys service gives new servers keys.
+      signingKeysWaitMs: 0,
       scryptCost: { log2N: 12, r: 8, p: 1 }, // the production cost is tested in the domain package
       log: (entry) => {
         logs.push({ replica, ...entry });

@@ -361,7 +361,7 @@ export function describeAuthorizationServerApi(harness: AdminHarness): void {
         const refused = await acme.as('POST', rules, body);
         expect(refused.status, body.name).toBe(400);
       }
-      expect((await acme.as('DELETE', base + '/' + policy.body.id)).status).toBe(204);
+      expect((await acme.as('DELETE', `${base}/${policy.body.id}`)).status).toBe(204);
       expect((await acme.as('GET', `${rules}/${rule.body.id}`)).status).toBe(404);
       expect((await acme.as('GET', base)).body.map((p: { name: string }) => p.name)).toEqual([
         'Default Policy',

@@ -44,7 +44,12 @@ export async function startKeys(
   options: Partial<
     Pick<
       KeysDeps,
-      'rotationPeriodMs' | 'maxTokenLifetimeMs' | 'now' | 'scheduleIntervalMs' | 'jwksMaxAgeSeconds'
+      | 'rotationPeriodMs'
+      | 'maxTokenLifetimeMs'
+      | 'now'
+      | 'scheduleIntervalMs'
+      | 'jwksMaxAgeSeconds'
+      | 'keyPool'
     >
   > & {
     replicas?: number;
@@ -79,6 +84,7 @@ export async function startKeys(
       rotationPeriodMs: options.rotationPeriodMs,
       maxTokenLifetimeMs: options.maxTokenLifetimeMs,
       jwksMaxAgeSeconds: options.jwksMaxAgeSeconds,
+      keyPool: options.keyPool,
       now: options.now,
       log: (entry) => logs.push(JSON.stringify(entry)),
     });

@@ -2,7 +2,7 @@
 // JWKS, discovery, rotation by schedule and on demand, revocation, replicas, gRPC, and no private
 // key in the clear anywhere.
 import { createPrivateKey } from 'node:crypto';
-import { KeyServiceClient } from '@gatehouse/contracts';
+import { KeyServiceClient, SigningKeyCreated } from '@gatehouse/contracts';
 import { directoryProjection, issuerOf } from '@gatehouse/directory';
 import { Topics } from '@gatehouse/events';
 import { rebuildProjections } from '@gatehouse/projections';
@@ -11,9 +11,11 @@ import {
   grpcKeySource,
   KeyRing,
   keyPlace,
+  keyPoolKeys,
   keysProjection,
   keysReadModelPrefix,
   loadServerKeys,
+  poolPlace,
   unsealPrivateKey,
 } from '@gatehouse/signing-keys';
 import type { TestStack } from '@gatehouse/test-stacks';
@@ -443,10 +445,13 @@ export function describeKeys(stack: TestStack): void {
     });
 
     it('never lets a private key out in the clear: not in an event, a log line, or a stored value', async () => {
+      // With a key pool: keys generated on worker threads, kept sealed in the store until taken.
       const { newTenant, post, bus, store, keks, logs, caughtUp } = await startKeys(
         stack,
         cleanups,
+        { keyPool: { size: 6, threads: 2 } },
       );
+      await until(async () => (await store.smembers(keyPoolKeys.kids())).length >= 6, 30_000);
       const acme = await newTenant();
       await post(
         `/${acme.id}/api/v1/authorizationServers/default/credentials/lifecycle/keyRotate`,
@@ -472,7 +477,27 @@ export function describeKeys(stack: TestStack): void {
           secrets.push(der.subarray(-64).toString('binary'));
         }
       }
-      expect(secrets.length).toBeGreaterThanOrEqual(24);
+      // And the keys still in the pool.
+      const pooled = await store.smembers(keyPoolKeys.kids());
+      expect(pooled.length).toBeGreaterThan(0);
+      for (const kid of pooled) {
+        const stored = SigningKeyCreated.decode(
+          Buffer.from((await store.get(keyPoolKeys.key(kid)))!, 'base64'),
+        );
+        const sealed = stored.privateKey!;
+        const der = unsealPrivateKey(
+          {
+            kekId: sealed.kekId,
+            iv: Buffer.from(sealed.iv),
+            ciphertext: Buffer.from(sealed.ciphertext),
+            tag: Buffer.from(sealed.tag),
+          },
+          keks,
+          poolPlace(kid),
+        );
+        secrets.push(der.toString('base64'), der.subarray(-64).toString('hex'));
+      }
+      expect(secrets.length).toBeGreaterThanOrEqual(24 + 2 * pooled.length);
       const haystacks: string[] = [...logs];
       for (const topic of Object.values(Topics)) {
         await bus.replay(topic, async ({ envelope }) => {

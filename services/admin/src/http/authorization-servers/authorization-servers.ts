@@ -27,17 +27,23 @@ import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { changesOf, type DirectoryWriter } from '../../directory-writer.js';
+import { changesOf, type DirectoryWriter, type SigningKeysWait } from '../../directory-writer.js';
 
 export interface ServerRoutesDeps {
   store: ProjectionStore;
   writer: DirectoryWriter;
   tenancy: TenancyConfig;
+  signingKeys: SigningKeysWait;
 }
 
 const serverIdPattern = /^(default|[0-9A-Za-z]{20})$/;
 
-export function authorizationServerRoutes({ store, writer, tenancy }: ServerRoutesDeps): Router {
+export function authorizationServerRoutes({
+  store,
+  writer,
+  tenancy,
+  signingKeys,
+}: ServerRoutesDeps): Router {
   const router = new Router({ prefix: '/api/v1/authorizationServers' });
   const tenantOf = (ctx: Context) => ctx.state.tenant as string;
   const load = async (tenant: string, id: string) =>
@@ -137,6 +143,8 @@ export function authorizationServerRoutes({ store, writer, tenancy }: ServerRout
     const settings = readSettings(await readJsonObject(ctx));
     const id = newId('aus');
     await run(ctx, id, { kind: 'CreateServer', id, settings });
+    // It signs from the moment the creation answers.
+    await signingKeys(tenant, [id]);
     ctx.status = 201;
     ctx.body = present(tenant, (await load(tenant, id))!);
   });

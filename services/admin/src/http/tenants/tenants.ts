@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   decideNewTenant,
   decideTenant,
+  defaultServerId,
   keys,
   orgBaseUrl,
   readStreams,
@@ -16,16 +17,18 @@ import {
 } from '@gatehouse/directory';
 import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
+import { orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
-import { changesOf, type DirectoryWriter } from '../../directory-writer.js';
+import { changesOf, type DirectoryWriter, type SigningKeysWait } from '../../directory-writer.js';
 
 export interface TenantRoutesDeps {
   store: ProjectionStore;
   writer: DirectoryWriter;
   tenancy: TenancyConfig;
+  signingKeys: SigningKeysWait;
 }
 
-export function tenantRoutes({ store, writer, tenancy }: TenantRoutesDeps): Router {
+export function tenantRoutes({ store, writer, tenancy, signingKeys }: TenantRoutesDeps): Router {
   const router = new Router({ prefix: '/api/v1/tenants' });
   const present = (view: TenantView) => ({ ...view, issuer: orgBaseUrl(tenancy, view.id) });
   const load = async (id: string) => tenantViewOf(await store.hgetall(keys.tenant(id)));
@@ -46,6 +49,8 @@ export function tenantRoutes({ store, writer, tenancy }: TenantRoutesDeps): Rout
       const [tenant] = await readStreams(reads, [streams.tenant(id)]);
       return decideNewTenant({ id, name: body.name as string, apiTokenSha256 }, tenant);
     });
+    // Its org server and its server `default` sign from the moment the creation answers.
+    await signingKeys(id, [orgServerId, defaultServerId]);
     ctx.status = 201;
     ctx.body = { ...present((await load(id))!), apiToken };
   });
