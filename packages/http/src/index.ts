@@ -14,6 +14,7 @@ export {
   oktaErrors,
   probes,
   readJsonObject,
+  readRawBody,
   requestId,
 } from './koa.js';
 export {

@@ -115,6 +115,27 @@ export function oktaErrors(log: EdgeLog): Middleware {
 }
 
 /**
+ * The request body, at most `limitBytes` (413 beyond, without reading past the limit). Read once: a
+ * middleware that needed it first (idempotency keys) leaves it in ctx.state.rawBody.
+ */
+export async function readRawBody(ctx: Context, limitBytes: number): Promise<Buffer> {
+  const kept = ctx.state.rawBody as Buffer | undefined;
+  if (kept) {
+    if (kept.length > limitBytes) throw OktaApiError.bodyTooLarge(limitBytes);
+    return kept;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limitBytes) throw OktaApiError.bodyTooLarge(limitBytes);
+    chunks.push(chunk as Buffer);
+  }
+  ctx.state.rawBody = Buffer.concat(chunks);
+  return ctx.state.rawBody as Buffer;
+}
+
+/**
  * Reads a JSON object body of at most `limitBytes`. Refuses other content types (415), larger bodies
  * (413, without reading past the limit), malformed JSON and non-objects (400).
  */
@@ -126,16 +147,10 @@ export async function readJsonObject(
   if (!/^application\/json\s*(;|$)/i.test(type)) throw OktaApiError.unsupportedMediaType();
   const declared = Number(ctx.get('content-length') || '0');
   if (declared > limitBytes) throw OktaApiError.bodyTooLarge(limitBytes);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) throw OktaApiError.bodyTooLarge(limitBytes);
-    chunks.push(chunk as Buffer);
-  }
+  const raw = await readRawBody(ctx, limitBytes);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    parsed = JSON.parse(raw.toString('utf8'));
   } catch {
     throw OktaApiError.malformedBody();
   }

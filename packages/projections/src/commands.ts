@@ -69,10 +69,18 @@ export class CommandNotAppendedError extends Error {
   constructor(
     message: string,
     readonly mayHaveBeenAppended: boolean,
-    options?: ErrorOptions,
+    options?: ErrorOptions & CommandRef,
   ) {
     super(message, options);
+    this.command = options?.command;
   }
+  /** The attempt whose events may have been appended: its verdict, once there is one, says. */
+  readonly command?: CommandRef['command'];
+}
+
+/** Names a command's attempt: its verdict is under commandOutcomeKey(tenant, commandId). */
+export interface CommandRef {
+  command?: { tenant: string; commandId: string };
 }
 
 /**
@@ -81,6 +89,12 @@ export class CommandNotAppendedError extends Error {
  */
 export class CommandOutcomeUnknownError extends Error {
   override readonly name = 'CommandOutcomeUnknownError';
+  constructor(message: string, options?: ErrorOptions & CommandRef) {
+    super(message, options);
+    this.command = options?.command;
+  }
+  /** The attempt whose verdict is not known yet. */
+  readonly command?: CommandRef['command'];
 }
 
 export interface CommandHandlerOptions {
@@ -176,6 +190,7 @@ export class CommandHandler {
         if (error instanceof EventBusUnavailableError)
           throw new CommandNotAppendedError(error.message, error.mayHaveBeenAppended, {
             cause: error,
+            command: { tenant, commandId },
           });
         throw error;
       }
@@ -189,12 +204,17 @@ export class CommandHandler {
           error instanceof ProjectionsBehindError ||
           error instanceof ProjectionStoreUnavailableError
         )
-          throw new CommandOutcomeUnknownError(error.message, { cause: error });
+          throw new CommandOutcomeUnknownError(error.message, {
+            cause: error,
+            command: { tenant, commandId },
+          });
         throw error;
       }
       if (outcome === 'applied') return result;
       if (outcome !== 'refused')
-        throw new CommandOutcomeUnknownError(`no outcome recorded for command ${commandId}`);
+        throw new CommandOutcomeUnknownError(`no outcome recorded for command ${commandId}`, {
+          command: { tenant, commandId },
+        });
       const streams = expectedVersions.map((e) => e.stream);
       if (attempt >= maxAttempts) {
         this.stats.conflicts += 1;

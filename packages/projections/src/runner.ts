@@ -4,7 +4,7 @@
 // position is below the event's: redelivery (at-least-once), a rebalance that hands a partition to
 // another replica half way, or several replicas at once never apply an event twice or out of order.
 import type { Envelope } from '@gatehouse/contracts';
-import type { DeliveredEvent, EventBus, Subscription } from '@gatehouse/event-bus';
+import type { DeliveredEvent, EventBus } from '@gatehouse/event-bus';
 import type {
   GenerationalStore,
   Generations,

@@ -20,6 +20,7 @@ import { authorizationServerRoutes } from './http/authorization-servers/authoriz
 import { clientRoutes } from './http/clients/clients.js';
 import { mapDomainErrors } from './http/domain-errors.js';
 import { groupRoutes } from './http/groups/groups.js';
+import { idempotency } from './http/idempotency.js';
 import { requireSystemToken } from './http/system-auth.js';
 
 import { tenantRoutes } from './http/tenants/tenants.js';
@@ -112,6 +113,16 @@ export function createAdminApp(deps: AdminDeps): Koa {
   app.use(resolveTenant(deps.tenancy));
   app.use(when(isTenant, requireTenant));
   app.use(when((ctx) => isSystem(ctx) && ctx.path.startsWith('/api/v1/tenants'), requireSystem));
+  // Authenticated changes with an Idempotency-Key: a retry gets the first outcome, as it was
+  // rendered (so the errors are mapped and rendered inside it too).
+  const keyed = idempotency({
+    store: deps.store,
+    bus: deps.bus,
+    readYourWritesMs: deps.readYourWritesMs ?? 5000,
+  });
+  const renderErrors = oktaErrors(log);
+  const mapErrors = mapDomainErrors();
+  app.use((ctx, next) => keyed(ctx, () => renderErrors(ctx, () => mapErrors(ctx, next))));
   app.use(when(isSystem, system.routes()));
   app.use(when(isSystem, system.allowedMethods(methodNotAllowed)));
   for (const router of perTenant) {

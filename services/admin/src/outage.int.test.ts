@@ -1,6 +1,8 @@
 // The management API with the event log down (issue 15, SPEC section 9): every write fails fast
 // with 503, an answer that says nothing was changed is true, and a create retried once the log is
-// back makes one user, never two. Needs the broker the testkit started itself, to stop it.
+// back makes one user, never two; so does one retried with its Idempotency-Key. Needs the broker
+// the testkit started itself, to stop it.
+import { randomUUID } from 'node:crypto';
 import { kafkaRedisStack } from '@gatehouse/test-stacks';
 import { startLocalKafka, stopLocalKafka, testKafka } from '@gatehouse/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -29,6 +31,24 @@ describe.skipIf(!kafka.localDir)(
       const tenant = await admin.newTenant();
       const logins = ['down0@example.com', 'down1@example.com', 'down2@example.com'];
       const answers: { login: string; answer: ApiResponse; ms: number }[] = [];
+      const keyedLogin = 'keyed@example.com';
+      const key = randomUUID();
+      const keyed = async () => {
+        const response = await fetch(`${admin.base}/${tenant.id}/api/v1/users?activate=false`, {
+          method: 'POST',
+          headers: {
+            authorization: `SSWS ${tenant.apiToken}`,
+            'content-type': 'application/json',
+            'idempotency-key': key,
+          },
+          body: JSON.stringify({ profile: profileOf(keyedLogin) }),
+        });
+        return {
+          status: response.status,
+          body: (await response.json()) as { errorSummary?: string },
+        };
+      };
+      let keyedFirst: { status: number; body: { errorSummary?: string } } | undefined;
       await stopLocalKafka(kafka.localDir!);
       try {
         for (const login of logins) {
@@ -38,6 +58,8 @@ describe.skipIf(!kafka.localDir)(
           });
           answers.push({ login, answer, ms: Date.now() - started });
         }
+        // And one with an Idempotency-Key, retried below with the same key.
+        keyedFirst = await keyed();
       } finally {
         await startLocalKafka(kafka.localDir!);
       }
@@ -81,6 +103,21 @@ describe.skipIf(!kafka.localDir)(
         );
         expect(withLogin.filter((l) => l === login)).toHaveLength(1);
       }
+      // The keyed create, retried with its key: created now (the first changed nothing), or told that
+      // the first was applied after all; one user either way, and the retry's answer is kept.
+      expect(keyedFirst!.status).toBe(503);
+      const retried = await keyed();
+      if (keyedFirst!.body.errorSummary!.includes('Nothing was changed'))
+        expect(retried.status).toBe(200);
+      else expect([200, 409]).toContain(retried.status);
+      const stored = await admin.store.smembers(`rm:users:${tenant.id}`);
+      const keyedUsers = await Promise.all(
+        stored.map(
+          async (id) => (await tenant.as('GET', `/api/v1/users/${id}`)).body.profile.login,
+        ),
+      );
+      expect(keyedUsers.filter((l) => l === keyedLogin)).toHaveLength(1);
+      expect((await keyed()).status).toBe(retried.status);
       // At least one answer was the exact one: a request that never reached the log says so.
       expect(
         answers.some(({ answer }) => answer.body.errorSummary.includes('Nothing was changed')),

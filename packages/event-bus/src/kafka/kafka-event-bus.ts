@@ -623,21 +623,6 @@ async function retryRetriable<T>(read: () => Promise<T>, forMs = 10_000): Promis
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.catch((error: unknown) => {
-      throw new EventBusUnavailableError(`${what} failed: ${String(error)}`);
-    }),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new EventBusUnavailableError(`${what} was not acknowledged within ${ms} ms`)),
-        ms,
-      );
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
 function rejectAfter(ms: number, what: string): Promise<never> {
   return new Promise((_, reject) => {
     setTimeout(

@@ -9,11 +9,26 @@ import {
 } from '@gatehouse/projections';
 import type { Middleware } from 'koa';
 
+/**
+ * What became of a change that failed on the way to the log or the projector, for the idempotency
+ * middleware: `unchanged` (nothing was appended, nothing will be) or `in-doubt` (the attempt may
+ * apply; its verdict is under the command's outcome key).
+ */
+export type CommandFailure =
+  | { kind: 'unchanged' }
+  | { kind: 'in-doubt'; command?: { tenant: string; commandId: string } };
+
 export function mapDomainErrors(): Middleware {
-  return async (_ctx, next) => {
+  return async (ctx, next) => {
     try {
       await next();
     } catch (error) {
+      if (error instanceof CommandNotAppendedError || error instanceof CommandOutcomeUnknownError)
+        ctx.state.commandFailure = (
+          error instanceof CommandNotAppendedError && !error.mayHaveBeenAppended
+            ? { kind: 'unchanged' }
+            : { kind: 'in-doubt', ...(error.command ? { command: error.command } : {}) }
+        ) satisfies CommandFailure;
       throw oktaErrorOf(error);
     }
   };
