@@ -12,7 +12,18 @@ import { createUserinfoService } from '../app.js';
 
 const redirectUri = 'https://app.example.com/cb';
 
-export function describeRecovery(stack: TestStack): void {
+/** Stops and starts the Redis under a stack's store (a Redis of the test's own). */
+export interface RedisControl {
+  stop(): Promise<void>;
+  /** Starts it again on the same port; `empty`: without the data it had (no append-only file). */
+  start(options: { empty: boolean }): Promise<void>;
+}
+
+/**
+ * On `stack`: the store emptied under load, and a rebuild beside two serving projectors; with
+ * `redis`, instead: the store's Redis stopped under load and started again empty.
+ */
+export function describeRecovery(stack: TestStack, redis?: RedisControl): void {
   describe(`recovery under load: ${stack.name}`, () => {
     const cleanups: (() => Promise<void>)[] = [];
     afterEach(async () => {
@@ -92,65 +103,115 @@ export function describeRecovery(stack: TestStack): void {
           },
         };
       };
-      return { ...h, tenant, ask, valid, revoked, underLoad, userId };
+      return { ...h, tenant, ask, valid, revoked, underLoad, userId, web, auth, accessToken };
     };
 
-    it('fails closed while the store is emptied under load, and heals by itself, losing nothing', async () => {
-      const h = await setup();
-      const load = h.underLoad();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const generations = generationsOf(h.store)!;
-      const generation = await generations.current();
-      await loseStore(h.store);
-      // Healed with no one asked: a valid token is answered again, from a new generation.
-      const lost = Date.now();
-      for (;;) {
-        if ((await h.ask(h.valid[0]!)) === 200) break;
-        if (Date.now() - lost > 30_000) throw new Error('the read models did not heal in 30 s');
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const answers = await load.stop();
-      expect(answers.revoked.get(200) ?? 0).toBe(0);
-      for (const kind of ['valid', 'revoked'] as const)
-        expect(
-          [...answers[kind].keys()].filter((status) => status >= 500 && status !== 503),
-        ).toEqual([]);
-      // The outage was seen (503s), and it ended.
-      expect((answers.valid.get(503) ?? 0) + (answers.revoked.get(503) ?? 0)).toBeGreaterThan(0);
-      expect(await generations.current()).not.toBe(generation);
-      // Nothing acknowledged was lost: the revocations, the user and the grants are all back.
-      for (const token of h.valid) expect(await h.ask(token)).toBe(200);
-      for (const token of h.revoked) expect(await h.ask(token)).toBe(401);
-    });
+    if (!redis)
+      it('fails closed while the store is emptied under load, and heals by itself, losing nothing', async () => {
+        const h = await setup();
+        const load = h.underLoad();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const generations = generationsOf(h.store)!;
+        const generation = await generations.current();
+        await loseStore(h.store);
+        // Healed with no one asked: a valid token is answered again, from a new generation.
+        const lost = Date.now();
+        for (;;) {
+          if ((await h.ask(h.valid[0]!)) === 200) break;
+          if (Date.now() - lost > 30_000) throw new Error('the read models did not heal in 30 s');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const answers = await load.stop();
+        expect(answers.revoked.get(200) ?? 0).toBe(0);
+        for (const kind of ['valid', 'revoked'] as const)
+          expect(
+            [...answers[kind].keys()].filter((status) => status >= 500 && status !== 503),
+          ).toEqual([]);
+        // The outage was seen (503s), and it ended.
+        expect((answers.valid.get(503) ?? 0) + (answers.revoked.get(503) ?? 0)).toBeGreaterThan(0);
+        expect(await generations.current()).not.toBe(generation);
+        // Nothing acknowledged was lost: the revocations, the user and the grants are all back.
+        for (const token of h.valid) expect(await h.ask(token)).toBe(200);
+        for (const token of h.revoked) expect(await h.ask(token)).toBe(401);
+      });
 
-    it('lets no revoked token through while a rebuild runs beside two serving projectors', async () => {
-      const h = await setup();
-      const second = await ProjectionRunner.start({
-        bus: h.bus,
-        store: h.store,
-        projections: oauthProjections,
-        groupId: `projector-${randomUUID()}`,
+    if (redis)
+      it('answers 503, never 500, while Redis is down, and heals by itself when it restarts empty', async () => {
+        const h = await setup();
+        const load = h.underLoad();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await redis.stop();
+        try {
+          // The token endpoint too: a code exchange needs the store (the issue found 500s here).
+          const { code } = await h
+            .issueCode(h.tenant, {
+              clientId: h.web.clientId,
+              userId: h.userId,
+              redirectUri,
+              scopes: ['openid'],
+            })
+            .catch(() => ({ code: 'unknown-code' }));
+          const token = await h.post(
+            `/${h.tenant}/oauth2/default/v1/token`,
+            { grant_type: 'authorization_code', code, redirect_uri: redirectUri },
+            h.auth,
+          );
+          expect(token.status).toBe(503);
+          expect(token.body.error).toBe('temporarily_unavailable');
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        } finally {
+          // Back without its data, as a Redis without persistence comes back.
+          await redis.start({ empty: true });
+        }
+        const back = Date.now();
+        for (;;) {
+          if ((await h.ask(h.valid[0]!)) === 200) break;
+          if (Date.now() - back > 60_000) throw new Error('the read models did not heal in 60 s');
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const answers = await load.stop();
+        expect(answers.revoked.get(200) ?? 0).toBe(0);
+        for (const kind of ['valid', 'revoked'] as const)
+          expect(
+            [...answers[kind].keys()].filter((status) => status >= 500 && status !== 503),
+          ).toEqual([]);
+        expect((answers.valid.get(503) ?? 0) + (answers.revoked.get(503) ?? 0)).toBeGreaterThan(0);
+        for (const token of h.valid) expect(await h.ask(token)).toBe(200);
+        for (const token of h.revoked) expect(await h.ask(token)).toBe(401);
+        // And tokens are issued again.
+        expect(await h.ask(await h.accessToken())).toBe(200);
       });
-      cleanups.push(() => second.stop());
-      const load = h.underLoad();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const rebuilt = await rebuildProjections({
-        bus: h.bus,
-        store: h.store,
-        projections: oauthProjections,
+
+    if (!redis)
+      it('lets no revoked token through while a rebuild runs beside two serving projectors', async () => {
+        const h = await setup();
+        const second = await ProjectionRunner.start({
+          bus: h.bus,
+          store: h.store,
+          projections: oauthProjections,
+          groupId: `projector-${randomUUID()}`,
+        });
+        cleanups.push(() => second.stop());
+        const load = h.underLoad();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const rebuilt = await rebuildProjections({
+          bus: h.bus,
+          store: h.store,
+          projections: oauthProjections,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const answers = await load.stop();
+        expect(rebuilt.events).toBeGreaterThan(0);
+        expect(answers.revoked.get(200) ?? 0).toBe(0);
+        expect(answers.revoked.get(401) ?? 0).toBeGreaterThan(0);
+        for (const kind of ['valid', 'revoked'] as const)
+          expect(
+            [...answers[kind].keys()].filter((status) => status >= 500 && status !== 503),
+          ).toEqual([]);
+        for (const token of h.valid) expect(await h.ask(token)).toBe(200);
+        for (const token of h.revoked) expect(await h.ask(token)).toBe(401);
       });
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      const answers = await load.stop();
-      expect(rebuilt.events).toBeGreaterThan(0);
-      expect(answers.revoked.get(200) ?? 0).toBe(0);
-      expect(answers.revoked.get(401) ?? 0).toBeGreaterThan(0);
-      for (const kind of ['valid', 'revoked'] as const)
-        expect(
-          [...answers[kind].keys()].filter((status) => status >= 500 && status !== 503),
-        ).toEqual([]);
-      for (const token of h.valid) expect(await h.ask(token)).toBe(200);
-      for (const token of h.revoked) expect(await h.ask(token)).toBe(401);
-    });
   });
 }
