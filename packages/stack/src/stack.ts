@@ -457,7 +457,8 @@ async function keptPort(file: string): Promise<number> {
   return port;
 }
 
-function portFree(port: number): Promise<boolean> {
+/** Whether nothing listens on `port` of 127.0.0.1 now. */
+export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));
