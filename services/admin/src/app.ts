@@ -122,7 +122,12 @@ export function createAdminApp(deps: AdminDeps): Koa {
   });
   const renderErrors = oktaErrors(log);
   const mapErrors = mapDomainErrors();
-  app.use((ctx, next) => keyed(ctx, () => renderErrors(ctx, () => mapErrors(ctx, next))));
+  // Only where a credential was checked: nobody else may leave records in the store.
+  const authenticated = (ctx: Koa.Context) =>
+    isTenant(ctx) || ctx.path.startsWith('/api/v1/tenants');
+  app.use((ctx, next) =>
+    authenticated(ctx) ? keyed(ctx, () => renderErrors(ctx, () => mapErrors(ctx, next))) : next(),
+  );
   app.use(when(isSystem, system.routes()));
   app.use(when(isSystem, system.allowedMethods(methodNotAllowed)));
   for (const router of perTenant) {

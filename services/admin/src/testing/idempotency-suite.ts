@@ -108,6 +108,25 @@ export function describeIdempotency(stack: TestStack): void {
         errorCode: 'E0000001',
         errorCauses: [{ errorSummary: 'Idempotency-Key: was already used with another request' }],
       });
+      // Nobody without a credential the API checked leaves a record.
+      const records = async () => (await admin.store.dump('fs:idempotency:')).length;
+      const before = await records();
+      expect(before).toBeGreaterThan(0);
+      const anonymous = await fetch(`${admin.base}/api/v1/nowhere`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: '{}',
+      });
+      expect(anonymous.status).toBe(404);
+      const wrongToken = await send(
+        'POST',
+        '/api/v1/groups',
+        { profile: { name: 'w' } },
+        randomUUID(),
+        'nope',
+      );
+      expect(wrongToken.status).toBe(401);
+      expect(await records()).toBe(before);
       const malformed = await send('POST', '/api/v1/groups', { profile: { name: 'x' } }, 'a b');
       expect(malformed.status).toBe(400);
       expect(malformed.body.errorCode).toBe('E0000001');
