@@ -116,8 +116,9 @@ describe('EmbeddedEventBus data directory', () => {
   });
 
   it('takes over a lock left by a killed process nobody has reaped yet (a zombie)', async () => {
-    // `sleep 0` exits at once; its parent becomes `sleep 5`, which never reaps it.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], {
+    // The child exits after its shell has become `sleep 5`, which never reaps it. (A child that exits
+    // at once may be reaped by the shell before its exec: no zombie, and this test failed at times.)
+    const parent = spawn('sh', ['-c', 'sleep 0.2 & echo $!; exec sleep 5'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
     try {
