@@ -84,16 +84,7 @@ export class KeyPool {
   /** The pooled key sealed for its server, once it is shown to be the key pair its kid names. */
   private placed(pooled: SigningKeyCreated, tenant: string, serverId: string): SigningKeyCreated {
     if (!pooled.privateKey) throw new Error('no private key');
-    const der = unsealPrivateKey(
-      {
-        ...pooled.privateKey,
-        iv: Buffer.from(pooled.privateKey.iv),
-        ciphertext: Buffer.from(pooled.privateKey.ciphertext),
-        tag: Buffer.from(pooled.privateKey.tag),
-      },
-      this.keks,
-      poolPlace(pooled.kid),
-    );
+    const der = unsealPrivateKey(pooled.privateKey, this.keks, poolPlace(pooled.kid));
     try {
       // The public half published in JWKS is derived from the sealed private key, not taken on trust.
       const jwk = createPublicKey(

@@ -123,7 +123,7 @@ export class KafkaEventBus implements EventBus {
       brokers: [...options.brokers],
     };
     const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
-    this.kafka = new Kafka({
+    const client = {
       clientId: this.config.clientId,
       brokers: [...this.config.brokers],
       logLevel: logLevel.WARN,
@@ -133,21 +133,13 @@ export class KafkaEventBus implements EventBus {
           const { message, ...rest } = entry;
           log({ level: levels[level], message, ...rest });
         },
-      retry: { initialRetryTime: 100, retries: 8 },
-    });
+    };
+    this.kafka = new Kafka({ ...client, retry: { initialRetryTime: 100, retries: 8 } });
     // The producer's own client: kafkajs retries a request at most once, within the publish
     // timeout (its retry loop would otherwise reconnect and send a failed request again long after
     // its caller was told it failed); `sendQueued` tries again while its callers still wait.
     this.producerKafka = new Kafka({
-      clientId: this.config.clientId,
-      brokers: [...this.config.brokers],
-      logLevel: logLevel.WARN,
-      logCreator:
-        () =>
-        ({ level, log: entry }: LogEntry) => {
-          const { message, ...rest } = entry;
-          log({ level: levels[level], message, ...rest });
-        },
+      ...client,
       connectionTimeout: Math.min(1_000, this.config.publishTimeoutMs),
       requestTimeout: this.config.publishTimeoutMs,
       retry: { retries: 0 },

@@ -484,17 +484,7 @@ export function describeKeys(stack: TestStack): void {
         const stored = SigningKeyCreated.decode(
           Buffer.from((await store.get(keyPoolKeys.key(kid)))!, 'base64'),
         );
-        const sealed = stored.privateKey!;
-        const der = unsealPrivateKey(
-          {
-            kekId: sealed.kekId,
-            iv: Buffer.from(sealed.iv),
-            ciphertext: Buffer.from(sealed.ciphertext),
-            tag: Buffer.from(sealed.tag),
-          },
-          keks,
-          poolPlace(kid),
-        );
+        const der = unsealPrivateKey(stored.privateKey!, keks, poolPlace(kid));
         secrets.push(der.toString('base64'), der.subarray(-64).toString('hex'));
       }
       expect(secrets.length).toBeGreaterThanOrEqual(24 + 2 * pooled.length);
