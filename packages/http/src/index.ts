@@ -32,3 +32,11 @@ export {
   oktaErrorBody,
 } from './okta-errors.js';
 export { requireTenantToken, resolveTenant, type TenantState } from './tenant-context.js';
+export {
+  type Budget,
+  rateLimited,
+  rateLimitHeaders,
+  readTrustedProxies,
+  sourceAddress,
+  TrustedProxies,
+} from './throttle.js';

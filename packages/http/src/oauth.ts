@@ -6,15 +6,22 @@ import type { IncomingMessage } from 'node:http';
 import { ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import type { Middleware } from 'koa';
 import { type EdgeLog, type LoggedRequest, logUnexpected } from './koa.js';
-import { OAuthError, OktaApiError } from './okta-errors.js';
+import { newErrorId, OAuthError, OktaApiError, oktaErrorBody } from './okta-errors.js';
 
 /** What an error of an OAuth endpoint becomes: its status, headers and `{error, error_description}`. */
 export function oauthErrorReply(
   log: EdgeLog,
   request: LoggedRequest,
   caught: unknown,
-): { status: number; headers: Record<string, string>; body: Record<string, string> } {
+): { status: number; headers: Record<string, string>; body: Record<string, unknown> } {
   let error: OAuthError;
+  // A spent budget answers as Okta does at every endpoint, its OAuth ones included.
+  if (caught instanceof OktaApiError && caught.status === 429)
+    return {
+      status: 429,
+      headers: { ...caught.headers },
+      body: oktaErrorBody(caught, newErrorId()),
+    };
   if (caught instanceof OAuthError) error = caught;
   else if (caught instanceof OktaApiError && caught.status < 500)
     error = new OAuthError(caught.status, 'invalid_request', caught.errorSummary);

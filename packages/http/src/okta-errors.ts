@@ -111,6 +111,19 @@ export class OktaApiError extends Error {
     });
   }
 
+  /**
+   * 429 E0000047: a request budget is spent. `headers` are Okta's X-Rate-Limit-* and Retry-After.
+   */
+  static rateLimited(headers: Readonly<Record<string, string>>): OktaApiError {
+    return new OktaApiError(
+      429,
+      'E0000047',
+      'API call exceeded rate limit due to too many requests.',
+      [],
+      headers,
+    );
+  }
+
   /** E0000009: anything unexpected. Never carries the internal detail. */
   static internal(): OktaApiError {
     return new OktaApiError(500, 'E0000009', 'Internal Server Error');

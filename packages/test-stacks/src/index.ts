@@ -12,11 +12,23 @@ import {
   type ProjectionStore,
   RedisProjectionStore,
 } from '@gatehouse/projection-store';
+import {
+  memoryRateLimiter,
+  type RateLimitConfig,
+  type RateLimiter,
+  redisRateLimiter,
+} from '@gatehouse/rate-limits';
 import { testKafka, testRedis } from '@gatehouse/testkit';
 
 export interface TestStack {
   name: string;
-  open(): Promise<{ bus: EventBus; store: ProjectionStore; close(): Promise<void> }>;
+  open(): Promise<{
+    bus: EventBus;
+    store: ProjectionStore;
+    /** Request budgets as the deployment keeps them: in memory, or in this stack's Redis. */
+    rateLimiter(config: RateLimitConfig): RateLimiter;
+    close(): Promise<void>;
+  }>;
 }
 
 export const embeddedStack: TestStack = {
@@ -29,6 +41,7 @@ export const embeddedStack: TestStack = {
     return {
       bus,
       store,
+      rateLimiter: (config) => memoryRateLimiter(config),
       close: async () => {
         await bus.close();
         await store.close();
@@ -46,13 +59,19 @@ export function kafkaRedisStack(clientId = 'gatehouse-test'): TestStack {
     name: `kafka ${kafka.version} + redis ${redis.version}`,
     open: async () => {
       const bus = new KafkaEventBus({ brokers: kafka.brokers, clientId, log: () => {} });
-      const store = new GenerationalStore(
-        new RedisProjectionStore({ url: redis.url, keyPrefix: `test:${randomUUID()}:` }),
-      );
+      const keyPrefix = `test:${randomUUID()}:`;
+      const store = new GenerationalStore(new RedisProjectionStore({ url: redis.url, keyPrefix }));
+      const limiters: RateLimiter[] = [];
       return {
         bus,
         store,
+        rateLimiter: (config) => {
+          const limiter = redisRateLimiter(config, { url: redis.url, keyPrefix });
+          limiters.push(limiter);
+          return limiter;
+        },
         close: async () => {
+          await Promise.all(limiters.map((limiter) => limiter.close()));
           await bus.close();
           await store.deleteByPrefix('');
           await store.close();

@@ -34,7 +34,7 @@ export async function startOAuthBackbone(
   cleanups: (() => Promise<void>)[],
   options: Pick<ProjectionRunnerOptions, 'beforeApply'> = {},
 ) {
-  const { bus, store, close } = await stack.open();
+  const { bus, store, rateLimiter, close } = await stack.open();
   cleanups.push(close);
   await bus.ensureTopics(allTopics.map((name) => ({ name })));
   const runner = await ProjectionRunner.start({
@@ -54,5 +54,5 @@ export async function startOAuthBackbone(
   const log = (entry: unknown) => {
     logs.push(JSON.stringify(entry));
   };
-  return { bus, store, runner, keks, ring, logs, log };
+  return { bus, store, rateLimiter, runner, keks, ring, logs, log };
 }

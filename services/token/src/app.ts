@@ -14,12 +14,15 @@ import {
   probes,
   requestId,
   resolveTenant,
+  TrustedProxies,
 } from '@gatehouse/http';
 import { DirectoryCache, type FreshnessGuard, readModelsFresh } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
+import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type Koa from 'koa';
+import { ClientThrottle } from './client-throttle.js';
 import { tokenServiceImplementation } from './grpc/token-service.js';
 import { introspectHandlers } from './http/introspect/introspect.js';
 import { revokeRoutes } from './http/revoke/revoke.js';
@@ -40,6 +43,14 @@ export interface TokenDeps {
    * temporarily_unavailable (SPEC section 6). Default 1000 ms.
    */
   maxProjectionLagMs?: number;
+  /**
+   * Client authentication's budgets (per client id; failures per client id and source). Default:
+   * in this process's memory with the default limits; a deployment of several replicas shares one
+   * in Redis.
+   */
+  rateLimiter?: RateLimiter;
+  /** The proxies whose X-Forwarded-For names a request's source. Default none. */
+  trustedProxies?: TrustedProxies;
 }
 
 export interface TokenService {
@@ -71,7 +82,12 @@ export function createTokenService(deps: TokenDeps): TokenService {
   app.use(resolveTenant(deps.tenancy));
   const directory = new DirectoryCache(deps.store, deps.tenancy);
   const guard: FreshnessGuard = { now, maxLagMs: deps.maxProjectionLagMs ?? 1000 };
-  const shared = { store: deps.store, directory, now, guard };
+  const throttle = new ClientThrottle(
+    deps.rateLimiter ?? memoryRateLimiter(),
+    deps.trustedProxies ?? TrustedProxies.none,
+    now,
+  );
+  const shared = { store: deps.store, directory, now, guard, throttle };
   app.use(
     probes(async () => {
       const { fresh, lagMs } = await readModelsFresh(deps.store, guard);

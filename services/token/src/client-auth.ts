@@ -6,10 +6,13 @@ import type { IncomingMessage } from 'node:http';
 import type { ClientView } from '@gatehouse/directory';
 import { OAuthError } from '@gatehouse/http';
 import type { DirectoryCache } from '@gatehouse/oauth-reads';
+import type { ClientThrottle } from './client-throttle.js';
 
 export interface AuthenticatedClient {
   client: ClientView;
   method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  /** The client's budget at these endpoints, as Okta's X-Rate-Limit-* headers. */
+  rateLimit: Record<string, string>;
 }
 
 // The registered secret's SHA-256 as bytes, decoded once per client view: the directory cache
@@ -53,6 +56,7 @@ export async function authenticateClient(
   form: Map<string, string>,
   directory: DirectoryCache,
   tenant: string,
+  throttle: ClientThrottle,
 ): Promise<AuthenticatedClient> {
   const header = ctx.req.headers.authorization ?? '';
   const usesBasic = header !== '';
@@ -86,15 +90,20 @@ export async function authenticateClient(
       'Client authentication failed. Either the client or the client credentials are invalid.',
       basic ? { 'WWW-Authenticate': 'Basic realm="gatehouse"' } : {},
     );
-  const client = clientId.length <= 128 ? await directory.client(tenant, clientId) : undefined;
-  if (client?.status !== 'ACTIVE') throw invalidClient();
-  if (client.metadata.tokenEndpointAuthMethod !== method) throw invalidClient();
-  if (method !== 'none') {
-    const secret = basic?.secret ?? form.get('client_secret') ?? '';
-    const given = createHash('sha256').update(secret).digest();
-    const expected = registeredDigest(client);
-    if (expected.length !== given.length || !timingSafeEqual(given, expected))
-      throw invalidClient();
-  }
-  return { client, method };
+  if (clientId.length > 128) throw invalidClient();
+  const rateLimit = await throttle.admit(ctx.req, tenant, clientId);
+  const client = await directory.client(tenant, clientId);
+  const authenticated =
+    client?.status === 'ACTIVE' &&
+    client.metadata.tokenEndpointAuthMethod === method &&
+    (method === 'none' || sameSecret(basic?.secret ?? form.get('client_secret') ?? '', client));
+  if (!authenticated) throw invalidClient();
+  await throttle.succeeded(ctx.req, tenant, clientId);
+  return { client, method, rateLimit };
+}
+
+function sameSecret(secret: string, client: ClientView): boolean {
+  const given = createHash('sha256').update(secret).digest();
+  const expected = registeredDigest(client);
+  return expected.length === given.length && timingSafeEqual(given, expected);
 }

@@ -2,6 +2,8 @@
 import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
 import { topicSpecs } from '@gatehouse/events';
+import { readTrustedProxies, type TrustedProxies } from '@gatehouse/http';
+import { type RateLimitConfig, readRateLimitConfig } from '@gatehouse/rate-limits';
 import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
 
 export interface TokenConfig {
@@ -23,6 +25,10 @@ export interface TokenConfig {
   redisUrl: string;
   /** GATEHOUSE_MAX_PROJECTION_LAG_MS, default 1000: beyond it token checks fail closed (503). */
   maxProjectionLagMs: number;
+  /** GATEHOUSE_RATE_LIMITS: the request budgets, per tenant (see @gatehouse/rate-limits). */
+  rateLimits: RateLimitConfig;
+  /** GATEHOUSE_TRUSTED_PROXIES: whose X-Forwarded-For names a request's source. Default none. */
+  trustedProxies: TrustedProxies;
 }
 
 export function readTokenConfig(env: Environment): TokenConfig {
@@ -49,5 +55,7 @@ export function readTokenConfig(env: Environment): TokenConfig {
       min: 100,
       max: 60_000,
     }),
+    rateLimits: readRateLimitConfig(env),
+    trustedProxies: readTrustedProxies(env),
   };
 }

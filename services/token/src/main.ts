@@ -2,6 +2,7 @@
 import { ConfigError } from '@gatehouse/config';
 import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
 import { GenerationalStore, RedisProjectionStore } from '@gatehouse/projection-store';
+import { redisRateLimiter } from '@gatehouse/rate-limits';
 import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
 import { createTokenService, readTokenConfig, serveTokenService } from './app.js';
 
@@ -26,12 +27,16 @@ const store = new GenerationalStore(new RedisProjectionStore({ url: config.redis
 await ensureTopicsAtStart(bus, config.topics, 'token');
 const ring = new KeyRing(storeKeySource(store), config.keks);
 await ring.follow(bus);
+// One budget for every token replica.
+const rateLimiter = redisRateLimiter(config.rateLimits, { url: config.redisUrl });
 const service = createTokenService({
   bus,
   store,
   ring,
   tenancy: config.tenancy,
   maxProjectionLagMs: config.maxProjectionLagMs,
+  rateLimiter,
+  trustedProxies: config.trustedProxies,
 });
 await service.start();
 const { app, tokenService } = service;
@@ -46,6 +51,7 @@ const shutdown = () => {
   server.close(async () => {
     await grpc.close();
     await service.stop();
+    await rateLimiter.close();
     await ring.close();
     await bus.close();
     await store.close();

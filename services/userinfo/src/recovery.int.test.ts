@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { GenerationalStore, RedisProjectionStore } from '@gatehouse/projection-store';
+import { memoryRateLimiter } from '@gatehouse/rate-limits';
 import { kafkaRedisStack, type TestStack } from '@gatehouse/test-stacks';
 import { testKafka } from '@gatehouse/testkit';
 import { afterAll, beforeAll } from 'vitest';
@@ -51,6 +52,8 @@ const ownRedis: TestStack = {
     return {
       bus,
       store,
+      // The stopped Redis is the store's; the suite's budgets are not what it is about.
+      rateLimiter: (config) => memoryRateLimiter(config),
       close: async () => {
         await bus.close();
         await store.close();

@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { TrustedProxies } from '@gatehouse/http';
 import type { ProjectionRunnerOptions } from '@gatehouse/projections';
+import { defaultRateLimitConfig, type RateLimitConfig } from '@gatehouse/rate-limits';
 import {
   directoryFixtures,
   startOAuthBackbone,
@@ -20,12 +22,16 @@ export interface ApiResponse {
 export async function startToken(
   stack: TestStack,
   cleanups: (() => Promise<void>)[],
-  options: { now?: () => number; maxProjectionLagMs?: number } & Pick<
-    ProjectionRunnerOptions,
-    'beforeApply'
-  > = {},
+  options: {
+    now?: () => number;
+    maxProjectionLagMs?: number;
+    /** The request budgets; default the deployment's defaults. */
+    rateLimits?: RateLimitConfig;
+    /** Whose X-Forwarded-For is believed; default loopback, so tests can present sources. */
+    trustedProxies?: TrustedProxies;
+  } & Pick<ProjectionRunnerOptions, 'beforeApply'> = {},
 ) {
-  const { bus, store, runner, keks, ring, logs, log } = await startOAuthBackbone(
+  const { bus, store, rateLimiter, runner, keks, ring, logs, log } = await startOAuthBackbone(
     stack,
     cleanups,
     options.beforeApply ? { beforeApply: options.beforeApply } : {},
@@ -37,6 +43,8 @@ export async function startToken(
     tenancy,
     ...(options.now ? { now: options.now } : {}),
     ...(options.maxProjectionLagMs ? { maxProjectionLagMs: options.maxProjectionLagMs } : {}),
+    rateLimiter: rateLimiter(options.rateLimits ?? defaultRateLimitConfig),
+    trustedProxies: options.trustedProxies ?? new TrustedProxies(['127.0.0.1', '::1']),
     log,
   });
   await service.start();

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { type MintTokensResponse, TokenServiceClient } from '@gatehouse/contracts';
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
+import { type RateLimitConfig, rateLimitConfigOf } from '@gatehouse/rate-limits';
 import { customScopeCreated, type TestStack } from '@gatehouse/test-stacks';
 import { sendRaw } from '@gatehouse/testkit';
 import { verifyJwt } from '@gatehouse/tokens';
@@ -33,7 +34,7 @@ export function describeTokenService(stack: TestStack): void {
     });
 
     /** A tenant with a custom scope on its default server, a confidential client and a user. */
-    const setup = async (options: { now?: () => number } = {}) => {
+    const setup = async (options: { now?: () => number; rateLimits?: RateLimitConfig } = {}) => {
       const harness = await startToken(stack, cleanups, options);
       const tenant = await harness.newTenant();
       await harness.appendDirectory(tenant, [
@@ -55,6 +56,9 @@ export function describeTokenService(stack: TestStack): void {
       const auth = { authorization: basic(web.clientId, web.clientSecret!) };
       return { ...harness, tenant, web, userId, path, auth };
     };
+
+    const startTokenWithLimits = (settings: unknown) =>
+      setup({ rateLimits: rateLimitConfigOf(settings) });
 
     const claimsOf = (jwt: string) =>
       JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<
@@ -183,6 +187,65 @@ export function describeTokenService(stack: TestStack): void {
       expect(otherMethod.body.error).toBe('invalid_client');
       const none = await post(path('token'), form);
       expect(none.body.error).toBe('invalid_request');
+    });
+
+    it('throttles client authentication per client and source: 429 E0000047 with Okta headers', async () => {
+      const { post, path, web, auth } = await setup();
+      const form = { grant_type: 'client_credentials', scope: 'orders.read' };
+      const ok = await post(path('token'), form, auth);
+      expect(ok.status).toBe(200);
+      expect(ok.headers.get('x-rate-limit-limit')).toBe('6000');
+      expect(ok.headers.get('x-rate-limit-remaining')).toBe('5999');
+      expect(Number(ok.headers.get('x-rate-limit-reset'))).toBeGreaterThan(Date.now() / 1000);
+      // An attacker guessing the secret from one source: 20 failures, then 429 before any check.
+      const attacker = { 'x-forwarded-for': '198.51.100.66' };
+      const guesses = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          post(path('token'), form, { ...attacker, authorization: basic(web.clientId, `g${i}`) }),
+        ),
+      );
+      const statuses = guesses.map((guess) => guess.status);
+      expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(20);
+      expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(20);
+      expect(statuses.every((status) => status === 401 || status === 429)).toBe(true);
+      const refused = guesses.find((guess) => guess.status === 429)!;
+      expect(refused.body).toEqual({
+        errorCode: 'E0000047',
+        errorSummary: 'API call exceeded rate limit due to too many requests.',
+        errorLink: 'E0000047',
+        errorId: expect.stringMatching(/^oae/),
+        errorCauses: [],
+      });
+      expect(refused.headers.get('x-rate-limit-limit')).toBe('20');
+      expect(refused.headers.get('x-rate-limit-remaining')).toBe('0');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Even the right secret is refused from that source now; from any other source it works.
+      const rightFromAttacker = await post(path('token'), form, { ...attacker, ...auth });
+      expect(rightFromAttacker.status).toBe(429);
+      const elsewhere = await post(path('token'), form, {
+        'x-forwarded-for': '203.0.113.5',
+        ...auth,
+      });
+      expect(elsewhere.status).toBe(200);
+      // The same budget at /introspect and /revoke.
+      const introspect = await post(path('introspect'), { token: 'x' }, { ...attacker, ...auth });
+      expect(introspect.status).toBe(429);
+      const revoke = await post(path('revoke'), { token: 'x' }, { ...attacker, ...auth });
+      expect(revoke.status).toBe(429);
+    });
+
+    it('throttles every request of a client past its budget, whatever the source', async () => {
+      const { post, path, auth } = await startTokenWithLimits({
+        defaults: { tokenClient: { limit: 5, windowSeconds: 60 } },
+      });
+      const form = { grant_type: 'client_credentials', scope: 'orders.read' };
+      const statuses = [];
+      for (let i = 0; i < 7; i++)
+        statuses.push(
+          (await post(path('token'), form, { ...auth, 'x-forwarded-for': `203.0.113.${i}` }))
+            .status,
+        );
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429]);
     });
 
     it('refuses bad token requests with the error each deserves', async () => {

@@ -11,6 +11,7 @@ import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import { authenticateClient } from '../../client-auth.js';
+import type { ClientThrottle } from '../../client-throttle.js';
 import { inspectToken } from '../../token-checks.js';
 import { requireServerConfig } from '../server.js';
 
@@ -24,20 +25,28 @@ export function introspectHandlers(deps: {
   directory: DirectoryCache;
   ring: KeyRing;
   now: () => number;
+  throttle: ClientThrottle;
 }): { org: DirectHandler; custom: DirectHandler } {
   const introspect = async (request: DirectRequest, serverId: string): Promise<DirectReply> => {
     const config = await requireServerConfig(deps.directory, request.tenant, serverId);
     const form = await readForm(request);
-    const { client } = await authenticateClient(request, form, deps.directory, config.tenant);
+    const { client, rateLimit: headers } = await authenticateClient(
+      request,
+      form,
+      deps.directory,
+      config.tenant,
+      deps.throttle,
+    );
     const token = form.get('token');
     if (!token) throw new OAuthError(400, 'invalid_request', 'The token parameter is required.');
     const found = await inspectToken(token, config, client.id, deps);
     if (!found || found.clientId !== client.id) {
-      return { body: { active: false } };
+      return { body: { active: false }, headers };
     }
     if (found.kind === 'refresh_token') {
       const { record } = found;
       return {
+        headers,
         body: {
           active: true,
           token_type: 'refresh_token',
@@ -53,6 +62,7 @@ export function introspectHandlers(deps: {
     }
     const { claims } = found;
     return {
+      headers,
       body: {
         active: true,
         token_type: found.kind === 'access_token' ? 'Bearer' : 'id_token',

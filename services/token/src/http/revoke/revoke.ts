@@ -9,6 +9,7 @@ import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { authenticateClient } from '../../client-auth.js';
+import type { ClientThrottle } from '../../client-throttle.js';
 import type { Revocations } from '../../revocations.js';
 import { inspectToken } from '../../token-checks.js';
 import { requireServerConfig } from '../server.js';
@@ -23,6 +24,7 @@ export function revokeRoutes(
     ring: KeyRing;
     revocations: Revocations;
     now: () => number;
+    throttle: ClientThrottle;
   },
   /** Where the routes go; the service puts all three on one router. */
   router: Router = new Router(),
@@ -34,7 +36,14 @@ export function revokeRoutes(
       serverId,
     );
     const form = await readForm(ctx);
-    const { client } = await authenticateClient(ctx, form, deps.directory, config.tenant);
+    const { client, rateLimit } = await authenticateClient(
+      ctx,
+      form,
+      deps.directory,
+      config.tenant,
+      deps.throttle,
+    );
+    ctx.set(rateLimit);
     const token = form.get('token');
     if (!token) throw new OAuthError(400, 'invalid_request', 'The token parameter is required.');
     const hint = form.get('token_type_hint');

@@ -7,6 +7,7 @@ import { orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { authenticateClient } from '../../client-auth.js';
+import type { ClientThrottle } from '../../client-throttle.js';
 import { authorizationCodeGrant } from '../../grants/authorization-code.js';
 import { clientCredentialsGrant } from '../../grants/client-credentials.js';
 import type { GrantHandler } from '../../grants/grant-context.js';
@@ -23,6 +24,7 @@ export function tokenRoutes(
     issuer: TokenIssuer;
     revocations: Revocations;
     now: () => number;
+    throttle: ClientThrottle;
   },
   /** Where the routes go; the service puts all three on one router. */
   router: Router = new Router(),
@@ -43,7 +45,14 @@ export function tokenRoutes(
     if (!grantType)
       throw new OAuthError(400, 'invalid_request', 'The grant_type parameter is required.');
     const handler = grants.get(grantType);
-    const authenticated = await authenticateClient(ctx, form, deps.directory, config.tenant);
+    const authenticated = await authenticateClient(
+      ctx,
+      form,
+      deps.directory,
+      config.tenant,
+      deps.throttle,
+    );
+    ctx.set(authenticated.rateLimit);
     if (!handler)
       throw new OAuthError(
         400,
