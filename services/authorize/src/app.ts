@@ -12,13 +12,16 @@ import {
   OktaApiError,
   oktaErrors,
   probes,
+  rateLimited,
   readBodyText,
   readJsonObject,
   requestId,
   resolveTenant,
+  TrustedProxies,
 } from '@gatehouse/http';
 import { DirectoryCache, readModelsFresh } from '@gatehouse/oauth-reads';
 import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
+import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import { orgServerId } from '@gatehouse/signing-keys';
 import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
@@ -39,6 +42,7 @@ import {
   newSecret,
   type Transaction,
 } from './flow-state.js';
+import { HashQueue, HashQueueFullError, type HashQueueOptions } from './hash-queue.js';
 import {
   consentPage,
   errorPage,
@@ -50,6 +54,7 @@ import {
   signedOutPage,
 } from './pages/html.js';
 import { signIn } from './sign-in.js';
+import { SignInThrottle } from './sign-in-throttle.js';
 import type { TokenMinter } from './token-minter.js';
 
 export interface AuthorizeDeps {
@@ -64,6 +69,15 @@ export interface AuthorizeDeps {
   log?: EdgeLog;
   /** Session, sessionToken and lockout settings; defaults are Okta's. */
   flowOptions?: Partial<Omit<FlowStateOptions, 'now'>>;
+  /**
+   * Sign-in attempts' budgets (per source address, per login). Default: in this process's memory
+   * with the default limits; a deployment of several replicas shares one in Redis.
+   */
+  rateLimiter?: RateLimiter;
+  /** The proxies whose X-Forwarded-For names a request's source. Default none. */
+  trustedProxies?: TrustedProxies;
+  /** The password check queue's bounds (see hash-queue.ts for the defaults). */
+  hashQueue?: Partial<HashQueueOptions>;
 }
 
 export interface AuthorizeService {
@@ -100,6 +114,48 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     now,
   });
   const secure = deps.tenancy.mode === 'host' || deps.tenancy.publicUrl.protocol === 'https:';
+  const hashes = new HashQueue(deps.hashQueue);
+  const throttle = new SignInThrottle(
+    deps.rateLimiter ?? memoryRateLimiter(),
+    deps.trustedProxies ?? TrustedProxies.none,
+  );
+  /**
+   * Counts a sign-in attempt and checks the password in its turn: the result, or why there is
+   * none — a spent budget (429), or no place in the password check queue (429 for a source that
+   * holds its share, 503 when everyone's is full).
+   */
+  const attemptSignIn = async (
+    ctx: Context,
+    tenant: string,
+    username: string,
+    password: string,
+  ) => {
+    const admission = await throttle.admit(ctx.req, tenant, username);
+    ctx.set(admission.headers);
+    if (!admission.budget.allowed)
+      return { refused: rateLimited(admission.budget, now()) } as const;
+    try {
+      return {
+        result: await signIn(
+          { store: deps.store, flow, hashes },
+          tenant,
+          username,
+          password,
+          admission.source,
+        ),
+      } as const;
+    } catch (error) {
+      if (!(error instanceof HashQueueFullError)) throw error;
+      return {
+        refused:
+          error.reason === 'source'
+            ? rateLimited({ ...admission.budget, allowed: false, remaining: 0 }, now())
+            : OktaApiError.unavailable(
+                'Too many sign-ins are being checked right now; try again shortly.',
+              ),
+      } as const;
+    }
+  };
 
   // ---- responses -------------------------------------------------------------------------------
   const orgPath = (tenant: string) =>
@@ -356,7 +412,15 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
         }),
       );
     if (!username || !password) return again('Enter your username and password.', 400);
-    const result = await signIn({ store: deps.store, flow }, tenant, username, password);
+    const attempt = await attemptSignIn(ctx, tenant, username, password);
+    if (attempt.refused) {
+      for (const [name, value] of Object.entries(attempt.refused.headers)) ctx.set(name, value);
+      return again(
+        'Too many sign-in attempts right now. Wait a minute, then try again.',
+        attempt.refused.status,
+      );
+    }
+    const { result } = attempt;
     if (result.outcome === 'failed')
       return again('Sign-in failed: the username or the password is not right.', 401);
     if (result.outcome === 'locked-out')
@@ -549,12 +613,9 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
         : []),
     ];
     if (causes.length > 0) throw OktaApiError.validation(causes);
-    const result = await signIn(
-      { store: deps.store, flow },
-      tenant,
-      username as string,
-      password as string,
-    );
+    const attempt = await attemptSignIn(ctx, tenant, username as string, password as string);
+    if (attempt.refused) throw attempt.refused;
+    const { result } = attempt;
     if (result.outcome === 'locked-out') {
       ctx.status = 200;
       ctx.body = { status: 'LOCKED_OUT' };
@@ -594,7 +655,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   app.use(
     probes(async () => {
       const { fresh, lagMs } = await readModelsFresh(deps.store, { now, maxLagMs: 1000 });
-      return { ready: fresh, projectionLagMs: lagMs ?? null };
+      return { ready: fresh, projectionLagMs: lagMs ?? null, passwordChecks: hashes.depth };
     }),
   );
   app.use(resolveTenant(deps.tenancy));

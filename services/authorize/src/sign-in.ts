@@ -11,6 +11,7 @@ import {
 } from '@gatehouse/directory';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { FlowState } from './flow-state.js';
+import type { HashQueue } from './hash-queue.js';
 
 export type SignInResult =
   | { outcome: 'signed-in'; user: UserView }
@@ -20,11 +21,16 @@ export type SignInResult =
 /** Hashed once per process: what an unknown login's password is checked against. */
 let decoy: Promise<string> | undefined;
 
+/**
+ * `source` is where the attempt comes from: its password check takes a place in `hashes` under it
+ * (HashQueueFullError when there is none, before anything is counted).
+ */
 export async function signIn(
-  deps: { store: ProjectionStore; flow: FlowState },
+  deps: { store: ProjectionStore; flow: FlowState; hashes: HashQueue },
   tenant: string,
   username: string,
   password: string,
+  source: string,
 ): Promise<SignInResult> {
   const login = username.trim();
   if (await deps.flow.lockedOut(tenant, login)) return { outcome: 'locked-out' };
@@ -32,7 +38,8 @@ export async function signIn(
   const fields = userId ? await deps.store.hgetall(keys.user(tenant, userId)) : {};
   const user = userViewOf(fields);
   decoy ??= hashPassword('not a password of anyone');
-  const matches = await verifyPassword(password, fields.passwordHash || (await decoy));
+  const phc = fields.passwordHash || (await decoy);
+  const matches = await deps.hashes.run(source, () => verifyPassword(password, phc));
   if (user && matches && user.status === 'ACTIVE') {
     await deps.flow.signedIn(tenant, login);
     return { outcome: 'signed-in', user };

@@ -1,5 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TrustedProxies } from '@gatehouse/http';
+import { defaultRateLimitConfig, type RateLimitConfig } from '@gatehouse/rate-limits';
 import {
   directoryFixtures,
   startOAuthBackbone,
@@ -10,6 +12,7 @@ import { createTokenService, serveTokenService } from '@gatehouse/token';
 import type Koa from 'koa';
 import { createAuthorizeService, grpcTokenMinter } from '../app.js';
 import type { FlowStateOptions } from '../flow-state.js';
+import type { HashQueueOptions } from '../hash-queue.js';
 
 export const tenancy = testTenancy;
 
@@ -29,9 +32,17 @@ const listen = async (
 export async function startAuthorize(
   stack: TestStack,
   cleanups: (() => Promise<void>)[],
-  options: { flowOptions?: Partial<Omit<FlowStateOptions, 'now'>> } = {},
+  options: {
+    flowOptions?: Partial<Omit<FlowStateOptions, 'now'>>;
+    /** Sign-in budgets; default the deployment's defaults. */
+    rateLimits?: RateLimitConfig;
+    hashQueue?: Partial<HashQueueOptions>;
+  } = {},
 ) {
-  const { bus, store, ring, keks, logs, log } = await startOAuthBackbone(stack, cleanups);
+  const { bus, store, ring, keks, logs, log, rateLimiter } = await startOAuthBackbone(
+    stack,
+    cleanups,
+  );
 
   const token = createTokenService({ bus, store, ring, tenancy, log });
   await token.start();
@@ -50,6 +61,10 @@ export async function startAuthorize(
     minter,
     log,
     ...(options.flowOptions ? { flowOptions: options.flowOptions } : {}),
+    rateLimiter: rateLimiter(options.rateLimits ?? defaultRateLimitConfig),
+    // Loopback is the edge here, so a test presents sources with X-Forwarded-For.
+    trustedProxies: new TrustedProxies(['127.0.0.1', '::1']),
+    ...(options.hashQueue ? { hashQueue: options.hashQueue } : {}),
   });
   await service.start();
   cleanups.push(() => service.stop());
@@ -120,10 +135,10 @@ export function browser(base: string) {
   return {
     jar,
     get: (url: string) => send(url),
-    post: (url: string, form: Record<string, string>) =>
+    post: (url: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
       send(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
         body: new URLSearchParams(form).toString(),
       }),
   };

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { ScopeConsent } from '@gatehouse/contracts';
 import { keys } from '@gatehouse/directory';
 import { KafkaEventBus } from '@gatehouse/event-bus';
+import { rateLimitConfigOf } from '@gatehouse/rate-limits';
 import { customScopeCreated, fixturePassword, type TestStack } from '@gatehouse/test-stacks';
 import * as oidc from 'openid-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -109,7 +110,7 @@ export function describeAuthorizeService(stack: TestStack): void {
       const authorizeUrl = (params: Record<string, string>, server = 'default') =>
         `${harness.base}/${tenant}/oauth2/${server === 'org' ? '' : `${server}/`}v1/authorize?${new URLSearchParams(params)}`;
       const authn = async (username = login, password = fixturePassword) => {
-        const response = await fetch(`${harness.base}/${tenant}/api/v1/authn`, {
+        const response = await fetch(authorizeUrl({}).replace(/oauth2.*$/, 'api/v1/authn'), {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ username, password }),
@@ -198,6 +199,93 @@ export function describeAuthorizeService(stack: TestStack): void {
       await authn(login, 'not-it');
       expect((await authn(login, 'not-it')).body).toEqual({ status: 'LOCKED_OUT' });
       expect((await authn()).body).toEqual({ status: 'LOCKED_OUT' });
+    });
+
+    it('throttles sign-in attempts per source and per login, with Okta headers and E0000047', async () => {
+      const { base, login, authorizeUrl } = await setup({
+        rateLimits: rateLimitConfigOf({
+          defaults: {
+            signInSource: { limit: 5, windowSeconds: 60 },
+            signInLogin: { limit: 8, windowSeconds: 60 },
+          },
+        }),
+      });
+      const authnFrom = async (source: string, username: string, password = 'Wrong-pass-1') => {
+        const response = await fetch(authorizeUrl({}).replace(/oauth2.*$/, 'api/v1/authn'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': source },
+          body: JSON.stringify({ username, password }),
+        });
+        return {
+          status: response.status,
+          headers: response.headers,
+          body: (await response.json()) as Json,
+        };
+      };
+      // Random logins from one source: each would start a fresh lockout counter; the source's
+      // budget is what stops them.
+      const sprayed = [];
+      for (let i = 0; i < 7; i++)
+        sprayed.push(await authnFrom('198.51.100.7', `random-${i}@example.com`));
+      expect(sprayed.map((r) => r.status)).toEqual([401, 401, 401, 401, 401, 429, 429]);
+      expect(sprayed[0]!.headers.get('x-rate-limit-limit')).toBe('5');
+      expect(sprayed[0]!.headers.get('x-rate-limit-remaining')).toBe('4');
+      expect(sprayed[6]!.body).toMatchObject({ errorCode: 'E0000047', errorCauses: [] });
+      expect(sprayed[6]!.headers.get('x-rate-limit-remaining')).toBe('0');
+      expect(Number(sprayed[6]!.headers.get('retry-after'))).toBeGreaterThan(0);
+      // The hosted sign-in page counts against the same budget of that source.
+      const tab = browser(authorizeUrl({}));
+      const start = await tab.get(authorizeUrl({ ...base, response_type: 'code' }));
+      const page = await tab.get(start.location!);
+      const action = new URL(/action="([^"]+)"/.exec(page.text)![1]!, start.location).href;
+      const posted = await tab.post(
+        action,
+        { ...hiddenFields(page.text), username: login, password: fixturePassword },
+        { 'x-forwarded-for': '198.51.100.7' },
+      );
+      expect(posted.status).toBe(429);
+      expect(posted.text).toContain('Too many sign-in attempts');
+      expect(posted.headers.get('x-rate-limit-remaining')).toBe('0');
+      // Another source signs the user in; one login sprayed from many sources meets its own budget.
+      expect((await authnFrom('203.0.113.1', login, fixturePassword)).status).toBe(200);
+      const fromMany = [];
+      for (let i = 0; i < 8; i++)
+        fromMany.push((await authnFrom(`203.0.113.${10 + i}`, login)).status);
+      expect(fromMany.filter((status) => status === 429).length).toBeGreaterThan(0);
+    });
+
+    it('bounds the password checks: a flood from one source holds a few places, another source signs in', async () => {
+      const { login, authorizeUrl } = await setup({
+        rateLimits: rateLimitConfigOf({
+          defaults: { signInSource: { limit: 1000, windowSeconds: 60 } },
+        }),
+        hashQueue: { concurrency: 1, maxQueued: 4, maxPerSource: 2 },
+      });
+      const authnFrom = async (source: string, username: string, password: string) => {
+        const response = await fetch(authorizeUrl({}).replace(/oauth2.*$/, 'api/v1/authn'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': source },
+          body: JSON.stringify({ username, password }),
+        });
+        return { status: response.status, body: (await response.json()) as Json };
+      };
+      const flood = Array.from({ length: 30 }, (_, i) =>
+        authnFrom('198.51.100.9', `flood-${i}@example.com`, 'Wrong-pass-1'),
+      );
+      const genuine = authnFrom('203.0.113.2', login, fixturePassword);
+      const [floodResults, genuineResult] = await Promise.all([Promise.all(flood), genuine]);
+      expect(genuineResult.status).toBe(200);
+      const statuses = floodResults.map((r) => r.status);
+      // Two places for that source: the rest answered 429 at once, none queued without end.
+      expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(4);
+      expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(26);
+      const readiness = await fetch(new URL('/readyz', authorizeUrl({})));
+      expect(((await readiness.json()) as Json).passwordChecks).toMatchObject({
+        running: 0,
+        queued: 0,
+        maxQueued: 4,
+        refused: expect.any(Number),
+      });
     });
 
     it('answers every response type in every response mode, with state, iss and the right hashes', async () => {
