@@ -154,6 +154,17 @@ export function defineSessionAttacks(label: string, getTarget: () => Target): vo
       expect(await silently(victim.browser), who).toEqual({ sub: tenant.user.id });
       // And no sign-in as the attacker reached the app without the victim's say.
       expect(redirectParams(followed.location || 'http://x/').has('code')).toBe(false);
+
+      // The victim is asked instead (a page of the org, through the edge), and says no.
+      expect(followed.location).toMatch(/\/switch-user\?tx=/);
+      const asked = await victim.browser.get(followed.location);
+      expect(asked.status).toBe(200);
+      expect(asked.text).toContain(mallory.login);
+      const form = formOf(asked.text, followed.location);
+      const stayed = await victim.browser.post(form.action, { ...form.fields, decision: 'stay' });
+      expect(stayed.location.startsWith(app.callback), stayed.location).toBe(true);
+      expect(redirectParams(stayed.location).get('error')).toBe('access_denied');
+      expect(await silently(victim.browser), who).toEqual({ sub: tenant.user.id });
     });
 
     it("logout with the attacker's own ID token keeps the victim's session until the victim confirms", async () => {
