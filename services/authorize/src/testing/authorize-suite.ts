@@ -8,6 +8,7 @@ import { ScopeConsent } from '@gatehouse/contracts';
 import { keys } from '@gatehouse/directory';
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { customScopeCreated, fixturePassword, type TestStack } from '@gatehouse/test-stacks';
+import { signJwt } from '@gatehouse/tokens';
 import * as oidc from 'openid-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAuthorizeService, grpcTokenMinter } from '../app.js';
@@ -635,7 +636,7 @@ export function describeAuthorizeService(stack: TestStack): void {
 
     it('asks before a logout whose id_token_hint is of another user, and ends the session only on a yes', async () => {
       const context = await setup();
-      const { authorizeUrl, base, sessionToken, login, userId } = context;
+      const { authorizeUrl, base, sessionToken, login, userId, ring, tenant } = context;
       const { bobToken, bobId } = await withBob(context);
       const idTokenFlow = { ...base, response_type: 'id_token' };
       const silently = async (tab: ReturnType<typeof browser>) => {
@@ -706,6 +707,31 @@ export function describeAuthorizeService(stack: TestStack): void {
       expect(own.status).toBe(200);
       expect(own.text).toContain('You are signed out');
       expect(await silently(attacker.tab)).toBe('login_required');
+
+      // Expired hints are hints all the same: the attacker's old one asks, the user's own old one
+      // ends the session at once.
+      const expired = async (idToken: string) => {
+        const iat = Math.floor(Date.now() / 1000) - 7200;
+        return signJwt(
+          { ...claimsOf(idToken), iat, exp: iat + 3600 },
+          await ring.signingKey(tenant, 'default'),
+        );
+      };
+      const later = await signedIn(await sessionToken());
+      const oldForeign = await later.tab.get(
+        logoutUrl({ id_token_hint: await expired(attacker.idToken) }),
+      );
+      expect(oldForeign.status).toBe(200);
+      expect(oldForeign.text).toContain('Sign out?');
+      expect(await silently(later.tab)).toBe(userId);
+      const oldOwn = await later.tab.get(
+        logoutUrl({
+          id_token_hint: await expired(later.idToken),
+          post_logout_redirect_uri: logoutUri,
+        }),
+      );
+      expect(oldOwn.location).toBe(logoutUri);
+      expect(await silently(later.tab)).toBe('login_required');
     });
 
     it('logs out with id_token_hint, to a registered post_logout_redirect_uri only', async () => {
