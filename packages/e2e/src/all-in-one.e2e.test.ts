@@ -4,6 +4,7 @@
 import { type Browser, launchChromium, saveScreenshot } from '@gatehouse/testkit';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineSessionAttacks } from './security/sessions.js';
 import {
   ClientApp,
   connect,
@@ -25,6 +26,7 @@ afterAll(async () => {
 });
 
 defineE2eSuite('all-in-one (pnpm start)', () => target);
+defineSessionAttacks('all-in-one (pnpm start)', () => target);
 
 /** The value printed after `label` in the banner. */
 function printed(output: string[], pattern: RegExp): string {

@@ -25,7 +25,7 @@ export const routes: readonly Route[] = [
   },
   { upstream: 'token', pattern: `^${tenant}/oauth2${server}/v1/(token|introspect|revoke)$` },
   { upstream: 'authorize', pattern: `^${tenant}/oauth2${server}/v1/(authorize|logout)$` },
-  { upstream: 'authorize', pattern: `^${tenant}/(login|consent)$` },
+  { upstream: 'authorize', pattern: `^${tenant}/(login|consent|switch-user)$` },
   { upstream: 'userinfo', pattern: `^${tenant}/oauth2${server}/v1/userinfo$` },
 ];
 

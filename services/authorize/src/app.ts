@@ -43,6 +43,7 @@ import {
   type Transaction,
 } from './flow-state.js';
 import { HashQueue, HashQueueFullError, type HashQueueOptions } from './hash-queue.js';
+import { LogoutRequests } from './logout-requests.js';
 import {
   consentPage,
   errorPage,
@@ -53,6 +54,7 @@ import {
   postMessagePage,
   signedOutPage,
 } from './pages/html.js';
+import { confirmSignOutPage, stillSignedInPage, switchUserPage } from './pages/session-pages.js';
 import { signIn } from './sign-in.js';
 import { SignInThrottle } from './sign-in-throttle.js';
 import type { TokenMinter } from './token-minter.js';
@@ -112,6 +114,10 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     flow,
     minter: deps.minter,
     now,
+  });
+  const logoutRequests = new LogoutRequests(deps.store, {
+    now,
+    lifetimeMs: flow.options.transactionLifetimeMs,
   });
   const secure = deps.tenancy.mode === 'host' || deps.tenancy.publicUrl.protocol === 'https:';
   const hashes = new HashQueue(deps.hashQueue);
@@ -305,6 +311,27 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     if (sessionToken) {
       authentication = await flow.redeemSessionToken(tenant, sessionToken);
       if (authentication) {
+        const sid = ctx.cookies.get(sessionCookie);
+        const current = await flow.session(tenant, sid);
+        // A link can carry anyone's sessionToken (login CSRF): another user's never replaces the
+        // session without the user's say. The token is spent either way; it waits in the
+        // transaction for the answer.
+        if (current && current.userId !== authentication.userId) {
+          if (request.prompt.includes('none'))
+            return deliver(ctx, engine.target(request, config), {
+              error: 'interaction_required',
+              error_description:
+                'Another user is signed in; switching users needs the user to choose.',
+            });
+          const transaction = await flow.newTransaction(tenant, request, browserSha256);
+          await flow.saveTransaction(tenant, { ...transaction, switchTo: authentication });
+          return redirect(
+            ctx,
+            `${orgPath(tenant)}/switch-user?tx=${encodeURIComponent(transaction.id)}`,
+          );
+        }
+        // Same user (or none): a fresh session in place of the old one.
+        if (current) await flow.endSession(tenant, sid);
         signedInNow = true;
         await startSession(ctx, authentication);
       }
@@ -519,6 +546,87 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     return answer(ctx, await engine.decide({ ...input, consented: true }), transaction);
   });
 
+  const loginOf = async (tenant: string, userId: string) => {
+    const profile = await deps.store.hget(`rm:user:${tenant}:${userId}`, 'profile');
+    return profile ? ((JSON.parse(profile) as { login?: string }).login ?? '') : '';
+  };
+
+  // ---- switching users (a sessionToken of another user than the session's) --------------------
+  /** The transaction of a sessionToken waiting for the user's choice, in the browser it came to. */
+  const pendingSwitch = async (ctx: Context, id: string | undefined) => {
+    const transaction = await pendingTransaction(ctx, id);
+    if (transaction && !transaction.switchTo) {
+      showError(ctx, 400, 'invalid_request', 'There is no change of user to confirm.');
+      return undefined;
+    }
+    return transaction as (Transaction & { switchTo: Authentication }) | undefined;
+  };
+
+  pages.get('/switch-user', async (ctx) => {
+    const tenant = ctx.state.tenant as string;
+    const transaction = await pendingSwitch(ctx, ctx.query.tx as string | undefined);
+    if (!transaction) return;
+    const current = await flow.session(tenant, ctx.cookies.get(sessionCookie));
+    sendPage(
+      ctx,
+      switchUserPage({
+        action: `${orgPath(tenant)}/switch-user`,
+        formAction: formTargets(transaction.request.redirectUri),
+        transactionId: transaction.id,
+        csrf: transaction.csrf,
+        clientName: await clientName(tenant, transaction.request.clientId),
+        currentLogin: current ? await loginOf(tenant, current.userId) : undefined,
+        nextLogin: await loginOf(tenant, transaction.switchTo.userId),
+      }),
+    );
+  });
+
+  pages.post('/switch-user', async (ctx) => {
+    const tenant = ctx.state.tenant as string;
+    const form = await readForm(ctx);
+    if (!form) return;
+    const pending = await pendingSwitch(ctx, form.values.get('tx'));
+    if (!pending || !checkCsrf(ctx, pending, form)) return;
+    const { switchTo, ...transaction } = pending;
+    if (form.values.get('decision') !== 'continue') {
+      // The session stays; the app asked for the other user's sign-in, so it gets a no rather
+      // than tokens of a user it did not ask for.
+      const config = await directory.server(tenant, transaction.request.serverId);
+      if (!config)
+        return showError(
+          ctx,
+          404,
+          'invalid_request',
+          'The authorization server was not found or is not active.',
+        );
+      return answer(
+        ctx,
+        {
+          kind: 'respond',
+          target: engine.target(transaction.request, config),
+          params: {
+            error: 'access_denied',
+            error_description: 'The user stayed signed in as the current user.',
+          },
+        },
+        transaction,
+      );
+    }
+    await flow.endSession(tenant, ctx.cookies.get(sessionCookie));
+    await startSession(ctx, switchTo);
+    const signedIn: Transaction = { ...transaction, signedInAt: now() };
+    await flow.saveTransaction(tenant, signedIn);
+    const outcome = await engine.decide({
+      request: transaction.request,
+      authentication: switchTo,
+      signedInNow: true,
+      transaction: signedIn,
+      browserSha256: transaction.browserSha256,
+      requestId: ctx.state.requestId,
+    });
+    return answer(ctx, outcome, signedIn);
+  });
+
   // ---- /logout (OpenID Connect RP-Initiated Logout 1.0) -----------------------------------------
   const logout = async (ctx: Context, serverId: string) => {
     const tenant = ctx.state.tenant as string;
@@ -534,6 +642,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
         'invalid_request',
         'The authorization server was not found or is not active.',
       );
+    if (ctx.method === 'POST' && raw.values.has('logout_request')) return confirmLogout(ctx, raw);
     const hint = raw.values.get('id_token_hint');
     if (!hint)
       return showError(ctx, 400, 'invalid_request', "The 'id_token_hint' parameter is required.");
@@ -556,13 +665,68 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
         'invalid_request',
         "The 'post_logout_redirect_uri' must be a sign-out redirect URI in the client app settings.",
       );
-    await flow.endSession(tenant, ctx.cookies.get(sessionCookie));
+    const state = raw.values.get('state');
+    const session = await flow.session(tenant, ctx.cookies.get(sessionCookie));
+    // Any ID token of this server is a valid hint, an attacker's own too (logout CSRF): the
+    // session of another user than the hint's ends only when its user says so.
+    if (session && session.userId !== claims.sub) {
+      const pending = await logoutRequests.create(tenant, {
+        browserSha256: browserOf(ctx),
+        userId: session.userId,
+        ...(postLogout !== undefined ? { postLogoutRedirectUri: postLogout } : {}),
+        ...(state !== undefined ? { state } : {}),
+      });
+      return sendPage(
+        ctx,
+        confirmSignOutPage({
+          action: `${orgPath(tenant)}/oauth2/${serverId === orgServerId ? '' : `${encodeURIComponent(serverId)}/`}v1/logout`,
+          ...(postLogout !== undefined ? { formAction: formTargets(postLogout) } : {}),
+          requestId: pending.id,
+          csrf: pending.csrf,
+          clientName: client.metadata.clientName || client.id,
+          login: await loginOf(tenant, session.userId),
+        }),
+      );
+    }
+    return signOut(ctx, postLogout, state);
+  };
+
+  /** Ends the browser's session and answers the logout: the sign-out URI with the state, or a page. */
+  const signOut = async (
+    ctx: Context,
+    postLogout: string | undefined,
+    state: string | undefined,
+  ) => {
+    await flow.endSession(ctx.state.tenant, ctx.cookies.get(sessionCookie));
     setCookie(ctx, sessionCookie, '', 0);
     if (postLogout === undefined) return sendPage(ctx, signedOutPage());
     const url = new URL(postLogout);
-    const state = raw.values.get('state');
     if (state !== undefined) url.searchParams.append('state', state);
     redirect(ctx, url.href);
+  };
+
+  /** The user's answer on the sign-out confirmation page. */
+  const confirmLogout = async (ctx: Context, form: RawParameters) => {
+    const tenant = ctx.state.tenant as string;
+    const id = form.values.get('logout_request');
+    const pending = await logoutRequests.get(tenant, id);
+    const browser = ctx.cookies.get(browserCookie);
+    const expired = () =>
+      showError(
+        ctx,
+        400,
+        'invalid_request',
+        'This sign-out request has expired, was answered, or was started in another browser.',
+      );
+    if (!pending || !browser || sha256(browser) !== pending.browserSha256) return expired();
+    if (!sameSecret(form.values.get('csrf') ?? '', pending.csrf))
+      return showError(ctx, 403, 'invalid_request', 'The form could not be verified.');
+    if (!(await logoutRequests.take(tenant, pending.id))) return expired();
+    if (form.values.get('decision') !== 'sign-out') {
+      const session = await flow.session(tenant, ctx.cookies.get(sessionCookie));
+      return sendPage(ctx, stillSignedInPage(session ? await loginOf(tenant, session.userId) : ''));
+    }
+    return signOut(ctx, pending.postLogoutRedirectUri, pending.state);
   };
 
   /** An ID token of this server, signed by one of its keys; expired ones are fine (a hint). */

@@ -1,7 +1,8 @@
 // A person in a browser (Chromium, driven by playwright-core): the client sends them to /authorize,
 // they sign in on the hosted page, allow the scopes on the consent page, land on the client's
 // redirect URI with a code, and the client exchanges it. Also: a wrong password shows the page's
-// error, and a CSP that blocked the redirect after a form would show here, where fetch cannot.
+// error, and a CSP that blocked the redirect after a form would show here, where fetch cannot; so
+// do the switch-user and sign-out questions, whose yes redirects to the app as well.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -130,6 +131,95 @@ describe('the hosted sign-in and consent pages, in Chromium', () => {
       httpOnly: true,
       sameSite: 'Lax',
     });
+    await page.close();
+  });
+});
+
+describe('the switch-user and sign-out questions, in Chromium', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it("switches users and signs out only on the person's yes, and each yes reaches the app", async () => {
+    const harness = await startAuthorize(kafkaRedisStack('authorize-browser-sessions'), cleanups);
+    const tenant = await harness.newTenant();
+    const redirectUri = `${appOrigin}/callback`;
+    const signedOutUri = `${appOrigin}/signed-out`;
+    const client = await harness.newClient(tenant, {
+      client_name: 'Orders App',
+      redirect_uris: [redirectUri],
+      post_logout_redirect_uris: [signedOutUri],
+      grant_types: ['authorization_code', 'implicit'],
+      response_types: ['code', 'id_token'],
+      consent_method: 'TRUSTED',
+    });
+    const users = { ada: 'ada@example.com', bob: 'bob@example.com' };
+    for (const login of Object.values(users))
+      await harness.assign(tenant, client.clientId, {
+        userId: await harness.newUser(tenant, login),
+      });
+    const sessionToken = async (username: string) => {
+      const response = await fetch(`${harness.base}/${tenant}/api/v1/authn`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username, password: fixturePassword }),
+      });
+      return ((await response.json()) as { sessionToken: string }).sessionToken;
+    };
+    const authorizeUrl = (params: Record<string, string>) => {
+      const url = new URL(`${harness.base}/${tenant}/oauth2/default/v1/authorize`);
+      url.search = new URLSearchParams({
+        client_id: client.clientId,
+        redirect_uri: redirectUri,
+        response_type: 'code',
+        scope: 'openid',
+        state: 'switch-state',
+        nonce: 'switch-nonce',
+        ...params,
+      }).toString();
+      return url.href;
+    };
+
+    // The app's last request at a path (Chromium asks the app for a favicon too).
+    const lastAt = (path: string) => landed.filter((url) => url.pathname === path).at(-1)!;
+    const page = await browser!.newPage();
+    await page.goto(authorizeUrl({ sessionToken: await sessionToken(users.ada) }));
+    await page.waitForURL(`${redirectUri}?**`);
+    // Bob's sessionToken in Ada's browser: the page asks, and Continue reaches the app (the CSP's
+    // form-action lets the answer's redirect through).
+    await page.goto(authorizeUrl({ sessionToken: await sessionToken(users.bob) }));
+    await page.waitForURL(/\/switch-user\?tx=/);
+    expect(await page.locator('main').textContent()).toContain(`signed in as ${users.ada}`);
+    await saveScreenshot(page, 'authorize-switch-user-page');
+    await Promise.all([
+      page.waitForURL(`${redirectUri}?**`),
+      page.getByRole('button', { name: `Continue as ${users.bob}` }).click(),
+    ]);
+    expect(lastAt('/callback').searchParams.get('code')).toEqual(expect.any(String));
+
+    // Now Bob's browser; Ada's ID token as the hint: the page asks, and Sign out reaches the app.
+    const ada = await fetch(
+      authorizeUrl({ response_type: 'id_token', sessionToken: await sessionToken(users.ada) }),
+      { redirect: 'manual' },
+    );
+    const hint = new URLSearchParams(new URL(ada.headers.get('location')!).hash.slice(1)).get(
+      'id_token',
+    )!;
+    const logout = new URL(`${harness.base}/${tenant}/oauth2/default/v1/logout`);
+    logout.search = new URLSearchParams({
+      id_token_hint: hint,
+      post_logout_redirect_uri: signedOutUri,
+      state: 'bye',
+    }).toString();
+    await page.goto(logout.href);
+    expect(await page.locator('main').textContent()).toContain(`signed in as ${users.bob}`);
+    await saveScreenshot(page, 'authorize-confirm-sign-out-page');
+    await Promise.all([
+      page.waitForURL(`${signedOutUri}?**`),
+      page.getByRole('button', { name: 'Sign out' }).click(),
+    ]);
+    expect(lastAt('/signed-out').searchParams.get('state')).toBe('bye');
     await page.close();
   });
 });

@@ -38,6 +38,11 @@ export interface Transaction {
   csrf: string;
   /** Set once the user signed in during this request (prompt=login is then satisfied). */
   signedInAt?: number;
+  /**
+   * The sign-in a sessionToken brought while another user's session was on: it replaces that
+   * session only when the user says so on the switch-user page.
+   */
+  switchTo?: Authentication;
   /** epoch ms */
   expiresAt: number;
 }

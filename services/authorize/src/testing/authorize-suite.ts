@@ -9,6 +9,7 @@ import { keys } from '@gatehouse/directory';
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { rateLimitConfigOf } from '@gatehouse/rate-limits';
 import { customScopeCreated, fixturePassword, type TestStack } from '@gatehouse/test-stacks';
+import { signJwt } from '@gatehouse/tokens';
 import * as oidc from 'openid-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAuthorizeService, grpcTokenMinter } from '../app.js';
@@ -610,6 +611,215 @@ export function describeAuthorizeService(stack: TestStack): void {
         }),
       );
       expect(new URL(unconsented.location!).searchParams.get('error')).toBe('consent_required');
+    });
+
+    /** A second user of the tenant, assigned to the web app: the other side of a session swap. */
+    const withBob = async (context: Awaited<ReturnType<typeof setup>>) => {
+      const bob = `bob-${randomBytes(3).toString('hex')}@example.com`;
+      const bobId = await context.newUser(context.tenant, bob);
+      await context.assign(context.tenant, context.web.clientId, { userId: bobId });
+      return {
+        bob,
+        bobId,
+        bobToken: async () => (await context.authn(bob)).body.sessionToken as string,
+      };
+    };
+
+    it("never swaps a session for another user's sessionToken silently: it asks, and prompt=none refuses", async () => {
+      const context = await setup();
+      const { authorizeUrl, base, sessionToken, login, userId, exchange } = context;
+      const { bob, bobId, bobToken } = await withBob(context);
+      const idTokenFlow = { ...base, response_type: 'id_token' };
+      /** Whose ID token a silent sign-in in this browser gets, or its error. */
+      const silently = async (tab: ReturnType<typeof browser>) => {
+        const params = responseOf(
+          await tab.get(authorizeUrl({ ...idTokenFlow, prompt: 'none' })),
+          'fragment',
+        );
+        const idToken = params.get('id_token');
+        return idToken ? claimsOf(idToken).sub : params.get('error');
+      };
+      const tab = browser(authorizeUrl({}));
+      await tab.get(
+        authorizeUrl({ ...base, response_type: 'code', sessionToken: await sessionToken() }),
+      );
+      const adaSession = tab.jar.get('gh_session')!;
+      expect(await silently(tab)).toBe(userId);
+
+      // The same user's sessionToken refreshes the session, without a page.
+      const same = await tab.get(
+        authorizeUrl({ ...base, response_type: 'code', sessionToken: await sessionToken() }),
+      );
+      expect(new URL(same.location!).searchParams.get('code')).toEqual(expect.any(String));
+      expect(tab.jar.get('gh_session')).not.toBe(adaSession);
+      expect(await silently(tab)).toBe(userId);
+
+      // prompt=none cannot ask: interaction_required, and the session is untouched.
+      const none = await tab.get(
+        authorizeUrl({
+          ...base,
+          response_type: 'code',
+          prompt: 'none',
+          sessionToken: await bobToken(),
+        }),
+      );
+      expect(Object.fromEntries(new URL(none.location!).searchParams)).toMatchObject({
+        error: 'interaction_required',
+        state: 'st-1',
+      });
+      expect(await silently(tab)).toBe(userId);
+
+      // Another user's sessionToken: a page asks first, and nothing has changed yet.
+      const link = authorizeUrl({ ...base, response_type: 'code', sessionToken: await bobToken() });
+      const asked = await tab.get(link);
+      expect(asked.status).toBe(302);
+      expect(asked.location).toMatch(/\/switch-user\?tx=/);
+      expect(await silently(tab)).toBe(userId);
+      const page = await tab.get(asked.location!);
+      expect(page.status).toBe(200);
+      expect(page.text).toContain(login);
+      expect(page.text).toContain(bob);
+      const csp = page.headers.get('content-security-policy')!;
+      expect(csp).toMatch(/frame-ancestors 'none'/);
+      expect(csp).not.toMatch(/script-src/);
+      const form = hiddenFields(page.text);
+      const action = new URL(/action="([^"]+)"/.exec(page.text)![1]!, asked.location).href;
+      // Bound to this browser and to its CSRF token.
+      expect((await browser(action).post(action, { ...form, decision: 'continue' })).status).toBe(
+        400,
+      );
+      expect((await tab.post(action, { ...form, csrf: 'x', decision: 'continue' })).status).toBe(
+        403,
+      );
+      // Staying keeps the session and tells the app no.
+      const kept = await tab.post(action, { ...form, decision: 'stay' });
+      expect(kept.status).toBe(303);
+      expect(Object.fromEntries(new URL(kept.location!).searchParams)).toMatchObject({
+        error: 'access_denied',
+        state: 'st-1',
+      });
+      expect(await silently(tab)).toBe(userId);
+      expect((await tab.post(action, { ...form, decision: 'continue' })).status).toBe(400);
+
+      // Continuing ends the first user's session and starts the second's, and the app gets a code.
+      const again = await tab.get(
+        await tab
+          .get(authorizeUrl({ ...base, response_type: 'code', sessionToken: await bobToken() }))
+          .then((r) => r.location!),
+      );
+      const beforeSwitch = tab.jar.get('gh_session')!;
+      const switched = await tab.post(action, {
+        ...hiddenFields(again.text),
+        decision: 'continue',
+      });
+      expect(switched.status).toBe(303);
+      const code = new URL(switched.location!).searchParams.get('code')!;
+      const exchanged = await exchange(code);
+      expect(claimsOf(exchanged.body.id_token).sub).toBe(bobId);
+      expect(await silently(tab)).toBe(bobId);
+      const old = browser(authorizeUrl({}));
+      old.jar.set('gh_session', beforeSwitch);
+      expect(await silently(old)).toBe('login_required');
+    });
+
+    it('asks before a logout whose id_token_hint is of another user, and ends the session only on a yes', async () => {
+      const context = await setup();
+      const { authorizeUrl, base, sessionToken, login, userId, ring, tenant } = context;
+      const { bobToken, bobId } = await withBob(context);
+      const idTokenFlow = { ...base, response_type: 'id_token' };
+      const silently = async (tab: ReturnType<typeof browser>) => {
+        const params = responseOf(
+          await tab.get(authorizeUrl({ ...idTokenFlow, prompt: 'none' })),
+          'fragment',
+        );
+        const idToken = params.get('id_token');
+        return idToken ? claimsOf(idToken).sub : params.get('error');
+      };
+      const signedIn = async (token: string) => {
+        const tab = browser(authorizeUrl({}));
+        const reply = await tab.get(authorizeUrl({ ...idTokenFlow, sessionToken: token }));
+        return { tab, idToken: responseOf(reply, 'fragment').get('id_token')! };
+      };
+      const victim = await signedIn(await sessionToken());
+      const attacker = await signedIn(await bobToken());
+      expect(claimsOf(attacker.idToken).sub).toBe(bobId);
+      const logoutUrl = (params: Record<string, string>) =>
+        `${authorizeUrl({}).split('/oauth2/')[0]}/oauth2/default/v1/logout?${new URLSearchParams(params)}`;
+      const foreign = logoutUrl({
+        id_token_hint: attacker.idToken,
+        post_logout_redirect_uri: logoutUri,
+        state: 'bye-2',
+      });
+
+      const asked = await victim.tab.get(foreign);
+      expect(asked.status).toBe(200);
+      expect(asked.location).toBeUndefined();
+      expect(asked.text).toContain(login);
+      expect(asked.headers.get('content-security-policy')).toMatch(
+        /form-action 'self' https:\/\/app\.example\.com/,
+      );
+      expect(await silently(victim.tab)).toBe(userId);
+      const form = hiddenFields(asked.text);
+      const action = new URL(/action="([^"]+)"/.exec(asked.text)![1]!, foreign).href;
+      // Bound to this browser and to its CSRF token.
+      expect((await browser(action).post(action, { ...form, decision: 'sign-out' })).status).toBe(
+        400,
+      );
+      expect(
+        (await victim.tab.post(action, { ...form, csrf: 'x', decision: 'sign-out' })).status,
+      ).toBe(403);
+      expect(await silently(victim.tab)).toBe(userId);
+      // No: the session stays, and the request is spent.
+      const stayed = await victim.tab.post(action, { ...form, decision: 'stay' });
+      expect(stayed.status).toBe(200);
+      expect(stayed.location).toBeUndefined();
+      expect(await silently(victim.tab)).toBe(userId);
+      expect((await victim.tab.post(action, { ...form, decision: 'sign-out' })).status).toBe(400);
+
+      // Yes: the session ends and the browser goes to the validated URI with the state.
+      const again = await victim.tab.get(foreign);
+      const out = await victim.tab.post(action, {
+        ...hiddenFields(again.text),
+        decision: 'sign-out',
+      });
+      expect(out.status).toBe(303);
+      expect(out.location).toBe(`${logoutUri}?state=bye-2`);
+      expect(await silently(victim.tab)).toBe('login_required');
+
+      // A browser without a session has nothing to end: answered as before, at once.
+      const nobody = await browser(foreign).get(foreign);
+      expect(nobody.status).toBe(302);
+      expect(nobody.location).toBe(`${logoutUri}?state=bye-2`);
+      // The attacker's own session ends with their own hint, as before.
+      const own = await attacker.tab.get(logoutUrl({ id_token_hint: attacker.idToken }));
+      expect(own.status).toBe(200);
+      expect(own.text).toContain('You are signed out');
+      expect(await silently(attacker.tab)).toBe('login_required');
+
+      // Expired hints are hints all the same: the attacker's old one asks, the user's own old one
+      // ends the session at once.
+      const expired = async (idToken: string) => {
+        const iat = Math.floor(Date.now() / 1000) - 7200;
+        return signJwt(
+          { ...claimsOf(idToken), iat, exp: iat + 3600 },
+          await ring.signingKey(tenant, 'default'),
+        );
+      };
+      const later = await signedIn(await sessionToken());
+      const oldForeign = await later.tab.get(
+        logoutUrl({ id_token_hint: await expired(attacker.idToken) }),
+      );
+      expect(oldForeign.status).toBe(200);
+      expect(oldForeign.text).toContain('Sign out?');
+      expect(await silently(later.tab)).toBe(userId);
+      const oldOwn = await later.tab.get(
+        logoutUrl({
+          id_token_hint: await expired(later.idToken),
+          post_logout_redirect_uri: logoutUri,
+        }),
+      );
+      expect(oldOwn.location).toBe(logoutUri);
+      expect(await silently(later.tab)).toBe('login_required');
     });
 
     it('logs out with id_token_hint, to a registered post_logout_redirect_uri only', async () => {
