@@ -4,7 +4,9 @@
 import { resolve } from 'node:path';
 import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { readTrustedProxies, type TrustedProxies } from '@gatehouse/http';
 import { readKeyPoolSettings } from '@gatehouse/keys';
+import { type RateLimitConfig, readRateLimitConfig } from '@gatehouse/rate-limits';
 
 export interface AllInOneConfig {
   /** GATEHOUSE_PORT, default 9000: every public path on one port. */
@@ -28,6 +30,13 @@ export interface AllInOneConfig {
   keyPool: { size: number; threads: number };
   /** GATEHOUSE_DEMO, default true: create the demo tenant on first start. */
   demo: boolean;
+  /** GATEHOUSE_RATE_LIMITS: the request budgets, per tenant (see @gatehouse/rate-limits). */
+  rateLimits: RateLimitConfig;
+  /**
+   * GATEHOUSE_TRUSTED_PROXIES: the proxies in front (addresses or CIDR ranges) whose
+   * X-Forwarded-For names a request's source. Default none: the socket's address.
+   */
+  trustedProxies: TrustedProxies;
 }
 
 export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllInOneConfig {
@@ -62,5 +71,7 @@ export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllIn
       }) * 1000,
     keyPool: readKeyPoolSettings(env, 20),
     demo: setting.oneOf(env, 'GATEHOUSE_DEMO', ['true', 'false'], 'true') === 'true',
+    rateLimits: readRateLimitConfig(env),
+    trustedProxies: readTrustedProxies(env),
   };
 }

@@ -8,6 +8,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 
 export interface Demo {
+  /** Says what the file is: the demo's credentials, in the clear, for trying Gatehouse out. */
+  notice?: string;
   tenant: string;
   /** The tenant's org base URL, and the issuer of its `default` authorization server. */
   orgUrl: string;
@@ -93,6 +95,8 @@ export async function createDemo(options: {
     await as('PUT', `/api/v1/apps/${client.client_id as string}/users/${user.id as string}`);
   }
   const demo: Demo = {
+    notice:
+      "DEMO ONLY: the demo tenant's credentials in the clear, so that `pnpm start` can print them again. Delete the demo tenant (or start with GATEHOUSE_DEMO=false on a fresh data directory) before real use.",
     tenant,
     orgUrl,
     issuer: `${orgUrl}/oauth2/default`,

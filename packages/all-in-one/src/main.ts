@@ -2,6 +2,7 @@
 // First start: creates the demo tenant and prints how to sign in; later starts print it again.
 import { mkdir } from 'node:fs/promises';
 import { ConfigError } from '@gatehouse/config';
+import { tightenModes } from '@gatehouse/event-bus';
 import { loadOrCreateSecrets } from '@gatehouse/topology';
 import { readAllInOneConfig } from './config.js';
 import {
@@ -36,7 +37,10 @@ const started = Date.now();
 let demo: Demo | undefined;
 let authorize: ReturnType<typeof demoAuthorizeUrl> | undefined;
 try {
+  // The owner's alone (the KEK and the system token may be in it): made so, or tightened if it was
+  // made earlier with looser modes.
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  await tightenModes(config.dataDir);
   const secrets = await loadOrCreateSecrets(config.dataDir, {
     adminToken: config.adminToken,
     kek: config.kek,
@@ -50,6 +54,8 @@ try {
     kek: secrets.kek,
     rotationPeriodMs: config.rotationPeriodMs,
     keyPool: config.keyPool,
+    rateLimits: config.rateLimits,
+    trustedProxies: config.trustedProxies,
     log: (entry) => log(entry),
     extraRoutes: {
       [demoCallbackPath]: demoCallbackPage(

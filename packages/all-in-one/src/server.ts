@@ -12,6 +12,7 @@ import { createAuthorizeService, localTokenMinter } from '@gatehouse/authorize';
 import type { TenancyConfig } from '@gatehouse/directory';
 import { EmbeddedEventBus } from '@gatehouse/event-bus';
 import { topicSpecs } from '@gatehouse/events';
+import { TrustedProxies } from '@gatehouse/http';
 import { createKeysService } from '@gatehouse/keys';
 import {
   GenerationalStore,
@@ -20,6 +21,11 @@ import {
 } from '@gatehouse/projection-store';
 import { readModelsLagMs } from '@gatehouse/projections';
 import { createProjector } from '@gatehouse/projector';
+import {
+  defaultRateLimitConfig,
+  memoryRateLimiter,
+  type RateLimitConfig,
+} from '@gatehouse/rate-limits';
 import { KeyRing, parseKeks, storeKeySource } from '@gatehouse/signing-keys';
 import { createTokenService } from '@gatehouse/token';
 import { type Upstream, upstreamOf } from '@gatehouse/topology';
@@ -39,6 +45,10 @@ export interface AllInOneOptions {
   /** Signing keys generated ahead of need (see the keys service); none when absent. */
   keyPool?: { size: number; threads: number };
   log: Log;
+  /** The request budgets, kept in this process's memory (GATEHOUSE_RATE_LIMITS). Default: defaults. */
+  rateLimits?: RateLimitConfig;
+  /** Whose X-Forwarded-For names a request's source (GATEHOUSE_TRUSTED_PROXIES). Default none. */
+  trustedProxies?: TrustedProxies;
   /** Extra routes answered by the server itself (the demo's callback page), by exact path. */
   extraRoutes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
@@ -118,7 +128,18 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
     await ring.follow(bus);
     stops.push(() => ring.close());
 
-    const token = createTokenService({ bus, store, ring, tenancy, log: serviceLog('token') });
+    // One process: its budgets in memory, shared by the services it runs.
+    const rateLimiter = memoryRateLimiter(options.rateLimits ?? defaultRateLimitConfig);
+    const trustedProxies = options.trustedProxies ?? TrustedProxies.none;
+    const token = createTokenService({
+      bus,
+      store,
+      ring,
+      tenancy,
+      rateLimiter,
+      trustedProxies,
+      log: serviceLog('token'),
+    });
     await token.start();
     stops.push(() => token.stop());
     const authorize = createAuthorizeService({
@@ -127,6 +148,8 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       ring,
       tenancy,
       minter: localTokenMinter(token.tokenService),
+      rateLimiter,
+      trustedProxies,
       log: serviceLog('authorize'),
     });
     await authorize.start();
@@ -145,6 +168,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       store,
       tenancy,
       adminTokenSha256: createHash('sha256').update(options.adminToken).digest('hex'),
+      rateLimiter,
       log: serviceLog('admin'),
     });
 

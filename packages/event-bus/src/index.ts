@@ -1,4 +1,8 @@
-export { EmbeddedEventBus, type EmbeddedEventBusOptions } from './embedded/embedded-event-bus.js';
+export {
+  EmbeddedEventBus,
+  type EmbeddedEventBusOptions,
+  tightenModes,
+} from './embedded/embedded-event-bus.js';
 export { KafkaEventBus, type KafkaEventBusOptions } from './kafka/kafka-event-bus.js';
 export { type EventBusConfig, ensureTopicsAtStart, openEventBus } from './open.js';
 export {

@@ -50,6 +50,8 @@ export function requireTenantToken(store: ProjectionStore): Middleware {
     ]);
     // The digest is looked up, not compared: nothing here depends on how much of it matches.
     if (owner !== tenant || status !== 'ACTIVE') throw OktaApiError.invalidToken();
+    // Which token it was (as its digest), for what counts per token (the management API's budget).
+    ctx.state.apiTokenSha256 = digest;
     await next();
   };
 }

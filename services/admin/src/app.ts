@@ -7,12 +7,15 @@ import {
   OktaApiError,
   oktaErrors,
   probes,
+  rateLimited,
+  rateLimitHeaders,
   requestId,
   requireTenantToken,
   resolveTenant,
 } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { readModelsLagMs } from '@gatehouse/projections';
+import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
 import { waitForSigningKeys } from '@gatehouse/signing-keys';
 import Koa from 'koa';
 import { DirectoryWriter, type SigningKeysWait } from './directory-writer.js';
@@ -41,6 +44,11 @@ export interface AdminDeps {
    * readYourWritesMs; 0 for an admin without a keys service (tests of the admin alone).
    */
   signingKeysWaitMs?: number;
+  /**
+   * Requests per tenant API token (the management API's budget). Default: in this process's memory
+   * with the default limits; a deployment of several replicas shares one in Redis.
+   */
+  rateLimiter?: RateLimiter;
   /** Password hashing cost; the default is OWASP's 32 MiB scrypt. Tests lower it for speed. */
   scryptCost?: ScryptCost;
   now?: () => Date;
@@ -112,6 +120,18 @@ export function createAdminApp(deps: AdminDeps): Koa {
   const isSystem = (ctx: Koa.Context) => !isTenant(ctx);
   app.use(resolveTenant(deps.tenancy));
   app.use(when(isTenant, requireTenant));
+  const limiter = deps.rateLimiter ?? memoryRateLimiter();
+  const throttle: Koa.Middleware = async (ctx, next) => {
+    const budget = await limiter.take(
+      ctx.state.tenant as string,
+      'managementToken',
+      ctx.state.apiTokenSha256 as string,
+    );
+    if (!budget.allowed) throw rateLimited(budget);
+    ctx.set(rateLimitHeaders(budget));
+    await next();
+  };
+  app.use(when(isTenant, throttle));
   app.use(when((ctx) => isSystem(ctx) && ctx.path.startsWith('/api/v1/tenants'), requireSystem));
   // Authenticated changes with an Idempotency-Key: a retry gets the first outcome, as it was
   // rendered (so the errors are mapped and rendered inside it too).

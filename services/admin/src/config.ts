@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
 import { topicSpecs } from '@gatehouse/events';
+import { type RateLimitConfig, readRateLimitConfig } from '@gatehouse/rate-limits';
 
 export interface AdminConfig {
   /** GATEHOUSE_ADMIN_PORT, default 9010: where the admin service listens. */
@@ -20,6 +21,8 @@ export interface AdminConfig {
   topics: ReturnType<typeof topicSpecs>;
   /** GATEHOUSE_REDIS_URL (required): redis://host:port/db. */
   redisUrl: string;
+  /** GATEHOUSE_RATE_LIMITS: the request budgets, per tenant (see @gatehouse/rate-limits). */
+  rateLimits: RateLimitConfig;
   /** GATEHOUSE_READ_YOUR_WRITES_MS, default 5000: longest wait for the projector after a change. */
   readYourWritesMs: number;
 }
@@ -42,6 +45,7 @@ export function readAdminConfig(env: Environment): AdminConfig {
     }),
     topics: topicSpecs(env),
     redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
+    rateLimits: readRateLimitConfig(env),
     readYourWritesMs: setting.integer(env, 'GATEHOUSE_READ_YOUR_WRITES_MS', {
       default: 5000,
       min: 100,

@@ -3,6 +3,7 @@
 import { ConfigError } from '@gatehouse/config';
 import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
 import { GenerationalStore, RedisProjectionStore } from '@gatehouse/projection-store';
+import { redisRateLimiter } from '@gatehouse/rate-limits';
 import { createAdminApp } from './app.js';
 import { readAdminConfig } from './config.js';
 
@@ -25,12 +26,15 @@ const bus = new KafkaEventBus({
 // The read models in generations: readers follow the current one, the projector builds and heals them.
 const store = new GenerationalStore(new RedisProjectionStore({ url: config.redisUrl }));
 await ensureTopicsAtStart(bus, config.topics, 'admin');
+const rateLimiter = redisRateLimiter(config.rateLimits, { url: config.redisUrl });
 const app = createAdminApp({
   bus,
   store,
   tenancy: config.tenancy,
   adminTokenSha256: config.adminTokenSha256,
   readYourWritesMs: config.readYourWritesMs,
+  // One budget per API token for every admin replica.
+  rateLimiter,
 });
 const server = app.listen(config.port, () => {
   process.stdout.write(
@@ -42,6 +46,7 @@ const shutdown = () => {
   server.close(async () => {
     await bus.close();
     await store.close();
+    await rateLimiter.close();
     process.exit(0);
   });
 };

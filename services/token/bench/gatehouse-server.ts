@@ -8,6 +8,7 @@
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { allTopics } from '@gatehouse/events';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
+import { raisedRateLimits, redisRateLimiter } from '@gatehouse/rate-limits';
 import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
 import { createTokenService, readTokenConfig, serveTokenService } from '@gatehouse/token';
 import { serveBench } from './serve.js';
@@ -29,6 +30,11 @@ const service = createTokenService({
   ring,
   tenancy: config.tenancy,
   maxProjectionLagMs: config.maxProjectionLagMs,
+  // The limiter as deployed (Redis), its limits raised: the bench's one client sends thousands a second.
+  rateLimiter: redisRateLimiter(raisedRateLimits(), {
+    url: config.redisUrl,
+    keyPrefix: process.env.GATEHOUSE_BENCH_REDIS_PREFIX ?? 'gh:',
+  }),
 });
 await service.start();
 const { app, tokenService } = service;

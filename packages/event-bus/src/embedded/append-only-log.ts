@@ -45,8 +45,8 @@ export class AppendOnlyLog {
   }
 
   static async open(path: string): Promise<OpenedLog> {
-    await mkdir(dirname(path), { recursive: true });
-    const created = await open(path, 'wx').then(
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const created = await open(path, 'wx', 0o600).then(
       async (fd) => {
         await fd.close();
         await syncDirectory(dirname(path));

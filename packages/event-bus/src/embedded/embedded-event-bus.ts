@@ -4,7 +4,7 @@
 // time (a lock file with its PID).
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Envelope } from '@gatehouse/contracts';
 import { decodeEnvelope, encodeEnvelope } from '@gatehouse/events';
@@ -51,8 +51,11 @@ export class EmbeddedEventBus implements EventBus {
   /** Opens (or creates) the log in `dir`, taking its lock, and reopens every topic found there. */
   static async open(options: EmbeddedEventBusOptions): Promise<EmbeddedEventBus> {
     const bus = new EmbeddedEventBus({ batchSize: 256, retryDelayMs: 100, ...options });
-    await mkdir(join(options.dir, 'topics'), { recursive: true });
-    await mkdir(join(options.dir, 'groups'), { recursive: true });
+    // The log is the system of record (password hashes, sealed signing keys): the owner's alone,
+    // whatever the umask, and a directory made earlier with looser modes is tightened.
+    await mkdir(join(options.dir, 'topics'), { recursive: true, mode: 0o700 });
+    await mkdir(join(options.dir, 'groups'), { recursive: true, mode: 0o700 });
+    await tightenModes(options.dir);
     const dir = resolve(options.dir);
     if (openDirectories.has(dir))
       throw new Error(`event log ${dir} is already open in this process`);
@@ -214,7 +217,7 @@ class GroupState {
     const snapshot = JSON.stringify(Object.fromEntries(this.committed));
     this.writing = this.writing.then(async () => {
       const temporary = `${this.path}.${randomUUID()}.tmp`;
-      const fd = await open(temporary, 'w');
+      const fd = await open(temporary, 'w', 0o600);
       try {
         await fd.writeFile(snapshot);
         await fd.sync();
@@ -330,7 +333,7 @@ async function exists(path: string): Promise<boolean> {
 async function acquireLock(path: string): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
-      await writeFile(path, String(process.pid), { flag: 'wx' });
+      await writeFile(path, String(process.pid), { flag: 'wx', mode: 0o600 });
       await syncDirectory(join(path, '..'));
       return;
     } catch (error) {
@@ -363,5 +366,15 @@ function isZombie(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
   } catch {
     return false;
+  }
+}
+
+/** Directories 0700 and files 0600 under `dir`, `dir` included (see EmbeddedEventBus.open). */
+export async function tightenModes(dir: string): Promise<void> {
+  await chmod(dir, 0o700);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await tightenModes(path);
+    else if (entry.isFile()) await chmod(path, 0o600);
   }
 }

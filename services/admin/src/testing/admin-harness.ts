@@ -5,6 +5,7 @@ import { directoryProjection } from '@gatehouse/directory';
 import type { EventPosition } from '@gatehouse/event-bus';
 import { allTopics } from '@gatehouse/events';
 import { type Projection, ProjectionRunner, waitForProjections } from '@gatehouse/projections';
+import { defaultRateLimitConfig, type RateLimitConfig } from '@gatehouse/rate-limits';
 import type { TestStack } from '@gatehouse/test-stacks';
 import { createAdminApp } from '../app.js';
 
@@ -38,9 +39,12 @@ export async function startAdmin(
     replicas?: number;
     /** The read models the projector keeps. Default: the directory's. */
     projections?: readonly Projection[];
+    /** The request budgets; default the deployment's defaults. Replicas share one limiter. */
+    rateLimits?: RateLimitConfig;
   } = {},
 ) {
-  const { bus, store, close } = await harness.open();
+  const { bus, store, rateLimiter, close } = await harness.open();
+  const limiter = rateLimiter(options.rateLimits ?? defaultRateLimitConfig);
   cleanups.push(close);
   await bus.ensureTopics(allTopics.map((name) => ({ name })));
   let runner: ProjectionRunner | undefined;
@@ -80,6 +84,7 @@ export async function startAdmin(
       readYourWritesMs: options.readYourWritesMs ?? 10_000,
       // The admin alone: no keys service gives new servers keys.
       signingKeysWaitMs: 0,
+      rateLimiter: limiter,
       scryptCost: { log2N: 12, r: 8, p: 1 }, // the production cost is tested in the domain package
       log: (entry) => {
         logs.push({ replica, ...entry });

@@ -3,6 +3,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Topics } from '@gatehouse/events';
 import { isCommandOutcomeKey, rebuildProjections } from '@gatehouse/projections';
+import { rateLimitConfigOf } from '@gatehouse/rate-limits';
 import { loseStore } from '@gatehouse/test-stacks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AdminHarness, adminToken, startAdmin } from './admin-harness.js';
@@ -41,6 +42,34 @@ export function describeTenantApi(harness: AdminHarness): void {
       const list = await call('GET', '/api/v1/tenants');
       expect(list.body.map((t: { id: string }) => t.id)).toContain(id);
       expect(JSON.stringify(list.body)).not.toContain(created.body.apiToken);
+    });
+
+    it('throttles the management API per tenant API token, one budget across replicas', async () => {
+      const { newTenant, call } = await startAdmin(harness, cleanups, {
+        replicas: 2,
+        rateLimits: rateLimitConfigOf({
+          defaults: { managementToken: { limit: 6, windowSeconds: 60 } },
+        }),
+      });
+      const acme = await newTenant();
+      const other = await newTenant();
+      const first = await acme.as('GET', '/api/v1/users');
+      expect(first.status).not.toBe(429);
+      expect(first.headers.get('x-rate-limit-limit')).toBe('6');
+      expect(first.headers.get('x-rate-limit-remaining')).toBe('5');
+      // Alternating replicas: the limit is the total, not per replica.
+      const statuses = [];
+      for (let i = 0; i < 7; i++)
+        statuses.push((await acme.asOn(i)('GET', '/api/v1/groups')).status);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(2);
+      const refused = await acme.asOn(1)('GET', '/api/v1/groups');
+      expect(refused.status).toBe(429);
+      expect(refused.body).toMatchObject({ errorCode: 'E0000047', errorCauses: [] });
+      expect(refused.headers.get('x-rate-limit-remaining')).toBe('0');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Another tenant's token, and the system token, have budgets of their own.
+      expect((await other.as('GET', '/api/v1/groups')).status).not.toBe(429);
+      expect((await call('GET', `/api/v1/tenants/${acme.id}`)).status).toBe(200);
     });
 
     it('keeps only a hash of the API token in the event and the read model', async () => {
