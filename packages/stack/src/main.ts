@@ -27,6 +27,12 @@ try {
     redisUrl: env.GATEHOUSE_REDIS_URL || undefined,
     adminToken: secrets.adminToken,
     kek: secrets.kek,
+    // Settings an operator may give the services (the others are the stack's to decide).
+    env: Object.fromEntries(
+      ['GATEHOUSE_RATE_LIMITS', 'GATEHOUSE_TRUSTED_PROXIES']
+        .filter((name) => env[name])
+        .map((name) => [name, env[name]!]),
+    ),
   });
   const table = stack
     .services()

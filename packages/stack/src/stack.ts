@@ -149,6 +149,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         GATEHOUSE_PUBLIC_URL: url,
         ...options.env,
       };
+      // The services behind the edge (nginx on this machine) believe its X-Forwarded-For, so that
+      // budgets per source address count the client's address, not the edge's.
+      if (spec.optional.includes('GATEHOUSE_TRUSTED_PROXIES'))
+        env.GATEHOUSE_TRUSTED_PROXIES ??= '127.0.0.1,::1';
       if (spec.http) env[spec.http.env] = String(httpPort);
       if (spec.grpc) env[spec.grpc.env] = String(grpcPort);
       if (spec.requires.includes('GATEHOUSE_ADMIN_TOKEN')) env.GATEHOUSE_ADMIN_TOKEN = adminToken;

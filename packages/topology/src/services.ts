@@ -25,13 +25,16 @@ const infrastructure = ['GATEHOUSE_KAFKA_BROKERS', 'GATEHOUSE_REDIS_URL'];
 /** How every service appends and checks the log: the publish timeout, the grants topic's retention. */
 const log = ['GATEHOUSE_PUBLISH_TIMEOUT_MS', 'GATEHOUSE_GRANTS_RETENTION_DAYS'];
 
+/** Who the edge in front is (its X-Forwarded-For is believed), and the request budgets. */
+const edgeFacing = ['GATEHOUSE_RATE_LIMITS', 'GATEHOUSE_TRUSTED_PROXIES'];
+
 export const services: readonly ServiceSpec[] = [
   {
     name: 'admin',
     package: '@gatehouse/admin',
     http: { port: 9010, env: 'GATEHOUSE_ADMIN_PORT' },
     requires: [...infrastructure, 'GATEHOUSE_ADMIN_TOKEN'],
-    optional: [...tenancy, ...log, 'GATEHOUSE_READ_YOUR_WRITES_MS'],
+    optional: [...tenancy, ...log, 'GATEHOUSE_READ_YOUR_WRITES_MS', 'GATEHOUSE_RATE_LIMITS'],
   },
   {
     name: 'projector',
@@ -62,14 +65,14 @@ export const services: readonly ServiceSpec[] = [
     http: { port: 9011, env: 'GATEHOUSE_TOKEN_PORT' },
     grpc: { port: 9111, env: 'GATEHOUSE_TOKEN_GRPC_PORT' },
     requires: [...infrastructure, 'GATEHOUSE_KEK'],
-    optional: [...tenancy, ...log, 'GATEHOUSE_MAX_PROJECTION_LAG_MS'],
+    optional: [...tenancy, ...log, 'GATEHOUSE_MAX_PROJECTION_LAG_MS', ...edgeFacing],
   },
   {
     name: 'authorize',
     package: '@gatehouse/authorize',
     http: { port: 9014, env: 'GATEHOUSE_AUTHORIZE_PORT' },
     requires: [...infrastructure, 'GATEHOUSE_KEK'],
-    optional: [...tenancy, ...log, 'GATEHOUSE_TOKEN_GRPC_URL'],
+    optional: [...tenancy, ...log, 'GATEHOUSE_TOKEN_GRPC_URL', ...edgeFacing],
   },
   {
     name: 'userinfo',
