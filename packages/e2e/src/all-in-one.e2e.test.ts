@@ -5,6 +5,7 @@ import { type Browser, launchChromium, saveScreenshot } from '@gatehouse/testkit
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineSessionAttacks } from './security/sessions.js';
+import { defineDataAtRest, defineThrottleAttacks } from './security/throttles.js';
 import {
   ClientApp,
   connect,
@@ -27,6 +28,8 @@ afterAll(async () => {
 
 defineE2eSuite('all-in-one (pnpm start)', () => target);
 defineSessionAttacks('all-in-one (pnpm start)', () => target);
+defineThrottleAttacks('all-in-one (pnpm start)', () => target);
+defineDataAtRest(() => target);
 
 /** The value printed after `label` in the banner. */
 function printed(output: string[], pattern: RegExp): string {

@@ -4,6 +4,7 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineSessionAttacks } from './security/sessions.js';
+import { defineDistributedThrottle, defineThrottleAttacks } from './security/throttles.js';
 import {
   ClientApp,
   connect,
@@ -25,6 +26,8 @@ afterAll(async () => {
 
 defineE2eSuite('distributed stack (nginx edge)', () => target);
 defineSessionAttacks('distributed stack (nginx edge)', () => target);
+defineThrottleAttacks('distributed stack (nginx edge)', () => target);
+defineDistributedThrottle(() => target);
 
 describe('stack: killing and restarting services mid-run', () => {
   const app = new ClientApp();

@@ -16,6 +16,8 @@ export interface Target {
 }
 
 export interface AllInOneTarget extends Target {
+  /** GATEHOUSE_DATA_DIR: the event log, secrets.json and demo.json. */
+  dataDir: string;
   /** Everything the process printed, one entry per line. */
   output: string[];
   /** How long from spawning `pnpm start` to the server listening, in ms. */
@@ -46,6 +48,8 @@ export async function startAllInOneTarget(): Promise<AllInOneTarget> {
         GATEHOUSE_ADMIN_TOKEN: adminToken,
         GATEHOUSE_PUBLIC_URL: '',
         GATEHOUSE_KEK: '',
+        // The tests stand in for a proxy on this machine: they present sources with X-Forwarded-For.
+        GATEHOUSE_TRUSTED_PROXIES: '127.0.0.1,::1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -98,6 +102,7 @@ export async function startAllInOneTarget(): Promise<AllInOneTarget> {
     name: 'all-in-one (pnpm start)',
     url: `http://localhost:${port}`,
     adminToken,
+    dataDir,
     output,
     startMs,
     async crashAndRestart() {

@@ -62,6 +62,11 @@ export interface Stack {
   kill(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a stopped service again, with the same settings and ports; waits until it is ready. */
   restart(name: ServiceName): Promise<void>;
+  /**
+   * Starts one more replica of a service, with its settings on ports of its own (not behind the
+   * edge); it stops with the stack or when its `stop` is called.
+   */
+  addReplica(name: ServiceName): Promise<RunningService & { stop(): Promise<void> }>;
   /** Waits until every HTTP service's /readyz says ready (its read models are fresh). */
   ready(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -69,6 +74,8 @@ export interface Stack {
 
 interface Managed {
   spec: ServiceSpec;
+  /** Its name in logs and pid files: the service's, or `token-2` for a second replica. */
+  label?: string;
   env: NodeJS.ProcessEnv;
   httpPort?: number;
   grpcPort?: number;
@@ -164,8 +171,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
     const launch = async (service: Managed) => {
       const { spec } = service;
+      const label = service.label ?? spec.name;
       const main = join(repoRoot, 'services', spec.name, 'dist', 'main.js');
-      const file = createWriteStream(join(logs, `${spec.name}.log`), { flags: 'a' });
+      const file = createWriteStream(join(logs, `${label}.log`), { flags: 'a' });
       files.push(file);
       service.stopping = false;
       const child = spawn(process.execPath, [main], {
@@ -174,7 +182,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       service.child = child;
-      const pidFile = join(pids, `${spec.name}.pid`);
+      const pidFile = join(pids, `${label}.pid`);
       await writeFile(pidFile, String(child.pid));
       let consuming: () => void = () => {};
       const consumingLine = new Promise<void>((resolve) => {
@@ -183,7 +191,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       for (const stream of [child.stdout!, child.stderr!]) {
         createInterface({ input: stream }).on('line', (line) => {
           file.write(`${line}\n`);
-          log(`${spec.name.padEnd(9)} | ${line}`);
+          log(`${label.padEnd(9)} | ${line}`);
           if (line.includes('"message":"consuming"') || line.includes('"message":"listening"'))
             consuming();
         });
@@ -192,14 +200,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         child.once('exit', (code, signal) => {
           rmSync(pidFile, { force: true });
           if (!service.stopping)
-            log(`stack | ${spec.name} exited unexpectedly (${signal ?? `code ${code}`})`);
+            log(`stack | ${label} exited unexpectedly (${signal ?? `code ${code}`})`);
           resolve();
         });
       });
       const died = service.exited.then(() => {
-        throw new Error(
-          `${spec.name} exited while starting; see ${join(logs, `${spec.name}.log`)}`,
-        );
+        throw new Error(`${label} exited while starting; see ${join(logs, `${label}.log`)}`);
       });
       await Promise.race([
         Promise.all([
@@ -207,7 +213,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           service.httpPort ? untilAnswers(`http://127.0.0.1:${service.httpPort}/`) : undefined,
         ]),
         died,
-        timeout(60_000, `${spec.name} did not start within 60 s`),
+        timeout(60_000, `${label} did not start within 60 s`),
       ]);
     };
     const halt = async (service: Managed, signal: NodeJS.Signals = 'SIGTERM') => {
@@ -219,8 +225,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await service.exited;
       clearTimeout(killed);
     };
+    const replicas: Managed[] = [];
     cleanups.push(async () => {
-      await Promise.all([...managed.values()].map((service) => halt(service)));
+      await Promise.all([...managed.values(), ...replicas].map((service) => halt(service)));
     });
 
     // The projector first: it creates the topics every other service expects.
@@ -280,6 +287,28 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         const service = managed.get(name)!;
         await halt(service);
         await launch(service);
+      },
+      addReplica: async (name) => {
+        const { spec, env } = managed.get(name)!;
+        const replica: Managed = {
+          spec,
+          label: `${name}-${replicas.filter((r) => r.spec.name === name).length + 2}`,
+          env: { ...env },
+          httpPort: spec.http ? await freePort() : undefined,
+          grpcPort: spec.grpc ? await freePort() : undefined,
+          stopping: false,
+        };
+        if (spec.http) replica.env[spec.http.env] = String(replica.httpPort);
+        if (spec.grpc) replica.env[spec.grpc.env] = String(replica.grpcPort);
+        replicas.push(replica);
+        await launch(replica);
+        return {
+          name,
+          pid: replica.child?.pid,
+          httpPort: replica.httpPort,
+          grpcPort: replica.grpcPort,
+          stop: () => halt(replica),
+        };
       },
       ready,
       stop,

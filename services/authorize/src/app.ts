@@ -13,6 +13,7 @@ import {
   oktaErrors,
   probes,
   rateLimited,
+  rateLimitHeaders,
   readBodyText,
   readJsonObject,
   requestId,
@@ -766,6 +767,11 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     const tenant = ctx.state.tenant as string | undefined;
     if (!tenant || (await directory.tenantStatus(tenant)) !== 'ACTIVE')
       throw OktaApiError.pathNotFound();
+    const spent = await throttle.spentBySource(ctx.req, tenant);
+    if (spent) {
+      ctx.set(rateLimitHeaders(spent));
+      throw rateLimited(spent, now());
+    }
     const body = await readJsonObject(ctx, formLimitBytes);
     const { username, password } = body;
     const causes = [

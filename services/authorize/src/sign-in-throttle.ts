@@ -19,6 +19,19 @@ export class SignInThrottle {
     private readonly trusted: TrustedProxies,
   ) {}
 
+  /**
+   * The source's budget as it stands, before the request's body is read: a source that has spent
+   * it is refused without the work of reading, parsing and checking what it sent.
+   */
+  async spentBySource(req: IncomingMessage, tenant: string): Promise<Budget | undefined> {
+    const budget = await this.limiter.peek(
+      tenant,
+      'signInSource',
+      sourceAddress(req, this.trusted),
+    );
+    return budget.allowed ? undefined : budget;
+  }
+
   async admit(req: IncomingMessage, tenant: string, login: string): Promise<SignInAdmission> {
     const source = sourceAddress(req, this.trusted);
     const [bySource, byLogin] = await Promise.all([
