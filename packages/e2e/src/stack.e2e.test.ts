@@ -3,6 +3,7 @@
 // the whole suite passes again.
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineInternalPlaneAttacks } from './security/internal-plane.js';
 import {
   ClientApp,
   connect,
@@ -23,6 +24,7 @@ afterAll(async () => {
 });
 
 defineE2eSuite('distributed stack (nginx edge)', () => target);
+defineInternalPlaneAttacks(() => target);
 
 describe('stack: killing and restarting services mid-run', () => {
   const app = new ClientApp();
