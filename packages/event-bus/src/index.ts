@@ -1,4 +1,5 @@
 export { EmbeddedEventBus, type EmbeddedEventBusOptions } from './embedded/embedded-event-bus.js';
+export { type KafkaConnection, readKafkaConnection } from './kafka/kafka-connection.js';
 export { KafkaEventBus, type KafkaEventBusOptions } from './kafka/kafka-event-bus.js';
 export { type EventBusConfig, ensureTopicsAtStart, openEventBus } from './open.js';
 export {
