@@ -18,12 +18,14 @@ try {
 }
 
 const bus = new KafkaEventBus({
-  brokers: config.kafkaBrokers,
+  ...config.kafka,
   clientId: 'gatehouse-admin',
   publishTimeoutMs: config.publishTimeoutMs,
 });
 // The read models in generations: readers follow the current one, the projector builds and heals them.
-const store = new GenerationalStore(new RedisProjectionStore({ url: config.redisUrl }));
+const store = new GenerationalStore(
+  new RedisProjectionStore({ url: config.redis.url, redis: config.redis.redis }),
+);
 await ensureTopicsAtStart(bus, config.topics, 'admin');
 const app = createAdminApp({
   bus,
@@ -32,7 +34,7 @@ const app = createAdminApp({
   adminTokenSha256: config.adminTokenSha256,
   readYourWritesMs: config.readYourWritesMs,
 });
-const server = app.listen(config.port, () => {
+const server = app.listen(config.port, config.bindAddress, () => {
   process.stdout.write(
     `${JSON.stringify({ service: 'admin', level: 'info', message: 'listening', port: config.port })}\n`,
   );

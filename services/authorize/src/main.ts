@@ -17,19 +17,21 @@ try {
 }
 
 const bus = new KafkaEventBus({
-  brokers: config.kafkaBrokers,
+  ...config.kafka,
   clientId: 'gatehouse-authorize',
   publishTimeoutMs: config.publishTimeoutMs,
 });
 // The read models in generations: readers follow the current one, the projector builds and heals them.
-const store = new GenerationalStore(new RedisProjectionStore({ url: config.redisUrl }));
+const store = new GenerationalStore(
+  new RedisProjectionStore({ url: config.redis.url, redis: config.redis.redis }),
+);
 await ensureTopicsAtStart(bus, config.topics, 'authorize');
 const ring = new KeyRing(storeKeySource(store), config.keks);
 await ring.follow(bus);
-const minter = grpcTokenMinter(config.tokenGrpc);
+const minter = grpcTokenMinter(config.tokenGrpc, config.grpcTls);
 const service = createAuthorizeService({ bus, store, ring, tenancy: config.tenancy, minter });
 await service.start();
-const server = service.app.listen(config.port, () => {
+const server = service.app.listen(config.port, config.bindAddress, () => {
   process.stdout.write(
     `${JSON.stringify({ service: 'authorize', level: 'info', message: 'listening', port: config.port })}\n`,
   );

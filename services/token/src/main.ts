@@ -1,6 +1,7 @@
 // Starts the token service on Kafka and Redis, from environment variables (see config.ts).
 import { ConfigError } from '@gatehouse/config';
 import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
+import { grpcAddress } from '@gatehouse/internal-plane';
 import { GenerationalStore, RedisProjectionStore } from '@gatehouse/projection-store';
 import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
 import { createTokenService, readTokenConfig, serveTokenService } from './app.js';
@@ -17,12 +18,14 @@ try {
 }
 
 const bus = new KafkaEventBus({
-  brokers: config.kafkaBrokers,
+  ...config.kafka,
   clientId: 'gatehouse-token',
   publishTimeoutMs: config.publishTimeoutMs,
 });
 // The read models in generations: readers follow the current one, the projector builds and heals them.
-const store = new GenerationalStore(new RedisProjectionStore({ url: config.redisUrl }));
+const store = new GenerationalStore(
+  new RedisProjectionStore({ url: config.redis.url, redis: config.redis.redis }),
+);
 await ensureTopicsAtStart(bus, config.topics, 'token');
 const ring = new KeyRing(storeKeySource(store), config.keks);
 await ring.follow(bus);
@@ -35,8 +38,12 @@ const service = createTokenService({
 });
 await service.start();
 const { app, tokenService } = service;
-const grpc = await serveTokenService(tokenService, `0.0.0.0:${config.grpcPort}`);
-const server = app.listen(config.port, () => {
+const grpc = await serveTokenService(
+  tokenService,
+  grpcAddress(config.bindAddress, config.grpcPort),
+  config.grpcTls,
+);
+const server = app.listen(config.port, config.bindAddress, () => {
   process.stdout.write(
     `${JSON.stringify({ service: 'token', level: 'info', message: 'listening', port: config.port, grpcPort: grpc.port })}\n`,
   );

@@ -8,6 +8,7 @@ import { ScopeConsent } from '@gatehouse/contracts';
 import { keys } from '@gatehouse/directory';
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { customScopeCreated, fixturePassword, type TestStack } from '@gatehouse/test-stacks';
+import { testGrpcTls } from '@gatehouse/testkit';
 import * as oidc from 'openid-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAuthorizeService, grpcTokenMinter } from '../app.js';
@@ -630,7 +631,7 @@ export function describeAuthorizeService(stack: TestStack): void {
         log: () => {},
       });
       cleanups.push(() => unreachable.close());
-      const minter = grpcTokenMinter('127.0.0.1:1', 1500);
+      const minter = grpcTokenMinter('127.0.0.1:1', await testGrpcTls('authorize'), 1500);
       cleanups.push(async () => minter.close());
       const { app } = createAuthorizeService({
         bus: unreachable,
