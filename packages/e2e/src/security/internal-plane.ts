@@ -4,7 +4,7 @@
 import { connect as tcpConnect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { type MintTokensResponse, TokenServiceClient } from '@gatehouse/contracts';
-import { type ChannelCredentials, credentials, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientApp, type E2eTenant, newE2eTenant } from '../suite.js';
 import type { StackTarget } from '../targets.js';
@@ -39,6 +39,7 @@ async function attemptMint(
           grantId: '',
           requestId: 'attack',
         },
+        new Metadata(),
         { deadline: Date.now() + 5000 },
         (error: ServiceError | null, value?: MintTokensResponse) =>
           error ? reject(error) : resolve(value!),
