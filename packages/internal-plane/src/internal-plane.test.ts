@@ -3,6 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@gatehouse/config';
 import {
+  createDevCertificateAuthority,
+  type DevCertificateAuthority,
+  loadOrCreateDevCertificates,
+} from '@gatehouse/dev-certificates';
+import {
   type ChannelCredentials,
   credentials,
   makeGenericClientConstructor,
@@ -12,11 +17,6 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createDevCertificateAuthority,
-  type DevCertificateAuthority,
-  loadOrCreateDevCertificates,
-} from './dev-certificates.js';
 import {
   callingService,
   checkedGrpcTls,

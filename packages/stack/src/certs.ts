@@ -4,7 +4,7 @@
 // 1000 unless --owner says otherwise. Production uses the operator's own CA instead.
 import { chown, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadOrCreateDevCertificates } from '@gatehouse/internal-plane/dev-certificates';
+import { loadOrCreateDevCertificates } from '@gatehouse/dev-certificates';
 import { services } from '@gatehouse/topology';
 import { repoRoot } from './stack.js';
 

@@ -13,10 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import {
-  type DevCertificateFiles,
-  loadOrCreateDevCertificates,
-} from '@gatehouse/internal-plane/dev-certificates';
+import { type DevCertificateFiles, loadOrCreateDevCertificates } from '@gatehouse/dev-certificates';
 import {
   edgePort,
   nginxUpstreams,

@@ -4,11 +4,11 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkedGrpcTls, type GrpcTls } from '@gatehouse/internal-plane';
 import {
   createDevCertificateAuthority,
   type DevCertificateAuthority,
-} from '@gatehouse/internal-plane/dev-certificates';
+} from '@gatehouse/dev-certificates';
+import { checkedGrpcTls, type GrpcTls } from '@gatehouse/internal-plane';
 
 let authority: Promise<DevCertificateAuthority> | undefined;
 const issued = new Map<string, Promise<GrpcTls>>();

@@ -11,8 +11,8 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type MintTokensResponse, TokenServiceClient } from '@gatehouse/contracts';
+import { createDevCertificateAuthority } from '@gatehouse/dev-certificates';
 import { checkedGrpcTls, grpcChannelCredentials } from '@gatehouse/internal-plane';
-import { createDevCertificateAuthority } from '@gatehouse/internal-plane/dev-certificates';
 import { repoRoot } from '@gatehouse/stack';
 import {
   type ChannelCredentials,
