@@ -84,6 +84,11 @@ step "Kafka and Redis (infra/local)"
 started_infra=1
 kafka=$(bash "$repo/infra/local/kafka.sh" start --dir "$work/kafka" | sed -n 's/^KAFKA_BROKERS=//p')
 redis=$(bash "$repo/infra/local/redis.sh" start --dir "$work/redis" | sed -n 's/^REDIS_URL=//p')
+# The gRPC services start only with their mutual TLS files: a dev CA and a certificate per service,
+# readable by the user the services run as here (nobody when this runs as root).
+certs_owner=()
+[ "$(id -u)" = 0 ] && certs_owner=(--owner "$(id -u nobody)")
+(cd "$repo" && pnpm -s certs "$work/certs" "${certs_owner[@]}") >/dev/null
 [ -n "$kafka" ] && [ -n "$redis" ] || die "Kafka or Redis did not start"
 echo "Kafka $kafka, Redis $redis"
 
@@ -166,6 +171,13 @@ for name in "${names[@]}"; do
   )
   upper=$(echo "$name" | tr '[:lower:]' '[:upper:]')
   env_service+=("GATEHOUSE_${upper}_PORT=$http" "GATEHOUSE_${upper}_GRPC_PORT=$grpc")
+  if [ -f "$work/certs/$name.pem" ]; then
+    env_service+=(
+      "GATEHOUSE_GRPC_TLS_CA=$work/certs/ca.pem"
+      "GATEHOUSE_GRPC_TLS_CERT=$work/certs/$name.pem"
+      "GATEHOUSE_GRPC_TLS_KEY=$work/certs/$name-key.pem"
+    )
+  fi
   as=()
   [ "$(id -u)" = 0 ] && as=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
   (cd "$app" && exec env -i PATH="$(dirname "$node"):/usr/bin:/bin" "${env_run[@]}" \

@@ -3,6 +3,7 @@ export {
   type EmbeddedEventBusOptions,
   tightenModes,
 } from './embedded/embedded-event-bus.js';
+export { type KafkaConnection, readKafkaConnection } from './kafka/kafka-connection.js';
 export { KafkaEventBus, type KafkaEventBusOptions } from './kafka/kafka-event-bus.js';
 export { type EventBusConfig, ensureTopicsAtStart, openEventBus } from './open.js';
 export {

@@ -24,6 +24,11 @@ export {
   WrongTypeError,
 } from './port.js';
 export {
+  type RedisConnection,
+  readRedisConnection,
+  redisUrlForLogs,
+} from './redis-connection.js';
+export {
   RedisProjectionStore,
   type RedisProjectionStoreOptions,
 } from './redis-projection-store.js';

@@ -3,9 +3,10 @@
 // so a stack started again in it has everything the last one had), GATEHOUSE_STACK_PORTS (`free`:
 // any free ports, as tests want), GATEHOUSE_ADMIN_TOKEN and GATEHOUSE_KEK (generated when unset and
 // kept in the directory's secrets.json, so that a restart opens the keys it sealed),
-// GATEHOUSE_KAFKA_BROKERS / GATEHOUSE_REDIS_URL to use a running Kafka and Redis instead.
+// GATEHOUSE_KAFKA_BROKERS / GATEHOUSE_REDIS_URL to use a running Kafka and Redis instead. The gRPC
+// plane's dev CA and the services' certificates are made on first start and kept in {dir}/certs.
 import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { loadOrCreateSecrets } from '@gatehouse/topology';
 import { repoRoot, startStack } from './stack.js';
 
@@ -47,6 +48,7 @@ try {
       `Gatehouse stack is running. Edge (nginx): ${stack.url}`,
       `  kafka ${stack.kafkaBrokers}   redis ${stack.redisUrl}`,
       table,
+      `Every port listens on 127.0.0.1 only; gRPC is mutual TLS (dev CA and certificates in ${dirname(stack.certificates.ca)}).`,
       `System API token: Authorization: SSWS ${stack.adminToken}`,
       `Create a tenant: curl -s -H 'Authorization: SSWS ${stack.adminToken}' -H 'Content-Type: application/json' -d '{"id":"acme","name":"Acme"}' ${stack.url}/api/v1/tenants`,
       'Ctrl-C stops everything.',

@@ -1,7 +1,8 @@
 // The distributed stack on one machine: Kafka and Redis from infra/local (or given), every service
 // of the topology table as its own Node process running its built `dist/main.js` on its own ports,
-// gRPC between them, and Debian's nginx as the edge, including the same infra/nginx/routes.conf as
-// the container deployment. `pnpm stack` runs it in the foreground; the end-to-end suite drives it,
+// gRPC between them over mutual TLS (a dev CA in the stack's folder), every port on loopback only,
+// and Debian's nginx as the edge, including the same infra/nginx/routes.conf as the container
+// deployment. `pnpm stack` runs it in the foreground; the end-to-end suite drives it,
 // killing and restarting single services.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type DevCertificateFiles, loadOrCreateDevCertificates } from '@gatehouse/dev-certificates';
 import {
   edgePort,
   nginxUpstreams,
@@ -38,6 +40,12 @@ export interface StackOptions {
   adminToken?: string;
   /** GATEHOUSE_KEK for the services; generated when absent. */
   kek?: string;
+  /**
+   * Where the gRPC certificates are: a CA (ca.pem) and `<service>.pem` / `<service>-key.pem` for
+   * each service. Default `{dir}/certs`, where a dev CA and the services' certificates are made on
+   * first start and kept.
+   */
+  certsDir?: string;
   /** Extra settings for every service. */
   env?: Record<string, string>;
   /** Every line the services and the infrastructure print, prefixed with where it came from. */
@@ -57,6 +65,8 @@ export interface Stack {
   adminToken: string;
   kafkaBrokers: string;
   redisUrl: string;
+  /** The files of the gRPC plane's CA and of each service's certificate and key. */
+  certificates: DevCertificateFiles;
   services(): RunningService[];
   /** Sends `signal` to one service's process and waits for it to exit. */
   kill(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
@@ -142,6 +152,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const adminToken = options.adminToken ?? randomBytes(32).toString('base64url');
     const kek = options.kek ?? `kek-stack:${randomBytes(32).toString('base64')}`;
 
+    // gRPC between the services is mutual TLS only: each service with a gRPC side (a server, or a
+    // client of one) gets its own certificate, which names it to its peers.
+    const hasGrpc = (spec: ServiceSpec) => spec.requires.includes('GATEHOUSE_GRPC_TLS_CERT');
+    const certificates = await loadOrCreateDevCertificates(
+      options.certsDir ?? join(options.dir, 'certs'),
+      services.filter(hasGrpc).map((spec) => spec.name),
+    );
     const managed = new Map<ServiceName, Managed>();
     for (const spec of services) {
       const httpPort = spec.http ? await port(spec.http.port) : undefined;
@@ -154,6 +171,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         GATEHOUSE_KAFKA_BROKERS: kafkaBrokers,
         GATEHOUSE_REDIS_URL: redisUrl,
         GATEHOUSE_PUBLIC_URL: url,
+        // The edge and the services talk on loopback; nothing else on the network reaches them.
+        ...(spec.http ? { GATEHOUSE_BIND_ADDRESS: '127.0.0.1' } : {}),
+        ...(hasGrpc(spec)
+          ? {
+              GATEHOUSE_GRPC_TLS_CA: certificates.ca,
+              GATEHOUSE_GRPC_TLS_CERT: certificates.cert(spec.name),
+              GATEHOUSE_GRPC_TLS_KEY: certificates.key(spec.name),
+            }
+          : {}),
         ...options.env,
       };
       // The services behind the edge (nginx on this machine) believe its X-Forwarded-For, so that
@@ -275,6 +301,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       adminToken,
       kafkaBrokers,
       redisUrl,
+      certificates,
       services: () =>
         [...managed.values()].map((s) => ({
           name: s.spec.name,

@@ -1,5 +1,5 @@
 // What integration tests import: the Kafka and Redis the global setup found or started, and a
-// headless Chromium for browser tests.
+// headless Chromium for browser tests, and mutual TLS certificates for gRPC.
 import { inject } from 'vitest';
 import type { KafkaHandle, RedisHandle } from './infrastructure.js';
 
@@ -13,6 +13,7 @@ export {
   saveScreenshot,
   screenshotDir,
 } from './browser.js';
+export { testGrpcCa, testGrpcTls, testGrpcTlsEnv } from './grpc-tls.js';
 export {
   acquireInfrastructure,
   type KafkaHandle,

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { dockerfile, pinnedPnpm } from './dockerfile.js';
-import { edgePort, type ServiceSpec, serviceSpec, services } from './services.js';
+import { edgePort, grpcTlsSettings, type ServiceSpec, serviceSpec, services } from './services.js';
 
 const root = new URL('../../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -17,6 +17,7 @@ interface ComposeService {
   expose?: (string | number)[];
   ports?: string[];
   volumes?: string[];
+  networks?: string[] | Record<string, { ipv4_address?: string } | null>;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
 }
@@ -24,6 +25,7 @@ interface ComposeService {
 // Compose reads YAML merge keys (`<<: *service`), so the test does too.
 const compose = parse(read('docker-compose.yml'), { merge: true }) as {
   services: Record<string, ComposeService>;
+  networks?: Record<string, { internal?: boolean; ipam?: unknown } | null>;
 };
 const composed = (name: string): ComposeService => {
   const service = compose.services[name];
@@ -78,9 +80,33 @@ describe('docker-compose.yml', () => {
 
     it('takes its secrets from the environment, refusing to start without them', () => {
       const secrets = spec.requires.filter(
-        (env) => env !== 'GATEHOUSE_KAFKA_BROKERS' && env !== 'GATEHOUSE_REDIS_URL',
+        (env) =>
+          env !== 'GATEHOUSE_KAFKA_BROKERS' &&
+          env !== 'GATEHOUSE_REDIS_URL' &&
+          !(grpcTlsSettings as readonly string[]).includes(env),
       );
       for (const env of secrets) expect(String(environment[env])).toMatch(`\${${env}:?`);
+    });
+
+    it('is on the internal network alone, and listens on every interface of its container', () => {
+      expect(service.networks).toEqual(['internal']);
+      expect(service.ports).toBeUndefined();
+      if (spec.http) expect(environment.GATEHOUSE_BIND_ADDRESS).toBe('0.0.0.0');
+    });
+
+    it('mounts its own gRPC certificate and key and the CA, read-only, and nothing else', () => {
+      if (!spec.requires.includes('GATEHOUSE_GRPC_TLS_CERT'))
+        return expect(service.volumes).toBeUndefined();
+      const mounted = (file: string) =>
+        `./.infra/compose-certs/${file}:/run/gatehouse/certs/${file}:ro`;
+      expect(service.volumes).toEqual([
+        mounted('ca.pem'),
+        mounted(`${name}.pem`),
+        mounted(`${name}-key.pem`),
+      ]);
+      expect(environment.GATEHOUSE_GRPC_TLS_CA).toBe('/run/gatehouse/certs/ca.pem');
+      expect(environment.GATEHOUSE_GRPC_TLS_CERT).toBe(`/run/gatehouse/certs/${name}.pem`);
+      expect(environment.GATEHOUSE_GRPC_TLS_KEY).toBe(`/run/gatehouse/certs/${name}-key.pem`);
     });
 
     it('starts once Kafka and Redis are healthy', () => {
@@ -109,6 +135,24 @@ describe('docker-compose.yml', () => {
     expect(composed('admin').environment?.GATEHOUSE_PUBLIC_URL).toBe(
       `\${GATEHOUSE_PUBLIC_URL:-http://localhost:${edgePort}}`,
     );
+  });
+
+  it('keeps Kafka and Redis on the internal network, which has no route out; only the edge publishes', () => {
+    expect(compose.networks?.internal).toMatchObject({ internal: true });
+    for (const name of ['kafka', 'redis']) {
+      expect(composed(name).networks, name).toEqual(['internal']);
+      expect(composed(name).ports, name).toBeUndefined();
+    }
+    expect(Object.keys(composed('edge').networks ?? {})).toEqual(['internal', 'public']);
+    // The services behind it believe its X-Forwarded-For: its fixed address on the internal network.
+    const edgeAddress = (composed('edge').networks as Record<string, { ipv4_address?: string }>)
+      .internal?.ipv4_address;
+    for (const name of ['token', 'authorize'])
+      expect(composed(name).environment?.GATEHOUSE_TRUSTED_PROXIES, name).toBe(edgeAddress);
+    const publishing = Object.entries(compose.services)
+      .filter(([, service]) => service.ports !== undefined)
+      .map(([name]) => name);
+    expect(publishing).toEqual(['edge']);
   });
 
   it('has Kafka and Redis report their health', () => {

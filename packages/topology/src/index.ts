@@ -4,6 +4,7 @@ export { nginxRoutes, nginxUpstreams } from './nginx.js';
 export { fallbackUpstream, type Route, routes, upstreamOf } from './routes.js';
 export {
   edgePort,
+  grpcTlsSettings,
   type ServiceName,
   type ServiceSpec,
   serviceSpec,

@@ -23,7 +23,27 @@ export interface ServiceSpec {
 const tenancy = ['GATEHOUSE_PUBLIC_URL', 'GATEHOUSE_TENANT_MODE', 'GATEHOUSE_TENANT_DOMAIN'];
 const infrastructure = ['GATEHOUSE_KAFKA_BROKERS', 'GATEHOUSE_REDIS_URL'];
 /** How every service appends and checks the log: the publish timeout, the grants topic's retention. */
-const log = ['GATEHOUSE_PUBLISH_TIMEOUT_MS', 'GATEHOUSE_GRANTS_RETENTION_DAYS'];
+const log = [
+  'GATEHOUSE_PUBLISH_TIMEOUT_MS',
+  'GATEHOUSE_GRANTS_RETENTION_DAYS',
+  // Kafka's TLS and SASL, Redis's ACL user and TLS: where the infrastructure asks for them.
+  'GATEHOUSE_KAFKA_SSL',
+  'GATEHOUSE_KAFKA_SSL_CA',
+  'GATEHOUSE_KAFKA_SASL_MECHANISM',
+  'GATEHOUSE_KAFKA_SASL_USERNAME',
+  'GATEHOUSE_KAFKA_SASL_PASSWORD',
+  'GATEHOUSE_REDIS_USERNAME',
+  'GATEHOUSE_REDIS_PASSWORD',
+  'GATEHOUSE_REDIS_TLS_CA',
+];
+/** Services with a gRPC side (a server, or a client of one): mutual TLS only, so required. */
+export const grpcTlsSettings = [
+  'GATEHOUSE_GRPC_TLS_CA',
+  'GATEHOUSE_GRPC_TLS_CERT',
+  'GATEHOUSE_GRPC_TLS_KEY',
+] as const;
+/** Services with a port: the address they listen on (default loopback). */
+const listening = ['GATEHOUSE_BIND_ADDRESS'];
 
 /** Who the edge in front is (its X-Forwarded-For is believed), and the request budgets. */
 const edgeFacing = ['GATEHOUSE_RATE_LIMITS', 'GATEHOUSE_TRUSTED_PROXIES'];
@@ -34,7 +54,13 @@ export const services: readonly ServiceSpec[] = [
     package: '@gatehouse/admin',
     http: { port: 9010, env: 'GATEHOUSE_ADMIN_PORT' },
     requires: [...infrastructure, 'GATEHOUSE_ADMIN_TOKEN'],
-    optional: [...tenancy, ...log, 'GATEHOUSE_READ_YOUR_WRITES_MS', 'GATEHOUSE_RATE_LIMITS'],
+    optional: [
+      ...tenancy,
+      ...log,
+      ...listening,
+      'GATEHOUSE_READ_YOUR_WRITES_MS',
+      'GATEHOUSE_RATE_LIMITS',
+    ],
   },
   {
     name: 'projector',
@@ -47,10 +73,11 @@ export const services: readonly ServiceSpec[] = [
     package: '@gatehouse/keys',
     http: { port: 9013, env: 'GATEHOUSE_KEYS_PORT' },
     grpc: { port: 9113, env: 'GATEHOUSE_KEYS_GRPC_PORT' },
-    requires: [...infrastructure, 'GATEHOUSE_KEK'],
+    requires: [...infrastructure, 'GATEHOUSE_KEK', ...grpcTlsSettings],
     optional: [
       ...tenancy,
       ...log,
+      ...listening,
       'GATEHOUSE_READ_YOUR_WRITES_MS',
       'GATEHOUSE_KEY_ROTATION_SECONDS',
       'GATEHOUSE_MAX_TOKEN_LIFETIME_SECONDS',
@@ -64,22 +91,22 @@ export const services: readonly ServiceSpec[] = [
     package: '@gatehouse/token',
     http: { port: 9011, env: 'GATEHOUSE_TOKEN_PORT' },
     grpc: { port: 9111, env: 'GATEHOUSE_TOKEN_GRPC_PORT' },
-    requires: [...infrastructure, 'GATEHOUSE_KEK'],
-    optional: [...tenancy, ...log, 'GATEHOUSE_MAX_PROJECTION_LAG_MS', ...edgeFacing],
+    requires: [...infrastructure, 'GATEHOUSE_KEK', ...grpcTlsSettings],
+    optional: [...tenancy, ...log, ...listening, 'GATEHOUSE_MAX_PROJECTION_LAG_MS', ...edgeFacing],
   },
   {
     name: 'authorize',
     package: '@gatehouse/authorize',
     http: { port: 9014, env: 'GATEHOUSE_AUTHORIZE_PORT' },
-    requires: [...infrastructure, 'GATEHOUSE_KEK'],
-    optional: [...tenancy, ...log, 'GATEHOUSE_TOKEN_GRPC_URL', ...edgeFacing],
+    requires: [...infrastructure, 'GATEHOUSE_KEK', ...grpcTlsSettings],
+    optional: [...tenancy, ...log, ...listening, 'GATEHOUSE_TOKEN_GRPC_URL', ...edgeFacing],
   },
   {
     name: 'userinfo',
     package: '@gatehouse/userinfo',
     http: { port: 9012, env: 'GATEHOUSE_USERINFO_PORT' },
     requires: [...infrastructure, 'GATEHOUSE_KEK'],
-    optional: [...tenancy, ...log, 'GATEHOUSE_MAX_PROJECTION_LAG_MS'],
+    optional: [...tenancy, ...log, ...listening, 'GATEHOUSE_MAX_PROJECTION_LAG_MS'],
   },
 ];
 

@@ -18,8 +18,8 @@ import {
   RedisProjectionStore,
 } from '@gatehouse/projection-store';
 import { ProjectionRunner, rebuildProjections } from '@gatehouse/projections';
-import { acquireInfrastructure } from '@gatehouse/testkit';
 import { memoryRateLimiter, raisedRateLimits } from '@gatehouse/rate-limits';
+import { acquireInfrastructure } from '@gatehouse/testkit';
 import { createAdminApp } from '../src/app.js';
 
 const CONCURRENCY = 16;

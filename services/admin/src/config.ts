@@ -2,7 +2,10 @@
 import { createHash } from 'node:crypto';
 import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { type KafkaConnection, readKafkaConnection } from '@gatehouse/event-bus';
 import { topicSpecs } from '@gatehouse/events';
+import { readBindAddress } from '@gatehouse/internal-plane';
+import { type RedisConnection, readRedisConnection } from '@gatehouse/projection-store';
 import { type RateLimitConfig, readRateLimitConfig } from '@gatehouse/rate-limits';
 
 export interface AdminConfig {
@@ -13,14 +16,16 @@ export interface AdminConfig {
   tenancy: TenancyConfig;
   /** SHA-256 of GATEHOUSE_ADMIN_TOKEN (required, at least 32 characters): the system API token. */
   adminTokenSha256: string;
-  /** GATEHOUSE_KAFKA_BROKERS (required): comma-separated host:port. */
-  kafkaBrokers: string[];
+  /** GATEHOUSE_KAFKA_BROKERS (required), and TLS and SASL: see `readKafkaConnection`. */
+  kafka: KafkaConnection;
   /** GATEHOUSE_PUBLISH_TIMEOUT_MS: how long an append waits for Kafka before failing. Default 2000. */
   publishTimeoutMs: number;
   /** The topics and how long each must keep its events (GATEHOUSE_GRANTS_RETENTION_DAYS). */
   topics: ReturnType<typeof topicSpecs>;
-  /** GATEHOUSE_REDIS_URL (required): redis://host:port/db. */
-  redisUrl: string;
+  /** GATEHOUSE_REDIS_URL (required), and ACL and TLS: see `readRedisConnection`. */
+  redis: RedisConnection;
+  /** GATEHOUSE_BIND_ADDRESS, default 127.0.0.1: the address its ports listen on. */
+  bindAddress: string;
   /** GATEHOUSE_RATE_LIMITS: the request budgets, per tenant (see @gatehouse/rate-limits). */
   rateLimits: RateLimitConfig;
   /** GATEHOUSE_READ_YOUR_WRITES_MS, default 5000: longest wait for the projector after a change. */
@@ -37,14 +42,15 @@ export function readAdminConfig(env: Environment): AdminConfig {
     port: setting.integer(env, 'GATEHOUSE_ADMIN_PORT', { default: 9010, min: 0, max: 65535 }),
     tenancy,
     adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
-    kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    kafka: readKafkaConnection(env),
     publishTimeoutMs: setting.integer(env, 'GATEHOUSE_PUBLISH_TIMEOUT_MS', {
       default: 2000,
       min: 100,
       max: 60_000,
     }),
     topics: topicSpecs(env),
-    redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
+    redis: readRedisConnection(env),
+    bindAddress: readBindAddress(env),
     rateLimits: readRateLimitConfig(env),
     readYourWritesMs: setting.integer(env, 'GATEHOUSE_READ_YOUR_WRITES_MS', {
       default: 5000,

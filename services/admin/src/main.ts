@@ -19,14 +19,16 @@ try {
 }
 
 const bus = new KafkaEventBus({
-  brokers: config.kafkaBrokers,
+  ...config.kafka,
   clientId: 'gatehouse-admin',
   publishTimeoutMs: config.publishTimeoutMs,
 });
 // The read models in generations: readers follow the current one, the projector builds and heals them.
-const store = new GenerationalStore(new RedisProjectionStore({ url: config.redisUrl }));
+const store = new GenerationalStore(
+  new RedisProjectionStore({ url: config.redis.url, redis: config.redis.redis }),
+);
 await ensureTopicsAtStart(bus, config.topics, 'admin');
-const rateLimiter = redisRateLimiter(config.rateLimits, { url: config.redisUrl });
+const rateLimiter = redisRateLimiter(config.rateLimits, config.redis);
 const app = createAdminApp({
   bus,
   store,
@@ -36,7 +38,7 @@ const app = createAdminApp({
   // One budget per API token for every admin replica.
   rateLimiter,
 });
-const server = app.listen(config.port, () => {
+const server = app.listen(config.port, config.bindAddress, () => {
   process.stdout.write(
     `${JSON.stringify({ service: 'admin', level: 'info', message: 'listening', port: config.port })}\n`,
   );

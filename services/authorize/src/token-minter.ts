@@ -8,7 +8,8 @@ import {
   type TokenServiceServer,
 } from '@gatehouse/contracts';
 import { OAuthError } from '@gatehouse/http';
-import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { type GrpcTls, grpcChannelCredentials } from '@gatehouse/internal-plane';
+import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 
 export interface TokenMinter {
   mintTokens(request: MintTokensRequest): Promise<MintTokensResponse>;
@@ -28,9 +29,12 @@ const refusal = (error: Partial<ServiceError>) => {
   return new OAuthError(500, 'server_error', 'The token service failed.');
 };
 
-/** MintTokens over gRPC at `address` (host:port), each call bounded by `deadlineMs`. */
-export function grpcTokenMinter(address: string, deadlineMs = 5_000): TokenMinter {
-  const client = new TokenServiceClient(address, credentials.createInsecure());
+/**
+ * MintTokens over gRPC at `address` (host:port), each call bounded by `deadlineMs`, over mutual TLS
+ * with `tls` (the token service answers MintTokens only to a certificate naming `authorize`).
+ */
+export function grpcTokenMinter(address: string, tls: GrpcTls, deadlineMs = 5_000): TokenMinter {
+  const client = new TokenServiceClient(address, grpcChannelCredentials(tls));
   return {
     mintTokens: (request) =>
       new Promise((resolve, reject) => {
@@ -51,7 +55,12 @@ export function localTokenMinter(handlers: TokenServiceServer): TokenMinter {
     mintTokens: (request) =>
       new Promise((resolve, reject) => {
         handlers.mintTokens(
-          { request, metadata: new Metadata() } as Parameters<typeof handlers.mintTokens>[0],
+          {
+            request,
+            metadata: new Metadata(),
+            // In one process no certificate is shown: the caller is this authorize service itself.
+            getAuthContext: () => ({ sslPeerCertificate: { subject: { CN: 'authorize' } } }),
+          } as unknown as Parameters<typeof handlers.mintTokens>[0],
           (error, response) =>
             error || !response ? reject(refusal(error ?? {})) : resolve(response),
         );

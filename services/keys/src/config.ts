@@ -2,7 +2,10 @@
 import { availableParallelism } from 'node:os';
 import { type Environment, setting } from '@gatehouse/config';
 import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
+import { type KafkaConnection, readKafkaConnection } from '@gatehouse/event-bus';
 import { topicSpecs } from '@gatehouse/events';
+import { type GrpcTls, readBindAddress, readGrpcTls } from '@gatehouse/internal-plane';
+import { type RedisConnection, readRedisConnection } from '@gatehouse/projection-store';
 import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
 
 /** GATEHOUSE_KEY_POOL_SIZE and GATEHOUSE_KEY_POOL_THREADS, with this default size. */
@@ -36,14 +39,21 @@ export interface KeysConfig {
   maxTokenLifetimeMs: number;
   /** GATEHOUSE_JWKS_MAX_AGE_SECONDS, default 3600: cache ceiling of JWKS and discovery. */
   jwksMaxAgeSeconds: number;
-  /** GATEHOUSE_KAFKA_BROKERS (required). */
-  kafkaBrokers: string[];
+  /** GATEHOUSE_KAFKA_BROKERS (required), and TLS and SASL: see `readKafkaConnection`. */
+  kafka: KafkaConnection;
   /** GATEHOUSE_PUBLISH_TIMEOUT_MS: how long an append waits for Kafka before failing. Default 2000. */
   publishTimeoutMs: number;
   /** The topics and how long each must keep its events (GATEHOUSE_GRANTS_RETENTION_DAYS). */
   topics: ReturnType<typeof topicSpecs>;
-  /** GATEHOUSE_REDIS_URL (required). */
-  redisUrl: string;
+  /** GATEHOUSE_REDIS_URL (required), and ACL and TLS: see `readRedisConnection`. */
+  redis: RedisConnection;
+  /** GATEHOUSE_BIND_ADDRESS, default 127.0.0.1: the address its ports listen on. */
+  bindAddress: string;
+  /**
+   * GATEHOUSE_GRPC_TLS_CA, GATEHOUSE_GRPC_TLS_CERT, GATEHOUSE_GRPC_TLS_KEY (required): PEM files of
+   * the CA and of this service's certificate and key, for gRPC over mutual TLS.
+   */
+  grpcTls: GrpcTls;
   /** GATEHOUSE_READ_YOUR_WRITES_MS, default 5000. */
   readYourWritesMs: number;
   /**
@@ -81,14 +91,16 @@ export function readKeysConfig(env: Environment): KeysConfig {
       min: 0,
       max: 86_400,
     }),
-    kafkaBrokers: setting.list(env, 'GATEHOUSE_KAFKA_BROKERS'),
+    kafka: readKafkaConnection(env),
     publishTimeoutMs: setting.integer(env, 'GATEHOUSE_PUBLISH_TIMEOUT_MS', {
       default: 2000,
       min: 100,
       max: 60_000,
     }),
     topics: topicSpecs(env),
-    redisUrl: setting.url(env, 'GATEHOUSE_REDIS_URL', { protocols: ['redis:', 'rediss:'] }).href,
+    redis: readRedisConnection(env),
+    bindAddress: readBindAddress(env),
+    grpcTls: readGrpcTls(env),
     readYourWritesMs: setting.integer(env, 'GATEHOUSE_READ_YOUR_WRITES_MS', {
       default: 5000,
       min: 100,

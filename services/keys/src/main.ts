@@ -1,6 +1,7 @@
 // Starts the keys service on Kafka and Redis, from environment variables (see config.ts).
 import { ConfigError } from '@gatehouse/config';
 import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
+import { grpcAddress } from '@gatehouse/internal-plane';
 import { GenerationalStore, RedisProjectionStore } from '@gatehouse/projection-store';
 import { createKeysService, readKeysConfig, serveKeyService } from './app.js';
 
@@ -18,12 +19,14 @@ try {
 const log = (entry: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ service: 'keys', ...entry })}\n`);
 const bus = new KafkaEventBus({
-  brokers: config.kafkaBrokers,
+  ...config.kafka,
   clientId: 'gatehouse-keys',
   publishTimeoutMs: config.publishTimeoutMs,
 });
 // The read models in generations: readers follow the current one, the projector builds and heals them.
-const store = new GenerationalStore(new RedisProjectionStore({ url: config.redisUrl }));
+const store = new GenerationalStore(
+  new RedisProjectionStore({ url: config.redis.url, redis: config.redis.redis }),
+);
 await ensureTopicsAtStart(bus, config.topics, 'keys');
 const keys = createKeysService({
   bus,
@@ -37,8 +40,12 @@ const keys = createKeysService({
   keyPool: config.keyPool,
 });
 await keys.start();
-const grpc = await serveKeyService(keys.keyService, `0.0.0.0:${config.grpcPort}`);
-const server = keys.app.listen(config.port, () => {
+const grpc = await serveKeyService(
+  keys.keyService,
+  grpcAddress(config.bindAddress, config.grpcPort),
+  config.grpcTls,
+);
+const server = keys.app.listen(config.port, config.bindAddress, () => {
   log({ level: 'info', message: 'listening', port: config.port, grpcPort: grpc.port });
 });
 

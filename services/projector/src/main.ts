@@ -2,22 +2,33 @@
 // start, or Redis restarted empty) and follows the generation other replicas switch to. `--rebuild`
 // builds a new generation from offset 0 beside the live one and switches to it: safe at any time,
 // with any number of other replicas running and serving.
-//   GATEHOUSE_KAFKA_BROKERS (required), GATEHOUSE_REDIS_URL (required)
+//   GATEHOUSE_KAFKA_BROKERS (required) and Kafka's TLS and SASL settings (see readKafkaConnection),
+//   GATEHOUSE_REDIS_URL (required) and Redis's ACL and TLS settings (see readRedisConnection).
 import { ConfigError, setting } from '@gatehouse/config';
-import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
+import {
+  ensureTopicsAtStart,
+  type KafkaConnection,
+  KafkaEventBus,
+  readKafkaConnection,
+} from '@gatehouse/event-bus';
 import { topicSpecs } from '@gatehouse/events';
-import { GenerationalStore, RedisProjectionStore } from '@gatehouse/projection-store';
+import {
+  GenerationalStore,
+  type RedisConnection,
+  RedisProjectionStore,
+  readRedisConnection,
+} from '@gatehouse/projection-store';
 import { createProjector } from './app.js';
 
 const log = (entry: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ service: 'projector', ...entry })}\n`);
 
-let brokers: string[];
-let redisUrl: string;
+let kafka: KafkaConnection;
+let redis: RedisConnection;
 let topics: ReturnType<typeof topicSpecs>;
 let publishTimeoutMs: number;
 try {
-  brokers = setting.list(process.env, 'GATEHOUSE_KAFKA_BROKERS');
+  kafka = readKafkaConnection(process.env);
   topics = topicSpecs(process.env);
   // The projector appends copies to the derived topics (gatehouse.client-lifecycle, ...).
   publishTimeoutMs = setting.integer(process.env, 'GATEHOUSE_PUBLISH_TIMEOUT_MS', {
@@ -25,9 +36,7 @@ try {
     min: 100,
     max: 60_000,
   });
-  redisUrl = setting.url(process.env, 'GATEHOUSE_REDIS_URL', {
-    protocols: ['redis:', 'rediss:'],
-  }).href;
+  redis = readRedisConnection(process.env);
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`projector: configuration error: ${error.message}\n`);
@@ -36,9 +45,11 @@ try {
   throw error;
 }
 
-const bus = new KafkaEventBus({ brokers, clientId: 'gatehouse-projector', publishTimeoutMs });
+const bus = new KafkaEventBus({ ...kafka, clientId: 'gatehouse-projector', publishTimeoutMs });
 // The read models in generations: readers follow the current one, the projector builds and heals them.
-const store = new GenerationalStore(new RedisProjectionStore({ url: redisUrl }));
+const store = new GenerationalStore(
+  new RedisProjectionStore({ url: redis.url, redis: redis.redis }),
+);
 await ensureTopicsAtStart(bus, topics, 'projector');
 const projector = createProjector({
   bus,

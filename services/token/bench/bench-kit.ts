@@ -36,7 +36,7 @@ import {
   directoryFixtures,
   provisionServerKeys,
 } from '@gatehouse/test-stacks';
-import { acquireInfrastructure, type TestInfrastructure } from '@gatehouse/testkit';
+import { acquireInfrastructure, type TestInfrastructure, testGrpcTlsEnv } from '@gatehouse/testkit';
 import type { LoadCommand, LoadResult, Target } from './load-generator.js';
 
 export const SERVER_CPU = '0';
@@ -411,6 +411,8 @@ export async function setUpGatehouse(infrastructure: TestInfrastructure, keyPref
     /** The environment of a Gatehouse service process of this run (gatehouse-server.ts and the
      * like): these Kafka and Redis, this KEK, path tenancy, and this run's read models. */
     env: {
+      // The token service serves gRPC over mutual TLS only: a certificate of the test CA.
+      ...(await testGrpcTlsEnv('token')),
       GATEHOUSE_KAFKA_BROKERS: infrastructure.kafka.brokers.join(','),
       GATEHOUSE_REDIS_URL: infrastructure.redis.url,
       GATEHOUSE_KEK: kekSetting,

@@ -14,9 +14,10 @@ import { createTokenService, readTokenConfig, serveTokenService } from '@gatehou
 import { serveBench } from './serve.js';
 
 const config = readTokenConfig(process.env);
-const bus = new KafkaEventBus({ brokers: config.kafkaBrokers, clientId: 'gatehouse-token-bench' });
+const bus = new KafkaEventBus({ ...config.kafka, clientId: 'gatehouse-token-bench' });
 const store = new RedisProjectionStore({
-  url: config.redisUrl,
+  url: config.redis.url,
+  redis: config.redis.redis,
   ...(process.env.GATEHOUSE_BENCH_REDIS_PREFIX
     ? { keyPrefix: process.env.GATEHOUSE_BENCH_REDIS_PREFIX }
     : {}),
@@ -32,13 +33,13 @@ const service = createTokenService({
   maxProjectionLagMs: config.maxProjectionLagMs,
   // The limiter as deployed (Redis), its limits raised: the bench's one client sends thousands a second.
   rateLimiter: redisRateLimiter(raisedRateLimits(), {
-    url: config.redisUrl,
+    ...config.redis,
     keyPrefix: process.env.GATEHOUSE_BENCH_REDIS_PREFIX ?? 'gh:',
   }),
 });
 await service.start();
 const { app, tokenService } = service;
-const grpc = await serveTokenService(tokenService, '127.0.0.1:0');
+const grpc = await serveTokenService(tokenService, '127.0.0.1:0', config.grpcTls);
 serveBench(app, config.port, async () => {
   await grpc.close();
   await service.stop();

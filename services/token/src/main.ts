@@ -1,6 +1,7 @@
 // Starts the token service on Kafka and Redis, from environment variables (see config.ts).
 import { ConfigError } from '@gatehouse/config';
 import { ensureTopicsAtStart, KafkaEventBus } from '@gatehouse/event-bus';
+import { grpcAddress } from '@gatehouse/internal-plane';
 import { GenerationalStore, RedisProjectionStore } from '@gatehouse/projection-store';
 import { redisRateLimiter } from '@gatehouse/rate-limits';
 import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
@@ -18,17 +19,19 @@ try {
 }
 
 const bus = new KafkaEventBus({
-  brokers: config.kafkaBrokers,
+  ...config.kafka,
   clientId: 'gatehouse-token',
   publishTimeoutMs: config.publishTimeoutMs,
 });
 // The read models in generations: readers follow the current one, the projector builds and heals them.
-const store = new GenerationalStore(new RedisProjectionStore({ url: config.redisUrl }));
+const store = new GenerationalStore(
+  new RedisProjectionStore({ url: config.redis.url, redis: config.redis.redis }),
+);
 await ensureTopicsAtStart(bus, config.topics, 'token');
 const ring = new KeyRing(storeKeySource(store), config.keks);
 await ring.follow(bus);
 // One budget for every token replica.
-const rateLimiter = redisRateLimiter(config.rateLimits, { url: config.redisUrl });
+const rateLimiter = redisRateLimiter(config.rateLimits, config.redis);
 const service = createTokenService({
   bus,
   store,
@@ -40,8 +43,12 @@ const service = createTokenService({
 });
 await service.start();
 const { app, tokenService } = service;
-const grpc = await serveTokenService(tokenService, `0.0.0.0:${config.grpcPort}`);
-const server = app.listen(config.port, () => {
+const grpc = await serveTokenService(
+  tokenService,
+  grpcAddress(config.bindAddress, config.grpcPort),
+  config.grpcTls,
+);
+const server = app.listen(config.port, config.bindAddress, () => {
   process.stdout.write(
     `${JSON.stringify({ service: 'token', level: 'info', message: 'listening', port: config.port, grpcPort: grpc.port })}\n`,
   );

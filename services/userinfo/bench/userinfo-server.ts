@@ -14,11 +14,12 @@ import { serveBench } from '../../token/bench/serve.js';
 
 const config = readUserinfoConfig(process.env);
 const bus = new KafkaEventBus({
-  brokers: config.kafkaBrokers,
+  ...config.kafka,
   clientId: 'gatehouse-userinfo-bench',
 });
 const store = new RedisProjectionStore({
-  url: config.redisUrl,
+  url: config.redis.url,
+  redis: config.redis.redis,
   ...(process.env.GATEHOUSE_BENCH_REDIS_PREFIX
     ? { keyPrefix: process.env.GATEHOUSE_BENCH_REDIS_PREFIX }
     : {}),

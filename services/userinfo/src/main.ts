@@ -17,12 +17,14 @@ try {
 }
 
 const bus = new KafkaEventBus({
-  brokers: config.kafkaBrokers,
+  ...config.kafka,
   clientId: 'gatehouse-userinfo',
   publishTimeoutMs: config.publishTimeoutMs,
 });
 // The read models in generations: readers follow the current one, the projector builds and heals them.
-const store = new GenerationalStore(new RedisProjectionStore({ url: config.redisUrl }));
+const store = new GenerationalStore(
+  new RedisProjectionStore({ url: config.redis.url, redis: config.redis.redis }),
+);
 await ensureTopicsAtStart(bus, config.topics, 'userinfo');
 const ring = new KeyRing(storeKeySource(store), config.keks);
 await ring.follow(bus);
@@ -34,7 +36,7 @@ const service = createUserinfoService({
   maxProjectionLagMs: config.maxProjectionLagMs,
 });
 await service.start();
-const server = service.app.listen(config.port, () => {
+const server = service.app.listen(config.port, config.bindAddress, () => {
   process.stdout.write(
     `${JSON.stringify({ service: 'userinfo', level: 'info', message: 'listening', port: config.port })}\n`,
   );

@@ -3,6 +3,7 @@
 // offsets are resolved after the handler returns and committed after each batch (at-least-once);
 // fetches return as soon as one byte is there and never wait longer than `maxWaitMs`.
 import { randomUUID } from 'node:crypto';
+import type { ConnectionOptions } from 'node:tls';
 import type { Envelope } from '@gatehouse/contracts';
 import { decodeEnvelope, encodeEnvelope } from '@gatehouse/events';
 import {
@@ -15,6 +16,7 @@ import {
   Partitioners,
   type PartitionMetadata,
   type Producer,
+  type SASLOptions,
 } from 'kafkajs';
 import {
   type DeliveredEvent,
@@ -33,6 +35,10 @@ import {
 export interface KafkaEventBusOptions {
   /** Bootstrap brokers, `host:port` (GATEHOUSE_KAFKA_BROKERS, comma-separated). */
   brokers: readonly string[];
+  /** TLS to the brokers (GATEHOUSE_KAFKA_SSL, GATEHOUSE_KAFKA_SSL_CA; see `readKafkaConnection`). */
+  ssl?: ConnectionOptions;
+  /** SASL credentials (GATEHOUSE_KAFKA_SASL_*; see `readKafkaConnection`). */
+  sasl?: SASLOptions;
   /** Client id sent to the brokers and used in replay group names. Default `gatehouse`. */
   clientId?: string;
   /** Partitions of topics created by `ensureTopics` when the spec gives none. Default 6. */
@@ -101,7 +107,7 @@ export class KafkaEventBus implements EventBus {
   private readonly consumers = new Set<Consumer>();
   private connecting: Promise<void> | null = null;
   private closed = false;
-  private readonly config: Required<Omit<KafkaEventBusOptions, 'log'>>;
+  private readonly config: Required<Omit<KafkaEventBusOptions, 'log' | 'ssl' | 'sasl'>>;
   private readonly partitioner = Partitioners.DefaultPartitioner();
   private queue: PendingPublish[] = [];
   private queuedEvents = 0;
@@ -126,6 +132,8 @@ export class KafkaEventBus implements EventBus {
     const client = {
       clientId: this.config.clientId,
       brokers: [...this.config.brokers],
+      ...(options.ssl ? { ssl: options.ssl } : {}),
+      ...(options.sasl ? { sasl: options.sasl } : {}),
       logLevel: logLevel.WARN,
       logCreator:
         () =>

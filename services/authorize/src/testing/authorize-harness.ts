@@ -8,6 +8,7 @@ import {
   type TestStack,
   testTenancy,
 } from '@gatehouse/test-stacks';
+import { testGrpcTls } from '@gatehouse/testkit';
 import { createTokenService, serveTokenService } from '@gatehouse/token';
 import type Koa from 'koa';
 import { createAuthorizeService, grpcTokenMinter } from '../app.js';
@@ -48,10 +49,14 @@ export async function startAuthorize(
   await token.start();
   cleanups.push(() => token.stop());
   const tokenBase = await listen(token.app, cleanups);
-  const grpc = await serveTokenService(token.tokenService, '127.0.0.1:0');
+  const grpc = await serveTokenService(
+    token.tokenService,
+    '127.0.0.1:0',
+    await testGrpcTls('token'),
+  );
   cleanups.push(() => grpc.close());
 
-  const minter = grpcTokenMinter(`127.0.0.1:${grpc.port}`);
+  const minter = grpcTokenMinter(`127.0.0.1:${grpc.port}`, await testGrpcTls('authorize'));
   cleanups.push(async () => minter.close());
   const service = createAuthorizeService({
     bus,

@@ -9,6 +9,7 @@ import { keys } from '@gatehouse/directory';
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { rateLimitConfigOf } from '@gatehouse/rate-limits';
 import { customScopeCreated, fixturePassword, type TestStack } from '@gatehouse/test-stacks';
+import { testGrpcTls } from '@gatehouse/testkit';
 import { signJwt } from '@gatehouse/tokens';
 import * as oidc from 'openid-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -928,7 +929,7 @@ export function describeAuthorizeService(stack: TestStack): void {
         log: () => {},
       });
       cleanups.push(() => unreachable.close());
-      const minter = grpcTokenMinter('127.0.0.1:1', 1500);
+      const minter = grpcTokenMinter('127.0.0.1:1', await testGrpcTls('authorize'), 1500);
       cleanups.push(async () => minter.close());
       const { app } = createAuthorizeService({
         bus: unreachable,

@@ -10,16 +10,11 @@ import {
   type ListPublicKeysRequest,
   type ListPublicKeysResponse,
 } from '@gatehouse/contracts';
+import { type GrpcTls, grpcServerCredentials } from '@gatehouse/internal-plane';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { ProjectionsBehindError, waitForProjections } from '@gatehouse/projections';
 import { loadServerKeys } from '@gatehouse/signing-keys';
-import {
-  type handleUnaryCall,
-  Server,
-  ServerCredentials,
-  type ServiceError,
-  status,
-} from '@grpc/grpc-js';
+import { type handleUnaryCall, Server, type ServiceError, status } from '@grpc/grpc-js';
 
 const statuses = {
   NEXT: KeyStatus.KEY_STATUS_NEXT,
@@ -91,15 +86,20 @@ export function keyServiceImplementation(deps: {
   };
 }
 
-/** Serves KeyService on `address` (host:port; port 0 picks one); resolves with the bound port. */
+/**
+ * Serves KeyService on `address` (host:port; port 0 picks one) over mutual TLS with `tls`: any
+ * service with a certificate of the same CA may call (the keys it hands out are sealed under the
+ * KEK); anything else is refused in the handshake. Resolves with the bound port.
+ */
 export async function serveKeyService(
   implementation: KeyServiceServer,
   address: string,
+  tls: GrpcTls,
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const server = new Server();
   server.addService(KeyServiceService, implementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(address, grpcServerCredentials(tls), (error, bound) =>
       error ? reject(error) : resolve(bound),
     ),
   );

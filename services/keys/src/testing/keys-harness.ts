@@ -1,5 +1,6 @@
 // Starts the keys service with a projector on a given bus and store, and makes tenants the way the
 // admin service does (the directory's own deciders, appended to gatehouse.directory).
+
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { decideNewTenant, directoryProjection, type TenancyConfig } from '@gatehouse/directory';
@@ -15,6 +16,7 @@ import {
   storeKeySource,
 } from '@gatehouse/signing-keys';
 import { appendDirectoryEvents, type TestStack } from '@gatehouse/test-stacks';
+import { testGrpcTls } from '@gatehouse/testkit';
 import { createKeysService, type KeysDeps, type KeysService } from '../app.js';
 import { serveKeyService } from '../grpc/key-service.js';
 
@@ -97,7 +99,7 @@ export async function startKeys(
   await new Promise((resolve) => server.once('listening', resolve));
   cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const grpc = await serveKeyService(keys.keyService, '127.0.0.1:0');
+  const grpc = await serveKeyService(keys.keyService, '127.0.0.1:0', await testGrpcTls('keys'));
   cleanups.push(() => grpc.close());
   const ring = new KeyRing(storeKeySource(store), keks);
   await ring.follow(bus);

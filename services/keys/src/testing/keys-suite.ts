@@ -5,6 +5,7 @@ import { createPrivateKey } from 'node:crypto';
 import { KeyServiceClient, SigningKeyCreated } from '@gatehouse/contracts';
 import { directoryProjection, issuerOf } from '@gatehouse/directory';
 import { Topics } from '@gatehouse/events';
+import { grpcChannelCredentials } from '@gatehouse/internal-plane';
 import { rebuildProjections } from '@gatehouse/projections';
 import {
   decodeKeyEvent,
@@ -19,8 +20,8 @@ import {
   unsealPrivateKey,
 } from '@gatehouse/signing-keys';
 import type { TestStack } from '@gatehouse/test-stacks';
+import { testGrpcTls } from '@gatehouse/testkit';
 import { publicKeyFromJwk, signJwt, TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
-import { credentials } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KeyKeeper } from '../key-keeper.js';
 import { manualClock, startKeys, tenancy, until } from './keys-harness.js';
@@ -426,7 +427,10 @@ export function describeKeys(stack: TestStack): void {
     it('serves the signing key sealed over gRPC, and a ring fed by gRPC signs with it', async () => {
       const { newTenant, grpcPort, keks, ring, get } = await startKeys(stack, cleanups);
       const acme = await newTenant();
-      const client = new KeyServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+      const client = new KeyServiceClient(
+        `127.0.0.1:${grpcPort}`,
+        grpcChannelCredentials(await testGrpcTls('token')),
+      );
       cleanups.push(async () => client.close());
       const remote = new KeyRing(grpcKeySource(client), keks);
       const signing = await remote.signingKey(acme.id, 'default');

@@ -1,7 +1,8 @@
 // gRPC TokenService (proto/gatehouse/token/v1): MintTokens for the authorize service's implicit and
 // hybrid flows, ValidateToken for any service that must check a token. The same checks as the HTTP
 // endpoints; OAuth refusals map to gRPC statuses here, in one place, with the OAuth error in the
-// `oauth-error` trailer so a caller can answer its own client in OAuth's words.
+// `oauth-error` trailer so a caller can answer its own client in OAuth's words. Served over mutual TLS
+// only; MintTokens answers the authorize service alone (the CN of its certificate).
 import {
   type MintTokensRequest,
   type MintTokensResponse,
@@ -12,6 +13,7 @@ import {
 } from '@gatehouse/contracts';
 import { evaluateAccessPolicy, newGrantId, orgServerDecision } from '@gatehouse/grants';
 import { OAuthError } from '@gatehouse/http';
+import { callingService, type GrpcTls, grpcServerCredentials } from '@gatehouse/internal-plane';
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
@@ -20,7 +22,7 @@ import {
   type handleUnaryCall,
   Metadata,
   Server,
-  ServerCredentials,
+  type ServerUnaryCall,
   type ServiceError,
   status,
 } from '@grpc/grpc-js';
@@ -37,15 +39,34 @@ const statusOf: Record<string, status> = {
   temporarily_unavailable: status.UNAVAILABLE,
 };
 
+/**
+ * The services that may mint tokens: a user's tokens without the user's password are what the
+ * authorize service asks for once it has authenticated the user; no other service has a reason to.
+ */
+export const mintingServices: ReadonlySet<string> = new Set(['authorize']);
+
+/** A caller whose certificate is valid but names a service this method does not answer. */
+class CallerNotAllowed extends Error {}
+
 function unary<Req, Res>(
-  answer: (request: Req) => Promise<Res>,
+  answer: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
   log: (error: unknown) => void,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    answer(call.request).then(
+    answer(call.request, call).then(
       (response) => callback(null, response),
       (error: unknown) => {
         const metadata = new Metadata();
+        if (error instanceof CallerNotAllowed) {
+          callback({
+            name: 'TokenServiceError',
+            code: status.PERMISSION_DENIED,
+            details: error.message,
+            message: error.message,
+            metadata,
+          } as ServiceError);
+          return;
+        }
         if (error instanceof OAuthError) {
           metadata.set('oauth-error', error.error);
           callback({
@@ -83,7 +104,12 @@ export function tokenServiceImplementation(deps: {
 }): TokenServiceServer {
   const { store } = deps;
   return {
-    mintTokens: unary<MintTokensRequest, MintTokensResponse>(async (request) => {
+    mintTokens: unary<MintTokensRequest, MintTokensResponse>(async (request, call) => {
+      const caller = callingService(call);
+      if (!caller || !mintingServices.has(caller))
+        throw new CallerNotAllowed(
+          `MintTokens answers ${[...mintingServices].join(', ')} only, not ${caller ?? 'a caller without a certificate name'}`,
+        );
       if (!request.tenant || !request.serverId || !request.clientId || !request.userId)
         throw refuse('invalid_request', 'tenant, server_id, client_id and user_id are required');
       if (!request.accessToken && !request.idToken)
@@ -183,15 +209,19 @@ export function tokenServiceImplementation(deps: {
   };
 }
 
-/** Serves TokenService on `address` (host:port; port 0 picks one); resolves with the bound port. */
+/**
+ * Serves TokenService on `address` (host:port; port 0 picks one) over mutual TLS with `tls`: a
+ * caller without a certificate of the same CA is refused in the handshake. Resolves with the port.
+ */
 export async function serveTokenService(
   implementation: TokenServiceServer,
   address: string,
+  tls: GrpcTls,
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const server = new Server();
   server.addService(TokenServiceService, implementation);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(address, ServerCredentials.createInsecure(), (error, bound) =>
+    server.bindAsync(address, grpcServerCredentials(tls), (error, bound) =>
       error ? reject(error) : resolve(bound),
     ),
   );

@@ -8,6 +8,7 @@ import {
   type TestStack,
   testTenancy,
 } from '@gatehouse/test-stacks';
+import { testGrpcTls } from '@gatehouse/testkit';
 import { createTokenService, serveTokenService } from '../app.js';
 
 export const tenancy = testTenancy;
@@ -53,7 +54,11 @@ export async function startToken(
   await new Promise((resolve) => server.once('listening', resolve));
   cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const grpc = await serveTokenService(service.tokenService, '127.0.0.1:0');
+  const grpc = await serveTokenService(
+    service.tokenService,
+    '127.0.0.1:0',
+    await testGrpcTls('token'),
+  );
   cleanups.push(() => grpc.close());
 
   const { caughtUp, appendDirectory, newTenant, newClient, newUser, assign, issueCode } =

@@ -6,11 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { type MintTokensResponse, TokenServiceClient } from '@gatehouse/contracts';
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
+import { grpcChannelCredentials } from '@gatehouse/internal-plane';
 import { type RateLimitConfig, rateLimitConfigOf } from '@gatehouse/rate-limits';
 import { customScopeCreated, type TestStack } from '@gatehouse/test-stacks';
-import { sendRaw } from '@gatehouse/testkit';
+import { sendRaw, testGrpcTls } from '@gatehouse/testkit';
 import { verifyJwt } from '@gatehouse/tokens';
-import { credentials, type ServiceError, status } from '@grpc/grpc-js';
+import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import * as oidc from 'openid-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTokenService } from '../app.js';
@@ -782,7 +783,10 @@ export function describeTokenService(stack: TestStack): void {
 
     it('mints implicit and hybrid tokens over gRPC, and validates tokens for other services', async () => {
       const { grpcPort, tenant, web, userId, newClient, post, path, auth, ring } = await setup();
-      const client = new TokenServiceClient(`127.0.0.1:${grpcPort}`, credentials.createInsecure());
+      const client = new TokenServiceClient(
+        `127.0.0.1:${grpcPort}`,
+        grpcChannelCredentials(await testGrpcTls('authorize')),
+      );
       cleanups.push(async () => client.close());
       const call = <Req, Res>(method: 'mintTokens' | 'validateToken', request: Req) =>
         new Promise<Res>((resolve, reject) =>
@@ -872,6 +876,72 @@ export function describeTokenService(stack: TestStack): void {
       expect((await validate(cc)).active).toBe(true);
       await post(path('revoke'), { token: cc }, auth);
       expect((await validate(cc)).active).toBe(false);
+    });
+
+    it('answers MintTokens to the authorize service alone, and gRPC only over mutual TLS', async () => {
+      const { grpcPort, tenant, userId, newClient } = await setup();
+      const spa = await newClient(tenant, {
+        ...webClient,
+        token_endpoint_auth_method: 'none',
+        application_type: 'browser',
+        grant_types: ['implicit'],
+        response_types: ['id_token', 'token'],
+      });
+      const request = {
+        tenant,
+        serverId: 'default',
+        clientId: spa.clientId,
+        userId,
+        scopes: ['openid'],
+        accessToken: true,
+        idToken: true,
+        nonce: '',
+        authTime: BigInt(Math.floor(Date.now() / 1000)),
+        amr: ['pwd'],
+        code: '',
+        grantId: '',
+        requestId: 'req-identity',
+      };
+      const as = (channel: ReturnType<typeof credentials.createInsecure>) => {
+        const client = new TokenServiceClient(`127.0.0.1:${grpcPort}`, channel);
+        cleanups.push(async () => client.close());
+        return {
+          mint: () =>
+            new Promise<MintTokensResponse>((resolve, reject) =>
+              client.mintTokens(
+                request,
+                new Metadata(),
+                { deadline: Date.now() + 5000 },
+                (error, value) => (error ? reject(error) : resolve(value!)),
+              ),
+            ),
+          validate: (token: string) =>
+            new Promise<{ active: boolean }>((resolve, reject) =>
+              client.validateToken(
+                { tenant, serverId: 'default', token, clientId: '' },
+                new Metadata(),
+                { deadline: Date.now() + 5000 },
+                (error, value) => (error ? reject(error) : resolve(value!)),
+              ),
+            ),
+        };
+      };
+      const authorize = as(grpcChannelCredentials(await testGrpcTls('authorize')));
+      const minted = await authorize.mint();
+      expect(minted.accessToken).toEqual(expect.any(String));
+      // Another service of the same CA: it may check tokens, not mint them.
+      const userinfo = as(grpcChannelCredentials(await testGrpcTls('userinfo')));
+      await expect(userinfo.mint()).rejects.toMatchObject({
+        code: status.PERMISSION_DENIED,
+        details: 'MintTokens answers authorize only, not userinfo',
+      });
+      expect((await userinfo.validate(minted.accessToken)).active).toBe(true);
+      // Without a client certificate nothing gets past the handshake.
+      const plaintext = as(credentials.createInsecure());
+      await expect(plaintext.mint()).rejects.toMatchObject({ code: status.UNAVAILABLE });
+      await expect(plaintext.validate(minted.accessToken)).rejects.toMatchObject({
+        code: status.UNAVAILABLE,
+      });
     });
 
     it('answers 503 temporarily_unavailable, and issues nothing, when the event log is unreachable', async () => {

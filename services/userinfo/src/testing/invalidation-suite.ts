@@ -7,10 +7,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { TokenServiceClient } from '@gatehouse/contracts';
 import { type DirectoryEvent, keys } from '@gatehouse/directory';
+import { grpcChannelCredentials } from '@gatehouse/internal-plane';
 import { ProjectionRunner, rebuildProjections } from '@gatehouse/projections';
 import { customScopeCreated, oauthProjections, type TestStack } from '@gatehouse/test-stacks';
+import { testGrpcTls } from '@gatehouse/testkit';
 import { basic, startToken, tenancy } from '@gatehouse/token/testing';
-import { credentials, status } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createUserinfoService } from '../app.js';
 
@@ -60,7 +62,7 @@ export function describeImplicitInvalidation(stack: TestStack): void {
         (await fetch(userinfoUrl, { headers: { authorization: `Bearer ${token}` } })).status;
       const grpc = new TokenServiceClient(
         `127.0.0.1:${harness.grpcPort}`,
-        credentials.createInsecure(),
+        grpcChannelCredentials(await testGrpcTls('authorize')),
       );
       cleanups.push(async () => grpc.close());
 

@@ -1,0 +1,66 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readKafkaConnection } from './kafka-connection.js';
+
+const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+const brokers = { GATEHOUSE_KAFKA_BROKERS: 'a:9092,b:9092' };
+
+describe('readKafkaConnection', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gatehouse-kafka-settings-'));
+    await writeFile(join(dir, 'ca.pem'), pem);
+    await writeFile(join(dir, 'junk.pem'), 'junk');
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('is plaintext without credentials unless told', () => {
+    expect(readKafkaConnection(brokers)).toEqual({ brokers: ['a:9092', 'b:9092'] });
+  });
+
+  it('turns TLS on with GATEHOUSE_KAFKA_SSL or a CA file, and SASL with a mechanism', () => {
+    expect(readKafkaConnection({ ...brokers, GATEHOUSE_KAFKA_SSL: 'true' }).ssl).toEqual({});
+    expect(
+      readKafkaConnection({ ...brokers, GATEHOUSE_KAFKA_SSL_CA: join(dir, 'ca.pem') }).ssl,
+    ).toEqual({ ca: [pem] });
+    expect(
+      readKafkaConnection({
+        ...brokers,
+        GATEHOUSE_KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+        GATEHOUSE_KAFKA_SASL_USERNAME: 'gatehouse',
+        GATEHOUSE_KAFKA_SASL_PASSWORD: ' s3cret ',
+      }).sasl,
+    ).toEqual({ mechanism: 'scram-sha-512', username: 'gatehouse', password: ' s3cret ' });
+  });
+
+  it('stops at start, naming the variable, on what the brokers would refuse later', () => {
+    const fails = (env: Record<string, string>) => () =>
+      readKafkaConnection({ ...brokers, ...env });
+    expect(fails({ GATEHOUSE_KAFKA_SASL_MECHANISM: 'gssapi' })).toThrow(
+      'GATEHOUSE_KAFKA_SASL_MECHANISM: must be one of plain, scram-sha-256, scram-sha-512, not "gssapi"',
+    );
+    expect(fails({ GATEHOUSE_KAFKA_SASL_MECHANISM: 'plain' })).toThrow(
+      'GATEHOUSE_KAFKA_SASL_USERNAME: is required with SASL plain',
+    );
+    expect(
+      fails({ GATEHOUSE_KAFKA_SASL_MECHANISM: 'plain', GATEHOUSE_KAFKA_SASL_USERNAME: 'u' }),
+    ).toThrow('GATEHOUSE_KAFKA_SASL_PASSWORD: is required with SASL plain');
+    expect(
+      fails({ GATEHOUSE_KAFKA_SASL_USERNAME: 'u', GATEHOUSE_KAFKA_SASL_PASSWORD: 'p' }),
+    ).toThrow(/^GATEHOUSE_KAFKA_SASL_MECHANISM: is required with/);
+    expect(fails({ GATEHOUSE_KAFKA_SSL: 'yes' })).toThrow(
+      'GATEHOUSE_KAFKA_SSL: must be true or false, not "yes"',
+    );
+    expect(
+      fails({ GATEHOUSE_KAFKA_SSL: 'false', GATEHOUSE_KAFKA_SSL_CA: join(dir, 'ca.pem') }),
+    ).toThrow('GATEHOUSE_KAFKA_SSL: is false, but GATEHOUSE_KAFKA_SSL_CA is set');
+    expect(fails({ GATEHOUSE_KAFKA_SSL_CA: join(dir, 'missing.pem') })).toThrow(
+      `GATEHOUSE_KAFKA_SSL_CA: cannot read ${join(dir, 'missing.pem')}: ENOENT`,
+    );
+    expect(fails({ GATEHOUSE_KAFKA_SSL_CA: join(dir, 'junk.pem') })).toThrow(
+      `GATEHOUSE_KAFKA_SSL_CA: ${join(dir, 'junk.pem')} holds no PEM certificate`,
+    );
+  });
+});

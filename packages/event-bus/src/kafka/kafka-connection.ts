@@ -1,0 +1,79 @@
+// How a service reaches Kafka: the brokers and, where the cluster asks for them, TLS and SASL
+// credentials, read from the environment and checked at start (a missing password or an unreadable
+// CA file stops the service with the variable's name, not a broker's late refusal).
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { ConfigError, type Environment, setting } from '@gatehouse/config';
+import type { SASLOptions } from 'kafkajs';
+
+export interface KafkaConnection {
+  /** GATEHOUSE_KAFKA_BROKERS (required): `host:port[,host:port...]`. */
+  brokers: string[];
+  /**
+   * GATEHOUSE_KAFKA_SSL (`true`/`false`, default false) and GATEHOUSE_KAFKA_SSL_CA (a PEM file of
+   * the CA the brokers' certificates come from; setting it turns TLS on). Absent: plaintext.
+   */
+  ssl?: ConnectionOptions;
+  /**
+   * GATEHOUSE_KAFKA_SASL_MECHANISM (`plain`, `scram-sha-256` or `scram-sha-512`; unset: none) with
+   * GATEHOUSE_KAFKA_SASL_USERNAME and GATEHOUSE_KAFKA_SASL_PASSWORD (both required with it).
+   */
+  sasl?: SASLOptions;
+}
+
+const mechanisms = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+export function readKafkaConnection(env: Environment): KafkaConnection {
+  const brokers = setting.list(env, 'GATEHOUSE_KAFKA_BROKERS');
+  const connection: KafkaConnection = { brokers };
+
+  const sslFlag = setting.optionalString(env, 'GATEHOUSE_KAFKA_SSL');
+  if (sslFlag !== undefined && sslFlag !== 'true' && sslFlag !== 'false')
+    throw new ConfigError(
+      'GATEHOUSE_KAFKA_SSL',
+      `must be true or false, not ${JSON.stringify(sslFlag)}`,
+    );
+  const caFile = setting.optionalString(env, 'GATEHOUSE_KAFKA_SSL_CA');
+  if (caFile && sslFlag === 'false')
+    throw new ConfigError('GATEHOUSE_KAFKA_SSL', 'is false, but GATEHOUSE_KAFKA_SSL_CA is set');
+  if (caFile) connection.ssl = { ca: [readCa('GATEHOUSE_KAFKA_SSL_CA', caFile)] };
+  else if (sslFlag === 'true') connection.ssl = {}; // the system's CAs
+
+  const mechanism = setting.optionalString(env, 'GATEHOUSE_KAFKA_SASL_MECHANISM')?.toLowerCase();
+  const username = setting.optionalString(env, 'GATEHOUSE_KAFKA_SASL_USERNAME');
+  const password = env.GATEHOUSE_KAFKA_SASL_PASSWORD; // a password may begin or end with spaces
+  if (mechanism === undefined) {
+    if (username !== undefined || password)
+      throw new ConfigError(
+        'GATEHOUSE_KAFKA_SASL_MECHANISM',
+        `is required with GATEHOUSE_KAFKA_SASL_USERNAME/_PASSWORD (one of ${mechanisms.join(', ')})`,
+      );
+    return connection;
+  }
+  if (!(mechanisms as readonly string[]).includes(mechanism))
+    throw new ConfigError(
+      'GATEHOUSE_KAFKA_SASL_MECHANISM',
+      `must be one of ${mechanisms.join(', ')}, not ${JSON.stringify(mechanism)}`,
+    );
+  if (username === undefined)
+    throw new ConfigError('GATEHOUSE_KAFKA_SASL_USERNAME', `is required with SASL ${mechanism}`);
+  if (!password)
+    throw new ConfigError('GATEHOUSE_KAFKA_SASL_PASSWORD', `is required with SASL ${mechanism}`);
+  connection.sasl = { mechanism, username, password } as SASLOptions;
+  return connection;
+}
+
+function readCa(variable: string, file: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(
+      variable,
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`,
+    );
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError(variable, `${file} holds no PEM certificate`);
+  return pem;
+}
