@@ -20,7 +20,7 @@ const RUNS = 3;
 const FLOOD_WAVE = 200;
 const FLOOD_WAVES = 3;
 const TOKEN_IN_FLIGHT = 4;
-const IDLE_TOKENS = 400;
+const IDLE_TOKENS = 1500;
 const PASSWORD = 'Correct-Horse-9';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));

@@ -91,7 +91,9 @@ export {
   defaultScryptCost,
   hashPassword,
   passwordPolicySummary,
+  readPasswordHash,
   type ScryptCost,
+  scryptOptions,
   verifyPassword,
 } from './users/password.js';
 export { loginKey, profileAttributes, readProfile } from './users/profile.js';

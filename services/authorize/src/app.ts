@@ -56,6 +56,7 @@ import {
   signedOutPage,
 } from './pages/html.js';
 import { confirmSignOutPage, stillSignedInPage, switchUserPage } from './pages/session-pages.js';
+import { PasswordWorkers } from './password-workers.js';
 import { signIn } from './sign-in.js';
 import { SignInThrottle } from './sign-in-throttle.js';
 import type { TokenMinter } from './token-minter.js';
@@ -122,6 +123,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   });
   const secure = deps.tenancy.mode === 'host' || deps.tenancy.publicUrl.protocol === 'https:';
   const hashes = new HashQueue(deps.hashQueue);
+  const passwordWorkers = new PasswordWorkers(hashes.options.concurrency);
   const throttle = new SignInThrottle(
     deps.rateLimiter ?? memoryRateLimiter(),
     deps.trustedProxies ?? TrustedProxies.none,
@@ -144,7 +146,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     try {
       return {
         result: await signIn(
-          { store: deps.store, flow, hashes },
+          { store: deps.store, flow, hashes, derive: passwordWorkers.derive },
           tenant,
           username,
           password,
@@ -882,7 +884,10 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   return {
     app,
     start: () => directory.follow(deps.bus, 'authorize'),
-    stop: () => directory.close(),
+    stop: async () => {
+      await directory.close();
+      await passwordWorkers.close();
+    },
   };
 }
 

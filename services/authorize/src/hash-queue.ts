@@ -9,8 +9,8 @@ import { availableParallelism } from 'node:os';
 
 export interface HashQueueOptions {
   /**
-   * Checks running at once (libuv runs scrypt off the event loop). Default: the cores but one (at
-   * least one), so that a sign-in flood leaves a core to everything else.
+   * Checks running at once, each on a password worker thread of low priority (password-workers.ts).
+   * Default: the cores.
    */
   concurrency: number;
   /** Checks of one source running at once. Default: `concurrency` but one (at least one). */
@@ -22,7 +22,7 @@ export interface HashQueueOptions {
 }
 
 export function hashQueueOptions(options: Partial<HashQueueOptions> = {}): HashQueueOptions {
-  const concurrency = options.concurrency ?? Math.max(1, availableParallelism() - 1);
+  const concurrency = options.concurrency ?? Math.max(1, availableParallelism());
   return {
     concurrency,
     maxRunningPerSource: Math.max(1, concurrency - 1),

@@ -26,7 +26,13 @@ let decoy: Promise<string> | undefined;
  * (HashQueueFullError when there is none, before anything is counted).
  */
 export async function signIn(
-  deps: { store: ProjectionStore; flow: FlowState; hashes: HashQueue },
+  deps: {
+    store: ProjectionStore;
+    flow: FlowState;
+    hashes: HashQueue;
+    /** Computes scrypt (the service's low-priority password workers). */
+    derive: Parameters<typeof verifyPassword>[2];
+  },
   tenant: string,
   username: string,
   password: string,
@@ -39,7 +45,7 @@ export async function signIn(
   const user = userViewOf(fields);
   decoy ??= hashPassword('not a password of anyone');
   const phc = fields.passwordHash || (await decoy);
-  const matches = await deps.hashes.run(source, () => verifyPassword(password, phc));
+  const matches = await deps.hashes.run(source, () => verifyPassword(password, phc, deps.derive));
   if (user && matches && user.status === 'ACTIVE') {
     await deps.flow.signedIn(tenant, login);
     return { outcome: 'signed-in', user };

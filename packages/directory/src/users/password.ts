@@ -27,14 +27,9 @@ export interface ScryptCost {
 export const defaultScryptCost: ScryptCost = { log2N: 15, r: 8, p: 3 };
 
 function derive(password: string, salt: Buffer, cost: ScryptCost): Promise<Buffer> {
-  const N = 2 ** cost.log2N;
   return new Promise((resolve, reject) =>
-    scrypt(
-      password.normalize('NFC'),
-      salt,
-      32,
-      { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r },
-      (error, key) => (error ? reject(error) : resolve(key)),
+    scrypt(password.normalize('NFC'), salt, 32, scryptOptions(cost), (error, key) =>
+      error ? reject(error) : resolve(key),
     ),
   );
 }
@@ -48,17 +43,39 @@ export async function hashPassword(
   return `$scrypt$ln=${cost.log2N},r=${cost.r},p=${cost.p}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
-export async function verifyPassword(password: string, phc: string): Promise<boolean> {
+/** A PHC string's parts: the salt, the cost and the expected key; undefined when it is not one. */
+export function readPasswordHash(
+  phc: string,
+): { salt: Buffer; cost: ScryptCost; expected: Buffer } | undefined {
   const match =
     /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/.exec(
       phc,
     );
-  if (!match) return false;
-  const expected = Buffer.from(match[5]!, 'base64url');
-  const key = await derive(password, Buffer.from(match[4]!, 'base64url'), {
-    log2N: Number(match[1]),
-    r: Number(match[2]),
-    p: Number(match[3]),
-  });
-  return key.length === expected.length && timingSafeEqual(key, expected);
+  if (!match) return undefined;
+  return {
+    salt: Buffer.from(match[4]!, 'base64url'),
+    cost: { log2N: Number(match[1]), r: Number(match[2]), p: Number(match[3]) },
+    expected: Buffer.from(match[5]!, 'base64url'),
+  };
+}
+
+/** scrypt's parameters for a cost, as node:crypto takes them (the same in a worker thread). */
+export function scryptOptions(cost: ScryptCost) {
+  const N = 2 ** cost.log2N;
+  return { N, r: cost.r, p: cost.p, maxmem: 256 * N * cost.r };
+}
+
+/**
+ * Checks a password against a PHC string. `deriveKey` computes the key (default: scrypt on libuv's
+ * thread pool); the authorize service passes its low-priority password workers.
+ */
+export async function verifyPassword(
+  password: string,
+  phc: string,
+  deriveKey: (password: string, salt: Buffer, cost: ScryptCost) => Promise<Buffer> = derive,
+): Promise<boolean> {
+  const hash = readPasswordHash(phc);
+  if (!hash) return false;
+  const key = await deriveKey(password, hash.salt, hash.cost);
+  return key.length === hash.expected.length && timingSafeEqual(key, hash.expected);
 }
