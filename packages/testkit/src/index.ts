@@ -16,11 +16,12 @@ export {
 export { testGrpcCa, testGrpcTls, testGrpcTlsEnv } from './grpc-tls.js';
 export {
   acquireInfrastructure,
+  brokerControllable,
   type KafkaHandle,
   type RedisHandle,
-  restartLocalKafka,
-  startLocalKafka,
-  stopLocalKafka,
+  restartKafka,
+  startKafka,
+  stopKafka,
   type TestInfrastructure,
 } from './infrastructure.js';
 export { type RawAnswer, sendRaw } from './raw-http.js';

@@ -2,9 +2,14 @@
 //   1. GATEHOUSE_KAFKA_BROKERS / GATEHOUSE_REDIS_URL, when set (each on its own);
 //   2. testcontainers, when a container runtime answers;
 //   3. infra/local: Kafka from Maven Central on the JDK and Debian's redis-server, on 127.0.0.1.
-// When none works it fails with one message that says what was tried and why each failed.
+// GATEHOUSE_TEST_INFRA=containers or =local makes the choice explicit (CI runs the suites both
+// ways); then nothing else is tried. When none works it fails with one message that says what was
+// tried and why each failed. Images: GATEHOUSE_TEST_KAFKA_IMAGE (default apache/kafka:4.4.0, or an
+// image with its interface, as infra/containers/images.sh builds) and GATEHOUSE_TEST_REDIS_IMAGE
+// (default redis:7.4-alpine).
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +28,8 @@ export interface KafkaHandle {
   source: Source;
   /** Present when tests may stop and restart the broker: the infra/local state directory. */
   localDir?: string;
+  /** Present when the broker is a container the testkit started: tests may stop and start it. */
+  containerId?: string;
 }
 
 export interface RedisHandle {
@@ -61,10 +68,13 @@ export async function acquireInfrastructure(
   };
   try {
     const attempts: string[] = [];
-    const fromEnv = {
-      kafka: env.GATEHOUSE_KAFKA_BROKERS,
-      redis: env.GATEHOUSE_REDIS_URL,
-    };
+    const choice = env.GATEHOUSE_TEST_INFRA?.trim() || undefined;
+    if (choice !== undefined && choice !== 'containers' && choice !== 'local')
+      throw new Error(`GATEHOUSE_TEST_INFRA: ${JSON.stringify(choice)} is not containers or local`);
+    const fromEnv = choice
+      ? { kafka: undefined, redis: undefined }
+      : { kafka: env.GATEHOUSE_KAFKA_BROKERS, redis: env.GATEHOUSE_REDIS_URL };
+    if (choice) attempts.push(`GATEHOUSE_TEST_INFRA=${choice}: only that is tried`);
     let kafka: KafkaHandle | undefined = fromEnv.kafka
       ? {
           brokers: fromEnv.kafka
@@ -78,10 +88,12 @@ export async function acquireInfrastructure(
     let redis: RedisHandle | undefined = fromEnv.redis
       ? { url: fromEnv.redis, version: '', source: 'environment' }
       : undefined;
-    if (!fromEnv.kafka) attempts.push('GATEHOUSE_KAFKA_BROKERS: not set');
-    if (!fromEnv.redis) attempts.push('GATEHOUSE_REDIS_URL: not set');
+    if (!choice && !fromEnv.kafka) attempts.push('GATEHOUSE_KAFKA_BROKERS: not set');
+    if (!choice && !fromEnv.redis) attempts.push('GATEHOUSE_REDIS_URL: not set');
 
-    if ((!kafka || !redis) && options.containers === false) {
+    if (choice === 'local') {
+      // infra/local only.
+    } else if ((!kafka || !redis) && options.containers === false) {
       attempts.push('testcontainers: not tried (disabled)');
     } else if (!kafka || !redis) {
       const containers = await startWithContainers({ kafka: !kafka, redis: !redis }, log).catch(
@@ -96,7 +108,7 @@ export async function acquireInfrastructure(
         redis ??= containers.redis;
       }
     }
-    if (!kafka || !redis) {
+    if ((!kafka || !redis) && choice !== 'containers') {
       const local = await startLocally({ kafka: !kafka, redis: !redis }, infraDir, log).catch(
         (error: unknown) => {
           attempts.push(`infra/local: ${firstLine(error)}`);
@@ -140,29 +152,56 @@ async function startWithContainers(
     let kafka: KafkaHandle | undefined;
     let redis: RedisHandle | undefined;
     if (need.kafka) {
-      const { KafkaContainer } = await import('@testcontainers/kafka');
-      const image = process.env.GATEHOUSE_TEST_KAFKA_IMAGE ?? 'confluentinc/cp-kafka:8.1.0';
-      const container = await new KafkaContainer(image)
-        .withKraft()
+      const { GenericContainer, Wait } = await import('testcontainers');
+      const image = process.env.GATEHOUSE_TEST_KAFKA_IMAGE || 'apache/kafka:4.4.0';
+      // apache/kafka's interface (KAFKA_* to server.properties). A fixed host port, so the broker
+      // can advertise it, and it stays the same when a test stops and starts the container.
+      const port = await freeHostPort();
+      const container = await new GenericContainer(image)
+        .withExposedPorts({ container: 9092, host: port })
         .withEnvironment({
-          KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+          KAFKA_NODE_ID: '1',
+          KAFKA_PROCESS_ROLES: 'broker,controller',
+          KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093',
+          KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${port}`,
+          KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+          KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+          KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
+          // As infra/local's broker: the suites' assumptions hold on both.
+          KAFKA_NUM_PARTITIONS: '3',
           KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+          KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
+          KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS: '3',
+          KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
+          KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: '1',
+          KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: '1',
+          KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: '1',
+          KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
         })
+        .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+        .withStartupTimeout(120_000)
         .start();
       started.push(container);
       kafka = {
-        brokers: [`${container.getHost()}:${container.getMappedPort(9093)}`],
+        brokers: [`127.0.0.1:${port}`],
         version: `image ${image}`,
         source: 'testcontainers',
+        containerId: container.getId(),
       };
     }
     if (need.redis) {
-      const { RedisContainer } = await import('@testcontainers/redis');
-      const container = await new RedisContainer(
-        process.env.GATEHOUSE_TEST_REDIS_IMAGE ?? 'redis:7.4-alpine',
-      ).start();
+      const { GenericContainer, Wait } = await import('testcontainers');
+      const image = process.env.GATEHOUSE_TEST_REDIS_IMAGE || 'redis:7.4-alpine';
+      const container = await new GenericContainer(image)
+        .withExposedPorts(6379)
+        .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
+        .start();
       started.push(container);
-      redis = { url: container.getConnectionUrl(), version: '', source: 'testcontainers' };
+      redis = {
+        url: `redis://127.0.0.1:${container.getMappedPort(6379)}`,
+        version: '',
+        source: 'testcontainers',
+      };
     }
     return { kafka, redis, stop };
   } catch (error) {
@@ -255,20 +294,72 @@ export async function scriptOutput(
   }
 }
 
-/** Stops the infra/local broker as a crash would (SIGKILL) and starts it again on its data. */
-/** Kills the broker the testkit started (as a crash would); `startLocalKafka` brings it back. */
-export async function stopLocalKafka(localDir: string): Promise<void> {
-  await script(defaultInfraDir, 'kafka.sh', ['stop', '--dir', localDir, '--kill']);
+/** Whether tests may kill and start the broker: one the testkit started, locally or as a container. */
+export function brokerControllable(kafka: KafkaHandle): boolean {
+  return kafka.localDir !== undefined || kafka.containerId !== undefined;
 }
 
-/** Starts the broker of `localDir` again, on its port, with its data. */
-export async function startLocalKafka(localDir: string): Promise<void> {
-  await script(defaultInfraDir, 'kafka.sh', ['start', '--dir', localDir]);
+async function brokerContainer(containerId: string) {
+  const { getContainerRuntimeClient } = await import('testcontainers');
+  const client = await getContainerRuntimeClient();
+  return client.container.getById(containerId);
 }
 
-export async function restartLocalKafka(localDir: string): Promise<void> {
-  await script(defaultInfraDir, 'kafka.sh', ['stop', '--dir', localDir, '--kill']);
-  await script(defaultInfraDir, 'kafka.sh', ['start', '--dir', localDir]);
+/** Kills the broker the testkit started (as a crash would); `startKafka` brings it back. */
+export async function stopKafka(kafka: KafkaHandle): Promise<void> {
+  if (kafka.localDir)
+    await script(defaultInfraDir, 'kafka.sh', ['stop', '--dir', kafka.localDir, '--kill']);
+  else if (kafka.containerId) await (await brokerContainer(kafka.containerId)).kill();
+  else throw new Error('the broker was not started by the testkit: it cannot be stopped');
+}
+
+/** Starts the broker again, on its port, with its data; returns once it takes connections. */
+export async function startKafka(kafka: KafkaHandle): Promise<void> {
+  if (kafka.localDir) {
+    await script(defaultInfraDir, 'kafka.sh', ['start', '--dir', kafka.localDir]);
+    return;
+  }
+  if (!kafka.containerId)
+    throw new Error('the broker was not started by the testkit: it cannot be started');
+  await (await brokerContainer(kafka.containerId)).start();
+  const [host, port] = kafka.brokers[0]!.split(':');
+  const deadline = Date.now() + 60_000;
+  while (!(await answers(host!, Number(port)))) {
+    if (Date.now() > deadline) throw new Error('the Kafka container did not come back in 60 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function restartKafka(kafka: KafkaHandle): Promise<void> {
+  await stopKafka(kafka);
+  await startKafka(kafka);
+}
+
+function answers(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function freeHostPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 async function redisVersion(url: string): Promise<string> {

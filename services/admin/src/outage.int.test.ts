@@ -4,7 +4,7 @@
 // the testkit started itself, to stop it.
 import { randomUUID } from 'node:crypto';
 import { kafkaRedisStack } from '@gatehouse/test-stacks';
-import { startLocalKafka, stopLocalKafka, testKafka } from '@gatehouse/testkit';
+import { brokerControllable, startKafka, stopKafka, testKafka } from '@gatehouse/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ApiResponse, startAdmin } from './testing/admin-harness.js';
 
@@ -16,7 +16,7 @@ const profileOf = (login: string) => ({
   lastName: 'Lovelace',
 });
 
-describe.skipIf(!kafka.localDir)(
+describe.skipIf(!brokerControllable(kafka))(
   `admin API with the event log down: kafka ${kafka.version}`,
   () => {
     const cleanups: (() => Promise<void>)[] = [];
@@ -49,7 +49,7 @@ describe.skipIf(!kafka.localDir)(
         };
       };
       let keyedFirst: { status: number; body: { errorSummary?: string } } | undefined;
-      await stopLocalKafka(kafka.localDir!);
+      await stopKafka(kafka);
       try {
         for (const login of logins) {
           const started = Date.now();
@@ -61,7 +61,7 @@ describe.skipIf(!kafka.localDir)(
         // And one with an Idempotency-Key, retried below with the same key.
         keyedFirst = await keyed();
       } finally {
-        await startLocalKafka(kafka.localDir!);
+        await startKafka(kafka);
       }
       for (const { answer, ms } of answers) {
         expect(answer.status).toBe(503);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { restartLocalKafka, testKafka } from '@gatehouse/testkit';
+import { brokerControllable, restartKafka, testKafka } from '@gatehouse/testkit';
 import { describe, expect, it } from 'vitest';
 import { openEventBus } from '../open.js';
 import { TopicRetentionError } from '../port.js';
@@ -20,9 +20,9 @@ describeEventBusConformance({
     sessionTimeoutMs: 6_000,
     log: () => {}, // the suite provokes connection errors on purpose
   }),
-  disrupt: kafka.localDir
+  disrupt: brokerControllable(kafka)
     ? async () => {
-        await restartLocalKafka(kafka.localDir!);
+        await restartKafka(kafka);
         return { publisherKilled: false };
       }
     : undefined,

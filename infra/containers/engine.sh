@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# A Docker-API container engine for tests and images, on machines without Docker: Debian's podman
+# with runc (issue "Containers for real"; facts in ../../README.md, "Containers").
+#   infra/containers/engine.sh start [--dir DIR]   prints DOCKER_HOST=... (and ENGINE=docker|podman)
+#   infra/containers/engine.sh stop  [--dir DIR]   stops the API service this script started
+#   infra/containers/engine.sh status
+# Where a Docker engine already answers (DOCKER_HOST, or /var/run/docker.sock), it is used as it is
+# and nothing is installed. Otherwise each step says what it did: installed, configured, started,
+# or found ready — so a machine that kept podman from an earlier run and a new one both work.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../local/lib.sh"
+
+cmd=${1:-}; shift || true
+dir=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --dir) dir=$2; shift 2 ;;
+    *) die "unknown option $1" ;;
+  esac
+done
+[ -n "$dir" ] || dir="$here/../../.infra/containers"
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+say() { echo "engine.sh: $*" >&2; }
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+
+# The API socket: root's under /run, a user's under its runtime directory.
+if [ "$(id -u)" = 0 ]; then socket=/run/podman/podman.sock
+else socket="${XDG_RUNTIME_DIR:-/tmp/podman-$(id -u)}/podman/podman.sock"; fi
+
+docker_answers() {
+  local host=$1
+  command -v docker >/dev/null 2>&1 || return 1
+  DOCKER_HOST=$host timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
+
+install_podman() {
+  if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; then
+    say "podman $(podman --version | awk '{print $3}') and runc: found"
+    return
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "no container engine, and no apt-get to install podman"
+  say "installing podman and runc (Debian)"
+  ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    --no-install-recommends podman runc uidmap slirp4netns fuse-overlayfs mmdebstrap) >&2 \
+    || die "could not install podman with apt-get"
+  say "podman $(podman --version | awk '{print $3}'): installed"
+}
+
+# crun (podman's default runtime) refuses hybrid cgroups ("cgroups in hybrid mode not supported");
+# runc with cgroupfs works, and setrlimit of RLIMIT_NOFILE is refused, so no default ulimits.
+configure_podman() {
+  local conf=/etc/containers/containers.conf
+  if [ "$(id -u)" != 0 ]; then conf="${XDG_CONFIG_HOME:-$HOME/.config}/containers/containers.conf"; fi
+  if [ -f "$conf" ] && grep -q 'gatehouse: infra/containers/engine.sh' "$conf"; then
+    say "$conf: configured already"
+    return
+  fi
+  $sudo mkdir -p "$(dirname "$conf")"
+  [ -f "$conf" ] && $sudo cp "$conf" "$conf.before-gatehouse"
+  $sudo tee "$conf" >/dev/null <<'CONF'
+# gatehouse: infra/containers/engine.sh (crun refuses this machine's hybrid cgroups; RLIMIT_NOFILE
+# cannot be set here). The file it replaced, if any, is beside it as containers.conf.before-gatehouse.
+[containers]
+default_ulimits = []
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+  say "$conf: configured (runc, cgroupfs, no default ulimits)"
+}
+
+start() {
+  if [ -n "${DOCKER_HOST:-}" ] && docker_answers "$DOCKER_HOST"; then
+    say "a Docker engine answers at $DOCKER_HOST: ready"
+    echo "DOCKER_HOST=$DOCKER_HOST"; echo "ENGINE=docker"; return
+  fi
+  if [ -S /var/run/docker.sock ] && docker_answers unix:///var/run/docker.sock; then
+    say "a Docker engine answers at /var/run/docker.sock: ready"
+    echo "DOCKER_HOST=unix:///var/run/docker.sock"; echo "ENGINE=docker"; return
+  fi
+  install_podman
+  configure_podman
+  if [ -S "$socket" ] && curl -fsS --unix-socket "$socket" http://d/_ping >/dev/null 2>&1; then
+    say "podman API at $socket: ready"
+  else
+    mkdir -p "$(dirname "$socket")"
+    rm -f "$socket"
+    # Its own session, so that it outlives this script; stopped by `engine.sh stop` (its PID).
+    setsid podman system service --time=0 "unix://$socket" >"$dir/podman-service.log" 2>&1 < /dev/null &
+    echo $! >"$dir/podman-service.pid"
+    for _ in $(seq 1 100); do
+      curl -fsS --unix-socket "$socket" http://d/_ping >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    curl -fsS --unix-socket "$socket" http://d/_ping >/dev/null 2>&1 \
+      || die "podman's API did not answer at $socket; see $dir/podman-service.log"
+    say "podman API at $socket: started (pid $(cat "$dir/podman-service.pid"))"
+  fi
+  echo "DOCKER_HOST=unix://$socket"
+  echo "ENGINE=podman"
+}
+
+stop() {
+  if [ -f "$dir/podman-service.pid" ]; then
+    stop_pid "$dir/podman-service.pid"
+    say "podman API: stopped"
+  else
+    say "podman API: not started by this script"
+  fi
+}
+
+case $cmd in
+  start) start ;;
+  stop) stop ;;
+  status) curl -fsS --unix-socket "$socket" http://d/_ping 2>/dev/null && echo || echo "not running" ;;
+  *) die "usage: engine.sh start|stop|status [--dir DIR]" ;;
+esac
