@@ -58,6 +58,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          // docker-compose.yml on a container engine (infra/containers); .ci/run starts the engine.
+          name: 'containers',
+          include: ['**/src/**/*.containers.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          testTimeout: 90_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

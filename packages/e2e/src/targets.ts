@@ -162,3 +162,48 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function deadline(ms: number, message: string): Promise<never> {
   return new Promise((_, reject) => setTimeout(() => reject(new Error(message)), ms).unref());
 }
+
+export interface ComposeTarget extends Target {
+  stop(): Promise<void>;
+}
+
+/**
+ * docker-compose.yml on a container engine (infra/containers/compose.sh: the service images built
+ * from their Dockerfiles, Kafka, Redis and the nginx edge), through the edge's port on 127.0.0.1.
+ */
+export async function startComposeTarget(): Promise<ComposeTarget> {
+  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-compose-'));
+  const script = join(repoRoot, 'infra', 'containers', 'compose.sh');
+  const run = (command: 'up' | 'down') =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn('bash', [script, command, '--dir', dir], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      const stderr: string[] = [];
+      child.stdout!.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      createInterface({ input: child.stderr! }).on('line', (line) => {
+        stderr.push(line);
+        if (stderr.length > 60) stderr.shift();
+      });
+      child.once('exit', (code) =>
+        code === 0
+          ? resolve(stdout)
+          : reject(new Error(`compose.sh ${command} failed (${code}):\n${stderr.join('\n')}`)),
+      );
+    });
+  const out = await run('up');
+  const value = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(out)?.[1] ?? '';
+  return {
+    name: 'compose stack (docker-compose.yml)',
+    url: value('URL'),
+    adminToken: value('ADMIN_TOKEN'),
+    async stop() {
+      await run('down');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# docker-compose.yml for real on the engine of engine.sh: the service images built by the engine's
+# own builder from services/<name>/Dockerfile, a dev CA for the gRPC services (pnpm certs), fresh
+# secrets, then Compose (Debian's docker-compose 1.29 over the Docker API) brings the whole stack
+# up and waits for every healthcheck; the edge answers on 127.0.0.1:9000.
+#   infra/containers/compose.sh up [--dir DIR]    prints URL=... and ADMIN_TOKEN=...
+#   infra/containers/compose.sh down [--dir DIR]  removes every container, network and volume
+# Podman runs healthchecks from systemd timers; on a machine without systemd nothing would run
+# them and `depends_on: service_healthy` would wait for ever, so while the stack is up a loop here
+# runs each container's healthcheck every 2 s (as the timers would), stopped by `down`.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+. "$here/../local/lib.sh"
+say() { echo "compose.sh: $*" >&2; }
+
+cmd=${1:-}; shift || true
+dir=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --dir) dir=$2; shift 2 ;;
+    *) die "unknown option $1" ;;
+  esac
+done
+[ -n "$dir" ] || dir="$root/.infra/compose"
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+project=gatehouse-compose
+services=(projector admin keys token authorize userinfo)
+
+engine() {
+  local out
+  out=$(bash "$here/engine.sh" start --dir "$dir/engine")
+  eval "$(echo "$out" | grep -E '^(DOCKER_HOST|ENGINE)=')"
+  export DOCKER_HOST
+}
+
+compose() {
+  command -v docker-compose >/dev/null 2>&1 || {
+    say "installing Debian's docker-compose"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >&2
+  }
+  docker-compose --project-directory "$root" -f "$root/docker-compose.yml" -p "$project" \
+    --env-file "$dir/.env" "$@"
+}
+
+up() {
+  engine
+  [ "$ENGINE" = podman ] && bash "$here/images.sh" >/dev/null
+  for name in "${services[@]}"; do
+    say "building gatehouse/$name (services/$name/Dockerfile)"
+    podman build --quiet --pull=never -f "$root/services/$name/Dockerfile" \
+      -t "docker.io/gatehouse/$name:latest" "$root" >/dev/null \
+      || die "could not build services/$name/Dockerfile"
+  done
+  # Fresh secrets for this stack, and the gRPC services' certificates, readable by the images' user.
+  if [ ! -f "$dir/.env" ]; then
+    {
+      echo "GATEHOUSE_ADMIN_TOKEN=$(head -c 32 /dev/urandom | base64 | tr -d '/+=' | cut -c1-40)"
+      echo "GATEHOUSE_KEK=kek-compose:$(head -c 32 /dev/urandom | base64)"
+      # The edge, and the public network's gateway through which this machine's clients (the tests)
+      # reach it: their X-Forwarded-For is believed, so they can present distinct sources.
+      echo "GATEHOUSE_TRUSTED_PROXIES=172.30.0.10,172.30.1.1"
+    } >"$dir/.env"
+    chmod 600 "$dir/.env"
+  fi
+  (cd "$root" && pnpm --silent certs .infra/compose-certs --owner 1000) >&2
+  if [ "$ENGINE" = podman ] && ! { [ -f "$dir/health.pid" ] && alive "$(cat "$dir/health.pid")"; }; then
+    setsid bash -c 'while true; do
+        for id in $(podman ps -q); do podman healthcheck run "$id" >/dev/null 2>&1 || true; done
+        sleep 2
+      done' >/dev/null 2>&1 </dev/null &
+    echo $! >"$dir/health.pid"
+  fi
+  say "docker-compose up (waits for every healthcheck)"
+  compose up -d --no-build >&2 || { compose logs --tail=30 >&2 || true; die "the stack did not come up"; }
+  for _ in $(seq 1 300); do
+    curl -sS -o /dev/null http://127.0.0.1:9000/ 2>/dev/null && break
+    sleep 0.2
+  done
+  curl -sS -o /dev/null http://127.0.0.1:9000/ || die "the edge does not answer on 127.0.0.1:9000"
+  # Healthy is alive; ready is the read models built and fresh (the first start builds them).
+  local name port
+  for entry in admin:9010 keys:9013 token:9011 authorize:9014 userinfo:9012; do
+    name=${entry%:*}; port=${entry#*:}
+    for _ in $(seq 1 240); do
+      podman exec "${project}_${name}_1" node -e \
+        "fetch('http://127.0.0.1:$port/readyz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))" \
+        2>/dev/null && break
+      sleep 0.5
+    done
+  done
+  say "up and ready: http://127.0.0.1:9000"
+  echo "URL=http://localhost:9000"
+  grep '^GATEHOUSE_ADMIN_TOKEN=' "$dir/.env" | sed 's/^GATEHOUSE_ADMIN_TOKEN=/ADMIN_TOKEN=/'
+}
+
+down() {
+  engine
+  compose down --volumes --remove-orphans >&2 || true
+  [ -f "$dir/health.pid" ] && { kill -- "-$(cat "$dir/health.pid")" 2>/dev/null || true; rm -f "$dir/health.pid"; }
+  say "down: nothing of $project left"
+}
+
+case $cmd in
+  up) up ;;
+  down) down ;;
+  *) die "usage: compose.sh up|down [--dir DIR]" ;;
+esac
