@@ -47,9 +47,12 @@ compose() {
 up() {
   engine
   [ "$ENGINE" = podman ] && bash "$here/images.sh" >/dev/null
+  # The engine's own CLI: podman's, or Docker's where a Docker engine answers (public images then).
+  local cli=docker pull=()
+  if [ "$ENGINE" = podman ]; then cli=podman; pull=(--pull=never); fi
   for name in "${services[@]}"; do
     say "building gatehouse/$name (services/$name/Dockerfile)"
-    podman build --quiet --pull=never -f "$root/services/$name/Dockerfile" \
+    $cli build --quiet "${pull[@]}" -f "$root/services/$name/Dockerfile" \
       -t "docker.io/gatehouse/$name:latest" "$root" >/dev/null \
       || die "could not build services/$name/Dockerfile"
   done
@@ -84,7 +87,7 @@ up() {
   for entry in admin:9010 keys:9013 token:9011 authorize:9014 userinfo:9012; do
     name=${entry%:*}; port=${entry#*:}
     for _ in $(seq 1 240); do
-      podman exec "${project}_${name}_1" node -e \
+      $cli exec "${project}_${name}_1" node -e \
         "fetch('http://127.0.0.1:$port/readyz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))" \
         2>/dev/null && break
       sleep 0.5
