@@ -68,6 +68,8 @@ async function startServer() {
         }),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: the stop reaches tsx and the server it starts alike.
+      detached: true,
     },
   );
   const output: string[] = [];
@@ -86,8 +88,9 @@ async function startServer() {
     adminToken,
     async stop() {
       child.removeAllListeners('exit');
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      process.kill(-child.pid!, 'SIGTERM');
+      await exited;
       await rm(dataDir, { recursive: true, force: true });
     },
   };
