@@ -3,23 +3,13 @@
 // GATEHOUSE_REDIS_USERNAME/_PASSWORD or of the URL, and is refused without them.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { freePort } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRedisConnection } from './redis-connection.js';
 import { RedisProjectionStore } from './redis-projection-store.js';
 
 const user = 'gatehouse-test';
 const password = 'correct horse battery staple';
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 describe('RedisProjectionStore against a Redis with ACLs', () => {
   let redis: ChildProcess;

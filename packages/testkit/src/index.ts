@@ -17,6 +17,7 @@ export { testGrpcCa, testGrpcTls, testGrpcTlsEnv } from './grpc-tls.js';
 export {
   acquireInfrastructure,
   brokerControllable,
+  freePort,
   type KafkaHandle,
   type RedisHandle,
   restartKafka,

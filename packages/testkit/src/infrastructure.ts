@@ -156,7 +156,7 @@ async function startWithContainers(
       const image = process.env.GATEHOUSE_TEST_KAFKA_IMAGE || 'apache/kafka:4.4.0';
       // apache/kafka's interface (KAFKA_* to server.properties). A fixed host port, so the broker
       // can advertise it, and it stays the same when a test stops and starts the container.
-      const port = await freeHostPort();
+      const port = await freePort();
       const container = await new GenericContainer(image)
         .withExposedPorts({ container: 9092, host: port })
         .withEnvironment({
@@ -351,7 +351,8 @@ function answers(host: string, port: number): Promise<boolean> {
   });
 }
 
-function freeHostPort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
