@@ -35,16 +35,27 @@ engine() {
   export DOCKER_HOST
 }
 
+ensure_compose() {
+  command -v docker-compose >/dev/null 2>&1 && return
+  say "installing Debian's docker-compose"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >&2
+}
+
+compose_args=(--project-directory "$root" -f "$root/docker-compose.yml" -p "$project")
 compose() {
-  command -v docker-compose >/dev/null 2>&1 || {
-    say "installing Debian's docker-compose"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose) >&2
-  }
-  docker-compose --project-directory "$root" -f "$root/docker-compose.yml" -p "$project" \
-    --env-file "$dir/.env" "$@"
+  ensure_compose
+  # No .env yet (an `up` stopped before writing it): `down` still finds the project by its name.
+  local env=()
+  [ -f "$dir/.env" ] && env=(--env-file "$dir/.env")
+  docker-compose "${compose_args[@]}" "${env[@]}" "$@" 2> >(grep -v 'variable is not set' >&2)
 }
 
 up() {
+  # Whatever stops `up` half-way (a failure, Ctrl-C, a caller's SIGTERM) takes the stack down with
+  # it: nothing is left running.
+  trap 'status=$?; trap - EXIT INT TERM; [ "$status" = 0 ] || { say "up failed: taking the stack down"; down; }; exit "$status"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   engine
   [ "$ENGINE" = podman ] && bash "$here/images.sh" >/dev/null
   # The engine's own CLI: podman's, or Docker's where a Docker engine answers (public images then).
@@ -56,6 +67,7 @@ up() {
       -t "docker.io/gatehouse/$name:latest" "$root" >/dev/null \
       || die "could not build services/$name/Dockerfile"
   done
+  bash "$here/check-images.sh" "${services[@]}"
   # Fresh secrets for this stack, and the gRPC services' certificates, readable by the images' user.
   if [ ! -f "$dir/.env" ]; then
     {
@@ -69,31 +81,43 @@ up() {
   fi
   (cd "$root" && pnpm --silent certs .infra/compose-certs --owner 1000) >&2
   if [ "$ENGINE" = podman ] && ! { [ -f "$dir/health.pid" ] && alive "$(cat "$dir/health.pid")"; }; then
-    setsid bash -c 'while true; do
-        for id in $(podman ps -q); do podman healthcheck run "$id" >/dev/null 2>&1 || true; done
+    # Only this project's containers; the loop ends by itself once `down` removed its PID file.
+    touch "$dir/health.pid"
+    setsid bash -c 'while [ -f "$1/health.pid" ]; do
+        for id in $(podman ps -q --filter "label=com.docker.compose.project=$2"); do
+          podman healthcheck run "$id" >/dev/null 2>&1 || true
+        done
         sleep 2
-      done' >/dev/null 2>&1 </dev/null &
+      done' health-loop "$dir" "$project" >/dev/null 2>&1 </dev/null &
     echo $! >"$dir/health.pid"
+    say "healthchecks run every 2 s by a loop here (pid $(cat "$dir/health.pid")): no systemd timers"
   fi
   say "docker-compose up (waits for every healthcheck)"
-  compose up -d --no-build >&2 || { compose logs --tail=30 >&2 || true; die "the stack did not come up"; }
+  ensure_compose
+  timeout 420 docker-compose "${compose_args[@]}" --env-file "$dir/.env" up -d --no-build >&2 || {
+    compose ps >&2 || true
+    compose logs --tail=30 >&2 || true
+    die "the stack did not come up healthy within 7 minutes"
+  }
   for _ in $(seq 1 300); do
     curl -sS -o /dev/null http://127.0.0.1:9000/ 2>/dev/null && break
     sleep 0.2
   done
   curl -sS -o /dev/null http://127.0.0.1:9000/ || die "the edge does not answer on 127.0.0.1:9000"
   # Healthy is alive; ready is the read models built and fresh (the first start builds them).
-  local name port
+  local name port ready
   for entry in admin:9010 keys:9013 token:9011 authorize:9014 userinfo:9012; do
-    name=${entry%:*}; port=${entry#*:}
+    name=${entry%:*}; port=${entry#*:}; ready=""
     for _ in $(seq 1 240); do
-      $cli exec "${project}_${name}_1" node -e \
+      if $cli exec "${project}_${name}_1" node -e \
         "fetch('http://127.0.0.1:$port/readyz').then((r)=>process.exit(r.ok?0:1),()=>process.exit(1))" \
-        2>/dev/null && break
+        2>/dev/null; then ready=1; break; fi
       sleep 0.5
     done
+    [ -n "$ready" ] || { compose logs --tail=30 "$name" >&2 || true; die "$name is not ready after 2 minutes"; }
   done
   say "up and ready: http://127.0.0.1:9000"
+  trap - EXIT INT TERM
   echo "URL=http://localhost:9000"
   grep '^GATEHOUSE_ADMIN_TOKEN=' "$dir/.env" | sed 's/^GATEHOUSE_ADMIN_TOKEN=/ADMIN_TOKEN=/'
 }
@@ -101,7 +125,12 @@ up() {
 down() {
   engine
   compose down --volumes --remove-orphans >&2 || true
-  [ -f "$dir/health.pid" ] && { kill -- "-$(cat "$dir/health.pid")" 2>/dev/null || true; rm -f "$dir/health.pid"; }
+  if [ -f "$dir/health.pid" ]; then
+    local pid
+    pid=$(cat "$dir/health.pid")
+    rm -f "$dir/health.pid"
+    [ -n "$pid" ] && { kill -- "-$pid" 2>/dev/null || true; }
+  fi
   say "down: nothing of $project left"
 }
 

@@ -37,6 +37,19 @@ docker_answers() {
   DOCKER_HOST=$host timeout 10 docker version --format '{{.Server.Version}}' >/dev/null 2>&1
 }
 
+# What answers behind a Docker API: podman's compat API names itself among the server components
+# (its healthchecks then need the loop in compose.sh, its builder `--pull=never`); anything else is
+# taken as Docker.
+engine_kind() {
+  local host=$1
+  if DOCKER_HOST=$host timeout 10 docker version --format '{{range .Server.Components}}{{.Name}};{{end}}' \
+    2>/dev/null | grep -q 'Podman Engine'; then
+    echo podman
+  else
+    echo docker
+  fi
+}
+
 install_podman() {
   if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; then
     say "podman $(podman --version | awk '{print $3}') and runc: found"
@@ -76,13 +89,18 @@ CONF
 }
 
 start() {
+  local kind
+  # An engine already named by DOCKER_HOST (a Docker daemon, or this script's podman API exported
+  # by an earlier step: then it is podman, whatever the variable's name says).
   if [ -n "${DOCKER_HOST:-}" ] && docker_answers "$DOCKER_HOST"; then
-    say "a Docker engine answers at $DOCKER_HOST: ready"
-    echo "DOCKER_HOST=$DOCKER_HOST"; echo "ENGINE=docker"; return
+    kind=$(engine_kind "$DOCKER_HOST")
+    say "a $kind engine answers at $DOCKER_HOST: ready"
+    echo "DOCKER_HOST=$DOCKER_HOST"; echo "ENGINE=$kind"; return
   fi
   if [ -S /var/run/docker.sock ] && docker_answers unix:///var/run/docker.sock; then
-    say "a Docker engine answers at /var/run/docker.sock: ready"
-    echo "DOCKER_HOST=unix:///var/run/docker.sock"; echo "ENGINE=docker"; return
+    kind=$(engine_kind unix:///var/run/docker.sock)
+    say "a $kind engine answers at /var/run/docker.sock: ready"
+    echo "DOCKER_HOST=unix:///var/run/docker.sock"; echo "ENGINE=$kind"; return
   fi
   install_podman
   configure_podman

@@ -6,16 +6,19 @@ import { afterAll, beforeAll } from 'vitest';
 import { defineSessionAttacks } from './security/sessions.js';
 import { defineThrottleAttacks } from './security/throttles.js';
 import { defineE2eSuite } from './suite.js';
-import { type ComposeTarget, startComposeTarget } from './targets.js';
+import { type ComposeTarget, composeStack } from './targets.js';
 
+const stack = composeStack();
 let target: ComposeTarget;
 
+// First run on a machine: the service images are built (a few minutes); compose.sh bounds each of
+// its waits, and a hook that times out still takes the stack down (stack.stop).
 beforeAll(async () => {
-  target = await startComposeTarget();
-}, 600_000);
+  target = await stack.start();
+}, 900_000);
 afterAll(async () => {
-  await target?.stop();
-}, 120_000);
+  await stack.stop();
+}, 300_000);
 
 defineE2eSuite('compose stack (docker-compose.yml)', () => target);
 defineSessionAttacks('compose stack (docker-compose.yml)', () => target);

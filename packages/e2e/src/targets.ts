@@ -167,19 +167,33 @@ export interface ComposeTarget extends Target {
   stop(): Promise<void>;
 }
 
+export interface ComposeStack {
+  /** `compose.sh up`: resolves once every service is healthy and ready. */
+  start(): Promise<ComposeTarget>;
+  /**
+   * Takes the stack down whatever state `start` reached: an `up` still running (a hook that timed
+   * out) is stopped — its process group gets SIGTERM and compose.sh's trap runs `down` — and a
+   * stack that came up gets `compose.sh down`.
+   */
+  stop(): Promise<void>;
+}
+
 /**
  * docker-compose.yml on a container engine (infra/containers/compose.sh: the service images built
  * from their Dockerfiles, Kafka, Redis and the nginx edge), through the edge's port on 127.0.0.1.
  */
-export async function startComposeTarget(): Promise<ComposeTarget> {
-  const dir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-compose-'));
+export function composeStack(): ComposeStack {
   const script = join(repoRoot, 'infra', 'containers', 'compose.sh');
-  const run = (command: 'up' | 'down') =>
-    new Promise<string>((resolve, reject) => {
-      const child = spawn('bash', [script, command, '--dir', dir], {
-        cwd: repoRoot,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+  let dir: string | undefined;
+  let up: ChildProcess | undefined;
+  let started = false;
+  const run = (command: 'up' | 'down', workDir: string) => {
+    const child = spawn('bash', [script, command, '--dir', workDir], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const done = new Promise<string>((resolve, reject) => {
       let stdout = '';
       const stderr: string[] = [];
       child.stdout!.on('data', (chunk) => {
@@ -189,21 +203,51 @@ export async function startComposeTarget(): Promise<ComposeTarget> {
         stderr.push(line);
         if (stderr.length > 60) stderr.shift();
       });
-      child.once('exit', (code) =>
+      child.once('exit', (code, signal) =>
         code === 0
           ? resolve(stdout)
-          : reject(new Error(`compose.sh ${command} failed (${code}):\n${stderr.join('\n')}`)),
+          : reject(
+              new Error(`compose.sh ${command} failed (${code ?? signal}):\n${stderr.join('\n')}`),
+            ),
       );
     });
-  const out = await run('up');
-  const value = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(out)?.[1] ?? '';
-  return {
-    name: 'compose stack (docker-compose.yml)',
-    url: value('URL'),
-    adminToken: value('ADMIN_TOKEN'),
+    return { child, done };
+  };
+  const stack: ComposeStack = {
+    async start() {
+      dir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-compose-'));
+      const { child, done } = run('up', dir);
+      up = child;
+      const out = await done.finally(() => {
+        up = undefined;
+      });
+      started = true;
+      const value = (name: string) => new RegExp(`^${name}=(.*)$`, 'm').exec(out)?.[1] ?? '';
+      return {
+        name: 'compose stack (docker-compose.yml)',
+        url: value('URL'),
+        adminToken: value('ADMIN_TOKEN'),
+        stop: () => stack.stop(),
+      };
+    },
     async stop() {
-      await run('down');
-      await rm(dir, { recursive: true, force: true });
+      if (!dir) return;
+      const workDir = dir;
+      if (up?.pid !== undefined && up.exitCode === null) {
+        const exited = new Promise((resolve) => up!.once('exit', resolve));
+        try {
+          process.kill(-up.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+        await exited;
+      } else if (started) {
+        await run('down', workDir).done;
+      }
+      dir = undefined;
+      started = false;
+      await rm(workDir, { recursive: true, force: true });
     },
   };
+  return stack;
 }
