@@ -12,7 +12,7 @@ import {
   parseKeks,
   storeKeySource,
 } from '@gatehouse/signing-keys';
-import type { TestStack } from './index.js';
+import type { TestStack } from './stacks.js';
 
 /** The tenancy of every suite: path mode under http://localhost:9000. */
 export const testTenancy: TenancyConfig = {
