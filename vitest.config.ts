@@ -10,7 +10,7 @@ import { defineConfig } from 'vitest/config';
 const conditions = ['@gatehouse/source', ...defaultServerConditions];
 const root = fileURLToPath(new URL('.', import.meta.url));
 const globalSetup = fileURLToPath(
-  new URL('./packages/testkit/src/global-setup.ts', import.meta.url),
+  new URL('./testing/testkit/src/global-setup.ts', import.meta.url),
 );
 
 export default defineConfig({

@@ -30,10 +30,10 @@ not_deployable() {
   (cd "$root" && "$node" --input-type=module -e '
     import { existsSync, readdirSync, readFileSync } from "node:fs";
     import { createRequire } from "node:module";
-    const { parse } = createRequire(`${process.cwd()}/packages/topology/package.json`)("yaml");
+    const { parse } = createRequire(`${process.cwd()}/tools/topology/package.json`)("yaml");
     const catalog = Object.keys(parse(readFileSync("pnpm-workspace.yaml", "utf8")).catalog);
     const manifests = new Map(
-      ["packages", "services"]
+      ["packages", "services", "apps", "tools", "testing"]
         .flatMap((dir) => readdirSync(dir).map((name) => `${dir}/${name}/package.json`))
         .filter((file) => existsSync(file))
         .map((file) => JSON.parse(readFileSync(file, "utf8")))

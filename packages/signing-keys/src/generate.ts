@@ -4,7 +4,7 @@
 import { generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { SigningKeyCreated } from '@gatehouse/contracts';
-import { jwkThumbprint } from '@gatehouse/tokens';
+import { jwkThumbprint } from '@gatehouse/jwt';
 import { type KeyEncryptionKeys, keyPlace, sealPrivateKey } from './kek.js';
 
 const generateRsa = promisify(generateKeyPair);

@@ -7,8 +7,8 @@
 // lost or empty pool means keys are generated on demand, as before.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { SigningKeyCreated } from '@gatehouse/contracts';
+import { jwkThumbprint } from '@gatehouse/jwt';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { jwkThumbprint } from '@gatehouse/tokens';
 import { type KeyMaterial, sealKeyMaterial } from './generate.js';
 import { type KeyEncryptionKeys, keyPlace, sealPrivateKey, unsealPrivateKey } from './kek.js';
 

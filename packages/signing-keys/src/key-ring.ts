@@ -6,9 +6,9 @@
 import type { KeyObject } from 'node:crypto';
 import type { EventBus, EventPosition, Subscription } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
+import { publicKeyFromJwk, type SigningKey } from '@gatehouse/jwt';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { FollowedCache, followTopics, waitForProjections } from '@gatehouse/projections';
-import { publicKeyFromJwk, type SigningKey } from '@gatehouse/tokens';
 import { decodeKeyEvent } from './events.js';
 import { type KeyEncryptionKeys, keyPlace, openPrivateKey } from './kek.js';
 import { loadServerKeys, type ServerKeysView } from './read-model.js';

@@ -20,12 +20,12 @@ import {
   resolveTenant,
   TrustedProxies,
 } from '@gatehouse/http';
+import { TokenInvalidError, verifyJwt } from '@gatehouse/jwt';
 import { DirectoryCache, readModelsFresh } from '@gatehouse/oauth-reads';
 import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
 import type { KeyRing } from '@gatehouse/signing-keys';
 import { orgServerId } from '@gatehouse/signing-keys';
-import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { AuthorizeFlow, type Outcome, type ResponseTarget } from './authorize-flow.js';

@@ -11,7 +11,7 @@
 // GATEHOUSE_BENCH_CPU_PROF=DIR writes a V8 CPU profile of each server there (figures then skew).
 import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID, verify } from 'node:crypto';
-import { verifyJwt } from '@gatehouse/tokens';
+import { verifyJwt } from '@gatehouse/jwt';
 import {
   ask,
   basic,

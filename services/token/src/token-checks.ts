@@ -9,10 +9,10 @@ import {
   type RefreshRecord,
   sha256Hex,
 } from '@gatehouse/grants';
+import { TokenInvalidError, verifyJwt } from '@gatehouse/jwt';
 import { type FreshnessGuard, type ServerConfig, stillValid } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
-import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
 
 export type InspectedToken =
   | {

@@ -20,10 +20,10 @@ import {
   topicOfGrantEvent,
 } from '@gatehouse/grants';
 import { OAuthError } from '@gatehouse/http';
+import { signJwt } from '@gatehouse/jwt';
 import { currentBindingDigest, type ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, NoSigningKeyError } from '@gatehouse/signing-keys';
-import { signJwt } from '@gatehouse/tokens';
 
 export interface Lifetimes {
   accessTokenSeconds: number;

@@ -8,10 +8,10 @@
 // BENCH_FLOOR_TENANT, BENCH_FLOOR_ISSUER and BENCH_FLOOR_AUDIENCE. Prints {"port":N} once it listens.
 import { createServer } from 'node:http';
 import { bindingDigestOfTokenId, grantIdOfTokenId } from '@gatehouse/grants';
+import { verifyJwt } from '@gatehouse/jwt';
 import { checkToken, subjectReads } from '@gatehouse/oauth-reads';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
 import { KeyRing, readKekSetting, storeKeySource } from '@gatehouse/signing-keys';
-import { verifyJwt } from '@gatehouse/tokens';
 
 const tenant = process.env.BENCH_FLOOR_TENANT ?? '';
 const serverId = 'default';

@@ -20,6 +20,7 @@ import {
   requestId,
   resolveTenant,
 } from '@gatehouse/http';
+import { TokenInvalidError, verifyJwt } from '@gatehouse/jwt';
 import {
   checkToken,
   DirectoryCache,
@@ -30,7 +31,6 @@ import {
 } from '@gatehouse/oauth-reads';
 import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
-import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
 import Router from '@koa/router';
 import type Koa from 'koa';
 

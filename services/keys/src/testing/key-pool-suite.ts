@@ -7,6 +7,7 @@ import { createHash, createPrivateKey, createPublicKey, randomUUID } from 'node:
 import type { AddressInfo } from 'node:net';
 import { createAdminApp } from '@gatehouse/admin';
 import { SigningKeyCreated } from '@gatehouse/contracts';
+import { jwkThumbprint } from '@gatehouse/jwt';
 import {
   KeyPool,
   KeyWorkers,
@@ -20,7 +21,6 @@ import {
   unsealPrivateKey,
 } from '@gatehouse/signing-keys';
 import type { TestStack } from '@gatehouse/test-stacks';
-import { jwkThumbprint } from '@gatehouse/tokens';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startKeys, tenancy, until } from './keys-harness.js';
 

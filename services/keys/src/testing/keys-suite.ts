@@ -6,6 +6,7 @@ import { KeyServiceClient, SigningKeyCreated } from '@gatehouse/contracts';
 import { directoryProjection, issuerOf } from '@gatehouse/directory';
 import { Topics } from '@gatehouse/events';
 import { grpcChannelCredentials } from '@gatehouse/internal-plane';
+import { publicKeyFromJwk, signJwt, TokenInvalidError, verifyJwt } from '@gatehouse/jwt';
 import { rebuildProjections } from '@gatehouse/projections';
 import {
   decodeKeyEvent,
@@ -21,7 +22,6 @@ import {
 } from '@gatehouse/signing-keys';
 import type { TestStack } from '@gatehouse/test-stacks';
 import { testGrpcTls } from '@gatehouse/testkit';
-import { publicKeyFromJwk, signJwt, TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KeyKeeper } from '../key-keeper.js';
 import { manualClock, startKeys, tenancy, until } from './keys-harness.js';

@@ -7,10 +7,10 @@ import { type MintTokensResponse, TokenServiceClient } from '@gatehouse/contract
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
 import { grpcChannelCredentials } from '@gatehouse/internal-plane';
+import { verifyJwt } from '@gatehouse/jwt';
 import { type RateLimitConfig, rateLimitConfigOf } from '@gatehouse/rate-limits';
 import { customScopeCreated, type TestStack } from '@gatehouse/test-stacks';
 import { sendRaw, testGrpcTls } from '@gatehouse/testkit';
-import { verifyJwt } from '@gatehouse/tokens';
 import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import * as oidc from 'openid-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';

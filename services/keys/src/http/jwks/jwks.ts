@@ -2,9 +2,9 @@
 // ACTIVE, RETIRED; never a revoked one) as a JWK Set. Cacheable for less than a key is published
 // before it signs, so a cached set always holds the key of any token it must verify.
 
+import { publicJwkOf, publicKeyFromJwk } from '@gatehouse/jwt';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { loadServerKeys, orgServerId, type PublishedKey } from '@gatehouse/signing-keys';
-import { publicJwkOf, publicKeyFromJwk } from '@gatehouse/tokens';
 import Router, { type RouterContext } from '@koa/router';
 import { requireServer, requireTenant } from '../server-lookup.js';
 

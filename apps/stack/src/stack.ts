@@ -434,7 +434,7 @@ async function startNginx(options: {
   await writeFile(
     conf,
     [
-      "# Written by packages/stack: the edge of `pnpm stack`. The routes are the containers' own.",
+      "# Written by apps/stack: the edge of `pnpm stack`. The routes are the containers' own.",
       asRoot ? 'user nobody nogroup;' : '',
       'worker_processes 1;',
       'daemon off;',

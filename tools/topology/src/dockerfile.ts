@@ -13,7 +13,7 @@ const deployDir = '/out';
 export function dockerfile(spec: ServiceSpec, pnpm: string): string {
   const ports = [spec.http?.port, spec.grpc?.port].filter((port) => port !== undefined);
   return [
-    '# Generated from packages/topology/src/services.ts by `pnpm --filter @gatehouse/topology dockerfiles`;',
+    '# Generated from tools/topology/src/services.ts by `pnpm --filter @gatehouse/topology dockerfiles`;',
     '# a unit test keeps it equal. The build context is the repository root:',
     `#   docker build -f services/${spec.name}/Dockerfile .`,
     '# infra/containers/compose.sh builds it (on podman where no Docker engine answers) and runs it.',

@@ -6,7 +6,7 @@ import { fallbackUpstream, routes } from './routes.js';
 
 export function nginxRoutes(): string {
   const lines = [
-    '# Generated from packages/topology/src/routes.ts by `pnpm --filter @gatehouse/topology nginx:routes`;',
+    '# Generated from tools/topology/src/routes.ts by `pnpm --filter @gatehouse/topology nginx:routes`;',
     '# a unit test keeps it equal. Included inside the edge `server` block by infra/nginx/nginx.conf and',
     '# by the stack script. First matching regex wins, in this order; the rest goes to admin.',
     '',

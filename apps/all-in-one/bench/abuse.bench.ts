@@ -39,7 +39,7 @@ async function startServer() {
   const adminToken = randomBytes(32).toString('base64url');
   const child: ChildProcess = spawn(
     join(repoRoot, 'node_modules', '.bin', 'tsx'),
-    ['--conditions=@gatehouse/source', 'packages/all-in-one/src/main.ts'],
+    ['--conditions=@gatehouse/source', 'apps/all-in-one/src/main.ts'],
     {
       cwd: repoRoot,
       env: {
