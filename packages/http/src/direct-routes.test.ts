@@ -5,7 +5,7 @@ import Router from '@koa/router';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DirectRequest, DirectRoutesKoa, koaRoute } from './direct-routes.js';
 import { requestId } from './koa.js';
-import { OAuthError } from './okta-errors.js';
+import { OAuthError } from './oauth-errors.js';
 import { resolveTenant } from './tenant-context.js';
 
 const servers: { close(): void }[] = [];

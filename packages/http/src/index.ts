@@ -25,9 +25,26 @@ export {
   readForm,
 } from './oauth.js';
 export {
+  AccessDenied,
+  InsufficientScope,
+  InvalidClient,
+  InvalidClientMetadata,
+  InvalidGrant,
+  InvalidRedirectUri,
+  InvalidRequest,
+  InvalidScope,
+  InvalidToken,
+  OAuthError,
+  oauthErrorBody,
+  ServerError,
+  TemporarilyUnavailable,
+  UnauthorizedClient,
+  UnsupportedGrantType,
+  UnsupportedTokenType,
+} from './oauth-errors.js';
+export {
   type ErrorCause,
   newErrorId,
-  OAuthError,
   OktaApiError,
   oktaErrorBody,
 } from './okta-errors.js';

@@ -3,7 +3,8 @@ import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { oktaErrors, readJsonObject, requestId } from './koa.js';
 import { oauthErrors, readForm } from './oauth.js';
-import { OAuthError, OktaApiError } from './okta-errors.js';
+import { OAuthError } from './oauth-errors.js';
+import { OktaApiError } from './okta-errors.js';
 
 const logged: unknown[] = [];
 

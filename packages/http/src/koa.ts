@@ -4,7 +4,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import type { Context, Middleware } from 'koa';
-import { newErrorId, OAuthError, OktaApiError, oktaErrorBody } from './okta-errors.js';
+import { OAuthError, oauthErrorBody } from './oauth-errors.js';
+import { newErrorId, OktaApiError, oktaErrorBody } from './okta-errors.js';
 
 export type EdgeLog = (entry: {
   level: 'error' | 'warn' | 'info';
@@ -94,7 +95,7 @@ export function oktaErrors(log: EdgeLog): Middleware {
       if (caught instanceof OAuthError) {
         ctx.status = caught.status;
         for (const [name, value] of Object.entries(caught.headers)) ctx.set(name, value);
-        ctx.body = { error: caught.error, error_description: caught.description };
+        ctx.body = oauthErrorBody(caught);
         return;
       }
       // Redis away, or the read models lost and being rebuilt: the change or read may be tried again.

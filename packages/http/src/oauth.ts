@@ -6,7 +6,14 @@ import type { IncomingMessage } from 'node:http';
 import { ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import type { Middleware } from 'koa';
 import { type EdgeLog, type LoggedRequest, logUnexpected } from './koa.js';
-import { newErrorId, OAuthError, OktaApiError, oktaErrorBody } from './okta-errors.js';
+import {
+  InvalidRequest,
+  OAuthError,
+  oauthErrorBody,
+  ServerError,
+  TemporarilyUnavailable,
+} from './oauth-errors.js';
+import { newErrorId, OktaApiError, oktaErrorBody } from './okta-errors.js';
 
 /** What an error of an OAuth endpoint becomes: its status, headers and `{error, error_description}`. */
 export function oauthErrorReply(
@@ -24,23 +31,20 @@ export function oauthErrorReply(
     };
   if (caught instanceof OAuthError) error = caught;
   else if (caught instanceof OktaApiError && caught.status < 500)
-    error = new OAuthError(caught.status, 'invalid_request', caught.errorSummary);
+    error = new InvalidRequest(caught.errorSummary, caught.status);
   else if (caught instanceof ProjectionStoreUnavailableError)
     // Redis away, or the read models lost and being rebuilt: fail closed, and say it will pass.
-    error = new OAuthError(
-      503,
-      'temporarily_unavailable',
+    error = new TemporarilyUnavailable(
       'The server cannot read its state right now; try again shortly.',
-      { 'Retry-After': '1' },
     );
   else {
     const errorId = logUnexpected(log, request, caught);
-    error = new OAuthError(500, 'server_error', `An unexpected error occurred (${errorId})`);
+    error = new ServerError(`An unexpected error occurred (${errorId})`);
   }
   return {
     status: error.status,
     headers: error.headers,
-    body: { error: error.error, error_description: error.description },
+    body: oauthErrorBody(error),
   };
 }
 
@@ -53,7 +57,7 @@ export function oauthErrors(log: EdgeLog): Middleware {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined)
-        throw new OAuthError(404, 'invalid_request', 'The requested path was not found');
+        throw new InvalidRequest('The requested path was not found', 404);
     } catch (caught) {
       const reply = oauthErrorReply(log, ctx, caught);
       ctx.status = reply.status;
@@ -73,17 +77,12 @@ export async function readForm(
   limitBytes = 16 * 1024,
 ): Promise<Map<string, string>> {
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ctx.req.headers['content-type'] ?? ''))
-    throw new OAuthError(
-      400,
-      'invalid_request',
-      'The body must be application/x-www-form-urlencoded',
-    );
+    throw new InvalidRequest('The body must be application/x-www-form-urlencoded');
   const body = await readBodyText(ctx, limitBytes);
   const form = new Map<string, string>();
   const seen = new Set<string>();
   for (const [name, value] of new URLSearchParams(body)) {
-    if (seen.has(name))
-      throw new OAuthError(400, 'invalid_request', `The parameter ${name} was sent more than once`);
+    if (seen.has(name)) throw new InvalidRequest(`The parameter ${name} was sent more than once`);
     seen.add(name);
     if (value !== '') form.set(name, value);
   }
@@ -91,14 +90,13 @@ export async function readForm(
 }
 
 /**
- * The request body as text; past `limitBytes` (declared or sent) an OAuthError 413. Plain 'data' and
+ * The request body as text; past `limitBytes` (declared or sent) an InvalidRequest with 413. Plain 'data' and
  * 'end' listeners: a form is one or two chunks, and an async iterator over the stream costs more
  * than reading them.
  */
 export function readBodyText(ctx: { req: IncomingMessage }, limitBytes: number): Promise<string> {
   // Made only when needed: an Error captures a stack trace, and most bodies are fine.
-  const tooLarge = () =>
-    new OAuthError(413, 'invalid_request', `The body must be at most ${limitBytes} bytes`);
+  const tooLarge = () => new InvalidRequest(`The body must be at most ${limitBytes} bytes`, 413);
   if (Number(ctx.req.headers['content-length'] || '0') > limitBytes)
     return Promise.reject(tooLarge());
   const req: IncomingMessage = ctx.req;

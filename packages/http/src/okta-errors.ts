@@ -149,19 +149,3 @@ export function oktaErrorBody(error: OktaApiError, errorId: string) {
     errorCauses: error.errorCauses.map((cause) => ({ errorSummary: cause.errorSummary })),
   };
 }
-
-/**
- * An OAuth 2.0 error body `{error, error_description}`: RFC 6749 section 5.2, and RFC 7591 section
- * 3.2.2 for client registration (`invalid_client_metadata`, `invalid_redirect_uri`).
- */
-export class OAuthError extends Error {
-  override readonly name = 'OAuthError';
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly description: string,
-    readonly headers: Readonly<Record<string, string>> = {},
-  ) {
-    super(`${error}: ${description}`);
-  }
-}

@@ -8,7 +8,7 @@ import {
   invalidationDigest,
   type TokenBinding,
 } from '@gatehouse/grants';
-import { OAuthError } from '@gatehouse/http';
+import { TemporarilyUnavailable } from '@gatehouse/http';
 import type { ProjectionStore, ReadQuery } from '@gatehouse/projection-store';
 import { caughtUpAtKey } from '@gatehouse/projections';
 
@@ -22,14 +22,9 @@ export interface FreshnessGuard {
 }
 
 /** The read models are further behind than the guard allows: the check fails closed. */
-export class ProjectionsStaleError extends OAuthError {
+export class ProjectionsStaleError extends TemporarilyUnavailable {
   constructor(lagMs: number | undefined) {
-    super(
-      503,
-      'temporarily_unavailable',
-      'The server cannot check tokens right now; try again shortly.',
-      { 'Retry-After': '1' },
-    );
+    super('The server cannot check tokens right now; try again shortly.');
     this.lagMs = lagMs;
   }
   readonly lagMs: number | undefined;

@@ -6,8 +6,8 @@ import type { EventBus } from '@gatehouse/event-bus';
 import {
   DirectRoutesKoa,
   type EdgeLog,
+  InvalidRequest,
   koaRoute,
-  OAuthError,
   oauthCacheHeaders,
   oauthErrorReply,
   oauthErrors,
@@ -107,8 +107,8 @@ export function createTokenService(deps: TokenDeps): TokenService {
   app.use(
     router.allowedMethods({
       throw: true,
-      methodNotAllowed: () => new OAuthError(405, 'invalid_request', 'Use POST.'),
-      notImplemented: () => new OAuthError(405, 'invalid_request', 'Use POST.'),
+      methodNotAllowed: () => new InvalidRequest('Use POST.', 405),
+      notImplemented: () => new InvalidRequest('Use POST.', 405),
     }),
   );
   const tokenService = tokenServiceImplementation({

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ClientView } from '@gatehouse/directory';
-import { OAuthError } from '@gatehouse/http';
+import { InvalidClient, InvalidRequest } from '@gatehouse/http';
 import type { DirectoryCache } from '@gatehouse/oauth-reads';
 import type { ClientThrottle } from './client-throttle.js';
 
@@ -28,11 +28,7 @@ function registeredDigest(client: ClientView): Buffer {
 }
 
 const malformedBasic = () =>
-  new OAuthError(
-    400,
-    'invalid_request',
-    'The Authorization header is not valid Basic authentication.',
-  );
+  new InvalidRequest('The Authorization header is not valid Basic authentication.');
 
 /** RFC 6749 section 2.3.1: the id and secret are form-urlencoded before they are base64-encoded. */
 function readBasic(header: string): { clientId: string; secret: string } {
@@ -62,31 +58,21 @@ export async function authenticateClient(
   const usesBasic = header !== '';
   const usesPost = form.has('client_secret');
   if (usesBasic && (usesPost || form.has('client_assertion')))
-    throw new OAuthError(
-      400,
-      'invalid_request',
+    throw new InvalidRequest(
       'Cannot supply multiple client credentials. Use one of the following: credentials in the Authorization header, credentials in the post body, or a client_assertion in the post body.',
     );
   const basic = usesBasic ? readBasic(header) : undefined;
   const clientId = basic?.clientId ?? form.get('client_id');
   if (!clientId)
-    throw new OAuthError(
-      400,
-      'invalid_request',
+    throw new InvalidRequest(
       'No client credentials found. Provide the client id and secret in the Authorization header or the body.',
     );
   if (basic && form.has('client_id') && form.get('client_id') !== basic.clientId)
-    throw new OAuthError(
-      400,
-      'invalid_request',
-      'The client_id in the body is not the authenticated one.',
-    );
+    throw new InvalidRequest('The client_id in the body is not the authenticated one.');
   const method = basic ? 'client_secret_basic' : usesPost ? 'client_secret_post' : 'none';
   // An invalid client gets 401; with Basic, a challenge for the scheme it tried (RFC 6749 5.2).
   const invalidClient = () =>
-    new OAuthError(
-      401,
-      'invalid_client',
+    new InvalidClient(
       'Client authentication failed. Either the client or the client credentials are invalid.',
       basic ? { 'WWW-Authenticate': 'Basic realm="gatehouse"' } : {},
     );

@@ -19,7 +19,7 @@ import {
   type TokenSubject,
   topicOfGrantEvent,
 } from '@gatehouse/grants';
-import { OAuthError } from '@gatehouse/http';
+import { InvalidRequest, ServerError, TemporarilyUnavailable } from '@gatehouse/http';
 import { signJwt } from '@gatehouse/jwt';
 import { currentBindingDigest, type ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
@@ -87,11 +87,9 @@ export class TokenIssuer {
     } catch (error) {
       // A claim definition the user's data cannot satisfy (too many groups): the request fails.
       if (error instanceof ClaimsError)
-        throw new OAuthError(
-          error.error === 'server_error' ? 500 : 400,
-          error.error,
-          error.description,
-        );
+        throw error.error === 'server_error'
+          ? new ServerError(error.description)
+          : new InvalidRequest(error.description);
       throw error;
     }
   }
@@ -251,11 +249,8 @@ export class TokenIssuer {
       );
     } catch (error) {
       if (error instanceof EventBusUnavailableError)
-        throw new OAuthError(
-          503,
-          'temporarily_unavailable',
+        throw new TemporarilyUnavailable(
           'The authorization server cannot record the grant right now; try again shortly.',
-          { 'Retry-After': '1' },
         );
       throw error;
     }
@@ -266,11 +261,8 @@ export class TokenIssuer {
       return await this.deps.ring.signingKey(config.tenant, config.serverId);
     } catch (error) {
       if (error instanceof NoSigningKeyError)
-        throw new OAuthError(
-          503,
-          'temporarily_unavailable',
+        throw new TemporarilyUnavailable(
           'The authorization server has no signing key yet; try again shortly.',
-          { 'Retry-After': '1' },
         );
       throw error;
     }

@@ -12,13 +12,19 @@ import {
   type DirectRequest,
   DirectRoutesKoa,
   type EdgeLog,
+  InsufficientScope,
+  InvalidRequest,
+  InvalidToken,
   koaRoute,
   type LoggedRequest,
   logUnexpected,
   OAuthError,
+  oauthErrorBody,
   probes,
   requestId,
   resolveTenant,
+  ServerError,
+  TemporarilyUnavailable,
 } from '@gatehouse/http';
 import { TokenInvalidError, verifyJwt } from '@gatehouse/jwt';
 import {
@@ -59,22 +65,13 @@ const insufficientScope =
   'The access token must provide access to at least one of these scopes - profile, email, address or phone';
 const userinfoScopes = ['profile', 'email', 'address', 'phone'];
 
-class BearerError extends Error {
-  constructor(
-    readonly status: number,
-    readonly challenge: string,
-    readonly body?: Record<string, string>,
-  ) {
-    super(challenge);
-  }
-}
+/** RFC 6750 section 3.1: a request with no credentials at all gets a bare challenge, no error code. */
+class NoBearerToken extends Error {}
 
+/** RFC 6750 section 3: a refusal at this resource names its error in the Bearer challenge too. */
 const quoted = (value: string) => value.replace(/["\\]/g, '');
-const refuse = (status: number, error: string, description: string) =>
-  new BearerError(status, `Bearer error="${error}", error_description="${quoted(description)}"`, {
-    error,
-    error_description: description,
-  });
+const bearerChallenge = (error: OAuthError) =>
+  `Bearer error="${error.error}", error_description="${quoted(error.description)}"`;
 
 export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
   const log: EdgeLog =
@@ -96,20 +93,20 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       let size = 0;
       for await (const chunk of req) {
         size += (chunk as Buffer).length;
-        if (size > 16 * 1024) throw refuse(400, 'invalid_request', 'The body is too large.');
+        if (size > 16 * 1024) throw new InvalidRequest('The body is too large.');
         chunks.push(chunk as Buffer);
       }
       const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
       if (form.getAll('access_token').length > 1)
-        throw refuse(400, 'invalid_request', 'The access_token parameter was sent more than once.');
+        throw new InvalidRequest('The access_token parameter was sent more than once.');
       fromBody = form.get('access_token') || undefined;
     }
     if (header && fromBody !== undefined)
-      throw refuse(400, 'invalid_request', 'Send the access token in one place only (RFC 6750).');
+      throw new InvalidRequest('Send the access token in one place only (RFC 6750).');
     if (fromBody !== undefined) return fromBody;
     if (!header) return undefined;
     const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
-    if (!match) throw refuse(401, 'invalid_token', invalidToken);
+    if (!match) throw new InvalidToken(invalidToken);
     return match[1];
   };
 
@@ -119,11 +116,10 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
   ): Promise<DirectReply> => {
     const token = await bearerOf(req, method);
     // RFC 6750 section 3.1: no credentials, no error code.
-    if (token === undefined) throw new BearerError(401, 'Bearer');
-    if (!tenant || token.length > 16 * 1024) throw refuse(401, 'invalid_token', invalidToken);
+    if (token === undefined) throw new NoBearerToken();
+    if (!tenant || token.length > 16 * 1024) throw new InvalidToken(invalidToken);
     const config = await directory.server(tenant, serverId);
-    if (!config || config.server?.status === 'INACTIVE')
-      throw refuse(401, 'invalid_token', invalidToken);
+    if (!config || config.server?.status === 'INACTIVE') throw new InvalidToken(invalidToken);
     let claims: Record<string, unknown>;
     try {
       claims = verifyJwt(token, {
@@ -133,7 +129,7 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
         now,
       }).claims;
     } catch (error) {
-      if (error instanceof TokenInvalidError) throw refuse(401, 'invalid_token', invalidToken);
+      if (error instanceof TokenInvalidError) throw new InvalidToken(invalidToken);
       throw error;
     }
     const jti = typeof claims.jti === 'string' ? claims.jti : '';
@@ -148,7 +144,7 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       typeof uid !== 'string' ||
       typeof cid !== 'string'
     )
-      throw refuse(401, 'invalid_token', invalidToken);
+      throw new InvalidToken(invalidToken);
     // The check and the user's claims in one round trip; groups only when a claim needs them.
     const checked = await checkToken(
       deps.store,
@@ -156,10 +152,10 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       guard,
       subjectReads(tenant, uid),
     );
-    if (!checked.valid) throw refuse(401, 'invalid_token', invalidToken);
+    if (!checked.valid) throw new InvalidToken(invalidToken);
     const scopes = Array.isArray(claims.scp) ? (claims.scp as string[]) : [];
     if (!scopes.some((scope) => userinfoScopes.includes(scope)))
-      throw refuse(403, 'insufficient_scope', insufficientScope);
+      throw new InsufficientScope(insufficientScope);
     const subject = await subjectFrom(
       deps.store,
       tenant,
@@ -167,7 +163,7 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       { authTime: typeof claims.auth_time === 'number' ? claims.auth_time : 0, amr: [] },
       config.claims.some((claim) => claim.valueType === 'GROUPS'),
     );
-    if (!subject) throw refuse(401, 'invalid_token', invalidToken);
+    if (!subject) throw new InvalidToken(invalidToken);
     return {
       body: userinfoClaims({
         subject,
@@ -178,38 +174,28 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
     };
   };
 
-  /** What an error of a request becomes (BearerError: the challenge and body it carries). */
+  /**
+   * What an error of a request becomes: a refusal with its Bearer challenge, a 503 that says to try
+   * again, or (anything else) server_error with nothing of its detail.
+   */
   const errorReply = (caught: unknown, request: LoggedRequest): Required<DirectReply> => {
-    if (caught instanceof BearerError)
+    if (caught instanceof NoBearerToken)
+      return { status: 401, headers: { 'WWW-Authenticate': 'Bearer' }, body: '' };
+    if (caught instanceof OAuthError && caught.status < 500)
       return {
         status: caught.status,
-        headers: { 'WWW-Authenticate': caught.challenge },
-        body: caught.body ?? '',
+        headers: { ...caught.headers, 'WWW-Authenticate': bearerChallenge(caught) },
+        body: oauthErrorBody(caught),
       };
-    if (caught instanceof OAuthError && caught.status === 503)
-      return {
-        status: 503,
-        headers: caught.headers,
-        body: { error: caught.error, error_description: caught.description },
-      };
-    if (caught instanceof ProjectionStoreUnavailableError)
-      return {
-        status: 503,
-        headers: { 'Retry-After': '1' },
-        body: {
-          error: 'temporarily_unavailable',
-          error_description: 'The server is temporarily unavailable; try again shortly.',
-        },
-      };
+    const known =
+      caught instanceof ProjectionStoreUnavailableError
+        ? new TemporarilyUnavailable('The server is temporarily unavailable; try again shortly.')
+        : caught;
+    if (known instanceof OAuthError && known.status === 503)
+      return { status: 503, headers: known.headers, body: oauthErrorBody(known) };
     const errorId = logUnexpected(log, request, caught);
-    return {
-      status: 500,
-      headers: {},
-      body: {
-        error: 'server_error',
-        error_description: `An unexpected error occurred (${errorId})`,
-      },
-    };
+    const error = new ServerError(`An unexpected error occurred (${errorId})`);
+    return { status: error.status, headers: error.headers, body: oauthErrorBody(error) };
   };
 
   const org = (request: DirectRequest) => userinfo(request, orgServerId);
@@ -236,11 +222,10 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.status = 404;
-        ctx.body = {
-          error: 'invalid_request',
-          error_description: 'The requested path was not found',
-        };
+        // Not a refusal of a token: no Bearer challenge.
+        const notFound = new InvalidRequest('The requested path was not found', 404);
+        ctx.status = notFound.status;
+        ctx.body = oauthErrorBody(notFound);
       }
     } catch (caught) {
       const reply = errorReply(caught, ctx);

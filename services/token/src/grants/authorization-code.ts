@@ -10,31 +10,29 @@ import {
   type RedeemedCode,
   sha256Hex,
 } from '@gatehouse/grants';
+import { InvalidGrant, InvalidRequest } from '@gatehouse/http';
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
 import { grantStillValid } from '../token-checks.js';
-import {
-  type GrantHandler,
-  invalidGrant,
-  invalidRequest,
-  requireGrantType,
-} from './grant-context.js';
+import { type GrantHandler, requireGrantType } from './grant-context.js';
 
 const codeVerifierPattern = /^[A-Za-z0-9._~-]{43,128}$/;
 
-const invalidCode = () => invalidGrant('The authorization code is invalid or has expired.');
+const invalidCode = () => new InvalidGrant('The authorization code is invalid or has expired.');
 
 export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
   return async (request) => {
     const { form, config, authenticated, store } = request;
     requireGrantType(request, 'authorization_code');
     const code = form.get('code');
-    if (!code) throw invalidRequest('The code parameter is required.');
+    if (!code) throw new InvalidRequest('The code parameter is required.');
     const redirectUri = form.get('redirect_uri');
-    if (!redirectUri) throw invalidRequest('The redirect_uri parameter is required.');
+    if (!redirectUri) throw new InvalidRequest('The redirect_uri parameter is required.');
     const verifier = form.get('code_verifier');
     if (verifier !== undefined && !codeVerifierPattern.test(verifier))
-      throw invalidRequest('The code_verifier must be 43 to 128 characters of [A-Za-z0-9._~-].');
+      throw new InvalidRequest(
+        'The code_verifier must be 43 to 128 characters of [A-Za-z0-9._~-].',
+      );
     if (code.length > 256) throw invalidCode();
     const key = grantKeys.code(config.tenant, sha256Hex(code));
     const causationId = request.ctx.state.requestId as string;
@@ -47,7 +45,7 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
         null,
         causationId,
       );
-      return invalidGrant(
+      return new InvalidGrant(
         'The authorization code was already used; the tokens it gave were revoked.',
       );
     };
@@ -60,22 +58,24 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
     if (record.clientId !== authenticated.client.id || record.serverId !== config.serverId)
       throw invalidCode();
     if (record.redirectUri !== redirectUri)
-      throw invalidGrant('The redirect_uri does not match the one of the authorization request.');
+      throw new InvalidGrant(
+        'The redirect_uri does not match the one of the authorization request.',
+      );
     if (record.expiresAt <= request.now()) throw invalidCode();
     // Implicit invalidation (SPEC section 6): nothing the code is bound to changed since its issue.
     if (!(await grantStillValid(store, config, record, request.guard))) throw invalidCode();
     if (record.codeChallenge === undefined) {
       if (verifier !== undefined)
-        throw invalidGrant(
+        throw new InvalidGrant(
           'A code_verifier was given, but the authorization request had no code_challenge.',
         );
       if (authenticated.method === 'none')
-        throw invalidGrant('A public client must use PKCE (RFC 7636).');
+        throw new InvalidGrant('A public client must use PKCE (RFC 7636).');
     } else {
       if (verifier === undefined)
-        throw invalidGrant('The code_verifier parameter is required (PKCE).');
+        throw new InvalidGrant('The code_verifier parameter is required (PKCE).');
       const challenge = createHash('sha256').update(verifier).digest('base64url');
-      if (challenge !== record.codeChallenge) throw invalidGrant('PKCE verification failed.');
+      if (challenge !== record.codeChallenge) throw new InvalidGrant('PKCE verification failed.');
     }
     const redeemed: RedeemedCode = { redeemed: true, grantId: record.grantId };
     if (
@@ -90,7 +90,7 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
     }
 
     const subject = await loadSubject(store, config.tenant, record.userId, record);
-    if (!subject) throw invalidGrant('The user of this authorization is not active.');
+    if (!subject) throw new InvalidGrant('The user of this authorization is not active.');
     const offline =
       record.scopes.includes('offline_access') &&
       authenticated.client.metadata.grantTypes.includes('refresh_token');

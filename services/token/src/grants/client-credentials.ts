@@ -1,10 +1,10 @@
 // client_credentials (RFC 6749 section 4.4): custom authorization servers only, a confidential client,
 // no OpenID Connect scope, scopes allowed by the server's policy. An access token and nothing else.
 import { evaluateAccessPolicy, newGrantId } from '@gatehouse/grants';
-import { OAuthError } from '@gatehouse/http';
+import { InvalidScope, UnauthorizedClient, UnsupportedGrantType } from '@gatehouse/http';
 import {
   type GrantHandler,
-  invalidScope,
+  policyRefusal,
   requestedScopes,
   requireGrantType,
 } from './grant-context.js';
@@ -12,23 +12,17 @@ import {
 export const clientCredentialsGrant: GrantHandler = async (request) => {
   const { config, authenticated, form } = request;
   if (!config.server)
-    throw new OAuthError(
-      400,
-      'unsupported_grant_type',
+    throw new UnsupportedGrantType(
       'client_credentials is supported by custom authorization servers only.',
     );
   requireGrantType(request, 'client_credentials');
   if (authenticated.method === 'none')
-    throw new OAuthError(
-      400,
-      'unauthorized_client',
-      'A public client cannot use client_credentials.',
-    );
+    throw new UnauthorizedClient('A public client cannot use client_credentials.');
   const scopes =
     requestedScopes(form) ??
     config.scopes.filter((scope) => scope.isDefault).map((scope) => scope.name);
   if (scopes.length === 0)
-    throw invalidScope(
+    throw new InvalidScope(
       "The authorization server resource does not have any configured default scopes, 'scope' must be provided.",
     );
   const decision = evaluateAccessPolicy({
@@ -39,7 +33,7 @@ export const clientCredentialsGrant: GrantHandler = async (request) => {
     grantType: 'client_credentials',
     requestedScopes: scopes,
   });
-  if (!decision.allowed) throw new OAuthError(400, decision.error, decision.description);
+  if (!decision.allowed) throw policyRefusal(decision);
   return request.issuer.issue({
     config,
     client: authenticated.client,

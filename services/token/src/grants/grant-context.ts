@@ -1,5 +1,6 @@
 // What every grant handler gets, and the errors they share.
-import { OAuthError } from '@gatehouse/http';
+import type { PolicyDenial } from '@gatehouse/grants';
+import { AccessDenied, InvalidScope, type OAuthError, UnauthorizedClient } from '@gatehouse/http';
 import type { FreshnessGuard, ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { Context } from 'koa';
@@ -20,20 +21,17 @@ export interface GrantRequest {
 
 export type GrantHandler = (request: GrantRequest) => Promise<IssuedTokens>;
 
-export const invalidGrant = (description: string) =>
-  new OAuthError(400, 'invalid_grant', description);
-export const invalidRequest = (description: string) =>
-  new OAuthError(400, 'invalid_request', description);
-export const invalidScope = (description: string) =>
-  new OAuthError(400, 'invalid_scope', description);
+/** A policy's refusal as the OAuth error the client gets (its `detail` is not for the client). */
+export const policyRefusal = (denial: PolicyDenial): OAuthError =>
+  denial.error === 'access_denied'
+    ? new AccessDenied(denial.description)
+    : new InvalidScope(denial.description);
 
 /** The client must have registered the grant type (RFC 6749 section 5.2, unauthorized_client). */
 export function requireGrantType(request: GrantRequest, grantType: string): void {
   const registered = request.authenticated.client.metadata.grantTypes;
   if (!registered.includes(grantType))
-    throw new OAuthError(
-      400,
-      'unauthorized_client',
+    throw new UnauthorizedClient(
       `The client is not authorized to use the provided grant type. Configured grant types: [${registered.join(', ')}].`,
     );
 }
@@ -43,9 +41,9 @@ export function requestedScopes(form: Map<string, string>): string[] | undefined
   const scope = form.get('scope');
   if (scope === undefined) return undefined;
   if (scope.length > 1024)
-    throw invalidScope('The scope parameter must be at most 1024 characters.');
+    throw new InvalidScope('The scope parameter must be at most 1024 characters.');
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (/[\u0000-\u001f\u007f"\\]/.test(scope))
-    throw invalidScope('The scope parameter has invalid characters.');
+    throw new InvalidScope('The scope parameter has invalid characters.');
   return [...new Set(scope.split(' ').filter((name) => name.length > 0))];
 }

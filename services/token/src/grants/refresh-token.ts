@@ -5,35 +5,29 @@
 // versioned by the family's sequence so that no late projection of an older event undoes it.
 // Scopes may only narrow. The family keeps its absolute end; each token its idle one.
 import { grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
+import { InvalidGrant, InvalidRequest, InvalidScope } from '@gatehouse/http';
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
 import { grantStillValid } from '../token-checks.js';
-import {
-  type GrantHandler,
-  invalidGrant,
-  invalidRequest,
-  invalidScope,
-  requestedScopes,
-  requireGrantType,
-} from './grant-context.js';
+import { type GrantHandler, requestedScopes, requireGrantType } from './grant-context.js';
 
-const invalidToken = () => invalidGrant('The refresh token is invalid or expired.');
+const invalidRefreshToken = () => new InvalidGrant('The refresh token is invalid or expired.');
 
 export function refreshTokenGrant(revocations: Revocations): GrantHandler {
   return async (request) => {
     const { form, config, authenticated, store } = request;
     requireGrantType(request, 'refresh_token');
     const token = form.get('refresh_token');
-    if (!token) throw invalidRequest('The refresh_token parameter is required.');
-    if (token.length > 256) throw invalidToken();
+    if (!token) throw new InvalidRequest('The refresh_token parameter is required.');
+    if (token.length > 256) throw invalidRefreshToken();
     const tokenSha256 = sha256Hex(token);
     const key = grantKeys.refresh(config.tenant, tokenSha256);
     const causationId = request.ctx.state.requestId as string;
     const stored = await store.get(key);
-    if (stored === null) throw invalidToken();
+    if (stored === null) throw invalidRefreshToken();
     const record = JSON.parse(stored) as RefreshRecord;
     if (record.clientId !== authenticated.client.id || record.serverId !== config.serverId)
-      throw invalidToken();
+      throw invalidRefreshToken();
     const reused = async () => {
       await revocations.revokeGrant(
         config.tenant,
@@ -42,19 +36,19 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
         record.familyExpiresAt,
         causationId,
       );
-      return invalidGrant('The refresh token was already used; its whole family is revoked.');
+      return new InvalidGrant('The refresh token was already used; its whole family is revoked.');
     };
     // Reuse first: revoking needs no read model, so it holds even when they are behind.
     if (record.state === 'spent') throw await reused();
     // Revoked, or implicitly invalidated (SPEC section 6): the family's binding changed.
-    if (!(await grantStillValid(store, config, record, request.guard))) throw invalidToken();
+    if (!(await grantStillValid(store, config, record, request.guard))) throw invalidRefreshToken();
     const now = request.now();
     if (record.idleExpiresAt <= now || (record.familyExpiresAt ?? Infinity) <= now)
-      throw invalidToken();
+      throw invalidRefreshToken();
     const scopes = requestedScopes(form) ?? record.scopes;
     const wider = scopes.filter((scope) => !record.scopes.includes(scope));
     if (wider.length > 0)
-      throw invalidScope(
+      throw new InvalidScope(
         `The requested scopes must be a subset of the refresh token's; not granted: ${wider.join(' ')}.`,
       );
     const spent: RefreshRecord = { ...record, state: 'spent' };
@@ -69,7 +63,7 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
       throw await reused();
 
     const subject = await loadSubject(store, config.tenant, record.userId, record);
-    if (!subject) throw invalidGrant('The user of this grant is not active.');
+    if (!subject) throw new InvalidGrant('The user of this grant is not active.');
     return request.issuer.issue({
       config,
       client: authenticated.client,

@@ -12,7 +12,14 @@ import {
   type ValidateTokenResponse,
 } from '@gatehouse/contracts';
 import { evaluateAccessPolicy, newGrantId, orgServerDecision } from '@gatehouse/grants';
-import { OAuthError } from '@gatehouse/http';
+import {
+  InvalidClient,
+  InvalidGrant,
+  InvalidRequest,
+  InvalidScope,
+  OAuthError,
+  UnauthorizedClient,
+} from '@gatehouse/http';
 import { callingService, type GrpcTls, grpcServerCredentials } from '@gatehouse/internal-plane';
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import { loadSubject } from '@gatehouse/oauth-reads';
@@ -26,6 +33,7 @@ import {
   type ServiceError,
   status,
 } from '@grpc/grpc-js';
+import { policyRefusal } from '../grants/grant-context.js';
 import { inspectToken } from '../token-checks.js';
 import type { TokenIssuer } from '../token-issuer.js';
 
@@ -91,8 +99,6 @@ function unary<Req, Res>(
   };
 }
 
-const refuse = (error: string, description: string) => new OAuthError(400, error, description);
-
 export function tokenServiceImplementation(deps: {
   store: ProjectionStore;
   directory: DirectoryCache;
@@ -111,23 +117,23 @@ export function tokenServiceImplementation(deps: {
           `MintTokens answers ${[...mintingServices].join(', ')} only, not ${caller ?? 'a caller without a certificate name'}`,
         );
       if (!request.tenant || !request.serverId || !request.clientId || !request.userId)
-        throw refuse('invalid_request', 'tenant, server_id, client_id and user_id are required');
+        throw new InvalidRequest('tenant, server_id, client_id and user_id are required');
       if (!request.accessToken && !request.idToken)
-        throw refuse('invalid_request', 'ask for an access token, an ID token, or both');
+        throw new InvalidRequest('ask for an access token, an ID token, or both');
       const config = await deps.directory.server(request.tenant, request.serverId);
       if (!config || config.server?.status === 'INACTIVE')
-        throw refuse('invalid_request', 'The authorization server was not found.');
+        throw new InvalidRequest('The authorization server was not found.');
       const client = await deps.directory.client(request.tenant, request.clientId);
-      if (client?.status !== 'ACTIVE') throw refuse('invalid_client', 'The client is not active.');
+      if (client?.status !== 'ACTIVE') throw new InvalidClient('The client is not active.');
       if (!client.metadata.grantTypes.includes('implicit') && !request.grantId)
-        throw refuse('unauthorized_client', 'The client is not allowed the implicit grant.');
+        throw new UnauthorizedClient('The client is not allowed the implicit grant.');
       if (request.idToken && !request.scopes.includes('openid'))
-        throw refuse('invalid_scope', 'An ID token needs the openid scope.');
+        throw new InvalidScope('An ID token needs the openid scope.');
       const subject = await loadSubject(store, request.tenant, request.userId, {
         authTime: Number(request.authTime),
         amr: request.amr,
       });
-      if (!subject) throw refuse('invalid_grant', 'The user is not active.');
+      if (!subject) throw new InvalidGrant('The user is not active.');
       const decision = config.server
         ? evaluateAccessPolicy({
             policies: config.policies,
@@ -139,7 +145,7 @@ export function tokenServiceImplementation(deps: {
             requestedScopes: request.scopes,
           })
         : orgServerDecision(request.scopes);
-      if (!decision.allowed) throw refuse(decision.error, decision.description);
+      if (!decision.allowed) throw policyRefusal(decision);
       const grantId = request.grantId || newGrantId();
       const issued = await deps.issuer.issue({
         config,

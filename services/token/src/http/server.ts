@@ -1,5 +1,5 @@
 // The tenant and authorization server a request is for; unknown ones are a 404 in OAuth's shape.
-import { OAuthError } from '@gatehouse/http';
+import { InvalidRequest } from '@gatehouse/http';
 import type { DirectoryCache, ServerConfig } from '@gatehouse/oauth-reads';
 
 export async function requireServerConfig(
@@ -7,8 +7,7 @@ export async function requireServerConfig(
   tenant: string | undefined,
   serverId: string,
 ): Promise<ServerConfig> {
-  const notFound = () =>
-    new OAuthError(404, 'invalid_request', 'The authorization server was not found.');
+  const notFound = () => new InvalidRequest('The authorization server was not found.', 404);
   if (!tenant || !/^[0-9A-Za-z]{1,20}$/.test(serverId)) throw notFound();
   if ((await directory.tenantStatus(tenant)) !== 'ACTIVE') throw notFound();
   const config = await directory.server(tenant, serverId);

@@ -21,7 +21,13 @@ import {
   readStreams,
   streams,
 } from '@gatehouse/directory';
-import { OAuthError, OktaApiError, readJsonObject } from '@gatehouse/http';
+import {
+  InvalidClientMetadata,
+  InvalidRedirectUri,
+  type OAuthError,
+  OktaApiError,
+  readJsonObject,
+} from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -221,9 +227,8 @@ async function userIdOf(
 function registrationError(problems: readonly FieldProblem[]): OAuthError {
   const redirect = problems.filter((p) => p.field.endsWith('redirect_uris'));
   const shown = redirect.length > 0 ? redirect : problems;
-  return new OAuthError(
-    400,
-    redirect.length > 0 ? 'invalid_redirect_uri' : 'invalid_client_metadata',
-    shown.map((p) => p.message).join('; '),
-  );
+  const description = shown.map((p) => p.message).join('; ');
+  return redirect.length > 0
+    ? new InvalidRedirectUri(description)
+    : new InvalidClientMetadata(description);
 }

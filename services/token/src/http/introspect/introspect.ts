@@ -4,7 +4,7 @@ import {
   type DirectHandler,
   type DirectReply,
   type DirectRequest,
-  OAuthError,
+  InvalidRequest,
   readForm,
 } from '@gatehouse/http';
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
@@ -38,7 +38,7 @@ export function introspectHandlers(deps: {
       deps.throttle,
     );
     const token = form.get('token');
-    if (!token) throw new OAuthError(400, 'invalid_request', 'The token parameter is required.');
+    if (!token) throw new InvalidRequest('The token parameter is required.');
     const found = await inspectToken(token, config, client.id, deps);
     if (!found || found.clientId !== client.id) {
       return { body: { active: false }, headers };

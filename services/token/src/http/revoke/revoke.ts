@@ -2,7 +2,7 @@
 // alone; a refresh token takes its whole grant with it (its family and every access token of the
 // grant, SPEC section 5). The answer is 200 whatever the token: unknown, expired, already revoked,
 // or another client's (which is left alone), so the endpoint tells nothing about tokens.
-import { OAuthError, readForm } from '@gatehouse/http';
+import { InvalidRequest, readForm, UnsupportedTokenType } from '@gatehouse/http';
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
@@ -45,12 +45,10 @@ export function revokeRoutes(
     );
     ctx.set(rateLimit);
     const token = form.get('token');
-    if (!token) throw new OAuthError(400, 'invalid_request', 'The token parameter is required.');
+    if (!token) throw new InvalidRequest('The token parameter is required.');
     const hint = form.get('token_type_hint');
     if (hint !== undefined && !hints.has(hint))
-      throw new OAuthError(
-        400,
-        'unsupported_token_type',
+      throw new UnsupportedTokenType(
         `The token_type_hint ${JSON.stringify(hint.slice(0, 32))} is not supported.`,
       );
     const found = await inspectToken(token, config, client.id, deps);

@@ -1,6 +1,6 @@
 // POST {org}/oauth2/v1/token and {org}/oauth2/{asId}/v1/token (seed 000 "Create Token"): client
 // authentication, then the handler of the grant type.
-import { OAuthError, readForm } from '@gatehouse/http';
+import { InvalidRequest, readForm, UnsupportedGrantType } from '@gatehouse/http';
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { orgServerId } from '@gatehouse/signing-keys';
@@ -42,8 +42,7 @@ export function tokenRoutes(
     );
     const form = await readForm(ctx);
     const grantType = form.get('grant_type');
-    if (!grantType)
-      throw new OAuthError(400, 'invalid_request', 'The grant_type parameter is required.');
+    if (!grantType) throw new InvalidRequest('The grant_type parameter is required.');
     const handler = grants.get(grantType);
     const authenticated = await authenticateClient(
       ctx,
@@ -54,9 +53,7 @@ export function tokenRoutes(
     );
     ctx.set(authenticated.rateLimit);
     if (!handler)
-      throw new OAuthError(
-        400,
-        'unsupported_grant_type',
+      throw new UnsupportedGrantType(
         `The grant_type ${JSON.stringify(grantType.slice(0, 64))} is not supported.`,
       );
     ctx.body = await handler({
