@@ -5,7 +5,6 @@
 // demand once it is empty.
 import { createHash, createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { createAdminApp } from '@gatehouse/admin';
 import { SigningKeyCreated } from '@gatehouse/contracts';
 import { jwkThumbprint } from '@gatehouse/jwt';
 import {
@@ -20,6 +19,7 @@ import {
   UnsealError,
   unsealPrivateKey,
 } from '@gatehouse/signing-keys';
+import { startAdminApi } from '@gatehouse/test-services';
 import type { TestStack } from '@gatehouse/test-stacks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startKeys, tenancy, until } from './keys-harness.js';
@@ -124,18 +124,17 @@ export function describeKeyPool(stack: TestStack): void {
       const pool = new KeyPool(store, keys.keks);
       await until(async () => (await pool.size()) >= 4, 30_000);
       const adminToken = randomUUID() + randomUUID();
-      const admin = createAdminApp({
-        bus,
-        store,
-        tenancy,
-        adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
-        readYourWritesMs: 10_000,
-        log: () => {},
-      });
-      const server = admin.listen(0, '127.0.0.1');
-      await new Promise((resolve) => server.once('listening', resolve));
-      cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const base = await startAdminApi(
+        {
+          bus,
+          store,
+          tenancy,
+          adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
+          readYourWritesMs: 10_000,
+          log: () => {},
+        },
+        cleanups,
+      );
       const createTenant = async () => {
         const id = `t-${randomUUID().slice(0, 8)}`;
         const response = await fetch(`${base}/api/v1/tenants`, {

@@ -5,8 +5,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { generationsOf, ProjectionRunner, rebuildProjections } from '@gatehouse/projections';
+import { basic, startToken, tokenTenancy as tenancy } from '@gatehouse/test-services';
 import { loseStore, oauthProjections, type TestStack } from '@gatehouse/test-stacks';
-import { basic, startToken, tenancy } from '@gatehouse/token/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createUserinfoService } from '../app.js';
 

@@ -2,6 +2,7 @@
 // seed 000's answers and errors, the claims of each scope, and implicit invalidation.
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { listenOnLoopback, startTokenService } from '@gatehouse/test-services';
 import {
   customScopeCreated,
   directoryFixtures,
@@ -10,7 +11,6 @@ import {
   testTenancy,
 } from '@gatehouse/test-stacks';
 import { sendRaw } from '@gatehouse/testkit';
-import { createTokenService } from '@gatehouse/token';
 import type Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createUserinfoService } from '../app.js';
@@ -27,24 +27,17 @@ export function describeUserinfoService(stack: TestStack): void {
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
     });
 
-    const listen = async (app: Koa) => {
-      const server = app.listen(0, '127.0.0.1');
-      await new Promise((resolve) => server.once('listening', resolve));
-      cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    };
-
     const setup = async () => {
       const { bus, store, ring, keks, logs, log } = await startOAuthBackbone(stack, cleanups);
 
-      const token = createTokenService({ bus, store, ring, tenancy, log });
-      await token.start();
-      cleanups.push(() => token.stop());
-      const tokenBase = await listen(token.app);
+      const { base: tokenBase } = await startTokenService(
+        { bus, store, ring, tenancy, log },
+        cleanups,
+      );
       const userinfo = createUserinfoService({ bus, store, ring, tenancy, log });
       await userinfo.start();
       cleanups.push(() => userinfo.stop());
-      const base = await listen(userinfo.app);
+      const base = await listenOnLoopback(userinfo.app, cleanups);
       const fixtures = directoryFixtures({ bus, store, keks });
 
       const tenant = await fixtures.newTenant();
