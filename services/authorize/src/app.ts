@@ -30,12 +30,6 @@ import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
 import { AuthorizeFlow, type Outcome, type ResponseTarget } from './authorize-flow.js';
 import {
-  checkClient,
-  type RawParameters,
-  readAuthorizationRequest,
-  readParameters,
-} from './authorize-request.js';
-import {
   type Authentication,
   defaultFlowOptions,
   FlowState,
@@ -44,6 +38,8 @@ import {
   type Transaction,
 } from './flow-state.js';
 import { HashQueue, HashQueueFullError, type HashQueueOptions } from './hash-queue.js';
+import { checkAuthorizationRequest } from './http/authorize/checks/index.js';
+import { type RawParameters, readParameters } from './http/parameters.js';
 import { LogoutRequests } from './logout-requests.js';
 import {
   consentPage,
@@ -278,19 +274,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     const clientId = raw.values.get('client_id');
     const client =
       clientId && clientId.length <= 100 ? await directory.client(tenant, clientId) : undefined;
-    const checked = checkClient(raw, client);
-    if ('problem' in checked) {
-      const { problem } = checked;
-      if (problem.to === 'page')
-        return showError(ctx, problem.status, problem.error, problem.description);
-    }
-    if (!('redirectUri' in checked) || !client) return;
-    const read = readAuthorizationRequest(raw, {
-      tenant,
-      serverId,
-      client,
-      redirectUri: checked.redirectUri,
-    });
+    const read = checkAuthorizationRequest(raw, { tenant, serverId, client });
     if ('problem' in read) {
       const { problem } = read;
       if (problem.to === 'page')

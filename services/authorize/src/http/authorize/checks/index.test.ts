@@ -2,7 +2,8 @@
 // where it goes: a page until the client and its redirect URI are known good, the client after.
 import type { ClientView } from '@gatehouse/directory';
 import { describe, expect, it } from 'vitest';
-import { checkClient, readAuthorizationRequest, readParameters } from './authorize-request.js';
+import { readParameters } from '../../parameters.js';
+import { authorizationChecks, checkAuthorizationRequest } from './index.js';
 
 const redirectUri = 'https://app.example.com/cb';
 const challenge = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
@@ -34,14 +35,7 @@ function check(query: Record<string, string> | string, found: ClientView | null 
   const raw = readParameters(
     typeof query === 'string' ? query : new URLSearchParams(query).toString(),
   );
-  const checked = checkClient(raw, client);
-  if ('problem' in checked) return checked;
-  return readAuthorizationRequest(raw, {
-    tenant: 'acme',
-    serverId: 'aus1',
-    client: client!,
-    redirectUri: checked.redirectUri,
-  });
+  return checkAuthorizationRequest(raw, { tenant: 'acme', serverId: 'aus1', client });
 }
 
 const good = {
@@ -72,6 +66,27 @@ const back = (
 });
 
 describe('the checks of an authorization request', () => {
+  it('run in this order', () => {
+    expect(authorizationChecks.map((check) => check.name)).toEqual([
+      'rejectRepeatedClientParameters',
+      'checkClient',
+      'checkRedirectUri',
+      'rejectRepeatedParameters',
+      'checkParameterLengths',
+      'rejectRequestObjects',
+      'checkResponseType',
+      'checkResponseMode',
+      'checkResponseTypeAllowed',
+      'checkScope',
+      'checkNonce',
+      'checkState',
+      'checkPrompt',
+      'checkMaxAge',
+      'checkIdp',
+      'checkPkce',
+    ]);
+  });
+
   it('shows a page while the client or its redirect URI is in doubt', () => {
     expect(check('client_id=c1&client_id=c2&redirect_uri=x')).toEqual(
       page(400, 'invalid_request', "The 'client_id' parameter was sent more than once."),
