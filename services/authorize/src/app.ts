@@ -2,13 +2,10 @@
 // server and every custom server, /api/v1/authn, the hosted sign-in and consent pages, browser
 // sessions, and RP-initiated /logout. main.ts wires Kafka, Redis, a key ring and gRPC to the token
 // service; the tests and the all-in-one mode wire others.
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { orgBaseUrl, type TenancyConfig } from '@gatehouse/directory';
+import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import {
   type EdgeLog,
-  logUnexpected,
-  OAuthError,
   OktaApiError,
   oktaErrors,
   probes,
@@ -21,39 +18,39 @@ import {
   TrustedProxies,
 } from '@gatehouse/http';
 import { DirectoryCache, readModelsFresh } from '@gatehouse/oauth-reads';
-import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
+import type { ProjectionStore } from '@gatehouse/projection-store';
 import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
-import type { KeyRing } from '@gatehouse/signing-keys';
-import { orgServerId } from '@gatehouse/signing-keys';
-import { TokenInvalidError, verifyJwt } from '@gatehouse/tokens';
+import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import Koa, { type Context } from 'koa';
-import { AuthorizeFlow, type Outcome, type ResponseTarget } from './authorize-flow.js';
+import { AuthorizeFlow } from './authorize-flow.js';
 import {
   type Authentication,
   defaultFlowOptions,
   FlowState,
   type FlowStateOptions,
-  newSecret,
   type Transaction,
 } from './flow-state.js';
-import { HashQueue, HashQueueFullError, type HashQueueOptions } from './hash-queue.js';
+import { HashQueue, type HashQueueOptions } from './hash-queue.js';
 import { checkAuthorizationRequest } from './http/authorize/checks/index.js';
-import { type RawParameters, readParameters } from './http/parameters.js';
-import { LogoutRequests } from './logout-requests.js';
 import {
-  consentPage,
-  errorPage,
-  formPostPage,
-  formTargets,
-  loginPage,
-  type Page,
-  postMessagePage,
-  signedOutPage,
-} from './pages/html.js';
+  BrowserCookies,
+  browserCookie,
+  sameSecret,
+  sessionCookie,
+  sha256,
+} from './http/browser-cookies.js';
+import { clientName, loginOf } from './http/display-names.js';
+import { checkCsrf, Interactions } from './http/interactions.js';
+import { verifyIdTokenHint } from './http/logout/id-token-hint.js';
+import { pageErrors } from './http/page-errors.js';
+import { formLimitBytes, type RawParameters, readForm, readParameters } from './http/parameters.js';
+import { deliver, orgPath, redirect, sendPage, showError } from './http/responses.js';
+import { SignInAttempts } from './http/sign-in-attempts.js';
+import { LogoutRequests } from './logout-requests.js';
+import { consentPage, formTargets, loginPage, signedOutPage } from './pages/html.js';
 import { confirmSignOutPage, stillSignedInPage, switchUserPage } from './pages/session-pages.js';
 import { PasswordWorkers } from './password-workers.js';
-import { signIn } from './sign-in.js';
 import { SignInThrottle } from './sign-in-throttle.js';
 import type { TokenMinter } from './token-minter.js';
 
@@ -87,167 +84,39 @@ export interface AuthorizeService {
   stop(): Promise<void>;
 }
 
-const sessionCookie = 'gh_session';
-const browserCookie = 'gh_browser';
-const formLimitBytes = 16 * 1024;
-
-const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-const sameSecret = (a: string, b: string) => {
-  const x = Buffer.from(sha256(a));
-  const y = Buffer.from(sha256(b));
-  return timingSafeEqual(x, y);
-};
-
 export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   const log: EdgeLog =
     deps.log ??
     ((entry) => process.stderr.write(`${JSON.stringify({ service: 'authorize', ...entry })}\n`));
   const now = deps.now ?? Date.now;
-  const directory = new DirectoryCache(deps.store, deps.tenancy);
-  const flow = new FlowState(deps.store, { ...defaultFlowOptions, ...deps.flowOptions, now });
+  const { store, tenancy } = deps;
+  const directory = new DirectoryCache(store, tenancy);
+  const flow = new FlowState(store, { ...defaultFlowOptions, ...deps.flowOptions, now });
   const engine = new AuthorizeFlow({
     bus: deps.bus,
-    store: deps.store,
+    store,
     directory,
     flow,
     minter: deps.minter,
     now,
   });
-  const logoutRequests = new LogoutRequests(deps.store, {
+  const logoutRequests = new LogoutRequests(store, {
     now,
     lifetimeMs: flow.options.transactionLifetimeMs,
   });
-  const secure = deps.tenancy.mode === 'host' || deps.tenancy.publicUrl.protocol === 'https:';
   const hashes = new HashQueue(deps.hashQueue);
   const passwordWorkers = new PasswordWorkers(hashes.options.concurrency);
   const throttle = new SignInThrottle(
     deps.rateLimiter ?? memoryRateLimiter(),
     deps.trustedProxies ?? TrustedProxies.none,
   );
-  /**
-   * Counts a sign-in attempt and checks the password in its turn: the result, or why there is
-   * none — a spent budget (429), or no place in the password check queue (429 for a source that
-   * holds its share, 503 when everyone's is full).
-   */
-  const attemptSignIn = async (
-    ctx: Context,
-    tenant: string,
-    username: string,
-    password: string,
-  ) => {
-    const admission = await throttle.admit(ctx.req, tenant, username);
-    ctx.set(admission.headers);
-    if (!admission.budget.allowed)
-      return { refused: rateLimited(admission.budget, now()) } as const;
-    try {
-      return {
-        result: await signIn(
-          { store: deps.store, flow, hashes, derive: passwordWorkers.derive },
-          tenant,
-          username,
-          password,
-          admission.source,
-        ),
-      } as const;
-    } catch (error) {
-      if (!(error instanceof HashQueueFullError)) throw error;
-      return {
-        refused:
-          error.reason === 'source'
-            ? rateLimited({ ...admission.budget, allowed: false, remaining: 0 }, now())
-            : OktaApiError.unavailable(
-                'Too many sign-ins are being checked right now; try again shortly.',
-              ),
-      } as const;
-    }
-  };
+  const signIns = new SignInAttempts({ store, flow, hashes, passwordWorkers, throttle, now });
+  const cookies = new BrowserCookies(tenancy);
+  const interactions = new Interactions({ flow, engine, cookies, tenancy });
 
-  // ---- responses -------------------------------------------------------------------------------
-  const orgPath = (tenant: string) =>
-    new URL(orgBaseUrl(deps.tenancy, tenant)).pathname.replace(/\/$/, '');
-  const cookiePath = (tenant: string) => orgPath(tenant) || '/';
-  const setCookie = (ctx: Context, name: string, value: string, maxAgeSeconds: number) => {
-    ctx.append(
-      'Set-Cookie',
-      `${name}=${value}; Path=${cookiePath(ctx.state.tenant)}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secure ? '; Secure' : ''}`,
-    );
-  };
-  const sendPage = (ctx: Context, page: Page) => {
-    ctx.status = page.status;
-    ctx.set('Content-Security-Policy', page.csp);
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = page.html;
-  };
-  const redirect = (ctx: Context, location: string) => {
-    // 303 after a POST, so the browser follows with GET.
-    ctx.status = ctx.method === 'POST' ? 303 : 302;
-    ctx.set('Location', location);
-    ctx.body = '';
-  };
-  const deliver = (ctx: Context, target: ResponseTarget, params: Record<string, string>) => {
-    const all: Record<string, string> = { ...params };
-    if (target.state !== undefined) all.state = target.state;
-    all.iss = target.issuer;
-    switch (target.responseMode) {
-      case 'query': {
-        const url = new URL(target.redirectUri);
-        for (const [name, value] of Object.entries(all)) url.searchParams.append(name, value);
-        return redirect(ctx, url.href);
-      }
-      case 'fragment':
-        return redirect(
-          ctx,
-          `${target.redirectUri.split('#')[0]}#${new URLSearchParams(all).toString()}`,
-        );
-      case 'form_post':
-        return sendPage(ctx, formPostPage(target.redirectUri, all));
-      case 'okta_post_message':
-        return sendPage(ctx, postMessagePage(target.redirectUri, all));
-    }
-  };
-  const showError = (ctx: Context, status: number, error: string, description: string) =>
-    sendPage(ctx, errorPage(status, error, description));
-
-  const browserOf = (ctx: Context) => {
-    let id = ctx.cookies.get(browserCookie);
-    if (!id || !/^[A-Za-z0-9_-]{43}$/.test(id)) {
-      id = newSecret();
-      setCookie(ctx, browserCookie, id, 365 * 24 * 3600);
-    }
-    return sha256(id);
-  };
-
-  const answer = async (ctx: Context, outcome: Outcome, transaction?: Transaction) => {
-    const tenant = ctx.state.tenant as string;
-    switch (outcome.kind) {
-      case 'respond':
-        if (transaction) await flow.endTransaction(tenant, transaction.id);
-        return deliver(ctx, outcome.target, outcome.params);
-      case 'login':
-        return redirect(
-          ctx,
-          `${orgPath(tenant)}/login?tx=${encodeURIComponent(outcome.transaction.id)}`,
-        );
-      case 'consent':
-        return redirect(
-          ctx,
-          `${orgPath(tenant)}/consent?tx=${encodeURIComponent(outcome.transaction.id)}`,
-        );
-      case 'page':
-        return showError(ctx, outcome.status, outcome.error, outcome.description);
-      case 'end-session':
-        await flow.endSession(tenant, ctx.cookies.get(sessionCookie));
-        setCookie(ctx, sessionCookie, '', 0);
-        return answer(ctx, outcome.next, transaction);
-    }
-  };
-
-  const startSession = async (ctx: Context, authentication: Authentication) => {
-    const sid = await flow.newSession(ctx.state.tenant, authentication);
-    setCookie(ctx, sessionCookie, sid, Math.floor(flow.options.sessionLifetimeMs / 1000));
-  };
-
-  // ---- /authorize ------------------------------------------------------------------------------
+  const { ring } = deps;
+  // Every page on one router (one match per request), the JSON API on its own.
+  const pages = new Router();
   const authorize = async (ctx: Context, serverId: string) => {
     const tenant = ctx.state.tenant as string;
     let raw: RawParameters;
@@ -291,7 +160,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       );
     }
     const { request } = read;
-    const browserSha256 = browserOf(ctx);
+    const browserSha256 = cookies.browserOf(ctx);
     let authentication: Authentication | undefined;
     let signedInNow = false;
     const sessionToken = raw.values.get('sessionToken');
@@ -314,13 +183,13 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
           await flow.saveTransaction(tenant, { ...transaction, switchTo: authentication });
           return redirect(
             ctx,
-            `${orgPath(tenant)}/switch-user?tx=${encodeURIComponent(transaction.id)}`,
+            `${orgPath(tenancy, tenant)}/switch-user?tx=${encodeURIComponent(transaction.id)}`,
           );
         }
         // Same user (or none): a fresh session in place of the old one.
         if (current) await flow.endSession(tenant, sid);
         signedInNow = true;
-        await startSession(ctx, authentication);
+        await interactions.startSession(ctx, authentication);
       }
     } else {
       authentication = await flow.session(tenant, ctx.cookies.get(sessionCookie));
@@ -332,72 +201,27 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       browserSha256,
       requestId: ctx.state.requestId,
     });
-    return answer(ctx, outcome);
+    return interactions.answer(ctx, outcome);
   };
 
-  /** The transaction a sign-in or consent form continues; only in the browser that started it. */
-  const pendingTransaction = async (ctx: Context, id: string | undefined) => {
-    const tenant = ctx.state.tenant as string;
-    const transaction = await flow.transaction(tenant, id);
-    const browser = ctx.cookies.get(browserCookie);
-    if (!transaction || !browser || sha256(browser) !== transaction.browserSha256) {
-      showError(
-        ctx,
-        400,
-        'invalid_request',
-        'This sign-in has expired or was started in another browser. Go back to the application and sign in again.',
-      );
-      return undefined;
-    }
-    return transaction;
-  };
-
-  const readForm = async (ctx: Context): Promise<RawParameters | undefined> => {
-    if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ctx.get('content-type'))) {
-      showError(ctx, 400, 'invalid_request', 'The body must be a form.');
-      return undefined;
-    }
-    const form = readParameters(await readBodyText(ctx, formLimitBytes));
-    if (form.repeated.size > 0) {
-      showError(ctx, 400, 'invalid_request', 'A form field was sent more than once.');
-      return undefined;
-    }
-    return form;
-  };
-
-  const checkCsrf = (ctx: Context, transaction: Transaction, form: RawParameters) => {
-    const csrf = form.values.get('csrf') ?? '';
-    if (sameSecret(csrf, transaction.csrf)) return true;
-    showError(
-      ctx,
-      403,
-      'invalid_request',
-      'The form could not be verified. Go back to the application and sign in again.',
-    );
-    return false;
-  };
-
-  const clientName = async (tenant: string, clientId: string) =>
-    (await directory.client(tenant, clientId))?.metadata.clientName || clientId;
-
-  // ---- pages -----------------------------------------------------------------------------------
-  const pages = new Router();
   pages.get('/oauth2/v1/authorize', (ctx) => authorize(ctx, orgServerId));
   pages.post('/oauth2/v1/authorize', (ctx) => authorize(ctx, orgServerId));
   pages.get('/oauth2/:serverId/v1/authorize', (ctx) => authorize(ctx, ctx.params.serverId!));
   pages.post('/oauth2/:serverId/v1/authorize', (ctx) => authorize(ctx, ctx.params.serverId!));
-
   pages.get('/login', async (ctx) => {
-    const transaction = await pendingTransaction(ctx, ctx.query.tx as string | undefined);
+    const transaction = await interactions.pendingTransaction(
+      ctx,
+      ctx.query.tx as string | undefined,
+    );
     if (!transaction) return;
     sendPage(
       ctx,
       loginPage({
-        action: `${orgPath(ctx.state.tenant)}/login`,
+        action: `${orgPath(tenancy, ctx.state.tenant)}/login`,
         formAction: formTargets(transaction.request.redirectUri),
         transactionId: transaction.id,
         csrf: transaction.csrf,
-        clientName: await clientName(ctx.state.tenant, transaction.request.clientId),
+        clientName: await clientName(directory, ctx.state.tenant, transaction.request.clientId),
         ...(transaction.request.loginHint ? { username: transaction.request.loginHint } : {}),
       }),
     );
@@ -407,7 +231,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     const tenant = ctx.state.tenant as string;
     const form = await readForm(ctx);
     if (!form) return;
-    const transaction = await pendingTransaction(ctx, form.values.get('tx'));
+    const transaction = await interactions.pendingTransaction(ctx, form.values.get('tx'));
     if (!transaction || !checkCsrf(ctx, transaction, form)) return;
     const username = (form.values.get('username') ?? '').slice(0, 256);
     const password = (form.values.get('password') ?? '').slice(0, 1024);
@@ -415,18 +239,18 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       sendPage(
         ctx,
         loginPage({
-          action: `${orgPath(tenant)}/login`,
+          action: `${orgPath(tenancy, tenant)}/login`,
           formAction: formTargets(transaction.request.redirectUri),
           transactionId: transaction.id,
           csrf: transaction.csrf,
-          clientName: await clientName(tenant, transaction.request.clientId),
+          clientName: await clientName(directory, tenant, transaction.request.clientId),
           username,
           message,
           status,
         }),
       );
     if (!username || !password) return again('Enter your username and password.', 400);
-    const attempt = await attemptSignIn(ctx, tenant, username, password);
+    const attempt = await signIns.attempt(ctx, tenant, username, password);
     if (attempt.refused) {
       for (const [name, value] of Object.entries(attempt.refused.headers)) ctx.set(name, value);
       return again(
@@ -447,7 +271,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       authTime: Math.floor(now() / 1000),
       amr: ['pwd'],
     };
-    await startSession(ctx, authentication);
+    await interactions.startSession(ctx, authentication);
     const signedIn: Transaction = { ...transaction, signedInAt: now() };
     await flow.saveTransaction(tenant, signedIn);
     const outcome = await engine.decide({
@@ -458,42 +282,28 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       browserSha256: transaction.browserSha256,
       requestId: ctx.state.requestId,
     });
-    return answer(ctx, outcome, signedIn);
+    return interactions.answer(ctx, outcome, signedIn);
   });
-
-  /** Continues a transaction with the browser's session (the consent page's two steps). */
-  const continueWithSession = async (ctx: Context, transaction: Transaction) => {
-    const session = await flow.session(ctx.state.tenant, ctx.cookies.get(sessionCookie));
-    return {
-      request: transaction.request,
-      authentication: session,
-      signedInNow: transaction.signedInAt !== undefined,
-      transaction,
-      browserSha256: transaction.browserSha256,
-      requestId: ctx.state.requestId,
-    };
-  };
-
   pages.get('/consent', async (ctx) => {
-    const transaction = await pendingTransaction(ctx, ctx.query.tx as string | undefined);
+    const transaction = await interactions.pendingTransaction(
+      ctx,
+      ctx.query.tx as string | undefined,
+    );
     if (!transaction) return;
-    const input = await continueWithSession(ctx, transaction);
+    const input = await interactions.continueWithSession(ctx, transaction);
     const outcome = await engine.decide(input);
-    if (outcome.kind !== 'consent') return answer(ctx, outcome, transaction);
+    if (outcome.kind !== 'consent') return interactions.answer(ctx, outcome, transaction);
     const user = input.authentication
-      ? await deps.store.hget(
-          `rm:user:${ctx.state.tenant}:${input.authentication.userId}`,
-          'profile',
-        )
+      ? await store.hget(`rm:user:${ctx.state.tenant}:${input.authentication.userId}`, 'profile')
       : null;
     sendPage(
       ctx,
       consentPage({
-        action: `${orgPath(ctx.state.tenant)}/consent`,
+        action: `${orgPath(tenancy, ctx.state.tenant)}/consent`,
         formAction: formTargets(transaction.request.redirectUri),
         transactionId: transaction.id,
         csrf: transaction.csrf,
-        clientName: await clientName(ctx.state.tenant, transaction.request.clientId),
+        clientName: await clientName(directory, ctx.state.tenant, transaction.request.clientId),
         userLogin: user ? ((JSON.parse(user) as { login?: string }).login ?? '') : '',
         scopes: outcome.scopes,
       }),
@@ -503,17 +313,17 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   pages.post('/consent', async (ctx) => {
     const form = await readForm(ctx);
     if (!form) return;
-    const transaction = await pendingTransaction(ctx, form.values.get('tx'));
+    const transaction = await interactions.pendingTransaction(ctx, form.values.get('tx'));
     if (!transaction || !checkCsrf(ctx, transaction, form)) return;
-    const input = await continueWithSession(ctx, transaction);
+    const input = await interactions.continueWithSession(ctx, transaction);
     const asked = await engine.decide(input);
-    if (asked.kind !== 'consent') return answer(ctx, asked, transaction);
+    if (asked.kind !== 'consent') return interactions.answer(ctx, asked, transaction);
     if (form.values.get('decision') !== 'allow') {
       const config = await directory.server(
         transaction.request.tenant,
         transaction.request.serverId,
       );
-      return answer(
+      return interactions.answer(
         ctx,
         {
           kind: 'respond',
@@ -530,18 +340,15 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       input,
       asked.scopes.map((scope) => scope.name),
     );
-    return answer(ctx, await engine.decide({ ...input, consented: true }), transaction);
+    return interactions.answer(
+      ctx,
+      await engine.decide({ ...input, consented: true }),
+      transaction,
+    );
   });
-
-  const loginOf = async (tenant: string, userId: string) => {
-    const profile = await deps.store.hget(`rm:user:${tenant}:${userId}`, 'profile');
-    return profile ? ((JSON.parse(profile) as { login?: string }).login ?? '') : '';
-  };
-
-  // ---- switching users (a sessionToken of another user than the session's) --------------------
   /** The transaction of a sessionToken waiting for the user's choice, in the browser it came to. */
   const pendingSwitch = async (ctx: Context, id: string | undefined) => {
-    const transaction = await pendingTransaction(ctx, id);
+    const transaction = await interactions.pendingTransaction(ctx, id);
     if (transaction && !transaction.switchTo) {
       showError(ctx, 400, 'invalid_request', 'There is no change of user to confirm.');
       return undefined;
@@ -557,13 +364,13 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     sendPage(
       ctx,
       switchUserPage({
-        action: `${orgPath(tenant)}/switch-user`,
+        action: `${orgPath(tenancy, tenant)}/switch-user`,
         formAction: formTargets(transaction.request.redirectUri),
         transactionId: transaction.id,
         csrf: transaction.csrf,
-        clientName: await clientName(tenant, transaction.request.clientId),
-        currentLogin: current ? await loginOf(tenant, current.userId) : undefined,
-        nextLogin: await loginOf(tenant, transaction.switchTo.userId),
+        clientName: await clientName(directory, tenant, transaction.request.clientId),
+        currentLogin: current ? await loginOf(store, tenant, current.userId) : undefined,
+        nextLogin: await loginOf(store, tenant, transaction.switchTo.userId),
       }),
     );
   });
@@ -586,7 +393,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
           'invalid_request',
           'The authorization server was not found or is not active.',
         );
-      return answer(
+      return interactions.answer(
         ctx,
         {
           kind: 'respond',
@@ -600,7 +407,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       );
     }
     await flow.endSession(tenant, ctx.cookies.get(sessionCookie));
-    await startSession(ctx, switchTo);
+    await interactions.startSession(ctx, switchTo);
     const signedIn: Transaction = { ...transaction, signedInAt: now() };
     await flow.saveTransaction(tenant, signedIn);
     const outcome = await engine.decide({
@@ -611,10 +418,8 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       browserSha256: transaction.browserSha256,
       requestId: ctx.state.requestId,
     });
-    return answer(ctx, outcome, signedIn);
+    return interactions.answer(ctx, outcome, signedIn);
   });
-
-  // ---- /logout (OpenID Connect RP-Initiated Logout 1.0) -----------------------------------------
   const logout = async (ctx: Context, serverId: string) => {
     const tenant = ctx.state.tenant as string;
     const raw = ctx.method === 'POST' ? await readForm(ctx) : readParameters(ctx.querystring);
@@ -633,7 +438,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     const hint = raw.values.get('id_token_hint');
     if (!hint)
       return showError(ctx, 400, 'invalid_request', "The 'id_token_hint' parameter is required.");
-    const claims = await verifyHint(hint, tenant, serverId, config.issuer);
+    const claims = await verifyIdTokenHint(ring, hint, tenant, serverId, config.issuer);
     if (!claims)
       return showError(
         ctx,
@@ -658,7 +463,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     // session of another user than the hint's ends only when its user says so.
     if (session && session.userId !== claims.sub) {
       const pending = await logoutRequests.create(tenant, {
-        browserSha256: browserOf(ctx),
+        browserSha256: cookies.browserOf(ctx),
         userId: session.userId,
         ...(postLogout !== undefined ? { postLogoutRedirectUri: postLogout } : {}),
         ...(state !== undefined ? { state } : {}),
@@ -666,12 +471,12 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       return sendPage(
         ctx,
         confirmSignOutPage({
-          action: `${orgPath(tenant)}/oauth2/${serverId === orgServerId ? '' : `${encodeURIComponent(serverId)}/`}v1/logout`,
+          action: `${orgPath(tenancy, tenant)}/oauth2/${serverId === orgServerId ? '' : `${encodeURIComponent(serverId)}/`}v1/logout`,
           ...(postLogout !== undefined ? { formAction: formTargets(postLogout) } : {}),
           requestId: pending.id,
           csrf: pending.csrf,
           clientName: client.metadata.clientName || client.id,
-          login: await loginOf(tenant, session.userId),
+          login: await loginOf(store, tenant, session.userId),
         }),
       );
     }
@@ -685,7 +490,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     state: string | undefined,
   ) => {
     await flow.endSession(ctx.state.tenant, ctx.cookies.get(sessionCookie));
-    setCookie(ctx, sessionCookie, '', 0);
+    cookies.set(ctx, sessionCookie, '', 0);
     if (postLogout === undefined) return sendPage(ctx, signedOutPage());
     const url = new URL(postLogout);
     if (state !== undefined) url.searchParams.append('state', state);
@@ -711,43 +516,18 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     if (!(await logoutRequests.take(tenant, pending.id))) return expired();
     if (form.values.get('decision') !== 'sign-out') {
       const session = await flow.session(tenant, ctx.cookies.get(sessionCookie));
-      return sendPage(ctx, stillSignedInPage(session ? await loginOf(tenant, session.userId) : ''));
+      return sendPage(
+        ctx,
+        stillSignedInPage(session ? await loginOf(store, tenant, session.userId) : ''),
+      );
     }
     return signOut(ctx, pending.postLogoutRedirectUri, pending.state);
-  };
-
-  /** An ID token of this server, signed by one of its keys; expired ones are fine (a hint). */
-  const verifyHint = async (hint: string, tenant: string, serverId: string, issuer: string) => {
-    const payload = hint.split('.')[1];
-    let unverified: Record<string, unknown>;
-    try {
-      unverified = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'));
-    } catch {
-      return undefined;
-    }
-    if (typeof unverified.aud !== 'string' || typeof unverified.iat !== 'number') return undefined;
-    try {
-      const { claims } = verifyJwt(hint, {
-        keys: await deps.ring.verificationKeys(tenant, serverId),
-        issuer,
-        audience: unverified.aud,
-        // As of when it was issued: a hint may have expired since.
-        now: () => (unverified.iat as number) * 1000,
-      });
-      if (typeof claims.jti !== 'string' || !claims.jti.startsWith('ID.')) return undefined;
-      return claims as { aud: string; sub: string };
-    } catch (error) {
-      if (error instanceof TokenInvalidError) return undefined;
-      throw error;
-    }
   };
 
   pages.get('/oauth2/v1/logout', (ctx) => logout(ctx, orgServerId));
   pages.post('/oauth2/v1/logout', (ctx) => logout(ctx, orgServerId));
   pages.get('/oauth2/:serverId/v1/logout', (ctx) => logout(ctx, ctx.params.serverId!));
   pages.post('/oauth2/:serverId/v1/logout', (ctx) => logout(ctx, ctx.params.serverId!));
-
-  // ---- /api/v1/authn (Okta's Authentication API) ------------------------------------------------
   const api = new Router();
   api.post('/api/v1/authn', async (ctx) => {
     const tenant = ctx.state.tenant as string | undefined;
@@ -769,7 +549,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
         : []),
     ];
     if (causes.length > 0) throw OktaApiError.validation(causes);
-    const attempt = await attemptSignIn(ctx, tenant, username as string, password as string);
+    const attempt = await signIns.attempt(ctx, tenant, username as string, password as string);
     if (attempt.refused) throw attempt.refused;
     const { result } = attempt;
     if (result.outcome === 'locked-out') {
@@ -810,11 +590,11 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   // Liveness, and readiness: the read models sign-ins are decided from are fresh (as token's).
   app.use(
     probes(async () => {
-      const { fresh, lagMs } = await readModelsFresh(deps.store, { now, maxLagMs: 1000 });
+      const { fresh, lagMs } = await readModelsFresh(store, { now, maxLagMs: 1000 });
       return { ready: fresh, projectionLagMs: lagMs ?? null, passwordChecks: hashes.depth };
     }),
   );
-  app.use(resolveTenant(deps.tenancy));
+  app.use(resolveTenant(tenancy));
   app.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Pragma', 'no-cache');
@@ -823,37 +603,9 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     await next();
   });
   // The JSON API answers in Okta's error shape; every other path is a page.
-  const apiErrors = oktaErrors(log);
-  const pageErrors: Koa.Middleware = async (ctx, next) => {
-    try {
-      if (!ctx.state.tenant)
-        return showError(ctx, 404, 'invalid_request', 'There is no such page.');
-      await next();
-      if (ctx.status === 404 && ctx.body === undefined)
-        showError(ctx, 404, 'invalid_request', 'There is no such page.');
-    } catch (caught) {
-      if (caught instanceof OAuthError && caught.status < 500)
-        return showError(ctx, caught.status, caught.error, caught.description);
-      if (caught instanceof OAuthError && caught.error === 'temporarily_unavailable')
-        return showError(ctx, 503, caught.error, caught.description);
-      if (caught instanceof ProjectionStoreUnavailableError)
-        return showError(
-          ctx,
-          503,
-          'temporarily_unavailable',
-          'The server is temporarily unavailable; try again shortly.',
-        );
-      const errorId = logUnexpected(log, ctx, caught);
-      showError(
-        ctx,
-        500,
-        'server_error',
-        `Something went wrong on our side (${errorId}). Try again shortly.`,
-      );
-    }
-  };
+  const errors = { api: oktaErrors(log), page: pageErrors(log) };
   app.use((ctx, next) =>
-    ctx.path.startsWith('/api/') ? apiErrors(ctx, next) : pageErrors(ctx, next),
+    ctx.path.startsWith('/api/') ? errors.api(ctx, next) : errors.page(ctx, next),
   );
   app.use(api.routes());
   app.use(
