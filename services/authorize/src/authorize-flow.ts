@@ -18,7 +18,7 @@ import {
   sha256Hex,
   topicOfGrantEvent,
 } from '@gatehouse/grants';
-import { OAuthError } from '@gatehouse/http';
+import { OAuthError, TemporarilyUnavailable } from '@gatehouse/http';
 import {
   currentBindingDigest,
   type DirectoryCache,
@@ -351,9 +351,7 @@ export class AuthorizeFlow {
       ]);
     } catch (error) {
       if (error instanceof EventBusUnavailableError)
-        throw new OAuthError(
-          503,
-          'temporarily_unavailable',
+        throw new TemporarilyUnavailable(
           'The server is temporarily unavailable; try again shortly.',
         );
       throw error;

@@ -7,7 +7,7 @@ import {
   TokenServiceClient,
   type TokenServiceServer,
 } from '@gatehouse/contracts';
-import { OAuthError } from '@gatehouse/http';
+import { OAuthError, ServerError, TemporarilyUnavailable } from '@gatehouse/http';
 import { type GrpcTls, grpcChannelCredentials } from '@gatehouse/internal-plane';
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 
@@ -18,15 +18,12 @@ export interface TokenMinter {
 
 const refusal = (error: Partial<ServiceError>) => {
   const code = error.metadata?.get('oauth-error')[0];
+  // The token service's own code, whichever it is (the refusal is the token service's to name).
   if (typeof code === 'string' && code !== 'server_error')
     return new OAuthError(400, code, error.details || 'The token service refused the request.');
   if (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)
-    return new OAuthError(
-      503,
-      'temporarily_unavailable',
-      'The token service is unavailable; try again shortly.',
-    );
-  return new OAuthError(500, 'server_error', 'The token service failed.');
+    return new TemporarilyUnavailable('The token service is unavailable; try again shortly.');
+  return new ServerError('The token service failed.');
 };
 
 /**

@@ -1,7 +1,6 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { TrustedProxies } from '@gatehouse/http';
 import { defaultRateLimitConfig, type RateLimitConfig } from '@gatehouse/rate-limits';
+import { listenOnLoopback, startTokenService } from '@gatehouse/test-services';
 import {
   directoryFixtures,
   startOAuthBackbone,
@@ -9,26 +8,13 @@ import {
   testTenancy,
 } from '@gatehouse/test-stacks';
 import { testGrpcTls } from '@gatehouse/testkit';
-import { createTokenService, serveTokenService } from '@gatehouse/token';
-import type Koa from 'koa';
 import { createAuthorizeService, grpcTokenMinter } from '../app.js';
 import type { FlowStateOptions } from '../flow-state.js';
 import type { HashQueueOptions } from '../hash-queue.js';
 
 export const tenancy = testTenancy;
 
-const listen = async (
-  app: Koa | RequestListener,
-  cleanups: (() => Promise<void>)[],
-): Promise<string> => {
-  const server: Server =
-    typeof app === 'function'
-      ? createServer(app).listen(0, '127.0.0.1')
-      : app.listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-};
+const listen = listenOnLoopback;
 
 export async function startAuthorize(
   stack: TestStack,
@@ -45,18 +31,12 @@ export async function startAuthorize(
     cleanups,
   );
 
-  const token = createTokenService({ bus, store, ring, tenancy, log });
-  await token.start();
-  cleanups.push(() => token.stop());
-  const tokenBase = await listen(token.app, cleanups);
-  const grpc = await serveTokenService(
-    token.tokenService,
-    '127.0.0.1:0',
-    await testGrpcTls('token'),
-  );
-  cleanups.push(() => grpc.close());
+  const token = await startTokenService({ bus, store, ring, tenancy, log }, cleanups, {
+    grpcTls: await testGrpcTls('token'),
+  });
+  const tokenBase = token.base;
 
-  const minter = grpcTokenMinter(`127.0.0.1:${grpc.port}`, await testGrpcTls('authorize'));
+  const minter = grpcTokenMinter(token.grpcAddress!, await testGrpcTls('authorize'));
   cleanups.push(async () => minter.close());
   const service = createAuthorizeService({
     bus,

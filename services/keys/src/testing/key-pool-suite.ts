@@ -4,7 +4,6 @@
 // signing keys in JWKS when its creation answers, from the pool while it lasts and generated on
 // demand once it is empty.
 import { createHash, createPrivateKey, createPublicKey, randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { SigningKeyCreated } from '@gatehouse/contracts';
 import { jwkThumbprint } from '@gatehouse/jwt';
 import {

@@ -1,7 +1,6 @@
 // The userinfo service end to end (userinfo + token for real tokens + projector + bus + store):
 // seed 000's answers and errors, the claims of each scope, and implicit invalidation.
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { listenOnLoopback, startTokenService } from '@gatehouse/test-services';
 import {
   customScopeCreated,
@@ -11,7 +10,6 @@ import {
   testTenancy,
 } from '@gatehouse/test-stacks';
 import { sendRaw } from '@gatehouse/testkit';
-import type Koa from 'koa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createUserinfoService } from '../app.js';
 
