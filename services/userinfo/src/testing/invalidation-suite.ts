@@ -396,16 +396,19 @@ export function describeImplicitInvalidation(stack: TestStack): void {
         }
       });
       const waitFor = { timeout: 10_000, interval: 5 };
-      await vi.waitFor(() => expect(minted.length).toBeGreaterThan(10), waitFor);
-      await change(web.clientId, { type: 'gatehouse.events.v1.ClientDeactivated', data: {} }, 2);
-      // Keep minting after the projector applied it, until the token service itself refuses the
-      // client at every minter (401, or 429 once the failures' budget is spent): its cache may lag.
-      await vi.waitFor(
-        () => expect(lastStatus.every((status) => status === 401 || status === 429)).toBe(true),
-        waitFor,
-      );
-      stop = true;
-      await Promise.all(minters);
+      try {
+        await vi.waitFor(() => expect(minted.length).toBeGreaterThan(10), waitFor);
+        await change(web.clientId, { type: 'gatehouse.events.v1.ClientDeactivated', data: {} }, 2);
+        // Keep minting after the projector applied it, until the token service itself refuses the
+        // client at every minter (401, or 429 once the failures' budget is spent): its cache may lag.
+        await vi.waitFor(
+          () => expect(lastStatus.every((status) => status === 401 || status === 429)).toBe(true),
+          waitFor,
+        );
+      } finally {
+        stop = true;
+        await Promise.all(minters);
+      }
       await caughtUp();
       expect(minted.length).toBeGreaterThan(10);
       const alive = (await Promise.all(minted.map((token) => validate(token)))).filter(Boolean);
