@@ -31,9 +31,11 @@ export function directoryFixtures(deps: {
   bus: EventBus;
   store: ProjectionStore;
   keks: KeyEncryptionKeys;
+  /** The clock of the services and of the projector's beacon. Default `Date.now`. */
   now?: () => number;
 }) {
   const { bus, store, keks } = deps;
+  const now = deps.now ?? Date.now;
 
   /** Every event appended so far, applied by the projector. */
   const caughtUp = async () => {
@@ -47,9 +49,10 @@ export function directoryFixtures(deps: {
     // And the projector's caught-up beacon says so too, as token checks require (SPEC section 6):
     // a beacon from after this call, and then one more, so that it is fresh on return even when
     // the first took long to come (a beacon is as old as the moment its sample was taken).
+    // The beacon is on the projector's clock; the deadline is real time.
     const deadline = Date.now() + 20_000;
-    for (const asked of [Date.now(), undefined]) {
-      const since = asked ?? Date.now();
+    for (const asked of [now(), undefined]) {
+      const since = asked ?? now();
       while (Number((await store.get(caughtUpAtKey)) ?? '0') < since) {
         if (Date.now() > deadline)
           throw new Error('the projector did not report being caught up within 20 s');
@@ -154,7 +157,7 @@ export function directoryFixtures(deps: {
     verifier?: string,
   ) => {
     const value = randomBytes(32).toString('base64url');
-    const now = (deps.now ?? Date.now)();
+    const issuedAt = now();
     const serverId = code.serverId ?? 'default';
     const record: CodeRecord = {
       grantId: newGrantId(),
@@ -166,9 +169,9 @@ export function directoryFixtures(deps: {
         clientId: code.clientId,
         userId: code.userId,
       }),
-      authTime: Math.floor(now / 1000) - 5,
+      authTime: Math.floor(issuedAt / 1000) - 5,
       amr: ['pwd'],
-      expiresAt: now + 60_000,
+      expiresAt: issuedAt + 60_000,
       accessTokenLifetimeSeconds: 3600,
       refreshTokenLifetimeSeconds: 90 * 24 * 3600,
       refreshTokenWindowSeconds: 7 * 24 * 3600,

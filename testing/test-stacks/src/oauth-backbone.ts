@@ -28,11 +28,14 @@ export const oauthProjections = [
   invalidationProjection,
 ];
 
-/** Starts the backbone; `cleanups` gets what stops it, in order. */
+/**
+ * Starts the backbone; `cleanups` gets what stops it, in order. `now`: the projector's clock (its
+ * caught-up beacon), the one a test gives the services too, so that moving it ages the read models.
+ */
 export async function startOAuthBackbone(
   stack: TestStack,
   cleanups: (() => Promise<void>)[],
-  options: Pick<ProjectionRunnerOptions, 'beforeApply'> = {},
+  options: Pick<ProjectionRunnerOptions, 'beforeApply' | 'now'> = {},
 ) {
   const { bus, store, rateLimiter, close } = await stack.open();
   cleanups.push(close);

@@ -1,5 +1,6 @@
 // What integration tests import: the Kafka and Redis the global setup found or started, and a
-// headless Chromium for browser tests, and mutual TLS certificates for gRPC.
+// headless Chromium for browser tests, and mutual TLS certificates for gRPC; and for every test, a
+// clock it moves by hand.
 import { inject } from 'vitest';
 import type { KafkaHandle, RedisHandle } from './infrastructure.js';
 
@@ -13,6 +14,7 @@ export {
   saveScreenshot,
   screenshotDir,
 } from './browser.js';
+export { type TestClock, testClock } from './clock.js';
 export { testGrpcCa, testGrpcTls, testGrpcTlsEnv } from './grpc-tls.js';
 export {
   acquireInfrastructure,

@@ -70,6 +70,8 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
       expect(await store.expire('missing', 150)).toBe(false);
       await store.set('reset', 'x', { ttlMs: 150 });
       await store.set('reset', 'y'); // a plain set drops the TTL
+      // A real wait, kept: expiry on the store's own clock is what this proves (Redis's, which no
+      // test clock reaches), so the TTLs above are short and this waits them out.
       await sleep(300);
       expect(await store.get('short')).toBeNull();
       expect(await store.pttl('short')).toBe(-2);

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { ProjectionRunner } from '@gatehouse/projections';
 import type { TestStack } from '@gatehouse/test-stacks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startAdmin } from './admin-harness.js';
 
 export function describeIdempotency(stack: TestStack): void {
@@ -164,7 +164,16 @@ export function describeIdempotency(stack: TestStack): void {
       const key = randomUUID();
       const login = 'grace@example.com';
       const first = send('POST', '/api/v1/users?activate=false', newUser(login), key);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The first has claimed the key: its record says it runs (it waits for the projector).
+      await vi.waitFor(
+        async () => {
+          const records = await admin.store.dump('fs:idempotency:');
+          expect(records.map((record) => JSON.parse(String(record.value)).state)).toEqual([
+            'running',
+          ]);
+        },
+        { timeout: 10_000, interval: 5 },
+      );
       const meanwhile = await send('POST', '/api/v1/users?activate=false', newUser(login), key);
       expect(meanwhile.status).toBe(409);
       expect(meanwhile.body.errorSummary).toContain('still in progress');

@@ -20,18 +20,22 @@ export async function startAuthorize(
   stack: TestStack,
   cleanups: (() => Promise<void>)[],
   options: {
+    /** The clock of the authorize and token services, the projector's beacon and the fixtures. */
+    now?: () => number;
     flowOptions?: Partial<Omit<FlowStateOptions, 'now'>>;
     /** Sign-in budgets; default the deployment's defaults. */
     rateLimits?: RateLimitConfig;
     hashQueue?: Partial<HashQueueOptions>;
   } = {},
 ) {
+  const clock = options.now ? { now: options.now } : {};
   const { bus, store, ring, keks, logs, log, rateLimiter } = await startOAuthBackbone(
     stack,
     cleanups,
+    clock,
   );
 
-  const token = await startTokenService({ bus, store, ring, tenancy, log }, cleanups, {
+  const token = await startTokenService({ bus, store, ring, tenancy, log, ...clock }, cleanups, {
     grpcTls: await testGrpcTls('token'),
   });
   const tokenBase = token.base;
@@ -45,6 +49,7 @@ export async function startAuthorize(
     tenancy,
     minter,
     log,
+    ...clock,
     ...(options.flowOptions ? { flowOptions: options.flowOptions } : {}),
     rateLimiter: rateLimiter(options.rateLimits ?? defaultRateLimitConfig),
     // Loopback is the edge here, so a test presents sources with X-Forwarded-For.
@@ -81,7 +86,7 @@ export async function startAuthorize(
     );
   }, cleanups);
 
-  const fixtures = directoryFixtures({ bus, store, keks });
+  const fixtures = directoryFixtures({ bus, store, keks, ...clock });
   return { bus, store, ring, keks, base, tokenBase, jwksBase, logs, ...fixtures };
 }
 

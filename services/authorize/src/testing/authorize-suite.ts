@@ -10,7 +10,7 @@ import { KafkaEventBus } from '@gatehouse/event-bus';
 import { signJwt } from '@gatehouse/jwt';
 import { rateLimitConfigOf } from '@gatehouse/rate-limits';
 import { customScopeCreated, fixturePassword, type TestStack } from '@gatehouse/test-stacks';
-import { testGrpcTls } from '@gatehouse/testkit';
+import { testClock, testGrpcTls } from '@gatehouse/testkit';
 import * as oidc from 'openid-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createAuthorizeService, grpcTokenMinter } from '../app.js';
@@ -486,7 +486,8 @@ export function describeAuthorizeService(stack: TestStack): void {
     });
 
     it('signs in through the hosted page: CSRF-bound forms, a session cookie, prompt=login and max_age', async () => {
-      const { authorizeUrl, base, login, exchange } = await setup();
+      const clock = testClock();
+      const { authorizeUrl, base, login, exchange } = await setup({ now: clock.now });
       const tab = browser(authorizeUrl({}));
       const start = await tab.get(
         authorizeUrl({ ...base, response_type: 'code', login_hint: login }),
@@ -544,7 +545,8 @@ export function describeAuthorizeService(stack: TestStack): void {
       expect(
         (await tab.get(authorizeUrl({ ...base, response_type: 'code', prompt: 'login' }))).location,
       ).toMatch(/\/login\?tx=/);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // A second later on the services' clock (auth_time counts whole seconds).
+      clock.advance(1000);
       expect(
         (await tab.get(authorizeUrl({ ...base, response_type: 'code', max_age: '0' }))).location,
       ).toMatch(/\/login\?tx=/);

@@ -16,7 +16,7 @@ import {
   storeKeySource,
 } from '@gatehouse/signing-keys';
 import { appendDirectoryEvents, type TestStack } from '@gatehouse/test-stacks';
-import { testGrpcTls } from '@gatehouse/testkit';
+import { testClock, testGrpcTls } from '@gatehouse/testkit';
 import { createKeysService, type KeysDeps, type KeysService } from '../app.js';
 import { serveKeyService } from '../grpc/key-service.js';
 
@@ -29,15 +29,10 @@ export interface ApiResponse {
 
 export const tenancy: TenancyConfig = { mode: 'path', publicUrl: new URL('http://localhost:9000') };
 
-/** A clock the test moves by hand. */
+/** A clock that stands still until the test moves it, as the keys service reads one (a Date). */
 export function manualClock(start = Date.parse('2026-11-23T12:00:00Z')) {
-  let now = start;
-  return {
-    now: () => new Date(now),
-    advance: (ms: number) => {
-      now += ms;
-    },
-  };
+  const clock = testClock(start);
+  return { now: () => new Date(clock.now()), advance: clock.advance };
 }
 
 export async function startKeys(

@@ -7,6 +7,7 @@ import type { DeliveredEvent, EventPosition } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
 import { ProjectionRunner, topicPositionPrefix, waitForProjections } from '@gatehouse/projections';
 import { oauthProjections, type TestStack } from '@gatehouse/test-stacks';
+import { testClock } from '@gatehouse/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, startToken } from './token-harness.js';
 
@@ -67,8 +68,11 @@ export function describeRefreshReuse(stack: TestStack): void {
 
     const setup = async (options: { maxProjectionLagMs?: number } = {}) => {
       const gate = new ProjectorGate();
+      // The token service's and the projector's clock: moved, it ages the read models at once.
+      const clock = testClock();
       const harness = await startToken(stack, cleanups, {
         beforeApply: gate.beforeApply,
+        now: clock.now,
         ...options,
       });
       // Cleanups run in reverse: a held projector is released before it is stopped.
@@ -106,7 +110,19 @@ export function describeRefreshReuse(stack: TestStack): void {
         harness.post(path('token'), { grant_type: 'refresh_token', refresh_token: token }, auth);
       const active = async (token: string) =>
         (await harness.post(path('introspect'), { token }, auth)).body.active as boolean;
-      return { ...harness, gate, tenant, web, userId, auth, path, exchange, refresh, active };
+      return {
+        ...harness,
+        clock,
+        gate,
+        tenant,
+        web,
+        userId,
+        auth,
+        path,
+        exchange,
+        refresh,
+        active,
+      };
     };
 
     /** The family is dead: its newest refresh token and every access token are refused. */
@@ -127,7 +143,7 @@ export function describeRefreshReuse(stack: TestStack): void {
       expect(second.refresh_token).toEqual(expect.any(String));
       await h.runner.stop();
       // Past the staleness bound (1 s): token checks fail closed, but a spent token is a spent token.
-      await new Promise((resolve) => setTimeout(resolve, 1200));
+      h.clock.advance(1200);
       expect(
         (await h.post(h.path('introspect'), { token: second.access_token }, h.auth)).status,
       ).toBe(503);
@@ -139,6 +155,7 @@ export function describeRefreshReuse(stack: TestStack): void {
         store: h.store,
         projections: oauthProjections,
         groupId: `projector-${randomUUID()}`,
+        now: h.clock.now,
       });
       cleanups.push(() => restarted.stop());
       await h.caughtUp();

@@ -24,6 +24,7 @@ export async function startToken(
   stack: TestStack,
   cleanups: (() => Promise<void>)[],
   options: {
+    /** The clock of the token service, the projector's beacon and the fixtures. */
     now?: () => number;
     maxProjectionLagMs?: number;
     /** The request budgets; default the deployment's defaults. */
@@ -35,7 +36,10 @@ export async function startToken(
   const { bus, store, rateLimiter, runner, keks, ring, logs, log } = await startOAuthBackbone(
     stack,
     cleanups,
-    options.beforeApply ? { beforeApply: options.beforeApply } : {},
+    {
+      ...(options.beforeApply ? { beforeApply: options.beforeApply } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    },
   );
   const service = createTokenService({
     bus,

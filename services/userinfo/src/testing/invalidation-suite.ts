@@ -11,7 +11,7 @@ import { grpcChannelCredentials } from '@gatehouse/internal-plane';
 import { ProjectionRunner, rebuildProjections } from '@gatehouse/projections';
 import { basic, startToken, tokenTenancy as tenancy } from '@gatehouse/test-services';
 import { customScopeCreated, oauthProjections, type TestStack } from '@gatehouse/test-stacks';
-import { testGrpcTls } from '@gatehouse/testkit';
+import { testClock, testGrpcTls } from '@gatehouse/testkit';
 import { status } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createUserinfoService } from '../app.js';
@@ -26,7 +26,9 @@ export function describeImplicitInvalidation(stack: TestStack): void {
     });
 
     const setup = async () => {
-      const harness = await startToken(stack, cleanups);
+      // The services' and the projector's clock: moved, it ages the read models at once.
+      const clock = testClock();
+      const harness = await startToken(stack, cleanups, { now: clock.now });
       const tenant = await harness.newTenant();
       await harness.appendDirectory(tenant, [
         customScopeCreated('default', 'orders.read', { isDefault: true }),
@@ -49,6 +51,7 @@ export function describeImplicitInvalidation(stack: TestStack): void {
         store: harness.store,
         ring: harness.ring,
         tenancy,
+        now: clock.now,
         log: () => {},
       });
       await userinfo.start();
@@ -152,6 +155,7 @@ export function describeImplicitInvalidation(stack: TestStack): void {
       };
       return {
         ...harness,
+        clock,
         userinfoStatus,
         tenant,
         web,
@@ -281,6 +285,7 @@ export function describeImplicitInvalidation(stack: TestStack): void {
         base,
         caughtUp,
         logs,
+        clock,
       } = await setup();
       const tokens = await issued();
       const ready = async () => (await fetch(`${base}/readyz`)).status;
@@ -294,7 +299,7 @@ export function describeImplicitInvalidation(stack: TestStack): void {
         },
       ]);
       // Past the bound (1 s), nothing answers from the stale read models: not "active", not "inactive".
-      await new Promise((resolve) => setTimeout(resolve, 1300));
+      clock.advance(1300);
       const stale = await post(path('introspect'), { token: tokens.accessToken }, auth);
       expect(stale.status, JSON.stringify(stale.body) + logs.join('\n')).toBe(503);
       expect(stale.body.error).toBe('temporarily_unavailable');
@@ -308,6 +313,7 @@ export function describeImplicitInvalidation(stack: TestStack): void {
         store,
         projections: oauthProjections,
         groupId: `projector-${randomUUID()}`,
+        now: clock.now,
       });
       cleanups.push(() => resumed.stop());
       await caughtUp();
@@ -374,24 +380,35 @@ export function describeImplicitInvalidation(stack: TestStack): void {
     it('leaves no window: every token minted while a deactivation propagates is dead once it has', async () => {
       const { change, web, validate, post, path, auth, caughtUp } = await setup();
       const minted: string[] = [];
+      /** What each minter was answered last. */
+      const lastStatus = [0, 0, 0, 0];
       let stop = false;
       // Four clients of the token endpoint, minting as fast as they can through the change.
-      const minters = Array.from({ length: 4 }, async () => {
+      const minters = lastStatus.map(async (_, i) => {
         while (!stop) {
           const response = await post(
             path('token'),
             { grant_type: 'client_credentials', scope: 'orders.read' },
             auth,
           );
+          lastStatus[i] = response.status;
           if (response.status === 200) minted.push(response.body.access_token as string);
         }
       });
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      await change(web.clientId, { type: 'gatehouse.events.v1.ClientDeactivated', data: {} }, 2);
-      // Keep minting a while after the projector applied it: the token service's cache may lag.
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      stop = true;
-      await Promise.all(minters);
+      const waitFor = { timeout: 10_000, interval: 5 };
+      try {
+        await vi.waitFor(() => expect(minted.length).toBeGreaterThan(10), waitFor);
+        await change(web.clientId, { type: 'gatehouse.events.v1.ClientDeactivated', data: {} }, 2);
+        // Keep minting after the projector applied it, until the token service itself refuses the
+        // client at every minter (401, or 429 once the failures' budget is spent): its cache may lag.
+        await vi.waitFor(
+          () => expect(lastStatus.every((status) => status === 401 || status === 429)).toBe(true),
+          waitFor,
+        );
+      } finally {
+        stop = true;
+        await Promise.all(minters);
+      }
       await caughtUp();
       expect(minted.length).toBeGreaterThan(10);
       const alive = (await Promise.all(minted.map((token) => validate(token)))).filter(Boolean);

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { generationsOf, ProjectionRunner, rebuildProjections } from '@gatehouse/projections';
 import { basic, startToken, tokenTenancy as tenancy } from '@gatehouse/test-services';
 import { loseStore, oauthProjections, type TestStack } from '@gatehouse/test-stacks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createUserinfoService } from '../app.js';
 
 const redirectUri = 'https://app.example.com/cb';
@@ -94,8 +94,22 @@ export function describeRecovery(stack: TestStack, redis?: RedisControl): void {
             count(kind, await ask(tokens[Math.floor(Math.random() * tokens.length)]!));
           }
         });
+        const answered = (kind: 'valid' | 'revoked') =>
+          [...answers[kind].values()].reduce((sum, n) => sum + n, 0);
         return {
           answers,
+          /** Resolves once the load has been answered `times` more times for each kind of token. */
+          answeredAgain: async (times = 20) => {
+            const valid = answered('valid') + times;
+            const revoked = answered('revoked') + times;
+            await vi.waitFor(
+              () => {
+                expect(answered('valid')).toBeGreaterThanOrEqual(valid);
+                expect(answered('revoked')).toBeGreaterThanOrEqual(revoked);
+              },
+              { timeout: 30_000, interval: 5 },
+            );
+          },
           stop: async () => {
             running = false;
             await Promise.all(workers);
@@ -116,7 +130,8 @@ export function describeRecovery(stack: TestStack, redis?: RedisControl): void {
             throw new Error(`the read models did not heal in ${timeoutMs} ms`);
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        // The load goes on a while once healed: what it is answered then is checked too.
+        await load.answeredAgain();
         const answers = await load.stop();
         expect(answers.revoked.get(200) ?? 0).toBe(0);
         for (const kind of ['valid', 'revoked'] as const)
@@ -148,7 +163,7 @@ export function describeRecovery(stack: TestStack, redis?: RedisControl): void {
       it('fails closed while the store is emptied under load, and heals by itself, losing nothing', async () => {
         const h = await setup();
         const load = h.underLoad();
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await load.answeredAgain();
         const generations = generationsOf(h.store)!;
         const generation = await generations.current();
         await loseStore(h.store);
@@ -161,7 +176,7 @@ export function describeRecovery(stack: TestStack, redis?: RedisControl): void {
       it('answers 503, never 500, while Redis is down, and heals by itself when it restarts empty', async () => {
         const h = await setup();
         const load = h.underLoad();
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await load.answeredAgain();
         await redis.stop();
         try {
           // The token endpoint too: a code exchange needs the store (the issue found 500s here).
@@ -180,7 +195,14 @@ export function describeRecovery(stack: TestStack, redis?: RedisControl): void {
           );
           expect(token.status).toBe(503);
           expect(token.body.error).toBe('temporarily_unavailable');
-          await new Promise((resolve) => setTimeout(resolve, 500));
+          // The load meets the outage too: each kind of token is answered 503 while Redis is down.
+          await vi.waitFor(
+            () => {
+              expect(load.answers.valid.get(503) ?? 0).toBeGreaterThan(0);
+              expect(load.answers.revoked.get(503) ?? 0).toBeGreaterThan(0);
+            },
+            { timeout: 30_000, interval: 5 },
+          );
         } finally {
           // Back without its data, as a Redis without persistence comes back.
           await redis.start({ empty: true });
@@ -201,13 +223,14 @@ export function describeRecovery(stack: TestStack, redis?: RedisControl): void {
         });
         cleanups.push(() => second.stop());
         const load = h.underLoad();
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await load.answeredAgain();
         const rebuilt = await rebuildProjections({
           bus: h.bus,
           store: h.store,
           projections: oauthProjections,
         });
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        // And on the rebuilt generation, once the rebuild switched to it.
+        await load.answeredAgain();
         const answers = await load.stop();
         expect(rebuilt.events).toBeGreaterThan(0);
         expect(answers.revoked.get(200) ?? 0).toBe(0);
