@@ -44,15 +44,20 @@ ensure_compose() {
 compose_args=(--project-directory "$root" -f "$root/docker-compose.yml" -p "$project")
 compose() {
   ensure_compose
-  # No .env yet (an `up` stopped before writing it): `down` still finds the project by its name.
-  local env=()
-  [ -f "$dir/.env" ] && env=(--env-file "$dir/.env")
+  # No .env yet (an `up` stopped before writing it): `down` still finds the project by its name,
+  # with stand-ins for the settings the file requires (nothing is started with them).
+  local env=(--env-file "$dir/.env")
+  if [ ! -f "$dir/.env" ]; then
+    printf 'GATEHOUSE_ADMIN_TOKEN=%s\nGATEHOUSE_KEK=%s\n' unused unused >"$dir/.env.down"
+    env=(--env-file "$dir/.env.down")
+  fi
   docker-compose "${compose_args[@]}" "${env[@]}" "$@" 2> >(grep -v 'variable is not set' >&2)
 }
 
 up() {
   # Whatever stops `up` half-way (a failure, Ctrl-C, a caller's SIGTERM) takes the stack down with
-  # it: nothing is left running.
+  # it: nothing is left running. A SIGTERM to this script alone lets an image build under way
+  # finish first (a builder killed mid-build leaves its working containers mounted).
   trap 'status=$?; trap - EXIT INT TERM; [ "$status" = 0 ] || { say "up failed: taking the stack down"; down; }; exit "$status"' EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -94,7 +99,10 @@ up() {
   fi
   say "docker-compose up (waits for every healthcheck)"
   ensure_compose
-  timeout 420 docker-compose "${compose_args[@]}" --env-file "$dir/.env" up -d --no-build >&2 || {
+  # In the background with `wait`, so that a SIGTERM or Ctrl-C runs the trap at once (bash runs
+  # traps only between foreground commands).
+  timeout 420 docker-compose "${compose_args[@]}" --env-file "$dir/.env" up -d --no-build >&2 &
+  wait $! || {
     compose ps >&2 || true
     compose logs --tail=30 >&2 || true
     die "the stack did not come up healthy within 7 minutes"

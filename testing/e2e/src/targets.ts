@@ -172,7 +172,7 @@ export interface ComposeStack {
   start(): Promise<ComposeTarget>;
   /**
    * Takes the stack down whatever state `start` reached: an `up` still running (a hook that timed
-   * out) is stopped — its process group gets SIGTERM and compose.sh's trap runs `down` — and a
+   * out) is stopped — compose.sh gets SIGTERM and its trap runs `down` — and a
    * stack that came up gets `compose.sh down`.
    */
   stop(): Promise<void>;
@@ -236,7 +236,8 @@ export function composeStack(): ComposeStack {
       if (up?.pid !== undefined && up.exitCode === null) {
         const exited = new Promise((resolve) => up!.once('exit', resolve));
         try {
-          process.kill(-up.pid, 'SIGTERM');
+          // compose.sh alone: it lets a build under way finish, then its trap takes the stack down.
+          process.kill(up.pid, 'SIGTERM');
         } catch {
           // already gone
         }
