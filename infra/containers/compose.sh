@@ -139,6 +139,8 @@ down() {
     rm -f "$dir/health.pid"
     [ -n "$pid" ] && { kill -- "-$pid" 2>/dev/null || true; }
   fi
+  # The podman API, if `up` started it (none answered before): stopped with the stack.
+  if [ -f "$dir/engine/podman-service.pid" ]; then bash "$here/engine.sh" stop --dir "$dir/engine"; fi
   say "down: nothing of $project left"
 }
 
