@@ -27,6 +27,8 @@ export const keys = {
   userGroups: (tenant: string, userId: string) => `rm:user-groups:${tenant}:${userId}`,
   /** hash: id, status, created, lastUpdated, metadata (JSON), secretSha256, deleted */
   client: (tenant: string, id: string) => `rm:client:${tenant}:${id}`,
+  /** set of the ids of a tenant's clients that are not deleted (the Apps API lists them) */
+  clients: (tenant: string) => `rm:clients:${tenant}`,
   /** set of the user ids assigned to an app directly */
   appUsers: (tenant: string, clientId: string) => `rm:app-users:${tenant}:${clientId}`,
   /** set of the group ids assigned to an app */

@@ -41,6 +41,21 @@ async function apply(order: number[]) {
 }
 
 describe('client projection', () => {
+  it("lists a registered client in its tenant's set of clients, and a deleted one no more", async () => {
+    const store = new MemoryProjectionStore();
+    await store.write(projectClientEvent(envelopes[0]!, events[0] as never));
+    expect(await store.smembers(keys.clients('acme'))).toEqual([id]);
+    const deleted = { type: 'gatehouse.events.v1.ClientDeleted', data: {} } as const;
+    const envelope = newEnvelope({
+      type: deleted.type,
+      tenant: 'acme',
+      aggregateId: id,
+      data: encodeDirectoryEvent(deleted),
+    });
+    await store.write(projectClientEvent(envelope, deleted));
+    expect(await store.smembers(keys.clients('acme'))).toEqual([]);
+  });
+
   it('shows the newest metadata, secret and status, and a deletion as no client', async () => {
     const view = clientViewOf(await apply([0, 1, 2, 3]));
     expect(view).toMatchObject({

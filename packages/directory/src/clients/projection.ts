@@ -32,6 +32,7 @@ export function projectClientEvent(envelope: Envelope, event: ClientEvent): Writ
           metadata: JSON.stringify(event.data.metadata),
           secretSha256: event.data.clientSecretSha256,
         }),
+        { op: 'sadd', key: keys.clients(tenant), members: [id] },
       ];
     case 'gatehouse.events.v1.ClientUpdated':
       return [set({ metadata: JSON.stringify(event.data.metadata) })];
@@ -42,7 +43,10 @@ export function projectClientEvent(envelope: Envelope, event: ClientEvent): Writ
     case 'gatehouse.events.v1.ClientDeactivated':
       return [set({ status: 'INACTIVE' })];
     case 'gatehouse.events.v1.ClientDeleted':
-      return [set({ deleted: at })];
+      return [
+        set({ deleted: at }),
+        { op: 'srem', key: keys.clients(tenant), members: [id] },
+      ];
     case 'gatehouse.events.v1.AppUserAssigned':
       return [
         set({}),
