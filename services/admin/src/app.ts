@@ -19,6 +19,7 @@ import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
 import { waitForSigningKeys } from '@gatehouse/signing-keys';
 import Koa from 'koa';
 import { DirectoryWriter, type SigningKeysWait } from './directory-writer.js';
+import { appRoutes } from './http/apps/apps.js';
 import { authorizationServerRoutes } from './http/authorization-servers/authorization-servers.js';
 import { clientRoutes } from './http/clients/clients.js';
 import { mapDomainErrors } from './http/domain-errors.js';
@@ -107,6 +108,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
     userRoutes({ store: deps.store, writer, tenancy: deps.tenancy, scryptCost: deps.scryptCost }),
     groupRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
     clientRoutes({ store: deps.store, writer }),
+    appRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
     authorizationServerRoutes({
       store: deps.store,
       writer,

@@ -43,10 +43,7 @@ export function projectClientEvent(envelope: Envelope, event: ClientEvent): Writ
     case 'gatehouse.events.v1.ClientDeactivated':
       return [set({ status: 'INACTIVE' })];
     case 'gatehouse.events.v1.ClientDeleted':
-      return [
-        set({ deleted: at }),
-        { op: 'srem', key: keys.clients(tenant), members: [id] },
-      ];
+      return [set({ deleted: at }), { op: 'srem', key: keys.clients(tenant), members: [id] }];
     case 'gatehouse.events.v1.AppUserAssigned':
       return [
         set({}),
