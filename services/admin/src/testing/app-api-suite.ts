@@ -330,6 +330,12 @@ export function describeAppApi(harness: AdminHarness): void {
         (await acme.as('POST', `/api/v1/apps/${id}/users`, { id: '00uNOSUCHUSER0000000' })).status,
       ).toBe(404);
 
+      await acme.as('POST', '/api/v1/apps', oidcApp('Unassigned'));
+      const adaApps = await acme.as(
+        'GET',
+        `/api/v1/apps?filter=${encodeURIComponent(`user.id eq "${ada.id}"`)}`,
+      );
+      expect(adaApps.body.map((app: { id: string }) => app.id)).toEqual([id]);
       const listed = await acme.as('GET', `/api/v1/apps/${id}/users`);
       expect(listed.body.map((u: { id: string }) => u.id)).toEqual([ada.id, grace.id].sort());
       const first = await acme.as('GET', `/api/v1/apps/${id}/users?limit=1`);

@@ -49,8 +49,11 @@ export async function pageOf<T>(
   let position = page.after === undefined ? 0 : firstAfter(ids, page.after);
   const items: T[] = [];
   let scanned = 0;
+  // What a full page needs first; then, as records fail to match, batches twice as large.
+  let size = page.limit + 1;
   while (position < ids.length && items.length < page.limit && scanned < scanCap) {
-    const batch = ids.slice(position, position + Math.min(page.limit - items.length + 1, 100));
+    const batch = ids.slice(position, position + Math.min(size, 200, scanCap - scanned));
+    size *= 2;
     const found = await read(batch);
     for (let i = 0; i < batch.length && items.length < page.limit; i++) {
       position++;
