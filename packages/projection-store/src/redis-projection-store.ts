@@ -510,7 +510,7 @@ export class RedisProjectionStore implements ProjectionStore {
         const type = types![index * 2]![1];
         if (type === 'hash') reads.hgetall(this.k(key));
         else if (type === 'set') reads.smembers(this.k(key));
-        else if (type === 'zset') reads.zrange(this.k(key), 0, -1);
+        else if (type === 'zset') reads.zrange(this.k(key), '0', '-1');
         else reads.get(this.k(key));
       });
       const values = await this.call(prefix, () => reads.exec());
