@@ -543,12 +543,12 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
     it('keeps many index entries in order through puts and deletes, and dumps them', async () => {
       const store = await open();
       const ids = Array.from({ length: 3000 }, (_, i) => `u${String(i).padStart(5, '0')}`);
-      const valueOf = (i: number) => `v${String((i * 7919) % 3000).padStart(5, '0')}`;
+      const valueAt = (i: number) => `v${String((i * 7919) % 3000).padStart(5, '0')}`;
       for (let i = 0; i < ids.length; i += 500)
         await store.write(
           ids
             .slice(i, i + 500)
-            .map((id, j) => ({ op: 'indexPut' as const, key: 'rm:ix', id, value: valueOf(i + j) })),
+            .map((id, j) => ({ op: 'indexPut' as const, key: 'rm:ix', id, value: valueAt(i + j) })),
         );
       await store.write(
         ids
@@ -558,7 +558,7 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
       const expected = ids
         .map((id, i) => ({ id, i }))
         .filter(({ i }) => i % 3 !== 0)
-        .map(({ id, i }) => indexMember(valueOf(i), id))
+        .map(({ id, i }) => indexMember(valueAt(i), id))
         .sort();
       const paged: string[] = [];
       let after: string | undefined;
