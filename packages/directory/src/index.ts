@@ -52,6 +52,34 @@ export {
   responseTypes,
 } from './clients/metadata.js';
 export { type ClientView, clientViewOf, projectClientEvent } from './clients/projection.js';
+export {
+  type CollectionQuery,
+  listGroupMembers,
+  listGroups,
+  listUsers,
+} from './collections/collections.js';
+export {
+  type Criteria,
+  InvalidCriteriaError,
+  parseCriteria,
+  prefixCriteria,
+} from './collections/criteria.js';
+export {
+  foldText,
+  groupIndexDeletes,
+  groupIndexWrites,
+  userIndexDeletes,
+  userIndexWrites,
+} from './collections/indexes.js';
+export {
+  type Cursor,
+  decodeCursor,
+  encodeCursor,
+  InvalidCursorError,
+  type Page,
+  plan,
+  readPage,
+} from './collections/pages.js';
 export { DomainError, type DomainErrorKind, type FieldProblem } from './errors.js';
 export {
   clientLifecycleEventTypes,

@@ -17,6 +17,17 @@ export const keys = {
   /** string: the user id holding a login (lower-cased) */
   userByLogin: (tenant: string, login: string) =>
     `rm:user-by-login:${tenant}:${login.toLowerCase()}`,
+  /**
+   * ordered index (the store's `indexPut`) of a tenant's users by one attribute (`id`, `status`,
+   * `created`, `lastUpdated`, `profile.login`, ...: collections/indexes.ts), for `q`, `filter`,
+   * `search` and paging
+   */
+  userIndex: (tenant: string, attribute: string) => `rm:user-index:${tenant}:${attribute}`,
+  /** ordered index of a tenant's groups by one attribute, as userIndex */
+  groupIndex: (tenant: string, attribute: string) => `rm:group-index:${tenant}:${attribute}`,
+  /** ordered index of the user ids in a group, by id, for paging its members */
+  groupMemberIndex: (tenant: string, groupId: string) =>
+    `rm:group-member-index:${tenant}:${groupId}`,
   /** hash: id, type (OKTA_GROUP | BUILT_IN), name, description, created, lastUpdated, lastMembershipUpdated */
   group: (tenant: string, id: string) => `rm:group:${tenant}:${id}`,
   /** set of every group id of a tenant, Everyone included */

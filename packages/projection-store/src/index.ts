@@ -11,9 +11,14 @@ export {
   type MemoryProjectionStoreOptions,
 } from './memory-projection-store.js';
 export {
+  compareMembers,
   type DumpedKey,
   type Guard,
   GuardFailedError,
+  type IndexBound,
+  indexEntry,
+  indexMember,
+  indexValuesKey,
   type ProjectionStore,
   ProjectionStoreUnavailableError,
   type ReadQuery,

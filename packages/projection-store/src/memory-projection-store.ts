@@ -6,6 +6,8 @@ import {
   type DumpedKey,
   type Guard,
   GuardFailedError,
+  indexMember,
+  indexValuesKey,
   type ProjectionStore,
   type ReadQuery,
   type ReadResult,
@@ -15,11 +17,13 @@ import {
   type WriteOp,
   WrongTypeError,
 } from './port.js';
+import { SortedMembers } from './sorted-members.js';
 
 type Value =
   | { type: 'string'; value: string }
   | { type: 'hash'; value: Map<string, string> }
-  | { type: 'set'; value: Set<string> };
+  | { type: 'set'; value: Set<string> }
+  | { type: 'zset'; value: SortedMembers };
 type Entry = Value & { expiresAt?: number };
 
 export interface MemoryProjectionStoreOptions {
@@ -170,6 +174,8 @@ export class MemoryProjectionStore implements ProjectionStore {
         return this.set_(query.key)?.has(query.member) ?? false;
       case 'exists':
         return this.entry(query.key) !== undefined;
+      case 'indexRange':
+        return this.zset(query.key)?.range(query.min, query.max, query.limit) ?? [];
     }
   }
 
@@ -233,6 +239,12 @@ export class MemoryProjectionStore implements ProjectionStore {
         if (entry) entry.expiresAt = this.now() + ttlOf(op.ttlMs)!;
         break;
       }
+      case 'indexPut':
+        this.indexPut(op.key, op.id, op.value);
+        break;
+      case 'indexDelete':
+        this.indexDelete(op.key, op.id);
+        break;
     }
   }
 
@@ -253,6 +265,8 @@ export class MemoryProjectionStore implements ProjectionStore {
         dumped.push({ key, type: 'string', value: entry.value, expires });
       else if (entry.type === 'hash')
         dumped.push({ key, type: 'hash', value: sortedRecord(entry.value), expires });
+      else if (entry.type === 'zset')
+        dumped.push({ key, type: 'zset', value: entry.value.all(), expires });
       else dumped.push({ key, type: 'set', value: [...entry.value].sort(), expires });
     }
     return dumped;
@@ -295,6 +309,37 @@ export class MemoryProjectionStore implements ProjectionStore {
     const entry = this.entry(key);
     if (entry && entry.type !== 'set') throw new WrongTypeError(key);
     return entry?.value;
+  }
+
+  private zset(key: string): SortedMembers | undefined {
+    const entry = this.entry(key);
+    if (entry && entry.type !== 'zset') throw new WrongTypeError(key);
+    return entry?.value;
+  }
+
+  /** As the Redis script does it: the values hash says what to remove, then both are updated. */
+  private indexPut(key: string, id: string, value: string): void {
+    let index = this.zset(key);
+    const values = indexValuesKey(key);
+    const old = this.hash(values)?.get(id);
+    const stored = value.replaceAll('\u0000', '');
+    if (!index) {
+      index = new SortedMembers();
+      this.entries.set(key, { type: 'zset', value: index });
+    }
+    if (old !== undefined) index.delete(indexMember(old, id));
+    index.add(indexMember(stored, id));
+    this.applyHset(values, { [id]: stored });
+  }
+
+  private indexDelete(key: string, id: string): void {
+    const index = this.zset(key);
+    const values = indexValuesKey(key);
+    const old = this.hash(values)?.get(id);
+    if (old === undefined) return;
+    index?.delete(indexMember(old, id));
+    if (index?.size === 0) this.entries.delete(key);
+    this.applyHdel(values, [id]);
   }
 
   private setString(key: string, value: string, ttlMs: number | undefined): void {

@@ -21,14 +21,32 @@ export type ReadQuery =
   | { op: 'hgetall'; key: string }
   | { op: 'smembers'; key: string }
   | { op: 'sismember'; key: string; member: string }
-  | { op: 'exists'; key: string };
+  | { op: 'exists'; key: string }
+  /**
+   * Entries of an ordered index (see `indexPut`), as their members `value\u0000id`, in byte order
+   * of the members (UTF-8, as Redis orders them), from `min` to `max` (null: unbounded), at most
+   * `limit` of them: one seek and `limit` steps, whatever the index's size.
+   */
+  | {
+      op: 'indexRange';
+      key: string;
+      min: IndexBound | null;
+      max: IndexBound | null;
+      limit: number;
+    };
+
+/** A bound of an index range: a member, and whether it is itself in the range. */
+export interface IndexBound {
+  member: string;
+  inclusive: boolean;
+}
 
 /** The result of each query type, in order. */
 export type ReadResult<Q extends ReadQuery = ReadQuery> = Q extends { op: 'get' | 'hget' }
   ? string | null
   : Q extends { op: 'hgetall' }
     ? Record<string, string>
-    : Q extends { op: 'smembers' }
+    : Q extends { op: 'smembers' | 'indexRange' }
       ? string[]
       : boolean;
 
@@ -48,7 +66,16 @@ export type WriteOp =
   | { op: 'hdel'; key: string; fields: readonly string[] }
   | { op: 'sadd'; key: string; members: readonly string[] }
   | { op: 'srem'; key: string; members: readonly string[] }
-  | { op: 'expire'; key: string; ttlMs: number };
+  | { op: 'expire'; key: string; ttlMs: number }
+  /**
+   * Puts `id` in the ordered index `key` under `value`, replacing the value it had there: the index
+   * is a sorted set of members `value\u0000id` (a Redis sorted set with every score 0, ordered by
+   * bytes) beside a hash, `indexValuesKey(key)`, of each id's current value, so that a projection
+   * can move an id without knowing its previous value. A `\u0000` in `value` is dropped.
+   */
+  | { op: 'indexPut'; key: string; id: string; value: string }
+  /** Takes `id` out of the ordered index `key`. */
+  | { op: 'indexDelete'; key: string; id: string };
 
 export interface ProjectionStore {
   get(key: string): Promise<string | null>;
@@ -131,7 +158,9 @@ export interface ProjectionStore {
 export type DumpedKey =
   | { key: string; type: 'string'; value: string; expires: boolean }
   | { key: string; type: 'hash'; value: Record<string, string>; expires: boolean }
-  | { key: string; type: 'set'; value: string[]; expires: boolean };
+  | { key: string; type: 'set'; value: string[]; expires: boolean }
+  /** An ordered index's sorted set: its members in order. */
+  | { key: string; type: 'zset'; value: string[]; expires: boolean };
 
 /** A condition on one string key, checked atomically with the reads or writes it guards. */
 export interface Guard {
@@ -149,6 +178,39 @@ export class GuardFailedError extends Error {
   ) {
     super(`${key} holds ${actual === null ? 'nothing' : JSON.stringify(actual)}`);
   }
+}
+
+/** Where an ordered index keeps each id's current value (a hash). */
+export const indexValuesKey = (key: string) => `${key}#values`;
+
+/** An ordered index's member for `value` and `id`; ids never hold `\u0000`. */
+export const indexMember = (value: string, id: string) =>
+  `${value.replaceAll('\u0000', '')}\u0000${id}`;
+
+/** The value and id of an ordered index's member. */
+export function indexEntry(member: string): { value: string; id: string } {
+  const at = member.lastIndexOf('\u0000');
+  return { value: member.slice(0, at), id: member.slice(at + 1) };
+}
+
+/**
+ * Orders strings as their UTF-8 bytes compare (code point order), as Redis orders members; plain
+ * `<` compares UTF-16 code units, which differs above U+D7FF.
+ */
+export function compareMembers(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      // Surrogates (D800-DFFF) stand for code points above FFFF: move them above E000-FFFF.
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 /** Where `setIfNewer` keeps the version of the value under `key`. */

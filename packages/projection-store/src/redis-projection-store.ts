@@ -7,6 +7,8 @@ import {
   type DumpedKey,
   type Guard,
   GuardFailedError,
+  type IndexBound,
+  indexValuesKey,
   type ProjectionStore,
   ProjectionStoreUnavailableError,
   type ReadQuery,
@@ -86,6 +88,13 @@ for i = 1, n do
   elseif op == 'a' then out[i] = redis.pcall('HGETALL', KEYS[i])
   elseif op == 'm' then out[i] = redis.pcall('SMEMBERS', KEYS[i])
   elseif op == 's' then out[i] = redis.pcall('SISMEMBER', KEYS[i], arg)
+  elseif op == 'z' then
+    -- an index range: '<limit> <bytes of min>:<min><max>', min and max in ZRANGEBYLEX's syntax
+    local sp = string.find(arg, ' ', 1, true)
+    local c = string.find(arg, ':', sp + 1, true)
+    local minLen = tonumber(string.sub(arg, sp + 1, c - 1))
+    out[i] = redis.pcall('ZRANGEBYLEX', KEYS[i], string.sub(arg, c + 1, c + minLen),
+      string.sub(arg, c + minLen + 1), 'LIMIT', 0, tonumber(string.sub(arg, 1, sp - 1)))
   else out[i] = redis.pcall('EXISTS', KEYS[i]) end
 end
 return cjson.encode(out)
@@ -97,6 +106,7 @@ const readOpCodes = {
   smembers: 'm',
   sismember: 's',
   exists: 'e',
+  indexRange: 'z',
 } as const;
 
 // A write batch as one script, so that a projector's batch and its position guard are one step
@@ -142,7 +152,24 @@ for i, op in ipairs(spec.o) do
   elseif code == 'x' then result = redis.pcall('HDEL', key, unpack(op[3]))
   elseif code == 'a' then result = redis.pcall('SADD', key, unpack(op[3]))
   elseif code == 'r' then result = redis.pcall('SREM', key, unpack(op[3]))
-  elseif code == 'e' then result = redis.pcall('PEXPIRE', key, op[3]) end
+  elseif code == 'e' then result = redis.pcall('PEXPIRE', key, op[3])
+  elseif code == 'I' or code == 'J' then
+    -- an ordered index: op[3] the values hash's key index, op[4] the id, op[5] the new value
+    local values = KEYS[op[3]]
+    local old = redis.pcall('HGET', values, op[4])
+    if type(old) == 'table' and old.err then return {i, old.err} end
+    if old then result = redis.pcall('ZREM', key, old .. '\\0' .. op[4]) end
+    if not (type(result) == 'table' and result.err) then
+      if code == 'I' then
+        result = redis.pcall('ZADD', key, 0, op[5] .. '\\0' .. op[4])
+        if not (type(result) == 'table' and result.err) then
+          result = redis.pcall('HSET', values, op[4], op[5])
+        end
+      elseif old then
+        result = redis.pcall('HDEL', values, op[4])
+      end
+    end
+  end
   if type(result) == 'table' and result.err then return {i, result.err} end
 end
 if spec.g then redis.call('SET', KEYS[spec.g[1]], spec.g[2]) end
@@ -303,7 +330,14 @@ export class RedisProjectionStore implements ProjectionStore {
     let spec = '';
     for (const query of queries) {
       keys.push(this.k(query.key));
-      const arg = query.op === 'hget' ? query.field : query.op === 'sismember' ? query.member : '';
+      const arg =
+        query.op === 'hget'
+          ? query.field
+          : query.op === 'sismember'
+            ? query.member
+            : query.op === 'indexRange'
+              ? rangeArg(query.min, query.max, query.limit)
+              : '';
       spec += `${readOpCodes[query.op]}${Buffer.byteLength(arg)}:${arg}`;
     }
     const redis = this.redis as unknown as {
@@ -339,6 +373,7 @@ export class RedisProjectionStore implements ProjectionStore {
           return hash;
         }
         case 'smembers':
+        case 'indexRange':
           return Array.isArray(reply) ? reply : [];
         default:
           return typeof reply === 'string' ? reply : null;
@@ -415,6 +450,18 @@ export class RedisProjectionStore implements ProjectionStore {
         case 'expire':
           encoded.push(['e', index(op.key), String(validTtl(op.ttlMs))]);
           break;
+        case 'indexPut':
+          encoded.push([
+            'I',
+            index(op.key),
+            index(indexValuesKey(op.key)),
+            op.id,
+            op.value.replaceAll('\u0000', ''),
+          ]);
+          break;
+        case 'indexDelete':
+          encoded.push(['J', index(op.key), index(indexValuesKey(op.key)), op.id]);
+          break;
       }
       if (encoded.length > before) sources.push(op);
     }
@@ -463,6 +510,7 @@ export class RedisProjectionStore implements ProjectionStore {
         const type = types![index * 2]![1];
         if (type === 'hash') reads.hgetall(this.k(key));
         else if (type === 'set') reads.smembers(this.k(key));
+        else if (type === 'zset') reads.zrange(this.k(key), '0', '-1');
         else reads.get(this.k(key));
       });
       const values = await this.call(prefix, () => reads.exec());
@@ -479,7 +527,9 @@ export class RedisProjectionStore implements ProjectionStore {
               .map((field) => [field, record[field]!]),
           );
           dumped.push({ key, type: 'hash', value: sorted, expires });
-        } else if (type === 'set')
+        } else if (type === 'zset')
+          dumped.push({ key, type: 'zset', value: value as string[], expires });
+        else if (type === 'set')
           dumped.push({ key, type: 'set', value: [...(value as string[])].sort(), expires });
         else dumped.push({ key, type: 'string', value: value as string, expires });
       });
@@ -531,6 +581,13 @@ function mapError(error: unknown, key: string): Error {
   if (message.startsWith('WRONGTYPE')) return new WrongTypeError(key);
   if (error instanceof RangeError) return error;
   return new ProjectionStoreUnavailableError(`Redis: ${message}`);
+}
+
+/** An index range as the read script's argument: limit, min's length in bytes, min, max. */
+function rangeArg(min: IndexBound | null, max: IndexBound | null, limit: number): string {
+  const lo = min ? `${min.inclusive ? '[' : '('}${min.member}` : '-';
+  const hi = max ? `${max.inclusive ? '[' : '('}${max.member}` : '+';
+  return `${Math.max(0, Math.floor(limit))} ${Buffer.byteLength(lo)}:${lo}${hi}`;
 }
 
 /** A TTL as the write script's optional last argument. */

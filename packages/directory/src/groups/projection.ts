@@ -1,8 +1,10 @@
 // The group read model: one hash per group and member sets both ways. (Names are unique by the
-// write model's group-name streams, which a creation decides on.)
+// write model's group-name streams, which a creation decides on.) The ordered indexes that the
+// collections page through: the groups by attribute, and each group's members by id.
 import type { Envelope } from '@gatehouse/contracts';
 import { GroupType } from '@gatehouse/contracts';
 import type { WriteOp } from '@gatehouse/projection-store';
+import { groupIndexWrites } from '../collections/indexes.js';
 import { keys } from '../read-model.js';
 import type { GroupEvent } from './group.js';
 
@@ -36,18 +38,35 @@ export function projectGroupEvent(envelope: Envelope, event: GroupEvent): WriteO
           },
         },
         { op: 'sadd', key: keys.groups(tenant), members: [id] },
+        ...groupIndexWrites(tenant, id, {
+          id,
+          type: event.data.type === GroupType.GROUP_TYPE_BUILT_IN ? 'BUILT_IN' : 'OKTA_GROUP',
+          created: at,
+          lastUpdated: at,
+          lastMembershipUpdated: at,
+          'profile.name': event.data.name,
+        }),
       ];
     case 'gatehouse.events.v1.GroupMemberAdded':
       return [
         { op: 'sadd', key: keys.groupMembers(tenant, id), members: [event.data.userId] },
         { op: 'sadd', key: keys.userGroups(tenant, event.data.userId), members: [id] },
         { op: 'hset', key: keys.group(tenant, id), fields: { lastMembershipUpdated: at } },
+        {
+          op: 'indexPut',
+          key: keys.groupMemberIndex(tenant, id),
+          id: event.data.userId,
+          value: event.data.userId,
+        },
+        ...groupIndexWrites(tenant, id, { lastMembershipUpdated: at }),
       ];
     case 'gatehouse.events.v1.GroupMemberRemoved':
       return [
         { op: 'srem', key: keys.groupMembers(tenant, id), members: [event.data.userId] },
         { op: 'srem', key: keys.userGroups(tenant, event.data.userId), members: [id] },
         { op: 'hset', key: keys.group(tenant, id), fields: { lastMembershipUpdated: at } },
+        { op: 'indexDelete', key: keys.groupMemberIndex(tenant, id), id: event.data.userId },
+        ...groupIndexWrites(tenant, id, { lastMembershipUpdated: at }),
       ];
   }
 }

@@ -1,6 +1,7 @@
 // The tenant read model: a pure function from each tenant event to the writes that apply it.
 import type { Envelope } from '@gatehouse/contracts';
 import type { WriteOp } from '@gatehouse/projection-store';
+import { groupIndexWrites } from '../collections/indexes.js';
 import { keys } from '../read-model.js';
 import type { TenantEvent } from './tenant.js';
 
@@ -47,6 +48,14 @@ export function projectTenantEvent(envelope: Envelope, event: TenantEvent): Writ
           },
         },
         { op: 'sadd', key: keys.groups(id), members: [event.data.everyoneGroupId] },
+        ...groupIndexWrites(id, event.data.everyoneGroupId, {
+          id: event.data.everyoneGroupId,
+          type: 'BUILT_IN',
+          created: at,
+          lastUpdated: at,
+          lastMembershipUpdated: at,
+          'profile.name': 'Everyone',
+        }),
         { op: 'set', key: keys.tenantByToken(event.data.apiTokenSha256), value: id },
       ];
     case 'gatehouse.events.v1.TenantDeactivated':

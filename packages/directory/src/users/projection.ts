@@ -1,7 +1,13 @@
 // The user read model: one hash per user, the tenant's set of users, and the login index (which is
-// also the login's uniqueness claim). Pure: the writes depend on the event alone.
+// also the login's uniqueness claim), and the ordered indexes that collections page through (each
+// index write moves the user's entry, whatever it was). Pure: the writes depend on the event alone.
 import type { Envelope, UserProfile } from '@gatehouse/contracts';
 import type { WriteOp } from '@gatehouse/projection-store';
+import {
+  userIndexDeletes,
+  userIndexWrites,
+  userProfileIndexValues,
+} from '../collections/indexes.js';
 import { keys } from '../read-model.js';
 import { statusNames, type UserEvent, type UserStatusName } from './user.js';
 
@@ -24,6 +30,7 @@ export function projectUserEvent(envelope: Envelope, event: UserEvent): WriteOp[
   const key = keys.user(tenant, id);
   const status = (name: string, extra: Record<string, string> = {}): WriteOp[] => [
     { op: 'hset', key, fields: { status: name, statusChanged: at, lastUpdated: at, ...extra } },
+    ...userIndexWrites(tenant, id, { status: name, lastUpdated: at }),
   ];
   switch (event.type) {
     case 'gatehouse.events.v1.UserCreated': {
@@ -47,6 +54,13 @@ export function projectUserEvent(envelope: Envelope, event: UserEvent): WriteOp[
         },
         { op: 'sadd', key: keys.users(tenant), members: [id] },
         { op: 'set', key: keys.userByLogin(tenant, event.data.profile!.login), value: id },
+        ...userIndexWrites(tenant, id, {
+          id,
+          status: name,
+          created: at,
+          lastUpdated: at,
+          ...userProfileIndexValues(event.data.profile!),
+        }),
       ];
     }
     case 'gatehouse.events.v1.UserProfileUpdated': {
@@ -56,6 +70,10 @@ export function projectUserEvent(envelope: Envelope, event: UserEvent): WriteOp[
           key,
           fields: { profile: JSON.stringify(event.data.profile), lastUpdated: at },
         },
+        ...userIndexWrites(tenant, id, {
+          lastUpdated: at,
+          ...userProfileIndexValues(event.data.profile!),
+        }),
       ];
       if (event.data.previousLogin) {
         writes.push({ op: 'del', key: keys.userByLogin(tenant, event.data.previousLogin) });
@@ -74,6 +92,7 @@ export function projectUserEvent(envelope: Envelope, event: UserEvent): WriteOp[
           key,
           fields: { passwordHash: event.data.passwordHash, passwordChanged: at, lastUpdated: at },
         },
+        ...userIndexWrites(tenant, id, { lastUpdated: at }),
       ];
     case 'gatehouse.events.v1.UserActivated':
       return status(statusNames[event.data.status] ?? 'ACTIVE', { activated: at });
@@ -88,6 +107,7 @@ export function projectUserEvent(envelope: Envelope, event: UserEvent): WriteOp[
         { op: 'del', key },
         { op: 'srem', key: keys.users(tenant), members: [id] },
         { op: 'del', key: keys.userByLogin(tenant, event.data.login) },
+        ...userIndexDeletes(tenant, id),
       ];
   }
 }

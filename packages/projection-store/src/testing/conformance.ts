@@ -1,7 +1,14 @@
 // The projection store conformance suite: the Redis and in-memory adapters run the same tests.
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GuardFailedError, type ProjectionStore, versionKey, WrongTypeError } from '../port.js';
+import {
+  GuardFailedError,
+  indexMember,
+  indexValuesKey,
+  type ProjectionStore,
+  versionKey,
+  WrongTypeError,
+} from '../port.js';
 
 export interface ProjectionStoreHarness {
   name: string;
@@ -437,6 +444,162 @@ export function describeProjectionStoreConformance(harness: ProjectionStoreHarne
       expect(starred).toEqual(['proj:*:literal']);
       expect(await store.deleteByPrefix('proj:')).toBe(1501);
       expect(await store.mget(['proj:user:0', 'proj?x', 'other:1'])).toEqual([null, 'y', 'z']);
+    });
+    it('keeps ordered indexes: put moves an id, delete removes it, an emptied index is gone', async () => {
+      const store = await open();
+      const put = (id: string, value: string) => ({
+        op: 'indexPut' as const,
+        key: 'ix',
+        id,
+        value,
+      });
+      await store.write([
+        put('u2', 'bob'),
+        put('u1', 'bob'),
+        put('u3', 'alice'),
+        put('u4', 'carol'),
+      ]);
+      const all = { op: 'indexRange' as const, key: 'ix', min: null, max: null, limit: 100 };
+      expect((await store.read([all]))[0]).toEqual([
+        indexMember('alice', 'u3'),
+        indexMember('bob', 'u1'),
+        indexMember('bob', 'u2'),
+        indexMember('carol', 'u4'),
+      ]);
+      // A put moves the id, knowing only its new value; a repeated put changes nothing.
+      await store.write([put('u3', 'dave'), put('u4', 'carol')]);
+      expect((await store.read([all]))[0]).toEqual([
+        indexMember('bob', 'u1'),
+        indexMember('bob', 'u2'),
+        indexMember('carol', 'u4'),
+        indexMember('dave', 'u3'),
+      ]);
+      expect(await store.hgetall(indexValuesKey('ix'))).toEqual({
+        u1: 'bob',
+        u2: 'bob',
+        u3: 'dave',
+        u4: 'carol',
+      });
+      await store.write([
+        { op: 'indexDelete', key: 'ix', id: 'u1' },
+        { op: 'indexDelete', key: 'ix', id: 'missing' },
+      ]);
+      expect((await store.read([all]))[0]).toHaveLength(3);
+      await store.write(
+        ['u2', 'u3', 'u4'].map((id) => ({ op: 'indexDelete' as const, key: 'ix', id })),
+      );
+      expect(await store.read([all, { op: 'exists', key: 'ix' }])).toEqual([[], false]);
+      expect(await store.read([{ op: 'exists', key: indexValuesKey('ix') }])).toEqual([false]);
+    });
+
+    it('reads index ranges between bounds, inclusive or not, in byte order, up to a limit', async () => {
+      const store = await open();
+      const values = ['a', 'ab', 'abc', 'b', 'é', '\uffff', '😀', 'z'];
+      await store.write(
+        values.map((value, i) => ({ op: 'indexPut' as const, key: 'ix', id: `id${i}`, value })),
+      );
+      const range = async (
+        min: { member: string; inclusive: boolean } | null,
+        max: { member: string; inclusive: boolean } | null,
+        limit = 100,
+      ) =>
+        ((await store.read([{ op: 'indexRange', key: 'ix', min, max, limit }]))[0] as string[]).map(
+          (member) => member.slice(0, member.indexOf('\u0000')),
+        );
+      // UTF-8 byte order: z < é (C3 A9) < U+FFFF (EF BF BF) < 😀 (F0 9F 98 80).
+      expect(await range(null, null)).toEqual(['a', 'ab', 'abc', 'b', 'z', 'é', '\uffff', '😀']);
+      // A prefix: from the prefix to the prefix followed by the highest code point.
+      expect(
+        await range(
+          { member: 'ab', inclusive: true },
+          { member: 'ab\u{10ffff}', inclusive: false },
+        ),
+      ).toEqual(['ab', 'abc']);
+      // Exclusive bounds on members; values equal to 'ab' start at 'ab\0'.
+      expect(
+        await range(
+          { member: 'ab\u0000\u{10ffff}', inclusive: false },
+          { member: 'z\u0000', inclusive: false },
+        ),
+      ).toEqual(['abc', 'b']);
+      expect(await range({ member: indexMember('a', 'id0'), inclusive: false }, null, 2)).toEqual([
+        'ab',
+        'abc',
+      ]);
+      expect(await range({ member: indexMember('a', 'id0'), inclusive: true }, null, 1)).toEqual([
+        'a',
+      ]);
+      expect(await range(null, null, 0)).toEqual([]);
+      expect(await range({ member: '😀😀', inclusive: true }, null)).toEqual([]);
+      expect(
+        (await store.read([{ op: 'indexRange', key: 'none', min: null, max: null, limit: 5 }]))[0],
+      ).toEqual([]);
+      await store.set('plain', 'x');
+      await expect(
+        store.read([{ op: 'indexRange', key: 'plain', min: null, max: null, limit: 5 }]),
+      ).rejects.toBeInstanceOf(WrongTypeError);
+    });
+
+    it('keeps many index entries in order through puts and deletes, and dumps them', async () => {
+      const store = await open();
+      const ids = Array.from({ length: 3000 }, (_, i) => `u${String(i).padStart(5, '0')}`);
+      const valueAt = (i: number) => `v${String((i * 7919) % 3000).padStart(5, '0')}`;
+      for (let i = 0; i < ids.length; i += 500)
+        await store.write(
+          ids
+            .slice(i, i + 500)
+            .map((id, j) => ({ op: 'indexPut' as const, key: 'rm:ix', id, value: valueAt(i + j) })),
+        );
+      await store.write(
+        ids
+          .filter((_, i) => i % 3 === 0)
+          .map((id) => ({ op: 'indexDelete' as const, key: 'rm:ix', id })),
+      );
+      const expected = ids
+        .map((id, i) => ({ id, i }))
+        .filter(({ i }) => i % 3 !== 0)
+        .map(({ id, i }) => indexMember(valueAt(i), id))
+        .sort();
+      const paged: string[] = [];
+      let after: string | undefined;
+      for (;;) {
+        const [page] = await store.read([
+          {
+            op: 'indexRange',
+            key: 'rm:ix',
+            min: after ? { member: after, inclusive: false } : null,
+            max: null,
+            limit: 333,
+          },
+        ]);
+        paged.push(...page);
+        if (page.length < 333) break;
+        after = page[page.length - 1];
+      }
+      expect(paged).toEqual(expected);
+      const dumped = (await store.dump('rm:ix')).find((key) => key.key === 'rm:ix');
+      expect(dumped).toEqual({ key: 'rm:ix', type: 'zset', value: expected, expires: false });
+    });
+
+    it('applies index writes with a projector batch only above its position', async () => {
+      const store = await open();
+      const put = { op: 'indexPut' as const, key: 'ix', id: 'u1', value: 'first' };
+      expect(await store.writeAtPosition('pos', 5n, [put])).toBe(true);
+      expect(
+        await store.writeAtPosition('pos', 5n, [
+          { op: 'indexPut', key: 'ix', id: 'u1', value: 'again' },
+        ]),
+      ).toBe(false);
+      expect(
+        await store.writeAtPosition('pos', 4n, [{ op: 'indexDelete', key: 'ix', id: 'u1' }]),
+      ).toBe(false);
+      expect(
+        (await store.read([{ op: 'indexRange', key: 'ix', min: null, max: null, limit: 10 }]))[0],
+      ).toEqual([indexMember('first', 'u1')]);
+      await store.set('wrong', 'x');
+      await expect(
+        store.write([{ op: 'indexPut', key: 'wrong', id: 'u1', value: 'v' }]),
+      ).rejects.toBeInstanceOf(WrongTypeError);
     });
   });
 }

@@ -1,27 +1,38 @@
 // The per-tenant groups API, in Okta's shapes (SPEC section 3):
+//   GET /api/v1/groups?q=&filter=&search=&limit=&after=    (collection-paging.ts)
 //   POST /api/v1/groups {profile: {name, description}}     GET /api/v1/groups/{gid}
 //   PUT|DELETE /api/v1/groups/{gid}/users/{uid}            GET /api/v1/groups/{gid}/users
 //   GET /api/v1/users/{id}/groups (Everyone included)
 import {
   DomainError,
   decideGroup,
+  decodeCursor,
+  encodeCursor,
   type GroupView,
   groupViewOf,
   idPattern,
   keys,
+  listGroupMembers,
+  listGroups,
   loginKey,
   newId,
   orgBaseUrl,
   readStreams,
   streams,
   type TenancyConfig,
-  userViewOf,
 } from '@gatehouse/directory';
 import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { changesOf, type DirectoryWriter } from '../../directory-writer.js';
+import {
+  pageOrBadRequest,
+  pageSizes,
+  readCollectionQuery,
+  readLimit,
+  setPageLinks,
+} from '../collection-paging.js';
 import { presentUser } from '../users/present.js';
 
 export interface GroupRoutesDeps {
@@ -108,6 +119,14 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
     ctx.body = present(tenant, (await loadGroup(tenant, id))!);
   });
 
+  router.get('/groups', async (ctx) => {
+    const tenant = tenantOf(ctx);
+    const query = readCollectionQuery(ctx, pageSizes.groups);
+    const page = await pageOrBadRequest(() => listGroups(store, tenant, query));
+    setPageLinks(ctx, tenancy, tenant, query.limit, page.next);
+    ctx.body = page.items.map((group) => present(tenant, group));
+  });
+
   router.get('/groups/:gid', async (ctx) => {
     ctx.body = present(tenantOf(ctx), await mustLoadGroup(ctx));
   });
@@ -115,17 +134,15 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
   router.get('/groups/:gid/users', async (ctx) => {
     const tenant = tenantOf(ctx);
     const group = await mustLoadGroup(ctx);
-    const ids = (
-      await store.smembers(
-        group.type === 'BUILT_IN' ? keys.users(tenant) : keys.groupMembers(tenant, group.id),
-      )
-    ).sort();
-    const users = await store.read(
-      ids.map((id) => ({ op: 'hgetall' as const, key: keys.user(tenant, id) })),
+    const query = readCollectionQuery(ctx, pageSizes.groupMembers);
+    const page = await pageOrBadRequest(() =>
+      listGroupMembers(store, tenant, group, {
+        limit: query.limit,
+        ...(query.after === undefined ? {} : { after: query.after }),
+      }),
     );
-    ctx.body = users
-      .map(userViewOf)
-      .flatMap((user) => (user ? [presentUser(tenancy, tenant, user)] : []));
+    setPageLinks(ctx, tenancy, tenant, query.limit, page.next);
+    ctx.body = page.items.map((user) => presentUser(tenancy, tenant, user));
   });
 
   for (const [method, kind] of [
@@ -153,14 +170,29 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
     const tenant = tenantOf(ctx);
     const userId = await loadUserId(tenant, ctx.params.id!);
     if (!userId) throw OktaApiError.notFound('User', ctx.params.id!);
+    const limit = readLimit(ctx, pageSizes.userGroups);
+    // A user's groups are few (a set per user): Everyone first, then by id, paged in memory.
     const everyone = await store.hget(keys.tenant(tenant), 'everyoneGroupId');
     const ids = [
       ...(everyone ? [everyone] : []),
       ...(await store.smembers(keys.userGroups(tenant, userId))).sort(),
     ];
+    const after = ctx.query.after;
+    let start = 0;
+    if (after !== undefined) {
+      const cursor = await pageOrBadRequest(async () =>
+        decodeCursor(typeof after === 'string' ? after : '', 1),
+      );
+      start = ids.indexOf(cursor.m) + 1;
+      if (start === 0) start = ids.filter((id) => id !== everyone && id <= cursor.m).length + 1;
+    }
+    const slice = ids.slice(start, start + limit);
     const groups = await store.read(
-      ids.map((id) => ({ op: 'hgetall' as const, key: keys.group(tenant, id) })),
+      slice.map((id) => ({ op: 'hgetall' as const, key: keys.group(tenant, id) })),
     );
+    const next =
+      start + limit < ids.length ? encodeCursor({ b: 0, m: slice[slice.length - 1]! }) : undefined;
+    setPageLinks(ctx, tenancy, tenant, limit, next);
     ctx.body = groups.map(groupViewOf).flatMap((group) => (group ? [present(tenant, group)] : []));
   });
 

@@ -1,5 +1,6 @@
 // The per-tenant users API, in Okta's shapes (SPEC section 3):
 //   POST   /api/v1/users?activate=true|false   {profile, credentials: {password: {value}}}
+//   GET    /api/v1/users?q=&filter=&search=&limit=&after=  (collection-paging.ts)
 //   GET    /api/v1/users/{id|login}            POST /api/v1/users/{id} {profile} (partial update)
 //   POST   /api/v1/users/{id}/lifecycle/{activate|deactivate|suspend|unsuspend}
 //   DELETE /api/v1/users/{id}                  (deactivated users; on others it deactivates)
@@ -10,6 +11,7 @@ import {
   hashPassword,
   idPattern,
   keys,
+  listUsers,
   loginKey,
   newId,
   readProfile,
@@ -26,6 +28,12 @@ import type { ProjectionStore } from '@gatehouse/projection-store';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { changesOf, type DirectoryWriter } from '../../directory-writer.js';
+import {
+  pageOrBadRequest,
+  pageSizes,
+  readCollectionQuery,
+  setPageLinks,
+} from '../collection-paging.js';
 import { presentUser } from './present.js';
 
 const loginTaken = () =>
@@ -100,6 +108,14 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
       );
     });
     ctx.body = present(tenant, (await loadById(tenant, id))!);
+  });
+
+  router.get('/', async (ctx) => {
+    const tenant = tenantOf(ctx);
+    const query = readCollectionQuery(ctx, pageSizes.users);
+    const page = await pageOrBadRequest(() => listUsers(store, tenant, query));
+    setPageLinks(ctx, tenancy, tenant, query.limit, page.next);
+    ctx.body = page.items.map((user) => present(tenant, user));
   });
 
   router.get('/:id', async (ctx) => {
