@@ -3,6 +3,7 @@ export {
   checkPolicy,
   checkRule,
   defaultAccessPolicy,
+  everyoneInRule,
   groupFilterTypes,
   reservedClaims,
   ruleGrantTypes,

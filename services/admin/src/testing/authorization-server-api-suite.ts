@@ -338,6 +338,23 @@ export function describeAuthorizationServerApi(harness: AdminHarness): void {
         actions: { token: { accessTokenLifetimeMinutes: 5 } },
         conditions: { scopes: { include: ['openid', 'email'] } },
       });
+      // Okta's literal EVERYONE: every user of the tenant, answered back as sent.
+      const everyone = await acme.as('POST', rules, {
+        name: 'Everyone',
+        priority: 2,
+        conditions: {
+          grantTypes: { include: ['authorization_code'] },
+          people: { groups: { include: ['EVERYONE'] } },
+        },
+      });
+      expect(everyone.status).toBe(201);
+      expect(everyone.body.conditions.people).toEqual({
+        users: { include: [], exclude: [] },
+        groups: { include: ['EVERYONE'], exclude: [] },
+      });
+      expect(
+        (await acme.as('GET', `${rules}/${everyone.body.id}`)).body.conditions.people.groups,
+      ).toEqual({ include: ['EVERYONE'], exclude: [] });
       for (const body of [
         {
           name: 'Too short',
