@@ -22,6 +22,7 @@ export {
   checkScopeName,
   consentNames,
   consentOf,
+  newServerSystemScopes,
   systemScope,
   systemScopes,
 } from './authorization-servers/scopes.js';
