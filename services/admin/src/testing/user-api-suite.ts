@@ -239,6 +239,53 @@ export function describeUserApi(harness: AdminHarness): void {
       ]);
     });
 
+    it('replaces a whole profile with PUT: attributes left out are removed, login required', async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const user = (
+        await acme.as('POST', '/api/v1/users', {
+          profile: { ...profileOf('put@example.com'), middleName: 'Augusta', nickName: 'Ada' },
+        })
+      ).body;
+      // As an SDK sends it back: the user it read, read-only fields included, a profile changed.
+      const replaced = await acme.as('PUT', `/api/v1/users/${user.id}`, {
+        ...user,
+        profile: { ...profileOf('put2@example.com'), lastName: 'King', locale: 'en-GB' },
+      });
+      expect(replaced.status).toBe(200);
+      expect(replaced.body.profile).toEqual({
+        ...profileOf('put2@example.com'),
+        lastName: 'King',
+        locale: 'en-GB',
+      });
+      // Read-your-writes, and the old login is free.
+      expect((await acme.as('GET', `/api/v1/users/${user.id}`)).body.profile).toEqual(
+        replaced.body.profile,
+      );
+      expect((await acme.as('GET', '/api/v1/users/put@example.com')).status).toBe(404);
+      const noLogin = await acme.as('PUT', `/api/v1/users/${user.id}`, {
+        profile: { email: 'x@example.com', firstName: 'A', lastName: 'B' },
+      });
+      expect(noLogin.status).toBe(400);
+      expect(noLogin.body.errorCode).toBe('E0000001');
+      expect(noLogin.body.errorCauses).toEqual([{ errorSummary: 'profile.login: is required' }]);
+      expect((await acme.as('PUT', `/api/v1/users/${user.id}`, {})).status).toBe(400);
+      expect(
+        (
+          await acme.as('PUT', '/api/v1/users/00uNOSUCHUSER0000000', {
+            profile: profileOf('z@example.com'),
+          })
+        ).status,
+      ).toBe(404);
+      const other = (
+        await acme.as('POST', '/api/v1/users', { profile: profileOf('o@example.com') })
+      ).body;
+      const taken = await acme.as('PUT', `/api/v1/users/${other.id}`, {
+        profile: profileOf('put2@example.com'),
+      });
+      expect(taken.status).toBe(400);
+    });
+
     it('walks the lifecycle: suspend, unsuspend, deactivate, reactivate, delete (twice)', async () => {
       const { newTenant } = await start();
       const acme = await newTenant();
