@@ -37,6 +37,22 @@ export function projectGroupEvent(envelope: Envelope, event: GroupEvent): WriteO
         },
         { op: 'sadd', key: keys.groups(tenant), members: [id] },
       ];
+    case 'gatehouse.events.v1.GroupProfileUpdated':
+      return [
+        {
+          op: 'hset',
+          key: keys.group(tenant, id),
+          fields: { name: event.data.name, description: event.data.description, lastUpdated: at },
+        },
+      ];
+    case 'gatehouse.events.v1.GroupDeleted':
+      // Its members and app assignments left by their own events, just before.
+      return [
+        { op: 'del', key: keys.group(tenant, id) },
+        { op: 'del', key: keys.groupMembers(tenant, id) },
+        { op: 'del', key: keys.groupApps(tenant, id) },
+        { op: 'srem', key: keys.groups(tenant), members: [id] },
+      ];
     case 'gatehouse.events.v1.GroupMemberAdded':
       return [
         { op: 'sadd', key: keys.groupMembers(tenant, id), members: [event.data.userId] },
