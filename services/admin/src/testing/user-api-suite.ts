@@ -286,6 +286,68 @@ export function describeUserApi(harness: AdminHarness): void {
       expect(taken.status).toBe(400);
     });
 
+    it("stores Okta's whole base profile, with its validation", async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const base = {
+        ...profileOf('base@example.com'),
+        mobilePhone: '+1 415 555 0100',
+        secondEmail: 'ada.home@example.org',
+        title: 'Analyst',
+        displayName: 'Ada L.',
+        nickName: 'Ada',
+        profileUrl: 'https://example.com/ada',
+        primaryPhone: '+44 20 7946 0000',
+        streetAddress: '12 St James Square',
+        city: 'London',
+        state: 'London',
+        zipCode: 'SW1Y 4JH',
+        countryCode: 'GB',
+        postalAddress: '12 St James Square, London SW1Y 4JH',
+        preferredLanguage: 'en-GB',
+        locale: 'en_GB',
+        timezone: 'Europe/London',
+        userType: 'Employee',
+        employeeNumber: '1815',
+        costCenter: 'R&D',
+        organization: 'Analytical Engines',
+        division: 'Computing',
+        department: 'Mathematics',
+        managerId: '00uBABBAGE',
+        manager: 'Charles Babbage',
+        honorificPrefix: 'Countess',
+        honorificSuffix: 'FRS',
+        middleName: 'Augusta',
+      };
+      const created = await acme.as('POST', '/api/v1/users', { profile: base });
+      expect(created.status).toBe(200);
+      expect(created.body.profile).toEqual(base);
+      expect((await acme.as('GET', `/api/v1/users/${created.body.id}`)).body.profile).toEqual(base);
+      const partial = await acme.as('POST', `/api/v1/users/${created.body.id}`, {
+        profile: { department: 'Engines', manager: null },
+      });
+      const { manager: _gone, ...withoutManager } = base;
+      expect(partial.body.profile).toEqual({ ...withoutManager, department: 'Engines' });
+      const invalid = await acme.as('POST', '/api/v1/users', {
+        profile: {
+          ...profileOf('bad@example.com'),
+          secondEmail: 'not-an-email',
+          mobilePhone: 'call me',
+          title: 'x'.repeat(1025),
+          preferredLanguage: 'English please',
+        },
+      });
+      expect(invalid.status).toBe(400);
+      expect(
+        invalid.body.errorCauses.map((c: { errorSummary: string }) => c.errorSummary.split(':')[0]),
+      ).toEqual([
+        'profile.secondEmail',
+        'profile.mobilePhone',
+        'profile.title',
+        'profile.preferredLanguage',
+      ]);
+    });
+
     it('walks the lifecycle: suspend, unsuspend, deactivate, reactivate, delete (twice)', async () => {
       const { newTenant } = await start();
       const acme = await newTenant();
