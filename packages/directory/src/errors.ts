@@ -13,7 +13,9 @@ export type DomainErrorKind =
   /** The aggregate does not exist. */
   | 'not_found'
   /** The aggregate's current state does not allow the command. */
-  | 'invalid_state';
+  | 'invalid_state'
+  /** Nobody may do this to the aggregate (Okta's built-ins). */
+  | 'forbidden';
 
 export class DomainError extends Error {
   override readonly name = 'DomainError';

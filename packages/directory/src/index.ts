@@ -3,6 +3,7 @@ export {
   checkPolicy,
   checkRule,
   defaultAccessPolicy,
+  everyoneInRule,
   groupFilterTypes,
   reservedClaims,
   ruleGrantTypes,
@@ -21,6 +22,7 @@ export {
   checkScopeName,
   consentNames,
   consentOf,
+  newServerSystemScopes,
   systemScope,
   systemScopes,
 } from './authorization-servers/scopes.js';

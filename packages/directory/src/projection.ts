@@ -30,6 +30,8 @@ export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
     case 'gatehouse.events.v1.GroupCreated':
     case 'gatehouse.events.v1.GroupMemberAdded':
     case 'gatehouse.events.v1.GroupMemberRemoved':
+    case 'gatehouse.events.v1.GroupProfileUpdated':
+    case 'gatehouse.events.v1.GroupDeleted':
       return projectGroupEvent(envelope, event);
     case 'gatehouse.events.v1.ClientRegistered':
     case 'gatehouse.events.v1.ClientUpdated':

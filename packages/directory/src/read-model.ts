@@ -44,6 +44,11 @@ export const keys = {
   appUsers: (tenant: string, clientId: string) => `rm:app-users:${tenant}:${clientId}`,
   /** set of the group ids assigned to an app */
   appGroups: (tenant: string, clientId: string) => `rm:app-groups:${tenant}:${clientId}`,
+  /**
+   * set of the app (client) ids a group is assigned to: what a group's deletion unassigns.
+   * Maintained since groups could be deleted; a read model rebuilt from the topics has it whole.
+   */
+  groupApps: (tenant: string, groupId: string) => `rm:group-apps:${tenant}:${groupId}`,
   /** hash: id, name, description, audiences (JSON), status, created, lastUpdated, deleted */
   authorizationServer: (tenant: string, id: string) => `rm:authz:${tenant}:${id}`,
   /** set of every live authorization server id of a tenant */

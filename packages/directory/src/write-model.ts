@@ -183,6 +183,21 @@ export function directoryChanges(envelope: Envelope): Change[] {
         change(streams.group(id), (state) => evolveGroup(state, event as GroupEvent)),
         change(streams.groupName(event.data.name), () => id),
       ];
+    case 'gatehouse.events.v1.GroupProfileUpdated':
+      return [
+        change(streams.group(id), (state) => evolveGroup(state, event as GroupEvent)),
+        ...(event.data.previousName
+          ? [
+              change(streams.groupName(event.data.previousName), () => null),
+              change(streams.groupName(event.data.name), () => id),
+            ]
+          : []),
+      ];
+    case 'gatehouse.events.v1.GroupDeleted':
+      return [
+        change(streams.group(id), (state) => evolveGroup(state, event as GroupEvent)),
+        change(streams.groupName(event.data.name), () => null),
+      ];
     case 'gatehouse.events.v1.GroupMemberAdded':
     case 'gatehouse.events.v1.GroupMemberRemoved': {
       const member = event.type === 'gatehouse.events.v1.GroupMemberAdded';

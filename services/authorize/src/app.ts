@@ -29,6 +29,7 @@ import { consentRoutes } from './http/consent/consent.js';
 import { Interactions } from './http/interactions.js';
 import { logoutRoutes } from './http/logout/logout.js';
 import { pageErrors } from './http/page-errors.js';
+import { sessionRoutes } from './http/sessions/sessions.js';
 import { signInRoutes } from './http/sign-in/sign-in.js';
 import { switchUserRoutes } from './http/sign-in/switch-user.js';
 import { SignInAttempts } from './http/sign-in-attempts.js';
@@ -108,6 +109,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     pages,
   );
   const api = authnRoutes({ directory, flow, throttle, signIns, now });
+  sessionRoutes({ directory, flow, cookies }, api);
 
   const app = new Koa({ proxy: false });
   app.use(requestId());

@@ -297,6 +297,25 @@ export function defineE2eSuite(label: string, getTarget: () => Target): void {
       }
       expect(web.serverMetadata().issuer).toBe(tenant.issuer);
       expect(web.serverMetadata().code_challenge_methods_supported).toContain('S256');
+      // A server created through the API comes with Okta's system scopes, published at once.
+      const path = new URL(tenant.org).pathname.replace(/\/$/, '');
+      const created = await managementApi(target).ok(
+        'POST',
+        `${path}/api/v1/authorizationServers`,
+        tenant.apiToken,
+        { name: 'Orders', audiences: ['api://orders'] },
+      );
+      const metadata = (await (
+        await fetch(`${created.issuer}/.well-known/openid-configuration`)
+      ).json()) as Json;
+      expect([...(metadata.scopes_supported as string[])].sort()).toEqual([
+        'address',
+        'email',
+        'offline_access',
+        'openid',
+        'phone',
+        'profile',
+      ]);
     });
 
     it('publishes the signing keys (JWKS), RS256 only, cacheable', async () => {

@@ -15,6 +15,7 @@ const server = '(/[^/]+)?';
 
 export const routes: readonly Route[] = [
   { upstream: 'authorize', pattern: `^${tenant}/api/v1/authn$` },
+  { upstream: 'authorize', pattern: `^${tenant}/api/v1/sessions/me$` },
   { upstream: 'keys', pattern: `^${tenant}/api/v1/authorizationServers/[^/]+/credentials(/.*)?$` },
   { upstream: 'admin', pattern: `^${tenant}/api/v1/` },
   { upstream: 'admin', pattern: `^${tenant}/oauth2/v1/clients(/.*)?$` },

@@ -31,6 +31,11 @@ export const reservedClaims: ReadonlySet<string> = new Set([
   'azp',
   'sid',
 ]);
+/**
+ * Okta's literal in a rule's `conditions.people.groups.include`: every user of the tenant. Kept as
+ * written (Okta answers it back so), not as the id of the tenant's Everyone group.
+ */
+export const everyoneInRule = 'EVERYONE';
 export const ruleGrantTypes = ['authorization_code', 'implicit', 'client_credentials'] as const;
 export const groupFilterTypes = ['STARTS_WITH', 'EQUALS', 'CONTAINS', 'REGEX'] as const;
 

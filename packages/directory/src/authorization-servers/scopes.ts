@@ -84,3 +84,12 @@ export function systemScope(id: string, name: string): Scope {
     system: true,
   };
 }
+
+/**
+ * The system scopes every new server starts with, the tenant's `default` and each one created
+ * through the API alike (as Okta does), so discovery lists them. `scopeId` mints each one's id.
+ * Servers created before API-created servers got them keep the scopes they have.
+ */
+export function newServerSystemScopes(scopeId: () => string): Scope[] {
+  return systemScopes.map((scope) => systemScope(scopeId(), scope.name));
+}

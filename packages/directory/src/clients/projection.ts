@@ -58,11 +58,13 @@ export function projectClientEvent(envelope: Envelope, event: ClientEvent): Writ
       return [
         set({}),
         { op: 'sadd', key: keys.appGroups(tenant, id), members: [event.data.groupId] },
+        { op: 'sadd', key: keys.groupApps(tenant, event.data.groupId), members: [id] },
       ];
     case 'gatehouse.events.v1.AppGroupUnassigned':
       return [
         set({}),
         { op: 'srem', key: keys.appGroups(tenant, id), members: [event.data.groupId] },
+        { op: 'srem', key: keys.groupApps(tenant, event.data.groupId), members: [id] },
       ];
   }
 }

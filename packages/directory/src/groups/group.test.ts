@@ -79,3 +79,59 @@ describe('group decider', () => {
     given([created]).when({ kind: 'AddGroupMember', id, userId: '00u1' }).thenRefuses('not_found');
   });
 });
+
+describe('replacing and deleting a group (Okta: PUT and DELETE /api/v1/groups/{id})', () => {
+  it('given a group, when its profile is replaced, then GroupProfileUpdated names the name it frees', () => {
+    given([created])
+      .when({ kind: 'ReplaceGroupProfile', id, name: ' Engineering ', description: '' })
+      .thenEmits([
+        {
+          type: 'gatehouse.events.v1.GroupProfileUpdated',
+          data: { name: 'Engineering', description: '', previousName: 'Engineers' },
+        },
+      ]);
+  });
+
+  it('given a group, when replaced by the same profile or a case change, then nothing or no name freed', () => {
+    given([created])
+      .when({ kind: 'ReplaceGroupProfile', id, name: 'Engineers', description: 'Builders' })
+      .thenEmits([]);
+    given([created])
+      .when({ kind: 'ReplaceGroupProfile', id, name: 'engineers', description: 'Builders' })
+      .thenEmits([
+        {
+          type: 'gatehouse.events.v1.GroupProfileUpdated',
+          data: { name: 'engineers', description: 'Builders', previousName: '' },
+        },
+      ]);
+  });
+
+  it('given Everyone, when it is replaced or deleted, then it is forbidden', () => {
+    given([everyone])
+      .when({ kind: 'ReplaceGroupProfile', id, name: 'All', description: '' })
+      .thenRefuses('forbidden');
+    given([everyone]).when({ kind: 'DeleteGroup', id, members: [] }).thenRefuses('forbidden');
+  });
+
+  it('given a group with a member, when it is deleted, then the membership ends before the group', () => {
+    given([created, added])
+      .when({ kind: 'DeleteGroup', id, members: ['00u1'] })
+      .thenEmits([
+        { type: 'gatehouse.events.v1.GroupMemberRemoved', data: { userId: '00u1' } },
+        { type: 'gatehouse.events.v1.GroupDeleted', data: { name: 'Engineers' } },
+      ]);
+  });
+
+  it('given a deleted group, when it is deleted or replaced again, then it is not found', () => {
+    const deleted: GroupEvent = {
+      type: 'gatehouse.events.v1.GroupDeleted',
+      data: { name: 'Engineers' },
+    };
+    given([created, deleted])
+      .when({ kind: 'DeleteGroup', id, members: [] })
+      .thenRefuses('not_found');
+    given([created, deleted])
+      .when({ kind: 'ReplaceGroupProfile', id, name: 'X', description: '' })
+      .thenRefuses('not_found');
+  });
+});

@@ -4,7 +4,7 @@
 import type { Envelope } from '@gatehouse/contracts';
 import { GroupType } from '@gatehouse/contracts';
 import type { WriteOp } from '@gatehouse/projection-store';
-import { groupIndexWrites } from '../collections/indexes.js';
+import { groupIndexDeletes, groupIndexWrites } from '../collections/indexes.js';
 import { keys } from '../read-model.js';
 import type { GroupEvent } from './group.js';
 
@@ -46,6 +46,24 @@ export function projectGroupEvent(envelope: Envelope, event: GroupEvent): WriteO
           lastMembershipUpdated: at,
           'profile.name': event.data.name,
         }),
+      ];
+    case 'gatehouse.events.v1.GroupProfileUpdated':
+      return [
+        {
+          op: 'hset',
+          key: keys.group(tenant, id),
+          fields: { name: event.data.name, description: event.data.description, lastUpdated: at },
+        },
+        ...groupIndexWrites(tenant, id, { lastUpdated: at, 'profile.name': event.data.name }),
+      ];
+    case 'gatehouse.events.v1.GroupDeleted':
+      // Its members and app assignments left by their own events, just before.
+      return [
+        { op: 'del', key: keys.group(tenant, id) },
+        { op: 'del', key: keys.groupMembers(tenant, id) },
+        { op: 'del', key: keys.groupApps(tenant, id) },
+        { op: 'srem', key: keys.groups(tenant), members: [id] },
+        ...groupIndexDeletes(tenant, id),
       ];
     case 'gatehouse.events.v1.GroupMemberAdded':
       return [

@@ -2,7 +2,7 @@
 // `default` (SPEC section 2) with the OIDC scopes and a default policy whose rule lets every client
 // use every grant type and scope. Fresh ids are made here; the deciders stay pure.
 import { defaultAccessPolicy } from '../authorization-servers/access.js';
-import { systemScope, systemScopes } from '../authorization-servers/scopes.js';
+import { newServerSystemScopes } from '../authorization-servers/scopes.js';
 import { decideServer } from '../authorization-servers/server.js';
 import type { DirectoryEvent } from '../events.js';
 import { newId } from '../ids.js';
@@ -25,7 +25,7 @@ export function decideNewTenant(
         description: 'Default Authorization Server',
         audiences: ['api://default'],
       },
-      systemScopes: systemScopes.map((scope) => systemScope(newId('scp'), scope.name)),
+      systemScopes: newServerSystemScopes(() => newId('scp')),
       defaultPolicy: defaultAccessPolicy({
         policyId: newId('00p'),
         ruleId: newId('0pr'),

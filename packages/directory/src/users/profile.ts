@@ -52,6 +52,26 @@ const stringRules: Record<Exclude<keyof UserProfile, 'emailVerified'>, Rule> = {
     pattern: /^[A-Z]{2}$/,
     hint: 'must be an ISO 3166-1 alpha-2 code such as US',
   },
+  // Okta's base profile beyond the OpenID Connect claims, with its schema's limits.
+  mobilePhone: { max: 100, pattern: /^[0-9+()\-. x]{3,100}$/, hint: 'must be a telephone number' },
+  secondEmail: { max: 100, pattern: emailLike, hint: 'must be in the form of an email address' },
+  title: { max: 1024 },
+  postalAddress: { max: 4096 },
+  preferredLanguage: {
+    max: 16,
+    pattern: /^[a-z]{2,3}([-_][A-Za-z]{2,4})?$/,
+    hint: 'must be a language tag such as en-US',
+  },
+  userType: { max: 1024 },
+  employeeNumber: { max: 1024 },
+  costCenter: { max: 1024 },
+  organization: { max: 1024 },
+  division: { max: 1024 },
+  department: { max: 1024 },
+  managerId: { max: 1024 },
+  manager: { max: 1024 },
+  honorificPrefix: { max: 1024 },
+  honorificSuffix: { max: 1024 },
 };
 
 export const profileAttributes = [...Object.keys(stringRules), 'emailVerified'] as const;

@@ -287,6 +287,17 @@ describe('grant types', () => {
 });
 
 describe('people', () => {
+  it("given a rule for Okta's literal EVERYONE, when any user of the tenant asks, then it is granted, even one of no group", () => {
+    const server = onePolicy([rule('r1', 'p1', { groupIds: ['EVERYONE'] })]);
+    given(server).when({ user: ada }).thenGrants();
+    given(server)
+      .when({ user: { id: '00uLone', groupIds: [] } })
+      .thenGrants();
+    given(server)
+      .when({ grantType: 'client_credentials', user: undefined, requestedScopes: ['orders:read'] })
+      .thenGrants();
+  });
+
   it('given a rule for a group, when a member asks, then it is granted; when a non-member asks, then it is denied', () => {
     const server = onePolicy([rule('r1', 'p1', { groupIds: [engineering] })]);
     given(server).when({ user: ada }).thenGrants();

@@ -2,6 +2,7 @@
 // policy (by priority) that governs the client decides alone, through its first active rule (by
 // priority) that matches the grant type, the person and the scopes.
 import { type Policy, type Rule, type Scope, ScopeConsent } from '@gatehouse/contracts';
+import { everyoneInRule } from '@gatehouse/directory';
 import {
   accessDenied,
   invalidScope,
@@ -141,7 +142,9 @@ function allowsPerson(rule: Rule, input: PolicyInput): boolean {
   const { user } = input;
   if (!user) return false;
   return (
-    rule.userIds.includes(user.id) || user.groupIds.some((group) => rule.groupIds.includes(group))
+    rule.groupIds.includes(everyoneInRule) ||
+    rule.userIds.includes(user.id) ||
+    user.groupIds.some((group) => rule.groupIds.includes(group))
   );
 }
 

@@ -43,6 +43,8 @@ function oktaErrorOf(error: unknown): unknown {
         return new OktaApiError(404, 'E0000007', `Not found: ${error.message}`);
       case 'invalid_state':
         return OktaApiError.invalidState(error.message);
+      case 'forbidden':
+        return OktaApiError.forbidden();
     }
   }
   if (error instanceof CommandConflictError)

@@ -63,6 +63,26 @@ export function describeAuthorizationServerApi(harness: AdminHarness): void {
       });
       const id = created.body.id;
       expect(created.body.issuer).toBe(`http://localhost:9000/${acme.id}/oauth2/${id}`);
+      // Okta's system scopes, as on the default server, and no policy yet.
+      const scopes = await acme.as('GET', `/api/v1/authorizationServers/${id}/scopes`);
+      expect(scopes.body.map((s: { name: string }) => s.name)).toEqual([
+        'address',
+        'email',
+        'offline_access',
+        'openid',
+        'phone',
+        'profile',
+      ]);
+      const defaults = (await acme.as('GET', '/api/v1/authorizationServers/default/scopes')).body;
+      for (const scope of scopes.body)
+        expect({ ...scope, id: undefined, _links: undefined }).toEqual({
+          ...defaults.find((d: { name: string }) => d.name === scope.name),
+          id: undefined,
+          _links: undefined,
+        });
+      expect((await acme.as('GET', `/api/v1/authorizationServers/${id}/policies`)).body).toEqual(
+        [],
+      );
       const updated = await acme.as('PUT', `/api/v1/authorizationServers/${id}`, {
         name: 'Orders v2',
         audiences: ['https://api.example.com/orders'],
@@ -338,6 +358,23 @@ export function describeAuthorizationServerApi(harness: AdminHarness): void {
         actions: { token: { accessTokenLifetimeMinutes: 5 } },
         conditions: { scopes: { include: ['openid', 'email'] } },
       });
+      // Okta's literal EVERYONE: every user of the tenant, answered back as sent.
+      const everyone = await acme.as('POST', rules, {
+        name: 'Everyone',
+        priority: 2,
+        conditions: {
+          grantTypes: { include: ['authorization_code'] },
+          people: { groups: { include: ['EVERYONE'] } },
+        },
+      });
+      expect(everyone.status).toBe(201);
+      expect(everyone.body.conditions.people).toEqual({
+        users: { include: [], exclude: [] },
+        groups: { include: ['EVERYONE'], exclude: [] },
+      });
+      expect(
+        (await acme.as('GET', `${rules}/${everyone.body.id}`)).body.conditions.people.groups,
+      ).toEqual({ include: ['EVERYONE'], exclude: [] });
       for (const body of [
         {
           name: 'Too short',

@@ -1,4 +1,5 @@
 // The per-tenant groups API end to end, and a rebuild of every directory read model, on both stacks.
+import { keys } from '@gatehouse/directory';
 import { isCommandOutcomeKey, rebuildProjections } from '@gatehouse/projections';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AdminHarness, startAdmin } from './admin-harness.js';
@@ -107,6 +108,91 @@ export function describeGroupApi(harness: AdminHarness): void {
         (await acme.as('PUT', `/api/v1/groups/00gNOSUCHGROUP000000/users/${ada.id}`)).body
           .errorCode,
       ).toBe('E0000007');
+    });
+
+    it('replaces a group profile with PUT and deletes a group with its memberships and app assignments', async () => {
+      const { newTenant, store } = await start();
+      const acme = await newTenant();
+      const ada = (
+        await acme.as('POST', '/api/v1/users', { profile: profileOf('ada@example.com') })
+      ).body;
+      const group = (
+        await acme.as('POST', '/api/v1/groups', { profile: { name: 'Eng', description: 'x' } })
+      ).body;
+      const other = (await acme.as('POST', '/api/v1/groups', { profile: { name: 'Ops' } })).body;
+      // PUT: the whole profile, the description dropped when left out; names stay unique.
+      const replaced = await acme.as('PUT', `/api/v1/groups/${group.id}`, {
+        profile: { name: 'Engineering' },
+      });
+      expect(replaced.status).toBe(200);
+      expect(replaced.body.profile).toEqual({ name: 'Engineering', description: '' });
+      expect((await acme.as('GET', `/api/v1/groups/${group.id}`)).body.profile.name).toBe(
+        'Engineering',
+      );
+      // The collection's name index follows the replacement.
+      const namesFound = async (q: string) =>
+        (await acme.as('GET', `/api/v1/groups?q=${q}`)).body.map(
+          (g: { profile: { name: string } }) => g.profile.name,
+        );
+      expect(await namesFound('Engin')).toEqual(['Engineering']);
+      const taken = await acme.as('PUT', `/api/v1/groups/${group.id}`, {
+        profile: { name: 'ops' },
+      });
+      expect(taken.status).toBe(400);
+      expect(taken.body.errorCauses).toEqual([
+        {
+          errorSummary:
+            'profile.name: An object with this field already exists in the current organization',
+        },
+      ]);
+      // The old name is free again; the new one is held.
+      expect((await acme.as('POST', '/api/v1/groups', { profile: { name: 'Eng' } })).status).toBe(
+        200,
+      );
+      expect(
+        (await acme.as('POST', '/api/v1/groups', { profile: { name: 'engineering' } })).status,
+      ).toBe(400);
+      expect(
+        (await acme.as('PUT', `/api/v1/groups/${group.id}`, { profile: { nope: 1 } })).status,
+      ).toBe(400);
+      // Everyone can be neither replaced nor deleted: 403 E0000006.
+      const everyone = (await acme.as('GET', `/api/v1/users/${ada.id}/groups`)).body[0];
+      expect(everyone.profile.name).toBe('Everyone');
+      const renameEveryone = await acme.as('PUT', `/api/v1/groups/${everyone.id}`, {
+        profile: { name: 'All' },
+      });
+      expect(renameEveryone.status).toBe(403);
+      expect(renameEveryone.body.errorCode).toBe('E0000006');
+      const deleteEveryone = await acme.as('DELETE', `/api/v1/groups/${everyone.id}`);
+      expect(deleteEveryone.status).toBe(403);
+      expect(deleteEveryone.body.errorCode).toBe('E0000006');
+      // A member and an app assignment go with the group.
+      expect((await acme.as('PUT', `/api/v1/groups/${group.id}/users/${ada.id}`)).status).toBe(204);
+      const client = (
+        await acme.as('POST', '/oauth2/v1/clients', {
+          client_name: 'Web',
+          redirect_uris: ['https://a.example/cb'],
+        })
+      ).body;
+      expect(
+        (await acme.as('PUT', `/api/v1/apps/${client.client_id}/groups/${group.id}`, {})).status,
+      ).toBeLessThan(300);
+      expect((await acme.as('DELETE', `/api/v1/groups/${group.id}`)).status).toBe(204);
+      expect((await acme.as('GET', `/api/v1/groups/${group.id}`)).status).toBe(404);
+      expect(await namesFound('Engin')).toEqual([]);
+      expect(
+        (await acme.as('GET', `/api/v1/users/${ada.id}/groups`)).body.map(
+          (g: { profile: { name: string } }) => g.profile.name,
+        ),
+      ).toEqual(['Everyone']);
+      expect(await store.smembers(keys.appGroups(acme.id, client.client_id))).toEqual([]);
+      expect(await store.smembers(keys.groupMembers(acme.id, group.id))).toEqual([]);
+      expect((await acme.as('DELETE', `/api/v1/groups/${group.id}`)).status).toBe(404);
+      // Its name is free again; the other group is untouched.
+      expect(
+        (await acme.as('POST', '/api/v1/groups', { profile: { name: 'Engineering' } })).status,
+      ).toBe(200);
+      expect((await acme.as('GET', `/api/v1/groups/${other.id}`)).status).toBe(200);
     });
 
     it('takes a deleted user out of its groups', async () => {

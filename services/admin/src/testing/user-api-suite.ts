@@ -239,6 +239,115 @@ export function describeUserApi(harness: AdminHarness): void {
       ]);
     });
 
+    it('replaces a whole profile with PUT: attributes left out are removed, login required', async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const user = (
+        await acme.as('POST', '/api/v1/users', {
+          profile: { ...profileOf('put@example.com'), middleName: 'Augusta', nickName: 'Ada' },
+        })
+      ).body;
+      // As an SDK sends it back: the user it read, read-only fields included, a profile changed.
+      const replaced = await acme.as('PUT', `/api/v1/users/${user.id}`, {
+        ...user,
+        profile: { ...profileOf('put2@example.com'), lastName: 'King', locale: 'en-GB' },
+      });
+      expect(replaced.status).toBe(200);
+      expect(replaced.body.profile).toEqual({
+        ...profileOf('put2@example.com'),
+        lastName: 'King',
+        locale: 'en-GB',
+      });
+      // Read-your-writes, and the old login is free.
+      expect((await acme.as('GET', `/api/v1/users/${user.id}`)).body.profile).toEqual(
+        replaced.body.profile,
+      );
+      expect((await acme.as('GET', '/api/v1/users/put@example.com')).status).toBe(404);
+      const noLogin = await acme.as('PUT', `/api/v1/users/${user.id}`, {
+        profile: { email: 'x@example.com', firstName: 'A', lastName: 'B' },
+      });
+      expect(noLogin.status).toBe(400);
+      expect(noLogin.body.errorCode).toBe('E0000001');
+      expect(noLogin.body.errorCauses).toEqual([{ errorSummary: 'profile.login: is required' }]);
+      expect((await acme.as('PUT', `/api/v1/users/${user.id}`, {})).status).toBe(400);
+      expect(
+        (
+          await acme.as('PUT', '/api/v1/users/00uNOSUCHUSER0000000', {
+            profile: profileOf('z@example.com'),
+          })
+        ).status,
+      ).toBe(404);
+      const other = (
+        await acme.as('POST', '/api/v1/users', { profile: profileOf('o@example.com') })
+      ).body;
+      const taken = await acme.as('PUT', `/api/v1/users/${other.id}`, {
+        profile: profileOf('put2@example.com'),
+      });
+      expect(taken.status).toBe(400);
+    });
+
+    it("stores Okta's whole base profile, with its validation", async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const base = {
+        ...profileOf('base@example.com'),
+        mobilePhone: '+1 415 555 0100',
+        secondEmail: 'ada.home@example.org',
+        title: 'Analyst',
+        displayName: 'Ada L.',
+        nickName: 'Ada',
+        profileUrl: 'https://example.com/ada',
+        primaryPhone: '+44 20 7946 0000',
+        streetAddress: '12 St James Square',
+        city: 'London',
+        state: 'London',
+        zipCode: 'SW1Y 4JH',
+        countryCode: 'GB',
+        postalAddress: '12 St James Square, London SW1Y 4JH',
+        preferredLanguage: 'en-GB',
+        locale: 'en_GB',
+        timezone: 'Europe/London',
+        userType: 'Employee',
+        employeeNumber: '1815',
+        costCenter: 'R&D',
+        organization: 'Analytical Engines',
+        division: 'Computing',
+        department: 'Mathematics',
+        managerId: '00uBABBAGE',
+        manager: 'Charles Babbage',
+        honorificPrefix: 'Countess',
+        honorificSuffix: 'FRS',
+        middleName: 'Augusta',
+      };
+      const created = await acme.as('POST', '/api/v1/users', { profile: base });
+      expect(created.status).toBe(200);
+      expect(created.body.profile).toEqual(base);
+      expect((await acme.as('GET', `/api/v1/users/${created.body.id}`)).body.profile).toEqual(base);
+      const partial = await acme.as('POST', `/api/v1/users/${created.body.id}`, {
+        profile: { department: 'Engines', manager: null },
+      });
+      const { manager: _gone, ...withoutManager } = base;
+      expect(partial.body.profile).toEqual({ ...withoutManager, department: 'Engines' });
+      const invalid = await acme.as('POST', '/api/v1/users', {
+        profile: {
+          ...profileOf('bad@example.com'),
+          secondEmail: 'not-an-email',
+          mobilePhone: 'call me',
+          title: 'x'.repeat(1025),
+          preferredLanguage: 'English please',
+        },
+      });
+      expect(invalid.status).toBe(400);
+      expect(
+        invalid.body.errorCauses.map((c: { errorSummary: string }) => c.errorSummary.split(':')[0]),
+      ).toEqual([
+        'profile.secondEmail',
+        'profile.mobilePhone',
+        'profile.title',
+        'profile.preferredLanguage',
+      ]);
+    });
+
     it('walks the lifecycle: suspend, unsuspend, deactivate, reactivate, delete (twice)', async () => {
       const { newTenant } = await start();
       const acme = await newTenant();

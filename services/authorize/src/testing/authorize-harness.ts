@@ -125,6 +125,7 @@ export function browser(base: string) {
   return {
     jar,
     get: (url: string) => send(url),
+    delete: (url: string) => send(url, { method: 'DELETE' }),
     post: (url: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
       send(url, {
         method: 'POST',

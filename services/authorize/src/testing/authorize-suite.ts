@@ -853,6 +853,28 @@ export function describeAuthorizeService(stack: TestStack): void {
       expect(tenant).toEqual(expect.any(String));
     });
 
+    it("ends the browser's session at DELETE /api/v1/sessions/me as Okta does: 204, then 404 E0000007", async () => {
+      const { authorizeUrl, base, sessionToken } = await setup();
+      const tab = browser(authorizeUrl({}));
+      const sessionsMe = authorizeUrl({}).replace(/oauth2.*$/, 'api/v1/sessions/me');
+      // No session yet: okta-auth-js's closeSession() takes Okta's 404 as "already closed".
+      const none = await tab.delete(sessionsMe);
+      expect(none.status).toBe(404);
+      expect(JSON.parse(none.text)).toMatchObject({
+        errorCode: 'E0000007',
+        errorSummary: 'Not found: Resource not found: me (Session)',
+      });
+      const signedIn = await tab.get(
+        authorizeUrl({ ...base, response_type: 'code', sessionToken: await sessionToken() }),
+      );
+      expect(signedIn.status).toBe(302);
+      const ended = await tab.delete(sessionsMe);
+      expect(ended.status).toBe(204);
+      const after = await tab.get(authorizeUrl({ ...base, response_type: 'code', prompt: 'none' }));
+      expect(new URL(after.location!).searchParams.get('error')).toBe('login_required');
+      expect((await tab.delete(sessionsMe)).status).toBe(404);
+    });
+
     it('serves openid-client as a real client: the code flow with PKCE, and the code id_token hybrid flow', async () => {
       const { authorizeUrl, issuer, web, tokenBase, jwksBase, tenant, sessionToken, login } =
         await setup();

@@ -181,13 +181,126 @@ export function describeTokenService(stack: TestStack): void {
       expect(unknown.status).toBe(401);
       expect(unknown.body.error).toBe('invalid_client');
       expect(unknown.headers.get('www-authenticate')).toBeNull();
-      // A client authenticates the way it registered: the post client may not use Basic.
-      const otherMethod = await post(path('token'), form, {
-        authorization: basic(postClient.clientId, postClient.clientSecret!),
-      });
-      expect(otherMethod.body.error).toBe('invalid_client');
+      // A confidential client must show its secret one way or the other.
+      const noSecret = await post(path('token'), { ...form, client_id: postClient.clientId });
+      expect(noSecret.body.error).toBe('invalid_client');
       const none = await post(path('token'), form);
       expect(none.body.error).toBe('invalid_request');
+    });
+
+    it('lets a client registered for either secret method use the other, as Okta does, at every endpoint', async () => {
+      const { post, path, web, newClient, tenant } = await setup();
+      const form = { grant_type: 'client_credentials', scope: 'orders.read' };
+      const postClient = await newClient(tenant, {
+        ...webClient,
+        token_endpoint_auth_method: 'client_secret_post',
+      });
+      // Registered for Basic, authenticating in the body; registered for the body, by Basic.
+      const asPost = (client: { clientId: string; clientSecret?: string }) => ({
+        client_id: client.clientId,
+        client_secret: client.clientSecret!,
+      });
+      const asBasic = (client: { clientId: string; clientSecret?: string }) => ({
+        authorization: basic(client.clientId, client.clientSecret!),
+      });
+      const basicByPost = await post(path('token'), { ...form, ...asPost(web) });
+      expect(basicByPost.status).toBe(200);
+      const postByBasic = await post(path('token'), form, asBasic(postClient));
+      expect(postByBasic.status).toBe(200);
+      for (const [client, token] of [
+        [web, basicByPost.body.access_token as string],
+        [postClient, postByBasic.body.access_token as string],
+      ] as const) {
+        const byBody = await post(path('introspect'), { token, ...asPost(client) });
+        expect(byBody.body.active).toBe(true);
+        const byHeader = await post(path('introspect'), { token }, asBasic(client));
+        expect(byHeader.body.active).toBe(true);
+        expect((await post(path('revoke'), { token, ...asPost(client) })).status).toBe(200);
+        expect((await post(path('revoke'), { token }, asBasic(client))).status).toBe(200);
+      }
+      // Still one mechanism per request, and still the right secret.
+      const both = await post(
+        path('introspect'),
+        { token: 'x', ...asPost(postClient) },
+        asBasic(postClient),
+      );
+      expect(both.status).toBe(400);
+      expect(both.body.error).toBe('invalid_request');
+      const wrong = await post(path('revoke'), {
+        token: 'x',
+        client_id: postClient.clientId,
+        client_secret: 'wrong',
+      });
+      expect(wrong.status).toBe(401);
+      expect(wrong.body.error).toBe('invalid_client');
+    });
+
+    it('lets a public client name itself in a Basic header without a secret at /revoke and /introspect', async () => {
+      const { post, path, newClient, tenant, userId, issueCode, web } = await setup();
+      const spa = await newClient(tenant, {
+        ...webClient,
+        grant_types: ['authorization_code', 'refresh_token'],
+        token_endpoint_auth_method: 'none',
+        application_type: 'browser',
+      });
+      const verifier = randomBytes(32).toString('base64url');
+      const { code } = await issueCode(
+        tenant,
+        { clientId: spa.clientId, userId, redirectUri, scopes: ['openid', 'offline_access'] },
+        verifier,
+      );
+      const tokens = await post(path('token'), {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        client_id: spa.clientId,
+        code_verifier: verifier,
+      });
+      expect(tokens.status).toBe(200);
+      // okta-auth-js sends base64(client_id); others base64(client_id + ':').
+      const idOnly = { authorization: `Basic ${Buffer.from(spa.clientId).toString('base64')}` };
+      const emptySecret = {
+        authorization: `Basic ${Buffer.from(`${spa.clientId}:`).toString('base64')}`,
+      };
+      const introspected = await post(
+        path('introspect'),
+        { token: tokens.body.access_token },
+        idOnly,
+      );
+      expect(introspected.status).toBe(200);
+      expect(introspected.body.active).toBe(true);
+      const viaEmpty = await post(
+        path('introspect'),
+        { token: tokens.body.access_token },
+        emptySecret,
+      );
+      expect(viaEmpty.body.active).toBe(true);
+      const revoked = await post(path('revoke'), { token: tokens.body.refresh_token }, idOnly);
+      expect(revoked.status).toBe(200);
+      expect(
+        (await post(path('introspect'), { token: tokens.body.access_token }, emptySecret)).body,
+      ).toEqual({ active: false });
+      // With the client_id in the body too: the same client, still one mechanism.
+      expect(
+        (await post(path('revoke'), { token: 'x', client_id: spa.clientId }, idOnly)).status,
+      ).toBe(200);
+      // A public client never shows a secret, and a confidential client must.
+      const withSecret = await post(
+        path('revoke'),
+        { token: 'x' },
+        {
+          authorization: basic(spa.clientId, 'secret'),
+        },
+      );
+      expect(withSecret.body.error).toBe('invalid_client');
+      const confidentialIdOnly = await post(
+        path('introspect'),
+        { token: 'x' },
+        {
+          authorization: `Basic ${Buffer.from(web.clientId).toString('base64')}`,
+        },
+      );
+      expect(confidentialIdOnly.body.error).toBe('invalid_client');
     });
 
     it('throttles client authentication per client and source: 429 E0000047 with Okta headers', async () => {

@@ -7,6 +7,7 @@ import {
   issuerOf,
   keys,
   newId,
+  newServerSystemScopes,
   orgBaseUrl,
   type ServerSettings,
   type ServerView,
@@ -63,7 +64,9 @@ function serverRoutes(
     const tenant = tenantOf(ctx);
     const settings = readSettings(await readJsonObject(ctx));
     const id = newId('aus');
-    await run(ctx, id, { kind: 'CreateServer', id, settings });
+    // Okta's system scopes come with every new server (SPEC section 3), no default policy.
+    const systemScopes = newServerSystemScopes(() => newId('scp'));
+    await run(ctx, id, { kind: 'CreateServer', id, settings, systemScopes });
     // It signs from the moment the creation answers.
     await signingKeys(tenant, [id]);
     ctx.status = 201;

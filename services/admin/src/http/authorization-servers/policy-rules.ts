@@ -5,6 +5,7 @@
 import type { Policy, Rule } from '@gatehouse/contracts';
 import {
   DomainError,
+  everyoneInRule,
   keys,
   newId,
   readStreams,
@@ -51,13 +52,12 @@ export function policyRuleRoutes(
 
   /** The users and groups a rule names must exist when it is admitted: decided on their streams. */
   const checkPeople = async (reads: StreamReads, rule: Rule) => {
+    const groupIds = rule.groupIds.filter((id) => id !== everyoneInRule);
     const people = await readStreams(reads, [
       ...rule.userIds.map((id) => streams.user(id)),
-      ...rule.groupIds.map((id) => streams.group(id)),
+      ...groupIds.map((id) => streams.group(id)),
     ]);
-    const missing = [...rule.userIds, ...rule.groupIds].filter(
-      (_, i) => people[i]!.status === 'NONE',
-    );
+    const missing = [...rule.userIds, ...groupIds].filter((_, i) => people[i]!.status === 'NONE');
     if (missing.length > 0)
       throw DomainError.invalid(
         missing.map((id) => ({

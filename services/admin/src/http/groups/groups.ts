@@ -1,6 +1,7 @@
 // The per-tenant groups API, in Okta's shapes (SPEC section 3):
 //   GET /api/v1/groups?q=&filter=&search=&limit=&after=    (collection-paging.ts)
 //   POST /api/v1/groups {profile: {name, description}}     GET /api/v1/groups/{gid}
+//   PUT|DELETE /api/v1/groups/{gid} (replace profile, delete)
 //   PUT|DELETE /api/v1/groups/{gid}/users/{uid}            GET /api/v1/groups/{gid}/users
 //   GET /api/v1/users/{id}/groups (Everyone included)
 import {
@@ -8,6 +9,7 @@ import {
   decideGroup,
   decodeCursor,
   encodeCursor,
+  type GroupState,
   type GroupView,
   groupViewOf,
   idPattern,
@@ -18,8 +20,11 @@ import {
   newId,
   orgBaseUrl,
   readStreams,
+  type StreamType,
   streams,
   type TenancyConfig,
+  type UserState,
+  userViewOf,
 } from '@gatehouse/directory';
 import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
@@ -72,27 +77,9 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
 
   router.post('/groups', async (ctx) => {
     const tenant = tenantOf(ctx);
-    const body = await readJsonObject(ctx);
-    const profile = body.profile as Record<string, unknown> | undefined;
-    const problems = [];
-    if (!profile || typeof profile !== 'object' || Array.isArray(profile))
-      problems.push({ field: 'profile', message: 'must be an object' });
-    else {
-      if (typeof profile.name !== 'string')
-        problems.push({ field: 'profile.name', message: 'must be a string' });
-      if (profile.description !== undefined && typeof profile.description !== 'string')
-        problems.push({ field: 'profile.description', message: 'must be a string' });
-      for (const key of Object.keys(profile)) {
-        if (key !== 'name' && key !== 'description')
-          problems.push({
-            field: `profile.${key}`,
-            message: `Property name '${key}' is not defined in profile`,
-          });
-      }
-    }
-    if (problems.length > 0) throw OktaApiError.validation(problems);
+    const profile = readGroupProfile(await readJsonObject(ctx));
     const id = newId('00g');
-    const name = profile!.name as string;
+    const { name } = profile;
     await writer.run(tenant, ctx.state.requestId as string, undefined, async (reads) => {
       const [group, holder] = await readStreams(reads, [
         streams.group(id),
@@ -103,17 +90,11 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
           kind: 'CreateGroup',
           id,
           name,
-          description: (profile!.description as string | undefined) ?? '',
+          description: profile.description,
         },
         group,
       );
-      if (holder !== null)
-        throw DomainError.invalid([
-          {
-            field: 'profile.name',
-            message: 'An object with this field already exists in the current organization',
-          },
-        ]);
+      if (holder !== null) throw nameTaken();
       return changesOf(id, events);
     });
     ctx.body = present(tenant, (await loadGroup(tenant, id))!);
@@ -129,6 +110,64 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
 
   router.get('/groups/:gid', async (ctx) => {
     ctx.body = present(tenantOf(ctx), await mustLoadGroup(ctx));
+  });
+
+  // PUT replaces the group's profile (name unique as on creation); Everyone cannot be changed.
+  router.put('/groups/:gid', async (ctx) => {
+    const tenant = tenantOf(ctx);
+    const { id } = await mustLoadGroup(ctx);
+    const profile = readGroupProfile(await readJsonObject(ctx));
+    await writer.run(tenant, ctx.state.requestId as string, `group/${id}`, async (reads) => {
+      const [group, holder] = await readStreams(reads, [
+        streams.group(id),
+        streams.groupName(profile.name),
+      ]);
+      const events = decideGroup({ kind: 'ReplaceGroupProfile', id, ...profile }, group);
+      if (holder !== null && holder !== id) throw nameTaken();
+      return changesOf(id, events);
+    });
+    ctx.body = present(tenant, (await loadGroup(tenant, id))!);
+  });
+
+  // DELETE ends the group's memberships and app assignments with it (Okta); Everyone stays.
+  router.delete('/groups/:gid', async (ctx) => {
+    const tenant = tenantOf(ctx);
+    const { id } = await mustLoadGroup(ctx);
+    await writer.run(tenant, ctx.state.requestId as string, `group/${id}`, async (reads) => {
+      // Who and what to release, as the read model lists them, confirmed on the write model's
+      // streams (whose versions the command is admitted on).
+      const [memberIds, appIds] = await Promise.all([
+        store.smembers(keys.groupMembers(tenant, id)),
+        store.smembers(keys.groupApps(tenant, id)),
+      ]);
+      const [group, ...states] = await readStreams(reads, [
+        streams.group(id),
+        ...memberIds.map((userId) => streams.user(userId)),
+        ...appIds.map((clientId) => streams.appGroup(clientId, id)),
+      ] as StreamType<unknown>[]);
+      const users = states.slice(0, memberIds.length) as UserState[];
+      const assigned = states.slice(memberIds.length) as boolean[];
+      const members = memberIds.filter((_, i) => {
+        const user = users[i]!;
+        return user.status !== 'NONE' && user.groups.includes(id);
+      });
+      const events = decideGroup({ kind: 'DeleteGroup', id, members }, group as GroupState);
+      const unassigned = appIds.flatMap((clientId, i) =>
+        assigned[i]
+          ? [
+              {
+                aggregateId: clientId,
+                event: {
+                  type: 'gatehouse.events.v1.AppGroupUnassigned' as const,
+                  data: { groupId: id },
+                },
+              },
+            ]
+          : [],
+      );
+      return [...unassigned, ...changesOf(id, events)];
+    });
+    ctx.status = 204;
   });
 
   router.get('/groups/:gid/users', async (ctx) => {
@@ -197,4 +236,38 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
   });
 
   return router;
+}
+
+const nameTaken = () =>
+  DomainError.invalid([
+    {
+      field: 'profile.name',
+      message: 'An object with this field already exists in the current organization',
+    },
+  ]);
+
+/** A group profile from a request body: `{profile: {name, description?}}`, nothing else. */
+function readGroupProfile(body: Record<string, unknown>): { name: string; description: string } {
+  const profile = body.profile as Record<string, unknown> | undefined;
+  const problems = [];
+  if (!profile || typeof profile !== 'object' || Array.isArray(profile))
+    problems.push({ field: 'profile', message: 'must be an object' });
+  else {
+    if (typeof profile.name !== 'string')
+      problems.push({ field: 'profile.name', message: 'must be a string' });
+    if (profile.description !== undefined && typeof profile.description !== 'string')
+      problems.push({ field: 'profile.description', message: 'must be a string' });
+    for (const key of Object.keys(profile)) {
+      if (key !== 'name' && key !== 'description')
+        problems.push({
+          field: `profile.${key}`,
+          message: `Property name '${key}' is not defined in profile`,
+        });
+    }
+  }
+  if (problems.length > 0) throw OktaApiError.validation(problems);
+  return {
+    name: profile!.name as string,
+    description: (profile!.description as string | undefined) ?? '',
+  };
 }

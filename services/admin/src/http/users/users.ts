@@ -153,6 +153,40 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
     ctx.body = present(tenant, (await loadById(tenant, id))!);
   });
 
+  // PUT replaces the whole profile (Okta: attributes left out are removed; login and the other
+  // required ones must be given). Read-only fields an SDK sends back with the user are ignored.
+  router.put('/:id', async (ctx) => {
+    const tenant = tenantOf(ctx);
+    const user = await mustLoad(ctx);
+    const body = await readJsonObject(ctx);
+    const credentials = body.credentials as Record<string, unknown> | undefined;
+    const problems = [
+      ...(body.profile === undefined ? [{ field: 'profile', message: 'is required' }] : []),
+      ...(credentials && typeof credentials === 'object'
+        ? Object.keys(credentials)
+            .filter((key) => key !== 'provider')
+            .map((key) => ({
+              field: `credentials.${key}`,
+              message: 'cannot be changed here; use the credentials operations',
+            }))
+        : []),
+    ];
+    if (problems.length > 0) throw OktaApiError.validation(problems);
+    const { profile, problems: invalid } = readProfile(body.profile);
+    if (!profile) throw OktaApiError.validation(invalid);
+    const id = user.id;
+    await writer.run(tenant, ctx.state.requestId as string, `user/${id}`, async (reads) => {
+      const [current] = await readStreams(reads, [streams.user(id)]);
+      if (current.status === 'NONE') throw OktaApiError.notFound('User', id);
+      if (loginKey(profile.login) !== loginKey(current.profile.login)) {
+        const [holder] = await readStreams(reads, [streams.login(profile.login)]);
+        if (holder !== null && holder !== id) throw loginTaken();
+      }
+      return changesOf(id, decideUser({ kind: 'UpdateUserProfile', id, profile }, current));
+    });
+    ctx.body = present(tenant, (await loadById(tenant, id))!);
+  });
+
   const lifecycle = {
     activate: 'ActivateUser',
     deactivate: 'DeactivateUser',

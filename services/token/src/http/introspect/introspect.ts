@@ -36,6 +36,7 @@ export function introspectHandlers(deps: {
       deps.directory,
       config.tenant,
       deps.throttle,
+      { publicClientBasic: true },
     );
     const token = form.get('token');
     if (!token) throw new InvalidRequest('The token parameter is required.');

@@ -42,6 +42,7 @@ export function revokeRoutes(
       deps.directory,
       config.tenant,
       deps.throttle,
+      { publicClientBasic: true },
     );
     ctx.set(rateLimit);
     const token = form.get('token');
