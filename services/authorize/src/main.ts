@@ -7,14 +7,14 @@ import { createAuthorizeService, grpcTokenMinter, readAuthorizeConfig } from './
 await runService({
   name: 'authorize',
   readConfig: readAuthorizeConfig,
-  async start({ config, bus, store, onShutdown, listen }) {
+  async start({ config, bus, store, log, onShutdown, listen }) {
     const ring = new KeyRing(storeKeySource(store), config.keks);
     onShutdown(() => ring.close());
     await ring.follow(bus);
     // One sign-in budget for every authorize replica.
     const rateLimiter = redisRateLimiter(config.rateLimits, config.redis);
     onShutdown(() => rateLimiter.close());
-    const minter = grpcTokenMinter(config.tokenGrpc, config.grpcTls);
+    const minter = grpcTokenMinter(config.tokenGrpc, config.grpcTls, 5_000, log);
     onShutdown(() => minter.close());
     const service = createAuthorizeService({
       bus,

@@ -30,8 +30,18 @@ const refusal = (error: Partial<ServiceError>) => {
  * MintTokens over gRPC at `address` (host:port), each call bounded by `deadlineMs`, over mutual TLS
  * with `tls` (the token service answers MintTokens only to a certificate naming `authorize`).
  */
-export function grpcTokenMinter(address: string, tls: GrpcTls, deadlineMs = 5_000): TokenMinter {
+export function grpcTokenMinter(
+  address: string,
+  tls: GrpcTls,
+  deadlineMs = 5_000,
+  log: (entry: Record<string, unknown>) => void = () => {},
+): TokenMinter {
   const client = new TokenServiceClient(address, grpcChannelCredentials(tls));
+  // The channel connects now, not at the first sign-in that needs it (DNS, TCP and TLS out of the
+  // first call's deadline); a failure here is only logged: calls connect again by themselves.
+  client.waitForReady(Date.now() + 30_000, (error) => {
+    if (error) log({ level: 'warn', message: 'token service not reachable yet', address });
+  });
   return {
     mintTokens: (request) =>
       new Promise((resolve, reject) => {
@@ -39,7 +49,18 @@ export function grpcTokenMinter(address: string, tls: GrpcTls, deadlineMs = 5_00
           request,
           new Metadata(),
           { deadline: Date.now() + deadlineMs },
-          (error, response) => (error ? reject(refusal(error)) : resolve(response)),
+          (error, response) => {
+            if (!error) return resolve(response);
+            if (error.code === status.UNAVAILABLE || error.code === status.DEADLINE_EXCEEDED)
+              log({
+                level: 'warn',
+                message: 'MintTokens failed',
+                address,
+                grpcCode: status[error.code],
+                details: error.details,
+              });
+            reject(refusal(error));
+          },
         );
       }),
     close: () => client.close(),
