@@ -57,6 +57,12 @@ async function all<T = Model>(collection: SdkCollection | Promise<SdkCollection>
   return items;
 }
 
+/** What an earlier call made, asserting it made it: a later call then fails naming its cause. */
+function made<T>(value: T | undefined, call: string): T {
+  expect(value, `needs what ${call} returns, and it failed`).toBeDefined();
+  return value as T;
+}
+
 const ids = (items: Model[]) => items.map((item) => item.id as string);
 
 /** The tenant's management API (existing endpoints) for setting up what an SDK test needs. */
@@ -381,10 +387,10 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
 
         it('applicationApi.getApplication', async () => {
           const read: Model = await client.applicationApi.getApplication({
-            appId: application.id,
+            appId: made(application, 'createApplication').id,
           });
           expect(read).toMatchObject({
-            id: application.id,
+            id: made(application, 'createApplication').id,
             name: 'oidc_client',
             label: `SDK web app ${suffix}`,
           });
@@ -392,24 +398,32 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
 
         it('applicationApi.listApplications (also the clients of /oauth2/v1/clients)', async () => {
           const apps = await all<Model>(client.applicationApi.listApplications());
-          expect(ids(apps)).toEqual(expect.arrayContaining([application.id, tenant.web.clientId]));
+          expect(ids(apps)).toEqual(
+            expect.arrayContaining([
+              made(application, 'createApplication').id,
+              tenant.web.clientId,
+            ]),
+          );
         });
 
         it('applicationApi.replaceApplication (PUT)', async () => {
           const replaced: Model = await client.applicationApi.replaceApplication({
-            appId: application.id,
-            application: { ...application, label: `SDK web app renamed ${suffix}` } as never,
+            appId: made(application, 'createApplication').id,
+            application: {
+              ...made(application, 'createApplication'),
+              label: `SDK web app renamed ${suffix}`,
+            } as never,
           });
           expect(replaced.label).toBe(`SDK web app renamed ${suffix}`);
           const read: Model = await client.applicationApi.getApplication({
-            appId: application.id,
+            appId: made(application, 'createApplication').id,
           });
           expect(read.label).toBe(`SDK web app renamed ${suffix}`);
         });
 
         it('applicationApi.assignUserToApplication({ appUser: { id } }) (README)', async () => {
           const appUser: Model = await client.applicationApi.assignUserToApplication({
-            appId: application.id,
+            appId: made(application, 'createApplication').id,
             appUser: { id: grace.id },
           });
           expect(appUser.id).toBe(grace.id);
@@ -417,14 +431,16 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
 
         it('applicationApi.listApplicationUsers', async () => {
           const users = await all<Model>(
-            client.applicationApi.listApplicationUsers({ appId: application.id }),
+            client.applicationApi.listApplicationUsers({
+              appId: made(application, 'createApplication').id,
+            }),
           );
           expect(ids(users)).toEqual([grace.id]);
         });
 
         it('applicationApi.assignGroupToApplication (README)', async () => {
           const assignment: Model = await client.applicationApi.assignGroupToApplication({
-            appId: application.id,
+            appId: made(application, 'createApplication').id,
             groupId: group.id,
             applicationGroupAssignment: {},
           });
@@ -433,23 +449,31 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
 
         it('applicationApi.listApplicationGroupAssignments', async () => {
           const groups = await all<Model>(
-            client.applicationApi.listApplicationGroupAssignments({ appId: application.id }),
+            client.applicationApi.listApplicationGroupAssignments({
+              appId: made(application, 'createApplication').id,
+            }),
           );
           expect(ids(groups)).toEqual([group.id]);
         });
 
         it('applicationApi.deactivateApplication', async () => {
-          await client.applicationApi.deactivateApplication({ appId: application.id });
+          await client.applicationApi.deactivateApplication({
+            appId: made(application, 'createApplication').id,
+          });
           const read: Model = await client.applicationApi.getApplication({
-            appId: application.id,
+            appId: made(application, 'createApplication').id,
           });
           expect(read.status).toBe('INACTIVE');
         });
 
         it('applicationApi.deleteApplication', async () => {
-          await client.applicationApi.deleteApplication({ appId: application.id });
+          await client.applicationApi.deleteApplication({
+            appId: made(application, 'createApplication').id,
+          });
           await expect(
-            client.applicationApi.getApplication({ appId: application.id }),
+            client.applicationApi.getApplication({
+              appId: made(application, 'createApplication').id,
+            }),
           ).rejects.toMatchObject({ status: 404, errorCode: 'E0000007' });
         });
 
@@ -692,7 +716,9 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
             let authClient: OktaAuth;
             let clientId: string;
             let sessionToken: string;
-            let tokens: { accessToken: AccessToken; idToken: IDToken; refreshToken: RefreshToken };
+            let tokens:
+              | { accessToken: AccessToken; idToken: IDToken; refreshToken: RefreshToken }
+              | undefined;
 
             beforeAll(async () => {
               if (kind === 'spa') {
@@ -767,7 +793,9 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
             });
 
             it('token.verify(idToken)', async () => {
-              const verified = await authClient.token.verify(tokens.idToken);
+              const verified = await authClient.token.verify(
+                made(tokens, 'exchangeCodeForTokens').idToken,
+              );
               expect(verified.claims).toMatchObject({
                 iss: tenant.issuer,
                 aud: clientId,
@@ -776,7 +804,10 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
             });
 
             it('token.getUserInfo(accessToken, idToken)', async () => {
-              const user = await authClient.token.getUserInfo(tokens.accessToken, tokens.idToken);
+              const user = await authClient.token.getUserInfo(
+                made(tokens, 'exchangeCodeForTokens').accessToken,
+                made(tokens, 'exchangeCodeForTokens').idToken,
+              );
               expect(user).toMatchObject({
                 sub: tenant.user.id,
                 email: tenant.user.login,
@@ -787,12 +818,12 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
             it("token.introspect('accessToken') and ('refreshToken')", async () => {
               const access = await authClient.token.introspect(
                 TokenKind.ACCESS,
-                tokens.accessToken,
+                made(tokens, 'exchangeCodeForTokens').accessToken,
               );
               expect(access).toMatchObject({ active: true, client_id: clientId });
               const refresh = await authClient.token.introspect(
                 TokenKind.REFRESH,
-                tokens.refreshToken,
+                made(tokens, 'exchangeCodeForTokens').refreshToken,
               );
               expect(refresh).toMatchObject({ active: true, client_id: clientId });
             });
@@ -800,33 +831,40 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
             it('token.renewTokens (with the refresh token)', async () => {
               const renewed = await authClient.token.renewTokens();
               expect(renewed.accessToken?.accessToken).toEqual(expect.any(String));
-              expect(renewed.accessToken?.accessToken).not.toBe(tokens.accessToken.accessToken);
+              expect(renewed.accessToken?.accessToken).not.toBe(
+                made(tokens, 'exchangeCodeForTokens').accessToken.accessToken,
+              );
               expect(renewed.refreshToken?.refreshToken).toEqual(expect.any(String));
               authClient.tokenManager.setTokens(renewed);
               tokens = {
                 accessToken: renewed.accessToken!,
-                idToken: renewed.idToken ?? tokens.idToken,
-                refreshToken: renewed.refreshToken ?? tokens.refreshToken,
+                idToken: renewed.idToken ?? made(tokens, 'exchangeCodeForTokens').idToken,
+                refreshToken:
+                  renewed.refreshToken ?? made(tokens, 'exchangeCodeForTokens').refreshToken,
               };
             });
 
             it('revokeAccessToken', async () => {
-              await authClient.revokeAccessToken(tokens.accessToken);
+              await authClient.revokeAccessToken(made(tokens, 'exchangeCodeForTokens').accessToken);
               const userinfo = await fetch(`${tenant.issuer}/v1/userinfo`, {
-                headers: { authorization: `Bearer ${tokens.accessToken.accessToken}` },
+                headers: {
+                  authorization: `Bearer ${made(tokens, 'exchangeCodeForTokens').accessToken.accessToken}`,
+                },
               });
               expect(userinfo.status).toBe(401);
             });
 
             it('revokeRefreshToken', async () => {
-              await authClient.revokeRefreshToken(tokens.refreshToken);
+              await authClient.revokeRefreshToken(
+                made(tokens, 'exchangeCodeForTokens').refreshToken,
+              );
               const web = await connect(tenant, app);
               const response = await fetch(web.web.serverMetadata().token_endpoint!, {
                 method: 'POST',
                 headers: { 'content-type': 'application/x-www-form-urlencoded' },
                 body: new URLSearchParams({
                   grant_type: 'refresh_token',
-                  refresh_token: tokens.refreshToken.refreshToken,
+                  refresh_token: made(tokens, 'exchangeCodeForTokens').refreshToken.refreshToken,
                   client_id: clientId,
                   ...(kind === 'web' ? { client_secret: tenant.web.clientSecret } : {}),
                 }),
