@@ -749,7 +749,8 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
                 redirectUri: app.callback,
                 scopes: ['openid', 'profile', 'email', 'offline_access'],
                 pkce: true,
-                tokenManager: { storage: 'memory' },
+                // Each client its own token storage: renewTokens reads the refresh token from it.
+                tokenManager: { storage: 'memory', storageKey: `okta-token-storage-${kind}` },
               });
               expect(authClient.getIssuerOrigin()).toBe(tenant.org);
             });
@@ -829,6 +830,7 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
             });
 
             it('token.renewTokens (with the refresh token)', async () => {
+              made(tokens, 'exchangeCodeForTokens');
               const renewed = await authClient.token.renewTokens();
               expect(renewed.accessToken?.accessToken).toEqual(expect.any(String));
               expect(renewed.accessToken?.accessToken).not.toBe(
