@@ -213,7 +213,10 @@ export async function connect(tenant: E2eTenant, app: ClientApp) {
     const location = response.headers.get('location') ?? '';
     expect(response.status, `${response.status} ${location}`).toBe(302);
     expect(location.startsWith(app.callback)).toBe(true);
-    return redirectParams(location);
+    const answer = redirectParams(location);
+    // A refusal names itself (e.g. temporarily_unavailable when minting failed), not a missing token.
+    expect(answer.get('error'), location).toBeNull();
+    return answer;
   };
   /** A fresh set of tokens of the web app through the code flow with PKCE. */
   const codeFlowTokens = async (scope = 'openid profile email offline_access') => {
@@ -522,7 +525,9 @@ export function defineE2eSuite(label: string, getTarget: () => Target): void {
       await page.goto(start({ response_mode: 'fragment' }));
       await signInInBrowser(page, tenant.user.login, password);
       await page.waitForURL(`${app.callback}#**`);
-      const idToken = new URLSearchParams(new URL(page.url()).hash.slice(1)).get('id_token')!;
+      const answer = new URLSearchParams(new URL(page.url()).hash.slice(1));
+      expect(answer.get('error'), page.url()).toBeNull();
+      const idToken = answer.get('id_token')!;
       expect(idToken).toEqual(expect.any(String));
 
       const logout = new URL(`${tenant.issuer}/v1/logout`);
