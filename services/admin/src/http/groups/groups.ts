@@ -24,7 +24,6 @@ import {
   streams,
   type TenancyConfig,
   type UserState,
-  userViewOf,
 } from '@gatehouse/directory';
 import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
