@@ -50,6 +50,7 @@ export {
   UserPasswordChanged,
   UserProfile,
   UserProfileUpdated,
+  UserSchemaUpdated,
   UserStatus,
   UserSuspended,
   UserUnsuspended,

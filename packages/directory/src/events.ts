@@ -42,6 +42,7 @@ import {
   UserDeleted,
   UserPasswordChanged,
   UserProfileUpdated,
+  UserSchemaUpdated,
   UserSuspended,
   UserUnsuspended,
 } from '@gatehouse/contracts';
@@ -59,6 +60,7 @@ const codecs = {
   'gatehouse.events.v1.UserSuspended': UserSuspended as MessageCodec<UserSuspended>,
   'gatehouse.events.v1.UserUnsuspended': UserUnsuspended as MessageCodec<UserUnsuspended>,
   'gatehouse.events.v1.UserDeleted': UserDeleted as MessageCodec<UserDeleted>,
+  'gatehouse.events.v1.UserSchemaUpdated': UserSchemaUpdated as MessageCodec<UserSchemaUpdated>,
   'gatehouse.events.v1.GroupCreated': GroupCreated as MessageCodec<GroupCreated>,
   'gatehouse.events.v1.GroupMemberAdded': GroupMemberAdded as MessageCodec<GroupMemberAdded>,
   'gatehouse.events.v1.GroupMemberRemoved': GroupMemberRemoved as MessageCodec<GroupMemberRemoved>,

@@ -126,8 +126,37 @@ export {
   scryptOptions,
   verifyPassword,
 } from './users/password.js';
-export { loginKey, profileAttributes, readProfile } from './users/profile.js';
-export { projectUserEvent, type UserView, userViewOf } from './users/projection.js';
+export {
+  baseSchemaProperties,
+  customValuesOf,
+  loginKey,
+  profileAttributes,
+  profileForDisplay,
+  readProfile,
+} from './users/profile.js';
+export {
+  projectUserEvent,
+  projectUserSchemaEvent,
+  type UserSchemaView,
+  type UserView,
+  userSchemaViewOf,
+  userViewOf,
+} from './users/projection.js';
+export {
+  type CustomAttribute,
+  type CustomSchema,
+  customAttributeTypes,
+  customValueProblem,
+  decideUserSchema,
+  evolveUserSchema,
+  initialUserSchemaState,
+  parseCustomSchema,
+  readCustomSchemaUpdate,
+  type UserSchemaCommand,
+  type UserSchemaEvent,
+  type UserSchemaState,
+  userSchemaId,
+} from './users/schema.js';
 export {
   decideUser,
   evolveUser,

@@ -8,7 +8,7 @@ import { decodeDirectoryEvent } from './events.js';
 import { projectGroupEvent } from './groups/projection.js';
 import { readModelPrefix } from './read-model.js';
 import { projectTenantEvent } from './tenants/projection.js';
-import { projectUserEvent } from './users/projection.js';
+import { projectUserEvent, projectUserSchemaEvent } from './users/projection.js';
 import { directoryWriteModel, readsDirectoryEvent } from './write-model.js';
 
 export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
@@ -27,6 +27,8 @@ export function projectDirectoryEvent(envelope: Envelope): WriteOp[] {
     case 'gatehouse.events.v1.UserUnsuspended':
     case 'gatehouse.events.v1.UserDeleted':
       return projectUserEvent(envelope, event);
+    case 'gatehouse.events.v1.UserSchemaUpdated':
+      return projectUserSchemaEvent(envelope, event);
     case 'gatehouse.events.v1.GroupCreated':
     case 'gatehouse.events.v1.GroupMemberAdded':
     case 'gatehouse.events.v1.GroupMemberRemoved':

@@ -12,6 +12,8 @@ export const keys = {
   tenantByToken: (sha256: string) => `rm:tenant-by-token:${sha256}`,
   /** hash: id, status, created, activated, statusChanged, lastUpdated, passwordChanged, profile (JSON), passwordHash */
   user: (tenant: string, id: string) => `rm:user:${tenant}:${id}`,
+  /** hash: custom (JSON, the custom definition: users/schema.ts CustomSchema), lastUpdated */
+  userSchema: (tenant: string) => `rm:user-schema:${tenant}`,
   /** set of every user id of a tenant */
   users: (tenant: string) => `rm:users:${tenant}`,
   /** string: the user id holding a login (lower-cased) */

@@ -28,6 +28,12 @@ import {
 import { evolveTenant, initialTenantState, type TenantState } from './tenants/tenant.js';
 import { loginKey } from './users/profile.js';
 import {
+  evolveUserSchema,
+  initialUserSchemaState,
+  type UserSchemaState,
+  userSchemaId,
+} from './users/schema.js';
+import {
   evolveUser,
   evolveUserMembership,
   initialUserState,
@@ -66,6 +72,8 @@ type ServerJson =
 export const streams = {
   tenant: (id: string) => plain<TenantState>(`tenant/${id}`, initialTenantState),
   user: (id: string) => plain<UserState>(`user/${id}`, initialUserState),
+  /** The tenant's user profile schema: its custom attributes. */
+  userSchema: () => plain<UserSchemaState>(`user-schema/${userSchemaId}`, initialUserSchemaState),
   /** The user id that holds a login (compared without case), or null. */
   login: (login: string) => plain<string | null>(`login/${loginKey(login)}`, null),
   group: (id: string) => plain<GroupState>(`group/${id}`, initialGroupState),
@@ -172,6 +180,8 @@ export function directoryChanges(envelope: Envelope): Change[] {
         change(streams.user(id), (state) => evolveUser(state, event)),
         change(streams.login(event.data.login), () => null),
       ];
+    case 'gatehouse.events.v1.UserSchemaUpdated':
+      return [change(streams.userSchema(), (state) => evolveUserSchema(state, event))];
     case 'gatehouse.events.v1.UserPasswordChanged':
     case 'gatehouse.events.v1.UserActivated':
     case 'gatehouse.events.v1.UserDeactivated':

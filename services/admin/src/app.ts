@@ -25,8 +25,8 @@ import { clientRoutes } from './http/clients/clients.js';
 import { mapDomainErrors } from './http/domain-errors.js';
 import { groupRoutes } from './http/groups/groups.js';
 import { idempotency } from './http/idempotency.js';
+import { userSchemaRoutes } from './http/schemas/user-schema.js';
 import { requireSystemToken } from './http/system-auth.js';
-
 import { tenantRoutes } from './http/tenants/tenants.js';
 import { userRoutes } from './http/users/users.js';
 
@@ -107,6 +107,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
   const perTenant = [
     userRoutes({ store: deps.store, writer, tenancy: deps.tenancy, scryptCost: deps.scryptCost }),
     groupRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
+    userSchemaRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
     clientRoutes({ store: deps.store, writer }),
     appRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
     authorizationServerRoutes({

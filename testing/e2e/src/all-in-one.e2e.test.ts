@@ -4,6 +4,7 @@
 import { type Browser, launchChromium, saveScreenshot } from '@gatehouse/testkit';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineOktaSdkSuite } from './okta-sdks.js';
 import { defineSessionAttacks } from './security/sessions.js';
 import { defineDataAtRest, defineThrottleAttacks } from './security/throttles.js';
 import {
@@ -29,6 +30,7 @@ afterAll(async () => {
 defineE2eSuite('all-in-one (pnpm start)', () => target);
 defineSessionAttacks('all-in-one (pnpm start)', () => target);
 defineThrottleAttacks('all-in-one (pnpm start)', () => target);
+defineOktaSdkSuite('all-in-one (pnpm start)', () => target);
 defineDataAtRest(() => target);
 
 /** The value printed after `label` in the banner. */

@@ -3,6 +3,7 @@
 // healthchecks, behind the nginx edge on 127.0.0.1:9000. A project of its own (`containers`),
 // run by .ci/run once the engine is up: `pnpm exec vitest run --project containers`.
 import { afterAll, beforeAll } from 'vitest';
+import { defineOktaSdkSuite } from './okta-sdks.js';
 import { defineSessionAttacks } from './security/sessions.js';
 import { defineThrottleAttacks } from './security/throttles.js';
 import { defineE2eSuite } from './suite.js';
@@ -23,3 +24,4 @@ afterAll(async () => {
 defineE2eSuite('compose stack (docker-compose.yml)', () => target);
 defineSessionAttacks('compose stack (docker-compose.yml)', () => target);
 defineThrottleAttacks('compose stack (docker-compose.yml)', () => target);
+defineOktaSdkSuite('compose stack (docker-compose.yml)', () => target);

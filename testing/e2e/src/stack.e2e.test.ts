@@ -3,6 +3,7 @@
 // the whole suite passes again.
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineOktaSdkSuite } from './okta-sdks.js';
 import { defineInternalPlaneAttacks } from './security/internal-plane.js';
 import { defineSessionAttacks } from './security/sessions.js';
 import { defineDistributedThrottle, defineThrottleAttacks } from './security/throttles.js';
@@ -28,6 +29,7 @@ afterAll(async () => {
 defineE2eSuite('distributed stack (nginx edge)', () => target);
 defineSessionAttacks('distributed stack (nginx edge)', () => target);
 defineThrottleAttacks('distributed stack (nginx edge)', () => target);
+defineOktaSdkSuite('distributed stack (nginx edge)', () => target);
 defineDistributedThrottle(() => target);
 defineInternalPlaneAttacks(() => target);
 

@@ -42,7 +42,11 @@ export const groupFilterTypes = ['STARTS_WITH', 'EQUALS', 'CONTAINS', 'REGEX'] a
 const namePattern = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
 const oneOf = (value: string, values: readonly string[]) => values.includes(value);
 
-export function checkClaim(claim: Claim, scopes: readonly Scope[]): FieldProblem[] {
+export function checkClaim(
+  claim: Claim,
+  scopes: readonly Scope[],
+  customAttributes: readonly string[] = [],
+): FieldProblem[] {
   const problems: FieldProblem[] = [];
   if (!namePattern.test(claim.name))
     problems.push({
@@ -56,13 +60,15 @@ export function checkClaim(claim: Claim, scopes: readonly Scope[]): FieldProblem
   if (!oneOf(claim.status, ['ACTIVE', 'INACTIVE']))
     problems.push({ field: 'status', message: 'must be ACTIVE or INACTIVE' });
   if (claim.valueType === 'EXPRESSION') {
-    const attribute = /^user\.([A-Za-z]+)$/.exec(claim.value)?.[1];
+    const attribute = /^user\.([A-Za-z][A-Za-z0-9_]*)$/.exec(claim.value)?.[1];
     const literal = /^"[^"\\]{0,1024}"$/.test(claim.value);
     if (
       !literal &&
       !(
         attribute &&
-        (profileAttributes as readonly string[]).concat(['id', 'status']).includes(attribute)
+        (profileAttributes as readonly string[])
+          .concat(['id', 'status'], customAttributes)
+          .includes(attribute)
       )
     ) {
       problems.push({

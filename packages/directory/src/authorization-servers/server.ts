@@ -38,7 +38,13 @@ export type ServerCommand =
   | { kind: 'CreateScope'; id: string; scope: Scope }
   | { kind: 'UpdateScope'; id: string; scope: Scope }
   | { kind: 'DeleteScope'; id: string; scopeId: string }
-  | { kind: 'CreateClaim' | 'UpdateClaim'; id: string; claim: Claim }
+  | {
+      kind: 'CreateClaim' | 'UpdateClaim';
+      id: string;
+      claim: Claim;
+      /** The custom attributes of the tenant's user profile schema, which `user.<name>` may name. */
+      customAttributes?: readonly string[];
+    }
   | { kind: 'DeleteClaim'; id: string; claimId: string }
   | { kind: 'CreatePolicy' | 'UpdatePolicy'; id: string; policy: Policy }
   | { kind: 'DeletePolicy'; id: string; policyId: string }
@@ -180,7 +186,7 @@ export function decideServer(command: ServerCommand, state: ServerState): Server
       const { claim } = command;
       if (command.kind === 'UpdateClaim' && !state.claims.has(claim.id))
         throw notFound(claim.id, 'OAuth2Claim');
-      refuse(checkClaim(claim, [...state.scopes.values()]));
+      refuse(checkClaim(claim, [...state.scopes.values()], command.customAttributes));
       const twin = [...state.claims.values()].find(
         (c) => c.name === claim.name && c.claimType === claim.claimType && c.id !== claim.id,
       );

@@ -2,6 +2,7 @@
 // checking a new profile, merging a partial update, and refusing attributes the schema lacks.
 import type { UserProfile } from '@gatehouse/contracts';
 import type { FieldProblem } from '../errors.js';
+import { type CustomSchema, customValueProblem } from './schema.js';
 
 type Rule = {
   required?: boolean;
@@ -13,7 +14,7 @@ type Rule = {
 
 const emailLike = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
-const stringRules: Record<Exclude<keyof UserProfile, 'emailVerified'>, Rule> = {
+const stringRules: Record<Exclude<keyof UserProfile, 'emailVerified' | 'customJson'>, Rule> = {
   login: {
     required: true,
     max: 100,
@@ -85,30 +86,75 @@ function isTimeZone(value: string): boolean {
   }
 }
 
+/** A profile's custom attribute values (stored JSON-encoded in `customJson`). */
+export function customValuesOf(profile: UserProfile): Record<string, unknown> {
+  return profile.customJson ? (JSON.parse(profile.customJson) as Record<string, unknown>) : {};
+}
+
+/**
+ * The profile as the API shows it: the base attributes with the custom ones the schema declares
+ * (a value of an attribute the schema no longer has is not shown).
+ */
+export function profileForDisplay(
+  profile: UserProfile,
+  schema?: CustomSchema,
+): Record<string, unknown> {
+  const { customJson: _, ...shown } = profile;
+  const custom = customValuesOf(profile);
+  for (const [name, value] of Object.entries(custom))
+    if (!schema || Object.hasOwn(schema.properties, name))
+      (shown as Record<string, unknown>)[name] = value;
+  return shown;
+}
+
 /**
  * Reads a profile object from a request: a new one (`base` absent) or a partial update of `base`,
  * where null clears an optional attribute. Returns the whole resulting profile, or the problems.
+ * Custom attributes are those of `schema` (none when absent), checked against their definitions.
  */
 export function readProfile(
   input: unknown,
   base?: UserProfile,
+  schema: CustomSchema = { properties: {}, required: [] },
 ): { profile?: UserProfile; problems: FieldProblem[] } {
   const problems: FieldProblem[] = [];
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return { problems: [{ field: 'profile', message: 'must be an object' }] };
   }
-  const profile: Record<string, unknown> = {
-    ...(base ?? { login: '', email: '', firstName: '', lastName: '' }),
+  const { customJson: _, ...baseAttributes } = base ?? {
+    login: '',
+    email: '',
+    firstName: '',
+    lastName: '',
   };
+  const profile: Record<string, unknown> = { ...baseAttributes };
+  // Values of attributes the schema no longer declares are dropped with the next change.
+  const custom = Object.fromEntries(
+    Object.entries(base ? customValuesOf(base) : {}).filter(([name]) =>
+      Object.hasOwn(schema.properties, name),
+    ),
+  );
   for (const [name, value] of Object.entries(input)) {
     const field = `profile.${name}`;
+    const attribute = Object.hasOwn(schema.properties, name) ? schema.properties[name] : undefined;
+    if (attribute && !Object.hasOwn(stringRules, name)) {
+      if (value === null) delete custom[name];
+      else {
+        const problem = customValueProblem(attribute, value);
+        if (problem) problems.push({ field, message: problem });
+        else custom[name] = value;
+      }
+      continue;
+    }
     if (name === 'emailVerified') {
       if (value === null) delete profile.emailVerified;
       else if (typeof value === 'boolean') profile.emailVerified = value;
       else problems.push({ field, message: 'must be true or false' });
       continue;
     }
-    const rule = stringRules[name as keyof typeof stringRules];
+    const rule = Object.hasOwn(stringRules, name)
+      ? stringRules[name as keyof typeof stringRules]
+      : undefined;
     if (!rule) {
       problems.push({ field, message: `Property name '${name}' is not defined in profile` });
       continue;
@@ -142,6 +188,12 @@ export function readProfile(
       problems.push({ field: `profile.${name}`, message: 'is required' });
     }
   }
+  for (const name of schema.required)
+    if (custom[name] === undefined && !problems.some((p) => p.field === `profile.${name}`))
+      problems.push({ field: `profile.${name}`, message: 'is required' });
+  const names = Object.keys(custom).sort();
+  if (names.length > 0)
+    profile.customJson = JSON.stringify(Object.fromEntries(names.map((n) => [n, custom[n]])));
   return problems.length > 0
     ? { problems }
     : { profile: profile as unknown as UserProfile, problems };
@@ -150,4 +202,76 @@ export function readProfile(
 /** The login as uniqueness compares it. */
 export function loginKey(login: string): string {
   return login.toLowerCase();
+}
+
+// Okta's titles of its base attributes, as its schema shows them.
+const baseTitles: Record<string, string> = {
+  login: 'Username',
+  email: 'Primary email',
+  firstName: 'First name',
+  lastName: 'Last name',
+  middleName: 'Middle name',
+  displayName: 'Display name',
+  nickName: 'Nickname',
+  profileUrl: 'Profile Url',
+  locale: 'Locale',
+  timezone: 'Time zone',
+  primaryPhone: 'Primary phone',
+  streetAddress: 'Street address',
+  city: 'City',
+  state: 'State',
+  zipCode: 'Zip code',
+  countryCode: 'Country code',
+  mobilePhone: 'Mobile phone',
+  secondEmail: 'Secondary email',
+  title: 'Title',
+  postalAddress: 'Postal Address',
+  preferredLanguage: 'Preferred language',
+  userType: 'User type',
+  employeeNumber: 'Employee number',
+  costCenter: 'Cost center',
+  organization: 'Organization',
+  division: 'Division',
+  department: 'Department',
+  managerId: 'ManagerId',
+  manager: 'Manager',
+  honorificPrefix: 'Honorific prefix',
+  honorificSuffix: 'Honorific suffix',
+  emailVerified: 'Email verified',
+};
+
+/** The base attributes as Okta's schema document shows them (`definitions.base`). */
+export function baseSchemaProperties(): {
+  properties: Record<string, Record<string, unknown>>;
+  required: string[];
+} {
+  const properties: Record<string, Record<string, unknown>> = {};
+  const common = (name: string) => ({
+    title: baseTitles[name] ?? name,
+    mutability: 'READ_WRITE',
+    scope: 'NONE',
+    permissions: [{ principal: 'SELF', action: 'READ_WRITE' }],
+    master: { type: 'PROFILE_MASTER' },
+  });
+  for (const [name, rule] of Object.entries(stringRules)) {
+    const { title, ...rest } = common(name);
+    properties[name] = {
+      title,
+      type: 'string',
+      ...(rule.required ? { required: true } : {}),
+      ...(name === 'login' ? { unique: 'UNIQUE_VALIDATED', minLength: 5 } : {}),
+      ...(rule.required && name !== 'login' ? { minLength: 1 } : {}),
+      ...(rule.pattern === emailLike ? { format: 'email' } : {}),
+      maxLength: rule.max,
+      ...rest,
+    };
+  }
+  const { title, ...rest } = common('emailVerified');
+  properties.emailVerified = { title, type: 'boolean', ...rest };
+  return {
+    properties,
+    required: Object.entries(stringRules)
+      .filter(([, rule]) => rule.required)
+      .map(([name]) => name),
+  };
 }

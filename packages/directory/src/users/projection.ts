@@ -9,6 +9,7 @@ import {
   userProfileIndexValues,
 } from '../collections/indexes.js';
 import { keys } from '../read-model.js';
+import { type CustomSchema, parseCustomSchema, type UserSchemaEvent } from './schema.js';
 import { statusNames, type UserEvent, type UserStatusName } from './user.js';
 
 export interface UserView {
@@ -112,6 +113,18 @@ export function projectUserEvent(envelope: Envelope, event: UserEvent): WriteOp[
   }
 }
 
+/** The schema's read model: its custom definition as the event has it, and when it changed. */
+export function projectUserSchemaEvent(envelope: Envelope, event: UserSchemaEvent): WriteOp[] {
+  const at = (envelope.occurredAt ?? new Date(0)).toISOString();
+  return [
+    {
+      op: 'hset',
+      key: keys.userSchema(envelope.tenant),
+      fields: { custom: event.data.customJson, lastUpdated: at },
+    },
+  ];
+}
+
 export function userViewOf(fields: Record<string, string>): UserView | undefined {
   if (!fields.id || !fields.profile) return undefined;
   return {
@@ -126,4 +139,14 @@ export function userViewOf(fields: Record<string, string>): UserView | undefined
     profile: JSON.parse(fields.profile) as UserProfile,
     hasPassword: Boolean(fields.passwordHash),
   };
+}
+
+export interface UserSchemaView {
+  custom: CustomSchema;
+  /** When the schema last changed; null while it is the tenant's initial one. */
+  lastUpdated: string | null;
+}
+
+export function userSchemaViewOf(fields: Record<string, string>): UserSchemaView {
+  return { custom: parseCustomSchema(fields.custom), lastUpdated: fields.lastUpdated || null };
 }

@@ -36,7 +36,10 @@ export type UserCommand =
   | { kind: 'UnsuspendUser'; id: string }
   | { kind: 'DeleteUser'; id: string };
 
-export type UserEvent = Extract<DirectoryEvent, { type: `gatehouse.events.v1.User${string}` }>;
+export type UserEvent = Exclude<
+  Extract<DirectoryEvent, { type: `gatehouse.events.v1.User${string}` }>,
+  { type: 'gatehouse.events.v1.UserSchemaUpdated' }
+>;
 
 export const statusNames: Record<UserStatus, UserStatusName | undefined> = {
   [UserStatus.USER_STATUS_UNSPECIFIED]: undefined,

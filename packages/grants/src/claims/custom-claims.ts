@@ -60,7 +60,7 @@ export function customClaimValue(claim: Claim, user: TokenUser | undefined): unk
 }
 
 const quotedString = /^"([^"\\]*)"$/;
-const userAttribute = /^user\.([A-Za-z]+)$/;
+const userAttribute = /^user\.([A-Za-z][A-Za-z0-9_]*)$/;
 
 /** `"a literal"`, or `user.<attribute>`: the user's id or a profile attribute. */
 function expressionValue(expression: string, user: TokenUser | undefined): unknown {
@@ -69,8 +69,13 @@ function expressionValue(expression: string, user: TokenUser | undefined): unkno
   const attribute = userAttribute.exec(expression)?.[1];
   if (!attribute || !user) return undefined;
   if (attribute === 'id') return user.id;
-  // Own properties only: `user.constructor` must not reach Object's prototype.
-  const profile: Readonly<Record<string, unknown>> = { ...user.profile };
+  // Own properties only: `user.constructor` must not reach Object's prototype. Custom attributes
+  // (the profile schema's) are stored JSON-encoded beside the base ones, whose names they can't take.
+  const { customJson, ...base } = user.profile;
+  const profile: Readonly<Record<string, unknown>> = {
+    ...(customJson ? (JSON.parse(customJson) as Record<string, unknown>) : {}),
+    ...base,
+  };
   return Object.hasOwn(profile, attribute) ? profile[attribute] : undefined;
 }
 

@@ -493,6 +493,75 @@ export function describeTokenService(stack: TestStack): void {
       expect(refreshed.body.error).toBe('invalid_grant');
     });
 
+    it('maps custom profile attributes (the profile schema) into tokens with user.<attribute> claims', async () => {
+      const { post, path, auth, web, issueCode, tenant, appendDirectory, newUser, caughtUp } =
+        await setup();
+      const custom = {
+        properties: {
+          skills: { title: 'Skills', type: 'array', items: { type: 'string' } },
+          team: { title: 'Team', type: 'string' },
+        },
+        required: [],
+      };
+      const claim = (id: string, name: string, claimType: string, value: string) => ({
+        aggregateId: 'default',
+        event: {
+          type: 'gatehouse.events.v1.ClaimCreated' as const,
+          data: {
+            claim: {
+              id,
+              name,
+              status: 'ACTIVE',
+              claimType,
+              valueType: 'EXPRESSION',
+              value,
+              scopes: [],
+              alwaysIncludeInToken: true,
+              groupFilterType: '',
+            },
+          },
+        },
+      });
+      await appendDirectory(tenant, [
+        {
+          aggregateId: 'default',
+          event: {
+            type: 'gatehouse.events.v1.UserSchemaUpdated',
+            data: { customJson: JSON.stringify(custom) },
+          },
+        },
+        claim('ocl1team', 'team', 'RESOURCE', 'user.team'),
+        claim('ocl2skills', 'skills', 'IDENTITY', 'user.skills'),
+        claim('ocl3missing', 'shoe', 'RESOURCE', 'user.shoe_size'),
+      ]);
+      const userId = await newUser(tenant, `grace-${randomBytes(3).toString('hex')}@example.com`, {
+        customJson: JSON.stringify({ skills: ['cobol', 'compilers'], team: 'navy' }),
+      });
+      await caughtUp();
+      const verifier = randomBytes(32).toString('base64url');
+      const { code } = await issueCode(
+        tenant,
+        { clientId: web.clientId, userId, redirectUri, scopes: ['openid'] },
+        verifier,
+      );
+      const response = await post(
+        path('token'),
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        },
+        auth,
+      );
+      expect(response.status).toBe(200);
+      const access = claimsOf(response.body.access_token);
+      expect(access.team).toBe('navy');
+      expect('shoe' in access).toBe(false);
+      expect('customJson' in access).toBe(false);
+      expect(claimsOf(response.body.id_token).skills).toEqual(['cobol', 'compilers']);
+    });
+
     it('refuses a code shown with the wrong client, redirect_uri or verifier, without spending it', async () => {
       const { post, path, auth, web, userId, issueCode, tenant, newClient } = await setup();
       const verifier = randomBytes(32).toString('base64url');

@@ -2,7 +2,7 @@
 // replacement on PUT:
 //   POST|GET /api/v1/authorizationServers/{asId}/claims   GET|PUT|DELETE .../claims/{claimId}
 import type { Claim } from '@gatehouse/contracts';
-import { keys, newId } from '@gatehouse/directory';
+import { keys, newId, readStreams, type StreamReads, streams } from '@gatehouse/directory';
 import { readJsonObject } from '@gatehouse/http';
 import type Router from '@koa/router';
 import { fieldsOf, type ServerContext } from './server-context.js';
@@ -37,7 +37,12 @@ export function claimRoutes(
   router.post('/:asId/claims', async (ctx) => {
     const server = await mustLoad(ctx);
     const claim = readClaim(await readJsonObject(ctx), newId('ocl'));
-    await run(ctx, server.id, { kind: 'CreateClaim', id: server.id, claim });
+    await run(ctx, server.id, async (_state, reads) => ({
+      kind: 'CreateClaim',
+      id: server.id,
+      claim,
+      customAttributes: await customAttributesOf(reads),
+    }));
     ctx.status = 201;
     ctx.body = presentClaim(
       await loadJson<Claim>(
@@ -57,7 +62,12 @@ export function claimRoutes(
   router.put('/:asId/claims/:claimId', async (ctx) => {
     const server = await mustLoad(ctx);
     const claim = readClaim(await readJsonObject(ctx), idParam(ctx, 'claimId'));
-    await run(ctx, server.id, { kind: 'UpdateClaim', id: server.id, claim });
+    await run(ctx, server.id, async (_state, reads) => ({
+      kind: 'UpdateClaim',
+      id: server.id,
+      claim,
+      customAttributes: await customAttributesOf(reads),
+    }));
     ctx.body = presentClaim(
       await loadJson<Claim>(
         keys.tokenClaim(tenantOf(ctx), server.id, claim.id),
@@ -75,6 +85,12 @@ export function claimRoutes(
     });
     ctx.status = 204;
   });
+}
+
+/** The custom attributes a `user.<name>` expression may name: the profile schema's, as decided on. */
+async function customAttributesOf(reads: StreamReads): Promise<string[]> {
+  const [schema] = await readStreams(reads, [streams.userSchema()]);
+  return Object.keys(schema.properties);
 }
 
 function readClaim(body: Record<string, unknown>, id: string): Claim {

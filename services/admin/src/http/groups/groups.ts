@@ -24,7 +24,6 @@ import {
   streams,
   type TenancyConfig,
   type UserState,
-  userViewOf,
 } from '@gatehouse/directory';
 import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
@@ -38,6 +37,7 @@ import {
   readLimit,
   setPageLinks,
 } from '../collection-paging.js';
+import { loadCustomSchema } from '../schemas/user-schema.js';
 import { presentUser } from '../users/present.js';
 
 export interface GroupRoutesDeps {
@@ -181,7 +181,8 @@ export function groupRoutes({ store, writer, tenancy }: GroupRoutesDeps): Router
       }),
     );
     setPageLinks(ctx, tenancy, tenant, query.limit, page.next);
-    ctx.body = page.items.map((user) => presentUser(tenancy, tenant, user));
+    const schema = await loadCustomSchema(store, tenant);
+    ctx.body = page.items.map((user) => presentUser(tenancy, tenant, user, schema));
   });
 
   for (const [method, kind] of [

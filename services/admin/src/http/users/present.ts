@@ -1,7 +1,19 @@
 // A user as the API shows it (Okta's user object).
-import { orgBaseUrl, type TenancyConfig, type UserView } from '@gatehouse/directory';
+import {
+  type CustomSchema,
+  orgBaseUrl,
+  profileForDisplay,
+  type TenancyConfig,
+  type UserView,
+} from '@gatehouse/directory';
 
-export function presentUser(tenancy: TenancyConfig, tenant: string, user: UserView) {
+/** `schema`: the tenant's custom attributes, whose values the profile shows. */
+export function presentUser(
+  tenancy: TenancyConfig,
+  tenant: string,
+  user: UserView,
+  schema: CustomSchema,
+) {
   return {
     id: user.id,
     status: user.status,
@@ -12,7 +24,7 @@ export function presentUser(tenancy: TenancyConfig, tenant: string, user: UserVi
     lastUpdated: user.lastUpdated,
     passwordChanged: user.passwordChanged,
     type: { id: 'default' },
-    profile: user.profile,
+    profile: profileForDisplay(user.profile, schema),
     credentials: {
       ...(user.hasPassword ? { password: {} } : {}),
       provider: { type: 'OKTA', name: 'OKTA' },

@@ -34,6 +34,7 @@ import {
   readCollectionQuery,
   setPageLinks,
 } from '../collection-paging.js';
+import { loadCustomSchema } from '../schemas/user-schema.js';
 import { presentUser } from './present.js';
 
 const loginTaken = () =>
@@ -67,7 +68,8 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
     if (!user) throw OktaApiError.notFound('User', ctx.params.id!);
     return user;
   };
-  const present = (tenant: string, user: UserView) => presentUser(tenancy, tenant, user);
+  const present = async (tenant: string, user: UserView) =>
+    presentUser(tenancy, tenant, user, await loadCustomSchema(store, tenant));
   /** A command on one user, decided on its state in the write model. */
   const run = (ctx: Context, id: string, command: UserCommand) =>
     writer.run(tenantOf(ctx), ctx.state.requestId as string, `user/${id}`, async (reads) => {
@@ -83,7 +85,13 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
     const unknown = Object.keys(body).filter(
       (key) => key !== 'profile' && key !== 'credentials' && key !== 'type',
     );
-    const { profile, problems } = readProfile(body.profile);
+    // Checked on the schema the read models have, for the password policy's sake; again below on
+    // the schema as the write model has it when the command is decided.
+    const { profile, problems } = readProfile(
+      body.profile,
+      undefined,
+      await loadCustomSchema(store, tenant),
+    );
     const password = readPassword(body.credentials);
     const all = [
       ...unknown.map((field) => ({ field, message: 'is not a known property' })),
@@ -97,17 +105,23 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
       password.value === undefined ? undefined : await hashPassword(password.value, scryptCost);
     const id = newId('00u');
     await writer.run(tenant, ctx.state.requestId as string, undefined, async (reads) => {
-      const [user, holder] = await readStreams(reads, [
+      const [user, holder, schema] = await readStreams(reads, [
         streams.user(id),
         streams.login(profile.login),
+        streams.userSchema(),
       ]);
       if (holder !== null) throw loginTaken();
+      const checked = readProfile(body.profile, undefined, schema);
+      if (!checked.profile) throw OktaApiError.validation(checked.problems);
       return changesOf(
         id,
-        decideUser({ kind: 'CreateUser', id, profile, passwordHash, activate }, user),
+        decideUser(
+          { kind: 'CreateUser', id, profile: checked.profile, passwordHash, activate },
+          user,
+        ),
       );
     });
-    ctx.body = present(tenant, (await loadById(tenant, id))!);
+    ctx.body = await present(tenant, (await loadById(tenant, id))!);
   });
 
   router.get('/', async (ctx) => {
@@ -115,11 +129,12 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
     const query = readCollectionQuery(ctx, pageSizes.users);
     const page = await pageOrBadRequest(() => listUsers(store, tenant, query));
     setPageLinks(ctx, tenancy, tenant, query.limit, page.next);
-    ctx.body = page.items.map((user) => present(tenant, user));
+    const schema = await loadCustomSchema(store, tenant);
+    ctx.body = page.items.map((user) => presentUser(tenancy, tenant, user, schema));
   });
 
   router.get('/:id', async (ctx) => {
-    ctx.body = present(tenantOf(ctx), await mustLoad(ctx));
+    ctx.body = await present(tenantOf(ctx), await mustLoad(ctx));
   });
 
   router.post('/:id', async (ctx) => {
@@ -140,9 +155,9 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
     // (again on every attempt, so that concurrent updates of other attributes are all kept).
     const id = user.id;
     await writer.run(tenant, ctx.state.requestId as string, `user/${id}`, async (reads) => {
-      const [current] = await readStreams(reads, [streams.user(id)]);
+      const [current, schema] = await readStreams(reads, [streams.user(id), streams.userSchema()]);
       if (current.status === 'NONE') throw OktaApiError.notFound('User', id);
-      const { profile, problems } = readProfile(body.profile, current.profile);
+      const { profile, problems } = readProfile(body.profile, current.profile, schema);
       if (!profile) throw OktaApiError.validation(problems);
       if (loginKey(profile.login) !== loginKey(current.profile.login)) {
         const [holder] = await readStreams(reads, [streams.login(profile.login)]);
@@ -150,7 +165,7 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
       }
       return changesOf(id, decideUser({ kind: 'UpdateUserProfile', id, profile }, current));
     });
-    ctx.body = present(tenant, (await loadById(tenant, id))!);
+    ctx.body = await present(tenant, (await loadById(tenant, id))!);
   });
 
   // PUT replaces the whole profile (Okta: attributes left out are removed; login and the other
@@ -172,19 +187,19 @@ export function userRoutes({ store, writer, tenancy, scryptCost }: UserRoutesDep
         : []),
     ];
     if (problems.length > 0) throw OktaApiError.validation(problems);
-    const { profile, problems: invalid } = readProfile(body.profile);
-    if (!profile) throw OktaApiError.validation(invalid);
     const id = user.id;
     await writer.run(tenant, ctx.state.requestId as string, `user/${id}`, async (reads) => {
-      const [current] = await readStreams(reads, [streams.user(id)]);
+      const [current, schema] = await readStreams(reads, [streams.user(id), streams.userSchema()]);
       if (current.status === 'NONE') throw OktaApiError.notFound('User', id);
+      const { profile, problems: invalid } = readProfile(body.profile, undefined, schema);
+      if (!profile) throw OktaApiError.validation(invalid);
       if (loginKey(profile.login) !== loginKey(current.profile.login)) {
         const [holder] = await readStreams(reads, [streams.login(profile.login)]);
         if (holder !== null && holder !== id) throw loginTaken();
       }
       return changesOf(id, decideUser({ kind: 'UpdateUserProfile', id, profile }, current));
     });
-    ctx.body = present(tenant, (await loadById(tenant, id))!);
+    ctx.body = await present(tenant, (await loadById(tenant, id))!);
   });
 
   const lifecycle = {

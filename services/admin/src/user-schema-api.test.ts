@@ -1,0 +1,4 @@
+import { embeddedStack } from '@gatehouse/test-stacks';
+import { describeUserSchemaApi } from './testing/user-schema-suite.js';
+
+describeUserSchemaApi(embeddedStack);
