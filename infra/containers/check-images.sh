@@ -53,6 +53,10 @@ not_deployable() {
 
 for name in "${names[@]}"; do
   image="docker.io/gatehouse/$name:latest"
+  # The image the compose file's short name resolves to must be this build.
+  resolved=$($cli image inspect --format '{{.Id}}' "gatehouse/$name:latest" 2>/dev/null || true)
+  built=$($cli image inspect --format '{{.Id}}' "$image")
+  [ "$resolved" = "$built" ] || die "$name: gatehouse/$name:latest resolves to $resolved, not this build ($built)"
   user=$($cli image inspect --format '{{.Config.User}}' "$image") || die "$name: no image $image"
   [ -n "$user" ] && [ "$user" != root ] && [ "$user" != 0 ] || die "$name: the image runs as root"
   cmd=$($cli image inspect --format '{{json .Config.Cmd}}' "$image")

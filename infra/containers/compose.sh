@@ -68,9 +68,15 @@ up() {
   if [ "$ENGINE" = podman ]; then cli=podman; pull=(--pull=never); fi
   for name in "${services[@]}"; do
     say "building gatehouse/$name (services/$name/Dockerfile)"
+    # Tagged under every name the compose file's short `gatehouse/<name>` can resolve to: podman
+    # looks in localhost/ before docker.io/, so an older localhost/gatehouse/<name> would otherwise
+    # run instead of this build (it did: a stale token image answered the e2e suite).
     $cli build --quiet "${pull[@]}" -f "$root/services/$name/Dockerfile" \
       -t "docker.io/gatehouse/$name:latest" "$root" >/dev/null \
       || die "could not build services/$name/Dockerfile"
+    if [ "$ENGINE" = podman ]; then
+      podman tag "docker.io/gatehouse/$name:latest" "localhost/gatehouse/$name:latest"
+    fi
   done
   bash "$here/check-images.sh" "${services[@]}"
   # Fresh secrets for this stack, and the gRPC services' certificates, readable by the images' user.
