@@ -84,6 +84,13 @@ const consentOf = (value: unknown): 'IMPLICIT' | 'REQUIRED' | 'FLEXIBLE' => {
   return 'IMPLICIT';
 };
 
+const serverGone: Outcome = {
+  kind: 'page',
+  status: 404,
+  error: 'invalid_request',
+  description: 'The authorization server was not found or is not active.',
+};
+
 export class AuthorizeFlow {
   constructor(private readonly deps: FlowDeps) {}
 
@@ -96,6 +103,16 @@ export class AuthorizeFlow {
     };
   }
 
+  /**
+   * The user said no on a page (consent declined, stayed signed in as someone else): access_denied
+   * to the client, or the error page when its server went away meanwhile.
+   */
+  async deny(request: AuthorizationRequest, description: string): Promise<Outcome> {
+    const config = await this.deps.directory.server(request.tenant, request.serverId);
+    if (!config) return serverGone;
+    return this.refuse(this.target(request, config), 'access_denied', description);
+  }
+
   private refuse(target: ResponseTarget, error: string, description: string): Outcome {
     return { kind: 'respond', target, params: { error, error_description: description } };
   }
@@ -104,13 +121,7 @@ export class AuthorizeFlow {
     const { request } = input;
     const { directory, store } = this.deps;
     const config = await directory.server(request.tenant, request.serverId);
-    if (!config || config.server?.status === 'INACTIVE')
-      return {
-        kind: 'page',
-        status: 404,
-        error: 'invalid_request',
-        description: 'The authorization server was not found or is not active.',
-      };
+    if (!config || config.server?.status === 'INACTIVE') return serverGone;
     const client = await directory.client(request.tenant, request.clientId);
     if (client?.status !== 'ACTIVE')
       return {

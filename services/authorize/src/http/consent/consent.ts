@@ -9,7 +9,7 @@ import { consentPage, formTargets } from '../../pages/html.js';
 import { clientName } from '../display-names.js';
 import { checkCsrf, type Interactions } from '../interactions.js';
 import { readForm } from '../parameters.js';
-import { orgPath, sendPage, showError } from '../responses.js';
+import { orgPath, sendPage } from '../responses.js';
 
 export interface ConsentRoutesDeps {
   directory: DirectoryCache;
@@ -59,28 +59,9 @@ export function consentRoutes(
     const asked = await engine.decide(input);
     if (asked.kind !== 'consent') return interactions.answer(ctx, asked, transaction);
     if (form.values.get('decision') !== 'allow') {
-      const config = await directory.server(
-        transaction.request.tenant,
-        transaction.request.serverId,
-      );
-      // Deleted between the decision and now: nowhere to send the refusal.
-      if (!config)
-        return showError(
-          ctx,
-          404,
-          'invalid_request',
-          'The authorization server was not found or is not active.',
-        );
       return interactions.answer(
         ctx,
-        {
-          kind: 'respond',
-          target: engine.target(transaction.request, config),
-          params: {
-            error: 'access_denied',
-            error_description: 'The user did not allow the application access.',
-          },
-        },
+        await engine.deny(transaction.request, 'The user did not allow the application access.'),
         transaction,
       );
     }

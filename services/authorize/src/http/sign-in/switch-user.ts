@@ -70,24 +70,9 @@ export function switchUserRoutes(
     if (form.values.get('decision') !== 'continue') {
       // The session stays; the app asked for the other user's sign-in, so it gets a no rather
       // than tokens of a user it did not ask for.
-      const config = await directory.server(tenant, transaction.request.serverId);
-      if (!config)
-        return showError(
-          ctx,
-          404,
-          'invalid_request',
-          'The authorization server was not found or is not active.',
-        );
       return interactions.answer(
         ctx,
-        {
-          kind: 'respond',
-          target: engine.target(transaction.request, config),
-          params: {
-            error: 'access_denied',
-            error_description: 'The user stayed signed in as the current user.',
-          },
-        },
+        await engine.deny(transaction.request, 'The user stayed signed in as the current user.'),
         transaction,
       );
     }
