@@ -26,7 +26,7 @@ const SMALL = 100;
 const LARGE = Number(process.env.BENCH_COLLECTIONS_LARGE ?? 100_000);
 const ROUNDS = 5;
 /** Page requests timed per round. */
-const REQUESTS = 40;
+const REQUESTS = 100;
 /** Small enough that every measure fills a page (and finds one more) in the small tenant too. */
 const LIMIT = 10;
 const firstNames = ['Ada', 'Grace', 'Alan', 'Barbara'];

@@ -165,9 +165,20 @@ export async function readPage<T>(
   let examined = 0;
   let b = start?.b ?? 0;
   let after = start?.m;
+  // Each read asks for what the page still needs, scaled by the share of entries the branch's test
+  // took so far (twice the last read while it took none): a page of a large tenant reads about as
+  // many entries as the same page of a small one, and exactly what it needs when the index range
+  // is exact.
+  let previous = 0;
+  let seen = 0; // entries of this branch examined, and taken
+  let taken = 0;
   while (b < branches.length) {
     const { source, test } = branches[b]!;
-    const size = Math.max(1, Math.min(Math.max(limit + 1 - items.length, 50), budget - examined));
+    const needed = limit + 1 - items.length;
+    const wanted =
+      seen === 0 ? needed : taken === 0 ? 2 * previous : Math.ceil((needed * seen * 1.25) / taken);
+    const size = Math.max(1, Math.min(wanted, budget - examined));
+    previous = size;
     const min = after === undefined ? source.min : { member: after, inclusive: false };
     const [members] = await store.read([
       { op: 'indexRange', key: source.key, min, max: source.max, limit: size },
@@ -177,9 +188,11 @@ export async function readPage<T>(
       const item = loaded[i];
       after = members[i]!;
       examined++;
+      seen++;
       if (item !== undefined && (!test || test(request.attributesOf(item)))) {
         // One more than a page: there is a next page, starting after the last item taken.
         if (items.length === limit) return { items, next: encodeCursor(last!) };
+        taken++;
         items.push(item);
         last = { b, m: after };
       }
@@ -191,6 +204,7 @@ export async function readPage<T>(
     if (members.length < size) {
       b++;
       after = undefined;
+      previous = seen = taken = 0;
     }
   }
   return { items };
