@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
+import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import { OAuthError, oauthErrorBody } from './oauth-errors.js';
 import { newErrorId, OktaApiError, oktaErrorBody } from './okta-errors.js';
@@ -158,4 +159,24 @@ export async function readJsonObject(
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
     throw OktaApiError.malformedBody();
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * A method none of `router`'s routes for the path takes, thrown as `error(allowed)` with the
+ * methods they do take (for the Allow header). Unlike @koa/router's own allowedMethods it asks
+ * this router alone (that one reads `ctx.matched`, which every router of the app adds to, so a
+ * later router answered for an earlier one's paths in plain text) and hands the error its list.
+ */
+export function methodNotAllowed(
+  router: Router,
+  error: (allowed: readonly string[]) => Error,
+): Middleware {
+  return async (ctx, next) => {
+    await next();
+    if (ctx.status !== 404 || ctx.body != null) return;
+    const matched = router.match(ctx.path, ctx.method);
+    if (matched.route || matched.path.length === 0) return;
+    const allowed = new Set(matched.path.flatMap((layer) => layer.methods));
+    throw error([...allowed]);
+  };
 }

@@ -43,6 +43,18 @@ export class InvalidRequest extends OAuthError {
 }
 
 /**
+ * invalid_request for a method the path does not take: 405 with the Allow header RFC 9110 section
+ * 15.5.6 requires (the methods the path takes).
+ */
+export class MethodNotAllowed extends OAuthError {
+  constructor(allowed: readonly string[]) {
+    super(405, 'invalid_request', `Use ${allowed.filter((m) => m !== 'HEAD').join(' or ')}.`, {
+      Allow: allowed.join(', '),
+    });
+  }
+}
+
+/**
  * invalid_client, RFC 6749 section 5.2: client authentication failed. 401, which the section allows
  * always and requires, with a `WWW-Authenticate` challenge in `headers`, when the client
  * authenticated with the Authorization header.

@@ -4,6 +4,7 @@ import type { ScryptCost, TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import {
   type EdgeLog,
+  methodNotAllowed,
   OktaApiError,
   oktaErrors,
   probes,
@@ -94,11 +95,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
     }),
   );
 
-  const methodNotAllowed = {
-    throw: true,
-    methodNotAllowed: () => OktaApiError.methodNotAllowed([]),
-    notImplemented: () => OktaApiError.methodNotAllowed([]),
-  };
+  const wrongMethod = (allowed: readonly string[]) => OktaApiError.methodNotAllowed(allowed);
 
   // The system API, on the public URL itself: /api/v1/tenants with the system token.
   const system = tenantRoutes({ store: deps.store, writer, tenancy: deps.tenancy, signingKeys });
@@ -151,11 +148,11 @@ export function createAdminApp(deps: AdminDeps): Koa {
   app.use((ctx, next) =>
     authenticated(ctx) ? keyed(ctx, () => renderErrors(ctx, () => mapErrors(ctx, next))) : next(),
   );
+  app.use(when(isSystem, methodNotAllowed(system, wrongMethod)));
   app.use(when(isSystem, system.routes()));
-  app.use(when(isSystem, system.allowedMethods(methodNotAllowed)));
   for (const router of perTenant) {
+    app.use(when(isTenant, methodNotAllowed(router, wrongMethod)));
     app.use(when(isTenant, router.routes()));
-    app.use(when(isTenant, router.allowedMethods(methodNotAllowed)));
   }
   return app;
 }

@@ -6,6 +6,8 @@ import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import {
   type EdgeLog,
+  MethodNotAllowed,
+  methodNotAllowed,
   OktaApiError,
   oktaErrors,
   probes,
@@ -133,15 +135,10 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   app.use((ctx, next) =>
     ctx.path.startsWith('/api/') ? errors.api(ctx, next) : errors.page(ctx, next),
   );
+  app.use(methodNotAllowed(api, (allowed) => OktaApiError.methodNotAllowed(allowed)));
+  app.use(methodNotAllowed(pages, (allowed) => new MethodNotAllowed(allowed)));
   app.use(api.routes());
-  app.use(
-    api.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => OktaApiError.methodNotAllowed(['POST']),
-    }),
-  );
   app.use(pages.routes());
-  app.use(pages.allowedMethods());
 
   return {
     app,

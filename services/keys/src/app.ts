@@ -8,6 +8,7 @@ import type { EventBus, Subscription } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
 import {
   type EdgeLog,
+  methodNotAllowed,
   OktaApiError,
   oktaErrors,
   probes,
@@ -120,24 +121,20 @@ export function createKeysService(deps: KeysDeps): KeysService {
       };
     }),
   );
-  const methodNotAllowed = {
-    throw: true,
-    methodNotAllowed: () => OktaApiError.methodNotAllowed([]),
-    notImplemented: () => OktaApiError.methodNotAllowed([]),
-  };
+  const wrongMethod = (allowed: readonly string[]) => OktaApiError.methodNotAllowed(allowed);
   const requireTenant = requireTenantToken(deps.store);
   const publicRoutes = [
     jwksRoutes({ store: deps.store, maxAgeSeconds }),
     discoveryRoutes({ store: deps.store, tenancy: deps.tenancy, maxAgeSeconds }),
   ];
   for (const router of publicRoutes) {
+    app.use(methodNotAllowed(router, wrongMethod));
     app.use(router.routes());
-    app.use(router.allowedMethods(methodNotAllowed));
   }
   const management = credentialsRoutes({ store: deps.store, keeper, tenancy: deps.tenancy });
   app.use((ctx, next) => (ctx.path.startsWith('/api/') ? requireTenant(ctx, next) : next()));
+  app.use(methodNotAllowed(management, wrongMethod));
   app.use(management.routes());
-  app.use(management.allowedMethods(methodNotAllowed));
 
   let follower: Subscription | undefined;
   let timer: NodeJS.Timeout | undefined;

@@ -6,8 +6,9 @@ import type { EventBus } from '@gatehouse/event-bus';
 import {
   DirectRoutesKoa,
   type EdgeLog,
-  InvalidRequest,
   koaRoute,
+  MethodNotAllowed,
+  methodNotAllowed,
   oauthCacheHeaders,
   oauthErrorReply,
   oauthErrors,
@@ -103,14 +104,8 @@ export function createTokenService(deps: TokenDeps): TokenService {
   router.post('/oauth2/v1/introspect', koaRoute(introspect.org));
   router.post('/oauth2/:asId/v1/introspect', koaRoute(introspect.custom));
   revokeRoutes({ ...shared, ring: deps.ring, revocations }, router);
+  app.use(methodNotAllowed(router, (allowed) => new MethodNotAllowed(allowed)));
   app.use(router.routes());
-  app.use(
-    router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => new InvalidRequest('Use POST.', 405),
-      notImplemented: () => new InvalidRequest('Use POST.', 405),
-    }),
-  );
   const tokenService = tokenServiceImplementation({
     ...shared,
     ring: deps.ring,

@@ -196,6 +196,13 @@ export function describeTenantApi(harness: AdminHarness): void {
       const wrongMethod = await call('DELETE', `/api/v1/tenants/${id}`);
       expect(wrongMethod.status).toBe(405);
       expect(wrongMethod.body.errorCode).toBe('E0000022');
+      // RFC 9110 section 15.5.6: a 405 names the methods the path takes.
+      expect(wrongMethod.headers.get('allow')).toBe('HEAD, GET');
+      const collection = await call('DELETE', '/api/v1/tenants');
+      expect([collection.status, collection.headers.get('allow')]).toEqual([
+        405,
+        'POST, HEAD, GET',
+      ]);
     });
 
     it('answers 503 within its bound, without a stack trace, when the projector is down', async () => {

@@ -14,8 +14,10 @@ export function pageErrors(log: EdgeLog): Koa.Middleware {
       if (ctx.status === 404 && ctx.body === undefined)
         showError(ctx, 404, 'invalid_request', 'There is no such page.');
     } catch (caught) {
-      if (caught instanceof OAuthError && caught.status < 500)
+      if (caught instanceof OAuthError && caught.status < 500) {
+        for (const [name, value] of Object.entries(caught.headers)) ctx.set(name, value);
         return showError(ctx, caught.status, caught.error, caught.description);
+      }
       if (caught instanceof OAuthError && caught.error === 'temporarily_unavailable')
         return showError(ctx, 503, caught.error, caught.description);
       if (caught instanceof ProjectionStoreUnavailableError)

@@ -875,6 +875,27 @@ export function describeAuthorizeService(stack: TestStack): void {
       expect((await tab.delete(sessionsMe)).status).toBe(404);
     });
 
+    it("answers a method a path does not take with 405, the path's Allow, and Okta's JSON on the API", async () => {
+      const { authorizeUrl } = await setup();
+      const api = authorizeUrl({}).replace(/oauth2.*$/, 'api/v1/');
+      for (const [method, path, allow] of [
+        ['GET', 'authn', 'POST'],
+        ['PUT', 'authn', 'POST'],
+        ['GET', 'sessions/me', 'DELETE'],
+        ['POST', 'sessions/me', 'DELETE'],
+      ] as const) {
+        const response = await fetch(`${api}${path}`, { method });
+        expect(response.status, `${method} ${path}`).toBe(405);
+        expect(response.headers.get('allow'), `${method} ${path}`).toBe(allow);
+        expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+        expect(await response.json()).toMatchObject({ errorCode: 'E0000022' });
+      }
+      // A page takes GET (and POST where it has a form); others are 405 with the page's Allow.
+      const page = await fetch(authorizeUrl({}).replace(/\?.*$/, ''), { method: 'DELETE' });
+      expect(page.status).toBe(405);
+      expect(page.headers.get('allow')).toBe('HEAD, GET, POST');
+    });
+
     it('serves openid-client as a real client: the code flow with PKCE, and the code id_token hybrid flow', async () => {
       const { authorizeUrl, issuer, web, tokenBase, jwksBase, tenant, sessionToken, login } =
         await setup();

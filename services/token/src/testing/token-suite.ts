@@ -914,7 +914,9 @@ export function describeTokenService(stack: TestStack): void {
           }),
         ),
       ).toEqual(shape(org));
-      expect((await post(path('introspect'), 'GET', '', auth)).status).toBe(405);
+      const wrongMethod = await post(path('introspect'), 'GET', '', auth);
+      expect([wrongMethod.status, wrongMethod.headers.allow]).toEqual([405, 'POST']);
+      expect(wrongMethod.json).toMatchObject({ error: 'invalid_request' });
       expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
     });
 
