@@ -2,7 +2,7 @@
 export { isAssigned } from './assignments.js';
 export { DirectoryCache } from './directory-cache.js';
 export { loadServerConfig, type ServerConfig } from './server-config.js';
-export { loadSubject, subjectFrom, subjectReads } from './subjects.js';
+export { loadSubject, type SubjectReadResults, subjectFrom, subjectReads } from './subjects.js';
 export {
   assertFresh,
   checkToken,

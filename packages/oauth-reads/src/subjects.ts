@@ -1,5 +1,7 @@
-// The user a grant is for, as the claims need them: profile, login, and groups (Everyone included).
-import { groupViewOf, keys, userViewOf } from '@gatehouse/directory';
+// The user a grant is for, as the claims need them: profile (with the custom attributes the
+// tenant's profile schema declares now), login, and groups (Everyone included).
+import type { UserProfile } from '@gatehouse/contracts';
+import { groupViewOf, keys, parseCustomSchema, userViewOf } from '@gatehouse/directory';
 import type { TokenSubject } from '@gatehouse/grants';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 
@@ -9,7 +11,11 @@ export const subjectReads = (tenant: string, userId: string) =>
     { op: 'hgetall', key: keys.user(tenant, userId) },
     { op: 'smembers', key: keys.userGroups(tenant, userId) },
     { op: 'hget', key: keys.tenant(tenant), field: 'everyoneGroupId' },
+    { op: 'hget', key: keys.userSchema(tenant), field: 'custom' },
   ] as const;
+
+/** What subjectReads reads, in its order. */
+export type SubjectReadResults = [Record<string, string>, string[], string | null, string | null];
 
 /**
  * The subject from the results of subjectReads, or undefined when the user no longer exists or is
@@ -19,7 +25,7 @@ export const subjectReads = (tenant: string, userId: string) =>
 export async function subjectFrom(
   store: ProjectionStore,
   tenant: string,
-  [fields, groupIds, everyone]: [Record<string, string>, string[], string | null],
+  [fields, groupIds, everyone, schema]: SubjectReadResults,
   authentication: { authTime: number; amr: readonly string[] },
   withGroups = true,
 ): Promise<TokenSubject | undefined> {
@@ -35,7 +41,7 @@ export async function subjectFrom(
   return {
     user: {
       id: user.id,
-      profile: user.profile,
+      profile: declaredOnly(user.profile, schema),
       login: user.profile.login,
       lastUpdated: user.lastUpdated,
       groups: groups
@@ -57,4 +63,20 @@ export async function loadSubject(
 ): Promise<TokenSubject | undefined> {
   const results = await store.read(subjectReads(tenant, userId));
   return subjectFrom(store, tenant, results, authentication);
+}
+
+/**
+ * The profile without the values of custom attributes the schema no longer declares: a user keeps
+ * them stored until their next change (as Okta drops them), but no claim maps them meanwhile.
+ */
+function declaredOnly(profile: UserProfile, schema: string | null): UserProfile {
+  if (!profile.customJson) return profile;
+  const declared = parseCustomSchema(schema ?? undefined).properties;
+  const values = JSON.parse(profile.customJson) as Record<string, unknown>;
+  const kept = Object.entries(values).filter(([name]) => Object.hasOwn(declared, name));
+  if (kept.length === Object.keys(values).length) return profile;
+  const { customJson: _, ...base } = profile;
+  return kept.length === 0
+    ? base
+    : { ...base, customJson: JSON.stringify(Object.fromEntries(kept)) };
 }

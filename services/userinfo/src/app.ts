@@ -32,6 +32,7 @@ import {
   DirectoryCache,
   type FreshnessGuard,
   readModelsFresh,
+  type SubjectReadResults,
   subjectFrom,
   subjectReads,
 } from '@gatehouse/oauth-reads';
@@ -159,7 +160,7 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
     const subject = await subjectFrom(
       deps.store,
       tenant,
-      checked.extra as [Record<string, string>, string[], string | null],
+      checked.extra as SubjectReadResults,
       { authTime: typeof claims.auth_time === 'number' ? claims.auth_time : 0, amr: [] },
       config.claims.some((claim) => claim.valueType === 'GROUPS'),
     );

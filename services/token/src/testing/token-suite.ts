@@ -560,6 +560,42 @@ export function describeTokenService(stack: TestStack): void {
       expect('shoe' in access).toBe(false);
       expect('customJson' in access).toBe(false);
       expect(claimsOf(response.body.id_token).skills).toEqual(['cobol', 'compilers']);
+
+      // The schema drops `team`: the user's stored value stays until their next change, but no
+      // token maps it any more (as the API no longer shows it).
+      await appendDirectory(tenant, [
+        {
+          aggregateId: 'default',
+          event: {
+            type: 'gatehouse.events.v1.UserSchemaUpdated',
+            data: {
+              customJson: JSON.stringify({
+                properties: { skills: custom.properties.skills },
+                required: [],
+              }),
+            },
+          },
+        },
+      ]);
+      await caughtUp();
+      const refreshed = await issueCode(
+        tenant,
+        { clientId: web.clientId, userId, redirectUri, scopes: ['openid'] },
+        verifier,
+      );
+      const after = await post(
+        path('token'),
+        {
+          grant_type: 'authorization_code',
+          code: refreshed.code,
+          redirect_uri: redirectUri,
+          code_verifier: verifier,
+        },
+        auth,
+      );
+      expect(after.status).toBe(200);
+      expect('team' in claimsOf(after.body.access_token)).toBe(false);
+      expect(claimsOf(after.body.id_token).skills).toEqual(['cobol', 'compilers']);
     });
 
     it('refuses a code shown with the wrong client, redirect_uri or verifier, without spending it', async () => {
