@@ -46,6 +46,12 @@ export const keys = {
   appUsers: (tenant: string, clientId: string) => `rm:app-users:${tenant}:${clientId}`,
   /** set of the group ids assigned to an app */
   appGroups: (tenant: string, clientId: string) => `rm:app-groups:${tenant}:${clientId}`,
+  /** ordered index of a tenant's clients that are not deleted, by id: the Apps API's pages */
+  clientIndex: (tenant: string) => `rm:client-index:${tenant}`,
+  /** ordered index of the user ids assigned to an app directly, by id, for paging them */
+  appUserIndex: (tenant: string, clientId: string) => `rm:app-user-index:${tenant}:${clientId}`,
+  /** ordered index of the group ids assigned to an app, by id, for paging them */
+  appGroupIndex: (tenant: string, clientId: string) => `rm:app-group-index:${tenant}:${clientId}`,
   /**
    * set of the app (client) ids a group is assigned to: what a group's deletion unassigns.
    * Maintained since groups could be deleted; a read model rebuilt from the topics has it whole.

@@ -10,7 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserStatus } from '@gatehouse/contracts';
-import { directoryProjection, encodeDirectoryEvent, keys, newId } from '@gatehouse/directory';
+import {
+  directoryProjection,
+  encodeDirectoryEvent,
+  keys,
+  newId,
+  readClientMetadata,
+} from '@gatehouse/directory';
 import { EmbeddedEventBus } from '@gatehouse/event-bus';
 import { allTopics, newEnvelope, Topics } from '@gatehouse/events';
 import {
@@ -42,6 +48,8 @@ const measures = [
   ['search', `search=${encodeURIComponent('profile.lastName sw "lo" and status eq "ACTIVE"')}`],
   ['search (dates)', `search=${encodeURIComponent('created gt "2000-01-01T00:00:00Z"')}`],
   ['list, 2nd page (after)', ''],
+  // Every user of the tenant assigned to one app directly: a page of its assignments.
+  ['app users', ''],
   ['search unindexed (info)', `search=${encodeURIComponent('profile.nickName eq "nick-7"')}`],
 ] as const;
 
@@ -76,7 +84,7 @@ async function benchStore(name: string, store: ProjectionStore) {
     return { body: body as unknown[], link: response.headers.get('link') ?? '' };
   };
   try {
-    const tenants: { size: number; token: string; id: string }[] = [];
+    const tenants: { size: number; token: string; id: string; appId: string }[] = [];
     for (const size of [SMALL, LARGE]) {
       const id = `bench-${randomUUID().slice(0, 8)}`;
       const response = await fetch(`${base}/api/v1/tenants`, {
@@ -87,6 +95,25 @@ async function benchStore(name: string, store: ProjectionStore) {
       const { apiToken } = (await response.json()) as { apiToken: string };
       const started = performance.now();
       const ids: string[] = [];
+      const appId = newId('0oa');
+      const registered = {
+        type: 'gatehouse.events.v1.ClientRegistered' as const,
+        data: {
+          metadata: readClientMetadata({
+            client_name: 'Bench',
+            redirect_uris: ['https://bench.example/cb'],
+          }).metadata!,
+          clientSecretSha256: '0'.repeat(64),
+        },
+      };
+      await bus.publish(Topics.directory, [
+        newEnvelope({
+          type: registered.type,
+          tenant: id,
+          aggregateId: appId,
+          data: encodeDirectoryEvent(registered),
+        }),
+      ]);
       for (let i = 0; i < size; i += 1000) {
         const batch = Array.from({ length: Math.min(1000, size - i) }, (_, j) => {
           const n = i + j;
@@ -113,13 +140,28 @@ async function benchStore(name: string, store: ProjectionStore) {
             data: encodeDirectoryEvent(event),
           });
         });
-        await bus.publish(Topics.directory, batch);
+        const assigned = batch.map((created) => {
+          const event = {
+            type: 'gatehouse.events.v1.AppUserAssigned' as const,
+            data: { userId: created.aggregateId },
+          };
+          return newEnvelope({
+            type: event.type,
+            tenant: id,
+            aggregateId: appId,
+            data: encodeDirectoryEvent(event),
+          });
+        });
+        await bus.publish(Topics.directory, [...batch, ...assigned]);
       }
-      // Projected once the last users of every batch are in the read model.
+      // Projected once the last users of every batch are in the read model, and assigned.
       const probes = ids.filter((_, i) => i % 1000 === 999 || i === ids.length - 1);
       for (;;) {
         const present = await store.read(
-          probes.map((userId) => ({ op: 'exists' as const, key: keys.user(id, userId) })),
+          probes.flatMap((userId) => [
+            { op: 'exists' as const, key: keys.user(id, userId) },
+            { op: 'sismember' as const, key: keys.appUsers(id, appId), member: userId },
+          ]),
         );
         if (present.every(Boolean)) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -127,13 +169,16 @@ async function benchStore(name: string, store: ProjectionStore) {
       console.error(
         `${name}: seeded and projected ${size.toLocaleString('en')} users in ${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
-      tenants.push({ size, token: apiToken, id });
+      tenants.push({ size, token: apiToken, id, appId });
     }
     const rows: string[][] = [];
     for (const [measure, query] of measures) {
       const paths: string[] = [];
-      for (const { token, id } of tenants) {
-        let path = `/${id}/api/v1/users?limit=${LIMIT}${query ? `&${query}` : ''}`;
+      for (const { token, id, appId } of tenants) {
+        let path =
+          measure === 'app users'
+            ? `/${id}/api/v1/apps/${appId}/users?limit=${LIMIT}`
+            : `/${id}/api/v1/users?limit=${LIMIT}${query ? `&${query}` : ''}`;
         if (measure.startsWith('list, 2nd')) {
           const next = (await get(path, token)).link.match(
             /<http:\/\/localhost:9000(\/[^>]+)>; rel="next"/,

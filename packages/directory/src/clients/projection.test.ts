@@ -1,6 +1,6 @@
 // The client read model from a client's events, in log order (all of them on gatehouse.directory).
 import { newEnvelope } from '@gatehouse/events';
-import { MemoryProjectionStore } from '@gatehouse/projection-store';
+import { indexEntry, MemoryProjectionStore } from '@gatehouse/projection-store';
 import { describe, expect, it } from 'vitest';
 import { type DirectoryEvent, encodeDirectoryEvent } from '../events.js';
 import { keys } from '../read-model.js';
@@ -54,6 +54,39 @@ describe('client projection', () => {
     });
     await store.write(projectClientEvent(envelope, deleted));
     expect(await store.smembers(keys.clients('acme'))).toEqual([]);
+  });
+
+  it('keeps ordered indexes of the clients and of their user and group assignments, for paging', async () => {
+    const store = new MemoryProjectionStore();
+    const write = async (event: DirectoryEvent) =>
+      store.write(
+        projectClientEvent(
+          newEnvelope({
+            type: event.type,
+            tenant: 'acme',
+            aggregateId: id,
+            data: encodeDirectoryEvent(event),
+          }),
+          event as never,
+        ),
+      );
+    const ids = async (key: string) =>
+      (await store.read([{ op: 'indexRange', key, min: null, max: null, limit: 10 }]))[0].map(
+        (member) => indexEntry(member).id,
+      );
+    await write(events[0]!);
+    for (const userId of ['00uB', '00uA'])
+      await write({ type: 'gatehouse.events.v1.AppUserAssigned', data: { userId } });
+    await write({ type: 'gatehouse.events.v1.AppGroupAssigned', data: { groupId: '00gA' } });
+    expect(await ids(keys.clientIndex('acme'))).toEqual([id]);
+    expect(await ids(keys.appUserIndex('acme', id))).toEqual(['00uA', '00uB']);
+    expect(await ids(keys.appGroupIndex('acme', id))).toEqual(['00gA']);
+    await write({ type: 'gatehouse.events.v1.AppUserUnassigned', data: { userId: '00uA' } });
+    await write({ type: 'gatehouse.events.v1.AppGroupUnassigned', data: { groupId: '00gA' } });
+    await write({ type: 'gatehouse.events.v1.ClientDeleted', data: {} });
+    expect(await ids(keys.appUserIndex('acme', id))).toEqual(['00uB']);
+    expect(await ids(keys.appGroupIndex('acme', id))).toEqual([]);
+    expect(await ids(keys.clientIndex('acme'))).toEqual([]);
   });
 
   it('shows the newest metadata, secret and status, and a deletion as no client', async () => {

@@ -33,6 +33,7 @@ export function projectClientEvent(envelope: Envelope, event: ClientEvent): Writ
           secretSha256: event.data.clientSecretSha256,
         }),
         { op: 'sadd', key: keys.clients(tenant), members: [id] },
+        { op: 'indexPut', key: keys.clientIndex(tenant), id, value: id },
       ];
     case 'gatehouse.events.v1.ClientUpdated':
       return [set({ metadata: JSON.stringify(event.data.metadata) })];
@@ -43,28 +44,46 @@ export function projectClientEvent(envelope: Envelope, event: ClientEvent): Writ
     case 'gatehouse.events.v1.ClientDeactivated':
       return [set({ status: 'INACTIVE' })];
     case 'gatehouse.events.v1.ClientDeleted':
-      return [set({ deleted: at }), { op: 'srem', key: keys.clients(tenant), members: [id] }];
+      return [
+        set({ deleted: at }),
+        { op: 'srem', key: keys.clients(tenant), members: [id] },
+        { op: 'indexDelete', key: keys.clientIndex(tenant), id },
+      ];
     case 'gatehouse.events.v1.AppUserAssigned':
       return [
         set({}),
         { op: 'sadd', key: keys.appUsers(tenant, id), members: [event.data.userId] },
+        {
+          op: 'indexPut',
+          key: keys.appUserIndex(tenant, id),
+          id: event.data.userId,
+          value: event.data.userId,
+        },
       ];
     case 'gatehouse.events.v1.AppUserUnassigned':
       return [
         set({}),
         { op: 'srem', key: keys.appUsers(tenant, id), members: [event.data.userId] },
+        { op: 'indexDelete', key: keys.appUserIndex(tenant, id), id: event.data.userId },
       ];
     case 'gatehouse.events.v1.AppGroupAssigned':
       return [
         set({}),
         { op: 'sadd', key: keys.appGroups(tenant, id), members: [event.data.groupId] },
         { op: 'sadd', key: keys.groupApps(tenant, event.data.groupId), members: [id] },
+        {
+          op: 'indexPut',
+          key: keys.appGroupIndex(tenant, id),
+          id: event.data.groupId,
+          value: event.data.groupId,
+        },
       ];
     case 'gatehouse.events.v1.AppGroupUnassigned':
       return [
         set({}),
         { op: 'srem', key: keys.appGroups(tenant, id), members: [event.data.groupId] },
         { op: 'srem', key: keys.groupApps(tenant, event.data.groupId), members: [id] },
+        { op: 'indexDelete', key: keys.appGroupIndex(tenant, id), id: event.data.groupId },
       ];
   }
 }

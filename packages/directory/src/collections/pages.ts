@@ -141,7 +141,8 @@ export interface PageRequest<T> {
   after?: string;
   /** The items of these ids, in order (undefined for one gone meanwhile). */
   load(ids: readonly string[]): Promise<(T | undefined)[]>;
-  attributesOf(item: T): Attributes;
+  /** What the branches' tests read of an item (needed when a branch has a test). */
+  attributesOf?(item: T): Attributes;
   /** Most index entries one page examines. Default: 4 × (limit + 1), at least 2000. */
   scanBudget?: number;
 }
@@ -189,7 +190,7 @@ export async function readPage<T>(
       after = members[i]!;
       examined++;
       seen++;
-      if (item !== undefined && (!test || test(request.attributesOf(item)))) {
+      if (item !== undefined && (!test || test(request.attributesOf!(item)))) {
         // One more than a page: there is a next page, starting after the last item taken.
         if (items.length === limit) return { items, next: encodeCursor(last!) };
         taken++;

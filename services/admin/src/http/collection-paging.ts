@@ -18,6 +18,9 @@ export const pageSizes = {
   groups: { default: 10_000, max: 10_000 },
   groupMembers: { default: 1000, max: 1000 },
   userGroups: { default: 10_000, max: 10_000 },
+  apps: { default: 20, max: 200 },
+  appUsers: { default: 50, max: 500 },
+  appGroups: { default: 50, max: 500 },
 } as const;
 
 function single(ctx: Context, name: string): string | undefined {

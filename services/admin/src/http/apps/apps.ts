@@ -15,6 +15,7 @@ import {
   newId,
   orgBaseUrl,
   readClientMetadata,
+  readPage,
   type TenancyConfig,
   userViewOf,
 } from '@gatehouse/directory';
@@ -24,18 +25,19 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DirectoryWriter } from '../../directory-writer.js';
 import { clientCommands, newClientSecret } from '../clients/client-commands.js';
+import {
+  pageOrBadRequest,
+  pageSizes,
+  readCollectionQuery,
+  setPageLinks,
+} from '../collection-paging.js';
 import { appProblems, presentApp, registrationOf } from './oidc-app.js';
-import { pageOf, readPageRequest, setPageLinks } from './pages.js';
 
 export interface AppRoutesDeps {
   store: ProjectionStore;
   writer: DirectoryWriter;
   tenancy: TenancyConfig;
 }
-
-/** Okta's list limits: apps 20 by default and 200 at most; assignments 50 and 500. */
-const appsLimit = { default: 20, max: 200 };
-const assignmentsLimit = { default: 50, max: 500 };
 
 export function appRoutes({ store, writer, tenancy }: AppRoutesDeps): Router {
   const router = new Router();
@@ -73,12 +75,13 @@ export function appRoutes({ store, writer, tenancy }: AppRoutesDeps): Router {
     ctx.body = present(ctx, (await load(tenantOf(ctx), id))!, secret?.secret);
   });
 
+  // Pages of ordered indexes (by id): a page reads about `limit` entries whatever the tenant holds;
+  // with `q` or `filter`, at most the scan budget of entries, and a short page still links on.
   router.get('/api/v1/apps', async (ctx) => {
     const tenant = tenantOf(ctx);
-    const page = readPageRequest(ctx, appsLimit);
+    const { limit, after } = readCollectionQuery(ctx, pageSizes.apps);
     const matches = appMatcher(ctx);
-    const ids = (await store.smembers(keys.clients(tenant))).sort();
-    const found = await pageOf(ids, page, async (batch) => {
+    ctx.body = await listed(ctx, keys.clientIndex(tenant), limit, after, async (batch) => {
       const hashes = await store.read(
         batch.map((id) => ({ op: 'hgetall', key: keys.client(tenant, id) }) as const),
       );
@@ -88,8 +91,6 @@ export function appRoutes({ store, writer, tenancy }: AppRoutesDeps): Router {
         client && matches.app(client) && assigned[i] ? present(ctx, client) : undefined,
       );
     });
-    setPageLinks(ctx, orgBase(ctx), found.next);
-    ctx.body = found.items;
   });
 
   router.get('/api/v1/apps/:clientId', async (ctx) => {
@@ -183,13 +184,11 @@ export function appRoutes({ store, writer, tenancy }: AppRoutesDeps): Router {
   // The users assigned directly (through a group they are not listed: that set may be everyone).
   router.get('/api/v1/apps/:clientId/users', async (ctx) => {
     const client = await mustLoad(ctx);
-    const page = readPageRequest(ctx, assignmentsLimit);
-    const ids = (await store.smembers(keys.appUsers(tenantOf(ctx), client.id))).sort();
-    const found = await pageOf(ids, page, (batch) =>
+    const { limit, after } = readCollectionQuery(ctx, pageSizes.appUsers);
+    const index = keys.appUserIndex(tenantOf(ctx), client.id);
+    ctx.body = await listed(ctx, index, limit, after, (batch) =>
       Promise.all(batch.map((id) => presentAppUser(ctx, client.id, id, 'USER'))),
     );
-    setPageLinks(ctx, orgBase(ctx), found.next);
-    ctx.body = found.items;
   });
 
   router.get('/api/v1/apps/:clientId/users/:userId', async (ctx) => {
@@ -232,13 +231,11 @@ export function appRoutes({ store, writer, tenancy }: AppRoutesDeps): Router {
 
   router.get('/api/v1/apps/:clientId/groups', async (ctx) => {
     const client = await mustLoad(ctx);
-    const page = readPageRequest(ctx, assignmentsLimit);
-    const ids = (await store.smembers(keys.appGroups(tenantOf(ctx), client.id))).sort();
-    const found = await pageOf(ids, page, (batch) =>
+    const { limit, after } = readCollectionQuery(ctx, pageSizes.appGroups);
+    const index = keys.appGroupIndex(tenantOf(ctx), client.id);
+    ctx.body = await listed(ctx, index, limit, after, (batch) =>
       Promise.all(batch.map((id) => presentAppGroup(ctx, client.id, id))),
     );
-    setPageLinks(ctx, orgBase(ctx), found.next);
-    ctx.body = found.items;
   });
 
   router.get('/api/v1/apps/:clientId/groups/:groupId', async (ctx) => {
@@ -270,6 +267,29 @@ export function appRoutes({ store, writer, tenancy }: AppRoutesDeps): Router {
     });
     ctx.status = 204;
   });
+
+  /**
+   * A page of the ids in an ordered index, each shown by `show` (undefined: skipped, as gone or
+   * not matching), with its Link headers.
+   */
+  const listed = async <T>(
+    ctx: Context,
+    index: string,
+    limit: number,
+    after: string | undefined,
+    show: (ids: readonly string[]) => Promise<(T | undefined)[]>,
+  ): Promise<T[]> => {
+    const page = await pageOrBadRequest(() =>
+      readPage(store, {
+        branches: [{ source: { key: index, min: null, max: null } }],
+        limit,
+        ...(after === undefined ? {} : { after }),
+        load: show,
+      }),
+    );
+    setPageLinks(ctx, tenancy, tenantOf(ctx), limit, page.next);
+    return page.items;
+  };
 
   /** What `filter` and `q` of the apps list ask for. */
   const appMatcher = (ctx: Context) => {
