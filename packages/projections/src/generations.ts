@@ -6,6 +6,10 @@
 // generation (the store was emptied, or never built), the first replica to take the build lock
 // builds one: the read models heal with no one asked to run a command, and readers, which check the
 // pointer with every read, refuse to answer (503) rather than read anything until then.
+// Generations are versioned (ProjectionRunnerOptions.readModelVersion): a projector whose read
+// models changed shape (a new index, say) finds the current generation older than itself and
+// builds one of its own version beside it at start; one older than the current generation (a
+// rolling upgrade's last replicas) does not project into it, since it would write the old shape.
 import { randomUUID } from 'node:crypto';
 import type { Generations } from '@gatehouse/projection-store';
 import { caughtUpAtKey } from './projection.js';
@@ -15,6 +19,9 @@ import { type ProjectionRunnerOptions, startRunning } from './runner.js';
 /** The shared key a replica holds while it builds a generation. */
 export const buildLockKey = 'fs:projector:build-lock';
 const buildLockTtlMs = 30_000;
+
+/** The version of the read models in a generation (absent: 1, built before versions existed). */
+export const readModelVersionKey = 'rm:read-model-version';
 
 export interface BuildResult {
   generation: string;
@@ -55,6 +62,10 @@ export async function buildGeneration(
     const generation = generations.newId();
     const view = generations.view(generation, 'building');
     const { events, writes } = await rebuildProjections({ ...options, store: view, fresh: true });
+    if (options.readModelVersion !== undefined)
+      await view.write([
+        { op: 'set', key: readModelVersionKey, value: String(options.readModelVersion) },
+      ]);
     // Then as a projector of the new generation, until its beacon says it holds everything (it
     // republishes what it applies too: derived streams are at least once, and the old generation's
     // projectors may stop before they reach an event this one applied).
@@ -113,6 +124,24 @@ export async function followGenerations(
           const built = await buildGeneration(options, generations);
           if (!built) await sleep(pollMs); // another replica builds it
           continue;
+        }
+        if (!current && options.readModelVersion !== undefined) {
+          const version = Number(
+            (await generations.view(generation, 'live').get(readModelVersionKey)) ?? '1',
+          );
+          if (version < options.readModelVersion) {
+            // Built by an older version: build this version's beside it (or wait for the replica
+            // that does), then follow the switch.
+            const built = await buildGeneration(options, generations);
+            if (!built) await sleep(pollMs);
+            continue;
+          }
+          if (version > options.readModelVersion) {
+            // A newer version serves it: this replica waits, started, until it is replaced.
+            projecting();
+            await sleep(pollMs);
+            continue;
+          }
         }
         if (!current) {
           current = {

@@ -10,7 +10,12 @@ export {
   type Decision,
 } from './commands.js';
 export { afterApplied, FollowedCache, followTopics } from './followed-cache.js';
-export { type BuildResult, buildGeneration, buildLockKey } from './generations.js';
+export {
+  type BuildResult,
+  buildGeneration,
+  buildLockKey,
+  readModelVersionKey,
+} from './generations.js';
 export {
   caughtUpAtKey,
   type Projection,

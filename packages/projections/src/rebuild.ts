@@ -27,12 +27,22 @@ export async function rebuildProjections(options: {
   fresh?: boolean;
   /** With generations: what the new generation's projector republishes (see ProjectionRunnerOptions). */
   republish?: ProjectionRunnerOptions['republish'];
+  /** With generations: the version the new generation is of (see ProjectionRunnerOptions). */
+  readModelVersion?: number;
 }): Promise<RebuildResult> {
   const { bus, store, projections } = options;
   const generations = generationsOf(store);
   if (generations && !options.fresh) {
     const built = await buildGeneration(
-      { bus, store, projections, republish: options.republish },
+      {
+        bus,
+        store,
+        projections,
+        republish: options.republish,
+        ...(options.readModelVersion === undefined
+          ? {}
+          : { readModelVersion: options.readModelVersion }),
+      },
       generations,
     );
     if (!built) throw new Error('another projector is building a generation; try again later');

@@ -37,6 +37,13 @@ export interface ProjectionRunnerOptions {
    * before the event's writes, so at least once.
    */
   republish?: (envelope: Envelope, topic: string) => string | undefined;
+  /**
+   * With generations: the version of the read models these projections write, raised whenever
+   * their shape changes (keys or indexes added, layouts changed). A current generation of an
+   * older version is rebuilt beside it at start; one of a newer version is left to its projectors
+   * (this one starts and waits). Undefined: versions are not looked at.
+   */
+  readModelVersion?: number;
 }
 
 /**

@@ -4,16 +4,17 @@ import { join } from 'node:path';
 import { encodeDirectoryEvent, keys, readClientMetadata } from '@gatehouse/directory';
 import { EmbeddedEventBus } from '@gatehouse/event-bus';
 import { allTopics, newEnvelope, Topics } from '@gatehouse/events';
-import { MemoryProjectionStore } from '@gatehouse/projection-store';
+import { GenerationalStore, MemoryProjectionStore } from '@gatehouse/projection-store';
 import {
   commandOutcomeKey,
   decodeSnapshot,
+  readModelVersionKey,
   streamKey,
   waitForProjections,
 } from '@gatehouse/projections';
 import { encodeKeyEvent, type KeyEvent } from '@gatehouse/signing-keys';
 import { describe, expect, it } from 'vitest';
-import { createProjector } from './app.js';
+import { createProjector, readModelVersion } from './app.js';
 
 describe('projector', () => {
   it('maintains the directory read models, refuses to rebuild while running, and rebuilds when stopped', async () => {
@@ -49,6 +50,33 @@ describe('projector', () => {
       expect((await projector.rebuild()).events).toBe(1);
       expect(await store.dump('')).toEqual(before);
     } finally {
+      await bus.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('projector: read model versions', () => {
+  it('marks the generations it builds with its version, and one its --rebuild builds too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gatehouse-projector-'));
+    const bus = await EmbeddedEventBus.open({ dir });
+    const store = new GenerationalStore(new MemoryProjectionStore());
+    const projector = createProjector({ bus, store });
+    try {
+      await bus.ensureTopics(allTopics.map((name) => ({ name })));
+      await projector.start();
+      expect(await store.get(readModelVersionKey)).toBe(String(readModelVersion));
+      const first = await store.generations.current();
+      await projector.rebuild();
+      expect(await store.generations.current()).not.toBe(first);
+      expect(await store.get(readModelVersionKey)).toBe(String(readModelVersion));
+      // Started again, it finds its own version: no build.
+      await projector.stop();
+      const rebuilt = await store.generations.current();
+      await projector.start();
+      expect(await store.generations.current()).toBe(rebuilt);
+    } finally {
+      await projector.stop();
       await bus.close();
       await rm(dir, { recursive: true, force: true });
     }

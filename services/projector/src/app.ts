@@ -24,6 +24,14 @@ export const projections: readonly Projection[] = [
 ];
 
 /**
+ * The version of the read models these projections write (ProjectionRunnerOptions.readModelVersion):
+ * raise it with every change of their shape, and a projector started on read models of an older
+ * version rebuilds them beside the live ones before it projects. 1: before versions. 2: the
+ * collections' ordered indexes (users, groups, group members, apps and their assignments).
+ */
+export const readModelVersion = 2;
+
+/**
  * The public streams derived from the aggregates' topics (SPEC section 7): the projector appends a
  * copy (same id) of each admitted command's client lifecycle event to gatehouse.client-lifecycle, and
  * of each key revocation to gatehouse.revocations. Events without a command id are not copied: in
@@ -70,6 +78,7 @@ export function createProjector(deps: ProjectorDeps): Projector {
         ...deps,
         projections,
         republish: republishedTopic,
+        readModelVersion,
       });
     },
     async stop() {
@@ -84,6 +93,7 @@ export function createProjector(deps: ProjectorDeps): Projector {
         store: deps.store,
         projections,
         republish: republishedTopic,
+        readModelVersion,
       });
     },
   };

@@ -388,6 +388,66 @@ export function describeProjectionRuntime(harness: RuntimeHarness): void {
       expect(await store.generations.list()).toEqual([await store.generations.current()]);
     });
 
+    it('rebuilds at start a generation an older version of the projections built, and never writes a newer one', async () => {
+      const { bus, store: base, topic, ns } = await setup();
+      const store = new GenerationalStore(base);
+      // Version 1 keeps one key per event; version 2 added an index beside it (as the collections'
+      // indexes came after read models were built without them).
+      const versioned = (tag: string): Projection => ({
+        name: `versioned-${tag}`,
+        topics: [topic],
+        keyPrefixes: [`rm:${ns}:`],
+        project: (e) => [{ op: 'set', key: `rm:${ns}:${tag}:${e.aggregateId}`, value: e.id }],
+      });
+      const v1 = (groupId: string, readModelVersion?: number) => ({
+        bus,
+        store,
+        projections: [versioned('v1')],
+        groupId,
+        ...(readModelVersion === undefined ? {} : { readModelVersion }),
+      });
+      const v2 = (groupId: string) => ({
+        bus,
+        store,
+        projections: [versioned('v1'), versioned('v2')],
+        groupId,
+        readModelVersion: 2,
+      });
+      const first = await bus.publish(topic, [event('acme', 1)]);
+      const old = await ProjectionRunner.start(v1(`g-${ns}`));
+      await waitForProjections(store, first, { timeoutMs: 20_000 });
+      await old.stop();
+      const built = await store.generations.current();
+      expect(await store.get(`rm:${ns}:v2:acme-1`)).toBeNull();
+
+      // The new version finds the generation older than itself: it builds one from offset 0 and
+      // switches to it before it projects, so what came before has the new index too.
+      const upgraded = await ProjectionRunner.start(v2(`g-${ns}`));
+      expect(await store.generations.current()).not.toBe(built);
+      expect(await store.get(`rm:${ns}:v2:acme-1`)).not.toBeNull();
+      const rebuilt = await store.generations.current();
+      await upgraded.stop();
+
+      // A replica of an older version (a rolling upgrade's, of a version that knows versions)
+      // starts but does not project into the newer generation: nothing is applied while it alone
+      // runs, and once a new one runs every event has the new index (none applied without it).
+      await run(v1(`g-${ns}`, 1));
+      const later = await bus.publish(
+        topic,
+        Array.from({ length: 20 }, (_, i) => event('acme', 2 + i)),
+      );
+      await expect(waitForProjections(store, later, { timeoutMs: 1500 })).rejects.toBeInstanceOf(
+        ProjectionsBehindError,
+      );
+      await run(v2(`g-${ns}`));
+      await waitForProjections(store, later, { timeoutMs: 20_000 });
+      for (let i = 2; i < 22; i++)
+        expect(await store.get(`rm:${ns}:v2:acme-${i}`), `acme-${i}`).not.toBeNull();
+      // And a replica of the new version does not build again.
+      await run(v2(`g-${ns}`));
+      expect(await store.generations.current()).toBe(rebuilt);
+    });
+
     it('gives up waiting for read-your-writes after the bound when no projector runs', async () => {
       const { bus, store, topic } = await setup();
       const positions = await bus.publish(topic, [event('acme', 1)]);
