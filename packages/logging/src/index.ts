@@ -1,0 +1,145 @@
+// Structured logs (SPEC section 9, issue 20): pino, one JSON line per request at the edge of each
+// service and one per notable event, each with `time` (ISO 8601), `level` (its name), `service`
+// and `message`. GATEHOUSE_LOG_LEVEL sets the least level written. What the services log is chosen
+// field by field (never a request body, a query string or a header), and redaction stands behind
+// that: a field named like a secret (password, client_secret, authorization, any token or code) is
+// written as "[redacted]" wherever it appears, one or two levels down.
+import { ConfigError, type Environment } from '@gatehouse/config';
+import type { Middleware } from 'koa';
+import { type DestinationStream, type Logger, pino } from 'pino';
+
+export type { Logger } from 'pino';
+
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+/** GATEHOUSE_LOG_LEVEL (default info); anything else is a ConfigError naming the variable. */
+export function readLogLevel(env: Environment): LogLevel {
+  const raw = env.GATEHOUSE_LOG_LEVEL?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return 'info';
+  if (!(logLevels as readonly string[]).includes(raw))
+    throw new ConfigError(
+      `GATEHOUSE_LOG_LEVEL must be one of ${logLevels.join(', ')} (got ${JSON.stringify(env.GATEHOUSE_LOG_LEVEL)})`,
+    );
+  return raw as LogLevel;
+}
+
+/** Field names whose values are never written. */
+export const secretFields = [
+  'password',
+  'passwordHash',
+  'newPassword',
+  'oldPassword',
+  'secret',
+  'client_secret',
+  'clientSecret',
+  'client_assertion',
+  'assertion',
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'token',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'sessionToken',
+  'apiToken',
+  'adminToken',
+  'code',
+  'code_verifier',
+  'device_code',
+  'kek',
+  'privateKey',
+  'private_key',
+] as const;
+
+const quoted = (name: string) => `[${JSON.stringify(name)}]`;
+const redactPaths = secretFields.flatMap((name) => [quoted(name), `*${quoted(name)}`]);
+
+export interface LoggerOptions {
+  /** `token`, `admin`, ...: every line carries it as `service`. */
+  service: string;
+  level?: LogLevel;
+  /** Where lines go; default stdout, buffered (flushed at exit and by `logger.flush()`). */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { service: options.service },
+      messageKey: 'message',
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: redactPaths, censor: '[redacted]' },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+  );
+}
+
+const traceparentPattern = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;
+
+/** The trace id of a W3C traceparent header, or undefined when it is absent or malformed. */
+export function traceIdOf(traceparent: string | string[] | undefined): string | undefined {
+  if (typeof traceparent !== 'string') return undefined;
+  const traceId = traceparentPattern.exec(traceparent.trim())?.[1];
+  return traceId && !/^0+$/.test(traceId) ? traceId : undefined;
+}
+
+/** What one request's line says. */
+export interface RequestEntry {
+  requestId?: string | undefined;
+  traceId?: string | undefined;
+  tenant?: string | undefined;
+  method: string;
+  /** The route template (`/oauth2/:asId/v1/token`), never the path with its ids; `unmatched` else. */
+  route: string;
+  status: number;
+  durationMs: number;
+}
+
+/** Writes one request's line: `error` for a 5xx, `info` otherwise. */
+export function logRequest(logger: Logger, entry: RequestEntry): void {
+  const durationMs = Math.round(entry.durationMs * 1000) / 1000;
+  if (entry.status >= 500) logger.error({ ...entry, durationMs }, 'request');
+  else logger.info({ ...entry, durationMs }, 'request');
+}
+
+/** The tenant a request was resolved to, as the edges keep it in ctx.state. */
+function tenantOf(state: Record<string, unknown>): string | undefined {
+  const tenant = state.tenant as string | { id?: unknown } | undefined;
+  if (typeof tenant === 'string') return tenant;
+  return typeof tenant?.id === 'string' ? tenant.id : undefined;
+}
+
+/**
+ * One line per request on a koa app, written once the response is decided (put it outermost, after
+ * the request id). The route is the template the router matched (koa-router's `_matchedRoute`).
+ */
+export function accessLog(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    const started = performance.now();
+    let failed = false;
+    try {
+      await next();
+    } catch (error) {
+      failed = true; // koa answers 500 for what escapes every error middleware
+      throw error;
+    } finally {
+      const status = failed ? 500 : ctx.status;
+      if (logger.isLevelEnabled(status >= 500 ? 'error' : 'info')) {
+        const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
+        logRequest(logger, {
+          requestId: ctx.state.requestId as string | undefined,
+          traceId: traceIdOf(ctx.req.headers.traceparent),
+          tenant: tenantOf(ctx.state),
+          method: ctx.method,
+          route: typeof matched === 'string' ? matched : 'unmatched',
+          status,
+          durationMs: performance.now() - started,
+        });
+      }
+    }
+  };
+}
