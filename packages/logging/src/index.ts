@@ -19,7 +19,8 @@ export function readLogLevel(env: Environment): LogLevel {
   if (raw === undefined || raw === '') return 'info';
   if (!(logLevels as readonly string[]).includes(raw))
     throw new ConfigError(
-      `GATEHOUSE_LOG_LEVEL must be one of ${logLevels.join(', ')} (got ${JSON.stringify(env.GATEHOUSE_LOG_LEVEL)})`,
+      'GATEHOUSE_LOG_LEVEL',
+      `must be one of ${logLevels.join(', ')} (got ${JSON.stringify(env.GATEHOUSE_LOG_LEVEL)})`,
     );
   return raw as LogLevel;
 }
