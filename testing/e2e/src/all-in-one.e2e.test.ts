@@ -4,6 +4,7 @@
 import { type Browser, launchChromium, saveScreenshot } from '@gatehouse/testkit';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineLogSecretsCheck, watchSecrets } from './log-secrets.js';
 import { defineOktaSdkSuite } from './okta-sdks.js';
 import { defineSessionAttacks } from './security/sessions.js';
 import { defineDataAtRest, defineThrottleAttacks } from './security/throttles.js';
@@ -18,6 +19,7 @@ import {
 import { type AllInOneTarget, startAllInOneTarget } from './targets.js';
 
 let target: AllInOneTarget;
+watchSecrets();
 
 beforeAll(async () => {
   target = await startAllInOneTarget();
@@ -136,3 +138,9 @@ describe('all-in-one: a crash and a restart keep everything', () => {
     expect((await after.userinfoStatus(fresh.access_token)).status).toBe(200);
   });
 });
+
+// Last: the process's log lines (its JSON lines; the banner it prints for the developer at start,
+// with the demo's credentials, is not a log) hold none of the secrets the whole run used.
+defineLogSecretsCheck('all-in-one (pnpm start)', () =>
+  target.output.filter((line) => line.trimStart().startsWith('{')).join('\n'),
+);
