@@ -77,7 +77,7 @@ export interface Stack {
    * edge); it stops with the stack or when its `stop` is called.
    */
   addReplica(name: ServiceName): Promise<RunningService & { stop(): Promise<void> }>;
-  /** Waits until every HTTP service's /readyz says ready (its read models are fresh). */
+  /** Waits until every HTTP service's /readyz says ready and its read models are fresh. */
   ready(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -282,8 +282,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         if (service.httpPort === undefined) continue;
         const readyz = `http://127.0.0.1:${service.httpPort}/readyz`;
         for (;;) {
+          // Ready (its connections up), and caught up: /readyz reports the lag without requiring it.
           const status = await fetch(readyz).then(
-            (r) => r.status,
+            async (r) => {
+              const body = (await r.json().catch(() => ({}))) as {
+                checks?: { projections?: { ok?: boolean } };
+              };
+              return r.status === 200 && body.checks?.projections?.ok === false ? 425 : r.status;
+            },
             () => 0,
           );
           if (status === 200) break;

@@ -7,12 +7,17 @@ export {
   koaRoute,
 } from './direct-routes.js';
 export {
+  type CheckResult,
   type EdgeLog,
   type LoggedRequest,
   logUnexpected,
   newRequestId,
   oktaErrors,
   probes,
+  projectionLagCheck,
+  type ReadinessCheck,
+  type ReadinessChecks,
+  readiness,
   readJsonObject,
   readRawBody,
   requestId,
