@@ -6,7 +6,7 @@ import { createKeysService, readKeysConfig, serveKeyService } from './app.js';
 await runService({
   name: 'keys',
   readConfig: readKeysConfig,
-  async start({ config, bus, store, onShutdown, listen }) {
+  async start({ config, bus, store, readiness, onShutdown, listen }) {
     const keys = createKeysService({
       bus,
       store,
@@ -17,6 +17,7 @@ await runService({
       jwksMaxAgeSeconds: config.jwksMaxAgeSeconds,
       readYourWritesMs: config.readYourWritesMs,
       keyPool: config.keyPool,
+      readiness,
     });
     await keys.start();
     onShutdown(() => keys.stop());
@@ -26,7 +27,7 @@ await runService({
       config.grpcTls,
     );
     onShutdown(() => grpc.close());
-    await listen(keys.app, config.port, config.bindAddress);
+    await listen(keys.app, config.port, config.bindAddress, 'GATEHOUSE_KEYS_PORT');
     return { port: config.port, grpcPort: grpc.port };
   },
 });

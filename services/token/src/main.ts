@@ -8,7 +8,7 @@ import { createTokenService, readTokenConfig, serveTokenService } from './app.js
 await runService({
   name: 'token',
   readConfig: readTokenConfig,
-  async start({ config, bus, store, onShutdown, listen }) {
+  async start({ config, bus, store, readiness, onShutdown, listen }) {
     const ring = new KeyRing(storeKeySource(store), config.keks);
     onShutdown(() => ring.close());
     await ring.follow(bus);
@@ -23,6 +23,7 @@ await runService({
       maxProjectionLagMs: config.maxProjectionLagMs,
       rateLimiter,
       trustedProxies: config.trustedProxies,
+      readiness,
     });
     await service.start();
     onShutdown(() => service.stop());
@@ -32,7 +33,7 @@ await runService({
       config.grpcTls,
     );
     onShutdown(() => grpc.close());
-    await listen(service.app, config.port, config.bindAddress);
+    await listen(service.app, config.port, config.bindAddress, 'GATEHOUSE_TOKEN_PORT');
     return { port: config.port, grpcPort: grpc.port };
   },
 });
