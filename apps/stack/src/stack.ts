@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { type DevCertificateFiles, loadOrCreateDevCertificates } from '@gatehouse/dev-certificates';
 import {
   edgePort,
+  nginxLogFormat,
   nginxUpstreams,
   type ServiceName,
   type ServiceSpec,
@@ -421,7 +422,7 @@ async function infra(script: string, args: string[]): Promise<Record<string, str
 }
 
 /** Runs Debian's nginx unprivileged-style: its own prefix, pid, logs and temp paths under `dir`. */
-async function startNginx(options: {
+export async function startNginx(options: {
   dir: string;
   port: number;
   host: string;
@@ -448,7 +449,8 @@ async function startNginx(options: {
       `error_log ${join(options.dir, 'error.log')} warn;`,
       'events { worker_connections 1024; }',
       'http {',
-      `  access_log ${join(options.dir, 'access.log')};`,
+      `  ${nginxLogFormat}`,
+      `  access_log ${join(options.dir, 'access.log')} gatehouse;`,
       '  server_tokens off;',
       ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
         (kind) => `  ${kind}_temp_path ${join(tmp, kind)};`,
