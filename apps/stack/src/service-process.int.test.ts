@@ -27,11 +27,15 @@ afterEach(async () => {
 });
 
 function startAdmin(env: Record<string, string>): Running {
+  return startService('admin', env);
+}
+
+function startService(name: string, env: Record<string, string>): Running {
   const child = spawn(
     process.execPath,
     ['--conditions=@gatehouse/source', '--import', 'tsx', 'src/main.ts'],
     {
-      cwd: `${repoRoot}services/admin`,
+      cwd: `${repoRoot}services/${name}`,
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -50,7 +54,7 @@ function startAdmin(env: Record<string, string>): Running {
   });
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     stdout.push(...chunk.split('\n').filter(Boolean));
-    if (chunk.includes('"message":"listening"')) heard();
+    if (chunk.includes('"message":"listening"') || chunk.includes('"message":"consuming"')) heard();
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr.push(...chunk.split('\n').filter(Boolean));
@@ -195,5 +199,36 @@ describe('a running service process', () => {
     expect(result.answeredWithClose).toBeGreaterThan(0);
     // 503: /readyz once shutting down (and the tenants list, see above); never anything else.
     expect(Object.keys(result.statuses).sort()).toEqual(['200', '503']);
+  });
+
+  it('gives the projector probes on GATEHOUSE_PROJECTOR_PORT, and ends it on SIGTERM', async () => {
+    const port = await freePort();
+    const projector = startService('projector', {
+      ...infrastructure(),
+      GATEHOUSE_PROJECTOR_PORT: String(port),
+    });
+    await Promise.race([
+      projector.listening,
+      projector.exited.then(() => {
+        throw new Error(`projector exited: ${projector.stderr.join('\n')}`);
+      }),
+    ]);
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+    const body = (await response.json()) as {
+      status: string;
+      checks: Record<string, { ok: boolean; consumers?: number }>;
+    };
+    expect(response.status).toBe(200);
+    expect(body.status).toBe('ready');
+    expect(body.checks.started!.ok).toBe(true);
+    expect(body.checks.redis!.ok).toBe(true);
+    expect(body.checks.kafka).toMatchObject({ ok: true });
+    expect(body.checks.kafka!.consumers).toBeGreaterThan(0);
+    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    const signalled = performance.now();
+    projector.child.kill('SIGTERM');
+    const { code, at } = await projector.exited;
+    expect(code).toBe(0);
+    expect(at - signalled).toBeLessThan(10_000);
   });
 });

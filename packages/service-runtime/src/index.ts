@@ -13,6 +13,7 @@ import {
   KafkaEventBus,
   type TopicSpec,
 } from '@gatehouse/event-bus';
+import type { ReadinessCheck } from '@gatehouse/http';
 import {
   GenerationalStore,
   type RedisConnection,
@@ -23,6 +24,7 @@ import { type DrainableServer, drainableServer } from './http-drain.js';
 import { kafkaReachable, portFailure, redisReachable, StartFailure } from './start-checks.js';
 
 export { type DrainableServer, type DrainOptions, drainableServer } from './http-drain.js';
+export { probeListener } from './probe-listener.js';
 export { StartFailure } from './start-checks.js';
 
 /** What every service's settings hold besides its own. */
@@ -34,19 +36,6 @@ export interface RuntimeConfig {
 }
 
 export type LogEntry = Record<string, unknown>;
-
-/** What one readiness check found (the shape of @gatehouse/http's CheckResult). */
-export interface CheckResult {
-  ok: boolean;
-  reason?: string;
-  [detail: string]: unknown;
-}
-
-/** One check of /readyz: `required` ones make the replica unready when not ok (see @gatehouse/http). */
-export interface ReadinessCheck {
-  required: boolean;
-  check(): Promise<CheckResult> | CheckResult;
-}
 
 /** Settings of the process itself, the same for every service. */
 export interface ProcessSettings {
