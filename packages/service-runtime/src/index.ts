@@ -25,7 +25,7 @@ import { kafkaReachable, portFailure, redisReachable, StartFailure } from './sta
 
 export { type DrainableServer, type DrainOptions, drainableServer } from './http-drain.js';
 export { probeListener } from './probe-listener.js';
-export { StartFailure } from './start-checks.js';
+export { portFailure, StartFailure } from './start-checks.js';
 
 /** What every service's settings hold besides its own. */
 export interface RuntimeConfig {

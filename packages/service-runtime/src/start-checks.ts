@@ -73,9 +73,12 @@ export async function kafkaReachable(
   }
 }
 
-/** A port that could not be bound, said with the variable that sets it. */
+/** A port that could not be bound (HTTP, or gRPC's bindAsync), said with the variable that sets it. */
 export function portFailure(error: unknown, port: number, host: string, variable?: string): Error {
-  const code = (error as NodeJS.ErrnoException).code;
+  // grpc-js gives no code, only "No address added ... [listen EADDRINUSE: ...]".
+  const code =
+    (error as NodeJS.ErrnoException).code ??
+    /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(String((error as Error).message))?.[1];
   const setting = variable ? ` (${variable})` : '';
   if (code === 'EADDRINUSE')
     return new StartFailure(`port ${port}${setting} on ${host} is already in use`);

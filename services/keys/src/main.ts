@@ -1,6 +1,6 @@
 // Starts the keys service on Kafka and Redis, from environment variables (see config.ts).
 import { grpcAddress } from '@gatehouse/internal-plane';
-import { runService } from '@gatehouse/service-runtime';
+import { portFailure, runService } from '@gatehouse/service-runtime';
 import { createKeysService, readKeysConfig, serveKeyService } from './app.js';
 
 await runService({
@@ -25,7 +25,9 @@ await runService({
       keys.keyService,
       grpcAddress(config.bindAddress, config.grpcPort),
       config.grpcTls,
-    );
+    ).catch((error: unknown) => {
+      throw portFailure(error, config.grpcPort, config.bindAddress, 'GATEHOUSE_KEYS_GRPC_PORT');
+    });
     onShutdown(() => grpc.close());
     await listen(keys.app, config.port, config.bindAddress, 'GATEHOUSE_KEYS_PORT');
     return { port: config.port, grpcPort: grpc.port };

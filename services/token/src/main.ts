@@ -1,7 +1,7 @@
 // Starts the token service on Kafka and Redis, from environment variables (see config.ts).
 import { grpcAddress } from '@gatehouse/internal-plane';
 import { redisRateLimiter } from '@gatehouse/rate-limits';
-import { runService } from '@gatehouse/service-runtime';
+import { portFailure, runService } from '@gatehouse/service-runtime';
 import { KeyRing, storeKeySource } from '@gatehouse/signing-keys';
 import { createTokenService, readTokenConfig, serveTokenService } from './app.js';
 
@@ -31,7 +31,9 @@ await runService({
       service.tokenService,
       grpcAddress(config.bindAddress, config.grpcPort),
       config.grpcTls,
-    );
+    ).catch((error: unknown) => {
+      throw portFailure(error, config.grpcPort, config.bindAddress, 'GATEHOUSE_TOKEN_GRPC_PORT');
+    });
     onShutdown(() => grpc.close());
     await listen(service.app, config.port, config.bindAddress, 'GATEHOUSE_TOKEN_PORT');
     return { port: config.port, grpcPort: grpc.port };

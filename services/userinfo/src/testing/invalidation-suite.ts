@@ -290,7 +290,15 @@ export function describeImplicitInvalidation(stack: TestStack): void {
       const tokens = await issued();
       const readiness = async () => {
         const response = await fetch(`${base}/readyz`);
-        return { status: response.status, body: (await response.json()) as Record<string, any> };
+        type Check = {
+          ok: boolean;
+          required: boolean;
+          lagMs: number;
+          maxLagMs: number;
+          reason: string;
+        };
+        const body = (await response.json()) as { status: string; checks: Record<string, Check> };
+        return { status: response.status, body };
       };
       const ready = async () => (await readiness()).status;
       expect(await ready()).toBe(200);
@@ -321,8 +329,8 @@ export function describeImplicitInvalidation(stack: TestStack): void {
         ok: false,
         maxLagMs: 1000,
       });
-      expect(lagging.body.checks.projections.lagMs).toBeGreaterThan(1000);
-      expect(lagging.body.checks.projections.reason).toMatch(/behind/);
+      expect(lagging.body.checks.projections!.lagMs).toBeGreaterThan(1000);
+      expect(lagging.body.checks.projections!.reason).toMatch(/behind/);
       const resumed = await ProjectionRunner.start({
         bus,
         store,
