@@ -176,8 +176,8 @@ describe('a running service process', () => {
     const admin = await startedAdmin({ GATEHOUSE_SHUTDOWN_GRACE_MS: '10000' });
     const load = steadyLoad({
       port: admin.port,
-      // /readyz asks Redis and Kafka; the tenants list reads Redis (503 here: no projector has built
-      // the read models, which is an answer all the same).
+      // /readyz asks Redis and Kafka; the tenants list reads Redis (503 when no projector has built
+      // the read models in this Redis yet, which is an answer all the same).
       paths: ['/healthz', '/readyz', '/api/v1/tenants?limit=5'],
       headers: { Authorization: `SSWS ${adminToken}` },
       connections: 8,
@@ -197,8 +197,8 @@ describe('a running service process', () => {
     expect(shutdownMs).toBeLessThan(10_000);
     expect(result.failed).toEqual([]);
     expect(result.answeredWithClose).toBeGreaterThan(0);
-    // 503: /readyz once shutting down (and the tenants list, see above); never anything else.
-    expect(Object.keys(result.statuses).sort()).toEqual(['200', '503']);
+    // 503 only from /readyz once shutting down, or the tenants list (see above); nothing else.
+    for (const status of Object.keys(result.statuses)) expect(['200', '503']).toContain(status);
   });
 
   it('gives the projector probes on GATEHOUSE_PROJECTOR_PORT, and ends it on SIGTERM', async () => {
