@@ -37,6 +37,11 @@ export interface AllInOneConfig {
    * X-Forwarded-For names a request's source. Default none: the socket's address.
    */
   trustedProxies: TrustedProxies;
+  /**
+   * GATEHOUSE_SHUTDOWN_GRACE_MS, default 10000: how long a SIGTERM may take (requests in flight
+   * answered with `Connection: close`, idle connections closed) before the process exits anyway.
+   */
+  shutdownGraceMs: number;
 }
 
 export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllInOneConfig {
@@ -73,5 +78,10 @@ export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllIn
     demo: setting.oneOf(env, 'GATEHOUSE_DEMO', ['true', 'false'], 'true') === 'true',
     rateLimits: readRateLimitConfig(env),
     trustedProxies: readTrustedProxies(env),
+    shutdownGraceMs: setting.integer(env, 'GATEHOUSE_SHUTDOWN_GRACE_MS', {
+      default: 10_000,
+      min: 0,
+      max: 600_000,
+    }),
   };
 }

@@ -93,7 +93,11 @@ try {
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    log({ message: 'stopping' });
+    log({ message: 'stopping', graceMs: config.shutdownGraceMs });
+    setTimeout(() => {
+      log({ level: 'warn', message: 'shutdown grace period over; exiting anyway' });
+      process.exit(1);
+    }, config.shutdownGraceMs).unref();
     await server.close();
     process.exit(0);
   };

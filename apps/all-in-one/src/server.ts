@@ -4,7 +4,7 @@
 // table as the nginx edge of the distributed stack).
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdminApp } from '@gatehouse/admin';
@@ -26,6 +26,7 @@ import {
   memoryRateLimiter,
   type RateLimitConfig,
 } from '@gatehouse/rate-limits';
+import { drainableServer } from '@gatehouse/service-runtime';
 import { KeyRing, parseKeks, storeKeySource } from '@gatehouse/signing-keys';
 import { createTokenService } from '@gatehouse/token';
 import { type Upstream, upstreamOf } from '@gatehouse/topology';
@@ -179,7 +180,9 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       authorize: authorize.app.callback(),
       userinfo: userinfo.app.callback(),
     };
-    const server = createServer((req, res) => {
+    // Drained at close: requests still to come answered with `Connection: close`, idle connections
+    // closed, so a SIGTERM under keep-alive traffic ends without failing a request.
+    const drainable = drainableServer((req, res) => {
       const url = req.url ?? '/';
       const query = url.indexOf('?');
       const path = query === -1 ? url : url.slice(0, query);
@@ -189,9 +192,10 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       if (path === '/healthz' || path === '/readyz') return handlers.userinfo(req, res);
       handlers[upstreamOf(path)](req, res);
     });
+    const { server } = drainable;
     server.keepAliveTimeout = 65_000;
     await listen(server, options.port, options.host);
-    stops.push(() => closeServer(server));
+    stops.push(() => drainable.drain());
     const { port } = server.address() as AddressInfo;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
     return { url: `http://${host}:${port}`, port, replayed: rebuilt.events, close };
@@ -219,14 +223,5 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       server.off('error', reject);
       resolve();
     });
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-    // Requests in flight get a moment; then their connections go too.
-    setTimeout(() => server.closeAllConnections(), 2000).unref();
   });
 }

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { type DevCertificateFiles, loadOrCreateDevCertificates } from '@gatehouse/dev-certificates';
 import {
   edgePort,
+  nginxLogFormat,
   nginxUpstreams,
   type ServiceName,
   type ServiceSpec,
@@ -77,7 +78,7 @@ export interface Stack {
    * edge); it stops with the stack or when its `stop` is called.
    */
   addReplica(name: ServiceName): Promise<RunningService & { stop(): Promise<void> }>;
-  /** Waits until every HTTP service's /readyz says ready (its read models are fresh). */
+  /** Waits until every HTTP service's /readyz says ready and its read models are fresh. */
   ready(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -282,8 +283,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         if (service.httpPort === undefined) continue;
         const readyz = `http://127.0.0.1:${service.httpPort}/readyz`;
         for (;;) {
+          // Ready (its connections up), and caught up: /readyz reports the lag without requiring it.
           const status = await fetch(readyz).then(
-            (r) => r.status,
+            async (r) => {
+              const body = (await r.json().catch(() => ({}))) as {
+                checks?: { projections?: { ok?: boolean } };
+              };
+              return r.status === 200 && body.checks?.projections?.ok === false ? 425 : r.status;
+            },
             () => 0,
           );
           if (status === 200) break;
@@ -415,7 +422,7 @@ async function infra(script: string, args: string[]): Promise<Record<string, str
 }
 
 /** Runs Debian's nginx unprivileged-style: its own prefix, pid, logs and temp paths under `dir`. */
-async function startNginx(options: {
+export async function startNginx(options: {
   dir: string;
   port: number;
   host: string;
@@ -442,7 +449,8 @@ async function startNginx(options: {
       `error_log ${join(options.dir, 'error.log')} warn;`,
       'events { worker_connections 1024; }',
       'http {',
-      `  access_log ${join(options.dir, 'access.log')};`,
+      `  ${nginxLogFormat}`,
+      `  access_log ${join(options.dir, 'access.log')} gatehouse;`,
       '  server_tokens off;',
       ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
         (kind) => `  ${kind}_temp_path ${join(tmp, kind)};`,

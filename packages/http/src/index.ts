@@ -7,6 +7,7 @@ export {
   koaRoute,
 } from './direct-routes.js';
 export {
+  type CheckResult,
   type EdgeLog,
   type LoggedRequest,
   logUnexpected,
@@ -14,6 +15,10 @@ export {
   newRequestId,
   oktaErrors,
   probes,
+  projectionLagCheck,
+  type ReadinessCheck,
+  type ReadinessChecks,
+  readiness,
   readJsonObject,
   readRawBody,
   requestId,

@@ -42,27 +42,108 @@ export function logUnexpected(log: EdgeLog, ctx: LoggedRequest, caught: unknown)
   return errorId;
 }
 
+/** What one readiness check found: `ok`, and when not, the `reason`; anything else is detail. */
+export interface CheckResult {
+  ok: boolean;
+  reason?: string;
+  [detail: string]: unknown;
+}
+
 /**
- * GET /healthz (the process answers) and GET /readyz (`ready` says whether it can do its work);
- * 503 when not ready, or when finding out fails.
+ * One thing /readyz looks at. A `required` check that is not ok makes the replica unready (a load
+ * balancer stops sending it requests); one that is not required is reported only, for what draining
+ * this replica cannot mend (a shared projector's lag: every replica reads the same read models).
  */
-export function probes(
-  ready: () => Promise<{ ready: boolean; [detail: string]: unknown }>,
-): Middleware {
+export interface ReadinessCheck {
+  required: boolean;
+  check(): Promise<CheckResult> | CheckResult;
+}
+
+export type ReadinessChecks = Record<string, ReadinessCheck>;
+
+/** A check that answers neither way within this is counted as failed: a probe must not hang. */
+const checkTimeoutMs = 1_500;
+
+async function runCheck(check: ReadinessCheck): Promise<CheckResult & { required: boolean }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const result = await Promise.race([
+      Promise.resolve().then(() => check.check()),
+      new Promise<CheckResult>((resolve) => {
+        timer = setTimeout(
+          () => resolve({ ok: false, reason: `no answer within ${checkTimeoutMs} ms` }),
+          checkTimeoutMs,
+        );
+      }),
+    ]);
+    return { required: check.required, ...result };
+  } catch (error) {
+    return {
+      required: check.required,
+      ok: false,
+      reason: error instanceof Error ? error.message : String(error),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs every check at once: `ready` when every required one is ok. */
+export async function readiness(
+  checks: ReadinessChecks,
+): Promise<{ status: 'ready' | 'not ready'; checks: Record<string, CheckResult> }> {
+  const names = Object.keys(checks);
+  const results = await Promise.all(names.map((name) => runCheck(checks[name]!)));
+  const ready = results.every((result) => result.ok || !result.required);
+  return {
+    status: ready ? 'ready' : 'not ready',
+    checks: Object.fromEntries(names.map((name, i) => [name, results[i]!])),
+  };
+}
+
+/**
+ * The read models' lag, reported on /readyz and never required: when the projector is behind by
+ * more than the bound, token checks fail closed request by request (SPEC section 6), and taking
+ * every replica out of the load balancer at once would only turn that 503 into a refused connection.
+ */
+export function projectionLagCheck(
+  lagMs: () => Promise<number | undefined>,
+  maxLagMs: number,
+): ReadinessCheck {
+  return {
+    required: false,
+    async check() {
+      const lag = await lagMs();
+      if (lag === undefined)
+        return { ok: false, lagMs: null, maxLagMs, reason: 'no projector has caught up yet' };
+      if (lag > maxLagMs)
+        return {
+          ok: false,
+          lagMs: lag,
+          maxLagMs,
+          reason: `the read models are ${lag} ms behind the topics (bound ${maxLagMs} ms): token checks fail closed`,
+        };
+      return { ok: true, lagMs: lag, maxLagMs };
+    },
+  };
+}
+
+/**
+ * GET /healthz: the process is alive (no dependency is asked). GET /readyz: this replica can serve
+ * now, with every check's finding in the body (`{"status":"not ready","checks":{...}}`), 503 when
+ * a required check is not ok.
+ */
+export function probes(checks: ReadinessChecks): Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'GET' || (ctx.path !== '/healthz' && ctx.path !== '/readyz')) return next();
+    ctx.set('Cache-Control', 'no-store');
     if (ctx.path === '/healthz') {
       ctx.body = { status: 'ok' };
       return;
     }
-    try {
-      const { ready: isReady, ...detail } = await ready();
-      ctx.status = isReady ? 200 : 503;
-      ctx.body = { status: isReady ? 'ready' : 'not ready', ...detail };
-    } catch {
-      ctx.status = 503;
-      ctx.body = { status: 'not ready' };
-    }
+    const found = await readiness(checks);
+    ctx.status = found.status === 'ready' ? 200 : 503;
+    ctx.body = found;
   };
 }
 

@@ -197,6 +197,7 @@ export class RedisProjectionStore implements ProjectionStore {
   private readonly redis: CasRedis;
   private readonly prefix: string;
   private readonly timeoutMs: number;
+  private lastConnectionError: string | undefined;
 
   constructor(options: RedisProjectionStoreOptions) {
     this.prefix = options.keyPrefix ?? 'gh:';
@@ -211,8 +212,13 @@ export class RedisProjectionStore implements ProjectionStore {
       ...options.redis,
     }) as CasRedis;
     // A down Redis surfaces as failed commands (ProjectionStoreUnavailableError); ioredis would
-    // otherwise also print every reconnect error.
-    this.redis.on('error', () => {});
+    // otherwise also print every reconnect error. The last one is kept to say why (`ping`).
+    this.redis.on('error', (error: Error) => {
+      this.lastConnectionError = error.message;
+    });
+    this.redis.on('ready', () => {
+      this.lastConnectionError = undefined;
+    });
     this.redis.defineCommand('compareAndSet', { numberOfKeys: 2, lua: compareAndSetScript });
     this.redis.defineCommand('writeBatch', { lua: writeScript });
     this.redis.defineCommand('readBatch', { lua: readScript });
@@ -545,6 +551,22 @@ export class RedisProjectionStore implements ProjectionStore {
       );
     }
     return deleted;
+  }
+
+  /**
+   * One PING, for readiness and the check at start: the round trip in ms, or a
+   * ProjectionStoreUnavailableError saying why not (the connection's own error when it has one,
+   * rather than ioredis's "max retries per request").
+   */
+  async ping(): Promise<number> {
+    const started = performance.now();
+    try {
+      await this.call('', () => this.redis.ping());
+    } catch (error) {
+      if (this.lastConnectionError === undefined) throw error;
+      throw new ProjectionStoreUnavailableError(`Redis: ${this.lastConnectionError}`);
+    }
+    return Math.round((performance.now() - started) * 100) / 100;
   }
 
   /** Quits politely, or drops the connection when Redis does not answer within the bound. */

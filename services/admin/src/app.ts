@@ -8,6 +8,8 @@ import {
   OktaApiError,
   oktaErrors,
   probes,
+  projectionLagCheck,
+  type ReadinessChecks,
   rateLimited,
   rateLimitHeaders,
   requestId,
@@ -55,6 +57,11 @@ export interface AdminDeps {
   scryptCost?: ScryptCost;
   now?: () => Date;
   log?: EdgeLog;
+  /**
+   * What else /readyz requires of this replica besides its own state: the process's connections
+   * (Redis, Kafka, gRPC clients) and whether it has started, given by the service runtime.
+   */
+  readiness?: ReadinessChecks;
 }
 
 export function createAdminApp(deps: AdminDeps): Koa {
@@ -83,15 +90,15 @@ export function createAdminApp(deps: AdminDeps): Koa {
   app.use(requestId());
   app.use(oktaErrors(log));
   app.use(mapDomainErrors());
-  // Liveness, and readiness: the read models it answers from are no further behind than a change
-  // may wait for them.
+  // Liveness, and readiness with the read models' lag reported: a change that the projector does
+  // not apply in time answers 503 itself, so the lag does not take the replica out.
   app.use(
-    probes(async () => {
-      const lagMs = await readModelsLagMs(deps.store);
-      return {
-        ready: lagMs !== undefined && lagMs <= (deps.readYourWritesMs ?? 5000),
-        projectionLagMs: lagMs ?? null,
-      };
+    probes({
+      ...deps.readiness,
+      projections: projectionLagCheck(
+        () => readModelsLagMs(deps.store),
+        deps.readYourWritesMs ?? 5000,
+      ),
     }),
   );
 

@@ -7,7 +7,7 @@ import { readAdminConfig } from './config.js';
 await runService({
   name: 'admin',
   readConfig: readAdminConfig,
-  async start({ config, bus, store, onShutdown, listen }) {
+  async start({ config, bus, store, readiness, onShutdown, listen }) {
     // One budget per API token for every admin replica.
     const rateLimiter = redisRateLimiter(config.rateLimits, config.redis);
     onShutdown(() => rateLimiter.close());
@@ -18,8 +18,9 @@ await runService({
       adminTokenSha256: config.adminTokenSha256,
       readYourWritesMs: config.readYourWritesMs,
       rateLimiter,
+      readiness,
     });
-    await listen(app, config.port, config.bindAddress);
+    await listen(app, config.port, config.bindAddress, 'GATEHOUSE_ADMIN_PORT');
     return { port: config.port };
   },
 });

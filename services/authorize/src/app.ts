@@ -11,6 +11,8 @@ import {
   OktaApiError,
   oktaErrors,
   probes,
+  projectionLagCheck,
+  type ReadinessChecks,
   requestId,
   resolveTenant,
   TrustedProxies,
@@ -61,6 +63,11 @@ export interface AuthorizeDeps {
   trustedProxies?: TrustedProxies;
   /** The password check queue's bounds (see hash-queue.ts for the defaults). */
   hashQueue?: Partial<HashQueueOptions>;
+  /**
+   * What else /readyz requires of this replica besides its own state: the process's connections
+   * (Redis, Kafka, gRPC clients) and whether it has started, given by the service runtime.
+   */
+  readiness?: ReadinessChecks;
 }
 
 export interface AuthorizeService {
@@ -115,11 +122,16 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
 
   const app = new Koa({ proxy: false });
   app.use(requestId());
-  // Liveness, and readiness: the read models sign-ins are decided from are fresh (as token's).
+  // Liveness, and readiness with the read models' lag and the password check queue reported (a
+  // full queue answers 429 itself; the lag is the shared projector's, as token's).
   app.use(
-    probes(async () => {
-      const { fresh, lagMs } = await readModelsFresh(store, { now, maxLagMs: 1000 });
-      return { ready: fresh, projectionLagMs: lagMs ?? null, passwordChecks: hashes.depth };
+    probes({
+      ...deps.readiness,
+      projections: projectionLagCheck(
+        async () => (await readModelsFresh(store, { now, maxLagMs: 1000 })).lagMs,
+        1000,
+      ),
+      passwordChecks: { required: false, check: () => ({ ok: true, ...hashes.depth }) },
     }),
   );
   app.use(resolveTenant(tenancy));

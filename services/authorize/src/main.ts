@@ -7,7 +7,7 @@ import { createAuthorizeService, grpcTokenMinter, readAuthorizeConfig } from './
 await runService({
   name: 'authorize',
   readConfig: readAuthorizeConfig,
-  async start({ config, bus, store, log, onShutdown, listen }) {
+  async start({ config, bus, store, log, readiness, onShutdown, listen }) {
     const ring = new KeyRing(storeKeySource(store), config.keks);
     onShutdown(() => ring.close());
     await ring.follow(bus);
@@ -16,6 +16,9 @@ await runService({
     onShutdown(() => rateLimiter.close());
     const minter = grpcTokenMinter(config.tokenGrpc, config.grpcTls, 5_000, log);
     onShutdown(() => minter.close());
+    // Reported, not required: the token service is shared, and without it only the implicit and
+    // hybrid flows fail (503 each); taking every authorize replica out would stop all sign-ins.
+    if (minter.channelState) readiness.tokenGrpc = { required: false, check: minter.channelState };
     const service = createAuthorizeService({
       bus,
       store,
@@ -24,10 +27,11 @@ await runService({
       minter,
       rateLimiter,
       trustedProxies: config.trustedProxies,
+      readiness,
     });
     await service.start();
     onShutdown(() => service.stop());
-    await listen(service.app, config.port, config.bindAddress);
+    await listen(service.app, config.port, config.bindAddress, 'GATEHOUSE_AUTHORIZE_PORT');
     return { port: config.port };
   },
 });

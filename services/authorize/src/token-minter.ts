@@ -9,11 +9,13 @@ import {
 } from '@gatehouse/contracts';
 import { OAuthError, ServerError, TemporarilyUnavailable } from '@gatehouse/http';
 import { type GrpcTls, grpcChannelCredentials } from '@gatehouse/internal-plane';
-import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { connectivityState, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 
 export interface TokenMinter {
   mintTokens(request: MintTokensRequest): Promise<MintTokensResponse>;
   close(): void;
+  /** The gRPC channel's state, for /readyz (absent when minting in the same process). */
+  channelState?(): { ok: boolean; state: string; address: string; reason?: string };
 }
 
 const refusal = (error: Partial<ServiceError>) => {
@@ -64,6 +66,13 @@ export function grpcTokenMinter(
         );
       }),
     close: () => client.close(),
+    channelState: () => {
+      const state = connectivityState[client.getChannel().getConnectivityState(false)];
+      const ok = state !== 'TRANSIENT_FAILURE' && state !== 'SHUTDOWN';
+      return ok
+        ? { ok, state, address }
+        : { ok, state, address, reason: `the token service's gRPC channel is ${state}` };
+    },
   };
 }
 

@@ -12,6 +12,8 @@ import {
   OktaApiError,
   oktaErrors,
   probes,
+  projectionLagCheck,
+  type ReadinessChecks,
   requestId,
   requireTenantToken,
   resolveTenant,
@@ -57,6 +59,11 @@ export interface KeysDeps {
   keyPool?: { size: number; threads: number };
   now?: () => Date;
   log?: EdgeLog;
+  /**
+   * What else /readyz requires of this replica besides its own state: the process's connections
+   * (Redis, Kafka, gRPC clients) and whether it has started, given by the service runtime.
+   */
+  readiness?: ReadinessChecks;
 }
 
 export interface KeysService {
@@ -110,15 +117,12 @@ export function createKeysService(deps: KeysDeps): KeysService {
   app.use(requestId());
   app.use(oktaErrors(log));
   app.use(resolveTenant(deps.tenancy));
-  // Liveness, and readiness: the read models it answers from are no further behind than a change
-  // may wait for them.
+  // Liveness, and readiness with the read models' lag reported: a change that the projector does
+  // not apply in time answers 503 itself, so the lag does not take the replica out.
   app.use(
-    probes(async () => {
-      const lagMs = await readModelsLagMs(deps.store);
-      return {
-        ready: lagMs !== undefined && lagMs <= readYourWritesMs,
-        projectionLagMs: lagMs ?? null,
-      };
+    probes({
+      ...deps.readiness,
+      projections: projectionLagCheck(() => readModelsLagMs(deps.store), readYourWritesMs),
     }),
   );
   const wrongMethod = (allowed: readonly string[]) => OktaApiError.methodNotAllowed(allowed);

@@ -1,12 +1,12 @@
 // Starts the keys service on Kafka and Redis, from environment variables (see config.ts).
 import { grpcAddress } from '@gatehouse/internal-plane';
-import { runService } from '@gatehouse/service-runtime';
+import { portFailure, runService } from '@gatehouse/service-runtime';
 import { createKeysService, readKeysConfig, serveKeyService } from './app.js';
 
 await runService({
   name: 'keys',
   readConfig: readKeysConfig,
-  async start({ config, bus, store, onShutdown, listen }) {
+  async start({ config, bus, store, readiness, onShutdown, listen }) {
     const keys = createKeysService({
       bus,
       store,
@@ -17,6 +17,7 @@ await runService({
       jwksMaxAgeSeconds: config.jwksMaxAgeSeconds,
       readYourWritesMs: config.readYourWritesMs,
       keyPool: config.keyPool,
+      readiness,
     });
     await keys.start();
     onShutdown(() => keys.stop());
@@ -24,9 +25,11 @@ await runService({
       keys.keyService,
       grpcAddress(config.bindAddress, config.grpcPort),
       config.grpcTls,
-    );
+    ).catch((error: unknown) => {
+      throw portFailure(error, config.grpcPort, config.bindAddress, 'GATEHOUSE_KEYS_GRPC_PORT');
+    });
     onShutdown(() => grpc.close());
-    await listen(keys.app, config.port, config.bindAddress);
+    await listen(keys.app, config.port, config.bindAddress, 'GATEHOUSE_KEYS_PORT');
     return { port: config.port, grpcPort: grpc.port };
   },
 });

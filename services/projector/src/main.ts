@@ -2,14 +2,14 @@
 // Redis holds none (a first start, or Redis restarted empty) and follows the generation other
 // replicas switch to. `--rebuild` builds a new generation from offset 0 beside the live one and
 // switches to it: safe at any time, with any number of other replicas running and serving.
-import { runService } from '@gatehouse/service-runtime';
+import { probeListener, runService } from '@gatehouse/service-runtime';
 import { createProjector } from './app.js';
 import { readProjectorConfig } from './config.js';
 
 await runService({
   name: 'projector',
   readConfig: readProjectorConfig,
-  async start({ config, bus, store, log, onShutdown }) {
+  async start({ config, bus, store, log, readiness, onShutdown, listen }) {
     const projector = createProjector({
       bus,
       store,
@@ -34,6 +34,18 @@ await runService({
     }
     await projector.start();
     onShutdown(() => projector.stop());
-    return { message: 'consuming', topics: config.topics.map((topic) => topic.name) };
+    // Probes only (started, Redis, Kafka and its consumers), when a port is given for them.
+    if (config.probePort !== undefined)
+      await listen(
+        probeListener(readiness),
+        config.probePort,
+        config.bindAddress,
+        'GATEHOUSE_PROJECTOR_PORT',
+      );
+    return {
+      message: 'consuming',
+      topics: config.topics.map((topic) => topic.name),
+      ...(config.probePort !== undefined ? { port: config.probePort } : {}),
+    };
   },
 });

@@ -13,6 +13,8 @@ import {
   oauthErrorReply,
   oauthErrors,
   probes,
+  projectionLagCheck,
+  type ReadinessChecks,
   requestId,
   resolveTenant,
   TrustedProxies,
@@ -52,6 +54,11 @@ export interface TokenDeps {
   rateLimiter?: RateLimiter;
   /** The proxies whose X-Forwarded-For names a request's source. Default none. */
   trustedProxies?: TrustedProxies;
+  /**
+   * What else /readyz requires of this replica besides its own state: the process's connections
+   * (Redis, Kafka, gRPC clients) and whether it has started, given by the service runtime.
+   */
+  readiness?: ReadinessChecks;
 }
 
 export interface TokenService {
@@ -90,9 +97,12 @@ export function createTokenService(deps: TokenDeps): TokenService {
   );
   const shared = { store: deps.store, directory, now, guard, throttle };
   app.use(
-    probes(async () => {
-      const { fresh, lagMs } = await readModelsFresh(deps.store, guard);
-      return { ready: fresh, projectionLagMs: lagMs ?? null };
+    probes({
+      ...deps.readiness,
+      projections: projectionLagCheck(
+        async () => (await readModelsFresh(deps.store, guard)).lagMs,
+        guard.maxLagMs,
+      ),
     }),
   );
   // One router for the three endpoints: one match and one composed chain per request.

@@ -21,6 +21,8 @@ import {
   OAuthError,
   oauthErrorBody,
   probes,
+  projectionLagCheck,
+  type ReadinessChecks,
   requestId,
   resolveTenant,
   ServerError,
@@ -51,6 +53,11 @@ export interface UserinfoDeps {
   log?: EdgeLog;
   /** How far behind the read models may be before checks fail closed (503). Default 1000 ms. */
   maxProjectionLagMs?: number;
+  /**
+   * What else /readyz requires of this replica besides its own state: the process's connections
+   * (Redis, Kafka, gRPC clients) and whether it has started, given by the service runtime.
+   */
+  readiness?: ReadinessChecks;
 }
 
 export interface UserinfoService {
@@ -236,9 +243,12 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
     }
   });
   app.use(
-    probes(async () => {
-      const { fresh, lagMs } = await readModelsFresh(deps.store, guard);
-      return { ready: fresh, projectionLagMs: lagMs ?? null };
+    probes({
+      ...deps.readiness,
+      projections: projectionLagCheck(
+        async () => (await readModelsFresh(deps.store, guard)).lagMs,
+        guard.maxLagMs,
+      ),
     }),
   );
   app.use(router.routes());

@@ -6,7 +6,7 @@ import { createUserinfoService, readUserinfoConfig } from './app.js';
 await runService({
   name: 'userinfo',
   readConfig: readUserinfoConfig,
-  async start({ config, bus, store, onShutdown, listen }) {
+  async start({ config, bus, store, readiness, onShutdown, listen }) {
     const ring = new KeyRing(storeKeySource(store), config.keks);
     onShutdown(() => ring.close());
     await ring.follow(bus);
@@ -16,10 +16,11 @@ await runService({
       ring,
       tenancy: config.tenancy,
       maxProjectionLagMs: config.maxProjectionLagMs,
+      readiness,
     });
     await service.start();
     onShutdown(() => service.stop());
-    await listen(service.app, config.port, config.bindAddress);
+    await listen(service.app, config.port, config.bindAddress, 'GATEHOUSE_USERINFO_PORT');
     return { port: config.port };
   },
 });

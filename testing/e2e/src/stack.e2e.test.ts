@@ -72,10 +72,13 @@ describe('stack: killing and restarting services mid-run', () => {
     expect(user.status).toBe(200);
     expect(user.body).toMatchObject({ status: 'ACTIVE', profile: { login } });
 
-    // The token service dies: the edge answers 502 for its paths, then it comes back.
+    // The token service dies: the edge answers its paths with OAuth's 503 in JSON (not nginx's
+    // HTML 502), then it comes back.
     await stack.kill('token', 'SIGKILL');
     const down = await fetch(`${tenant.issuer}/v1/token`, { method: 'POST' });
-    expect(down.status).toBe(502);
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toBe('1');
+    expect(((await down.json()) as { error: string }).error).toBe('temporarily_unavailable');
     await stack.restart('token');
     await stack.ready();
     const again = await client.codeFlowTokens();

@@ -27,6 +27,7 @@ export {
   stopKafka,
   type TestInfrastructure,
 } from './infrastructure.js';
+export { type LoadResult, type SteadyLoad, steadyLoad } from './keep-alive-load.js';
 export { type RawAnswer, sendRaw } from './raw-http.js';
 
 declare module 'vitest' {

@@ -1,7 +1,14 @@
 export { dockerfile, nodeImage, pinnedPnpm } from './dockerfile.js';
 export { loadOrCreateSecrets, type Secrets } from './local-secrets.js';
-export { nginxRoutes, nginxUpstreams } from './nginx.js';
-export { fallbackUpstream, type Route, routes, upstreamOf } from './routes.js';
+export { nginxLogFormat, nginxRoutes, nginxUpstreams } from './nginx.js';
+export {
+  type ErrorShape,
+  fallbackUpstream,
+  internalPaths,
+  type Route,
+  routes,
+  upstreamOf,
+} from './routes.js';
 export {
   edgePort,
   grpcTlsSettings,

@@ -8,30 +8,57 @@ export interface Route {
   upstream: Upstream;
   /** A regular expression on the request path, valid both in JavaScript and in nginx (PCRE). */
   pattern: string;
+  /**
+   * The error shape of the path, for what the edge answers when its service is unavailable: Okta's
+   * (`errorCode`, ...) on the management and authentication APIs, OAuth's (`error`) elsewhere.
+   */
+  errors: ErrorShape;
 }
+
+export type ErrorShape = 'okta' | 'oauth';
 
 const tenant = '(/[a-z0-9-]{2,40})?';
 const server = '(/[^/]+)?';
 
 export const routes: readonly Route[] = [
-  { upstream: 'authorize', pattern: `^${tenant}/api/v1/authn$` },
-  { upstream: 'authorize', pattern: `^${tenant}/api/v1/sessions/me$` },
-  { upstream: 'keys', pattern: `^${tenant}/api/v1/authorizationServers/[^/]+/credentials(/.*)?$` },
-  { upstream: 'admin', pattern: `^${tenant}/api/v1/` },
-  { upstream: 'admin', pattern: `^${tenant}/oauth2/v1/clients(/.*)?$` },
-  { upstream: 'keys', pattern: `^${tenant}/oauth2${server}/v1/keys$` },
+  { upstream: 'authorize', pattern: `^${tenant}/api/v1/authn$`, errors: 'okta' },
+  { upstream: 'authorize', pattern: `^${tenant}/api/v1/sessions/me$`, errors: 'okta' },
+  {
+    upstream: 'keys',
+    pattern: `^${tenant}/api/v1/authorizationServers/[^/]+/credentials(/.*)?$`,
+    errors: 'okta',
+  },
+  { upstream: 'admin', pattern: `^${tenant}/api/v1/`, errors: 'okta' },
+  { upstream: 'admin', pattern: `^${tenant}/oauth2/v1/clients(/.*)?$`, errors: 'okta' },
+  { upstream: 'keys', pattern: `^${tenant}/oauth2${server}/v1/keys$`, errors: 'oauth' },
   {
     upstream: 'keys',
     pattern: `^${tenant}(/oauth2/[^/]+)?/\\.well-known/(openid-configuration|oauth-authorization-server)$`,
+    errors: 'oauth',
   },
-  { upstream: 'token', pattern: `^${tenant}/oauth2${server}/v1/(token|introspect|revoke)$` },
-  { upstream: 'authorize', pattern: `^${tenant}/oauth2${server}/v1/(authorize|logout)$` },
-  { upstream: 'authorize', pattern: `^${tenant}/(login|consent|switch-user)$` },
-  { upstream: 'userinfo', pattern: `^${tenant}/oauth2${server}/v1/userinfo$` },
+  {
+    upstream: 'token',
+    pattern: `^${tenant}/oauth2${server}/v1/(token|introspect|revoke)$`,
+    errors: 'oauth',
+  },
+  {
+    upstream: 'authorize',
+    pattern: `^${tenant}/oauth2${server}/v1/(authorize|logout)$`,
+    errors: 'oauth',
+  },
+  { upstream: 'authorize', pattern: `^${tenant}/(login|consent|switch-user)$`, errors: 'oauth' },
+  { upstream: 'userinfo', pattern: `^${tenant}/oauth2${server}/v1/userinfo$`, errors: 'oauth' },
 ];
 
-/** The service that owns the route everything unclaimed goes to. */
+/** The service that owns the route everything unclaimed goes to (Okta's 404 for the unknown). */
 export const fallbackUpstream: Upstream = 'admin';
+export const fallbackErrors: ErrorShape = 'okta';
+
+/**
+ * Paths each service answers on its own port for the orchestrator (probes, metrics): the edge
+ * refuses them, so that they are not reachable from the public side.
+ */
+export const internalPaths: readonly string[] = ['/healthz', '/readyz', '/metrics'];
 
 const compiled = routes.map((route) => ({ ...route, regex: new RegExp(route.pattern) }));
 

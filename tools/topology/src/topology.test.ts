@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { nginxRoutes } from './nginx.js';
-import { upstreamOf } from './routes.js';
+import { nginxLogFormat, nginxRoutes } from './nginx.js';
+import { routes, upstreamOf } from './routes.js';
 
 describe('route table', () => {
   const cases: [string, string][] = [
@@ -49,5 +49,23 @@ describe('nginx edge', () => {
       'utf8',
     );
     expect(committed).toBe(nginxRoutes());
+  });
+
+  it('infra/nginx/nginx.conf logs with the generated format (request id, upstream, timings)', () => {
+    const conf = readFileSync(new URL('../../../infra/nginx/nginx.conf', import.meta.url), 'utf8');
+    expect(conf).toContain(nginxLogFormat);
+    expect(conf).toMatch(/access_log \S+ gatehouse;/);
+  });
+
+  it("answers an unavailable service with the path's own error shape: Okta's on the APIs, OAuth's elsewhere", () => {
+    const conf = nginxRoutes();
+    for (const route of routes) {
+      const okta = /\/api\/v1\/|\/oauth2\/v1\/clients/.test(route.pattern);
+      expect(route.errors, route.pattern).toBe(okta ? 'okta' : 'oauth');
+      expect(conf).toContain(
+        `location ~ "${route.pattern}" {\n  proxy_pass http://${route.upstream};\n  error_page 502 504 = @${route.errors}_unavailable;\n}`,
+      );
+    }
+    expect(conf).toContain('location ~ "^/(healthz|readyz|metrics)$" {');
   });
 });

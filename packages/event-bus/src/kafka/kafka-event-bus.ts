@@ -105,6 +105,8 @@ export class KafkaEventBus implements EventBus {
   private producerReady: Promise<void> | null = null;
   private readonly admin: Admin;
   private readonly consumers = new Set<Consumer>();
+  /** Consumers kafkajs gave up on (a crash it does not restart from): they deliver nothing more. */
+  private readonly crashedConsumers = new Set<Consumer>();
   private connecting: Promise<void> | null = null;
   private closed = false;
   private readonly config: Required<Omit<KafkaEventBusOptions, 'log' | 'ssl' | 'sasl'>>;
@@ -396,6 +398,9 @@ export class KafkaEventBus implements EventBus {
       });
     });
     crashed.catch(() => {}); // only observed while joining
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) this.crashedConsumers.add(consumer);
+    });
     try {
       const startAt =
         options.start === 'latest'
@@ -448,6 +453,7 @@ export class KafkaEventBus implements EventBus {
     }
     return {
       close: async () => {
+        this.crashedConsumers.delete(consumer);
         if (!this.consumers.delete(consumer)) return;
         await consumer.disconnect();
       },
@@ -551,6 +557,39 @@ export class KafkaEventBus implements EventBus {
     await this.assertTopicsExist([topic]);
     const offsets = await retryRetriable(() => this.admin.fetchTopicOffsets(topic));
     return new Map(offsets.map((o) => [o.partition, BigInt(o.high)]));
+  }
+
+  /**
+   * Whether this process's Kafka side works now, for readiness: a broker answers a metadata request
+   * within `timeoutMs`, and no consumer has stopped for good. Never throws.
+   */
+  async probe(timeoutMs = 1_000): Promise<{
+    ok: boolean;
+    reason?: string;
+    brokers?: number;
+    consumers: number;
+  }> {
+    const consumers = this.consumers.size;
+    if (this.closed) return { ok: false, reason: 'the event bus is closed', consumers };
+    if (this.crashedConsumers.size > 0)
+      return {
+        ok: false,
+        reason: `${this.crashedConsumers.size} Kafka consumer(s) stopped after an error`,
+        consumers,
+      };
+    try {
+      const cluster = await Promise.race([
+        this.connect().then(() => this.admin.describeCluster()),
+        rejectAfter(timeoutMs, `Kafka metadata from ${this.config.brokers.join(',')}`),
+      ]);
+      return { ok: true, brokers: cluster.brokers.length, consumers };
+    } catch (error) {
+      return {
+        ok: false,
+        reason: error instanceof Error ? error.message : String(error),
+        consumers,
+      };
+    }
   }
 
   async close(): Promise<void> {

@@ -282,7 +282,7 @@ export function describeAuthorizeService(stack: TestStack): void {
       expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(4);
       expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(26);
       const readiness = await fetch(new URL('/readyz', authorizeUrl({})));
-      expect(((await readiness.json()) as Json).passwordChecks).toMatchObject({
+      expect(((await readiness.json()) as Json).checks.passwordChecks).toMatchObject({
         running: 0,
         queued: 0,
         maxQueued: 4,
