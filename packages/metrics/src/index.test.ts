@@ -104,7 +104,9 @@ describe('answerMetrics', () => {
     expect(res.statusCode).toBe(200);
     expect(headers['content-type']).toBe(metrics.contentType);
     expect(headers['cache-control']).toBe('no-store');
-    expect(body()).toContain('gatehouse_projection_events_applied_total{topic="gatehouse.directory"} 1');
+    expect(body()).toContain(
+      'gatehouse_projection_events_applied_total{topic="gatehouse.directory"} 1',
+    );
   });
 
   it('refuses another method with a JSON 405', async () => {

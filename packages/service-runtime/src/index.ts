@@ -12,11 +12,15 @@ import {
   KafkaEventBus,
   type TopicSpec,
 } from '@gatehouse/event-bus';
+import { type GatehouseMetrics, processMetrics } from '@gatehouse/metrics';
 import {
   GenerationalStore,
   type RedisConnection,
   RedisProjectionStore,
 } from '@gatehouse/projection-store';
+import { withMetricsEndpoint } from './metrics-endpoint.js';
+
+export { probeListener, withMetricsEndpoint } from './metrics-endpoint.js';
 
 /** What every service's settings hold besides its own. */
 export interface RuntimeConfig {
@@ -32,11 +36,16 @@ export interface ServiceRuntime<C extends RuntimeConfig> {
   config: C;
   bus: KafkaEventBus;
   store: GenerationalStore;
+  /** This process's Prometheus series (with Node's process metrics), served at /metrics by listen. */
+  metrics: GatehouseMetrics;
   /** One JSON line on stdout, with the service's name. */
   log(entry: LogEntry): void;
   /** Closed at shutdown, the last registered first (the bus and the store are the first). */
   onShutdown(close: () => Promise<unknown> | unknown): void;
-  /** Serves HTTP on the port and address; stops accepting first at shutdown. */
+  /**
+   * Serves HTTP on the port and address, with GET /metrics (the exact path: a tenant's path never
+   * reaches it) answered before the app; stops accepting first at shutdown.
+   */
   listen(
     app: RequestListener | { callback(): RequestListener },
     port: number,
@@ -123,6 +132,8 @@ export async function runService<C extends RuntimeConfig>(
     new RedisProjectionStore({ url: config.redis.url, redis: config.redis.redis }),
   );
   shutdown.add(() => store.close());
+  const metrics = processMetrics();
+  metrics.collectProcessMetrics();
   const stop = () => {
     void shutdown.run().then(() => process.exit(0));
   };
@@ -133,11 +144,12 @@ export async function runService<C extends RuntimeConfig>(
     config,
     bus,
     store,
+    metrics,
     log,
     onShutdown: (close) => shutdown.add(close),
     listen: async (app, port, host) => {
       const listener = typeof app === 'function' ? app : app.callback();
-      const server = createServer(listener);
+      const server = createServer(withMetricsEndpoint(listener, metrics));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => resolve());
