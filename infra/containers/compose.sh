@@ -120,7 +120,7 @@ up() {
   curl -sS -o /dev/null http://127.0.0.1:9000/ || die "the edge does not answer on 127.0.0.1:9000"
   # Healthy is alive; ready is the read models built and fresh (the first start builds them).
   local name port ready
-  for entry in admin:9010 keys:9013 token:9011 authorize:9014 userinfo:9012; do
+  for entry in projector:9015 admin:9010 keys:9013 token:9011 authorize:9014 userinfo:9012; do
     name=${entry%:*}; port=${entry#*:}; ready=""
     for _ in $(seq 1 240); do
       if $cli exec "${project}_${name}_1" node -e \

@@ -2,14 +2,14 @@
 // Redis holds none (a first start, or Redis restarted empty) and follows the generation other
 // replicas switch to. `--rebuild` builds a new generation from offset 0 beside the live one and
 // switches to it: safe at any time, with any number of other replicas running and serving.
-import { runService } from '@gatehouse/service-runtime';
+import { probeListener, runService } from '@gatehouse/service-runtime';
 import { createProjector } from './app.js';
 import { readProjectorConfig } from './config.js';
 
 await runService({
   name: 'projector',
   readConfig: readProjectorConfig,
-  async start({ config, bus, store, log, onShutdown }) {
+  async start({ config, bus, store, log, onShutdown, listen }) {
     const projector = createProjector({
       bus,
       store,
@@ -32,8 +32,24 @@ await runService({
         ms: Math.round(result.ms),
       });
     }
+    let consuming = false;
+    // Probes and metrics only; ready once it consumes (a rebuild first runs before).
+    const server = await listen(
+      probeListener(async () => ({ ready: consuming, consuming })),
+      config.port,
+      config.bindAddress,
+    );
     await projector.start();
-    onShutdown(() => projector.stop());
-    return { message: 'consuming', topics: config.topics.map((topic) => topic.name) };
+    consuming = true;
+    onShutdown(() => {
+      consuming = false;
+      return projector.stop();
+    });
+    const address = server.address();
+    return {
+      message: 'consuming',
+      topics: config.topics.map((topic) => topic.name),
+      port: typeof address === 'object' && address ? address.port : config.port,
+    };
   },
 });

@@ -2,7 +2,7 @@
 // function's output (a unit test keeps the committed file equal to it). The upstreams (`admin`,
 // `token`, ...) are defined by the including file: infra/nginx/nginx.conf for containers, the stack
 // script's own file for processes on 127.0.0.1.
-import { fallbackUpstream, routes } from './routes.js';
+import { fallbackUpstream, internalPathPattern, routes } from './routes.js';
 
 export function nginxRoutes(): string {
   const lines = [
@@ -20,6 +20,11 @@ export function nginxRoutes(): string {
     'proxy_buffering off;',
     'client_max_body_size 1m;',
     '',
+    "# Probes and metrics are internal: answered on each service's own port, never through the edge.",
+    `location ~ ${quote(internalPathPattern)} {`,
+    '  default_type application/json;',
+    `  return 404 '${internalNotFound}';`,
+    '}',
   ];
   for (const route of routes) {
     lines.push(
@@ -31,6 +36,10 @@ export function nginxRoutes(): string {
   lines.push('location / {', `  proxy_pass http://${fallbackUpstream};`, '}', '');
   return lines.join('\n');
 }
+
+/** Okta's answer to a path nobody serves (E0000008), as admin gives it, with nginx's request id. */
+const internalNotFound =
+  '{"errorCode":"E0000008","errorSummary":"The requested path was not found","errorLink":"E0000008","errorId":"$request_id","errorCauses":[]}';
 
 /** nginx needs quotes around a regex with braces (`{2,40}`). */
 function quote(pattern: string): string {

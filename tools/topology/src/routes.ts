@@ -30,6 +30,13 @@ export const routes: readonly Route[] = [
   { upstream: 'userinfo', pattern: `^${tenant}/oauth2${server}/v1/userinfo$` },
 ];
 
+/**
+ * Paths every service answers on its own port for the platform (probes, Prometheus metrics), with or
+ * without a tenant prefix: the edge answers them 404 itself and proxies none (SPEC section 9).
+ * Exact paths only, so that a tenant named `metrics` keeps its own paths.
+ */
+export const internalPathPattern = `^${tenant}/(healthz|readyz|metrics)$`;
+
 /** The service that owns the route everything unclaimed goes to. */
 export const fallbackUpstream: Upstream = 'admin';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { nginxRoutes } from './nginx.js';
-import { upstreamOf } from './routes.js';
+import { internalPathPattern, upstreamOf } from './routes.js';
 
 describe('route table', () => {
   const cases: [string, string][] = [
@@ -49,5 +49,23 @@ describe('nginx edge', () => {
       'utf8',
     );
     expect(committed).toBe(nginxRoutes());
+  });
+
+  it('answers the internal paths (probes, metrics) itself, before any route, with or without a tenant', () => {
+    const conf = nginxRoutes();
+    const internal = conf.indexOf(`location ~ "${internalPathPattern}"`);
+    expect(internal).toBeGreaterThan(0);
+    expect(internal).toBeLessThan(conf.indexOf('proxy_pass'));
+    expect(conf.slice(internal, conf.indexOf('\n}', internal))).toContain('return 404');
+    const regex = new RegExp(internalPathPattern);
+    for (const path of ['/metrics', '/healthz', '/readyz', '/acme/metrics', '/acme/readyz'])
+      expect(regex.test(path), path).toBe(true);
+    for (const path of [
+      '/metrics/oauth2/v1/token',
+      '/acme/oauth2/v1/token',
+      '/metricsx',
+      '/a/metrics/x',
+    ])
+      expect(regex.test(path), path).toBe(false);
   });
 });
