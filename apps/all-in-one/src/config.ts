@@ -37,6 +37,11 @@ export interface AllInOneConfig {
    * X-Forwarded-For names a request's source. Default none: the socket's address.
    */
   trustedProxies: TrustedProxies;
+  /**
+   * GATEHOUSE_METRICS_PORT (default 9464, `0` any free port, `off` none) and GATEHOUSE_METRICS_HOST
+   * (default 127.0.0.1): Prometheus /metrics on a port of its own, never on the public one.
+   */
+  metrics?: { port: number; host: string };
 }
 
 export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllInOneConfig {
@@ -73,5 +78,20 @@ export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllIn
     demo: setting.oneOf(env, 'GATEHOUSE_DEMO', ['true', 'false'], 'true') === 'true',
     rateLimits: readRateLimitConfig(env),
     trustedProxies: readTrustedProxies(env),
+    metrics:
+      setting.optionalString(env, 'GATEHOUSE_METRICS_PORT') === 'off'
+        ? undefined
+        : {
+            port: setting.integer(env, 'GATEHOUSE_METRICS_PORT', {
+              default: 9464,
+              min: 0,
+              max: 65535,
+            }),
+            host: setting.string(env, 'GATEHOUSE_METRICS_HOST', {
+              default: '127.0.0.1',
+              pattern: /^[\w.:-]{1,253}$/,
+              hint: 'an address or host name to listen on',
+            }),
+          },
   };
 }
