@@ -1,7 +1,14 @@
 import { GatehouseMetrics } from '@gatehouse/metrics';
-import { type ServiceDefinition, status } from '@grpc/grpc-js';
+import {
+  credentials,
+  makeGenericClientConstructor,
+  Server,
+  ServerCredentials,
+  type ServiceDefinition,
+  status,
+} from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
-import { rpcNames, timedImplementation } from './rpc-metrics.js';
+import { rpcClientMetrics, rpcNames, timedImplementation } from './rpc-metrics.js';
 
 const definition = {
   mintTokens: { path: '/gatehouse.token.v1.TokenService/MintTokens' },
@@ -37,6 +44,59 @@ describe('rpc metrics', () => {
     for (const code of [status.OK, status.PERMISSION_DENIED])
       expect(text).toContain(
         `rpc_server_duration_seconds_count{rpc_system="grpc",rpc_service="gatehouse.token.v1.TokenService",rpc_method="MintTokens",rpc_grpc_status_code="${code}"} 1`,
+      );
+  });
+
+  it('times a real client call by its status, and the caller still gets the answer and the error', async () => {
+    const echo = {
+      echo: {
+        path: '/test.Echo/Echo',
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (value: string) => Buffer.from(value),
+        requestDeserialize: (bytes: Buffer) => bytes.toString(),
+        responseSerialize: (value: string) => Buffer.from(value),
+        responseDeserialize: (bytes: Buffer) => bytes.toString(),
+      },
+    } as unknown as ServiceDefinition;
+    const server = new Server();
+    server.addService(echo, {
+      echo: (
+        call: { request: string },
+        callback: (e: { code: number; details: string } | null, v?: string) => void,
+      ) =>
+        call.request === 'no'
+          ? callback({ code: status.NOT_FOUND, details: 'no' })
+          : callback(null, `echo ${call.request}`),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) =>
+        e ? reject(e) : resolve(p),
+      ),
+    );
+    const metrics = new GatehouseMetrics();
+    const Client = makeGenericClientConstructor(echo, 'Echo');
+    const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure(), {
+      interceptors: [rpcClientMetrics(metrics)],
+    }) as unknown as {
+      echo(request: string, callback: (e: { code: number } | null, v?: string) => void): void;
+      close(): void;
+    };
+    const call = (request: string) =>
+      new Promise<unknown>((resolve) =>
+        client.echo(request, (error, value) => resolve(error ? error.code : value)),
+      );
+    try {
+      expect(await call('hi')).toBe('echo hi');
+      expect(await call('no')).toBe(status.NOT_FOUND);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+    const text = await metrics.exposition();
+    for (const code of [status.OK, status.NOT_FOUND])
+      expect(text).toContain(
+        `rpc_client_duration_seconds_count{rpc_system="grpc",rpc_service="test.Echo",rpc_method="Echo",rpc_grpc_status_code="${code}"} 1`,
       );
   });
 });

@@ -61,9 +61,10 @@ export function rpcClientMetrics(metrics: GatehouseMetrics = processMetrics()): 
     const names = rpcNames(options.method_definition.path);
     const start = performance.now();
     return new InterceptingCall(nextCall(options), {
-      start(metadata, listener, next) {
+      start(metadata, _listener, next) {
+        // A plain Listener of the status alone: grpc-js passes the rest on to the caller's listener
+        // (a copy of that listener would be taken for an intercepting one, called without `next`).
         next(metadata, {
-          ...listener,
           onReceiveStatus(received, nextStatus) {
             metrics.rpcClientDuration.observe(
               { rpc_system: 'grpc', ...names, rpc_grpc_status_code: received.code },
