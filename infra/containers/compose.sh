@@ -121,7 +121,7 @@ up() {
   # Healthy is alive; ready is its connections up, and here also the read models built and fresh
   # (the first start builds them): /readyz reports their lag in checks.projections.
   local name port ready
-  for entry in admin:9010 keys:9013 token:9011 authorize:9014 userinfo:9012; do
+  for entry in projector:9015 admin:9010 keys:9013 token:9011 authorize:9014 userinfo:9012; do
     name=${entry%:*}; port=${entry#*:}; ready=""
     for _ in $(seq 1 240); do
       if $cli exec "${project}_${name}_1" node -e \

@@ -33,6 +33,18 @@ describe('all-in-one settings', () => {
       'GATEHOUSE_ADMIN_TOKEN',
     );
     expect(() => readAllInOneConfig({ GATEHOUSE_DEMO: 'maybe' })).toThrow('GATEHOUSE_DEMO');
+    expect(() => readAllInOneConfig({ GATEHOUSE_METRICS_PORT: 'on' })).toThrow(
+      'GATEHOUSE_METRICS_PORT',
+    );
+  });
+
+  it('serves /metrics on a port of its own: 9464 on this machine, any free one, or none', () => {
+    expect(readAllInOneConfig({}).metrics).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(
+      readAllInOneConfig({ GATEHOUSE_METRICS_PORT: '0', GATEHOUSE_METRICS_HOST: '0.0.0.0' })
+        .metrics,
+    ).toEqual({ port: 0, host: '0.0.0.0' });
+    expect(readAllInOneConfig({ GATEHOUSE_METRICS_PORT: 'off' }).metrics).toBeUndefined();
   });
 });
 

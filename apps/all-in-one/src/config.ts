@@ -42,6 +42,11 @@ export interface AllInOneConfig {
    * answered with `Connection: close`, idle connections closed) before the process exits anyway.
    */
   shutdownGraceMs: number;
+  /**
+   * GATEHOUSE_METRICS_PORT (default 9464, `0` any free port, `off` none) and GATEHOUSE_METRICS_HOST
+   * (default 127.0.0.1): Prometheus /metrics on a port of its own, never on the public one.
+   */
+  metrics?: { port: number; host: string };
 }
 
 export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllInOneConfig {
@@ -83,5 +88,20 @@ export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllIn
       min: 0,
       max: 600_000,
     }),
+    metrics:
+      setting.optionalString(env, 'GATEHOUSE_METRICS_PORT') === 'off'
+        ? undefined
+        : {
+            port: setting.integer(env, 'GATEHOUSE_METRICS_PORT', {
+              default: 9464,
+              min: 0,
+              max: 65535,
+            }),
+            host: setting.string(env, 'GATEHOUSE_METRICS_HOST', {
+              default: '127.0.0.1',
+              pattern: /^[\w.:-]{1,253}$/,
+              hint: 'an address or host name to listen on',
+            }),
+          },
   };
 }

@@ -56,6 +56,7 @@ try {
     keyPool: config.keyPool,
     rateLimits: config.rateLimits,
     trustedProxies: config.trustedProxies,
+    metrics: config.metrics,
     log: (entry) => log(entry),
     extraRoutes: {
       [demoCallbackPath]: demoCallbackPage(
@@ -67,6 +68,7 @@ try {
   log({
     message: 'listening',
     url: server.url,
+    ...(server.metricsUrl ? { metricsUrl: server.metricsUrl } : {}),
     publicUrl: config.tenancy.publicUrl.href,
     dataDir: config.dataDir,
     replayedEvents: server.replayed,

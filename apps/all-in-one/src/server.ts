@@ -14,6 +14,7 @@ import { EmbeddedEventBus } from '@gatehouse/event-bus';
 import { topicSpecs } from '@gatehouse/events';
 import { TrustedProxies } from '@gatehouse/http';
 import { createKeysService } from '@gatehouse/keys';
+import { answerMetrics, processMetrics } from '@gatehouse/metrics';
 import {
   GenerationalStore,
   MemoryProjectionStore,
@@ -50,6 +51,11 @@ export interface AllInOneOptions {
   rateLimits?: RateLimitConfig;
   /** Whose X-Forwarded-For names a request's source (GATEHOUSE_TRUSTED_PROXIES). Default none. */
   trustedProxies?: TrustedProxies;
+  /**
+   * Prometheus /metrics on a port of its own (GATEHOUSE_METRICS_PORT), apart from the public one so
+   * that nothing public reaches it; none when absent.
+   */
+  metrics?: { port: number; host: string };
   /** Extra routes answered by the server itself (the demo's callback page), by exact path. */
   extraRoutes?: Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 }
@@ -60,6 +66,8 @@ export interface AllInOne {
   port: number;
   /** Events replayed into the read models at start. */
   replayed: number;
+  /** Where /metrics is served, e.g. http://127.0.0.1:9464/metrics; absent without options.metrics. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -198,7 +206,27 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
     stops.push(() => drainable.drain());
     const { port } = server.address() as AddressInfo;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-    return { url: `http://${host}:${port}`, port, replayed: rebuilt.events, close };
+    let metricsUrl: string | undefined;
+    if (options.metrics) {
+      const metrics = processMetrics();
+      metrics.collectProcessMetrics();
+      // /metrics only: every other path of this port is a JSON 404.
+      const metricsDrainable = drainableServer((req, res) => {
+        if (req.url === '/metrics') return answerMetrics(metrics, req, res);
+        res.statusCode = 404;
+        res.setHeader('Content-Type', 'application/json; charset=utf-8');
+        res.end(JSON.stringify({ error: 'not_found' }));
+      });
+      const metricsServer = metricsDrainable.server;
+      await listen(metricsServer, options.metrics.port, options.metrics.host);
+      stops.push(() => metricsDrainable.drain());
+      const bound = (metricsServer.address() as AddressInfo).port;
+      const metricsHost = options.metrics.host.includes(':')
+        ? `[${options.metrics.host}]`
+        : options.metrics.host;
+      metricsUrl = `http://${metricsHost}:${bound}/metrics`;
+    }
+    return { url: `http://${host}:${port}`, port, replayed: rebuilt.events, metricsUrl, close };
   } catch (error) {
     await close();
     throw error;

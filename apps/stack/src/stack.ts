@@ -270,7 +270,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       pidFile: join(pids, 'nginx.pid'),
       upstreams: Object.fromEntries(
         [...managed.values()]
-          .filter((s) => s.httpPort !== undefined)
+          // The projector's port (probes, metrics) is internal: no upstream of the edge.
+          .filter((s) => s.httpPort !== undefined && s.spec.name !== 'projector')
           .map((s) => [s.spec.name, `127.0.0.1:${s.httpPort}`]),
       ),
     });

@@ -8,7 +8,15 @@
 // bodies) is given once and applied on both.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type TenancyConfig, tenantIdPattern } from '@gatehouse/directory';
+import {
+  type GatehouseMetrics,
+  processMetrics,
+  requestMethodLabel,
+  SeriesCache,
+  secondsSince,
+} from '@gatehouse/metrics';
 import Koa, { type Context } from 'koa';
+import { httpServerMetrics } from './http-metrics.js';
 import { type LoggedRequest, newRequestId } from './koa.js';
 
 export interface DirectRequest {
@@ -37,12 +45,16 @@ export interface DirectEdge {
   headers: Record<string, string>;
   /** Any error of a handler, as the reply the app's koa error middleware makes of it. */
   onError(caught: unknown, request: LoggedRequest): DirectReply;
+  /** Where both paths time their requests (http_server_request_duration_seconds). Default the process's. */
+  metrics?: GatehouseMetrics;
 }
 
 interface Route {
   methods: ReadonlySet<string>;
   segments: string[];
   handler: DirectHandler;
+  /** The pattern, as the http_route label (the template, never the path). */
+  pattern: string;
 }
 
 // What the direct path takes: an origin-form target of plain characters (no percent-encoding, so
@@ -53,10 +65,17 @@ const plainHost = /^([A-Za-z0-9.-]+)(?::\d{1,5})?$/;
 /** A koa app that answers its direct routes itself and hands every other request to koa. */
 export class DirectRoutesKoa extends Koa {
   private readonly routes: Route[] = [];
+  private readonly series: SeriesCache<
+    'http_route' | 'http_request_method' | 'http_response_status_code'
+  >;
 
   constructor(private readonly edge: DirectEdge) {
     // Direct routes read the connection's own address and Host: no proxy headers.
     super({ proxy: false });
+    const metrics = edge.metrics ?? processMetrics();
+    this.series = new SeriesCache(metrics.httpServerDuration);
+    // What koa answers is timed by its first middleware, what the direct path answers in answer().
+    this.use(httpServerMetrics(metrics));
   }
 
   /**
@@ -64,7 +83,12 @@ export class DirectRoutesKoa extends Koa {
    * Register the same handler on the koa router with `koaRoute` too.
    */
   direct(methods: readonly string[], pattern: string, handler: DirectHandler): void {
-    this.routes.push({ methods: new Set(methods), segments: pattern.split('/'), handler });
+    this.routes.push({
+      methods: new Set(methods),
+      segments: pattern.split('/'),
+      handler,
+      pattern,
+    });
   }
 
   override callback(): ReturnType<Koa['callback']> {
@@ -125,6 +149,7 @@ export class DirectRoutesKoa extends Koa {
   }
 
   private async answer(res: ServerResponse, route: Route, request: DirectRequest): Promise<void> {
+    const start = performance.now();
     const { method, path, requestId } = request;
     const failed = (caught: unknown) =>
       this.edge.onError(caught, { method, path, state: { requestId } });
@@ -140,6 +165,17 @@ export class DirectRoutesKoa extends Koa {
       // A body that cannot be sent (not JSON-serialisable): the error's reply instead.
       this.write(res, request, failed(caught));
     }
+    const status = res.statusCode;
+    // Methods of a direct route are the route's own (GET, POST): no _OTHER to fold.
+    this.series.observe(
+      `${route.pattern} ${method} ${status}`,
+      {
+        http_route: route.pattern,
+        http_request_method: requestMethodLabel(method),
+        http_response_status_code: status,
+      },
+      secondsSince(start),
+    );
   }
 
   private write(res: ServerResponse, request: DirectRequest, reply: DirectReply): void {

@@ -6,6 +6,7 @@ export {
   DirectRoutesKoa,
   koaRoute,
 } from './direct-routes.js';
+export { httpServerMetrics, routeOf } from './http-metrics.js';
 export {
   type CheckResult,
   type EdgeLog,

@@ -153,3 +153,4 @@ export function readBindAddress(env: Environment): string {
 export function grpcAddress(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
+export { rpcClientMetrics, rpcNames, timedImplementation } from './rpc-metrics.js';

@@ -9,6 +9,7 @@ import {
   type TokenBinding,
 } from '@gatehouse/grants';
 import { TemporarilyUnavailable } from '@gatehouse/http';
+import { processMetrics } from '@gatehouse/metrics';
 import type { ProjectionStore, ReadQuery } from '@gatehouse/projection-store';
 import { caughtUpAtKey } from '@gatehouse/projections';
 
@@ -86,6 +87,34 @@ export async function stillValid(
  * user's claims), whose results come back in order.
  */
 export async function checkToken(
+  store: ProjectionStore,
+  query: ValidityQuery,
+  guard: FreshnessGuard,
+  extra: readonly ReadQuery[],
+): Promise<{ valid: boolean; extra: unknown[] }> {
+  try {
+    const checked = await readTokenValidity(store, query, guard, extra);
+    checkOutcomes.count(checked.valid ? 'valid' : 'invalid');
+    return checked;
+  } catch (error) {
+    checkOutcomes.count(error instanceof ProjectionsStaleError ? 'stale' : 'error');
+    throw error;
+  }
+}
+
+/** gatehouse_token_checks_total's children, made once: a check counts without building labels. */
+const checkOutcomes = (() => {
+  const counter = processMetrics().tokenChecks;
+  const children = {
+    valid: counter.labels({ outcome: 'valid' }),
+    invalid: counter.labels({ outcome: 'invalid' }),
+    stale: counter.labels({ outcome: 'stale' }),
+    error: counter.labels({ outcome: 'error' }),
+  };
+  return { count: (outcome: keyof typeof children) => children[outcome].inc() };
+})();
+
+async function readTokenValidity(
   store: ProjectionStore,
   query: ValidityQuery,
   guard: FreshnessGuard,

@@ -2,6 +2,8 @@
 // own (GETDEL, SET NX), Lua where a check and a write must be one step (compare-and-set, write
 // batches with their position guard and monotonic sets) and for read batches. Commands issued in the
 // same tick share one round trip (auto-pipelining).
+
+import { processMetrics } from '@gatehouse/metrics';
 import { Redis, type RedisOptions } from 'ioredis';
 import {
   type DumpedKey,
@@ -225,17 +227,17 @@ export class RedisProjectionStore implements ProjectionStore {
   }
 
   get(key: string): Promise<string | null> {
-    return this.call(key, () => this.redis.get(this.k(key)));
+    return this.call('get', key, () => this.redis.get(this.k(key)));
   }
 
   async mget(keys: readonly string[]): Promise<(string | null)[]> {
     if (keys.length === 0) return [];
-    return this.call(keys[0]!, () => this.redis.mget(keys.map((key) => this.k(key))));
+    return this.call('mget', keys[0]!, () => this.redis.mget(keys.map((key) => this.k(key))));
   }
 
   async set(key: string, value: string, options?: TtlOption): Promise<void> {
     const ttl = ttlOf(options);
-    await this.call(key, () =>
+    await this.call('set', key, () =>
       ttl === undefined
         ? this.redis.set(this.k(key), value)
         : this.redis.set(this.k(key), value, 'PX', ttl),
@@ -244,7 +246,7 @@ export class RedisProjectionStore implements ProjectionStore {
 
   async setIfAbsent(key: string, value: string, options?: TtlOption): Promise<boolean> {
     const ttl = ttlOf(options);
-    const reply = await this.call(key, () =>
+    const reply = await this.call('set', key, () =>
       ttl === undefined
         ? this.redis.set(this.k(key), value, 'NX')
         : this.redis.set(this.k(key), value, 'PX', ttl, 'NX'),
@@ -253,7 +255,7 @@ export class RedisProjectionStore implements ProjectionStore {
   }
 
   getDel(key: string): Promise<string | null> {
-    return this.call(key, () => this.redis.getdel(this.k(key)));
+    return this.call('getdel', key, () => this.redis.getdel(this.k(key)));
   }
 
   async compareAndSet(
@@ -263,7 +265,7 @@ export class RedisProjectionStore implements ProjectionStore {
     options?: TtlOption & { version?: number },
   ): Promise<boolean> {
     const ttl = ttlOf(options);
-    const changed = await this.call(key, () =>
+    const changed = await this.call('compareAndSet', key, () =>
       this.redis.compareAndSet(
         this.k(key),
         this.k(versionKey(key)),
@@ -280,51 +282,56 @@ export class RedisProjectionStore implements ProjectionStore {
 
   async del(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    return this.call(keys[0]!, () => this.redis.del(...keys.map((key) => this.k(key))));
+    return this.call('del', keys[0]!, () => this.redis.del(...keys.map((key) => this.k(key))));
   }
 
   pttl(key: string): Promise<number> {
-    return this.call(key, () => this.redis.pttl(this.k(key)));
+    return this.call('pttl', key, () => this.redis.pttl(this.k(key)));
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {
-    return (await this.call(key, () => this.redis.pexpire(this.k(key), validTtl(ttlMs)))) === 1;
+    return (
+      (await this.call('pexpire', key, () => this.redis.pexpire(this.k(key), validTtl(ttlMs)))) ===
+      1
+    );
   }
 
   async hset(key: string, fields: Record<string, string>): Promise<void> {
     if (Object.keys(fields).length === 0) return;
-    await this.call(key, () => this.redis.hset(this.k(key), fields));
+    await this.call('hset', key, () => this.redis.hset(this.k(key), fields));
   }
 
   hget(key: string, field: string): Promise<string | null> {
-    return this.call(key, () => this.redis.hget(this.k(key), field));
+    return this.call('hget', key, () => this.redis.hget(this.k(key), field));
   }
 
   hgetall(key: string): Promise<Record<string, string>> {
-    return this.call(key, () => this.redis.hgetall(this.k(key)));
+    return this.call('hgetall', key, () => this.redis.hgetall(this.k(key)));
   }
 
   async hdel(key: string, fields: readonly string[]): Promise<number> {
     if (fields.length === 0) return 0;
-    return this.call(key, () => this.redis.hdel(this.k(key), ...fields));
+    return this.call('hdel', key, () => this.redis.hdel(this.k(key), ...fields));
   }
 
   async sadd(key: string, members: readonly string[]): Promise<number> {
     if (members.length === 0) return 0;
-    return this.call(key, () => this.redis.sadd(this.k(key), ...members));
+    return this.call('sadd', key, () => this.redis.sadd(this.k(key), ...members));
   }
 
   async srem(key: string, members: readonly string[]): Promise<number> {
     if (members.length === 0) return 0;
-    return this.call(key, () => this.redis.srem(this.k(key), ...members));
+    return this.call('srem', key, () => this.redis.srem(this.k(key), ...members));
   }
 
   smembers(key: string): Promise<string[]> {
-    return this.call(key, () => this.redis.smembers(this.k(key)));
+    return this.call('smembers', key, () => this.redis.smembers(this.k(key)));
   }
 
   async sismember(key: string, member: string): Promise<boolean> {
-    return (await this.call(key, () => this.redis.sismember(this.k(key), member))) === 1;
+    return (
+      (await this.call('sismember', key, () => this.redis.sismember(this.k(key), member))) === 1
+    );
   }
 
   async read<const Q extends readonly ReadQuery[]>(
@@ -353,7 +360,7 @@ export class RedisProjectionStore implements ProjectionStore {
       ? [...keys, this.k(guard.key), spec, guard.value === null ? '0' : `1${guard.value}`]
       : [...keys, spec];
     const parsed = JSON.parse(
-      await this.call(queries[0]?.key ?? guard!.key, () =>
+      await this.call('readBatch', queries[0]?.key ?? guard!.key, () =>
         redis.readBatch(keys.length + (guard ? 1 : 0), ...args),
       ),
     ) as unknown[] | { guard: string | false };
@@ -477,7 +484,7 @@ export class RedisProjectionStore implements ProjectionStore {
       o: encoded,
     });
     if (keys.length === 0) return true;
-    const reply = await this.call(ops[0]?.key ?? position?.key ?? guard!.key, () =>
+    const reply = await this.call('writeBatch', ops[0]?.key ?? position?.key ?? guard!.key, () =>
       this.redis.writeBatch(keys.length, ...keys, spec),
     );
     if (Array.isArray(reply)) {
@@ -491,7 +498,7 @@ export class RedisProjectionStore implements ProjectionStore {
     const match = `${escapeGlob(this.prefix + prefix)}*`;
     let cursor = '0';
     do {
-      const [next, keys] = await this.call(prefix, () =>
+      const [next, keys] = await this.call('scan', prefix, () =>
         this.redis.scan(cursor, 'MATCH', match, 'COUNT', 1000),
       );
       cursor = next;
@@ -506,7 +513,7 @@ export class RedisProjectionStore implements ProjectionStore {
     const dumped: DumpedKey[] = [];
     for (let i = 0; i < all.length; i += 500) {
       const batch = all.slice(i, i + 500);
-      const types = await this.call(prefix, () => {
+      const types = await this.call('pipeline', prefix, () => {
         const pipeline = this.redis.pipeline();
         for (const key of batch) pipeline.type(this.k(key)).pttl(this.k(key));
         return pipeline.exec();
@@ -519,7 +526,7 @@ export class RedisProjectionStore implements ProjectionStore {
         else if (type === 'zset') reads.zrange(this.k(key), '0', '-1');
         else reads.get(this.k(key));
       });
-      const values = await this.call(prefix, () => reads.exec());
+      const values = await this.call('pipeline', prefix, () => reads.exec());
       batch.forEach((key, index) => {
         const type = types![index * 2]![1] as string;
         const expires = (types![index * 2 + 1]![1] as number) >= 0;
@@ -546,7 +553,7 @@ export class RedisProjectionStore implements ProjectionStore {
   async deleteByPrefix(prefix: string): Promise<number> {
     let deleted = 0;
     for await (const keys of this.scan(prefix)) {
-      deleted += await this.call(prefix, () =>
+      deleted += await this.call('unlink', prefix, () =>
         this.redis.unlink(...keys.map((key) => this.k(key))),
       );
     }
@@ -561,7 +568,7 @@ export class RedisProjectionStore implements ProjectionStore {
   async ping(): Promise<number> {
     const started = performance.now();
     try {
-      await this.call('', () => this.redis.ping());
+      await this.call('ping', '', () => this.redis.ping());
     } catch (error) {
       if (this.lastConnectionError === undefined) throw error;
       throw new ProjectionStoreUnavailableError(`Redis: ${this.lastConnectionError}`);
@@ -571,15 +578,20 @@ export class RedisProjectionStore implements ProjectionStore {
 
   /** Quits politely, or drops the connection when Redis does not answer within the bound. */
   async close(): Promise<void> {
-    await this.call('', () => this.redis.quit()).catch(() => this.redis.disconnect());
+    await this.call('quit', '', () => this.redis.quit()).catch(() => this.redis.disconnect());
   }
 
   private k(key: string): string {
     return this.prefix + key;
   }
 
-  private async call<T>(key: string, command: () => Promise<T>): Promise<T> {
+  /**
+   * One round trip, bounded by the command timeout, timed by `name` (the Redis command, or the
+   * store's script) in gatehouse_redis_command_duration_seconds.
+   */
+  private async call<T>(name: string, key: string, command: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
+    const start = performance.now();
     try {
       return await Promise.race([
         command(),
@@ -594,6 +606,7 @@ export class RedisProjectionStore implements ProjectionStore {
       throw mapError(error, key);
     } finally {
       clearTimeout(timer);
+      commandDuration(name).observe((performance.now() - start) / 1000);
     }
   }
 }
@@ -623,4 +636,16 @@ function ttlOf(options: TtlOption | undefined): number | undefined {
 
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+const commandSeries = new Map<string, { observe(seconds: number): void }>();
+
+/** The histogram child of one command name (a fixed set: the store's methods name them). */
+function commandDuration(name: string): { observe(seconds: number): void } {
+  let child = commandSeries.get(name);
+  if (!child) {
+    child = processMetrics().redisCommandDuration.labels({ command: name });
+    commandSeries.set(name, child);
+  }
+  return child;
 }

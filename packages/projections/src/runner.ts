@@ -5,6 +5,7 @@
 // another replica half way, or several replicas at once never apply an event twice or out of order.
 import type { Envelope } from '@gatehouse/contracts';
 import type { DeliveredEvent, EventBus } from '@gatehouse/event-bus';
+import { type GatehouseMetrics, processMetrics } from '@gatehouse/metrics';
 import type {
   GenerationalStore,
   Generations,
@@ -44,6 +45,12 @@ export interface ProjectionRunnerOptions {
    * (this one starts and waits). Undefined: versions are not looked at.
    */
   readModelVersion?: number;
+  /**
+   * Where applied events are counted and their age at applying is set, by topic
+   * (gatehouse_projection_events_applied_total, gatehouse_projection_lag_seconds). Default the
+   * process's.
+   */
+  metrics?: GatehouseMetrics;
 }
 
 /**
@@ -104,6 +111,8 @@ export async function startRunning(
   // Positions this process has written or read; another replica may have moved a partition on
   // since, which at worst makes this one apply an event again, harmlessly.
   const applied = new Map<string, bigint>();
+  const metrics = options.metrics ?? processMetrics();
+  const now = options.now ?? Date.now;
   const subscription = await options.bus.subscribe({
     groupId: options.groupId ?? 'gatehouse.projector',
     topics,
@@ -125,7 +134,13 @@ export async function startRunning(
       );
       const target = admitted ? options.republish?.(event.envelope, event.topic) : undefined;
       if (target) await options.bus.publish(target, [event.envelope]);
-      if (await store.writeAtPosition(key, event.offset, writes)) applied.set(key, event.offset);
+      if (await store.writeAtPosition(key, event.offset, writes)) {
+        applied.set(key, event.offset);
+        metrics.projectionEventsApplied.inc({ topic: event.topic });
+        const occurredAt = event.envelope.occurredAt?.getTime();
+        if (occurredAt !== undefined)
+          metrics.projectionLag.set({ topic: event.topic }, Math.max(0, now() - occurredAt) / 1000);
+      }
       // Another replica got there first: read its position again before the next event.
       else applied.delete(key);
     },

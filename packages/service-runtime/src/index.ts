@@ -14,6 +14,7 @@ import {
   type TopicSpec,
 } from '@gatehouse/event-bus';
 import type { ReadinessCheck } from '@gatehouse/http';
+import { type GatehouseMetrics, processMetrics } from '@gatehouse/metrics';
 import {
   GenerationalStore,
   type RedisConnection,
@@ -21,9 +22,11 @@ import {
   redisUrlForLogs,
 } from '@gatehouse/projection-store';
 import { type DrainableServer, drainableServer } from './http-drain.js';
+import { withMetricsEndpoint } from './metrics-endpoint.js';
 import { kafkaReachable, portFailure, redisReachable, StartFailure } from './start-checks.js';
 
 export { type DrainableServer, type DrainOptions, drainableServer } from './http-drain.js';
+export { withMetricsEndpoint } from './metrics-endpoint.js';
 export { probeListener } from './probe-listener.js';
 export { portFailure, StartFailure } from './start-checks.js';
 
@@ -70,6 +73,8 @@ export interface ServiceRuntime<C extends RuntimeConfig> {
   config: C;
   bus: KafkaEventBus;
   store: GenerationalStore;
+  /** This process's Prometheus series (with Node's process metrics), served at /metrics by listen. */
+  metrics: GatehouseMetrics;
   /** One JSON line on stdout, with the service's name. */
   log(entry: LogEntry): void;
   /** Closed at shutdown, the last registered first (the bus and the store are the first). */
@@ -82,7 +87,8 @@ export interface ServiceRuntime<C extends RuntimeConfig> {
   readiness: Record<string, ReadinessCheck>;
   /**
    * Serves HTTP on the port and address (`variable` is the setting that chose the port, named when
-   * it is taken); drained first at shutdown.
+   * it is taken), with GET /metrics (the exact path: a tenant's path never reaches it) answered
+   * before the app; drained first at shutdown.
    */
   listen(
     app: RequestListener | { callback(): RequestListener },
@@ -174,6 +180,8 @@ export async function runService<C extends RuntimeConfig>(
   const redis = new RedisProjectionStore({ url: config.redis.url, redis: config.redis.redis });
   const store = new GenerationalStore(redis);
   shutdown.add(() => store.close());
+  const metrics = processMetrics();
+  metrics.collectProcessMetrics();
 
   let phase: 'starting' | 'serving' | 'stopping' = 'starting';
   const readiness: Record<string, ReadinessCheck> = {
@@ -231,10 +239,11 @@ export async function runService<C extends RuntimeConfig>(
       store,
       log,
       readiness,
+      metrics,
       onShutdown: (close) => shutdown.add(close),
       listen: async (app, port, host, variable) => {
         const listener = typeof app === 'function' ? app : app.callback();
-        const drainable = drainableServer(listener);
+        const drainable = drainableServer(withMetricsEndpoint(listener, metrics));
         const { server } = drainable;
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);

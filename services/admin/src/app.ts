@@ -4,6 +4,7 @@ import type { ScryptCost, TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import {
   type EdgeLog,
+  httpServerMetrics,
   methodNotAllowed,
   OktaApiError,
   oktaErrors,
@@ -87,6 +88,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
       });
   };
   const app = new Koa({ proxy: false });
+  app.use(httpServerMetrics());
   app.use(requestId());
   app.use(oktaErrors(log));
   app.use(mapDomainErrors());

@@ -6,6 +6,7 @@ import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import {
   type EdgeLog,
+  httpServerMetrics,
   MethodNotAllowed,
   methodNotAllowed,
   OktaApiError,
@@ -17,6 +18,7 @@ import {
   resolveTenant,
   TrustedProxies,
 } from '@gatehouse/http';
+import { processMetrics } from '@gatehouse/metrics';
 import { DirectoryCache, readModelsFresh } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
@@ -121,6 +123,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   sessionRoutes({ directory, flow, cookies }, api);
 
   const app = new Koa({ proxy: false });
+  app.use(httpServerMetrics());
   app.use(requestId());
   // Liveness, and readiness with the read models' lag and the password check queue reported (a
   // full queue answers 429 itself; the lag is the shared projector's, as token's).
@@ -152,10 +155,17 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   app.use(api.routes());
   app.use(pages.routes());
 
+  // The queue's depth on every scrape (gatehouse_password_hash_queue_depth), while started.
+  let unwatch: (() => void) | undefined;
   return {
     app,
-    start: () => directory.follow(deps.bus, 'authorize'),
+    start: async () => {
+      unwatch ??= processMetrics().watchHashQueue(() => hashes.depth);
+      await directory.follow(deps.bus, 'authorize');
+    },
     stop: async () => {
+      unwatch?.();
+      unwatch = undefined;
       await directory.close();
       await passwordWorkers.close();
     },

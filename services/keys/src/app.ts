@@ -8,6 +8,7 @@ import type { EventBus, Subscription } from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
 import {
   type EdgeLog,
+  httpServerMetrics,
   methodNotAllowed,
   OktaApiError,
   oktaErrors,
@@ -114,6 +115,7 @@ export function createKeysService(deps: KeysDeps): KeysService {
   });
 
   const app = new Koa({ proxy: false });
+  app.use(httpServerMetrics());
   app.use(requestId());
   app.use(oktaErrors(log));
   app.use(resolveTenant(deps.tenancy));

@@ -3,8 +3,8 @@
 //   GATEHOUSE_REDIS_URL (required) and Redis's ACL and TLS settings (see readRedisConnection),
 //   GATEHOUSE_PUBLISH_TIMEOUT_MS (2000): the projector appends copies to the derived topics
 //   (gatehouse.client-lifecycle, ...), GATEHOUSE_GRANTS_RETENTION_DAYS (see topicSpecs),
-//   GATEHOUSE_PROJECTOR_PORT (unset: none): where /healthz and /readyz answer, on
-//   GATEHOUSE_BIND_ADDRESS (default 127.0.0.1).
+//   GATEHOUSE_PROJECTOR_PORT (9015): HTTP for /healthz, /readyz and /metrics only (internal),
+//   GATEHOUSE_BIND_ADDRESS (127.0.0.1): the address it listens on.
 import { type Environment, setting } from '@gatehouse/config';
 import { type KafkaConnection, readKafkaConnection } from '@gatehouse/event-bus';
 import { topicSpecs } from '@gatehouse/events';
@@ -16,9 +16,9 @@ export interface ProjectorConfig {
   redis: RedisConnection;
   topics: ReturnType<typeof topicSpecs>;
   publishTimeoutMs: number;
-  /** GATEHOUSE_PROJECTOR_PORT: the probes' port; unset, the projector serves no HTTP. */
-  probePort: number | undefined;
-  /** GATEHOUSE_BIND_ADDRESS, default 127.0.0.1: the address the probes' port listens on. */
+  /** GATEHOUSE_PROJECTOR_PORT, default 9015: probes and metrics (no public path). */
+  port: number;
+  /** GATEHOUSE_BIND_ADDRESS, default 127.0.0.1. */
   bindAddress: string;
 }
 
@@ -32,10 +32,7 @@ export function readProjectorConfig(env: Environment): ProjectorConfig {
       max: 60_000,
     }),
     redis: readRedisConnection(env),
-    probePort:
-      setting.optionalString(env, 'GATEHOUSE_PROJECTOR_PORT') === undefined
-        ? undefined
-        : setting.integer(env, 'GATEHOUSE_PROJECTOR_PORT', { default: 0, min: 0, max: 65535 }),
+    port: setting.integer(env, 'GATEHOUSE_PROJECTOR_PORT', { default: 9015, min: 0, max: 65535 }),
     bindAddress: readBindAddress(env),
   };
 }

@@ -23,6 +23,14 @@ await runService({
           error: String(error),
         }),
     });
+    // Probes (started, Redis, Kafka and its consumers: ready once it consumes, a rebuild first
+    // runs before it) and /metrics, from the start: a long rebuild is alive, not ready.
+    const server = await listen(
+      probeListener(readiness),
+      config.port,
+      config.bindAddress,
+      'GATEHOUSE_PROJECTOR_PORT',
+    );
     if (process.argv.includes('--rebuild')) {
       const result = await projector.rebuild();
       log({
@@ -34,18 +42,11 @@ await runService({
     }
     await projector.start();
     onShutdown(() => projector.stop());
-    // Probes only (started, Redis, Kafka and its consumers), when a port is given for them.
-    if (config.probePort !== undefined)
-      await listen(
-        probeListener(readiness),
-        config.probePort,
-        config.bindAddress,
-        'GATEHOUSE_PROJECTOR_PORT',
-      );
+    const address = server.address();
     return {
       message: 'consuming',
       topics: config.topics.map((topic) => topic.name),
-      ...(config.probePort !== undefined ? { port: config.probePort } : {}),
+      port: typeof address === 'object' && address ? address.port : config.port,
     };
   },
 });

@@ -21,6 +21,7 @@ import {
 } from '@gatehouse/grants';
 import { InvalidRequest, ServerError, TemporarilyUnavailable } from '@gatehouse/http';
 import { signJwt } from '@gatehouse/jwt';
+import { type GatehouseMetrics, processMetrics } from '@gatehouse/metrics';
 import { currentBindingDigest, type ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, NoSigningKeyError } from '@gatehouse/signing-keys';
@@ -72,18 +73,30 @@ export interface IssuedTokens {
 const randomId = (bytes: number) => randomBytes(bytes).toString('base64url');
 
 export class TokenIssuer {
+  private readonly issued: GatehouseMetrics['tokensIssued'];
+
   constructor(
     private readonly deps: {
       bus: EventBus;
       store: ProjectionStore;
       ring: KeyRing;
       now: () => number;
+      /** Where issued tokens are counted (gatehouse_tokens_issued_total). Default the process's. */
+      metrics?: GatehouseMetrics;
     },
-  ) {}
+  ) {
+    this.issued = (deps.metrics ?? processMetrics()).tokensIssued;
+  }
 
   async issue(request: IssueRequest): Promise<IssuedTokens> {
     try {
-      return await this.mint(request);
+      const tokens = await this.mint(request);
+      // By grant type and server kind only: never the tenant, client or user (unbounded).
+      this.issued.inc({
+        grant_type: request.grantType,
+        server_kind: request.config.serverId === 'org' ? 'org' : 'custom',
+      });
+      return tokens;
     } catch (error) {
       // A claim definition the user's data cannot satisfy (too many groups): the request fails.
       if (error instanceof ClaimsError)

@@ -5,6 +5,7 @@ import { type Browser, launchChromium, saveScreenshot } from '@gatehouse/testkit
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineLogSecretsCheck, watchSecrets } from './log-secrets.js';
+import { expectRouteTemplates, exportedSeries, samples, total } from './metrics.js';
 import { defineOktaSdkSuite } from './okta-sdks.js';
 import { defineSessionAttacks } from './security/sessions.js';
 import { defineDataAtRest, defineThrottleAttacks } from './security/throttles.js';
@@ -34,6 +35,54 @@ defineSessionAttacks('all-in-one (pnpm start)', () => target);
 defineThrottleAttacks('all-in-one (pnpm start)', () => target);
 defineOktaSdkSuite('all-in-one (pnpm start)', () => target);
 defineDataAtRest(() => target);
+
+describe('all-in-one: /metrics on its own port', () => {
+  it('exports every series, moved by the suites above, with route templates as http_route', async () => {
+    const answer = await fetch(target.metricsUrl());
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await answer.text();
+    for (const name of exportedSeries) expect(text, name).toContain(`# TYPE ${name} `);
+    const duration = 'http_server_request_duration_seconds_count';
+    expect(total(text, duration, /http_route="\/oauth2(\/:asId)?\/v1\/token"/)).toBeGreaterThan(0);
+    expect(
+      total(text, duration, /http_route="\/oauth2(\/:serverId)?\/v1\/userinfo"/),
+    ).toBeGreaterThan(0);
+    expect(
+      total(text, duration, /http_route="\/oauth2(\/:asId)?\/v1\/introspect"/),
+    ).toBeGreaterThan(0);
+    expect(
+      total(text, 'gatehouse_tokens_issued_total', 'grant_type="authorization_code"'),
+    ).toBeGreaterThan(0);
+    expect(
+      total(text, 'gatehouse_tokens_issued_total', 'grant_type="refresh_token"'),
+    ).toBeGreaterThan(0);
+    expect(total(text, 'gatehouse_token_checks_total', 'outcome="valid"')).toBeGreaterThan(0);
+    expect(total(text, 'gatehouse_token_checks_total', 'outcome="invalid"')).toBeGreaterThan(0);
+    expect(total(text, 'gatehouse_projection_events_applied_total')).toBeGreaterThan(0);
+    expect(
+      total(text, 'gatehouse_event_publish_duration_seconds_count', 'outcome="ok"'),
+    ).toBeGreaterThan(0);
+    expect(total(text, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+    // Never a user, client or tenant as a label: only the bounded ones.
+    for (const sample of samples(text, 'gatehouse_tokens_issued_total'))
+      expect(sample.labels).toMatch(/^\{grant_type="[a-z_]+",server_kind="(org|custom)"\}$/);
+    const routes = samples(text, duration).map(
+      (sample) => /http_route="([^"]*)"/.exec(sample.labels)![1]!,
+    );
+    expectRouteTemplates([...new Set(routes)], []);
+  });
+
+  it('is not on the public port, with or without a tenant', async () => {
+    const bare = await fetch(`${target.url}/metrics`);
+    expect(bare.status).toBe(404);
+    expect(await bare.text()).not.toContain('# TYPE');
+    // A tenant's path is the management API's: refused (401 without a token), never the exposition.
+    const tenantPath = await fetch(`${target.url}/acme/metrics`);
+    expect(tenantPath.status).toBeGreaterThanOrEqual(400);
+    expect(await tenantPath.text()).not.toContain('# TYPE');
+  });
+});
 
 /** The value printed after `label` in the banner. */
 function printed(output: string[], pattern: RegExp): string {

@@ -1,9 +1,12 @@
 // The suite against the distributed stack, through its nginx edge: Kafka, Redis, every service its
 // own process. Then a service is killed (SIGKILL) mid-run and started again: no event is lost, and
-// the whole suite passes again.
+// the whole suite passes again. Debian's prometheus scrapes every service all along, and the
+// services' series must have moved under the suite's traffic.
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectMovedUnderTraffic, expectRouteTemplates } from './metrics.js';
 import { defineOktaSdkSuite } from './okta-sdks.js';
+import { type Prometheus, startPrometheus } from './prometheus.js';
 import { defineInternalPlaneAttacks } from './security/internal-plane.js';
 import { defineSessionAttacks } from './security/sessions.js';
 import { defineDistributedThrottle, defineThrottleAttacks } from './security/throttles.js';
@@ -18,11 +21,19 @@ import {
 import { type StackTarget, startStackTarget } from './targets.js';
 
 let target: StackTarget;
+let prometheus: Prometheus | undefined;
 
 beforeAll(async () => {
   target = await startStackTarget();
+  // Every service's own port (the projector's too), as a Prometheus inside the network would see it.
+  const targets = Object.fromEntries(
+    target.stack.services().map((service) => [service.name, `127.0.0.1:${service.httpPort}`]),
+  );
+  prometheus = await startPrometheus(targets);
+  await prometheus.untilScraped();
 });
 afterAll(async () => {
+  await prometheus?.stop();
   await target?.stop();
 });
 
@@ -87,3 +98,26 @@ describe('stack: killing and restarting services mid-run', () => {
 });
 
 defineE2eSuite('distributed stack, after a projector and a token service crash', () => target);
+
+describe('stack: metrics, scraped by Prometheus', () => {
+  it('scraped every service and saw the series move under the traffic above', async () => {
+    await prometheus!.untilScraped();
+    await expectMovedUnderTraffic(prometheus!);
+    const routes = await prometheus!.query(
+      'count by (http_route) (http_server_request_duration_seconds_count)',
+    );
+    expectRouteTemplates(
+      routes.map((sample) => sample.metric.http_route!),
+      [],
+    );
+  });
+
+  it('keeps /metrics, /healthz and /readyz off the public edge, with or without a tenant', async () => {
+    for (const path of ['/metrics', '/healthz', '/readyz', '/acme/metrics']) {
+      const answer = await fetch(`${target.url}${path}`);
+      expect(answer.status, path).toBe(404);
+      expect(answer.headers.get('content-type'), path).toMatch(/^application\/json/);
+      expect(await answer.json(), path).toMatchObject({ errorCode: 'E0000008' });
+    }
+  });
+});

@@ -22,6 +22,8 @@ export interface AllInOneTarget extends Target {
   output: string[];
   /** How long from spawning `pnpm start` to the server listening, in ms. */
   startMs: number;
+  /** Where its /metrics is (GATEHOUSE_METRICS_PORT, a free port here), as its listening line says. */
+  metricsUrl(): string;
   /** Kills the process (SIGKILL: no clean shutdown) and starts it again on the same data. */
   crashAndRestart(): Promise<void>;
   stop(): Promise<void>;
@@ -45,6 +47,8 @@ export async function startAllInOneTarget(): Promise<AllInOneTarget> {
         ...process.env,
         GATEHOUSE_DATA_DIR: dataDir,
         GATEHOUSE_PORT: String(port),
+        // Metrics on a port of their own: any free one, printed in the listening line.
+        GATEHOUSE_METRICS_PORT: '0',
         GATEHOUSE_ADMIN_TOKEN: adminToken,
         GATEHOUSE_PUBLIC_URL: '',
         GATEHOUSE_KEK: '',
@@ -105,6 +109,14 @@ export async function startAllInOneTarget(): Promise<AllInOneTarget> {
     dataDir,
     output,
     startMs,
+    metricsUrl() {
+      for (const line of output) {
+        if (!line.includes('"message":"listening"')) continue;
+        const url = (JSON.parse(line) as { metricsUrl?: string }).metricsUrl;
+        if (url) return url;
+      }
+      throw new Error(`no metricsUrl in the listening line:\n${output.join('\n')}`);
+    },
     async crashAndRestart() {
       await kill('SIGKILL');
       output.length = 0;

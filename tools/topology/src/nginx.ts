@@ -6,7 +6,7 @@ import {
   type ErrorShape,
   fallbackErrors,
   fallbackUpstream,
-  internalPaths,
+  internalPathPattern,
   routes,
 } from './routes.js';
 
@@ -43,7 +43,7 @@ export function nginxRoutes(): string {
     'proxy_connect_timeout 5s;',
     '',
     "# The probes and metrics are the orchestrator's, on each service's own port: not public.",
-    `location ~ ${quote(`^/(${internalPaths.map((path) => path.slice(1)).join('|')})$`)} {`,
+    `location ~ ${quote(internalPathPattern)} {`,
     '  default_type application/json;',
     '  add_header X-Request-Id $request_id always;',
     `  return 404 ${returned({
@@ -78,7 +78,6 @@ export function nginxRoutes(): string {
       errorCauses: [],
     })};`,
     '}',
-    '',
   ];
   for (const route of routes) {
     lines.push(

@@ -60,6 +60,12 @@ export const fallbackErrors: ErrorShape = 'okta';
  */
 export const internalPaths: readonly string[] = ['/healthz', '/readyz', '/metrics'];
 
+/**
+ * The internal paths with or without a tenant prefix: the edge answers them 404 itself and proxies
+ * none (SPEC section 9). Exact paths only, so that a tenant named `metrics` keeps its own paths.
+ */
+export const internalPathPattern = `^${tenant}/(${internalPaths.map((path) => path.slice(1)).join('|')})$`;
+
 const compiled = routes.map((route) => ({ ...route, regex: new RegExp(route.pattern) }));
 
 /** The service that answers `path` (the path only, no query). */

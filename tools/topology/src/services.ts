@@ -65,8 +65,10 @@ export const services: readonly ServiceSpec[] = [
   {
     name: 'projector',
     package: '@gatehouse/projector',
+    // Probes and metrics only: no public path is routed to it.
+    http: { port: 9015, env: 'GATEHOUSE_PROJECTOR_PORT' },
     requires: infrastructure,
-    optional: log,
+    optional: [...log, ...listening],
   },
   {
     name: 'keys',

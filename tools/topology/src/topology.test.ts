@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { nginxLogFormat, nginxRoutes } from './nginx.js';
-import { routes, upstreamOf } from './routes.js';
+import { internalPathPattern, routes, upstreamOf } from './routes.js';
 
 describe('route table', () => {
   const cases: [string, string][] = [
@@ -66,6 +66,24 @@ describe('nginx edge', () => {
         `location ~ "${route.pattern}" {\n  proxy_pass http://${route.upstream};\n  error_page 502 504 = @${route.errors}_unavailable;\n}`,
       );
     }
-    expect(conf).toContain('location ~ "^/(healthz|readyz|metrics)$" {');
+    expect(conf).toContain(`location ~ "${internalPathPattern}" {`);
+  });
+
+  it('answers the internal paths (probes, metrics) itself, before any route, with or without a tenant', () => {
+    const conf = nginxRoutes();
+    const internal = conf.indexOf(`location ~ "${internalPathPattern}"`);
+    expect(internal).toBeGreaterThan(0);
+    expect(internal).toBeLessThan(conf.indexOf('proxy_pass'));
+    expect(conf.slice(internal, conf.indexOf('\n}', internal))).toContain('return 404');
+    const regex = new RegExp(internalPathPattern);
+    for (const path of ['/metrics', '/healthz', '/readyz', '/acme/metrics', '/acme/readyz'])
+      expect(regex.test(path), path).toBe(true);
+    for (const path of [
+      '/metrics/oauth2/v1/token',
+      '/acme/oauth2/v1/token',
+      '/metricsx',
+      '/a/metrics/x',
+    ])
+      expect(regex.test(path), path).toBe(false);
   });
 });

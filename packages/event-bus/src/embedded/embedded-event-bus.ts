@@ -20,6 +20,7 @@ import {
   type TopicSpec,
   UnknownTopicError,
 } from '../port.js';
+import { timedPublish } from '../publish-metrics.js';
 import { AppendOnlyLog, syncDirectory } from './append-only-log.js';
 
 export interface EmbeddedEventBusOptions {
@@ -69,7 +70,11 @@ export class EmbeddedEventBus implements EventBus {
     for (const topic of topics) await this.log(topic.name, true);
   }
 
-  async publish(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]> {
+  publish(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]> {
+    return timedPublish(topic, () => this.append(topic, envelopes));
+  }
+
+  private async append(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]> {
     this.assertOpen();
     if (envelopes.length === 0) return [];
     const log = await this.log(topic, false);

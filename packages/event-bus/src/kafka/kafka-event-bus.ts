@@ -31,6 +31,7 @@ import {
   type TopicSpec,
   UnknownTopicError,
 } from '../port.js';
+import { timedPublish } from '../publish-metrics.js';
 
 export interface KafkaEventBusOptions {
   /** Bootstrap brokers, `host:port` (GATEHOUSE_KAFKA_BROKERS, comma-separated). */
@@ -243,7 +244,11 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
-  async publish(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]> {
+  publish(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]> {
+    return timedPublish(topic, () => this.append(topic, envelopes));
+  }
+
+  private async append(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]> {
     if (envelopes.length === 0) return [];
     const deadline = Date.now() + this.config.publishTimeoutMs;
     // Before anything is queued, a failure (no broker to ask for the partitions) appended nothing.

@@ -10,7 +10,11 @@ import {
   type ListPublicKeysRequest,
   type ListPublicKeysResponse,
 } from '@gatehouse/contracts';
-import { type GrpcTls, grpcServerCredentials } from '@gatehouse/internal-plane';
+import {
+  type GrpcTls,
+  grpcServerCredentials,
+  timedImplementation,
+} from '@gatehouse/internal-plane';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { ProjectionsBehindError, waitForProjections } from '@gatehouse/projections';
 import { loadServerKeys } from '@gatehouse/signing-keys';
@@ -97,7 +101,7 @@ export async function serveKeyService(
   tls: GrpcTls,
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const server = new Server();
-  server.addService(KeyServiceService, implementation);
+  server.addService(KeyServiceService, timedImplementation(KeyServiceService, implementation));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, grpcServerCredentials(tls), (error, bound) =>
       error ? reject(error) : resolve(bound),

@@ -20,7 +20,12 @@ import {
   OAuthError,
   UnauthorizedClient,
 } from '@gatehouse/http';
-import { callingService, type GrpcTls, grpcServerCredentials } from '@gatehouse/internal-plane';
+import {
+  callingService,
+  type GrpcTls,
+  grpcServerCredentials,
+  timedImplementation,
+} from '@gatehouse/internal-plane';
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
@@ -225,7 +230,7 @@ export async function serveTokenService(
   tls: GrpcTls,
 ): Promise<{ port: number; close: () => Promise<void> }> {
   const server = new Server();
-  server.addService(TokenServiceService, implementation);
+  server.addService(TokenServiceService, timedImplementation(TokenServiceService, implementation));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, grpcServerCredentials(tls), (error, bound) =>
       error ? reject(error) : resolve(bound),
