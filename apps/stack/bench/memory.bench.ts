@@ -7,7 +7,11 @@
 // service is garbage-collected through its inspector and its RSS read from /proc; the bench prints
 // RSS per service at both marks and their ratio (target: within 10%). Bounded: a deadline
 // (BENCH_MEMORY_DEADLINE_MS, default 20 min) stops the run; every process is stopped at the end.
-// BENCH_MEMORY_SNAPSHOTS=DIR writes a heap snapshot of each service at each mark there.
+// BENCH_MEMORY_SNAPSHOTS=DIR writes a heap snapshot of each service at each mark there (to compare
+// what the heap holds; writing one leaves RSS higher, so the RSS figures of such a run are not
+// comparable). BENCH_MEMORY_ONLY=kind,kind sends those kinds only; BENCH_MEMORY_NODE_OPTIONS adds
+// Node.js options to the services. Raw RSS follows V8's heap total: a service's live heap stays
+// ~20 MiB, and garbage waits for a major GC that V8 schedules late when memory is plentiful.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
