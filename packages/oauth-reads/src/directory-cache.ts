@@ -13,6 +13,7 @@ import {
   followTopics,
   ProjectionsBehindError,
 } from '@gatehouse/projections';
+import { orgServerId } from '@gatehouse/signing-keys';
 import { loadServerConfig, type ServerConfig } from './server-config.js';
 import { ProjectionsStaleError } from './token-validity.js';
 
@@ -21,13 +22,29 @@ const split = (key: string) => {
   return [key.slice(0, slash), key.slice(slash + 1)] as const;
 };
 
+/**
+ * What each process holds (FollowedCache's bounds: least recently used out first). Tenants and
+ * servers are few per deployment, clients many; a miss is an id with nothing behind it (made-up
+ * by a request, or deleted), and at most `maxMisses` of those are kept, so that requests naming
+ * random ids cost a read each and never push out entries in use. Each entry is a few hundred
+ * bytes plus its value (a server's configuration is the largest, a few KiB with its claims).
+ */
+export const directoryCacheBounds = {
+  tenants: { maxEntries: 10_000, maxMisses: 1_000 },
+  clients: { maxEntries: 20_000, maxMisses: 1_000 },
+  servers: { maxEntries: 5_000, maxMisses: 1_000 },
+} as const;
+
 export class DirectoryCache {
   private readonly tenants: FollowedCache<string | null>;
   private readonly clients: FollowedCache<ClientView | undefined>;
   private readonly servers: FollowedCache<ServerConfig | undefined>;
   private subscription?: Subscription;
 
-  constructor(store: ProjectionStore, tenancy: TenancyConfig) {
+  constructor(
+    private readonly store: ProjectionStore,
+    private readonly tenancy: TenancyConfig,
+  ) {
     const tenantStatus = (key: string) => store.hget(keys.tenant(split(key)[0]), 'status');
     const client = async (key: string) => {
       const [tenant, clientId] = split(key);
@@ -37,9 +54,12 @@ export class DirectoryCache {
       const [tenant, serverId] = split(key);
       return loadServerConfig(store, tenancy, tenant, serverId);
     };
-    this.tenants = new FollowedCache(afterApplied(store, tenantStatus));
-    this.clients = new FollowedCache(afterApplied(store, client));
-    this.servers = new FollowedCache(afterApplied(store, server));
+    this.tenants = new FollowedCache(
+      afterApplied(store, tenantStatus),
+      directoryCacheBounds.tenants,
+    );
+    this.clients = new FollowedCache(afterApplied(store, client), directoryCacheBounds.clients);
+    this.servers = new FollowedCache(afterApplied(store, server), directoryCacheBounds.servers);
   }
 
   /** `service` names the follower's consumer groups (`gatehouse.{service}.directory.*`). */
@@ -67,7 +87,16 @@ export class DirectoryCache {
   }
 
   server(tenant: string, serverId: string): Promise<ServerConfig | undefined> {
+    // The org server's settings follow from the tenancy alone (nothing is read): not held, so that
+    // requests naming made-up tenants do not fill the cache with entries that are never misses.
+    if (serverId === orgServerId)
+      return loadServerConfig(this.store, this.tenancy, tenant, serverId);
     return failClosed(this.servers.get(`${tenant}/${serverId}`));
+  }
+
+  /** Entries held now, per cache (for tests and metrics). */
+  get sizes(): { tenants: number; clients: number; servers: number } {
+    return { tenants: this.tenants.size, clients: this.clients.size, servers: this.servers.size };
   }
 
   async close(): Promise<void> {

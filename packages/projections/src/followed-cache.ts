@@ -13,32 +13,75 @@ interface Entry<V> {
   value?: Promise<V>;
 }
 
+/** How much a FollowedCache holds. */
+export interface FollowedCacheBounds<V> {
+  /**
+   * Entries held at most (read, or only seen in an event); past it the least recently used goes.
+   * Default 10,000: a few MiB (an entry is a key, a promise and a small object, plus its value).
+   */
+  maxEntries?: number;
+  /**
+   * Of those, entries whose value is a miss (nothing under that key in the read model: a made-up
+   * or deleted id); past it the least recently used miss goes. Requests can name any id, so misses
+   * have a bound of their own and a flood of them never pushes out entries in use. Default 1,000.
+   */
+  maxMisses?: number;
+  /** Which values are misses. Default: undefined and null. */
+  isMiss?: (value: V) => boolean;
+}
+
 export class FollowedCache<V> {
+  /** In use order: the least recently used first. */
   private readonly entries = new Map<string, Entry<V>>();
+  /** The keys of entries loaded as misses, in use order too. */
+  private readonly misses = new Set<string>();
+  private readonly maxEntries: number;
+  private readonly maxMisses: number;
+  private readonly isMiss: (value: V) => boolean;
 
   /**
    * `load` reads an entry, including at least the events at `after` (see `afterApplied` for a read
-   * model in a store); `maxEntries` bounds memory (the oldest entries go first).
+   * model in a store).
    */
   constructor(
     private readonly load: (key: string, after: readonly EventPosition[]) => Promise<V>,
-    private readonly options: { maxEntries?: number } = {},
-  ) {}
+    bounds: FollowedCacheBounds<V> = {},
+  ) {
+    this.maxEntries = bounds.maxEntries ?? 10_000;
+    this.maxMisses = bounds.maxMisses ?? 1_000;
+    this.isMiss = bounds.isMiss ?? ((value) => value === undefined || value === null);
+  }
+
+  /** Entries held now (for tests and metrics). */
+  get size(): number {
+    return this.entries.size;
+  }
 
   get(key: string): Promise<V> {
     let entry = this.entries.get(key);
-    if (!entry) {
+    if (entry) {
+      // Used now: to the end of the order.
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+      if (this.misses.delete(key)) this.misses.add(key);
+    } else {
       entry = { after: [] };
       this.entries.set(key, entry);
       this.evictOverflow();
     }
     if (!entry.value) {
       const current = entry;
-      current.value = this.load(key, current.after).catch((error: unknown) => {
-        // Not kept: the next read tries again.
-        if (this.entries.get(key) === current) current.value = undefined;
-        throw error;
-      });
+      current.value = this.load(key, current.after).then(
+        (value) => {
+          if (this.entries.get(key) === current && this.isMiss(value)) this.addMiss(key);
+          return value;
+        },
+        (error: unknown) => {
+          // Not kept: the next read tries again.
+          if (this.entries.get(key) === current) current.value = undefined;
+          throw error;
+        },
+      );
     }
     return entry.value!;
   }
@@ -51,17 +94,32 @@ export class FollowedCache<V> {
     );
     after.push({ topic: position.topic, partition: position.partition, offset: position.offset });
     this.entries.delete(key);
+    this.misses.delete(key);
     this.entries.set(key, { after });
     this.evictOverflow();
   }
 
+  private addMiss(key: string): void {
+    this.misses.add(key);
+    // A miss's load has completed, so its events are applied: dropping it loses nothing.
+    while (this.misses.size > this.maxMisses) {
+      const oldest = this.misses.values().next().value!;
+      this.misses.delete(oldest);
+      this.entries.delete(oldest);
+    }
+  }
+
   private evictOverflow(): void {
-    const max = this.options.maxEntries ?? 10_000;
-    while (this.entries.size > max) this.entries.delete(this.entries.keys().next().value!);
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value!;
+      this.entries.delete(oldest);
+      this.misses.delete(oldest);
+    }
   }
 
   clear(): void {
     this.entries.clear();
+    this.misses.clear();
   }
 }
 

@@ -9,7 +9,12 @@ export {
   type CommandStats,
   type Decision,
 } from './commands.js';
-export { afterApplied, FollowedCache, followTopics } from './followed-cache.js';
+export {
+  afterApplied,
+  FollowedCache,
+  type FollowedCacheBounds,
+  followTopics,
+} from './followed-cache.js';
 export {
   type BuildResult,
   buildGeneration,

@@ -27,7 +27,13 @@ export {
   unsealPrivateKey,
 } from './kek.js';
 export { KeyPool, keyPoolKeys, poolPlace } from './key-pool.js';
-export { KeyRing, type KeySource, NoSigningKeyError, storeKeySource } from './key-ring.js';
+export {
+  KeyRing,
+  type KeySource,
+  keyRingBounds,
+  NoSigningKeyError,
+  storeKeySource,
+} from './key-ring.js';
 export { KeyWorkers } from './key-workers.js';
 export { keysProjection, projectKeyEvent } from './projection.js';
 export {

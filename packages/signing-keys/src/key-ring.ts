@@ -42,6 +42,13 @@ interface Loaded {
   publicKeys: Map<string, KeyObject>;
 }
 
+/**
+ * Servers whose keys a process holds (least recently used out first): each is its public keys, and
+ * in a signing service the active private key, a few KiB. A server without keys (a made-up id, a
+ * deleted server) is a miss, and at most 1,000 of those are kept.
+ */
+export const keyRingBounds = { maxEntries: 5_000, maxMisses: 1_000 } as const;
+
 export class KeyRing {
   private readonly servers: FollowedCache<Loaded>;
   private subscription?: Subscription;
@@ -50,11 +57,17 @@ export class KeyRing {
     source: KeySource,
     private readonly keks: KeyEncryptionKeys,
   ) {
-    this.servers = new FollowedCache(async (id, after) => {
-      const slash = id.indexOf('/');
-      const [tenant, serverId] = [id.slice(0, slash), id.slice(slash + 1)];
-      return this.open(tenant, serverId, await source.load(tenant, serverId, after));
-    });
+    this.servers = new FollowedCache(
+      async (id, after) => {
+        const slash = id.indexOf('/');
+        const [tenant, serverId] = [id.slice(0, slash), id.slice(slash + 1)];
+        return this.open(tenant, serverId, await source.load(tenant, serverId, after));
+      },
+      {
+        ...keyRingBounds,
+        isMiss: (loaded) => loaded.view.keys.length === 0,
+      },
+    );
   }
 
   /** Starts following the key topics; resolves once the subscription is in place. */
@@ -95,6 +108,11 @@ export class KeyRing {
   /** Every published key of the server, as loaded. */
   async keys(tenant: string, serverId: string): Promise<ServerKeysView> {
     return (await this.load(tenant, serverId)).view;
+  }
+
+  /** Servers held now (for tests and metrics). */
+  get size(): number {
+    return this.servers.size;
   }
 
   async close(): Promise<void> {
