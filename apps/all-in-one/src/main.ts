@@ -3,6 +3,13 @@
 import { mkdir } from 'node:fs/promises';
 import { ConfigError } from '@gatehouse/config';
 import { tightenModes } from '@gatehouse/event-bus';
+import {
+  createLogger,
+  type Logger,
+  logEntry,
+  readLogLevel,
+  setProcessLogger,
+} from '@gatehouse/logging';
 import { loadOrCreateSecrets } from '@gatehouse/topology';
 import { readAllInOneConfig } from './config.js';
 import {
@@ -19,12 +26,13 @@ import { startAllInOne } from './server.js';
 // Ctrl-C reaches pnpm and its shims too: once they are gone our stdout may be a broken pipe, and
 // cleanup must go on regardless.
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
-const log = (entry: Record<string, unknown>) =>
-  process.stdout.write(`${JSON.stringify({ service: 'gatehouse', level: 'info', ...entry })}\n`);
-
 let config: ReturnType<typeof readAllInOneConfig>;
+let logger: Logger;
 try {
   config = readAllInOneConfig(process.env);
+  // Its log lines (pino, JSON on stdout): its own, and every edge's request lines and reports.
+  logger = createLogger({ service: 'gatehouse', level: readLogLevel(process.env) });
+  setProcessLogger(logger);
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`gatehouse: configuration error: ${error.message}\n`);
@@ -32,6 +40,8 @@ try {
   }
   throw error;
 }
+
+const log = (entry: Record<string, unknown>) => logEntry(logger, entry);
 
 const started = Date.now();
 let demo: Demo | undefined;

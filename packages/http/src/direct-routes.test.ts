@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import type { TenancyConfig } from '@gatehouse/directory';
+import { createLogger, processLogger, setProcessLogger } from '@gatehouse/logging';
 import { sendRaw } from '@gatehouse/testkit';
 import Router from '@koa/router';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -140,5 +142,71 @@ describe('DirectRoutesKoa', () => {
     expect(none.body).toMatchObject({ tenant: null });
     const odd = await send(port, '/things/x1/v1', { host: '[::1]:8443' });
     expect(odd.headers['x-served-by']).toBe('koa');
+  });
+});
+
+describe('request lines', () => {
+  it('writes one access line per request on the direct path and on koa alike, by route template', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const destination = new Writable({
+      write(chunk, _encoding, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const before = processLogger();
+    setProcessLogger(createLogger({ service: 'token', destination }));
+    try {
+      const port = await serve(pathMode);
+      const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+      await send(port, '/acme/things/x1/v1?token=secret-in-query', {
+        'x-request-id': 'direct-1',
+        traceparent,
+      });
+      // Percent-encoding is koa's.
+      await send(port, '/acme/things/x%31/v1', { 'x-request-id': 'koa-1' });
+      await send(port, '/acme/things/x1/v1?fail', { 'x-request-id': 'direct-2' });
+    } finally {
+      setProcessLogger(before);
+    }
+    const shown = lines.map(({ time, durationMs, ...line }) => {
+      expect(typeof time).toBe('string');
+      expect(typeof durationMs).toBe('number');
+      return line;
+    });
+    expect(shown).toEqual([
+      {
+        level: 'info',
+        service: 'token',
+        message: 'request',
+        requestId: 'direct-1',
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        tenant: 'acme',
+        method: 'GET',
+        route: '/things/:id/v1',
+        status: 200,
+      },
+      {
+        level: 'info',
+        service: 'token',
+        message: 'request',
+        requestId: 'koa-1',
+        tenant: 'acme',
+        method: 'GET',
+        route: '/things/:id/v1',
+        status: 200,
+      },
+      {
+        level: 'info',
+        service: 'token',
+        message: 'request',
+        requestId: 'direct-2',
+        tenant: 'acme',
+        method: 'GET',
+        route: '/things/:id/v1',
+        status: 400,
+      },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('secret-in-query');
   });
 });

@@ -8,6 +8,7 @@
 // bodies) is given once and applied on both.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type TenancyConfig, tenantIdPattern } from '@gatehouse/directory';
+import { logRequest, processLogger, traceIdOf } from '@gatehouse/logging';
 import {
   type GatehouseMetrics,
   processMetrics,
@@ -166,6 +167,7 @@ export class DirectRoutesKoa extends Koa {
       this.write(res, request, failed(caught));
     }
     const status = res.statusCode;
+    const seconds = secondsSince(start);
     // Methods of a direct route are the route's own (GET, POST): no _OTHER to fold.
     this.series.observe(
       `${route.pattern} ${method} ${status}`,
@@ -174,8 +176,19 @@ export class DirectRoutesKoa extends Koa {
         http_request_method: requestMethodLabel(method),
         http_response_status_code: status,
       },
-      secondsSince(start),
+      seconds,
     );
+    const logger = processLogger();
+    if (logger.isLevelEnabled(status >= 500 ? 'error' : 'info'))
+      logRequest(logger, {
+        requestId,
+        traceId: traceIdOf(request.req.headers.traceparent),
+        tenant: request.tenant,
+        method,
+        route: route.pattern,
+        status,
+        durationMs: seconds * 1000,
+      });
   }
 
   private write(res: ServerResponse, request: DirectRequest, reply: DirectReply): void {

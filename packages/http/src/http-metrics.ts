@@ -1,5 +1,7 @@
 // The HTTP server histogram of every service (http_server_request_duration_seconds): route
-// templates, never raw paths, so a tenant or an id in a path never becomes a label.
+// templates, never raw paths, so a tenant or an id in a path never becomes a label. The same
+// observation writes the request's access line (the process logger's, at info).
+import { logRequest, processLogger, traceIdOf } from '@gatehouse/logging';
 import {
   type GatehouseMetrics,
   processMetrics,
@@ -35,11 +37,30 @@ export function httpServerMetrics(metrics: GatehouseMetrics = processMetrics()):
     } finally {
       const route = routeOf(ctx);
       const method = requestMethodLabel(ctx.method);
+      const seconds = secondsSince(start);
       series.observe(
         `${route} ${method} ${status}`,
         { http_route: route, http_request_method: method, http_response_status_code: status },
-        secondsSince(start),
+        seconds,
       );
+      const logger = processLogger();
+      if (logger.isLevelEnabled(status >= 500 ? 'error' : 'info'))
+        logRequest(logger, {
+          requestId: ctx.state.requestId as string | undefined,
+          traceId: traceIdOf(ctx.req.headers.traceparent),
+          tenant: tenantOf(ctx.state),
+          method: ctx.method,
+          route,
+          status,
+          durationMs: seconds * 1000,
+        });
     }
   };
+}
+
+/** The tenant a request was resolved to (resolveTenant keeps it in ctx.state). */
+function tenantOf(state: Record<string, unknown>): string | undefined {
+  const tenant = state.tenant as string | { id?: unknown } | undefined;
+  if (typeof tenant === 'string') return tenant;
+  return typeof tenant?.id === 'string' ? tenant.id : undefined;
 }

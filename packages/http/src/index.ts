@@ -16,6 +16,7 @@ export {
   newRequestId,
   oktaErrors,
   probes,
+  processEdgeLog,
   projectionLagCheck,
   type ReadinessCheck,
   type ReadinessChecks,

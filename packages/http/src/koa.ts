@@ -2,6 +2,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import { logEntry, processLogger } from '@gatehouse/logging';
 import { ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import type Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
@@ -13,6 +14,11 @@ export type EdgeLog = (entry: {
   message: string;
   [key: string]: unknown;
 }) => void;
+
+/** The process logger as an EdgeLog: what the apps report when they are given no log of their own. */
+export function processEdgeLog(): EdgeLog {
+  return (entry) => logEntry(processLogger(), entry);
+}
 
 /**
  * Logs an error nobody expected, with its stack, under a fresh error id; the id is all the response

@@ -61,7 +61,7 @@ export interface LoggerOptions {
   /** `token`, `admin`, ...: every line carries it as `service`. */
   service: string;
   level?: LogLevel;
-  /** Where lines go; default stdout, buffered (flushed at exit and by `logger.flush()`). */
+  /** Where lines go; default stdout, written asynchronously (flushed at exit, and by `flush()`). */
   destination?: DestinationStream;
 }
 
@@ -75,8 +75,42 @@ export function createLogger(options: LoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       redact: { paths: redactPaths, censor: '[redacted]' },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+let current: Logger | undefined;
+
+/**
+ * The process's logger, which the edges' request lines and error reports go to: the one the
+ * process set at start (setProcessLogger), else warnings and errors on stderr (tests, tools).
+ */
+export function processLogger(): Logger {
+  current ??= createLogger({
+    service: 'gatehouse',
+    level: 'warn',
+    destination: pino.destination({ dest: 2, sync: true }),
+  });
+  return current;
+}
+
+export function setProcessLogger(logger: Logger): void {
+  current = logger;
+}
+
+const entryLevels = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
+
+/**
+ * Writes an entry as the services have always made them (`level` and `message` among its fields)
+ * at its own level, info when it names none.
+ */
+export function logEntry(logger: Logger, entry: Readonly<Record<string, unknown>>): void {
+  const { level, message, ...fields } = entry;
+  const at =
+    typeof level === 'string' && entryLevels.has(level)
+      ? (level as Exclude<LogLevel, 'silent'>)
+      : 'info';
+  logger[at](fields, typeof message === 'string' ? message : '');
 }
 
 const traceparentPattern = /^[\da-f]{2}-([\da-f]{32})-[\da-f]{16}-[\da-f]{2}$/;

@@ -14,6 +14,7 @@ import {
   type TopicSpec,
 } from '@gatehouse/event-bus';
 import type { ReadinessCheck } from '@gatehouse/http';
+import { createLogger, logEntry, readLogLevel, setProcessLogger } from '@gatehouse/logging';
 import { type GatehouseMetrics, processMetrics } from '@gatehouse/metrics';
 import {
   GenerationalStore,
@@ -75,7 +76,7 @@ export interface ServiceRuntime<C extends RuntimeConfig> {
   store: GenerationalStore;
   /** This process's Prometheus series (with Node's process metrics), served at /metrics by listen. */
   metrics: GatehouseMetrics;
-  /** One JSON line on stdout, with the service's name. */
+  /** One JSON line on stdout (pino: time, level, the service's name, message), at its level. */
   log(entry: LogEntry): void;
   /** Closed at shutdown, the last registered first (the bus and the store are the first). */
   onShutdown(close: () => Promise<unknown> | unknown): void;
@@ -157,8 +158,11 @@ export async function runService<C extends RuntimeConfig>(
   env: Environment = process.env,
 ): Promise<void> {
   const { name } = definition;
-  const log = (entry: LogEntry) =>
-    process.stdout.write(`${JSON.stringify({ service: name, ...entry })}\n`);
+  // One JSON line per entry on stdout (pino): the service's own entries, the edges' request lines
+  // and error reports (the process logger), and the Kafka client's once started.
+  const logger = createLogger({ service: name, level: readConfigOrExit(name, readLogLevel, env) });
+  setProcessLogger(logger);
+  const log = (entry: LogEntry) => logEntry(logger, entry);
   const config = readConfigOrExit(name, definition.readConfig, env);
   const settings = readConfigOrExit(name, readProcessSettings, env);
   const shutdown = new Shutdown((error) =>
@@ -172,7 +176,7 @@ export async function runService<C extends RuntimeConfig>(
     clientId: `gatehouse-${name}`,
     publishTimeoutMs: config.publishTimeoutMs,
     log: (entry) => {
-      if (!starting) return void process.stderr.write(`${JSON.stringify(entry)}\n`);
+      if (!starting) return void log(entry);
       if (entry.level === 'error') lastKafkaError = entry.message;
     },
   });

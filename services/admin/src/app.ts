@@ -9,6 +9,7 @@ import {
   OktaApiError,
   oktaErrors,
   probes,
+  processEdgeLog,
   projectionLagCheck,
   type ReadinessChecks,
   rateLimited,
@@ -66,9 +67,7 @@ export interface AdminDeps {
 }
 
 export function createAdminApp(deps: AdminDeps): Koa {
-  const log: EdgeLog =
-    deps.log ??
-    ((entry) => process.stderr.write(`${JSON.stringify({ service: 'admin', ...entry })}\n`));
+  const log: EdgeLog = deps.log ?? processEdgeLog();
   const writer = new DirectoryWriter(deps.bus, deps.store, {
     readYourWritesMs: deps.readYourWritesMs ?? 5000,
     ...(deps.now ? { now: deps.now } : {}),

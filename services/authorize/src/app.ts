@@ -12,6 +12,7 @@ import {
   OktaApiError,
   oktaErrors,
   probes,
+  processEdgeLog,
   projectionLagCheck,
   type ReadinessChecks,
   requestId,
@@ -80,9 +81,7 @@ export interface AuthorizeService {
 }
 
 export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
-  const log: EdgeLog =
-    deps.log ??
-    ((entry) => process.stderr.write(`${JSON.stringify({ service: 'authorize', ...entry })}\n`));
+  const log: EdgeLog = deps.log ?? processEdgeLog();
   const now = deps.now ?? Date.now;
   const { store, tenancy } = deps;
   const directory = new DirectoryCache(store, tenancy);

@@ -13,6 +13,7 @@ import {
   OktaApiError,
   oktaErrors,
   probes,
+  processEdgeLog,
   projectionLagCheck,
   type ReadinessChecks,
   requestId,
@@ -81,9 +82,7 @@ export interface KeysService {
 }
 
 export function createKeysService(deps: KeysDeps): KeysService {
-  const log: EdgeLog =
-    deps.log ??
-    ((entry) => process.stderr.write(`${JSON.stringify({ service: 'keys', ...entry })}\n`));
+  const log: EdgeLog = deps.log ?? processEdgeLog();
   const rotationPeriodMs = deps.rotationPeriodMs ?? 90 * 24 * 3600_000;
   const readYourWritesMs = deps.readYourWritesMs ?? 5000;
   const maxAgeSeconds = Math.max(

@@ -13,6 +13,7 @@ import {
   oauthErrorReply,
   oauthErrors,
   probes,
+  processEdgeLog,
   projectionLagCheck,
   type ReadinessChecks,
   requestId,
@@ -72,9 +73,7 @@ export interface TokenService {
 }
 
 export function createTokenService(deps: TokenDeps): TokenService {
-  const log: EdgeLog =
-    deps.log ??
-    ((entry) => process.stderr.write(`${JSON.stringify({ service: 'token', ...entry })}\n`));
+  const log: EdgeLog = deps.log ?? processEdgeLog();
   const now = deps.now ?? Date.now;
   const issuer = new TokenIssuer({ bus: deps.bus, store: deps.store, ring: deps.ring, now });
   const revocations = new Revocations({ store: deps.store, issuer, now });

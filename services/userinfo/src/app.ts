@@ -21,6 +21,7 @@ import {
   OAuthError,
   oauthErrorBody,
   probes,
+  processEdgeLog,
   projectionLagCheck,
   type ReadinessChecks,
   requestId,
@@ -82,9 +83,7 @@ const bearerChallenge = (error: OAuthError) =>
   `Bearer error="${error.error}", error_description="${quoted(error.description)}"`;
 
 export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
-  const log: EdgeLog =
-    deps.log ??
-    ((entry) => process.stderr.write(`${JSON.stringify({ service: 'userinfo', ...entry })}\n`));
+  const log: EdgeLog = deps.log ?? processEdgeLog();
   const now = deps.now ?? Date.now;
   const directory = new DirectoryCache(deps.store, deps.tenancy);
   const guard: FreshnessGuard = { now, maxLagMs: deps.maxProjectionLagMs ?? 1000 };
