@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { ConfigError } from '@gatehouse/config';
 import { tightenModes } from '@gatehouse/event-bus';
 import { loadOrCreateSecrets } from '@gatehouse/topology';
+import { readTracingConfig, startTracing, type Tracing } from '@gatehouse/tracing';
 import { readAllInOneConfig } from './config.js';
 import {
   createDemo,
@@ -23,8 +24,11 @@ const log = (entry: Record<string, unknown>) =>
   process.stdout.write(`${JSON.stringify({ service: 'gatehouse', level: 'info', ...entry })}\n`);
 
 let config: ReturnType<typeof readAllInOneConfig>;
+let tracing: Tracing;
 try {
   config = readAllInOneConfig(process.env);
+  // Traces (OTEL_* variables, off by default; README "Traces").
+  tracing = await startTracing(readTracingConfig(process.env, 'all-in-one'));
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`gatehouse: configuration error: ${error.message}\n`);
@@ -95,6 +99,7 @@ try {
     stopping = true;
     log({ message: 'stopping' });
     await server.close();
+    await tracing.shutdown();
     process.exit(0);
   };
   process.once('SIGTERM', shutdown);

@@ -8,6 +8,7 @@
 // bodies) is given once and applied on both.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type TenancyConfig, tenantIdPattern } from '@gatehouse/directory';
+import { traceHttpRequest } from '@gatehouse/tracing';
 import Koa, { type Context } from 'koa';
 import { type LoggedRequest, newRequestId } from './koa.js';
 
@@ -37,9 +38,12 @@ export interface DirectEdge {
   headers: Record<string, string>;
   /** Any error of a handler, as the reply the app's koa error middleware makes of it. */
   onError(caught: unknown, request: LoggedRequest): DirectReply;
+  /** The service answering (`token`, `userinfo`): whose server spans these are. */
+  component?: string;
 }
 
 interface Route {
+  pattern: string;
   methods: ReadonlySet<string>;
   segments: string[];
   handler: DirectHandler;
@@ -64,7 +68,7 @@ export class DirectRoutesKoa extends Koa {
    * Register the same handler on the koa router with `koaRoute` too.
    */
   direct(methods: readonly string[], pattern: string, handler: DirectHandler): void {
-    this.routes.push({ methods: new Set(methods), segments: pattern.split('/'), handler });
+    this.routes.push({ pattern, methods: new Set(methods), segments: pattern.split('/'), handler });
   }
 
   override callback(): ReturnType<Koa['callback']> {
@@ -75,7 +79,13 @@ export class DirectRoutesKoa extends Koa {
       if (!found) return viaKoa(req, res);
       // As koa's callback, the promise never rejects: a failure to answer at all drops the
       // connection rather than the process.
-      return this.answer(res as ServerResponse, found.route, found.request).catch(() => {
+      const answer = () => this.answer(res as ServerResponse, found.route, found.request);
+      const { method, tenant } = found.request;
+      return traceHttpRequest(this.edge.component ?? 'http', method, req.headers, answer, () => ({
+        route: found.route.pattern,
+        status: res.statusCode,
+        tenant,
+      })).catch(() => {
         (res as ServerResponse).destroy();
       });
     };

@@ -11,6 +11,7 @@ import type {
   ProjectionStore,
   WriteOp,
 } from '@gatehouse/projection-store';
+import { traceApply } from '@gatehouse/tracing';
 import { followGenerations } from './generations.js';
 import { caughtUpAtKey, type Projection, positionKey, writeModelsOf } from './projection.js';
 import { StreamLedger, storeLedgerSource } from './write-models.js';
@@ -109,7 +110,7 @@ export async function startRunning(
     topics,
     start: 'earliest',
     onError: options.onError,
-    handler: async (event) => {
+    handler: traceApply('projector', async (event) => {
       const key = positionKey(event.topic, event.partition);
       let position = applied.get(key);
       if (position === undefined) {
@@ -128,7 +129,7 @@ export async function startRunning(
       if (await store.writeAtPosition(key, event.offset, writes)) applied.set(key, event.offset);
       // Another replica got there first: read its position again before the next event.
       else applied.delete(key);
-    },
+    }),
   });
   const beacon = startBeacon(options, topics);
   return {

@@ -17,6 +17,7 @@ import {
   type RedisConnection,
   RedisProjectionStore,
 } from '@gatehouse/projection-store';
+import { readTracingConfig, startTracing } from '@gatehouse/tracing';
 
 /** What every service's settings hold besides its own. */
 export interface RuntimeConfig {
@@ -113,6 +114,11 @@ export async function runService<C extends RuntimeConfig>(
   const shutdown = new Shutdown((error) =>
     log({ level: 'error', message: 'shutdown step failed', error: String(error) }),
   );
+  // Traces (OTEL_* variables, off by default): started first, so flushed last at shutdown.
+  const tracing = await startTracing(
+    readConfigOrExit(name, (e) => readTracingConfig(e, name), env),
+  );
+  shutdown.add(() => tracing.shutdown());
   const bus = new KafkaEventBus({
     ...config.kafka,
     clientId: `gatehouse-${name}`,

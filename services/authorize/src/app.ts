@@ -19,6 +19,7 @@ import { DirectoryCache, readModelsFresh } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
 import type { KeyRing } from '@gatehouse/signing-keys';
+import { traceKoaRequests } from '@gatehouse/tracing';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { AuthorizeFlow } from './authorize-flow.js';
@@ -114,6 +115,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   sessionRoutes({ directory, flow, cookies }, api);
 
   const app = new Koa({ proxy: false });
+  app.use(traceKoaRequests('authorize'));
   app.use(requestId());
   // Liveness, and readiness: the read models sign-ins are decided from are fresh (as token's).
   app.use(

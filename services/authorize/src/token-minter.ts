@@ -9,6 +9,7 @@ import {
 } from '@gatehouse/contracts';
 import { OAuthError, ServerError, TemporarilyUnavailable } from '@gatehouse/http';
 import { type GrpcTls, grpcChannelCredentials } from '@gatehouse/internal-plane';
+import { grpcClientTracing } from '@gatehouse/tracing';
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 
 export interface TokenMinter {
@@ -36,7 +37,9 @@ export function grpcTokenMinter(
   deadlineMs = 5_000,
   log: (entry: Record<string, unknown>) => void = () => {},
 ): TokenMinter {
-  const client = new TokenServiceClient(address, grpcChannelCredentials(tls));
+  const client = new TokenServiceClient(address, grpcChannelCredentials(tls), {
+    interceptors: [grpcClientTracing('authorize')],
+  });
   // The channel connects now, not at the first sign-in that needs it (DNS, TCP and TLS out of the
   // first call's deadline); a failure here is only logged: calls connect again by themselves.
   client.waitForReady(Date.now() + 30_000, (error) => {
