@@ -55,11 +55,11 @@ interface OtlpJson {
   }[];
 }
 
-const valueOf = (value: OtlpValue) =>
+const plainValue = (value: OtlpValue) =>
   value.stringValue ?? value.intValue ?? value.boolValue ?? value.doubleValue;
 
 const attributesOf = (list: OtlpAttribute[] | undefined) =>
-  Object.fromEntries((list ?? []).map(({ key, value }) => [key, valueOf(value)]));
+  Object.fromEntries((list ?? []).map(({ key, value }) => [key, plainValue(value)]));
 
 export async function startOtlpReceiver(options: { keep?: boolean } = {}): Promise<OtlpReceiver> {
   const keep = options.keep ?? true;
