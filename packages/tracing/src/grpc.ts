@@ -5,7 +5,6 @@ import { InterceptingCall, type Interceptor, type Metadata, status } from '@grpc
 import {
   context,
   propagation,
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
@@ -64,15 +63,19 @@ export function grpcClientTracing(component: string): Interceptor {
   };
 }
 
-/** Runs a unary handler in a server span whose parent is the caller's (from the metadata). */
+/**
+ * Runs a unary handler in a server span whose parent is the caller's, from the metadata. A call
+ * made in the same process (the all-in-one's local minter: no traceparent in its metadata) has the
+ * caller's active span as parent; a network call's active context is the server's own, the root.
+ */
 export async function traceGrpcCall<T>(
   component: string,
-  call: { getPath(): string; metadata: Metadata },
+  call: { getPath?(): string; metadata: Metadata },
   answer: () => Promise<T>,
 ): Promise<T> {
   if (!tracingOn()) return answer();
-  const parent = propagation.extract(ROOT_CONTEXT, call.metadata, metadataGetter);
-  const { name, attributes } = rpcOf(call.getPath());
+  const parent = propagation.extract(context.active(), call.metadata, metadataGetter);
+  const { name, attributes } = rpcOf(call.getPath?.() ?? 'unknown/unknown');
   const span = tracerOf(component).startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
   try {
     return await context.with(trace.setSpan(parent, span), answer);

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@gatehouse/config';
+import { Metadata } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTracingConfig } from './config.js';
 import { traceApply, traceHeaders } from './events.js';
+import { traceGrpcCall } from './grpc.js';
 import { routeTemplate, traceHttpRequest } from './http.js';
 import { type OtlpReceiver, startOtlpReceiver } from './testing/index.js';
 import { startTracing, type Tracing, tracingOn } from './tracing.js';
@@ -187,6 +189,41 @@ describe('tracing on', () => {
       return { span: receiver.spans.at(-1)! };
     });
     expect(span.name).toBe('GET');
+  });
+
+  it('serves a gRPC call under the caller of its metadata, or in process under the active span', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const caller = randomBytes(8).toString('hex');
+    const metadata = new Metadata();
+    metadata.set('traceparent', `00-${traceId}-${caller}-01`);
+    const path = '/gatehouse.token.v1.TokenService/MintTokens';
+    expect(
+      await traceGrpcCall('token', { getPath: () => path, metadata }, async () => 'minted'),
+    ).toBe('minted');
+    await tracing.flush();
+    expect(receiver.spans.at(-1)).toMatchObject({
+      traceId,
+      parentSpanId: caller,
+      name: 'gatehouse.token.v1.TokenService/MintTokens',
+      kind: 2,
+      attributes: { 'rpc.system': 'grpc', 'rpc.method': 'MintTokens' },
+    });
+    // In one process (the all-in-one's local minter): no traceparent, the request's span is the parent.
+    await traceHttpRequest(
+      'authorize',
+      'GET',
+      { traceparent: `00-${traceId}-${caller}-01` },
+      () => traceGrpcCall('token', { metadata: new Metadata() }, async () => 'minted'),
+      () => ({ route: '/oauth2/:serverId/v1/authorize', status: 302 }),
+    );
+    await tracing.flush();
+    const [served, request] = receiver.spans.slice(-2);
+    expect(request).toMatchObject({ traceId, parentSpanId: caller, scope: 'gatehouse-authorize' });
+    expect(served).toMatchObject({
+      traceId,
+      parentSpanId: request!.spanId,
+      scope: 'gatehouse-token',
+    });
   });
 
   it('applies an event in a consumer span, child of the context its headers carry', async () => {

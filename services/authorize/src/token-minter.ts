@@ -81,6 +81,7 @@ export function localTokenMinter(handlers: TokenServiceServer): TokenMinter {
             metadata: new Metadata(),
             // In one process no certificate is shown: the caller is this authorize service itself.
             getAuthContext: () => ({ sslPeerCertificate: { subject: { CN: 'authorize' } } }),
+            getPath: () => '/gatehouse.token.v1.TokenService/MintTokens',
           } as unknown as Parameters<typeof handlers.mintTokens>[0],
           (error, response) =>
             error || !response ? reject(refusal(error ?? {})) : resolve(response),
