@@ -1,6 +1,6 @@
-// An OTLP/HTTP receiver for tests and benches: a node:http server on 127.0.0.1 (a free port) that
-// takes what the exporter POSTs to /v1/traces (JSON) and keeps the spans, or drops them (`keep:
-// false`, a no-op receiver for benches).
+// An OTLP/HTTP receiver for tests, benches and `pnpm traces`: a node:http server on 127.0.0.1 (a
+// free port unless told) that takes what the exporter POSTs to /v1/traces (JSON) and keeps the
+// spans, or drops them (`keep: false`, a no-op receiver for benches).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -17,6 +17,8 @@ export interface ReceivedSpan {
   /** The resource's service.name. */
   service: string;
   attributes: Record<string, unknown>;
+  startNanos: bigint;
+  endNanos: bigint;
 }
 
 export interface OtlpReceiver {
@@ -49,6 +51,8 @@ interface OtlpJson {
         parentSpanId?: string;
         name: string;
         kind: number;
+        startTimeUnixNano: string;
+        endTimeUnixNano: string;
         attributes?: OtlpAttribute[];
       }[];
     }[];
@@ -61,7 +65,15 @@ const plainValue = (value: OtlpValue) =>
 const attributesOf = (list: OtlpAttribute[] | undefined) =>
   Object.fromEntries((list ?? []).map(({ key, value }) => [key, plainValue(value)]));
 
-export async function startOtlpReceiver(options: { keep?: boolean } = {}): Promise<OtlpReceiver> {
+export async function startOtlpReceiver(
+  options: {
+    keep?: boolean;
+    /** Default 0: any free port. */
+    port?: number;
+    /** Told of each export request's spans as they arrive. */
+    onSpans?: (spans: ReceivedSpan[]) => void;
+  } = {},
+): Promise<OtlpReceiver> {
   const keep = options.keep ?? true;
   const receiver: OtlpReceiver = {
     endpoint: '',
@@ -78,11 +90,12 @@ export async function startOtlpReceiver(options: { keep?: boolean } = {}): Promi
       receiver.requests += 1;
       if (keep && req.url === '/v1/traces') {
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpJson;
+        const received: ReceivedSpan[] = [];
         for (const resourceSpans of body.resourceSpans ?? []) {
           const service = String(attributesOf(resourceSpans.resource?.attributes)['service.name']);
           for (const scopeSpans of resourceSpans.scopeSpans ?? [])
             for (const span of scopeSpans.spans ?? [])
-              receiver.spans.push({
+              received.push({
                 traceId: span.traceId,
                 spanId: span.spanId,
                 parentSpanId: span.parentSpanId ?? '',
@@ -91,15 +104,21 @@ export async function startOtlpReceiver(options: { keep?: boolean } = {}): Promi
                 scope: scopeSpans.scope?.name ?? '',
                 service,
                 attributes: attributesOf(span.attributes),
+                startNanos: BigInt(span.startTimeUnixNano),
+                endNanos: BigInt(span.endTimeUnixNano),
               });
         }
+        receiver.spans.push(...received);
+        options.onSpans?.(received);
       }
       res.setHeader('content-type', 'application/json');
       res.end('{}');
     });
   });
   server.keepAliveTimeout = 1_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve()),
+  );
   receiver.endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return receiver;
 }
