@@ -66,12 +66,14 @@ for name in "${names[@]}"; do
     id -u
     for path in /app /app/dist /app/node_modules /app/package.json; do [ -w "$path" ] && echo "writable $path"; done
     ls /app/node_modules/.pnpm' 2>&1) || die "$name: could not run $image: $report"
-  uid=$(echo "$report" | head -n 1)
+  # No pipe into a reader that stops early (head, grep -q): under pipefail the writer's SIGPIPE
+  # (141) would end the script, or hide a match.
+  uid=${report%%$'\n'*}
   [ "$uid" != 0 ] || die "$name: runs as uid 0"
   writable=$(echo "$report" | sed -n 's/^writable //p')
   [ -z "$writable" ] || die "$name: its user ($user) can change $writable"
   found=$(for package in $(not_deployable "$name"); do
-    echo "$report" | grep -q "^${package/\//+}@" && echo "$package"
+    grep -q "^${package/\//+}@" <<<"$report" && echo "$package"
   done || true)
   [ -z "$found" ] || die "$name: development-only packages deployed: $(echo $found)"
   say "$name: runs as $user (uid $uid), /app read-only to it, $(echo "$report" | grep -c '@') packages, none development-only"

@@ -11,6 +11,7 @@ import {
   setProcessLogger,
 } from '@gatehouse/logging';
 import { loadOrCreateSecrets } from '@gatehouse/topology';
+import { readTracingConfig, startTracing, type Tracing } from '@gatehouse/tracing';
 import { readAllInOneConfig } from './config.js';
 import {
   createDemo,
@@ -28,11 +29,14 @@ import { startAllInOne } from './server.js';
 for (const stream of [process.stdout, process.stderr]) stream.on('error', () => {});
 let config: ReturnType<typeof readAllInOneConfig>;
 let logger: Logger;
+let tracing: Tracing;
 try {
   config = readAllInOneConfig(process.env);
   // Its log lines (pino, JSON on stdout): its own, and every edge's request lines and reports.
   logger = createLogger({ service: 'gatehouse', level: readLogLevel(process.env) });
   setProcessLogger(logger);
+  // Traces (OTEL_* variables, off by default; README "Traces").
+  tracing = await startTracing(readTracingConfig(process.env, 'all-in-one'));
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`gatehouse: configuration error: ${error.message}\n`);
@@ -111,6 +115,7 @@ try {
       process.exit(1);
     }, config.shutdownGraceMs).unref();
     await server.close();
+    await tracing.shutdown();
     process.exit(0);
   };
   process.once('SIGTERM', shutdown);

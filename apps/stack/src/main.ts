@@ -30,7 +30,12 @@ try {
     kek: secrets.kek,
     // Settings an operator may give the services (the others are the stack's to decide).
     env: Object.fromEntries(
-      ['GATEHOUSE_RATE_LIMITS', 'GATEHOUSE_TRUSTED_PROXIES']
+      [
+        'GATEHOUSE_RATE_LIMITS',
+        'GATEHOUSE_TRUSTED_PROXIES',
+        // Traces (README "Traces"); each service keeps its own service.name, gatehouse-<name>.
+        ...Object.keys(env).filter((name) => /^OTEL_/.test(name) && name !== 'OTEL_SERVICE_NAME'),
+      ]
         .filter((name) => env[name])
         .map((name) => [name, env[name]!]),
     ),

@@ -23,6 +23,8 @@ export interface EventPosition {
 
 export interface DeliveredEvent extends EventPosition {
   envelope: Envelope;
+  /** The publisher's trace context (W3C traceparent, tracestate), when both ends trace. */
+  traceHeaders?: Readonly<Record<string, string>> | undefined;
 }
 
 export type EventHandler = (event: DeliveredEvent) => Promise<void>;

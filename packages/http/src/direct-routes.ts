@@ -16,6 +16,7 @@ import {
   SeriesCache,
   secondsSince,
 } from '@gatehouse/metrics';
+import { traceHttpRequest, tracingOn } from '@gatehouse/tracing';
 import Koa, { type Context } from 'koa';
 import { httpServerMetrics } from './http-metrics.js';
 import { type LoggedRequest, newRequestId } from './koa.js';
@@ -48,6 +49,8 @@ export interface DirectEdge {
   onError(caught: unknown, request: LoggedRequest): DirectReply;
   /** Where both paths time their requests (http_server_request_duration_seconds). Default the process's. */
   metrics?: GatehouseMetrics;
+  /** The service answering (`token`, `userinfo`): whose server spans these are. */
+  component?: string;
 }
 
 interface Route {
@@ -100,7 +103,18 @@ export class DirectRoutesKoa extends Koa {
       if (!found) return viaKoa(req, res);
       // As koa's callback, the promise never rejects: a failure to answer at all drops the
       // connection rather than the process.
-      return this.answer(res as ServerResponse, found.route, found.request).catch(() => {
+      const { route, request } = found;
+      // Traced: in a server span named after the route's pattern (packages/tracing).
+      const answered = tracingOn()
+        ? traceHttpRequest(
+            this.edge.component ?? 'http',
+            request.method,
+            req.headers,
+            () => this.answer(res as ServerResponse, route, request),
+            () => ({ route: route.pattern, status: res.statusCode, tenant: request.tenant }),
+          )
+        : this.answer(res as ServerResponse, route, request);
+      return answered.catch(() => {
         (res as ServerResponse).destroy();
       });
     };

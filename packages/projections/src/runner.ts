@@ -12,6 +12,7 @@ import type {
   ProjectionStore,
   WriteOp,
 } from '@gatehouse/projection-store';
+import { traceApply } from '@gatehouse/tracing';
 import { followGenerations } from './generations.js';
 import { caughtUpAtKey, type Projection, positionKey, writeModelsOf } from './projection.js';
 import { StreamLedger, storeLedgerSource } from './write-models.js';
@@ -118,7 +119,7 @@ export async function startRunning(
     topics,
     start: 'earliest',
     onError: options.onError,
-    handler: async (event) => {
+    handler: traceApply('projector', async (event) => {
       const key = positionKey(event.topic, event.partition);
       let position = applied.get(key);
       if (position === undefined) {
@@ -143,7 +144,7 @@ export async function startRunning(
       }
       // Another replica got there first: read its position again before the next event.
       else applied.delete(key);
-    },
+    }),
   });
   const beacon = startBeacon(options, topics);
   return {

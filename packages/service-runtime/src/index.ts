@@ -22,6 +22,7 @@ import {
   RedisProjectionStore,
   redisUrlForLogs,
 } from '@gatehouse/projection-store';
+import { readTracingConfig, startTracing } from '@gatehouse/tracing';
 import { type DrainableServer, drainableServer } from './http-drain.js';
 import { withMetricsEndpoint } from './metrics-endpoint.js';
 import { kafkaReachable, portFailure, redisReachable, StartFailure } from './start-checks.js';
@@ -168,6 +169,11 @@ export async function runService<C extends RuntimeConfig>(
   const shutdown = new Shutdown((error) =>
     log({ level: 'error', message: 'shutdown step failed', error: String(error) }),
   );
+  // Traces (OTEL_* variables, off by default): started first, so flushed last at shutdown.
+  const tracing = await startTracing(
+    readConfigOrExit(name, (e) => readTracingConfig(e, name), env),
+  );
+  shutdown.add(() => tracing.shutdown());
   // While starting, the Kafka client's retry log is kept back: a failure is said in one line.
   let starting = true;
   let lastKafkaError: string | undefined;

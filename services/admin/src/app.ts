@@ -22,6 +22,7 @@ import type { ProjectionStore } from '@gatehouse/projection-store';
 import { readModelsLagMs } from '@gatehouse/projections';
 import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
 import { waitForSigningKeys } from '@gatehouse/signing-keys';
+import { traceKoaRequests } from '@gatehouse/tracing';
 import Koa from 'koa';
 import { DirectoryWriter, type SigningKeysWait } from './directory-writer.js';
 import { appRoutes } from './http/apps/apps.js';
@@ -87,6 +88,7 @@ export function createAdminApp(deps: AdminDeps): Koa {
       });
   };
   const app = new Koa({ proxy: false });
+  app.use(traceKoaRequests('admin'));
   app.use(httpServerMetrics());
   app.use(requestId());
   app.use(oktaErrors(log));

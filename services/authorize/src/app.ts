@@ -24,6 +24,7 @@ import { DirectoryCache, readModelsFresh } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
 import type { KeyRing } from '@gatehouse/signing-keys';
+import { traceKoaRequests } from '@gatehouse/tracing';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { AuthorizeFlow } from './authorize-flow.js';
@@ -122,6 +123,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   sessionRoutes({ directory, flow, cookies }, api);
 
   const app = new Koa({ proxy: false });
+  app.use(traceKoaRequests('authorize'));
   app.use(httpServerMetrics());
   app.use(requestId());
   // Liveness, and readiness with the read models' lag and the password check queue reported (a

@@ -9,6 +9,7 @@ import {
 } from '@gatehouse/contracts';
 import { OAuthError, ServerError, TemporarilyUnavailable } from '@gatehouse/http';
 import { type GrpcTls, grpcChannelCredentials, rpcClientMetrics } from '@gatehouse/internal-plane';
+import { grpcClientTracing } from '@gatehouse/tracing';
 import { connectivityState, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 
 export interface TokenMinter {
@@ -39,7 +40,7 @@ export function grpcTokenMinter(
   log: (entry: Record<string, unknown>) => void = () => {},
 ): TokenMinter {
   const client = new TokenServiceClient(address, grpcChannelCredentials(tls), {
-    interceptors: [rpcClientMetrics()],
+    interceptors: [grpcClientTracing('authorize'), rpcClientMetrics()],
   });
   // The channel connects now, not at the first sign-in that needs it (DNS, TCP and TLS out of the
   // first call's deadline); a failure here is only logged: calls connect again by themselves.
@@ -89,6 +90,7 @@ export function localTokenMinter(handlers: TokenServiceServer): TokenMinter {
             metadata: new Metadata(),
             // In one process no certificate is shown: the caller is this authorize service itself.
             getAuthContext: () => ({ sslPeerCertificate: { subject: { CN: 'authorize' } } }),
+            getPath: () => '/gatehouse.token.v1.TokenService/MintTokens',
           } as unknown as Parameters<typeof handlers.mintTokens>[0],
           (error, response) =>
             error || !response ? reject(refusal(error ?? {})) : resolve(response),

@@ -23,6 +23,7 @@ import {
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { readModelsLagMs } from '@gatehouse/projections';
 import { type KeyEncryptionKeys, KeyPool, KeyWorkers, orgServerId } from '@gatehouse/signing-keys';
+import { traceKoaRequests } from '@gatehouse/tracing';
 import Koa from 'koa';
 import { keyServiceImplementation } from './grpc/key-service.js';
 import { credentialsRoutes } from './http/credentials/credentials.js';
@@ -114,6 +115,7 @@ export function createKeysService(deps: KeysDeps): KeysService {
   });
 
   const app = new Koa({ proxy: false });
+  app.use(traceKoaRequests('keys'));
   app.use(httpServerMetrics());
   app.use(requestId());
   app.use(oktaErrors(log));

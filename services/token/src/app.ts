@@ -24,6 +24,7 @@ import { DirectoryCache, type FreshnessGuard, readModelsFresh } from '@gatehouse
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
 import type { KeyRing } from '@gatehouse/signing-keys';
+import { traceKoaRequests } from '@gatehouse/tracing';
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { ClientThrottle } from './client-throttle.js';
@@ -83,7 +84,9 @@ export function createTokenService(deps: TokenDeps): TokenService {
     tenancy: deps.tenancy,
     headers: oauthCacheHeaders,
     onError: (caught, request) => oauthErrorReply(log, request, caught),
+    component: 'token',
   });
+  app.use(traceKoaRequests('token'));
   app.use(requestId());
   app.use(oauthErrors(log));
   app.use(resolveTenant(deps.tenancy));

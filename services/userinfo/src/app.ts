@@ -41,6 +41,7 @@ import {
 } from '@gatehouse/oauth-reads';
 import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
+import { traceKoaRequests } from '@gatehouse/tracing';
 import Router from '@koa/router';
 import type Koa from 'koa';
 
@@ -212,6 +213,7 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
     tenancy: deps.tenancy,
     headers: cacheRules,
     onError: errorReply,
+    component: 'userinfo',
   });
   app.direct(['GET', 'POST'], '/oauth2/v1/userinfo', org);
   app.direct(['GET', 'POST'], '/oauth2/:serverId/v1/userinfo', custom);
@@ -222,6 +224,7 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
   router.get('/oauth2/:serverId/v1/userinfo', koaRoute(custom));
   router.post('/oauth2/:serverId/v1/userinfo', koaRoute(custom));
 
+  app.use(traceKoaRequests('userinfo'));
   app.use(requestId());
   app.use(resolveTenant(deps.tenancy));
   app.use(async (ctx, next) => {

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import type { Envelope } from '@gatehouse/contracts';
 import { decodeEnvelope, encodeEnvelope } from '@gatehouse/events';
+import { receivedTraceHeaders, traceHeaders } from '@gatehouse/tracing';
 import {
   type Admin,
   type Consumer,
@@ -281,6 +282,7 @@ export class KafkaEventBus implements EventBus {
         { mayHaveBeenAppended: false },
       );
     }
+    const headers = traceHeaders(); // the caller's trace, when tracing
     return new Promise<EventPosition[]>((resolve, reject) => {
       const pending: PendingPublish = {
         topic,
@@ -289,6 +291,7 @@ export class KafkaEventBus implements EventBus {
           key: envelope.tenant,
           value: Buffer.from(encodeEnvelope(envelope)),
           partition: partitions[index]!,
+          ...(headers ? { headers } : {}),
         })),
         deadline,
         sent: false,
@@ -437,6 +440,7 @@ export class KafkaEventBus implements EventBus {
             partition,
             offset: BigInt(message.offset),
             envelope: decodeEnvelope(message.value ?? new Uint8Array()),
+            traceHeaders: receivedTraceHeaders(message.headers),
           };
           try {
             await options.handler(event);

@@ -30,6 +30,7 @@ import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
+import { traceGrpcCall } from '@gatehouse/tracing';
 import {
   type handleUnaryCall,
   Metadata,
@@ -66,7 +67,7 @@ function unary<Req, Res>(
   log: (error: unknown) => void,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    answer(call.request, call).then(
+    traceGrpcCall('token', call, () => answer(call.request, call)).then(
       (response) => callback(null, response),
       (error: unknown) => {
         const metadata = new Metadata();
