@@ -4,6 +4,7 @@
 // services' series must have moved under the suite's traffic.
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineLogSecretsCheck, watchSecrets } from './log-secrets.js';
 import { expectMovedUnderTraffic, expectRouteTemplates } from './metrics.js';
 import { defineOktaSdkSuite } from './okta-sdks.js';
 import { type Prometheus, startPrometheus } from './prometheus.js';
@@ -21,6 +22,7 @@ import {
 import { type StackTarget, startStackTarget } from './targets.js';
 
 let target: StackTarget;
+watchSecrets();
 let prometheus: Prometheus | undefined;
 
 beforeAll(async () => {
@@ -121,3 +123,6 @@ describe('stack: metrics, scraped by Prometheus', () => {
     }
   });
 });
+
+// Last: no secret the whole run used is in any service's log or the edge's access log.
+defineLogSecretsCheck('distributed stack (nginx edge)', () => target.logs());

@@ -2,7 +2,7 @@
 // as a process of its own, and the distributed stack (Kafka, Redis, six service processes, nginx).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -131,6 +131,8 @@ export async function startAllInOneTarget(): Promise<AllInOneTarget> {
 
 export interface StackTarget extends Target {
   stack: Stack;
+  /** Every log line the stack's services and its edge wrote so far (logs/*.log, nginx's access log). */
+  logs(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -153,6 +155,14 @@ export async function startStackTarget(): Promise<StackTarget> {
     url: stack.url,
     adminToken: stack.adminToken,
     stack,
+    async logs() {
+      const files = [
+        ...(await readdir(join(dir, 'logs'))).map((name) => join(dir, 'logs', name)),
+        join(dir, 'nginx', 'access.log'),
+      ];
+      const texts = await Promise.all(files.map((file) => readFile(file, 'utf8').catch(() => '')));
+      return texts.join('\n');
+    },
     async stop() {
       await stack.stop();
       await rm(dir, { recursive: true, force: true });
