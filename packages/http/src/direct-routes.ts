@@ -16,7 +16,7 @@ import {
   SeriesCache,
   secondsSince,
 } from '@gatehouse/metrics';
-import { traceHttpRequest, tracingOn } from '@gatehouse/tracing';
+import { activeTraceId, traceHttpRequest, tracingOn } from '@gatehouse/tracing';
 import Koa, { type Context } from 'koa';
 import { httpServerMetrics } from './http-metrics.js';
 import { type LoggedRequest, newRequestId } from './koa.js';
@@ -196,7 +196,7 @@ export class DirectRoutesKoa extends Koa {
     if (logger.isLevelEnabled(status >= 500 ? 'error' : 'info'))
       logRequest(logger, {
         requestId,
-        traceId: traceIdOf(request.req.headers.traceparent),
+        traceId: activeTraceId() ?? traceIdOf(request.req.headers.traceparent),
         tenant: request.tenant,
         method,
         route: route.pattern,

@@ -10,6 +10,7 @@ import {
   secondsSince,
   unmatchedRoute,
 } from '@gatehouse/metrics';
+import { activeTraceId } from '@gatehouse/tracing';
 import type { Context, Middleware } from 'koa';
 
 /** The paths a service answers itself without a router (probes): their own route. */
@@ -47,7 +48,7 @@ export function httpServerMetrics(metrics: GatehouseMetrics = processMetrics()):
       if (logger.isLevelEnabled(status >= 500 ? 'error' : 'info'))
         logRequest(logger, {
           requestId: ctx.state.requestId as string | undefined,
-          traceId: traceIdOf(ctx.req.headers.traceparent),
+          traceId: activeTraceId() ?? traceIdOf(ctx.req.headers.traceparent),
           tenant: tenantOf(ctx.state),
           method: ctx.method,
           route,

@@ -7,4 +7,4 @@ export {
   traceHttpRequest,
   traceKoaRequests,
 } from './http.js';
-export { startTracing, type Tracing, tracerOf, tracingOn } from './tracing.js';
+export { activeTraceId, startTracing, type Tracing, tracerOf, tracingOn } from './tracing.js';

@@ -7,7 +7,7 @@ import { traceApply, traceHeaders } from './events.js';
 import { traceGrpcCall } from './grpc.js';
 import { routeTemplate, traceHttpRequest } from './http.js';
 import { type OtlpReceiver, startOtlpReceiver } from './testing/index.js';
-import { startTracing, type Tracing, tracingOn } from './tracing.js';
+import { activeTraceId, startTracing, type Tracing, tracingOn } from './tracing.js';
 
 describe('readTracingConfig', () => {
   it('is off by default, and on with an endpoint or OTEL_TRACES_EXPORTER=otlp', () => {
@@ -112,29 +112,33 @@ describe('tracing on', () => {
 
   const request = async (headers: Record<string, string>, route = '/oauth2/:asId/v1/token') => {
     let carried: Record<string, string> | undefined;
+    let logged: string | undefined;
     const answered = await traceHttpRequest(
       'token',
       'POST',
       headers,
       async () => {
         carried = traceHeaders();
+        logged = activeTraceId();
         return 'answered';
       },
       () => ({ route, status: 200, tenant: 'acme' }),
     );
     await tracing.flush();
     const span = receiver.spans.at(-1)!;
-    return { answered, carried, span };
+    return { answered, carried, span, logged };
   };
 
   it('continues the caller trace of a valid traceparent', async () => {
     const traceId = randomBytes(16).toString('hex');
     const parent = randomBytes(8).toString('hex');
-    const { answered, carried, span } = await request({
+    const { answered, carried, span, logged } = await request({
       traceparent: `00-${traceId}-${parent}-01`,
       tracestate: 'vendor=1',
     });
     expect(answered).toBe('answered');
+    // The request's log line names the trace it is in.
+    expect(logged).toBe(traceId);
     expect(span).toMatchObject({
       traceId,
       parentSpanId: parent,
@@ -167,8 +171,10 @@ describe('tracing on', () => {
     ];
     const traceIds = new Set<string>();
     for (const traceparent of malformed) {
-      const { answered, span } = await request({ traceparent });
+      const { answered, span, logged } = await request({ traceparent });
       expect(answered, traceparent).toBe('answered');
+      // A new trace: the log line names it, not the malformed header's.
+      expect(logged, traceparent).toBe(span.traceId);
       expect(span.parentSpanId, traceparent).toBe('');
       expect(span.traceId, traceparent).toMatch(/^[0-9a-f]{32}$/);
       expect(span.traceId, traceparent).not.toBe('1'.repeat(32));

@@ -46,3 +46,13 @@ export async function startTracing(config: TracingConfig): Promise<Tracing> {
     },
   };
 }
+
+/**
+ * The trace id of the span active here (the request's server span, say), for log lines: undefined
+ * while tracing is off or outside any span.
+ */
+export function activeTraceId(): string | undefined {
+  if (!on) return undefined;
+  const traceId = trace.getActiveSpan()?.spanContext().traceId;
+  return traceId && !/^0+$/.test(traceId) ? traceId : undefined;
+}
