@@ -224,7 +224,11 @@ describe('a running service process', () => {
     expect(body.checks.redis!.ok).toBe(true);
     expect(body.checks.kafka).toMatchObject({ ok: true });
     expect(body.checks.kafka!.consumers).toBeGreaterThan(0);
-    expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    // And its metrics on the same internal port.
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain('gatehouse_projection_events_applied_total');
+    expect((await fetch(`http://127.0.0.1:${port}/elsewhere`)).status).toBe(404);
     const signalled = performance.now();
     projector.child.kill('SIGTERM');
     const { code, at } = await projector.exited;

@@ -8,7 +8,7 @@
 // bodies) is given once and applied on both.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type TenancyConfig, tenantIdPattern } from '@gatehouse/directory';
-import { logRequest, processLogger, traceIdOf } from '@gatehouse/logging';
+import { logRequest, processLogger, requestLevel, traceIdOf } from '@gatehouse/logging';
 import {
   type GatehouseMetrics,
   processMetrics,
@@ -193,7 +193,7 @@ export class DirectRoutesKoa extends Koa {
       seconds,
     );
     const logger = processLogger();
-    if (logger.isLevelEnabled(status >= 500 ? 'error' : 'info'))
+    if (logger.isLevelEnabled(requestLevel(status)))
       logRequest(logger, {
         requestId,
         traceId: activeTraceId() ?? traceIdOf(request.req.headers.traceparent),

@@ -1,7 +1,7 @@
 // The HTTP server histogram of every service (http_server_request_duration_seconds): route
 // templates, never raw paths, so a tenant or an id in a path never becomes a label. The same
 // observation writes the request's access line (the process logger's, at info).
-import { logRequest, processLogger, traceIdOf } from '@gatehouse/logging';
+import { logRequest, processLogger, requestLevel, traceIdOf } from '@gatehouse/logging';
 import {
   type GatehouseMetrics,
   processMetrics,
@@ -45,7 +45,7 @@ export function httpServerMetrics(metrics: GatehouseMetrics = processMetrics()):
         seconds,
       );
       const logger = processLogger();
-      if (logger.isLevelEnabled(status >= 500 ? 'error' : 'info'))
+      if (logger.isLevelEnabled(requestLevel(status)))
         logRequest(logger, {
           requestId: ctx.state.requestId as string | undefined,
           traceId: activeTraceId() ?? traceIdOf(ctx.req.headers.traceparent),

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { describe, expect, it } from 'vitest';
-import { accessLog, createLogger, readLogLevel, traceIdOf } from './index.js';
+import { accessLog, createLogger, readLogLevel, requestLevel, traceIdOf } from './index.js';
 
 function captured(level?: Parameters<typeof createLogger>[0]['level']) {
   const lines: Record<string, unknown>[] = [];
@@ -60,6 +60,17 @@ describe('logging', () => {
     for (const secret of ['hunter2', 'shh', 'Bearer abc', '"rt"', 'c0de', 'sid=1'])
       expect(text).not.toContain(secret);
     expect(lines[0]).toMatchObject({ password: '[redacted]', request: { path: '/x' } });
+  });
+
+  it('writes a request line at info, a 503 (unavailable for now) at warn, another 5xx at error', () => {
+    expect([200, 404, 429, 503, 500, 502].map(requestLevel)).toEqual([
+      'info',
+      'info',
+      'info',
+      'warn',
+      'error',
+      'error',
+    ]);
   });
 
   it('takes the trace id of a W3C traceparent, and nothing of a malformed one', () => {

@@ -83,12 +83,12 @@ let current: Logger | undefined;
 
 /**
  * The process's logger, which the edges' request lines and error reports go to: the one the
- * process set at start (setProcessLogger), else warnings and errors on stderr (tests, tools).
+ * process set at start (setProcessLogger), else errors alone on stderr (tests, tools).
  */
 export function processLogger(): Logger {
   current ??= createLogger({
     service: 'gatehouse',
-    level: 'warn',
+    level: 'error',
     destination: pino.destination({ dest: 2, sync: true }),
   });
   return current;
@@ -134,11 +134,15 @@ export interface RequestEntry {
   durationMs: number;
 }
 
-/** Writes one request's line: `error` for a 5xx, `info` otherwise. */
+/** The level of a request's line: `error` for a 5xx, `warn` for a 503 (unavailable for now). */
+export function requestLevel(status: number): 'error' | 'warn' | 'info' {
+  return status === 503 ? 'warn' : status >= 500 ? 'error' : 'info';
+}
+
+/** Writes one request's line at its level (requestLevel). */
 export function logRequest(logger: Logger, entry: RequestEntry): void {
   const durationMs = Math.round(entry.durationMs * 1000) / 1000;
-  if (entry.status >= 500) logger.error({ ...entry, durationMs }, 'request');
-  else logger.info({ ...entry, durationMs }, 'request');
+  logger[requestLevel(entry.status)]({ ...entry, durationMs }, 'request');
 }
 
 /** The tenant a request was resolved to, as the edges keep it in ctx.state. */
@@ -163,7 +167,7 @@ export function accessLog(logger: Logger): Middleware {
       throw error;
     } finally {
       const status = failed ? 500 : ctx.status;
-      if (logger.isLevelEnabled(status >= 500 ? 'error' : 'info')) {
+      if (logger.isLevelEnabled(requestLevel(status))) {
         const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
         logRequest(logger, {
           requestId: ctx.state.requestId as string | undefined,
