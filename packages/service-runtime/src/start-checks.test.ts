@@ -35,6 +35,24 @@ describe('start-up failures', () => {
     expect(tries).toBeGreaterThan(1);
   });
 
+  it('keeps the reason Redis gave when the last try is cut short by the budget', async () => {
+    let tries = 0;
+    const failing = redisReachable(
+      () => {
+        tries += 1;
+        // Refused at first; then the client queues the command while it reconnects (no answer).
+        return tries === 1
+          ? Promise.reject(new Error('Redis: connect ECONNREFUSED 127.0.0.1:1'))
+          : new Promise(() => {});
+      },
+      'redis://127.0.0.1:1',
+      300,
+    );
+    await expect(failing).rejects.toThrow(
+      /within 300 ms: Redis: connect ECONNREFUSED 127\.0\.0\.1:1$/,
+    );
+  });
+
   it("names GATEHOUSE_KAFKA_BROKERS with the Kafka client's last error when the budget runs out", async () => {
     const never = new Promise<void>(() => {});
     await expect(

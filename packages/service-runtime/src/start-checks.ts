@@ -40,7 +40,9 @@ export async function redisReachable(
       );
       return;
     } catch (error) {
-      last = reasonOf(error);
+      // A try cut short by the budget says less than a refusal before it: keep the refusal.
+      const reason = reasonOf(error);
+      if (reason !== 'no answer' || last === 'no answer') last = reason;
     }
     if (Date.now() + delay >= deadline)
       throw new StartFailure(
