@@ -119,13 +119,14 @@ up() {
   done
   curl -sS -o /dev/null http://127.0.0.1:9000/ || die "the edge does not answer on 127.0.0.1:9000"
   # Healthy is alive; ready is its connections up, and here also the read models built and fresh
-  # (the first start builds them): /readyz reports their lag in checks.projections.
+  # (the first start builds them): /readyz reports their lag in checks.projections (the projector,
+  # which makes them, reports no such check: ready is consuming).
   local name port ready
   for entry in projector:9015 admin:9010 keys:9013 token:9011 authorize:9014 userinfo:9012; do
     name=${entry%:*}; port=${entry#*:}; ready=""
     for _ in $(seq 1 240); do
       if $cli exec "${project}_${name}_1" node -e \
-        "fetch('http://127.0.0.1:$port/readyz').then(async(r)=>process.exit(r.ok&&(await(r.json())).checks.projections.ok?0:1),()=>process.exit(1))" \
+        "fetch('http://127.0.0.1:$port/readyz').then(async(r)=>process.exit(r.ok&&((await(r.json())).checks.projections?.ok??true)?0:1),()=>process.exit(1))" \
         2>/dev/null; then ready=1; break; fi
       sleep 0.5
     done
