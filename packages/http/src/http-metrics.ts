@@ -1,7 +1,7 @@
 // The HTTP server histogram of every service (http_server_request_duration_seconds): route
 // templates, never raw paths, so a tenant or an id in a path never becomes a label. The same
 // observation writes the request's access line (the process logger's, at info).
-import { logRequest, processLogger, requestLevel, traceIdOf } from '@gatehouse/logging';
+import { logRequest, processLogger, requestLevel, tenantOf, traceIdOf } from '@gatehouse/logging';
 import {
   type GatehouseMetrics,
   processMetrics,
@@ -57,11 +57,4 @@ export function httpServerMetrics(metrics: GatehouseMetrics = processMetrics()):
         });
     }
   };
-}
-
-/** The tenant a request was resolved to (resolveTenant keeps it in ctx.state). */
-function tenantOf(state: Record<string, unknown>): string | undefined {
-  const tenant = state.tenant as string | { id?: unknown } | undefined;
-  if (typeof tenant === 'string') return tenant;
-  return typeof tenant?.id === 'string' ? tenant.id : undefined;
 }

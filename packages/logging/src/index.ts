@@ -146,7 +146,7 @@ export function logRequest(logger: Logger, entry: RequestEntry): void {
 }
 
 /** The tenant a request was resolved to, as the edges keep it in ctx.state. */
-function tenantOf(state: Record<string, unknown>): string | undefined {
+export function tenantOf(state: Record<string, unknown>): string | undefined {
   const tenant = state.tenant as string | { id?: unknown } | undefined;
   if (typeof tenant === 'string') return tenant;
   return typeof tenant?.id === 'string' ? tenant.id : undefined;
