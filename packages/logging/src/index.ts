@@ -5,7 +5,6 @@
 // that: a field named like a secret (password, client_secret, authorization, any token or code) is
 // written as "[redacted]" wherever it appears, one or two levels down.
 import { ConfigError, type Environment } from '@gatehouse/config';
-import type { Middleware } from 'koa';
 import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
@@ -150,35 +149,4 @@ export function tenantOf(state: Record<string, unknown>): string | undefined {
   const tenant = state.tenant as string | { id?: unknown } | undefined;
   if (typeof tenant === 'string') return tenant;
   return typeof tenant?.id === 'string' ? tenant.id : undefined;
-}
-
-/**
- * One line per request on a koa app, written once the response is decided (put it outermost, after
- * the request id). The route is the template the router matched (koa-router's `_matchedRoute`).
- */
-export function accessLog(logger: Logger): Middleware {
-  return async (ctx, next) => {
-    const started = performance.now();
-    let failed = false;
-    try {
-      await next();
-    } catch (error) {
-      failed = true; // koa answers 500 for what escapes every error middleware
-      throw error;
-    } finally {
-      const status = failed ? 500 : ctx.status;
-      if (logger.isLevelEnabled(requestLevel(status))) {
-        const matched = (ctx as { _matchedRoute?: unknown })._matchedRoute;
-        logRequest(logger, {
-          requestId: ctx.state.requestId as string | undefined,
-          traceId: traceIdOf(ctx.req.headers.traceparent),
-          tenant: tenantOf(ctx.state),
-          method: ctx.method,
-          route: typeof matched === 'string' ? matched : 'unmatched',
-          status,
-          durationMs: performance.now() - started,
-        });
-      }
-    }
-  };
 }
