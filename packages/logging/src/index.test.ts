@@ -1,4 +1,4 @@
-// The log lines: their fields, the level variable, redaction, and one line per request on koa.
+// The log lines: their fields, the level variable, redaction, the request line's level, the trace id.
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, readLogLevel, requestLevel, traceIdOf } from './index.js';
