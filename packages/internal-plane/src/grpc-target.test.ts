@@ -89,7 +89,7 @@ describe('round-robin over replicas', () => {
     client = new WhoAmIClient(target.target, credentials.createInsecure(), target.channelOptions);
     const call = () =>
       new Promise<string>((resolve, reject) =>
-        (client as unknown as Record<string, CallableFunction>).whoAmI(
+        (client as unknown as { whoAmI: CallableFunction }).whoAmI(
           Buffer.alloc(0),
           { deadline: Date.now() + 2000 },
           (error: ServiceError | null, value: Buffer) =>
