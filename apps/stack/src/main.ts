@@ -5,9 +5,12 @@
 // kept in the directory's secrets.json, so that a restart opens the keys it sealed),
 // GATEHOUSE_KAFKA_BROKERS / GATEHOUSE_REDIS_URL to use a running Kafka and Redis instead. The gRPC
 // plane's dev CA and the services' certificates are made on first start and kept in {dir}/certs.
+// `--replicas token=2,userinfo=2` (or GATEHOUSE_STACK_REPLICAS; `all=2` for every service) runs
+// that many processes of a service, every one behind the edge (replica-counts.ts).
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { loadOrCreateSecrets } from '@gatehouse/topology';
+import { replicaCountsFrom } from './replica-counts.js';
 import { repoRoot, startStack } from './stack.js';
 
 // Ctrl-C reaches pnpm and its shims too: once they are gone our stdout may be a broken pipe, and
@@ -16,6 +19,7 @@ for (const stream of [process.stdout, process.stderr]) stream.on('error', () => 
 const env = process.env;
 const dir = resolve(repoRoot, env.GATEHOUSE_STACK_DIR ?? '.infra/stack');
 try {
+  const replicas = replicaCountsFrom(process.argv.slice(2), env);
   await mkdir(dir, { recursive: true });
   const secrets = await loadOrCreateSecrets(dir, {
     ...(env.GATEHOUSE_ADMIN_TOKEN ? { adminToken: env.GATEHOUSE_ADMIN_TOKEN } : {}),
@@ -28,6 +32,7 @@ try {
     redisUrl: env.GATEHOUSE_REDIS_URL || undefined,
     adminToken: secrets.adminToken,
     kek: secrets.kek,
+    replicas,
     // Settings an operator may give the services (the others are the stack's to decide).
     env: Object.fromEntries(
       [
@@ -44,7 +49,7 @@ try {
     .services()
     .map(
       (s) =>
-        `  ${s.name.padEnd(10)} pid ${String(s.pid).padEnd(8)} ${s.httpPort ? `http 127.0.0.1:${s.httpPort}` : ''}${s.grpcPort ? `  grpc 127.0.0.1:${s.grpcPort}` : ''}`,
+        `  ${s.label.padEnd(12)} pid ${String(s.pid).padEnd(8)} ${s.httpPort ? `http 127.0.0.1:${s.httpPort}` : ''}${s.grpcPort ? `  grpc 127.0.0.1:${s.grpcPort}` : ''}`,
     )
     .join('\n');
   process.stdout.write(

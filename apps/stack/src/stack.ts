@@ -2,8 +2,9 @@
 // of the topology table as its own Node process running its built `dist/main.js` on its own ports,
 // gRPC between them over mutual TLS (a dev CA in the stack's folder), every port on loopback only,
 // and Debian's nginx as the edge, including the same infra/nginx/routes.conf as the container
-// deployment. `pnpm stack` runs it in the foreground; the end-to-end suite drives it,
-// killing and restarting single services.
+// deployment. A service may run as several replicas, each its own process on its own ports, pooled
+// behind the edge and, for token, behind authorize's round-robin gRPC channel. `pnpm stack` runs it
+// in the foreground; the end-to-end suite drives it, killing, pausing and restarting replicas.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync, rmSync, type WriteStream } from 'node:fs';
@@ -18,6 +19,7 @@ import {
   edgePort,
   nginxLogFormat,
   nginxUpstreams,
+  replicaCount,
   type ServiceName,
   type ServiceSpec,
   services,
@@ -51,10 +53,31 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** Every line the services and the infrastructure print, prefixed with where it came from. */
   log?: (line: string) => void;
+  /**
+   * How many replicas of each service run behind the edge (default: the topology table's count,
+   * 1). Replica 1 keeps the service's name in logs and pid files (`token`), the others are
+   * `token-2`, `token-3`, ...; replica 1 has the table's ports (with `ports: 'default'`), the
+   * others free ones.
+   */
+  replicas?: Partial<Record<ServiceName, number>>;
+}
+
+/**
+ * One replica, or every replica of a service: `'token'` (all of them), `'token-2'` (the second),
+ * `{ service: 'token', replica: 2 }`. Replica 1 is also `'token-1'`.
+ */
+export type ReplicaAddress = ServiceName | `${ServiceName}-${number}` | ReplicaOf;
+export interface ReplicaOf {
+  service: ServiceName;
+  replica: number;
 }
 
 export interface RunningService {
   name: ServiceName;
+  /** 1, 2, ...: which replica of its service. */
+  replica: number;
+  /** Its name in logs and pid files: `token` for replica 1, `token-2` for the second. */
+  label: string;
   pid: number | undefined;
   httpPort?: number;
   grpcPort?: number;
@@ -68,11 +91,22 @@ export interface Stack {
   redisUrl: string;
   /** The files of the gRPC plane's CA and of each service's certificate and key. */
   certificates: DevCertificateFiles;
+  /** Every replica of every service behind the edge. */
   services(): RunningService[];
-  /** Sends `signal` to one service's process and waits for it to exit. */
-  kill(name: ServiceName, signal?: NodeJS.Signals): Promise<void>;
-  /** Starts a stopped service again, with the same settings and ports; waits until it is ready. */
-  restart(name: ServiceName): Promise<void>;
+  /**
+   * Sends `signal` (default SIGKILL) to a replica's process, or to every replica's of a service,
+   * and waits for them to exit. A paused one is continued first, so that it can act on the signal.
+   */
+  kill(target: ReplicaAddress, signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts a replica (or every replica of a service) again, with the same settings and ports,
+   * stopping it first if it runs; waits until it listens.
+   */
+  restart(target: ReplicaAddress): Promise<void>;
+  /** SIGSTOP: the replica's process stays, its connections open, and it answers nothing. */
+  pause(target: ReplicaAddress): Promise<void>;
+  /** SIGCONT: a paused replica goes on. */
+  resume(target: ReplicaAddress): Promise<void>;
   /**
    * Starts one more replica of a service, with its settings on ports of its own (not behind the
    * edge); it stops with the stack or when its `stop` is called.
@@ -85,17 +119,40 @@ export interface Stack {
 
 interface Managed {
   spec: ServiceSpec;
+  replica: number;
   /** Its name in logs and pid files: the service's, or `token-2` for a second replica. */
-  label?: string;
+  label: string;
   env: NodeJS.ProcessEnv;
   httpPort?: number;
   grpcPort?: number;
   child?: ChildProcess;
   exited?: Promise<void>;
   stopping: boolean;
+  paused?: boolean;
+}
+
+/** `token` for replica 1, `token-2` for the second. */
+export function replicaLabel(service: ServiceName, replica: number): string {
+  return replica === 1 ? service : `${service}-${replica}`;
+}
+
+/** The replica counts of `options.replicas` over the table's, checked. */
+function replicaCounts(
+  replicas: Partial<Record<ServiceName, number>> = {},
+): Record<ServiceName, number> {
+  for (const [name, count] of Object.entries(replicas)) {
+    if (!services.some((spec) => spec.name === name))
+      throw new Error(`replicas: no service ${name} (${services.map((s) => s.name).join(', ')})`);
+    if (!Number.isInteger(count) || count! < 1 || count! > 16)
+      throw new Error(`replicas: ${name}=${count} is not a count from 1 to 16`);
+  }
+  return Object.fromEntries(
+    services.map((spec) => [spec.name, replicas[spec.name] ?? replicaCount(spec)]),
+  ) as Record<ServiceName, number>;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
+  const counts = replicaCounts(options.replicas);
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const logs = join(options.dir, 'logs');
   await mkdir(logs, { recursive: true });
@@ -160,10 +217,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       options.certsDir ?? join(options.dir, 'certs'),
       services.filter(hasGrpc).map((spec) => spec.name),
     );
-    const managed = new Map<ServiceName, Managed>();
+    // Every replica of a service, in order: replica 1 first.
+    const managed = new Map<ServiceName, Managed[]>();
     for (const spec of services) {
-      const httpPort = spec.http ? await port(spec.http.port) : undefined;
-      const grpcPort = spec.grpc ? await port(spec.grpc.port) : undefined;
       const env: NodeJS.ProcessEnv = {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -187,22 +243,52 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       // budgets per source address count the client's address, not the edge's.
       if (spec.optional.includes('GATEHOUSE_TRUSTED_PROXIES'))
         env.GATEHOUSE_TRUSTED_PROXIES ??= '127.0.0.1,::1';
-      if (spec.http) env[spec.http.env] = String(httpPort);
-      if (spec.grpc) env[spec.grpc.env] = String(grpcPort);
       if (spec.requires.includes('GATEHOUSE_ADMIN_TOKEN')) env.GATEHOUSE_ADMIN_TOKEN = adminToken;
       if (spec.requires.includes('GATEHOUSE_KEK')) env.GATEHOUSE_KEK = kek;
-      managed.set(spec.name, { spec, env, httpPort, grpcPort, stopping: false });
+      const pool: Managed[] = [];
+      for (let replica = 1; replica <= counts[spec.name]; replica++) {
+        // Replica 1 on the table's ports (default mode), the others wherever is free.
+        const httpPort = spec.http
+          ? replica === 1
+            ? await port(spec.http.port)
+            : await freePort()
+          : undefined;
+        const grpcPort = spec.grpc
+          ? replica === 1
+            ? await port(spec.grpc.port)
+            : await freePort()
+          : undefined;
+        const own = { ...env };
+        if (spec.http) own[spec.http.env] = String(httpPort);
+        if (spec.grpc) own[spec.grpc.env] = String(grpcPort);
+        pool.push({
+          spec,
+          replica,
+          label: replicaLabel(spec.name, replica),
+          env: own,
+          httpPort,
+          grpcPort,
+          stopping: false,
+        });
+      }
+      managed.set(spec.name, pool);
     }
-    const token = managed.get('token')!;
-    managed.get('authorize')!.env.GATEHOUSE_TOKEN_GRPC_URL = `127.0.0.1:${token.grpcPort}`;
+    const replicasOf = (name: ServiceName) => managed.get(name)!;
+    const everyReplica = () => [...managed.values()].flat();
+    // authorize mints through every token replica, round-robin (see @gatehouse/internal-plane).
+    const tokenGrpc = replicasOf('token')
+      .map((replica) => `127.0.0.1:${replica.grpcPort}`)
+      .join(',');
+    for (const authorize of replicasOf('authorize'))
+      authorize.env.GATEHOUSE_TOKEN_GRPC_URL = tokenGrpc;
 
     const launch = async (service: Managed) => {
-      const { spec } = service;
-      const label = service.label ?? spec.name;
+      const { spec, label } = service;
       const main = join(repoRoot, 'services', spec.name, 'dist', 'main.js');
       const file = createWriteStream(join(logs, `${label}.log`), { flags: 'a' });
       files.push(file);
       service.stopping = false;
+      service.paused = false;
       const child = spawn(process.execPath, [main], {
         cwd: join(repoRoot, 'services', spec.name),
         env: service.env,
@@ -247,6 +333,9 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       const child = service.child;
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       service.stopping = true;
+      // A stopped process acts on no signal but SIGKILL until it is continued.
+      if (service.paused) child.kill('SIGCONT');
+      service.paused = false;
       child.kill(signal);
       const killed = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await service.exited;
@@ -254,12 +343,16 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     };
     const replicas: Managed[] = [];
     cleanups.push(async () => {
-      await Promise.all([...managed.values(), ...replicas].map((service) => halt(service)));
+      await Promise.all([...everyReplica(), ...replicas].map((service) => halt(service)));
     });
 
     // The projector first: it creates the topics every other service expects.
-    await launch(managed.get('projector')!);
-    await Promise.all([...managed.values()].filter((s) => s.spec.name !== 'projector').map(launch));
+    await launch(replicasOf('projector')[0]!);
+    await Promise.all(
+      everyReplica()
+        .filter((s) => s.spec.name !== 'projector' || s.replica > 1)
+        .map(launch),
+    );
 
     // The edge.
     const nginxDir = join(options.dir, 'nginx');
@@ -268,19 +361,42 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       port: publicPort,
       host: '127.0.0.1',
       pidFile: join(pids, 'nginx.pid'),
+      // A pool per service, every replica in it.
       upstreams: Object.fromEntries(
-        [...managed.values()]
+        [...managed.entries()]
           // The projector's port (probes, metrics) is internal: no upstream of the edge.
-          .filter((s) => s.httpPort !== undefined && s.spec.name !== 'projector')
-          .map((s) => [s.spec.name, `127.0.0.1:${s.httpPort}`]),
+          .filter(([name, pool]) => pool[0]!.httpPort !== undefined && name !== 'projector')
+          .map(([name, pool]) => [name, pool.map((s) => `127.0.0.1:${s.httpPort}`)]),
       ),
     });
     cleanups.push(() => nginx.stop());
     await Promise.race([untilAnswers(`${url}/`), timeout(20_000, 'nginx did not answer')]);
 
+    /** The replicas a kill, restart, pause or resume is for; an unknown one is an error. */
+    const addressed = (target: ReplicaAddress): Managed[] => {
+      const { service, replica } = parseReplicaAddress(target);
+      const pool = managed.get(service);
+      if (!pool) throw new Error(`no service ${service}`);
+      if (replica === undefined) return pool;
+      const one = pool.find((s) => s.replica === replica);
+      if (!one)
+        throw new Error(
+          `${service} has no replica ${replica} (it runs ${pool.length} behind the edge)`,
+        );
+      return [one];
+    };
+    const signalRunning = (service: Managed, signal: NodeJS.Signals, paused: boolean) => {
+      const child = service.child;
+      if (!child || child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`${service.label} is not running`);
+      child.kill(signal);
+      service.paused = paused;
+      log(`stack | ${service.label} ${paused ? 'paused (SIGSTOP)' : 'resumed (SIGCONT)'}`);
+    };
+
     const ready = async (timeoutMs = 60_000) => {
       const deadline = Date.now() + timeoutMs;
-      for (const service of managed.values()) {
+      for (const service of everyReplica()) {
         if (service.httpPort === undefined) continue;
         const readyz = `http://127.0.0.1:${service.httpPort}/readyz`;
         for (;;) {
@@ -296,7 +412,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           );
           if (status === 200) break;
           if (Date.now() > deadline)
-            throw new Error(`${service.spec.name} is not ready: /readyz ${status}`);
+            throw new Error(`${service.label} is not ready: /readyz ${status}`);
           await sleep(100);
         }
       }
@@ -311,23 +427,36 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       redisUrl,
       certificates,
       services: () =>
-        [...managed.values()].map((s) => ({
+        everyReplica().map((s) => ({
           name: s.spec.name,
+          replica: s.replica,
+          label: s.label,
           pid: s.child?.exitCode === null && s.child.signalCode === null ? s.child.pid : undefined,
           httpPort: s.httpPort,
           grpcPort: s.grpcPort,
         })),
-      kill: (name, signal = 'SIGKILL') => halt(managed.get(name)!, signal),
-      restart: async (name) => {
-        const service = managed.get(name)!;
-        await halt(service);
-        await launch(service);
+      kill: async (target, signal = 'SIGKILL') => {
+        await Promise.all(addressed(target).map((service) => halt(service, signal)));
+      },
+      restart: async (target) => {
+        const chosen = addressed(target);
+        await Promise.all(chosen.map((service) => halt(service)));
+        await Promise.all(chosen.map(launch));
+      },
+      pause: async (target) => {
+        for (const service of addressed(target)) signalRunning(service, 'SIGSTOP', true);
+      },
+      resume: async (target) => {
+        for (const service of addressed(target)) signalRunning(service, 'SIGCONT', false);
       },
       addReplica: async (name) => {
-        const { spec, env } = managed.get(name)!;
+        const { spec, env } = replicasOf(name)[0]!;
+        const taken = [...replicasOf(name), ...replicas.filter((r) => r.spec.name === name)];
+        const number = Math.max(...taken.map((r) => r.replica)) + 1;
         const replica: Managed = {
           spec,
-          label: `${name}-${replicas.filter((r) => r.spec.name === name).length + 2}`,
+          replica: number,
+          label: replicaLabel(name, number),
           env: { ...env },
           httpPort: spec.http ? await freePort() : undefined,
           grpcPort: spec.grpc ? await freePort() : undefined,
@@ -339,6 +468,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         await launch(replica);
         return {
           name,
+          replica: replica.replica,
+          label: replica.label,
           pid: replica.child?.pid,
           httpPort: replica.httpPort,
           grpcPort: replica.grpcPort,
@@ -352,6 +483,21 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     await stop();
     throw error;
   }
+}
+
+/** `token-2` as `{ service: 'token', replica: 2 }`; `token` as every replica of token. */
+export function parseReplicaAddress(target: ReplicaAddress): {
+  service: ServiceName;
+  replica?: number;
+} {
+  if (typeof target !== 'string') return { service: target.service, replica: target.replica };
+  const match = /^([a-z]+)(?:-(\d+))?$/.exec(target);
+  const service = match?.[1] as ServiceName | undefined;
+  if (!match || !services.some((spec) => spec.name === service))
+    throw new Error(`${JSON.stringify(target)} names no service or replica (e.g. token, token-2)`);
+  return match[2] === undefined
+    ? { service: service! }
+    : { service: service!, replica: Number(match[2]) };
 }
 
 /**
@@ -427,7 +573,8 @@ export async function startNginx(options: {
   dir: string;
   port: number;
   host: string;
-  upstreams: Record<string, string>;
+  /** Each service's pool: one address, or one per replica. */
+  upstreams: Record<string, string | readonly string[]>;
   /** Where the reaper finds nginx's pid while it runs. */
   pidFile: string;
 }): Promise<{ stop(): Promise<void> }> {

@@ -153,4 +153,5 @@ export function readBindAddress(env: Environment): string {
 export function grpcAddress(host: string, port: number): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
+export { type GrpcTarget, grpcTarget, readGrpcTarget } from './grpc-target.js';
 export { rpcClientMetrics, rpcNames, timedImplementation } from './rpc-metrics.js';

@@ -4,7 +4,13 @@ import { readTenancyConfig, type TenancyConfig } from '@gatehouse/directory';
 import { type KafkaConnection, readKafkaConnection } from '@gatehouse/event-bus';
 import { topicSpecs } from '@gatehouse/events';
 import { readTrustedProxies, type TrustedProxies } from '@gatehouse/http';
-import { type GrpcTls, readBindAddress, readGrpcTls } from '@gatehouse/internal-plane';
+import {
+  type GrpcTarget,
+  type GrpcTls,
+  readBindAddress,
+  readGrpcTarget,
+  readGrpcTls,
+} from '@gatehouse/internal-plane';
 import { type RedisConnection, readRedisConnection } from '@gatehouse/projection-store';
 import { type RateLimitConfig, readRateLimitConfig } from '@gatehouse/rate-limits';
 import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
@@ -12,8 +18,12 @@ import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys'
 export interface AuthorizeConfig {
   /** GATEHOUSE_AUTHORIZE_PORT, default 9014: /authorize, /api/v1/authn, sign-in, consent, /logout. */
   port: number;
-  /** GATEHOUSE_TOKEN_GRPC_URL, default 127.0.0.1:9111: the token service's gRPC TokenService. */
-  tokenGrpc: string;
+  /**
+   * GATEHOUSE_TOKEN_GRPC_URL, default 127.0.0.1:9111: the token service's gRPC TokenService, as
+   * `host:port` (every address the name resolves to: compose's and Kubernetes's replicas) or a
+   * comma-separated list of `ip:port` (the stack's replicas); calls go round-robin over them.
+   */
+  tokenGrpc: GrpcTarget;
   /** GATEHOUSE_PUBLIC_URL, GATEHOUSE_TENANT_MODE, GATEHOUSE_TENANT_DOMAIN: where tenants live. */
   tenancy: TenancyConfig;
   /** GATEHOUSE_KEK (required): the key ring reads the servers' keys (for id_token_hint). */
@@ -41,11 +51,7 @@ export interface AuthorizeConfig {
 
 export function readAuthorizeConfig(env: Environment): AuthorizeConfig {
   const keks = readKekSetting(env);
-  const tokenGrpc = setting.string(env, 'GATEHOUSE_TOKEN_GRPC_URL', {
-    default: '127.0.0.1:9111',
-    pattern: /^[A-Za-z0-9.-]+:\d{1,5}$/,
-    hint: 'host:port',
-  });
+  const tokenGrpc = readGrpcTarget(env, 'GATEHOUSE_TOKEN_GRPC_URL', { default: '127.0.0.1:9111' });
   return {
     port: setting.integer(env, 'GATEHOUSE_AUTHORIZE_PORT', { default: 9014, min: 0, max: 65535 }),
     tokenGrpc,

@@ -8,7 +8,13 @@ import {
   type TokenServiceServer,
 } from '@gatehouse/contracts';
 import { OAuthError, ServerError, TemporarilyUnavailable } from '@gatehouse/http';
-import { type GrpcTls, grpcChannelCredentials, rpcClientMetrics } from '@gatehouse/internal-plane';
+import {
+  type GrpcTarget,
+  type GrpcTls,
+  grpcChannelCredentials,
+  grpcTarget,
+  rpcClientMetrics,
+} from '@gatehouse/internal-plane';
 import { grpcClientTracing } from '@gatehouse/tracing';
 import { connectivityState, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 
@@ -30,16 +36,21 @@ const refusal = (error: Partial<ServiceError>) => {
 };
 
 /**
- * MintTokens over gRPC at `address` (host:port), each call bounded by `deadlineMs`, over mutual TLS
- * with `tls` (the token service answers MintTokens only to a certificate naming `authorize`).
+ * MintTokens over gRPC at `peer` (host:port, or the replicas' `ip:port,ip:port`, round-robin), each
+ * call bounded by `deadlineMs`, over mutual TLS with `tls` (the token service answers MintTokens
+ * only to a certificate naming `authorize`). A call a replica received and then lost by dying fails
+ * UNAVAILABLE, answered 503: MintTokens is not idempotent, so it is never retried (see grpc-target).
  */
 export function grpcTokenMinter(
-  address: string,
+  peer: string | GrpcTarget,
   tls: GrpcTls,
   deadlineMs = 5_000,
   log: (entry: Record<string, unknown>) => void = () => {},
 ): TokenMinter {
-  const client = new TokenServiceClient(address, grpcChannelCredentials(tls), {
+  const target = typeof peer === 'string' ? grpcTarget(peer, 'GATEHOUSE_TOKEN_GRPC_URL') : peer;
+  const address = target.addresses.join(',');
+  const client = new TokenServiceClient(target.target, grpcChannelCredentials(tls), {
+    ...target.channelOptions,
     interceptors: [grpcClientTracing('authorize'), rpcClientMetrics()],
   });
   // The channel connects now, not at the first sign-in that needs it (DNS, TCP and TLS out of the

@@ -4,7 +4,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { dockerfile, pinnedPnpm } from './dockerfile.js';
-import { edgePort, grpcTlsSettings, type ServiceSpec, serviceSpec, services } from './services.js';
+import { upstreamFailover } from './nginx.js';
+import {
+  edgePort,
+  grpcTlsSettings,
+  replicaCount,
+  replicasVariable,
+  type ServiceSpec,
+  serviceSpec,
+  services,
+} from './services.js';
 
 const root = new URL('../../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -20,6 +29,8 @@ interface ComposeService {
   networks?: string[] | Record<string, { ipv4_address?: string } | null>;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  deploy?: { replicas?: string | number };
+  container_name?: string;
 }
 
 // Compose reads YAML merge keys (`<<: *service`), so the test does too.
@@ -109,6 +120,12 @@ describe('docker-compose.yml', () => {
       expect(environment.GATEHOUSE_GRPC_TLS_KEY).toBe(`/run/gatehouse/certs/${name}-key.pem`);
     });
 
+    it("runs the replicas its GATEHOUSE_<NAME>_REPLICAS says, by default the table's count", () => {
+      expect(service.deploy?.replicas).toBe(`\${${replicasVariable(spec)}:-${replicaCount(spec)}}`);
+      // Replicas share the service's name: no fixed container name, no published port.
+      expect(service.container_name).toBeUndefined();
+    });
+
     it('starts once Kafka and Redis are healthy', () => {
       expect(service.depends_on?.kafka).toEqual({ condition: 'service_healthy' });
       expect(service.depends_on?.redis).toEqual({ condition: 'service_healthy' });
@@ -188,10 +205,18 @@ describe('infra/nginx/nginx.conf', () => {
   const conf = read('infra/nginx/nginx.conf');
 
   it("sends each upstream to its compose service on the table's HTTP port", () => {
-    const declared = [...conf.matchAll(/upstream (\w+) \{ server ([\w.-]+):(\d+);/g)].map(
+    const declared = [...conf.matchAll(/upstream (\w+) \{ server ([\w.-]+):(\d+)[ ;]/g)].map(
       ([, upstream, host, port]) => [upstream, host, Number(port)],
     );
     expect(declared).toEqual(upstreams.map((spec) => [spec.name, spec.name, spec.http?.port]));
+  });
+
+  it('takes a failing replica out of its pool as the stack does (max_fails, fail_timeout)', () => {
+    const { maxFails, failTimeout } = upstreamFailover;
+    for (const spec of upstreams)
+      expect(conf).toContain(
+        `upstream ${spec.name} { server ${spec.name}:${spec.http?.port} max_fails=${maxFails} fail_timeout=${failTimeout};`,
+      );
   });
 
   it('listens on the edge port, includes routes.conf where compose mounts it, writes only /tmp', () => {

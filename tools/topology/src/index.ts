@@ -1,6 +1,6 @@
 export { dockerfile, nodeImage, pinnedPnpm } from './dockerfile.js';
 export { loadOrCreateSecrets, type Secrets } from './local-secrets.js';
-export { nginxLogFormat, nginxRoutes, nginxUpstreams } from './nginx.js';
+export { nginxLogFormat, nginxRoutes, nginxUpstreams, upstreamFailover } from './nginx.js';
 export {
   type ErrorShape,
   fallbackUpstream,
@@ -12,6 +12,8 @@ export {
 export {
   edgePort,
   grpcTlsSettings,
+  replicaCount,
+  replicasVariable,
   type ServiceName,
   type ServiceSpec,
   serviceSpec,

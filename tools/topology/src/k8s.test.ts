@@ -16,7 +16,7 @@ import {
   secretSettings,
 } from './k8s.js';
 import { kindSchema, schemaFileName } from './k8s-schemas.js';
-import { services } from './services.js';
+import { replicaCount, services } from './services.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const k8s = join(root, 'infra/k8s');
@@ -136,11 +136,13 @@ describe('infra/k8s', () => {
       const hpa = find('HorizontalPodAutoscaler', name);
       if (!requestServing.includes(spec)) {
         expect(hpa).toBeUndefined();
-        return expect(find('Deployment', name).spec.replicas).toBeGreaterThanOrEqual(2);
+        return expect(find('Deployment', name).spec.replicas).toBe(Math.max(2, replicaCount(spec)));
       }
       expect(hpa.apiVersion).toBe('autoscaling/v2');
       expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
       expect(hpa.spec.metrics[0].resource.name).toBe('cpu');
+      // The table's count (compose's and the stack's default) is the autoscaler's floor, never below 2.
+      expect(hpa.spec.minReplicas).toBe(Math.max(2, replicaCount(spec)));
       expect(find('Deployment', name).spec.replicas).toBeUndefined();
     });
 

@@ -6,7 +6,13 @@
 import { stringify } from 'yaml';
 import { nginxRoutes } from './nginx.js';
 import { fallbackUpstream, routes } from './routes.js';
-import { grpcTlsSettings, type ServiceName, type ServiceSpec, services } from './services.js';
+import {
+  grpcTlsSettings,
+  replicaCount,
+  type ServiceName,
+  type ServiceSpec,
+  services,
+} from './services.js';
 
 type Manifest = Record<string, unknown>;
 
@@ -53,6 +59,17 @@ const sizing: Record<
 };
 /** Replicas of what no autoscaler scales (the projector), and the autoscalers' floor. */
 const minReplicas = 2;
+
+/**
+ * A service's replicas in the cluster: the table's count (`replicas`, which compose and the stack
+ * run), never below two, so that one pod's loss or a node's drain leaves the service up. For an
+ * autoscaled service it is the autoscaler's floor: its Deployment names no count, or every
+ * `kubectl apply` would reset the one the autoscaler chose.
+ */
+function clusterReplicas(name: ServiceName | 'edge'): number {
+  const spec = services.find((s) => s.name === name);
+  return Math.max(minReplicas, spec ? replicaCount(spec) : 0);
+}
 
 /** The services the edge sends requests to: each gets an autoscaler and the edge's ingress. */
 export const requestServing: readonly ServiceSpec[] = services.filter(
@@ -153,7 +170,7 @@ function serviceDeployment(spec: ServiceSpec): Manifest {
     metadata: { name: spec.name, labels: labels(spec.name, 'service') },
     spec: {
       // The autoscaler owns the count of the request-serving ones.
-      ...(autoscaled ? {} : { replicas: minReplicas }),
+      ...(autoscaled ? {} : { replicas: clusterReplicas(spec.name) }),
       revisionHistoryLimit: 5,
       selector: { matchLabels: selector(spec.name) },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
@@ -239,8 +256,8 @@ function autoscaler(name: ServiceName | 'edge', component: 'service' | 'edge'): 
     metadata: { name, labels: labels(name, component) },
     spec: {
       scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
-      minReplicas,
-      maxReplicas: sizing[name].maxReplicas ?? minReplicas,
+      minReplicas: clusterReplicas(name),
+      maxReplicas: Math.max(sizing[name].maxReplicas ?? minReplicas, clusterReplicas(name)),
       metrics: [
         {
           type: 'Resource',

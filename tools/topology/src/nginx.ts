@@ -41,6 +41,12 @@ export function nginxRoutes(): string {
     '# A service that refuses the connection or does not answer: the error of the path, in JSON',
     "# (never nginx's HTML page). The services' own answers, 503s included, pass as they are.",
     'proxy_connect_timeout 5s;',
+    '# A replica that refuses, resets, times out or answers 502: the request goes to the next one of',
+    '# its pool, at most once more. nginx never does that for a POST (or PATCH) once it was sent (it',
+    "# may have been acted on; `non_idempotent` stays off). A 503 is the service's own considered",
+    '# answer (Kafka, Redis or its read models), shared by its replicas: it passes as it is.',
+    'proxy_next_upstream error timeout http_502;',
+    'proxy_next_upstream_tries 2;',
     '',
     "# The probes and metrics are the orchestrator's, on each service's own port: not public.",
     `location ~ ${quote(internalPathPattern)} {`,
@@ -125,15 +131,28 @@ function quote(pattern: string): string {
 }
 
 /**
- * The `upstream` blocks for services at the given addresses (`host:port`). An idle connection is
+ * How the edge treats a replica that fails: one failed attempt (refused, reset, timed out, 502)
+ * takes it out of its pool for 5 s, then nginx tries it again. nginx ignores both for a pool of one
+ * (the only server is never taken out).
+ */
+export const upstreamFailover = { maxFails: 1, failTimeout: '5s' } as const;
+
+/**
+ * The `upstream` blocks for services at the given addresses (`host:port`, or one per replica): nginx
+ * spreads requests round-robin over a pool and, per routes.conf's `proxy_next_upstream`, sends a
+ * request a replica failed to the next one unless it is a POST already sent. An idle connection is
  * dropped by nginx (4 s) before Node's server drops it (5 s): nginx never sends a request (a POST,
  * which it does not retry) on a connection the service has just closed.
  */
-export function nginxUpstreams(addresses: Record<string, string>): string {
+export function nginxUpstreams(addresses: Record<string, string | readonly string[]>): string {
+  const { maxFails, failTimeout } = upstreamFailover;
   return Object.entries(addresses)
-    .map(
-      ([name, address]) =>
-        `upstream ${name} {\n  server ${address};\n  keepalive 32;\n  keepalive_timeout 4s;\n}\n`,
-    )
+    .map(([name, pool]) => {
+      const servers = (typeof pool === 'string' ? [pool] : pool).map(
+        (address) => `  server ${address} max_fails=${maxFails} fail_timeout=${failTimeout};\n`,
+      );
+      if (servers.length === 0) throw new Error(`upstream ${name} has no server`);
+      return `upstream ${name} {\n${servers.join('')}  keepalive 32;\n  keepalive_timeout 4s;\n}\n`;
+    })
     .join('');
 }

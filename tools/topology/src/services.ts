@@ -18,6 +18,13 @@ export interface ServiceSpec {
   requires: readonly string[];
   /** Settings it reads when present. */
   optional: readonly string[];
+  /**
+   * How many replicas run by default, each its own process or container: docker-compose.yml's
+   * `deploy.replicas` (GATEHOUSE_<NAME>_REPLICAS overrides it, see `replicasVariable`) and the
+   * floor of the Kubernetes Deployments and autoscalers. Default 1 (`pnpm stack --replicas` sets
+   * the stack's own).
+   */
+  replicas?: number;
 }
 
 const tenancy = ['GATEHOUSE_PUBLIC_URL', 'GATEHOUSE_TENANT_MODE', 'GATEHOUSE_TENANT_DOMAIN'];
@@ -114,6 +121,16 @@ export const services: readonly ServiceSpec[] = [
 
 /** The edge's port: the public URL of the default configuration, http://localhost:9000. */
 export const edgePort = 9000;
+
+/** How many replicas of a service run unless told otherwise. */
+export function replicaCount(spec: ServiceSpec): number {
+  return spec.replicas ?? 1;
+}
+
+/** The compose variable that scales a service: GATEHOUSE_TOKEN_REPLICAS for token. */
+export function replicasVariable(spec: ServiceSpec): string {
+  return `GATEHOUSE_${spec.name.toUpperCase()}_REPLICAS`;
+}
 
 export function serviceSpec(name: ServiceName): ServiceSpec {
   const spec = services.find((s) => s.name === name);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { nginxLogFormat, nginxRoutes } from './nginx.js';
+import { nginxLogFormat, nginxRoutes, nginxUpstreams } from './nginx.js';
 import { internalPathPattern, routes, upstreamOf } from './routes.js';
 
 describe('route table', () => {
@@ -85,5 +85,39 @@ describe('nginx edge', () => {
       '/a/metrics/x',
     ])
       expect(regex.test(path), path).toBe(false);
+  });
+});
+
+describe('nginx upstream pools', () => {
+  it('lists every replica of a service in its pool, each leaving it for 5 s after a failure', () => {
+    expect(
+      nginxUpstreams({ token: ['127.0.0.1:4001', '127.0.0.1:4002'], admin: '127.0.0.1:4003' }),
+    ).toBe(
+      [
+        'upstream token {',
+        '  server 127.0.0.1:4001 max_fails=1 fail_timeout=5s;',
+        '  server 127.0.0.1:4002 max_fails=1 fail_timeout=5s;',
+        '  keepalive 32;',
+        '  keepalive_timeout 4s;',
+        '}',
+        'upstream admin {',
+        '  server 127.0.0.1:4003 max_fails=1 fail_timeout=5s;',
+        '  keepalive 32;',
+        '  keepalive_timeout 4s;',
+        '}',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('refuses a pool with no server', () => {
+    expect(() => nginxUpstreams({ token: [] })).toThrow('upstream token has no server');
+  });
+
+  it('passes a failed request to the next replica, never a POST already sent', () => {
+    const conf = nginxRoutes();
+    expect(conf).toContain('proxy_next_upstream error timeout http_502;');
+    expect(conf).not.toMatch(/proxy_next_upstream[^;]*non_idempotent/);
+    expect(conf).toContain('proxy_next_upstream_tries 2;');
   });
 });
