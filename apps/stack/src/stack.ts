@@ -258,7 +258,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             ? await port(spec.grpc.port)
             : await freePort()
           : undefined;
-        const own = { ...env };
+        // Its name among the service's replicas, stable across its restarts: its own Kafka groups
+        // (the caches' followers) are named after it, and taken again, not leaked, by a restart.
+        const own: NodeJS.ProcessEnv = {
+          ...env,
+          GATEHOUSE_REPLICA_ID: replicaLabel(spec.name, replica),
+        };
         if (spec.http) own[spec.http.env] = String(httpPort);
         if (spec.grpc) own[spec.grpc.env] = String(grpcPort);
         pool.push({
@@ -457,7 +462,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           spec,
           replica: number,
           label: replicaLabel(name, number),
-          env: { ...env },
+          env: { ...env, GATEHOUSE_REPLICA_ID: replicaLabel(name, number) },
           httpPort: spec.http ? await freePort() : undefined,
           grpcPort: spec.grpc ? await freePort() : undefined,
           stopping: false,
