@@ -7,6 +7,11 @@
 // tried and why each failed. Images: GATEHOUSE_TEST_KAFKA_IMAGE (default apache/kafka:4.4.0, or an
 // image with its interface, as infra/containers/images.sh builds) and GATEHOUSE_TEST_REDIS_IMAGE
 // (default redis:7.4-alpine).
+// `kafkaBrokers: N` (N > 1) asks for a cluster of N brokers instead (the chaos suite: replication
+// 3, min.insync.replicas 2): GATEHOUSE_KAFKA_CLUSTER_DIR, a cluster `infra/local/kafka.sh start
+// --brokers N --dir DIR` started (it is reused, and its nodes can be stopped), or else a new one from
+// infra/local. GATEHOUSE_KAFKA_BROKERS is not taken for a cluster: nothing says how many brokers
+// stand behind it, or lets a test stop one.
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer } from 'node:net';
@@ -30,6 +35,8 @@ export interface KafkaHandle {
   localDir?: string;
   /** Present when the broker is a container the testkit started: tests may stop and start it. */
   containerId?: string;
+  /** Brokers in the cluster, when the testkit knows (1 for a single broker it started). */
+  nodes?: number;
 }
 
 export interface RedisHandle {
@@ -53,6 +60,11 @@ export interface AcquireOptions {
   containers?: boolean;
   /** The folder of kafka.sh and redis.sh. Default the repository's infra/local. */
   localInfraDir?: string;
+  /**
+   * Kafka brokers wanted. Default 1. More: a KRaft cluster of that many nodes from infra/local
+   * (or GATEHOUSE_KAFKA_CLUSTER_DIR); testcontainers cannot start a cluster yet.
+   */
+  kafkaBrokers?: number;
 }
 
 export async function acquireInfrastructure(
@@ -71,9 +83,14 @@ export async function acquireInfrastructure(
     const choice = env.GATEHOUSE_TEST_INFRA?.trim() || undefined;
     if (choice !== undefined && choice !== 'containers' && choice !== 'local')
       throw new Error(`GATEHOUSE_TEST_INFRA: ${JSON.stringify(choice)} is not containers or local`);
+    const brokers = options.kafkaBrokers ?? 1;
+    const cluster = brokers > 1;
     const fromEnv = choice
       ? { kafka: undefined, redis: undefined }
-      : { kafka: env.GATEHOUSE_KAFKA_BROKERS, redis: env.GATEHOUSE_REDIS_URL };
+      : {
+          kafka: cluster ? undefined : env.GATEHOUSE_KAFKA_BROKERS,
+          redis: env.GATEHOUSE_REDIS_URL,
+        };
     if (choice) attempts.push(`GATEHOUSE_TEST_INFRA=${choice}: only that is tried`);
     let kafka: KafkaHandle | undefined = fromEnv.kafka
       ? {
@@ -88,13 +105,29 @@ export async function acquireInfrastructure(
     let redis: RedisHandle | undefined = fromEnv.redis
       ? { url: fromEnv.redis, version: '', source: 'environment' }
       : undefined;
-    if (!choice && !fromEnv.kafka) attempts.push('GATEHOUSE_KAFKA_BROKERS: not set');
+    const clusterDir = cluster ? env.GATEHOUSE_KAFKA_CLUSTER_DIR?.trim() || undefined : undefined;
+    if (clusterDir) {
+      // Started already (or restarted: its nodes keep their data and ports); not ours to stop.
+      const out = await script(infraDir, 'kafka.sh', ['start', '--dir', clusterDir]);
+      if (Number(out.KAFKA_NODES) !== brokers)
+        throw new Error(
+          `GATEHOUSE_KAFKA_CLUSTER_DIR: ${clusterDir} holds ${out.KAFKA_NODES} node(s), not ${brokers}`,
+        );
+      kafka = clusterHandle(out, clusterDir);
+    }
+    if (cluster && !clusterDir)
+      attempts.push(`a cluster of ${brokers}: GATEHOUSE_KAFKA_CLUSTER_DIR not set`);
+    else if (!cluster && !choice && !fromEnv.kafka)
+      attempts.push('GATEHOUSE_KAFKA_BROKERS: not set');
     if (!choice && !fromEnv.redis) attempts.push('GATEHOUSE_REDIS_URL: not set');
 
     if (choice === 'local') {
       // infra/local only.
     } else if ((!kafka || !redis) && options.containers === false) {
       attempts.push('testcontainers: not tried (disabled)');
+    } else if (cluster && !kafka) {
+      // Redis too then comes from infra/local, with the cluster.
+      attempts.push(`testcontainers: cannot start a ${brokers}-broker cluster yet`);
     } else if (!kafka || !redis) {
       const containers = await startWithContainers({ kafka: !kafka, redis: !redis }, log).catch(
         (error: unknown) => {
@@ -109,12 +142,15 @@ export async function acquireInfrastructure(
       }
     }
     if ((!kafka || !redis) && choice !== 'containers') {
-      const local = await startLocally({ kafka: !kafka, redis: !redis }, infraDir, log).catch(
-        (error: unknown) => {
-          attempts.push(`infra/local: ${firstLine(error)}`);
-          return undefined;
-        },
-      );
+      const local = await startLocally(
+        { kafka: !kafka, redis: !redis },
+        infraDir,
+        log,
+        brokers,
+      ).catch((error: unknown) => {
+        attempts.push(`infra/local: ${firstLine(error)}`);
+        return undefined;
+      });
       if (local) {
         stops.push(local.stop);
         kafka ??= local.kafka;
@@ -214,6 +250,7 @@ async function startLocally(
   need: { kafka: boolean; redis: boolean },
   infraDir: string,
   log: Log,
+  brokers: number,
 ): Promise<{ kafka?: KafkaHandle; redis?: RedisHandle; stop: () => Promise<void> }> {
   const base = await mkdtemp(join(tmpdir(), 'gatehouse-test-infra-'));
   const stops: (() => Promise<void>)[] = [];
@@ -238,15 +275,12 @@ async function startLocally(
       const dir = join(base, 'kafka');
       log('testkit: starting Kafka from infra/local (first run resolves its jars with Maven)');
       starting.push(
-        script(infraDir, 'kafka.sh', ['start', '--dir', dir]).then((out) => {
-          stops.push(() => script(infraDir, 'kafka.sh', ['stop', '--dir', dir]).then(() => {}));
-          kafka = {
-            brokers: [out.KAFKA_BROKERS!],
-            version: out.KAFKA_VERSION!,
-            source: 'infra/local',
-            localDir: dir,
-          };
-        }),
+        script(infraDir, 'kafka.sh', ['start', '--dir', dir, '--brokers', String(brokers)]).then(
+          (out) => {
+            stops.push(() => script(infraDir, 'kafka.sh', ['stop', '--dir', dir]).then(() => {}));
+            kafka = clusterHandle(out, dir);
+          },
+        ),
       );
     }
     const results = await Promise.allSettled(starting);
@@ -257,6 +291,16 @@ async function startLocally(
     await stop();
     throw error;
   }
+}
+
+function clusterHandle(out: Record<string, string>, dir: string): KafkaHandle {
+  return {
+    brokers: out.KAFKA_BROKERS!.split(','),
+    version: out.KAFKA_VERSION!,
+    source: 'infra/local',
+    localDir: dir,
+    nodes: Number(out.KAFKA_NODES ?? '1'),
+  };
 }
 
 /** Runs an infra/local script and returns the KEY=value lines it printed. */
@@ -311,6 +355,53 @@ export async function stopKafka(kafka: KafkaHandle): Promise<void> {
     await script(defaultInfraDir, 'kafka.sh', ['stop', '--dir', kafka.localDir, '--kill']);
   else if (kafka.containerId) await (await brokerContainer(kafka.containerId)).kill();
   else throw new Error('the broker was not started by the testkit: it cannot be stopped');
+}
+
+/**
+ * Stops node `node` (1..nodes) of a cluster the testkit knows the directory of: killed, as a crash
+ * would, unless `kill` is false (a controlled shutdown, which moves its leaderships first).
+ */
+export async function stopKafkaNode(
+  kafka: KafkaHandle,
+  node: number,
+  options: { kill?: boolean } = {},
+): Promise<void> {
+  if (!kafka.localDir || !kafka.nodes || kafka.nodes < 2)
+    throw new Error('no cluster from infra/local: its nodes cannot be stopped one by one');
+  const args = ['stop', '--dir', kafka.localDir, '--node', String(node)];
+  await script(defaultInfraDir, 'kafka.sh', options.kill === false ? args : [...args, '--kill']);
+}
+
+/** Starts node `node` again with its data and ports; returns once the controller has it back. */
+export async function startKafkaNode(kafka: KafkaHandle, node: number): Promise<void> {
+  if (!kafka.localDir || !kafka.nodes || kafka.nodes < 2)
+    throw new Error('no cluster from infra/local: its nodes cannot be started one by one');
+  await script(defaultInfraDir, 'kafka.sh', [
+    'start',
+    '--dir',
+    kafka.localDir,
+    '--node',
+    String(node),
+  ]);
+}
+
+/** The node id leading a partition now, as the cluster's metadata says. */
+export async function kafkaPartitionLeader(
+  kafka: KafkaHandle,
+  topic: string,
+  partition: number,
+): Promise<number> {
+  if (!kafka.localDir) throw new Error('no Kafka from infra/local to ask');
+  const out = await scriptOutput(defaultInfraDir, 'kafka.sh', [
+    'leader',
+    '--dir',
+    kafka.localDir,
+    '--topic',
+    topic,
+    '--partition',
+    String(partition),
+  ]);
+  return Number(out.trim());
 }
 
 /** Starts the broker again, on its port, with its data; returns once it takes connections. */

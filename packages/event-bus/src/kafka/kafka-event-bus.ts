@@ -103,6 +103,23 @@ interface PendingPublish {
  */
 const topicResource = 2;
 
+/**
+ * Runs an admin request again while the broker it reached does not know a topic yet: in a cluster,
+ * a topic just created reaches each broker's metadata a moment apart.
+ */
+async function whileTopicsUnknown<T>(request: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await request();
+    } catch (error) {
+      if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 const levels = {
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',
@@ -231,8 +248,11 @@ export class KafkaEventBus implements EventBus {
             `Start the missing brokers, or set GATEHOUSE_KAFKA_REPLICATION_FACTOR (and GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS) to what the cluster holds: 1 and 1 for a single broker`,
           );
       }
+      // kafkajs's waitForLeaders asks the broker it sent the creation to, and gives up on the
+      // first "unknown topic" a broker still catching up with the controller answers in a
+      // cluster; `topicsLed` waits for that too.
       await this.admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((topic) => ({
           topic: topic.name,
           numPartitions: topic.partitions ?? this.config.defaultPartitions,
@@ -248,17 +268,20 @@ export class KafkaEventBus implements EventBus {
         })),
       });
     }
+    if (missing.length > 0) await this.topicsLed(missing.map((topic) => topic.name));
     await this.checkReplication(specs);
     // Every topic, created now or long ago: a topic created by hand, or by an older version, with
     // the broker's default retention (7 days) would quietly lose what a rebuild reads.
-    const described = await this.admin.describeConfigs({
-      includeSynonyms: false,
-      resources: specs.map((topic) => ({
-        type: topicResource,
-        name: topic.name,
-        configNames: ['retention.ms', 'retention.bytes', 'cleanup.policy', 'min.insync.replicas'],
-      })),
-    });
+    const described = await whileTopicsUnknown(() =>
+      this.admin.describeConfigs({
+        includeSynonyms: false,
+        resources: specs.map((topic) => ({
+          type: topicResource,
+          name: topic.name,
+          configNames: ['retention.ms', 'retention.bytes', 'cleanup.policy', 'min.insync.replicas'],
+        })),
+      }),
+    );
     for (const resource of described.resources) {
       const spec = specs.find((topic) => topic.name === resource.resourceName)!;
       const config = new Map(resource.configEntries.map((e) => [e.configName, e.configValue]));
@@ -287,6 +310,26 @@ export class KafkaEventBus implements EventBus {
     }
   }
 
+  /** Until every partition of the topics has a leader, as far as the broker asked knows. */
+  private async topicsLed(names: readonly string[]): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: [...names] });
+        if (
+          topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+        )
+          return;
+      } catch (error) {
+        const type = (error as { type?: string }).type;
+        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`topics ${names.join(', ')} have no leader 30 s after their creation`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   /**
    * Replicas per partition as the topic was created: a broker that is down still counts, so a
    * restart during an outage is not refused. Fewer partitions than configured is only reported:
@@ -294,7 +337,9 @@ export class KafkaEventBus implements EventBus {
    * operator may decide, and a topic with fewer partitions loses nothing.
    */
   private async checkReplication(specs: readonly TopicSpec[]): Promise<void> {
-    const { topics } = await this.admin.fetchTopicMetadata({ topics: specs.map((t) => t.name) });
+    const { topics } = await whileTopicsUnknown(() =>
+      this.admin.fetchTopicMetadata({ topics: specs.map((t) => t.name) }),
+    );
     for (const topic of topics) {
       const spec = specs.find((s) => s.name === topic.name)!;
       const replicas = Math.min(...topic.partitions.map((p) => p.replicas.length));
