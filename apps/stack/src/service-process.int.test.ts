@@ -71,6 +71,9 @@ function startService(name: string, env: Record<string, string>): Running {
 function infrastructure() {
   return {
     GATEHOUSE_KAFKA_BROKERS: testKafka().brokers.join(','),
+    // The test broker is a single one: topics of one copy (the services' default is 3).
+    GATEHOUSE_KAFKA_REPLICATION_FACTOR: '1',
+    GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: '1',
     GATEHOUSE_REDIS_URL: testRedis().url,
   };
 }
