@@ -12,7 +12,7 @@
 #   infra/local/kafka.sh start --dir DIR --node I     starts node I of a cluster again
 #   infra/local/kafka.sh stop --dir DIR [--node I] [--kill]
 #       (--kill: SIGKILL, as a crash would; --node: that node of a cluster only)
-#   infra/local/kafka.sh leader --dir DIR --topic T [--partition P]
+#   infra/local/kafka.sh leader --dir DIR|--bootstrap H:P,... --topic T [--partition P]
 #       prints the node id leading partition P (default 0) of T, as the cluster sees it now
 # A cluster keeps node I in DIR/node-I/ (its server.properties, pid, server.log, data) and its size
 # in DIR/nodes; a single node keeps today's layout (DIR/server.properties, DIR/pid).
@@ -24,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 cmd=${1:-}; shift || true
-dir=""; port=""; kill_hard=0; brokers=""; node=""; topic=""; partition=0
+dir=""; port=""; kill_hard=0; brokers=""; node=""; topic=""; partition=0; bootstrap=""
 while [ $# -gt 0 ]; do
   case $1 in
     --dir) dir=$2; shift 2 ;;
@@ -34,6 +34,7 @@ while [ $# -gt 0 ]; do
     --node) node=$2; shift 2 ;;
     --topic) topic=$2; shift 2 ;;
     --partition) partition=$2; shift 2 ;;
+    --bootstrap) bootstrap=$2; shift 2 ;;
     *) die "unknown option $1" ;;
   esac
 done
@@ -278,9 +279,9 @@ stop_cluster() {
 # leader: asks a running node with the kafkajs the repository already has (the Maven classpath holds
 # the broker, not kafka-tools' TopicCommand).
 leader() {
-  [ -n "$dir" ] && [ -n "$topic" ] || die "leader needs --dir and --topic"
-  local bootstrap
-  if [ -f "$dir/nodes" ]; then
+  [ -n "$dir$bootstrap" ] && [ -n "$topic" ] || die "leader needs --dir (or --bootstrap h:p,...) and --topic"
+  if [ -n "$bootstrap" ]; then :
+  elif [ -f "$dir/nodes" ]; then
     bootstrap=$(report_cluster | sed -n 's/^KAFKA_BROKERS=//p')
   else
     bootstrap=127.0.0.1:$(sed -n 's/^listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\),.*/\1/p' "$dir/server.properties")
@@ -322,5 +323,5 @@ case $cmd in
     ;;
   leader) leader ;;
   classpath) classpath ;;
-  *) die "usage: kafka.sh start [--dir DIR] [--port PORT] [--brokers N] [--node I] | stop --dir DIR [--node I] [--kill] | leader --dir DIR --topic T [--partition P] | classpath" ;;
+  *) die "usage: kafka.sh start [--dir DIR] [--port PORT] [--brokers N] [--node I] | stop --dir DIR [--node I] [--kill] | leader --dir DIR|--bootstrap H:P --topic T [--partition P] | classpath" ;;
 esac

@@ -9,10 +9,11 @@
 // (default redis:7.4-alpine).
 // `kafkaBrokers: N` (N > 1) asks for a cluster of N brokers instead (the chaos suite: replication
 // 3, min.insync.replicas 2): GATEHOUSE_KAFKA_CLUSTER_DIR, a cluster `infra/local/kafka.sh start
-// --brokers N --dir DIR` started (it is reused, and its nodes can be stopped), or else a new one from
-// infra/local. GATEHOUSE_KAFKA_BROKERS is not taken for a cluster: nothing says how many brokers
+// --brokers N --dir DIR` started (it is reused, and its nodes can be stopped), or else a new one:
+// N containers on a network of their own when a container runtime answers, else from infra/local. GATEHOUSE_KAFKA_BROKERS is not taken for a cluster: nothing says how many brokers
 // stand behind it, or lets a test stop one.
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,8 @@ export interface KafkaHandle {
   containerId?: string;
   /** Brokers in the cluster, when the testkit knows (1 for a single broker it started). */
   nodes?: number;
+  /** A cluster of containers the testkit started: node i is `containerIds[i - 1]`. */
+  containerIds?: string[];
 }
 
 export interface RedisHandle {
@@ -61,8 +64,8 @@ export interface AcquireOptions {
   /** The folder of kafka.sh and redis.sh. Default the repository's infra/local. */
   localInfraDir?: string;
   /**
-   * Kafka brokers wanted. Default 1. More: a KRaft cluster of that many nodes from infra/local
-   * (or GATEHOUSE_KAFKA_CLUSTER_DIR); testcontainers cannot start a cluster yet.
+   * Kafka brokers wanted. Default 1. More: a KRaft cluster of that many nodes, as containers or
+   * from infra/local (or GATEHOUSE_KAFKA_CLUSTER_DIR).
    */
   kafkaBrokers?: number;
 }
@@ -125,16 +128,15 @@ export async function acquireInfrastructure(
       // infra/local only.
     } else if ((!kafka || !redis) && options.containers === false) {
       attempts.push('testcontainers: not tried (disabled)');
-    } else if (cluster && !kafka) {
-      // Redis too then comes from infra/local, with the cluster.
-      attempts.push(`testcontainers: cannot start a ${brokers}-broker cluster yet`);
     } else if (!kafka || !redis) {
-      const containers = await startWithContainers({ kafka: !kafka, redis: !redis }, log).catch(
-        (error: unknown) => {
-          attempts.push(`testcontainers: ${firstLine(error)}`);
-          return undefined;
-        },
-      );
+      const containers = await startWithContainers(
+        { kafka: !kafka, redis: !redis },
+        log,
+        brokers,
+      ).catch((error: unknown) => {
+        attempts.push(`testcontainers: ${firstLine(error)}`);
+        return undefined;
+      });
       if (containers) {
         stops.push(containers.stop);
         kafka ??= containers.kafka;
@@ -176,6 +178,7 @@ export async function acquireInfrastructure(
 async function startWithContainers(
   need: { kafka: boolean; redis: boolean },
   log: Log,
+  brokers: number,
 ): Promise<{ kafka?: KafkaHandle; redis?: RedisHandle; stop: () => Promise<void> }> {
   const { getContainerRuntimeClient } = await import('testcontainers');
   await getContainerRuntimeClient(); // throws at once when no engine answers
@@ -187,7 +190,11 @@ async function startWithContainers(
   try {
     let kafka: KafkaHandle | undefined;
     let redis: RedisHandle | undefined;
-    if (need.kafka) {
+    if (need.kafka && brokers > 1) {
+      const cluster = await startClusterContainers(brokers, log);
+      started.push(cluster);
+      kafka = cluster.kafka;
+    } else if (need.kafka) {
       const { GenericContainer, Wait } = await import('testcontainers');
       const image = process.env.GATEHOUSE_TEST_KAFKA_IMAGE || 'apache/kafka:4.4.0';
       // apache/kafka's interface (KAFKA_* to server.properties). A fixed host port, so the broker
@@ -244,6 +251,90 @@ async function startWithContainers(
     await stop().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * N combined KRaft nodes as containers on a network of their own: each advertises its host port on
+ * 127.0.0.1 to clients, and its network alias to the other nodes (replication and the controller
+ * quorum stay on the network). Started together: none says "started" before a quorum stands.
+ */
+async function startClusterContainers(
+  brokers: number,
+  log: Log,
+): Promise<{ kafka: KafkaHandle; stop: () => Promise<void> }> {
+  const { GenericContainer, Network, Wait } = await import('testcontainers');
+  const image = process.env.GATEHOUSE_TEST_KAFKA_IMAGE || 'apache/kafka:4.4.0';
+  log(`testkit: starting a ${brokers}-broker Kafka cluster of ${image} containers`);
+  const network = await new Network().start();
+  const ids = Array.from({ length: brokers }, (_, i) => i + 1);
+  const ports: number[] = [];
+  while (ports.length < brokers) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  const voters = ids.map((i) => `${i}@kafka-${i}:9093`).join(',');
+  const rf = String(Math.min(3, brokers));
+  const isr = String(Math.min(2, brokers));
+  // A cluster id is 16 bytes in URL-safe base64, the same on every node.
+  const clusterId = randomBytes(16).toString('base64url');
+  const settled = await Promise.allSettled(
+    ids.map((i) =>
+      new GenericContainer(image)
+        .withNetwork(network)
+        .withNetworkAliases(`kafka-${i}`)
+        .withExposedPorts({ container: 9092, host: ports[i - 1]! })
+        .withEnvironment({
+          CLUSTER_ID: clusterId,
+          KAFKA_HEAP_OPTS: '-Xms256m -Xmx512m',
+          KAFKA_NODE_ID: String(i),
+          KAFKA_PROCESS_ROLES: 'broker,controller',
+          KAFKA_LISTENERS: 'PLAINTEXT://:9092,INTERNAL://:19092,CONTROLLER://:9093',
+          KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${ports[i - 1]},INTERNAL://kafka-${i}:19092`,
+          KAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL',
+          KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
+          KAFKA_LISTENER_SECURITY_PROTOCOL_MAP:
+            'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT',
+          KAFKA_CONTROLLER_QUORUM_VOTERS: voters,
+          // As infra/local's cluster (kafka.sh --brokers N).
+          KAFKA_NUM_PARTITIONS: '3',
+          KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
+          KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: rf,
+          KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS: '3',
+          KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: rf,
+          KAFKA_TRANSACTION_STATE_LOG_MIN_ISR: isr,
+          KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR: rf,
+          KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR: isr,
+          KAFKA_DEFAULT_REPLICATION_FACTOR: brokers >= 3 ? '3' : String(brokers),
+          KAFKA_MIN_INSYNC_REPLICAS: brokers >= 3 ? '2' : '1',
+          KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+          KAFKA_BROKER_SESSION_TIMEOUT_MS: '3000',
+          KAFKA_BROKER_HEARTBEAT_INTERVAL_MS: '500',
+        })
+        .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+        .withStartupTimeout(180_000)
+        .start(),
+    ),
+  );
+  const containers = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const stop = async () => {
+    for (const container of containers) await container.stop().catch(() => {});
+    await network.stop().catch(() => {});
+  };
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await stop();
+    throw failed.reason;
+  }
+  return {
+    kafka: {
+      brokers: ports.map((port) => `127.0.0.1:${port}`),
+      version: `image ${image}`,
+      source: 'testcontainers',
+      nodes: brokers,
+      containerIds: containers.map((c) => c.getId()),
+    },
+    stop,
+  };
 }
 
 async function startLocally(
@@ -366,16 +457,28 @@ export async function stopKafkaNode(
   node: number,
   options: { kill?: boolean } = {},
 ): Promise<void> {
+  const container = kafka.containerIds?.[node - 1];
+  if (container) {
+    const handle = await brokerContainer(container);
+    await (options.kill === false ? handle.stop() : handle.kill());
+    return;
+  }
   if (!kafka.localDir || !kafka.nodes || kafka.nodes < 2)
-    throw new Error('no cluster from infra/local: its nodes cannot be stopped one by one');
+    throw new Error('no cluster the testkit started: its nodes cannot be stopped one by one');
   const args = ['stop', '--dir', kafka.localDir, '--node', String(node)];
   await script(defaultInfraDir, 'kafka.sh', options.kill === false ? args : [...args, '--kill']);
 }
 
-/** Starts node `node` again with its data and ports; returns once the controller has it back. */
+/** Starts node `node` again with its data and ports; returns once it takes connections. */
 export async function startKafkaNode(kafka: KafkaHandle, node: number): Promise<void> {
+  const container = kafka.containerIds?.[node - 1];
+  if (container) {
+    await (await brokerContainer(container)).start();
+    await answering(kafka.brokers[node - 1]!, 'the Kafka container');
+    return;
+  }
   if (!kafka.localDir || !kafka.nodes || kafka.nodes < 2)
-    throw new Error('no cluster from infra/local: its nodes cannot be started one by one');
+    throw new Error('no cluster the testkit started: its nodes cannot be started one by one');
   await script(defaultInfraDir, 'kafka.sh', [
     'start',
     '--dir',
@@ -391,17 +494,25 @@ export async function kafkaPartitionLeader(
   topic: string,
   partition: number,
 ): Promise<number> {
-  if (!kafka.localDir) throw new Error('no Kafka from infra/local to ask');
   const out = await scriptOutput(defaultInfraDir, 'kafka.sh', [
     'leader',
-    '--dir',
-    kafka.localDir,
+    '--bootstrap',
+    kafka.brokers.join(','),
     '--topic',
     topic,
     '--partition',
     String(partition),
   ]);
   return Number(out.trim());
+}
+
+async function answering(broker: string, what: string): Promise<void> {
+  const [host, port] = broker.split(':');
+  const deadline = Date.now() + 60_000;
+  while (!(await answers(host!, Number(port)))) {
+    if (Date.now() > deadline) throw new Error(`${what} did not come back in 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Starts the broker again, on its port, with its data; returns once it takes connections. */
@@ -413,12 +524,7 @@ export async function startKafka(kafka: KafkaHandle): Promise<void> {
   if (!kafka.containerId)
     throw new Error('the broker was not started by the testkit: it cannot be started');
   await (await brokerContainer(kafka.containerId)).start();
-  const [host, port] = kafka.brokers[0]!.split(':');
-  const deadline = Date.now() + 60_000;
-  while (!(await answers(host!, Number(port)))) {
-    if (Date.now() > deadline) throw new Error('the Kafka container did not come back in 60 s');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await answering(kafka.brokers[0]!, 'the Kafka container');
 }
 
 export async function restartKafka(kafka: KafkaHandle): Promise<void> {
