@@ -140,20 +140,23 @@ describe('KafkaEventBus on a 3-broker cluster', () => {
   });
 
   it('keeps publishing when the leader of a partition is killed, loses no acknowledged event, and takes the node back', async () => {
+    const reader = bus();
+    const topic = `failover.${randomUUID()}`;
+    // One partition: its leader is the only node every publish needs.
+    await reader.ensureTopics([{ name: topic, partitions: 1 }]);
+    let killed: number | undefined = await kafkaPartitionLeader(kafka, topic, 0);
+    // The node to be killed listed first: kafkajs starts a new client's connections there.
+    const doomed = kafka.brokers[killed - 1]!;
     const clientLog: string[] = []; // kafkajs's complaints, said when the test fails
     const publisher = bus({
+      brokers: [doomed, ...kafka.brokers.filter((b) => b !== doomed)],
       publishTimeoutMs: 2_000,
       log: (entry) =>
         void clientLog.push(
           `${entry.level} ${entry.message} ${JSON.stringify(entry).slice(0, 300)}`,
         ),
     });
-    const reader = bus();
-    const topic = `failover.${randomUUID()}`;
-    let killed: number | undefined;
     try {
-      // One partition: its leader is the only node every publish needs.
-      await publisher.ensureTopics([{ name: topic, partitions: 1 }]);
       const acknowledged = new Set<string>();
       let failed = 0;
       const reasons = new Map<string, number>(); // why publishes failed: said when the test fails
@@ -184,7 +187,6 @@ describe('KafkaEventBus on a 3-broker cluster', () => {
       };
       try {
         await until('50 events acknowledged', () => acknowledged.size >= 50, 20_000);
-        killed = await kafkaPartitionLeader(kafka, topic, 0);
         await stopKafkaNode(kafka, killed); // SIGKILL: no controlled shutdown, no leadership handed over
         const beforeKill = acknowledged.size;
         const killedAt = Date.now();

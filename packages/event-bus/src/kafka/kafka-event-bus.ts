@@ -103,6 +103,15 @@ interface PendingPublish {
  */
 const topicResource = 2;
 
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
 /**
  * Runs an admin request again while the broker it reached does not know a topic yet: in a cluster,
  * a topic just created reaches each broker's metadata a moment apart.
@@ -184,8 +193,14 @@ export class KafkaEventBus implements EventBus {
     // The producer's own client: kafkajs retries a request at most once, within the publish
     // timeout (its retry loop would otherwise reconnect and send a failed request again long after
     // its caller was told it failed); `sendQueued` tries again while its callers still wait.
+    //
+    // kafkajs starts every new client's first connection at the first broker listed, and the
+    // producer's client, which tries nothing twice, is new after every failure: with that broker
+    // down, no publish would get through again. Each connection starts at a broker drawn at random.
+    const brokers = this.config.brokers;
     this.producerKafka = new Kafka({
       ...client,
+      brokers: () => shuffled(brokers),
       connectionTimeout: Math.min(1_000, this.config.publishTimeoutMs),
       requestTimeout: this.config.publishTimeoutMs,
       retry: { retries: 0 },
