@@ -1,8 +1,10 @@
 // The event bus on a 3-broker KRaft cluster (SPEC section 9: replication factor 3,
 // min.insync.replicas 2): topics get those settings, a topic replicated less is refused, and a
-// partition's leader killed mid-stream neither stops publishing for long nor loses an acknowledged
-// event. The cluster comes from GATEHOUSE_KAFKA_CLUSTER_DIR (`infra/local/kafka.sh start --brokers 3
-// --dir DIR`, reused: a fresh one takes ~35-60 s here) or is started for this file.
+// partition's leader killed mid-stream (listed first to the publisher, where kafkajs starts) neither
+// stops publishing for long nor loses an acknowledged event. The cluster is the testkit's
+// `kafkaBrokers: 3`: GATEHOUSE_KAFKA_CLUSTER_DIR (`infra/local/kafka.sh start --brokers 3 --dir DIR`,
+// reused), else three containers when a container runtime answers, else infra/local (a fresh cluster
+// takes 35-60 s to start on a busy 2-core machine).
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
