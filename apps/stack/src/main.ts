@@ -3,7 +3,8 @@
 // so a stack started again in it has everything the last one had), GATEHOUSE_STACK_PORTS (`free`:
 // any free ports, as tests want), GATEHOUSE_ADMIN_TOKEN and GATEHOUSE_KEK (generated when unset and
 // kept in the directory's secrets.json, so that a restart opens the keys it sealed),
-// GATEHOUSE_KAFKA_BROKERS / GATEHOUSE_REDIS_URL to use a running Kafka and Redis instead. The gRPC
+// GATEHOUSE_KAFKA_BROKERS / GATEHOUSE_REDIS_URL to use a running Kafka and Redis instead,
+// GATEHOUSE_STACK_KAFKA_NODES (default 1) for a Kafka cluster of that many brokers. The gRPC
 // plane's dev CA and the services' certificates are made on first start and kept in {dir}/certs.
 // `--replicas token=2,userinfo=2` (or GATEHOUSE_STACK_REPLICAS; `all=2` for every service) runs
 // that many processes of a service, every one behind the edge (replica-counts.ts).
@@ -29,6 +30,9 @@ try {
     dir,
     ports: env.GATEHOUSE_STACK_PORTS === 'free' ? 'free' : 'default',
     kafkaBrokers: env.GATEHOUSE_KAFKA_BROKERS || undefined,
+    ...(env.GATEHOUSE_STACK_KAFKA_NODES
+      ? { kafkaNodes: Number(env.GATEHOUSE_STACK_KAFKA_NODES) }
+      : {}),
     redisUrl: env.GATEHOUSE_REDIS_URL || undefined,
     adminToken: secrets.adminToken,
     kek: secrets.kek,
@@ -38,6 +42,10 @@ try {
       [
         'GATEHOUSE_RATE_LIMITS',
         'GATEHOUSE_TRUSTED_PROXIES',
+        // For a Kafka given in GATEHOUSE_KAFKA_BROKERS whose size the stack cannot count.
+        'GATEHOUSE_KAFKA_PARTITIONS',
+        'GATEHOUSE_KAFKA_REPLICATION_FACTOR',
+        'GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS',
         // Traces (README "Traces"); each service keeps its own service.name, gatehouse-<name>.
         ...Object.keys(env).filter((name) => /^OTEL_/.test(name) && name !== 'OTEL_SERVICE_NAME'),
       ]

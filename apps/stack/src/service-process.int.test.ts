@@ -71,6 +71,9 @@ function startService(name: string, env: Record<string, string>): Running {
 function infrastructure() {
   return {
     GATEHOUSE_KAFKA_BROKERS: testKafka().brokers.join(','),
+    // The test broker is a single one: topics of one copy (the services' default is 3).
+    GATEHOUSE_KAFKA_REPLICATION_FACTOR: '1',
+    GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: '1',
     GATEHOUSE_REDIS_URL: testRedis().url,
   };
 }
@@ -131,6 +134,23 @@ describe('a service process at start', () => {
         ),
       ),
     ]);
+    expect(service.stdout.join('\n')).not.toContain('listening');
+  });
+
+  it('refuses to start on fewer brokers than the replication factor asked for, naming the setting (exit 78)', async () => {
+    // The services' default, 3 copies of each event, which the single test broker cannot keep.
+    const service = startAdmin({
+      ...infrastructure(),
+      GATEHOUSE_KAFKA_REPLICATION_FACTOR: '3',
+      GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: '2',
+      GATEHOUSE_ADMIN_PORT: String(await freePort()),
+    });
+    const { code } = await service.exited;
+    expect(code).toBe(78);
+    // Topics not created yet: the cluster is too small; created by an earlier test: too thin.
+    expect(service.stderr.join('\n')).toMatch(
+      /^admin: refusing to start: (the cluster has 1 broker\(s\) up|topic \S+ keeps 1 copy).*GATEHOUSE_KAFKA_REPLICATION_FACTOR/m,
+    );
     expect(service.stdout.join('\n')).not.toContain('listening');
   });
 

@@ -39,6 +39,13 @@ export interface StackOptions {
   /** Use this Kafka and this Redis instead of starting them. */
   kafkaBrokers?: string;
   redisUrl?: string;
+  /**
+   * Brokers of the Kafka the stack starts itself (infra/local/kafka.sh --brokers). Default 1.
+   * The services' GATEHOUSE_KAFKA_REPLICATION_FACTOR / _MIN_INSYNC_REPLICAS follow it: 3 and 2
+   * from three brokers on, else one copy per broker and 1 in sync. With `kafkaBrokers` given, the
+   * brokers listed count the same way; `env` overrides either.
+   */
+  kafkaNodes?: number;
   /** The system API token; generated when absent. */
   adminToken?: string;
   /** GATEHOUSE_KEK for the services; generated when absent. */
@@ -70,6 +77,18 @@ export type ReplicaAddress = ServiceName | `${ServiceName}-${number}` | ReplicaO
 export interface ReplicaOf {
   service: ServiceName;
   replica: number;
+}
+
+/**
+ * The replication a stack's topics can have on `brokers` brokers: the services default to 3 and 2,
+ * which one broker could not hold (they would refuse to start, as they should in production).
+ */
+export function kafkaReplication(brokers: number): Record<string, string> {
+  const replicationFactor = Math.min(3, Math.max(1, brokers));
+  return {
+    GATEHOUSE_KAFKA_REPLICATION_FACTOR: String(replicationFactor),
+    GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: replicationFactor >= 3 ? '2' : '1',
+  };
 }
 
 export interface RunningService {
@@ -187,7 +206,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let kafkaBrokers = options.kafkaBrokers;
     if (!kafkaBrokers) {
       const kafkaDir = join(options.dir, 'kafka');
-      const started = await infra('kafka.sh', ['start', '--dir', kafkaDir]);
+      const started = await infra('kafka.sh', [
+        'start',
+        '--dir',
+        kafkaDir,
+        '--brokers',
+        String(options.kafkaNodes ?? 1),
+      ]);
       cleanups.push(() => infra('kafka.sh', ['stop', '--dir', kafkaDir]));
       kafkaBrokers = started.KAFKA_BROKERS!;
       log(`stack | kafka ${started.KAFKA_VERSION ?? ''} at ${kafkaBrokers}`);
@@ -226,6 +251,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         TMPDIR: process.env.TMPDIR,
         NODE_ENV: 'production',
         GATEHOUSE_KAFKA_BROKERS: kafkaBrokers,
+        ...kafkaReplication(kafkaBrokers.split(',').length),
         GATEHOUSE_REDIS_URL: redisUrl,
         GATEHOUSE_PUBLIC_URL: url,
         // The edge and the services talk on loopback; nothing else on the network reaches them.

@@ -16,6 +16,7 @@ export {
   type ReplayResult,
   type SubscribeOptions,
   type Subscription,
+  TopicReplicationError,
   TopicRetentionError,
   type TopicSpec,
   UnknownTopicError,

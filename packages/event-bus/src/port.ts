@@ -118,6 +118,24 @@ export class TopicRetentionError extends Error {
   }
 }
 
+/**
+ * A cluster or topic that keeps fewer copies of each event than the deployment requires (SPEC
+ * section 9: replication factor 3, min.insync.replicas 2): losing one broker could lose events
+ * already acknowledged, or stop publishing. `ensureTopics` never alters an existing topic's
+ * replication; the operator does, as the message says.
+ */
+export class TopicReplicationError extends Error {
+  override readonly name = 'TopicReplicationError';
+  constructor(
+    /** The topic, or undefined when the cluster itself is too small. */
+    readonly topic: string | undefined,
+    readonly problem: string,
+    readonly fix: string,
+  ) {
+    super(`${topic === undefined ? 'the cluster' : `topic ${topic}`} ${problem}. ${fix}`);
+  }
+}
+
 /** A topic that `ensureTopics` never created. */
 export class UnknownTopicError extends Error {
   override readonly name = 'UnknownTopicError';

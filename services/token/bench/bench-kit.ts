@@ -414,6 +414,9 @@ export async function setUpGatehouse(infrastructure: TestInfrastructure, keyPref
       // The token service serves gRPC over mutual TLS only: a certificate of the test CA.
       ...(await testGrpcTlsEnv('token')),
       GATEHOUSE_KAFKA_BROKERS: infrastructure.kafka.brokers.join(','),
+      // The testkit's broker is a single one: topics of one copy (the services' default is 3).
+      GATEHOUSE_KAFKA_REPLICATION_FACTOR: '1',
+      GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: '1',
       GATEHOUSE_REDIS_URL: infrastructure.redis.url,
       GATEHOUSE_KEK: kekSetting,
       GATEHOUSE_PUBLIC_URL: 'http://localhost:9000',

@@ -21,10 +21,13 @@ export {
   brokerControllable,
   freePort,
   type KafkaHandle,
+  kafkaPartitionLeader,
   type RedisHandle,
   restartKafka,
   startKafka,
+  startKafkaNode,
   stopKafka,
+  stopKafkaNode,
   type TestInfrastructure,
 } from './infrastructure.js';
 export { type LoadResult, type SteadyLoad, steadyLoad } from './keep-alive-load.js';

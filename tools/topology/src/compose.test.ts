@@ -89,6 +89,11 @@ describe('docker-compose.yml', () => {
       expect(environment.GATEHOUSE_REDIS_URL).toBe('redis://redis:6379');
     });
 
+    it('creates topics the single broker can hold: one copy, one in sync', () => {
+      expect(environment.GATEHOUSE_KAFKA_REPLICATION_FACTOR).toBe('1');
+      expect(environment.GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS).toBe('1');
+    });
+
     it('takes its secrets from the environment, refusing to start without them', () => {
       const secrets = spec.requires.filter(
         (env) =>

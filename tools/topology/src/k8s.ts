@@ -501,6 +501,9 @@ configMapGenerator:
       # Kafka (replication factor 3, min.insync.replicas 2) and Redis with failover are not part
       # of Gatehouse's manifests: their addresses here, the way to them in network-policies.yaml.
       - GATEHOUSE_KAFKA_BROKERS=kafka-0.kafka.data.svc:9092,kafka-1.kafka.data.svc:9092,kafka-2.kafka.data.svc:9092
+      # What the services create topics with and refuse to start below (these are the defaults).
+      - GATEHOUSE_KAFKA_REPLICATION_FACTOR=3
+      - GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS=2
       - GATEHOUSE_REDIS_URL=redis://redis.data.svc:6379
       # Whose X-Forwarded-For is believed: your cluster's pod network, since only the edge's pods
       # may reach the services' HTTP ports (the base's network policies).

@@ -33,6 +33,10 @@ const infrastructure = ['GATEHOUSE_KAFKA_BROKERS', 'GATEHOUSE_REDIS_URL'];
 const log = [
   'GATEHOUSE_PUBLISH_TIMEOUT_MS',
   'GATEHOUSE_GRANTS_RETENTION_DAYS',
+  // Partitions and replication of the topics a service creates, and the least it accepts.
+  'GATEHOUSE_KAFKA_PARTITIONS',
+  'GATEHOUSE_KAFKA_REPLICATION_FACTOR',
+  'GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS',
   // Kafka's TLS and SASL, Redis's ACL user and TLS: where the infrastructure asks for them.
   'GATEHOUSE_KAFKA_SSL',
   'GATEHOUSE_KAFKA_SSL_CA',

@@ -17,7 +17,55 @@ describe('readKafkaConnection', () => {
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('is plaintext without credentials unless told', () => {
-    expect(readKafkaConnection(brokers)).toEqual({ brokers: ['a:9092', 'b:9092'] });
+    expect(readKafkaConnection(brokers)).toEqual({
+      brokers: ['a:9092', 'b:9092'],
+      defaultPartitions: 6,
+      replicationFactor: 3,
+      minInsyncReplicas: 2,
+    });
+  });
+
+  it('creates topics replicated 3 times, 2 in sync, unless told otherwise', () => {
+    const topics = (env: Record<string, string>) => {
+      const { defaultPartitions, replicationFactor, minInsyncReplicas } = readKafkaConnection({
+        ...brokers,
+        ...env,
+      });
+      return [defaultPartitions, replicationFactor, minInsyncReplicas];
+    };
+    expect(topics({})).toEqual([6, 3, 2]);
+    expect(
+      topics({
+        GATEHOUSE_KAFKA_PARTITIONS: '12',
+        GATEHOUSE_KAFKA_REPLICATION_FACTOR: '5',
+        GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: '3',
+      }),
+    ).toEqual([12, 5, 3]);
+    // One broker (a laptop, docker-compose): one copy, and one in sync without saying so.
+    expect(topics({ GATEHOUSE_KAFKA_REPLICATION_FACTOR: '1' })).toEqual([6, 1, 1]);
+  });
+
+  it('refuses topic settings no cluster could honour, naming the variable', () => {
+    const fails = (env: Record<string, string>) => () =>
+      readKafkaConnection({ ...brokers, ...env });
+    expect(fails({ GATEHOUSE_KAFKA_PARTITIONS: '0' })).toThrow(
+      'GATEHOUSE_KAFKA_PARTITIONS: must be a whole number from 1 to 1000, not "0"',
+    );
+    expect(fails({ GATEHOUSE_KAFKA_PARTITIONS: '1001' })).toThrow(/^GATEHOUSE_KAFKA_PARTITIONS:/);
+    expect(fails({ GATEHOUSE_KAFKA_REPLICATION_FACTOR: 'three' })).toThrow(
+      'GATEHOUSE_KAFKA_REPLICATION_FACTOR: must be a whole number from 1 to 16, not "three"',
+    );
+    expect(fails({ GATEHOUSE_KAFKA_REPLICATION_FACTOR: '-1' })).toThrow(
+      /^GATEHOUSE_KAFKA_REPLICATION_FACTOR:/,
+    );
+    expect(fails({ GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: '0' })).toThrow(
+      /^GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: must be a whole number/,
+    );
+    expect(
+      fails({ GATEHOUSE_KAFKA_REPLICATION_FACTOR: '2', GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: '3' }),
+    ).toThrow(
+      'GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: is 3, above GATEHOUSE_KAFKA_REPLICATION_FACTOR (2): no write could ever be acknowledged',
+    );
   });
 
   it('turns TLS on with GATEHOUSE_KAFKA_SSL or a CA file, and SASL with a mechanism', () => {

@@ -1,6 +1,7 @@
 // How a service reaches Kafka: the brokers and, where the cluster asks for them, TLS and SASL
 // credentials, read from the environment and checked at start (a missing password or an unreadable
-// CA file stops the service with the variable's name, not a broker's late refusal).
+// CA file stops the service with the variable's name, not a broker's late refusal); and the
+// replication its topics must have, which `ensureTopics` creates and then holds the cluster to.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError, type Environment, setting } from '@gatehouse/config';
@@ -19,13 +20,32 @@ export interface KafkaConnection {
    * GATEHOUSE_KAFKA_SASL_USERNAME and GATEHOUSE_KAFKA_SASL_PASSWORD (both required with it).
    */
   sasl?: SASLOptions;
+  /**
+   * GATEHOUSE_KAFKA_PARTITIONS (1..1000, default 6): partitions of a topic created at start. The
+   * partition count of a topic that exists is never raised (that would move tenants' keys to other
+   * partitions and break their order); fewer than this is reported, not refused.
+   */
+  defaultPartitions: number;
+  /**
+   * GATEHOUSE_KAFKA_REPLICATION_FACTOR (1..16, default 3, SPEC section 9): copies of each event.
+   * A cluster with fewer brokers, or a topic with fewer replicas, stops the service at start.
+   * Single-broker setups (infra/local without --brokers, docker-compose) set it to 1.
+   */
+  replicationFactor: number;
+  /**
+   * GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS (1..replication factor, default 2; 1 with a replication
+   * factor of 1): copies that must hold
+   * an event before it is acknowledged (acks=all), so losing one broker loses no acknowledged event
+   * and does not stop publishing. A topic set lower stops the service at start.
+   */
+  minInsyncReplicas: number;
 }
 
 const mechanisms = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 
 export function readKafkaConnection(env: Environment): KafkaConnection {
   const brokers = setting.list(env, 'GATEHOUSE_KAFKA_BROKERS');
-  const connection: KafkaConnection = { brokers };
+  const connection: KafkaConnection = { brokers, ...readTopicReplication(env) };
 
   const sslFlag = setting.optionalString(env, 'GATEHOUSE_KAFKA_SSL');
   if (sslFlag !== undefined && sslFlag !== 'true' && sslFlag !== 'false')
@@ -61,6 +81,33 @@ export function readKafkaConnection(env: Environment): KafkaConnection {
     throw new ConfigError('GATEHOUSE_KAFKA_SASL_PASSWORD', `is required with SASL ${mechanism}`);
   connection.sasl = { mechanism, username, password } as SASLOptions;
   return connection;
+}
+
+function readTopicReplication(
+  env: Environment,
+): Pick<KafkaConnection, 'defaultPartitions' | 'replicationFactor' | 'minInsyncReplicas'> {
+  const defaultPartitions = setting.integer(env, 'GATEHOUSE_KAFKA_PARTITIONS', {
+    default: 6,
+    min: 1,
+    max: 1000,
+  });
+  const replicationFactor = setting.integer(env, 'GATEHOUSE_KAFKA_REPLICATION_FACTOR', {
+    default: 3,
+    min: 1,
+    max: 16,
+  });
+  const minInsyncReplicas = setting.integer(env, 'GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS', {
+    default: Math.min(2, replicationFactor),
+    min: 1,
+    max: 16,
+  });
+  // The broker would take such a topic, then refuse every acks=all write to it.
+  if (minInsyncReplicas > replicationFactor)
+    throw new ConfigError(
+      'GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS',
+      `is ${minInsyncReplicas}, above GATEHOUSE_KAFKA_REPLICATION_FACTOR (${replicationFactor}): no write could ever be acknowledged`,
+    );
+  return { defaultPartitions, replicationFactor, minInsyncReplicas };
 }
 
 function readCa(variable: string, file: string): string {

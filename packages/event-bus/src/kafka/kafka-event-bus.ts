@@ -29,6 +29,7 @@ import {
   type ReplayResult,
   type SubscribeOptions,
   type Subscription,
+  TopicReplicationError,
   TopicRetentionError,
   type TopicSpec,
   UnknownTopicError,
@@ -46,8 +47,18 @@ export interface KafkaEventBusOptions {
   clientId?: string;
   /** Partitions of topics created by `ensureTopics` when the spec gives none. Default 6. */
   defaultPartitions?: number;
-  /** Replication factor of created topics; -1 takes the broker's default. Default -1. */
+  /**
+   * Replication factor of created topics; -1 takes the broker's default. Default -1 (services pass
+   * GATEHOUSE_KAFKA_REPLICATION_FACTOR, default 3). When set, `ensureTopics` refuses a cluster with
+   * fewer brokers (when it must create a topic) and an existing topic with fewer replicas.
+   */
   replicationFactor?: number;
+  /**
+   * `min.insync.replicas` of created topics; unset takes the broker's default. Default unset
+   * (services pass GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS, default 2). When set, `ensureTopics`
+   * refuses an existing topic whose effective value is lower.
+   */
+  minInsyncReplicas?: number;
   /**
    * Longest wait of a consumer fetch on an empty partition. The broker answers a fetch as soon as
    * there is one byte, so this is not the delivery latency; it bounds how long a consumer takes to
@@ -93,6 +104,32 @@ interface PendingPublish {
  */
 const topicResource = 2;
 
+function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
+/**
+ * Runs an admin request again while the broker it reached does not know a topic yet: in a cluster,
+ * a topic just created reaches each broker's metadata a moment apart.
+ */
+async function whileTopicsUnknown<T>(request: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return await request();
+    } catch (error) {
+      if ((error as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw error;
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 const levels = {
   [logLevel.ERROR]: 'error',
   [logLevel.WARN]: 'warn',
@@ -114,7 +151,11 @@ export class KafkaEventBus implements EventBus {
   private readonly sharedGroups = new Set<string>();
   private connecting: Promise<void> | null = null;
   private closed = false;
-  private readonly config: Required<Omit<KafkaEventBusOptions, 'log' | 'ssl' | 'sasl'>>;
+  private readonly config: Required<
+    Omit<KafkaEventBusOptions, 'log' | 'ssl' | 'sasl' | 'minInsyncReplicas'>
+  >;
+  private readonly minInsyncReplicas: number | undefined;
+  private readonly log: NonNullable<KafkaEventBusOptions['log']>;
   private readonly partitioner = Partitioners.DefaultPartitioner();
   private queue: PendingPublish[] = [];
   private queuedEvents = 0;
@@ -122,7 +163,8 @@ export class KafkaEventBus implements EventBus {
   private readonly partitionsByTopic = new Map<string, PartitionMetadata[]>();
   private readonly knownTopics = new Set<string>();
 
-  constructor(options: KafkaEventBusOptions) {
+  constructor({ minInsyncReplicas, ...options }: KafkaEventBusOptions) {
+    this.minInsyncReplicas = minInsyncReplicas;
     this.config = {
       clientId: 'gatehouse',
       defaultPartitions: 6,
@@ -136,6 +178,7 @@ export class KafkaEventBus implements EventBus {
       brokers: [...options.brokers],
     };
     const log = options.log ?? ((entry) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+    this.log = log;
     const client = {
       clientId: this.config.clientId,
       brokers: [...this.config.brokers],
@@ -153,8 +196,14 @@ export class KafkaEventBus implements EventBus {
     // The producer's own client: kafkajs retries a request at most once, within the publish
     // timeout (its retry loop would otherwise reconnect and send a failed request again long after
     // its caller was told it failed); `sendQueued` tries again while its callers still wait.
+    //
+    // kafkajs starts every new client's first connection at the first broker listed, and the
+    // producer's client, which tries nothing twice, is new after every failure: with that broker
+    // down, no publish would get through again. Each connection starts at a broker drawn at random.
+    const brokers = this.config.brokers;
     this.producerKafka = new Kafka({
       ...client,
+      brokers: () => shuffled(brokers),
       connectionTimeout: Math.min(1_000, this.config.publishTimeoutMs),
       requestTimeout: this.config.publishTimeoutMs,
       retry: { retries: 0 },
@@ -203,31 +252,54 @@ export class KafkaEventBus implements EventBus {
     const specs = [...new Map(topics.map((topic) => [topic.name, topic])).values()];
     const existing = new Set(await this.admin.listTopics());
     const missing = specs.filter((topic) => !existing.has(topic.name));
+    const replicationFactor = this.config.replicationFactor;
     if (missing.length > 0) {
+      // Only when creating: a broker that is down for a while must not stop services restarting
+      // against topics that already have their replicas (the broker would refuse the creation
+      // anyway, in words that name no setting).
+      if (replicationFactor > 0) {
+        const { brokers } = await this.admin.describeCluster();
+        if (brokers.length < replicationFactor)
+          throw new TopicReplicationError(
+            undefined,
+            `has ${brokers.length} broker(s) up, fewer than the replication factor ${replicationFactor} required to create ${missing.map((t) => t.name).join(', ')}`,
+            `Start the missing brokers, or set GATEHOUSE_KAFKA_REPLICATION_FACTOR (and GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS) to what the cluster holds: 1 and 1 for a single broker`,
+          );
+      }
+      // kafkajs's waitForLeaders asks the broker it sent the creation to, and gives up on the
+      // first "unknown topic" a broker still catching up with the controller answers in a
+      // cluster; `topicsLed` waits for that too.
       await this.admin.createTopics({
-        waitForLeaders: true,
+        waitForLeaders: false,
         topics: missing.map((topic) => ({
           topic: topic.name,
           numPartitions: topic.partitions ?? this.config.defaultPartitions,
-          replicationFactor: this.config.replicationFactor,
+          replicationFactor,
           configEntries: [
             { name: 'retention.ms', value: String(topic.retentionMs ?? -1) },
             { name: 'retention.bytes', value: '-1' },
             { name: 'cleanup.policy', value: 'delete' },
+            ...(this.minInsyncReplicas === undefined
+              ? []
+              : [{ name: 'min.insync.replicas', value: String(this.minInsyncReplicas) }]),
           ],
         })),
       });
     }
+    if (missing.length > 0) await this.topicsLed(missing.map((topic) => topic.name));
+    await this.checkReplication(specs);
     // Every topic, created now or long ago: a topic created by hand, or by an older version, with
     // the broker's default retention (7 days) would quietly lose what a rebuild reads.
-    const described = await this.admin.describeConfigs({
-      includeSynonyms: false,
-      resources: specs.map((topic) => ({
-        type: topicResource,
-        name: topic.name,
-        configNames: ['retention.ms', 'retention.bytes', 'cleanup.policy'],
-      })),
-    });
+    const described = await whileTopicsUnknown(() =>
+      this.admin.describeConfigs({
+        includeSynonyms: false,
+        resources: specs.map((topic) => ({
+          type: topicResource,
+          name: topic.name,
+          configNames: ['retention.ms', 'retention.bytes', 'cleanup.policy', 'min.insync.replicas'],
+        })),
+      }),
+    );
     for (const resource of described.resources) {
       const spec = specs.find((topic) => topic.name === resource.resourceName)!;
       const config = new Map(resource.configEntries.map((e) => [e.configName, e.configValue]));
@@ -245,6 +317,65 @@ export class KafkaEventBus implements EventBus {
         );
       if ((config.get('cleanup.policy') ?? 'delete').includes('compact'))
         throw new TopicRetentionError(spec.name, 'compacts events (cleanup.policy=compact)');
+      // The effective value: the topic's own, or else the broker's default.
+      const minInsync = Number(config.get('min.insync.replicas') ?? '1');
+      if (this.minInsyncReplicas !== undefined && minInsync < this.minInsyncReplicas)
+        throw new TopicReplicationError(
+          spec.name,
+          `acknowledges an event once ${minInsync} broker(s) hold it (min.insync.replicas=${minInsync}), fewer than the ${this.minInsyncReplicas} required: one broker lost could lose acknowledged events`,
+          `Raise it (kafka-configs.sh --alter --entity-type topics --entity-name ${spec.name} --add-config min.insync.replicas=${this.minInsyncReplicas}), or lower GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS`,
+        );
+    }
+  }
+
+  /** Until every partition of the topics has a leader, as far as the broker asked knows. */
+  private async topicsLed(names: readonly string[]): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: [...names] });
+        if (
+          topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+        )
+          return;
+      } catch (error) {
+        const type = (error as { type?: string }).type;
+        if (type !== 'UNKNOWN_TOPIC_OR_PARTITION' && type !== 'LEADER_NOT_AVAILABLE') throw error;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`topics ${names.join(', ')} have no leader 30 s after their creation`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /**
+   * Replicas per partition as the topic was created: a broker that is down still counts, so a
+   * restart during an outage is not refused. Fewer partitions than configured is only reported:
+   * adding partitions moves tenants to other partitions (their order with them), which only an
+   * operator may decide, and a topic with fewer partitions loses nothing.
+   */
+  private async checkReplication(specs: readonly TopicSpec[]): Promise<void> {
+    const { topics } = await whileTopicsUnknown(() =>
+      this.admin.fetchTopicMetadata({ topics: specs.map((t) => t.name) }),
+    );
+    for (const topic of topics) {
+      const spec = specs.find((s) => s.name === topic.name)!;
+      const replicas = Math.min(...topic.partitions.map((p) => p.replicas.length));
+      if (this.config.replicationFactor > 0 && replicas < this.config.replicationFactor)
+        throw new TopicReplicationError(
+          topic.name,
+          `keeps ${replicas} copy(ies) of some partitions, fewer than the replication factor ${this.config.replicationFactor} required: one broker lost could lose acknowledged events`,
+          `Reassign its partitions to ${this.config.replicationFactor} brokers each (kafka-reassign-partitions.sh --execute with a plan listing them), or lower GATEHOUSE_KAFKA_REPLICATION_FACTOR`,
+        );
+      const wanted = spec.partitions ?? this.config.defaultPartitions;
+      if (topic.partitions.length < wanted)
+        this.log({
+          level: 'warn',
+          message: `topic ${topic.name} has ${topic.partitions.length} partitions, fewer than the ${wanted} configured (GATEHOUSE_KAFKA_PARTITIONS); they are not added automatically, since that moves tenants to other partitions`,
+          topic: topic.name,
+          partitions: topic.partitions.length,
+          configured: wanted,
+        });
     }
   }
 

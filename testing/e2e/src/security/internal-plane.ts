@@ -165,6 +165,8 @@ export function defineInternalPlaneAttacks(getTarget: () => StackTarget): void {
         env: {
           PATH: process.env.PATH,
           GATEHOUSE_KAFKA_BROKERS: stack.kafkaBrokers,
+          GATEHOUSE_KAFKA_REPLICATION_FACTOR: '1',
+          GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: '1',
           GATEHOUSE_REDIS_URL: stack.redisUrl,
           GATEHOUSE_KEK: `kek-1:${Buffer.alloc(32, 1).toString('base64')}`,
           GATEHOUSE_TOKEN_PORT: '0',
