@@ -114,6 +114,9 @@ describe('infra/k8s', () => {
             key: entry.name,
           });
           expect(entry.valueFrom.secretKeyRef.optional).toBe(!spec.requires.includes(entry.name));
+        } else if (entry.name === 'GATEHOUSE_REPLICA_ID') {
+          // Each pod's own name: a shared value would put replicas in each other's groups.
+          expect(entry.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
         } else if (entry.valueFrom) {
           expect(entry.valueFrom.configMapKeyRef, entry.name).toMatchObject({
             name: configMapName,

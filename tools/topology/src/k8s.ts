@@ -136,6 +136,13 @@ function environment(spec: ServiceSpec): Manifest[] {
     literal('GATEHOUSE_GRPC_TLS_CERT', `${certDir}/tls.crt`);
     literal('GATEHOUSE_GRPC_TLS_KEY', `${certDir}/tls.key`);
   }
+  // Each pod's own name, never a shared value: replicas sharing one would share their caches'
+  // consumer groups (and each see half the events; the Kafka probe reports it).
+  if (spec.optional.includes('GATEHOUSE_REPLICA_ID'))
+    env.push({
+      name: 'GATEHOUSE_REPLICA_ID',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+    });
   const token = services.find((s) => s.name === 'token');
   if (spec.optional.includes('GATEHOUSE_TOKEN_GRPC_URL') && token?.grpc)
     literal('GATEHOUSE_TOKEN_GRPC_URL', `token:${token.grpc.port}`);

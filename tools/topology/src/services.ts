@@ -37,6 +37,8 @@ const log = [
   'GATEHOUSE_KAFKA_PARTITIONS',
   'GATEHOUSE_KAFKA_REPLICATION_FACTOR',
   'GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS',
+  // The replica's name, stable across its restarts: its caches' consumer groups are named after it.
+  'GATEHOUSE_REPLICA_ID',
   // Kafka's TLS and SASL, Redis's ACL user and TLS: where the infrastructure asks for them.
   'GATEHOUSE_KAFKA_SSL',
   'GATEHOUSE_KAFKA_SSL_CA',
