@@ -51,6 +51,18 @@ export interface SubscribeOptions {
    * given every partition) reports it, through the bus's probe, rather than miss half the events.
    */
   ephemeral?: boolean;
+  /**
+   * Told the partitions this member was handed, at every assignment (the first and each
+   * rebalance), before their events are delivered, with `seek` to move a partition it holds: its
+   * events are then delivered again from that offset (an event already being handled still
+   * finishes). How a consumer whose own record of where it is (a projector's stored positions) fell
+   * behind the group's committed offsets reads again what it lost. Adapters with one partition and
+   * no such loss may never call it.
+   */
+  onAssigned?: (
+    partitions: readonly { topic: string; partition: number }[],
+    seek: (position: EventPosition) => void,
+  ) => void;
 }
 
 export interface Subscription {

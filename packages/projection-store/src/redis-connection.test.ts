@@ -66,4 +66,53 @@ describe('readRedisConnection', () => {
       }),
     ).toThrow(`GATEHOUSE_REDIS_TLS_CA: cannot read ${join(dir, 'missing.pem')}: ENOENT`);
   });
+
+  it('reads Sentinels and the master name from a redis+sentinel:// URL', () => {
+    const connection = readRedisConnection({
+      GATEHOUSE_REDIS_URL: 'redis+sentinel://10.0.0.1:26379,sentinel-b:26380/gatehouse',
+      GATEHOUSE_REDIS_PASSWORD: 'pw',
+      GATEHOUSE_REDIS_WAIT_REPLICAS: '2',
+      GATEHOUSE_REDIS_WAIT_TIMEOUT_MS: '250',
+    });
+    expect(connection).toMatchObject({
+      url: 'redis+sentinel://10.0.0.1:26379,sentinel-b:26380/gatehouse',
+      waitReplicas: 2,
+      waitTimeoutMs: 250,
+      redis: {
+        sentinels: [
+          { host: '10.0.0.1', port: 26379 },
+          { host: 'sentinel-b', port: 26380 },
+        ],
+        name: 'gatehouse',
+        role: 'master',
+        failoverDetector: true,
+        password: 'pw',
+      },
+    });
+    expect(readRedisConnection({ GATEHOUSE_REDIS_URL: 'redis://r:6379' })).not.toHaveProperty(
+      'waitReplicas',
+    );
+    expect(redisUrlForLogs('redis+sentinel://a:1,b:2/gatehouse')).toBe(
+      'redis+sentinel://a:1,b:2/gatehouse',
+    );
+  });
+
+  it('names GATEHOUSE_REDIS_URL or the WAIT settings when a Sentinel setting is wrong', () => {
+    const fails = (env: Record<string, string>) => () => readRedisConnection(env);
+    expect(fails({ GATEHOUSE_REDIS_URL: 'redis+sentinel://a:1,b/gatehouse' })).toThrow(
+      `GATEHOUSE_REDIS_URL: "b" is not a Sentinel's host:port`,
+    );
+    expect(fails({ GATEHOUSE_REDIS_URL: 'redis+sentinel://a:1' })).toThrow(
+      'GATEHOUSE_REDIS_URL: "redis+sentinel://a:1" is not redis+sentinel://host:port,host:port/name',
+    );
+    expect(
+      fails({ GATEHOUSE_REDIS_URL: 'redis://r:6379', GATEHOUSE_REDIS_WAIT_REPLICAS: 'one' }),
+    ).toThrow('GATEHOUSE_REDIS_WAIT_REPLICAS: must be a whole number from 0 to 16');
+    expect(
+      fails({
+        GATEHOUSE_REDIS_URL: 'redis+sentinel://a:1/gatehouse',
+        GATEHOUSE_REDIS_TLS_CA: join(dir, 'ca.pem'),
+      }),
+    ).toThrow('GATEHOUSE_REDIS_TLS_CA: is set, but TLS with Sentinel');
+  });
 });

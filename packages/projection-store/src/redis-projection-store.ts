@@ -1,7 +1,8 @@
 // The Redis adapter of the projection store (ioredis). Single commands where Redis is atomic on its
 // own (GETDEL, SET NX), Lua where a check and a write must be one step (compare-and-set, write
 // batches with their position guard and monotonic sets) and for read batches. Commands issued in the
-// same tick share one round trip (auto-pipelining).
+// same tick share one round trip (auto-pipelining). With replicas to wait for, every write is
+// followed in that round trip by a WAIT, and is answered only once they have it.
 
 import { processMetrics } from '@gatehouse/metrics';
 import { Redis, type RedisOptions } from 'ioredis';
@@ -21,9 +22,13 @@ import {
   type WriteOp,
   WrongTypeError,
 } from './port.js';
+import { sentinelRedisOptions } from './redis-connection.js';
 
 export interface RedisProjectionStoreOptions {
-  /** `redis://host:port/db` (GATEHOUSE_REDIS_URL). */
+  /**
+   * `redis://host:port/db`, or `redis+sentinel://host:port,host:port/name` for the primary that
+   * Sentinels watch (GATEHOUSE_REDIS_URL).
+   */
   url: string;
   /** Prepended to every key, so that several stores can share one Redis. Default `gh:`. */
   keyPrefix?: string;
@@ -31,6 +36,17 @@ export interface RedisProjectionStoreOptions {
   commandTimeoutMs?: number;
   /** More ioredis options, for TLS, sentinels and the like. */
   redis?: RedisOptions;
+  /**
+   * Replicas that must confirm a write (Redis WAIT) before it is answered; a write they do not
+   * confirm in time fails with ProjectionStoreUnavailableError (GATEHOUSE_REDIS_WAIT_REPLICAS).
+   * Default 1 with Sentinel, else 0. Bounded by the replicas the primary has connected (ROLE, asked
+   * on every connection and twice a second): a primary left alone, its replica dead, goes on taking
+   * writes without WAIT, since no replica is there to be promoted over it and lose them. A deployment
+   * that would rather refuse writes then sets min-replicas-to-write on Redis itself.
+   */
+  waitReplicas?: number;
+  /** The WAIT's bound (GATEHOUSE_REDIS_WAIT_TIMEOUT_MS). Default 500 ms. */
+  waitTimeoutMs?: number;
 }
 
 // KEYS[1] key, KEYS[2] its version key; ARGV: expected present (0/1), expected, next present (0/1),
@@ -199,28 +215,63 @@ export class RedisProjectionStore implements ProjectionStore {
   private readonly redis: CasRedis;
   private readonly prefix: string;
   private readonly timeoutMs: number;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
   private lastConnectionError: string | undefined;
+  private readonly reconnectListeners = new Set<() => void>();
+  private everReady = false;
+  /** Replicas of the primary as its last ROLE said; undefined until it answered. */
+  private connectedReplicas: number | undefined;
+  private readonly replicaProbe: NodeJS.Timeout | undefined;
+  /** Counts connections: a WAIT confirms only the writes sent on its own connection. */
+  private connection = 0;
+  /** Writes sent and waiting for the next WAIT; one WAIT at most is in flight. */
+  private unconfirmed: {
+    connection: number;
+    resolve: (replicas: number) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
+  private waitInFlight = false;
+  private waitScheduled = false;
 
   constructor(options: RedisProjectionStoreOptions) {
     this.prefix = options.keyPrefix ?? 'gh:';
     this.timeoutMs = options.commandTimeoutMs ?? 2000;
-    this.redis = new Redis(options.url, {
+    const sentinel = sentinelRedisOptions(options.url);
+    this.waitReplicas = options.waitReplicas ?? (sentinel || options.redis?.sentinels ? 1 : 0);
+    this.waitTimeoutMs = options.waitTimeoutMs ?? 500;
+    const redisOptions: RedisOptions = {
       enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       // No per-command timeout: ioredis would arm and clear a timer for each command of a pipeline
       // (a token check sends about 15); `call` bounds the whole round trip with one instead.
       connectTimeout: 2000,
       lazyConnect: false,
+      ...sentinel,
       ...options.redis,
-    }) as CasRedis;
+    };
+    this.redis = (
+      redisOptions.sentinels ? new Redis(redisOptions) : new Redis(options.url, redisOptions)
+    ) as CasRedis;
     // A down Redis surfaces as failed commands (ProjectionStoreUnavailableError); ioredis would
     // otherwise also print every reconnect error. The last one is kept to say why (`ping`).
     this.redis.on('error', (error: Error) => {
       this.lastConnectionError = error.message;
     });
+    this.redis.on('close', () => {
+      this.connection += 1;
+    });
     this.redis.on('ready', () => {
       this.lastConnectionError = undefined;
+      if (this.everReady) for (const listener of this.reconnectListeners) listener();
+      this.everReady = true;
+      this.connectedReplicas = undefined;
+      if (this.waitReplicas > 0) this.probeReplicas();
     });
+    if (this.waitReplicas > 0) {
+      this.replicaProbe = setInterval(() => this.probeReplicas(), 500);
+      this.replicaProbe.unref();
+    }
     this.redis.defineCommand('compareAndSet', { numberOfKeys: 2, lua: compareAndSetScript });
     this.redis.defineCommand('writeBatch', { lua: writeScript });
     this.redis.defineCommand('readBatch', { lua: readScript });
@@ -237,7 +288,7 @@ export class RedisProjectionStore implements ProjectionStore {
 
   async set(key: string, value: string, options?: TtlOption): Promise<void> {
     const ttl = ttlOf(options);
-    await this.call('set', key, () =>
+    await this.durable('set', key, () =>
       ttl === undefined
         ? this.redis.set(this.k(key), value)
         : this.redis.set(this.k(key), value, 'PX', ttl),
@@ -246,7 +297,7 @@ export class RedisProjectionStore implements ProjectionStore {
 
   async setIfAbsent(key: string, value: string, options?: TtlOption): Promise<boolean> {
     const ttl = ttlOf(options);
-    const reply = await this.call('set', key, () =>
+    const reply = await this.durable('set', key, () =>
       ttl === undefined
         ? this.redis.set(this.k(key), value, 'NX')
         : this.redis.set(this.k(key), value, 'PX', ttl, 'NX'),
@@ -255,7 +306,7 @@ export class RedisProjectionStore implements ProjectionStore {
   }
 
   getDel(key: string): Promise<string | null> {
-    return this.call('getdel', key, () => this.redis.getdel(this.k(key)));
+    return this.durable('getdel', key, () => this.redis.getdel(this.k(key)));
   }
 
   async compareAndSet(
@@ -265,7 +316,7 @@ export class RedisProjectionStore implements ProjectionStore {
     options?: TtlOption & { version?: number },
   ): Promise<boolean> {
     const ttl = ttlOf(options);
-    const changed = await this.call('compareAndSet', key, () =>
+    const changed = await this.durable('compareAndSet', key, () =>
       this.redis.compareAndSet(
         this.k(key),
         this.k(versionKey(key)),
@@ -282,7 +333,7 @@ export class RedisProjectionStore implements ProjectionStore {
 
   async del(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    return this.call('del', keys[0]!, () => this.redis.del(...keys.map((key) => this.k(key))));
+    return this.durable('del', keys[0]!, () => this.redis.del(...keys.map((key) => this.k(key))));
   }
 
   pttl(key: string): Promise<number> {
@@ -291,14 +342,15 @@ export class RedisProjectionStore implements ProjectionStore {
 
   async expire(key: string, ttlMs: number): Promise<boolean> {
     return (
-      (await this.call('pexpire', key, () => this.redis.pexpire(this.k(key), validTtl(ttlMs)))) ===
-      1
+      (await this.durable('pexpire', key, () =>
+        this.redis.pexpire(this.k(key), validTtl(ttlMs)),
+      )) === 1
     );
   }
 
   async hset(key: string, fields: Record<string, string>): Promise<void> {
     if (Object.keys(fields).length === 0) return;
-    await this.call('hset', key, () => this.redis.hset(this.k(key), fields));
+    await this.durable('hset', key, () => this.redis.hset(this.k(key), fields));
   }
 
   hget(key: string, field: string): Promise<string | null> {
@@ -311,17 +363,17 @@ export class RedisProjectionStore implements ProjectionStore {
 
   async hdel(key: string, fields: readonly string[]): Promise<number> {
     if (fields.length === 0) return 0;
-    return this.call('hdel', key, () => this.redis.hdel(this.k(key), ...fields));
+    return this.durable('hdel', key, () => this.redis.hdel(this.k(key), ...fields));
   }
 
   async sadd(key: string, members: readonly string[]): Promise<number> {
     if (members.length === 0) return 0;
-    return this.call('sadd', key, () => this.redis.sadd(this.k(key), ...members));
+    return this.durable('sadd', key, () => this.redis.sadd(this.k(key), ...members));
   }
 
   async srem(key: string, members: readonly string[]): Promise<number> {
     if (members.length === 0) return 0;
-    return this.call('srem', key, () => this.redis.srem(this.k(key), ...members));
+    return this.durable('srem', key, () => this.redis.srem(this.k(key), ...members));
   }
 
   smembers(key: string): Promise<string[]> {
@@ -484,7 +536,7 @@ export class RedisProjectionStore implements ProjectionStore {
       o: encoded,
     });
     if (keys.length === 0) return true;
-    const reply = await this.call('writeBatch', ops[0]?.key ?? position?.key ?? guard!.key, () =>
+    const reply = await this.durable('writeBatch', ops[0]?.key ?? position?.key ?? guard!.key, () =>
       this.redis.writeBatch(keys.length, ...keys, spec),
     );
     if (Array.isArray(reply)) {
@@ -553,7 +605,7 @@ export class RedisProjectionStore implements ProjectionStore {
   async deleteByPrefix(prefix: string): Promise<number> {
     let deleted = 0;
     for await (const keys of this.scan(prefix)) {
-      deleted += await this.call('unlink', prefix, () =>
+      deleted += await this.durable('unlink', prefix, () =>
         this.redis.unlink(...keys.map((key) => this.k(key))),
       );
     }
@@ -578,7 +630,98 @@ export class RedisProjectionStore implements ProjectionStore {
 
   /** Quits politely, or drops the connection when Redis does not answer within the bound. */
   async close(): Promise<void> {
+    clearInterval(this.replicaProbe);
     await this.call('quit', '', () => this.redis.quit()).catch(() => this.redis.disconnect());
+  }
+
+  /**
+   * Calls `listener` each time the connection is ready again after it was lost (with Sentinel,
+   * possibly on a new primary that lacks what the old one had not replicated). Returns its removal.
+   */
+  onReconnect(listener: () => void): () => void {
+    this.reconnectListeners.add(listener);
+    return () => this.reconnectListeners.delete(listener);
+  }
+
+  /**
+   * A write, then (with replicas to wait for) WAIT in the same round trip: answered once that many
+   * replicas hold it, else ProjectionStoreUnavailableError. The write itself may stand on the
+   * primary then; the caller hears "unavailable", as after any timeout, and must not count on it.
+   */
+  private durable<T>(name: string, key: string, write: () => Promise<T>): Promise<T> {
+    const wanted = Math.min(this.waitReplicas, this.connectedReplicas ?? this.waitReplicas);
+    if (wanted === 0) return this.call(name, key, write);
+    return this.call(name, key, async () => {
+      const written = write();
+      const confirmed = this.confirmation();
+      const [result, replicas] = await Promise.all([written, confirmed]);
+      if (replicas < wanted) {
+        this.probeReplicas(); // a replica gone: known before the next second's probe
+        throw new Error(
+          `write confirmed by ${replicas} of ${wanted} replica(s) within ${this.waitTimeoutMs} ms`,
+        );
+      }
+      return result;
+    });
+  }
+
+  /**
+   * The replicas that have the writes sent so far on this connection: one WAIT for all the writes
+   * of a tick, sent right behind them (so in the same round trip), and never two at once. A WAIT
+   * blocks the connection until it returns, and with a replica gone each one lasts its whole
+   * timeout: one per write would pile up behind each other, and every read behind them.
+   */
+  private confirmation(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.unconfirmed.push({ connection: this.connection, resolve, reject });
+      this.scheduleWait();
+    });
+  }
+
+  private scheduleWait(): void {
+    if (this.waitInFlight || this.waitScheduled) return;
+    this.waitScheduled = true;
+    // After the tick's writes: auto-pipelining flushes them in a nextTick queued before this one.
+    process.nextTick(() => {
+      this.waitScheduled = false;
+      const batch = this.unconfirmed.splice(0);
+      if (batch.length === 0) return;
+      const connection = this.connection;
+      const wanted = Math.max(
+        1,
+        Math.min(this.waitReplicas, this.connectedReplicas ?? this.waitReplicas),
+      );
+      this.waitInFlight = true;
+      this.redis
+        .wait(wanted, this.waitTimeoutMs)
+        .then(
+          (replicas) => {
+            // Sent on a connection since closed: this WAIT says nothing of it.
+            for (const write of batch)
+              if (write.connection !== connection) write.reject(new Error('connection lost'));
+              else write.resolve(replicas);
+          },
+          (error) => {
+            for (const write of batch) write.reject(error);
+          },
+        )
+        .finally(() => {
+          this.waitInFlight = false;
+          if (this.unconfirmed.length > 0) this.scheduleWait();
+        });
+    });
+  }
+
+  /** Asks the primary (ROLE) how many replicas it has connected now. */
+  private probeReplicas(): void {
+    (this.redis.call('ROLE') as Promise<unknown[]>).then(
+      (role) => {
+        if (role[0] === 'master' && Array.isArray(role[2])) this.connectedReplicas = role[2].length;
+      },
+      () => {
+        // Not connected: the next connection asks again.
+      },
+    );
   }
 
   private k(key: string): string {

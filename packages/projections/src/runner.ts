@@ -3,6 +3,10 @@
 // store with the new position of its partition in one atomic step that holds only when the stored
 // position is below the event's: redelivery (at-least-once), a rebalance that hands a partition to
 // another replica half way, or several replicas at once never apply an event twice or out of order.
+// Positions only grow, so a stored position below one this process wrote means the store lost
+// writes (a Redis failover promoting a replica that had not received them, a restart from an older
+// file): the partition is read again from the stored position, past the group's committed offset,
+// and likewise at every assignment, so that what the store lost is applied again.
 import type { Envelope } from '@gatehouse/contracts';
 import type { DeliveredEvent, EventBus } from '@gatehouse/event-bus';
 import { type GatehouseMetrics, processMetrics } from '@gatehouse/metrics';
@@ -52,6 +56,11 @@ export interface ProjectionRunnerOptions {
    * process's.
    */
   metrics?: GatehouseMetrics;
+  /**
+   * How often the positions this process wrote are compared with the store's, to find writes the
+   * store lost. Default 1000 ms; also done whenever the store says it reconnected.
+   */
+  healIntervalMs?: number;
 }
 
 /**
@@ -114,41 +123,113 @@ export async function startRunning(
   const applied = new Map<string, bigint>();
   const metrics = options.metrics ?? processMetrics();
   const now = options.now ?? Date.now;
+  // Events and the checks for lost writes take turns (kafkajs hands one event at a time anyway),
+  // so that a check never reads a position while an event is between its read and its write.
+  let turn: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = turn.then(work, work);
+    turn = next.catch(() => {});
+    return next;
+  };
+  const partitionOfKey = new Map<string, [string, number]>();
+  const topicPartitionOf = (key: string) => partitionOfKey.get(key)!;
+  /** Partitions sought back to an offset: events after it, fetched before the seek, are dropped. */
+  const rewinding = new Map<string, bigint>();
+  let seek: ((position: { topic: string; partition: number; offset: bigint }) => void) | undefined;
+  const rewind = (topic: string, partition: number, stored: string | null | undefined) => {
+    const key = positionKey(topic, partition);
+    const offset = stored === null || stored === undefined ? 0n : BigInt(stored) + 1n;
+    applied.delete(key);
+    rewinding.set(key, offset);
+    seek?.({ topic, partition, offset });
+  };
+  /** Seeks back every partition whose stored position fell below what this process wrote. */
+  const heal = () =>
+    inTurn(async () => {
+      const keys = [...applied.keys()];
+      if (keys.length === 0) return;
+      const stored = await store.mget(keys);
+      keys.forEach((key, i) => {
+        const wrote = applied.get(key)!;
+        const current = stored[i];
+        if (current !== null && current !== undefined && BigInt(current) >= wrote) return;
+        const [topic, partition] = topicPartitionOf(key);
+        options.onError?.(
+          new Error(
+            `store lost writes: ${key} at ${current ?? 'nothing'}, was ${wrote}; reading again`,
+          ),
+          { topic, partition, offset: wrote } as DeliveredEvent,
+        );
+        rewind(topic, partition, current);
+      });
+    }).catch(() => {
+      // Redis away: the next check looks again.
+    });
+  const applyEvent = async (event: DeliveredEvent): Promise<void> => {
+    const key = positionKey(event.topic, event.partition);
+    partitionOfKey.set(key, [event.topic, event.partition]);
+    const rewoundTo = rewinding.get(key);
+    if (rewoundTo !== undefined) {
+      if (event.offset > rewoundTo) return; // fetched before the seek back: it comes again
+      rewinding.delete(key);
+    }
+    let position = applied.get(key);
+    if (position === undefined) {
+      const stored = await store.get(key);
+      position = stored === null ? -1n : BigInt(stored);
+    }
+    if (event.offset <= position) return;
+    await options.beforeApply?.(event);
+    const { applied: admitted, writes } = await writesOfEvent(
+      event,
+      byTopic.get(event.topic)!,
+      ledger,
+    );
+    const target = admitted ? options.republish?.(event.envelope, event.topic) : undefined;
+    if (target) await options.bus.publish(target, [event.envelope]);
+    if (await store.writeAtPosition(key, event.offset, writes)) {
+      applied.set(key, event.offset);
+      metrics.projectionEventsApplied.inc({ topic: event.topic });
+      const occurredAt = event.envelope.occurredAt?.getTime();
+      if (occurredAt !== undefined)
+        metrics.projectionLag.set({ topic: event.topic }, Math.max(0, now() - occurredAt) / 1000);
+    }
+    // Another replica got there first: read its position again before the next event.
+    else applied.delete(key);
+  };
   const subscription = await options.bus.subscribe({
     groupId: options.groupId ?? 'gatehouse.projector',
     topics,
     start: 'earliest',
     onError: options.onError,
-    handler: traceApply('projector', async (event) => {
-      const key = positionKey(event.topic, event.partition);
-      let position = applied.get(key);
-      if (position === undefined) {
-        const stored = await store.get(key);
-        position = stored === null ? -1n : BigInt(stored);
-      }
-      if (event.offset <= position) return;
-      await options.beforeApply?.(event);
-      const { applied: admitted, writes } = await writesOfEvent(
-        event,
-        byTopic.get(event.topic)!,
-        ledger,
-      );
-      const target = admitted ? options.republish?.(event.envelope, event.topic) : undefined;
-      if (target) await options.bus.publish(target, [event.envelope]);
-      if (await store.writeAtPosition(key, event.offset, writes)) {
-        applied.set(key, event.offset);
-        metrics.projectionEventsApplied.inc({ topic: event.topic });
-        const occurredAt = event.envelope.occurredAt?.getTime();
-        if (occurredAt !== undefined)
-          metrics.projectionLag.set({ topic: event.topic }, Math.max(0, now() - occurredAt) / 1000);
-      }
-      // Another replica got there first: read its position again before the next event.
-      else applied.delete(key);
-    }),
+    onAssigned: (partitions, seekTo) => {
+      seek = seekTo;
+      // Start each partition after the store's position, whatever the group committed: at least
+      // once as ever, and what a store lost while no one was looking is read again.
+      void inTurn(async () => {
+        const keys = partitions.map(({ topic, partition }) => positionKey(topic, partition));
+        const stored = await store.mget(keys);
+        partitions.forEach(({ topic, partition }, i) => {
+          partitionOfKey.set(keys[i]!, [topic, partition]);
+          rewind(topic, partition, stored[i]);
+        });
+      }).catch(() => {
+        // Redis away: events wait on it anyway, and the position guard keeps them in order.
+      });
+    },
+    handler: traceApply('projector', (event) => inTurn(() => applyEvent(event))),
   });
+  const healTimer = setInterval(heal, options.healIntervalMs ?? 1000);
+  healTimer.unref();
+  const stopListening = (
+    store as { onReconnect?: (listener: () => void) => () => void }
+  ).onReconnect?.(() => void heal());
+
   const beacon = startBeacon(options, topics);
   return {
     stop: async () => {
+      clearInterval(healTimer);
+      stopListening?.();
       await beacon.stop();
       await subscription.close();
     },

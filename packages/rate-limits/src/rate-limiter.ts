@@ -126,7 +126,7 @@ export interface RedisRateLimiterOptions {
   url: string;
   /** Prepended to every key; the projection store's prefix keeps deployments on one Redis apart. */
   keyPrefix?: string;
-  /** More ioredis options (TLS, ACL user), as for the projection store. */
+  /** More ioredis options (TLS, ACL user, Sentinels), as readRedisConnection gives them. */
   redis?: RedisOptions;
 }
 
@@ -140,13 +140,17 @@ export function redisRateLimiter(
   options: RedisRateLimiterOptions,
   now: () => number = Date.now,
 ): RateLimiter {
-  const client = new Redis(options.url, {
+  const redisOptions: RedisOptions = {
     enableAutoPipelining: true,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     commandTimeout: 1000,
     ...options.redis,
-  });
+  };
+  // With Sentinel (readRedisConnection puts the Sentinels in `redis`), the URL names no node.
+  const client = redisOptions.sentinels
+    ? new Redis(redisOptions)
+    : new Redis(options.url, redisOptions);
   // A down Redis shows as the insurance limiter taking over; ioredis would print every reconnect.
   client.on('error', () => {});
   // Until Redis first answers, requests wait for it (a new process would otherwise count its first

@@ -187,7 +187,12 @@ export async function runService<C extends RuntimeConfig>(
     },
   });
   shutdown.add(() => bus.close());
-  const redis = new RedisProjectionStore({ url: config.redis.url, redis: config.redis.redis });
+  const redis = new RedisProjectionStore({
+    url: config.redis.url,
+    redis: config.redis.redis,
+    waitReplicas: config.redis.waitReplicas,
+    waitTimeoutMs: config.redis.waitTimeoutMs,
+  });
   const store = new GenerationalStore(redis);
   shutdown.add(() => store.close());
   const metrics = processMetrics();

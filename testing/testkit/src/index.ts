@@ -32,6 +32,7 @@ export {
 } from './infrastructure.js';
 export { type LoadResult, type SteadyLoad, steadyLoad } from './keep-alive-load.js';
 export { type RawAnswer, sendRaw } from './raw-http.js';
+export { type RedisSentinelSetup, startRedisSentinel } from './redis-sentinel.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

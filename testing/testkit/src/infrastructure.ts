@@ -561,7 +561,19 @@ export function freePort(): Promise<number> {
 }
 
 async function redisVersion(url: string): Promise<string> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  const options = { lazyConnect: true, maxRetriesPerRequest: 1 };
+  // redis+sentinel://h:p,h:p/name (see readRedisConnection): the primary the Sentinels name.
+  const sentinel = /^redis\+sentinel:\/\/([^/]+)\/(.+)$/.exec(url);
+  const client = sentinel
+    ? new Redis({
+        ...options,
+        name: sentinel[2]!,
+        sentinels: sentinel[1]!.split(',').map((address) => {
+          const [host, port] = address.split(':');
+          return { host: host!, port: Number(port) };
+        }),
+      })
+    : new Redis(url, options);
   try {
     await client.connect();
     const info = await client.info('server');

@@ -571,6 +571,19 @@ export class KafkaEventBus implements EventBus {
           }
         }
       });
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        if (!options.onAssigned) return;
+        const partitions = Object.entries(payload.memberAssignment).flatMap(([topic, numbers]) =>
+          numbers.map((partition) => ({ topic, partition })),
+        );
+        options.onAssigned(partitions, ({ topic, partition, offset }) => {
+          try {
+            consumer.seek({ topic, partition, offset: offset.toString() });
+          } catch {
+            // No longer assigned here: its next owner starts from the store's position itself.
+          }
+        });
+      });
       await consumer.connect();
       await consumer.subscribe({
         topics: [...options.topics],
