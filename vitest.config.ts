@@ -28,7 +28,14 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['**/src/**/*.test.ts'],
-          exclude: ['**/node_modules/**', '**/dist/**', '**/*.int.test.ts', '**/*.e2e.test.ts'],
+          exclude: [
+            '**/node_modules/**',
+            '**/dist/**',
+            '**/*.int.test.ts',
+            '**/*.e2e.test.ts',
+            '**/*.chaos.test.ts',
+            '**/*.containers.test.ts',
+          ],
           testTimeout: 30_000,
         },
       },
@@ -55,6 +62,19 @@ export default defineConfig({
           exclude: ['**/node_modules/**', '**/dist/**'],
           testTimeout: 90_000,
           hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // `pnpm test:chaos`: the distributed stack with three Kafka brokers, Redis with a replica
+          // and Sentinel, two replicas of every service, under steady load while parts of it die.
+          name: 'chaos',
+          include: ['**/src/**/*.chaos.test.ts'],
+          exclude: ['**/node_modules/**', '**/dist/**'],
+          testTimeout: 60_000,
+          hookTimeout: 720_000,
           fileParallelism: false,
         },
       },

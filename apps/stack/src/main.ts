@@ -4,7 +4,8 @@
 // any free ports, as tests want), GATEHOUSE_ADMIN_TOKEN and GATEHOUSE_KEK (generated when unset and
 // kept in the directory's secrets.json, so that a restart opens the keys it sealed),
 // GATEHOUSE_KAFKA_BROKERS / GATEHOUSE_REDIS_URL to use a running Kafka and Redis instead,
-// GATEHOUSE_STACK_KAFKA_NODES (default 1) for a Kafka cluster of that many brokers. The gRPC
+// GATEHOUSE_STACK_KAFKA_NODES (default 1) for a Kafka cluster of that many brokers,
+// GATEHOUSE_STACK_REDIS_SENTINEL=true for Redis with a replica and three Sentinels. The gRPC
 // plane's dev CA and the services' certificates are made on first start and kept in {dir}/certs.
 // `--replicas token=2,userinfo=2` (or GATEHOUSE_STACK_REPLICAS; `all=2` for every service) runs
 // that many processes of a service, every one behind the edge (replica-counts.ts).
@@ -34,6 +35,7 @@ try {
       ? { kafkaNodes: Number(env.GATEHOUSE_STACK_KAFKA_NODES) }
       : {}),
     redisUrl: env.GATEHOUSE_REDIS_URL || undefined,
+    redisSentinel: env.GATEHOUSE_STACK_REDIS_SENTINEL === 'true',
     adminToken: secrets.adminToken,
     kek: secrets.kek,
     replicas,

@@ -40,6 +40,12 @@ export interface StackOptions {
   kafkaBrokers?: string;
   redisUrl?: string;
   /**
+   * The Redis the stack starts itself: a primary, a replica and three Sentinels
+   * (infra/local/redis.sh --sentinel), the services following the primary through them. Default
+   * false: one Redis.
+   */
+  redisSentinel?: boolean;
+  /**
    * Brokers of the Kafka the stack starts itself (infra/local/kafka.sh --brokers). Default 1.
    * The services' GATEHOUSE_KAFKA_REPLICATION_FACTOR / _MIN_INSYNC_REPLICAS follow it: 3 and 2
    * from three brokers on, else one copy per broker and 1 in sync. With `kafkaBrokers` given, the
@@ -220,7 +226,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     let redisUrl = options.redisUrl;
     if (!redisUrl) {
       const redisDir = join(options.dir, 'redis');
-      const started = await infra('redis.sh', ['start', '--dir', redisDir]);
+      const started = await infra('redis.sh', [
+        'start',
+        '--dir',
+        redisDir,
+        ...(options.redisSentinel ? ['--sentinel'] : []),
+      ]);
       cleanups.push(() => infra('redis.sh', ['stop', '--dir', redisDir]));
       redisUrl = started.REDIS_URL!;
       log(`stack | redis at ${redisUrl}`);

@@ -6,7 +6,14 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort, portFree, repoRoot, type Stack, startStack } from '@gatehouse/stack';
+import {
+  freePort,
+  portFree,
+  repoRoot,
+  type Stack,
+  type StackOptions,
+  startStack,
+} from '@gatehouse/stack';
 
 export interface Target {
   name: string;
@@ -131,16 +138,21 @@ export async function startAllInOneTarget(): Promise<AllInOneTarget> {
 
 export interface StackTarget extends Target {
   stack: Stack;
+  /** The stack's folder: logs, Kafka's and Redis's data (infra/local's scripts take it). */
+  dir: string;
   /** Every log line the stack's services and its edge wrote so far (logs/*.log, nginx's access log). */
   logs(): Promise<string>;
   stop(): Promise<void>;
 }
 
 /** The distributed stack on free ports, with its own Kafka and Redis, through the nginx edge. */
-export async function startStackTarget(): Promise<StackTarget> {
+export async function startStackTarget(
+  options: Omit<StackOptions, 'dir' | 'ports' | 'log'> = {},
+): Promise<StackTarget> {
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-stack-'));
   const lines: string[] = [];
   const stack = await startStack({
+    ...options,
     dir,
     ports: 'free',
     log: (line) => {
@@ -155,6 +167,7 @@ export async function startStackTarget(): Promise<StackTarget> {
     url: stack.url,
     adminToken: stack.adminToken,
     stack,
+    dir,
     async logs() {
       const files = [
         ...(await readdir(join(dir, 'logs'))).map((name) => join(dir, 'logs', name)),

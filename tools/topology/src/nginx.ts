@@ -90,6 +90,8 @@ export function nginxRoutes(): string {
       `location ~ ${quote(route.pattern)} {`,
       `  proxy_pass http://${route.upstream};`,
       `  error_page 502 504 = ${unavailable[route.errors]};`,
+      // Safe to send again (see Route.retrySent): a replica dying under it costs no answer.
+      ...(route.retrySent ? ['  proxy_next_upstream error timeout http_502 non_idempotent;'] : []),
       '}',
     );
   }

@@ -13,6 +13,12 @@ export interface Route {
    * (`errorCode`, ...) on the management and authentication APIs, OAuth's (`error`) elsewhere.
    */
   errors: ErrorShape;
+  /**
+   * Whether a POST already sent to a replica that then died may be sent to another one: true only
+   * where doing it twice changes nothing (introspection reads; revoking twice revokes once). A
+   * code exchange or a refresh may have been acted on, and is never sent again.
+   */
+  retrySent?: boolean;
 }
 
 export type ErrorShape = 'okta' | 'oauth';
@@ -36,10 +42,12 @@ export const routes: readonly Route[] = [
     pattern: `^${tenant}(/oauth2/[^/]+)?/\\.well-known/(openid-configuration|oauth-authorization-server)$`,
     errors: 'oauth',
   },
+  { upstream: 'token', pattern: `^${tenant}/oauth2${server}/v1/token$`, errors: 'oauth' },
   {
     upstream: 'token',
-    pattern: `^${tenant}/oauth2${server}/v1/(token|introspect|revoke)$`,
+    pattern: `^${tenant}/oauth2${server}/v1/(introspect|revoke)$`,
     errors: 'oauth',
+    retrySent: true,
   },
   {
     upstream: 'authorize',

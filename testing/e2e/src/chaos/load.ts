@@ -154,11 +154,14 @@ export class MixedLoad {
       return 'token';
     };
     const pauseMs = this.options.pauseMs ?? 60;
-    this.workers = Array.from({ length: this.options.workers ?? 6 }, async () => {
+    this.workers = Array.from({ length: this.options.workers ?? 6 }, async (_, worker) => {
+      // Each worker stands for a person at an address of their own (the edge's X-Forwarded-For is
+      // believed from loopback), as sign-ins are budgeted per source address.
+      const source = `10.66.0.${worker + 1}`;
       while (!this.stopped) {
         // Without sessions, a sign-in first: most operations need tokens.
         const op = this.sessions.length < 3 ? 'sign-in' : choose();
-        await this.run(op);
+        await this.run(op, source);
         await sleep(pauseMs);
       }
     });
@@ -200,11 +203,11 @@ export class MixedLoad {
     return session.client === 'web' ? this.tenant.web : this.tenant.victim;
   }
 
-  private async run(op: Op): Promise<void> {
+  private async run(op: Op, source: string): Promise<void> {
     const at = Date.now();
     let result: { ok: boolean; status: number; clean: boolean; detail?: string };
     try {
-      result = await this.perform(op);
+      result = await this.perform(op, source);
     } catch (error) {
       // No answer at all (connection reset, timeout): never clean.
       result = { ok: false, status: 0, clean: false, detail: String(error) };
@@ -214,11 +217,12 @@ export class MixedLoad {
 
   private async perform(
     op: Op,
+    source: string,
   ): Promise<{ ok: boolean; status: number; clean: boolean; detail?: string }> {
     const { tenant } = this;
     switch (op) {
       case 'sign-in':
-        return this.signIn();
+        return this.signIn(source);
       case 'token': {
         const answer = await read(
           await this.post(`${tenant.issuer}/v1/token`, tenant.service, {
@@ -233,7 +237,7 @@ export class MixedLoad {
       }
       case 'refresh': {
         const session = this.take();
-        if (!session) return this.signIn();
+        if (!session) return this.signIn(source);
         try {
           const answer = await read(
             await this.post(`${tenant.issuer}/v1/token`, this.clientOf(session), {
@@ -258,7 +262,7 @@ export class MixedLoad {
       }
       case 'userinfo': {
         const session = this.take();
-        if (!session) return this.signIn();
+        if (!session) return this.signIn(source);
         try {
           const answer = await read(
             await fetch(`${tenant.issuer}/v1/userinfo`, {
@@ -272,7 +276,7 @@ export class MixedLoad {
       }
       case 'introspect': {
         const session = this.take();
-        if (!session) return this.signIn();
+        if (!session) return this.signIn(source);
         try {
           const answer = await read(
             await this.post(`${tenant.issuer}/v1/introspect`, this.clientOf(session), {
@@ -287,7 +291,7 @@ export class MixedLoad {
       }
       case 'revoke': {
         const session = this.take();
-        if (!session) return this.signIn();
+        if (!session) return this.signIn(source);
         this.sessions.splice(this.sessions.indexOf(session), 1);
         const client = this.clientOf(session);
         const access = await read(
@@ -402,7 +406,7 @@ export class MixedLoad {
     return outcome(introspected, introspected.status === 200 || introspected.status === 503);
   }
 
-  private async signIn(): Promise<{
+  private async signIn(source: string): Promise<{
     ok: boolean;
     status: number;
     clean: boolean;
@@ -414,7 +418,11 @@ export class MixedLoad {
     const authn = await read(
       await fetch(`${tenant.org}/api/v1/authn`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          'x-forwarded-for': source,
+        },
         body: JSON.stringify({ username: tenant.login, password: tenant.password }),
       }),
     );

@@ -5,7 +5,7 @@ import { formatTable, type Phase, recoveredAfter, verdicts } from './phases.js';
 const sample = (op: Sample['op'], at: number, ok: boolean): Sample => ({
   op,
   at,
-  ms: 1,
+  ms: 0,
   ok,
   status: ok ? 200 : 503,
   clean: true,

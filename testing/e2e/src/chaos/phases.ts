@@ -13,6 +13,8 @@ export interface Phase {
   /** For a fault: when its component was restored, and when every operation worked again. */
   restoredAt?: number;
   recoveredAt?: number;
+  /** For a fault: from its injection to the last failed answer it caused (0: none failed). */
+  disruptedMs?: number;
 }
 
 export interface Rate {
@@ -27,8 +29,14 @@ export function rate(samples: readonly Sample[]): Rate {
   return { total: samples.length, ok, rate: samples.length === 0 ? 1 : ok / samples.length };
 }
 
+/**
+ * When an answer came: an operation counts in the phase it ended in, since that is when it
+ * succeeded or failed (a sign-in started before a fault may fail in it, at its last step).
+ */
+export const answeredAt = (s: Sample) => s.at + s.ms;
+
 export function samplesIn(samples: readonly Sample[], phase: Phase): Sample[] {
-  return samples.filter((s) => s.at >= phase.start && s.at < phase.end);
+  return samples.filter((s) => answeredAt(s) >= phase.start && answeredAt(s) < phase.end);
 }
 
 /**
@@ -40,15 +48,17 @@ export function recoveredAfter(
   from: number,
   quietMs = 3_000,
 ): number | undefined {
-  const after = samples.filter((s) => s.at >= from).sort((a, b) => a.at - b.at);
+  const after = samples
+    .filter((s) => answeredAt(s) >= from)
+    .sort((a, b) => answeredAt(a) - answeredAt(b));
   let runStart: number | undefined;
   for (const sample of after) {
     if (!sample.ok) {
       runStart = undefined;
       continue;
     }
-    runStart ??= sample.at;
-    if (sample.at - runStart >= quietMs) return runStart;
+    runStart ??= answeredAt(sample);
+    if (answeredAt(sample) - runStart >= quietMs) return runStart;
   }
   return undefined;
 }
@@ -96,21 +106,25 @@ export function formatTable(list: readonly PhaseVerdict[], allOps: readonly Op[]
     'secs',
     ...allOps.map((op) => op.slice(0, 8).padStart(8)),
     '  required',
-    ' recovery',
+    ' felt for',
+    '  back after repair',
   ].join(' ');
   const lines = list.map(({ phase, byOp, required }) => {
-    const recovery =
-      phase.recoveredAt === undefined
-        ? phase.kind === 'fault'
+    const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    const felt = phase.kind === 'fault' ? seconds(phase.disruptedMs ?? 0) : '';
+    const back =
+      phase.kind !== 'fault'
+        ? ''
+        : phase.recoveredAt === undefined
           ? 'never'
-          : ''
-        : `${((phase.recoveredAt - phase.start) / 1000).toFixed(1)} s`;
+          : seconds(phase.recoveredAt - (phase.restoredAt ?? phase.start));
     return [
       `${phase.kind === 'fault' ? '! ' : '  '}${phase.name}`.padEnd(34),
       ((phase.end - phase.start) / 1000).toFixed(0).padStart(4),
       ...allOps.map((op) => percent(byOp.get(op)!).padStart(8)),
       `${percent(required)} `.padStart(10),
-      recovery.padStart(9),
+      felt.padStart(9),
+      back.padStart(19),
     ].join(' ');
   });
   return [head, ...lines].join('\n');
