@@ -1,3 +1,4 @@
+export { followerGroupId, replicaId } from './consumer-identity.js';
 export {
   EmbeddedEventBus,
   type EmbeddedEventBusOptions,

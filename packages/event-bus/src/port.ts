@@ -36,13 +36,21 @@ export interface SubscribeOptions {
   /** Where a group with no committed offset starts. Default `earliest`. */
   start?: 'earliest' | 'latest';
   /**
-   * Handles one event. Events of one partition (hence of one tenant) arrive one at a time, in
+   * Handles one event. Events of one partition (hence of one key) arrive one at a time, in
    * order. An event's offset is committed only after its handler resolved; when the handler
    * throws, the event is delivered again.
    */
   handler: EventHandler;
   /** Told about every handler failure before the event is retried. */
   onError?: (error: unknown, event: DeliveredEvent) => void;
+  /**
+   * The group is this subscription's alone, for a process that follows every event from now on
+   * (its caches): it starts at the end of every partition as of the call, whatever the group
+   * committed in an earlier life; nothing of it is kept after `close` (Kafka: the group is deleted,
+   * so restarts leak no groups); and a member that finds another process in its group (it is not
+   * given every partition) reports it, through the bus's probe, rather than miss half the events.
+   */
+  ephemeral?: boolean;
 }
 
 export interface Subscription {
@@ -62,7 +70,8 @@ export interface EventBus {
    */
   ensureTopics(topics: readonly TopicSpec[]): Promise<void>;
   /**
-   * Appends events to a topic, partitioned by `envelope.tenant`, and resolves with their
+   * Appends events to a topic, partitioned by their key (`partitionKeyOf` of @gatehouse/events: the
+   * tenant, or the grant for grant and revocation events), and resolves with their
    * positions once they are durably acknowledged (Kafka: acks=all on an idempotent producer;
    * embedded: written and fsynced). Rejects with `EventBusUnavailableError` when the log cannot
    * acknowledge in time; its `mayHaveBeenAppended` says whether the events may be in the log anyway.

@@ -1,6 +1,6 @@
 import { ConfigError } from '@gatehouse/config';
 import { describe, expect, it } from 'vitest';
-import { minGrantsRetentionDays, Topics, topicSpecs } from './topics.js';
+import { minGrantsRetentionDays, partitionKeyOf, Topics, topicSpecs } from './topics.js';
 
 describe('topic specs', () => {
   it('keeps every topic for ever by default', () => {
@@ -20,5 +20,16 @@ describe('topic specs', () => {
       /GATEHOUSE_GRANTS_RETENTION_DAYS: must be 0 \(for ever\) or at least 1830 days/,
     );
     expect(() => topicSpecs({ GATEHOUSE_GRANTS_RETENTION_DAYS: 'soon' })).toThrow(ConfigError);
+  });
+});
+
+describe('partitionKeyOf', () => {
+  const envelope = { tenant: 'acme', aggregateId: 'grant-1' };
+  it('keys grant and revocation events by tenant and grant, everything else by tenant', () => {
+    expect(partitionKeyOf(Topics.grants, envelope)).toBe('acme/grant-1');
+    expect(partitionKeyOf(Topics.revocations, envelope)).toBe('acme/grant-1');
+    for (const topic of [Topics.directory, Topics.clientLifecycle, Topics.keys, 'other'])
+      expect(partitionKeyOf(topic, envelope)).toBe('acme');
+    expect(partitionKeyOf(Topics.grants, { tenant: 'acme', aggregateId: '' })).toBe('acme');
   });
 });

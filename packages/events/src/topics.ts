@@ -46,3 +46,21 @@ export function topicSpecs(env: Environment = {}): { name: Topic; retentionMs?: 
     name === Topics.grants && days > 0 ? { name, retentionMs: days * 86_400_000 } : { name },
   );
 }
+
+/**
+ * The Kafka key of an event (SPEC section 7), which decides its partition. Grant and revocation
+ * events are keyed by their aggregate — the grant, whose id is also its refresh family's — so one
+ * busy tenant's tokens spread over every partition and every projector replica, while each
+ * grant's own events (issued, rotated, revoked) stay in one partition, in order. Everything else
+ * is keyed by tenant: one tenant's directory is totally ordered, which its commands' decisions
+ * (first of two on the same version wins, in log order) rely on. Nothing relies on order across
+ * topics or partitions.
+ */
+export function partitionKeyOf(
+  topic: string,
+  envelope: { tenant: string; aggregateId: string },
+): string {
+  return (topic === Topics.grants || topic === Topics.revocations) && envelope.aggregateId !== ''
+    ? `${envelope.tenant}/${envelope.aggregateId}`
+    : envelope.tenant;
+}

@@ -2,8 +2,13 @@
 // configuration), kept correct by following the events that change them: an event for an entry drops
 // it, and the next read loads it again once the read model has applied that event. So a hot path reads
 // memory, and a change is seen as soon as its event reaches this process.
-import { randomUUID } from 'node:crypto';
-import type { DeliveredEvent, EventBus, EventPosition, Subscription } from '@gatehouse/event-bus';
+import {
+  type DeliveredEvent,
+  type EventBus,
+  type EventPosition,
+  followerGroupId,
+  type Subscription,
+} from '@gatehouse/event-bus';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { waitForProjections } from './read-your-writes.js';
 
@@ -139,8 +144,9 @@ export function afterApplied<V>(
 }
 
 /**
- * Follows `topics` from now on, in a consumer group of this process's own (every process needs every
- * event), handing each event to `onEvent`. Resolves once the subscription is in place.
+ * Follows `topics` from now on, in an ephemeral consumer group of this process's own (every process
+ * needs every event; see followerGroupId for its stable name), handing each event to `onEvent`.
+ * Resolves once the subscription is in place.
  */
 export function followTopics(
   bus: EventBus,
@@ -149,9 +155,10 @@ export function followTopics(
   onEvent: (event: DeliveredEvent) => void,
 ): Promise<Subscription> {
   return bus.subscribe({
-    groupId: `${name}.${randomUUID()}`,
+    groupId: followerGroupId(name),
     topics,
     start: 'latest',
+    ephemeral: true,
     handler: async (event) => onEvent(event),
   });
 }

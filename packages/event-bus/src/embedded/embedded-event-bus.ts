@@ -90,7 +90,10 @@ export class EmbeddedEventBus implements EventBus {
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     this.assertOpen();
-    const group = await this.group(options.groupId);
+    // An ephemeral group is the subscription's alone and leaves no file behind.
+    const group = options.ephemeral
+      ? new GroupState(undefined, new Map())
+      : await this.group(options.groupId);
     const logs = new Map<string, AppendOnlyLog>();
     for (const topic of options.topics) logs.set(topic, await this.log(topic, false));
     const subscription = new EmbeddedSubscription(options, group, logs, this.options, () =>
@@ -192,7 +195,8 @@ class GroupState {
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly path: string,
+    /** Where its offsets are kept; undefined: in memory only (an ephemeral group). */
+    private readonly path: string | undefined,
     private readonly committed: Map<string, number>,
   ) {}
 
@@ -219,9 +223,11 @@ class GroupState {
   /** Durably records `offset` as the next one to consume: write, fsync, rename. */
   commit(topic: string, offset: number): Promise<void> {
     this.committed.set(topic, offset);
+    const path = this.path;
+    if (path === undefined) return this.writing;
     const snapshot = JSON.stringify(Object.fromEntries(this.committed));
     this.writing = this.writing.then(async () => {
-      const temporary = `${this.path}.${randomUUID()}.tmp`;
+      const temporary = `${path}.${randomUUID()}.tmp`;
       const fd = await open(temporary, 'w', 0o600);
       try {
         await fd.writeFile(snapshot);
@@ -229,7 +235,7 @@ class GroupState {
       } finally {
         await fd.close();
       }
-      await rename(temporary, this.path);
+      await rename(temporary, path);
     });
     return this.writing;
   }
@@ -254,7 +260,7 @@ class EmbeddedSubscription implements Subscription {
     for (const [topic, log] of this.logs) {
       this.group.join(topic, this);
       this.unlisten.push(log.onAppend(() => this.wake()));
-      const startAt = this.options.start === 'latest' ? log.length : 0;
+      const startAt = this.options.start === 'latest' || this.options.ephemeral ? log.length : 0;
       this.loops.push(this.consume(topic, log, startAt));
     }
   }

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { allTopics, Topics } from '@gatehouse/events';
 import { brokerControllable, restartKafka, testKafka } from '@gatehouse/testkit';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { openEventBus } from '../open.js';
 import { TopicRetentionError } from '../port.js';
 import { describeEventBusConformance } from '../testing/conformance.js';
+import { numberedEvent, sequenceOf } from '../testing/numbered-events.js';
 
 const kafka = testKafka();
 const clientId = `conformance-${randomUUID().slice(0, 8)}`;
@@ -165,6 +167,138 @@ describe(`KafkaEventBus on kafka ${kafka.version}: topics keep their events`, ()
       ).rejects.toThrow(/below the 164160000000 ms required/);
     } finally {
       await bus.close();
+    }
+  });
+});
+
+// SPEC section 7: grant and revocation events are keyed by their grant, so one busy tenant spreads
+// over every partition (and every projector replica), while one grant's events keep their order.
+describe(`KafkaEventBus on kafka ${kafka.version}: partition keys`, () => {
+  it("spreads one tenant's grants over every partition, keeps each grant in one, and its directory in one", async () => {
+    const bus = await openEventBus({
+      kind: 'kafka',
+      brokers: kafka.brokers,
+      clientId,
+      log: () => {},
+    });
+    try {
+      await bus.ensureTopics(allTopics.map((name) => ({ name })));
+      const tenant = `hot-${randomUUID().slice(0, 8)}`;
+      const partitionCount = (await bus.endOffsets(Topics.grants)).size;
+      expect(partitionCount).toBeGreaterThan(1);
+      const grantEvent = (grant: string, seq: number) => ({
+        ...numberedEvent(tenant, seq),
+        aggregateId: grant,
+      });
+      // 200 grants of one tenant: with 6 partitions, one left out would happen once in 10^15 runs.
+      const grants = Array.from({ length: 200 }, () => randomUUID());
+      const issued = await bus.publish(
+        Topics.grants,
+        grants.map((grant, i) => grantEvent(grant, i)),
+      );
+      expect(new Set(issued.map((p) => p.partition)).size).toBe(partitionCount);
+      // One grant's later events (rotated, revoked) land in its partition, after its first.
+      const [grant] = grants;
+      const later = [
+        ...(await bus.publish(Topics.grants, [grantEvent(grant!, 1000)])),
+        ...(await bus.publish(Topics.revocations, [grantEvent(grant!, 1001)])),
+        ...(await bus.publish(Topics.revocations, [grantEvent(grant!, 1002)])),
+      ];
+      expect(later[0]!.partition).toBe(issued[0]!.partition);
+      expect(later[0]!.offset).toBeGreaterThan(issued[0]!.offset);
+      expect(later[2]!.partition).toBe(later[1]!.partition);
+      expect(later[2]!.offset).toBeGreaterThan(later[1]!.offset);
+      // The tenant's directory stays in one partition: totally ordered.
+      const directory = await bus.publish(
+        Topics.directory,
+        grants.slice(0, 50).map((grant, i) => grantEvent(grant, i)),
+      );
+      expect(new Set(directory.map((p) => p.partition)).size).toBe(1);
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
+// Issue 21: a random group per process and restart left 24 groups behind after a few restarts.
+describe(`KafkaEventBus on kafka ${kafka.version}: a process's own followers`, () => {
+  const groups = async () => {
+    const { Kafka } = await import('kafkajs');
+    const admin = new Kafka({ clientId, brokers: [...kafka.brokers], logLevel: 0 }).admin();
+    await admin.connect();
+    try {
+      return (await admin.listGroups()).groups.map((g) => g.groupId);
+    } finally {
+      await admin.disconnect();
+    }
+  };
+  const open = () =>
+    openEventBus({ kind: 'kafka', brokers: kafka.brokers, clientId, log: () => {} }) as Promise<
+      import('./kafka-event-bus.js').KafkaEventBus
+    >;
+
+  it('starts an ephemeral group at the end whatever it committed before, and leaves no group when closed', async () => {
+    const topic = `follow.${randomUUID()}`;
+    const groupId = `follower.${randomUUID().slice(0, 8)}`;
+    const bus = await open();
+    try {
+      await bus.ensureTopics([{ name: topic, partitions: 3 }]);
+      // An earlier life of the group (a crash, before groups were deleted) committed offset 0..4.
+      await bus.publish(
+        topic,
+        [0, 1, 2, 3, 4].map((i) => numberedEvent(`t${i}`, i)),
+      );
+      const earlier: number[] = [];
+      const first = await bus.subscribe({
+        groupId,
+        topics: [topic],
+        handler: async ({ envelope }) => void earlier.push(sequenceOf(envelope)),
+      });
+      await vi.waitFor(() => expect(earlier).toHaveLength(5), { timeout: 20_000 });
+      await first.close();
+      await bus.publish(topic, [numberedEvent('t9', 5)]); // while nobody follows
+      // Three restarts of a follower with the same id: each sees only what comes after it.
+      for (const round of [6, 7, 8]) {
+        const seen: number[] = [];
+        const follower = await bus.subscribe({
+          groupId,
+          topics: [topic],
+          ephemeral: true,
+          handler: async ({ envelope }) => void seen.push(sequenceOf(envelope)),
+        });
+        await bus.publish(topic, [numberedEvent('t0', round)]);
+        await vi.waitFor(() => expect(seen).toEqual([round]), { timeout: 20_000 });
+        expect((await bus.probe()).ok).toBe(true);
+        await follower.close();
+        expect(await groups()).not.toContain(groupId);
+      }
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('reports a follower group that another process joined with the same id', async () => {
+    const topic = `follow.${randomUUID()}`;
+    const groupId = `follower.${randomUUID().slice(0, 8)}`;
+    const [one, two] = [await open(), await open()];
+    try {
+      await one.ensureTopics([{ name: topic, partitions: 4 }]);
+      const follow = (bus: typeof one) =>
+        bus.subscribe({ groupId, topics: [topic], ephemeral: true, handler: async () => {} });
+      const first = await follow(one);
+      expect((await one.probe()).ok).toBe(true);
+      await follow(two);
+      await vi.waitFor(
+        async () => {
+          const probe = await one.probe();
+          expect(probe.ok).toBe(false);
+          expect(probe.reason).toContain('GATEHOUSE_REPLICA_ID');
+        },
+        { timeout: 20_000 },
+      );
+      await first.close();
+    } finally {
+      await Promise.all([one.close(), two.close()]);
     }
   });
 });

@@ -1,11 +1,12 @@
 // The Kafka event bus (kafkajs). Producer: idempotent, acks=all, one request in flight, murmur2
-// partitioning by tenant (the Java client's), so every tenant's events keep their order. Consumers:
+// partitioning (the Java client's) by each event's key (`partitionKeyOf`: the tenant, or for grant
+// and revocation events the grant), so the events of one key keep their order. Consumers:
 // offsets are resolved after the handler returns and committed after each batch (at-least-once);
 // fetches return as soon as one byte is there and never wait longer than `maxWaitMs`.
 import { randomUUID } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import type { Envelope } from '@gatehouse/contracts';
-import { decodeEnvelope, encodeEnvelope } from '@gatehouse/events';
+import { decodeEnvelope, encodeEnvelope, partitionKeyOf } from '@gatehouse/events';
 import { receivedTraceHeaders, traceHeaders } from '@gatehouse/tracing';
 import {
   type Admin,
@@ -109,6 +110,8 @@ export class KafkaEventBus implements EventBus {
   private readonly consumers = new Set<Consumer>();
   /** Consumers kafkajs gave up on (a crash it does not restart from): they deliver nothing more. */
   private readonly crashedConsumers = new Set<Consumer>();
+  /** Ephemeral groups found shared with another process (see SubscribeOptions.ephemeral). */
+  private readonly sharedGroups = new Set<string>();
   private connecting: Promise<void> | null = null;
   private closed = false;
   private readonly config: Required<Omit<KafkaEventBusOptions, 'log' | 'ssl' | 'sasl'>>;
@@ -267,14 +270,11 @@ export class KafkaEventBus implements EventBus {
         mayHaveBeenAppended: false,
       });
     }
-    // The partition is chosen here (murmur2 of the tenant, as the Java client does) rather than
+    // The partition is chosen here (murmur2 of the key, as the Java client does) rather than
     // inside kafkajs, so that each event's offset can be told from its partition's base offset.
-    const partitions = envelopes.map((envelope) =>
-      this.partitioner({
-        topic,
-        partitionMetadata,
-        message: { key: envelope.tenant, value: null },
-      }),
+    const keys = envelopes.map((envelope) => partitionKeyOf(topic, envelope));
+    const partitions = keys.map((key) =>
+      this.partitioner({ topic, partitionMetadata, message: { key, value: null } }),
     );
     if (this.queuedEvents + envelopes.length > this.config.maxQueuedEvents) {
       throw new EventBusUnavailableError(
@@ -288,7 +288,7 @@ export class KafkaEventBus implements EventBus {
         topic,
         partitions,
         messages: envelopes.map((envelope, index) => ({
-          key: envelope.tenant,
+          key: keys[index]!,
           value: Buffer.from(encodeEnvelope(envelope)),
           partition: partitions[index]!,
           ...(headers ? { headers } : {}),
@@ -410,11 +410,24 @@ export class KafkaEventBus implements EventBus {
       if (!payload.restart) this.crashedConsumers.add(consumer);
     });
     try {
-      const startAt =
-        options.start === 'latest'
+      const startAt = options.ephemeral
+        ? await this.ends(options.topics)
+        : options.start === 'latest'
           ? await this.uncommittedEnds(options.groupId, options.topics)
           : new Map<string, bigint>();
       let firstAssignment = true;
+      if (options.ephemeral)
+        consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+          // Alone in its group, a member is given every partition; fewer means another process
+          // joined with the same group id, and each would see only part of the events.
+          const assigned = Object.values(payload.memberAssignment).flat().length;
+          const all = options.topics.reduce(
+            (sum, topic) => sum + (this.partitionsByTopic.get(topic)?.length ?? 0),
+            0,
+          );
+          if (assigned < all) this.sharedGroups.add(options.groupId);
+          else this.sharedGroups.delete(options.groupId);
+        });
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         // Emitted after the assignment and before the first fetch; later rebalances must not seek.
         if (!firstAssignment) return;
@@ -463,10 +476,24 @@ export class KafkaEventBus implements EventBus {
     return {
       close: async () => {
         this.crashedConsumers.delete(consumer);
+        this.sharedGroups.delete(options.groupId);
         if (!this.consumers.delete(consumer)) return;
         await consumer.disconnect();
+        // Its member has left: the empty group can go, so that restarts leave none behind.
+        if (options.ephemeral) await this.admin.deleteGroups([options.groupId]).catch(() => {});
       },
     };
+  }
+
+  /** The end offset, as of now, of every partition of `topics` (their metadata cached on the way). */
+  private async ends(topics: readonly string[]): Promise<Map<string, bigint>> {
+    const ends = new Map<string, bigint>();
+    for (const topic of topics) {
+      await this.partitionsOf(topic);
+      for (const end of await retryRetriable(() => this.admin.fetchTopicOffsets(topic)))
+        ends.set(`${topic}:${end.partition}`, BigInt(end.high));
+    }
+    return ends;
   }
 
   /**
@@ -584,6 +611,12 @@ export class KafkaEventBus implements EventBus {
       return {
         ok: false,
         reason: `${this.crashedConsumers.size} Kafka consumer(s) stopped after an error`,
+        consumers,
+      };
+    if (this.sharedGroups.size > 0)
+      return {
+        ok: false,
+        reason: `consumer group ${[...this.sharedGroups].join(', ')} is shared with another process, which takes part of its events: give each process its own GATEHOUSE_REPLICA_ID`,
         consumers,
       };
     try {

@@ -276,6 +276,31 @@ export function describeEventBusConformance(harness: EventBusHarness): void {
       expect(got).toEqual([1, 2]);
     });
 
+    it('starts an ephemeral group at the end even where its id committed before, and keeps nothing of it', async () => {
+      const bus = await openBus();
+      const topic = await newTopic(bus, 1);
+      const groupId = `g-${randomUUID()}`;
+      await bus.publish(topic, [numberedEvent('acme', 0), numberedEvent('acme', 1)]);
+      // The id's earlier, durable life handled (and committed) what it was given of 0 and 1.
+      const earlier = await collect(bus, { groupId, topics: [topic] }, 1);
+      expect(sequenceOf(earlier[0]!.envelope)).toBe(0);
+      for (const round of [2, 3]) {
+        const got: number[] = [];
+        const follower = await bus.subscribe({
+          groupId,
+          topics: [topic],
+          ephemeral: true,
+          handler: async (event) => {
+            got.push(sequenceOf(event.envelope));
+          },
+        });
+        await bus.publish(topic, [numberedEvent('acme', round)]);
+        await waitFor(() => got.length >= 1, 20_000);
+        await follower.close();
+        expect(got).toEqual([round]);
+      }
+    });
+
     it('commits only handled events: a new member resumes after the last one handled before a clean close', async () => {
       const bus = await openBus();
       const topic = await newTopic(bus, 1);

@@ -1,0 +1,117 @@
+// The chaos suite's books: which phase each answer fell in, the success rate per phase and
+// operation, how long each fault took to recover from, and the table the suite prints.
+import type { Op, Sample } from './load.js';
+
+export interface Phase {
+  name: string;
+  /** `steady`: no fault; `fault`: from the fault's injection until its component was back. */
+  kind: 'steady' | 'fault' | 'recovery';
+  start: number;
+  end: number;
+  /** For a fault: the operations that need the faulted component (the others must not notice). */
+  dependents?: readonly Op[];
+  /** For a fault: when its component was restored, and when every operation worked again. */
+  restoredAt?: number;
+  recoveredAt?: number;
+}
+
+export interface Rate {
+  total: number;
+  ok: number;
+  /** ok / total, 1 when nothing was sent. */
+  rate: number;
+}
+
+export function rate(samples: readonly Sample[]): Rate {
+  const ok = samples.filter((s) => s.ok).length;
+  return { total: samples.length, ok, rate: samples.length === 0 ? 1 : ok / samples.length };
+}
+
+export function samplesIn(samples: readonly Sample[], phase: Phase): Sample[] {
+  return samples.filter((s) => s.at >= phase.start && s.at < phase.end);
+}
+
+/**
+ * When every operation works again after `from`: the start of the first run of `quietMs` in which
+ * every answer succeeded (and at least one came), or undefined when none came within the samples.
+ */
+export function recoveredAfter(
+  samples: readonly Sample[],
+  from: number,
+  quietMs = 3_000,
+): number | undefined {
+  const after = samples.filter((s) => s.at >= from).sort((a, b) => a.at - b.at);
+  let runStart: number | undefined;
+  for (const sample of after) {
+    if (!sample.ok) {
+      runStart = undefined;
+      continue;
+    }
+    runStart ??= sample.at;
+    if (sample.at - runStart >= quietMs) return runStart;
+  }
+  return undefined;
+}
+
+export interface PhaseVerdict {
+  phase: Phase;
+  overall: Rate;
+  /** The operations that must keep working in this phase, and how they did. */
+  required: Rate;
+  requiredOps: readonly Op[];
+  byOp: Map<Op, Rate>;
+}
+
+export function verdicts(
+  samples: readonly Sample[],
+  phases: readonly Phase[],
+  allOps: readonly Op[],
+): PhaseVerdict[] {
+  return phases.map((phase) => {
+    const inPhase = samplesIn(samples, phase);
+    const byOp = new Map(allOps.map((op) => [op, rate(inPhase.filter((s) => s.op === op))]));
+    const requiredOps =
+      phase.kind === 'fault'
+        ? allOps.filter((op) => !(phase.dependents ?? []).includes(op))
+        : phase.kind === 'steady'
+          ? allOps
+          : [];
+    return {
+      phase,
+      overall: rate(inPhase),
+      required: rate(inPhase.filter((s) => requiredOps.includes(s.op))),
+      requiredOps,
+      byOp,
+    };
+  });
+}
+
+const percent = (r: Rate) =>
+  r.total === 0 ? '   -  ' : `${(r.rate * 100).toFixed(1).padStart(5)}%`;
+
+/** The table of the suite: one line per phase, one column per operation. */
+export function formatTable(list: readonly PhaseVerdict[], allOps: readonly Op[]): string {
+  const head = [
+    'phase'.padEnd(34),
+    'secs',
+    ...allOps.map((op) => op.slice(0, 8).padStart(8)),
+    '  required',
+    ' recovery',
+  ].join(' ');
+  const lines = list.map(({ phase, byOp, required }) => {
+    const recovery =
+      phase.recoveredAt === undefined
+        ? phase.kind === 'fault'
+          ? 'never'
+          : ''
+        : `${((phase.recoveredAt - phase.start) / 1000).toFixed(1)} s`;
+    return [
+      `${phase.kind === 'fault' ? '! ' : '  '}${phase.name}`.padEnd(34),
+      ((phase.end - phase.start) / 1000).toFixed(0).padStart(4),
+      ...allOps.map((op) => percent(byOp.get(op)!).padStart(8)),
+      `${percent(required)} `.padStart(10),
+      recovery.padStart(9),
+    ].join(' ');
+  });
+  return [head, ...lines].join('\n');
+}
