@@ -49,7 +49,12 @@ const DEADLINE_MS = 20 * 60_000;
 const SEED_PROJECTION_MS = 10 * 60_000;
 const THROUGHPUT_TARGET = 0.9;
 const P99_TARGET = 1.2;
-const MAX_PROJECTION_LAG_MS = 5_000;
+/**
+ * The services' GATEHOUSE_MAX_PROJECTION_LAG_MS (their default is 1,000): this machine is shared, and
+ * starved of CPU the projectors' beacons have passed 5 s, when every check fails closed (503) and
+ * the window fails. The bound costs no CPU either way. BENCH_MAX_PROJECTION_LAG_MS overrides it.
+ */
+const MAX_PROJECTION_LAG_MS = Number(process.env.BENCH_MAX_PROJECTION_LAG_MS ?? 30_000);
 /** How the ratio lines name the worlds: `10k/1` at the default. */
 const ratioName = `${TENANTS % 1000 === 0 ? `${TENANTS / 1000}k` : TENANTS}/1`;
 
@@ -206,17 +211,19 @@ await runBench('bench:tenants', DEADLINE_MS, async ({ infrastructure, watched, o
   onCleanUp(() => many.stop());
   const kafkaPid = pidListeningOn(Number(many.kafka.brokers[0]!.split(':').at(-1)));
   const redisPid = pidListeningOn(Number(new URL(many.redis.url).port));
-  for (const pid of [kafkaPid, redisPid]) if (pid) pin(pid, LOAD_CPU);
   if (kafkaPid) watched.set('Kafka broker (10k world)', kafkaPid);
   if (redisPid) watched.set('Redis (10k world)', redisPid);
 
   const one = await buildWorld('1 tenant', infrastructure, 0, onCleanUp);
+  // Seeding is not measured: the projector (this process) may use both cores meanwhile.
+  pin(process.pid, `${SERVER_CPU},${LOAD_CPU}`);
   const tenK = await buildWorld(
     `${TENANTS.toLocaleString('en')} tenants`,
     many,
     TENANTS - 1,
     onCleanUp,
   );
+  for (const pid of [process.pid, kafkaPid, redisPid]) if (pid) pin(pid, LOAD_CPU);
   const loader = start('load-generator.ts', { cpu: LOAD_CPU, ipc: true });
   watched.set('load generator', loader.pid!);
   for (const world of [one, tenK]) {
