@@ -78,6 +78,8 @@ interface Phase {
   applied: number[];
   cpuMs: number;
   wallMs: number;
+  /** The replicas' CPU while idle (before the window), in cores: what they cost with nothing to do. */
+  idleCpuShare: number;
   /** Events published in the window, by partition of gatehouse.grants. */
   byPartition: number[];
 }
@@ -126,10 +128,17 @@ await runBench('bench:projector', DEADLINE_MS, async ({ infrastructure }) => {
     );
     try {
       await Promise.all(children.map((child) => ask(child, { kind: 'ready' })));
-      await sleep(SETTLE_MS);
       type Count = { events: number; cpuMs: number };
       const count = () =>
         Promise.all(children.map((child) => ask<Count>(child, { kind: 'count' })));
+      // The replicas' idle cost (the beacon, Kafka fetches returning empty) over the settling time.
+      const idleBefore = await count();
+      const idleStarted = performance.now();
+      await sleep(SETTLE_MS);
+      const idleAfter = await count();
+      const idleCpuShare =
+        idleAfter.reduce((sum, a, i) => sum + a.cpuMs - idleBefore[i]!.cpuMs, 0) /
+        (performance.now() - idleStarted);
       const grantsBefore = await ends(Topics.grants);
       const before = await count();
       const started = performance.now();
@@ -159,6 +168,7 @@ await runBench('bench:projector', DEADLINE_MS, async ({ infrastructure }) => {
         applied: after.map((a, i) => a.events - before[i]!.events),
         cpuMs: after.reduce((sum, a, i) => sum + a.cpuMs - before[i]!.cpuMs, 0),
         wallMs,
+        idleCpuShare,
         byPartition: [...grantsAfter]
           .sort(([a], [b]) => a - b)
           .map(([partition, end]) => Number(end - (grantsBefore.get(partition) ?? 0n))),
@@ -173,7 +183,7 @@ await runBench('bench:projector', DEADLINE_MS, async ({ infrastructure }) => {
   const perCpuSecond = (p: Phase) => p.applied.reduce((sum, n) => sum + n, 0) / (p.cpuMs / 1000);
   const describe = (p: Phase) => {
     const total = p.applied.reduce((sum, n) => sum + n, 0);
-    return `${p.replicas} replica${p.replicas > 1 ? 's' : ' '}: applied ${p.applied.map((n) => `${n} (${Math.round((n / total) * 100)}%)`).join(' + ')}, ${Math.round(perCpuSecond(p)).toLocaleString('en')} events/CPU-s (${(p.cpuMs / 1000).toFixed(1)} CPU-s), ${Math.round((total / p.wallMs) * 1000).toLocaleString('en')} events/s wall; published by partition ${p.byPartition.join('/')}`;
+    return `${p.replicas} replica${p.replicas > 1 ? 's' : ' '}: applied ${p.applied.map((n) => `${n} (${Math.round((n / total) * 100)}%)`).join(' + ')}, ${Math.round(perCpuSecond(p)).toLocaleString('en')} events/CPU-s (${(p.cpuMs / 1000).toFixed(1)} CPU-s), ${Math.round((total / p.wallMs) * 1000).toLocaleString('en')} events/s wall; idle ${(p.idleCpuShare * 100).toFixed(1)}% of a core; published by partition ${p.byPartition.join('/')}`;
   };
   const ones: Phase[] = [];
   const twos: Phase[] = [];
