@@ -67,6 +67,8 @@ interface World {
   userinfo: Server;
   tokenLoad: Load;
   userinfoLoad: Load;
+  /** The names, in the measured windows' `others`, of this world's own Kafka broker and Redis. */
+  infrastructure: [kafka: string, redis: string];
 }
 
 /** Every event appended to the world's log so far, applied by its projector. */
@@ -81,6 +83,7 @@ async function projected(bus: KafkaEventBus, store: Parameters<typeof waitForPro
 /** A world: the measured tenant, `others` seeded tenants, its token and userinfo servers. */
 async function buildWorld(
   name: string,
+  infrastructureNames: World['infrastructure'],
   infrastructure: TestInfrastructure,
   others: number,
   onCleanUp: (step: () => Promise<void>) => void,
@@ -167,6 +170,7 @@ async function buildWorld(
   if (!accessToken) throw new Error(`${name}: authorization code exchange: ${exchanged.status}`);
   return {
     name,
+    infrastructure: infrastructureNames,
     token: {
       name: `${name} token`,
       child: tokenChild,
@@ -197,12 +201,17 @@ interface Window {
   perSecond: number;
   p99Ms: number;
   cpuMsPerRequest: number;
+  /** CPU-ms per request of the world's own Kafka broker and Redis over the window. */
+  kafkaMsPerRequest: number;
+  redisMsPerRequest: number;
 }
 
-const windowOf = (run: Measured): Window => ({
+const windowOf = (world: World, run: Measured): Window => ({
   perSecond: (run.load.count / run.load.ms) * 1000,
   p99Ms: run.load.latenciesMs[Math.floor(run.load.latenciesMs.length * 0.99)]!,
   cpuMsPerRequest: run.servers[0]!.cpuMs / run.servers[0]!.requests,
+  kafkaMsPerRequest: (run.others.get(world.infrastructure[0]) ?? Number.NaN) / run.load.count,
+  redisMsPerRequest: (run.others.get(world.infrastructure[1]) ?? Number.NaN) / run.load.count,
 });
 
 await runBench('bench:tenants', DEADLINE_MS, async ({ infrastructure, watched, onCleanUp }) => {
@@ -214,11 +223,12 @@ await runBench('bench:tenants', DEADLINE_MS, async ({ infrastructure, watched, o
   if (kafkaPid) watched.set('Kafka broker (10k world)', kafkaPid);
   if (redisPid) watched.set('Redis (10k world)', redisPid);
 
-  const one = await buildWorld('1 tenant', infrastructure, 0, onCleanUp);
+  const one = await buildWorld('1 tenant', ['Kafka broker', 'Redis'], infrastructure, 0, onCleanUp);
   // Seeding is not measured: the projector (this process) may use both cores meanwhile.
   pin(process.pid, `${SERVER_CPU},${LOAD_CPU}`);
   const tenK = await buildWorld(
     `${TENANTS.toLocaleString('en')} tenants`,
+    ['Kafka broker (10k world)', 'Redis (10k world)'],
     many,
     TENANTS - 1,
     onCleanUp,
@@ -236,13 +246,15 @@ await runBench('bench:tenants', DEADLINE_MS, async ({ infrastructure, watched, o
     [tenK, { token: [], userinfo: [] }],
   ]);
   const fmt = (w: Window) =>
-    `${Math.round(w.perSecond).toLocaleString('en')}/s p99 ${w.p99Ms.toFixed(1)} ms ${w.cpuMsPerRequest.toFixed(3)} CPU-ms/req`;
+    `${Math.round(w.perSecond).toLocaleString('en')}/s p99 ${w.p99Ms.toFixed(1)} ms ${w.cpuMsPerRequest.toFixed(3)} CPU-ms/req (its Kafka ${w.kafkaMsPerRequest.toFixed(3)}, Redis ${w.redisMsPerRequest.toFixed(3)})`;
   for (let round = 0; round < ROUNDS; round++) {
     for (const world of round % 2 === 0 ? [one, tenK] : [tenK, one]) {
       const token = windowOf(
+        world,
         await measure(loader, [world.token], watched, TOKEN_REQUESTS, world.tokenLoad),
       );
       const userinfo = windowOf(
+        world,
         await measure(loader, [world.userinfo], watched, USERINFO_REQUESTS, world.userinfoLoad),
       );
       results.get(world)!.token.push(token);
@@ -264,9 +276,11 @@ await runBench('bench:tenants', DEADLINE_MS, async ({ infrastructure, watched, o
     const rate = median(b.map((w) => w.perSecond)) / median(a.map((w) => w.perSecond));
     const p99 = median(b.map((w) => w.p99Ms)) / median(a.map((w) => w.p99Ms));
     const cpu = median(b.map((w) => w.cpuMsPerRequest)) / median(a.map((w) => w.cpuMsPerRequest));
+    const beside = (key: 'kafkaMsPerRequest' | 'redisMsPerRequest') =>
+      (median(b.map((w) => w[key])) / median(a.map((w) => w[key]))).toFixed(2);
     const met = rate >= THROUGHPUT_TARGET && p99 <= P99_TARGET;
     console.log(
-      `${service} throughput ${ratioName}: ${rate.toFixed(2)}, p99 ${ratioName}: ${p99.toFixed(2)} (CPU-ms/request ${ratioName}: ${cpu.toFixed(2)}; target >= ${THROUGHPUT_TARGET} and <= ${P99_TARGET}: ${met ? 'met' : 'NOT met'})`,
+      `${service} throughput ${ratioName}: ${rate.toFixed(2)}, p99 ${ratioName}: ${p99.toFixed(2)} (CPU-ms/request ${ratioName}: server ${cpu.toFixed(2)}, its Kafka ${beside('kafkaMsPerRequest')}, its Redis ${beside('redisMsPerRequest')}; target >= ${THROUGHPUT_TARGET} and <= ${P99_TARGET}: ${met ? 'met' : 'NOT met'})`,
     );
   }
 });
