@@ -191,7 +191,7 @@ const cpuMsOf = (pid: number) => {
 
 /** The process listening on 127.0.0.1:port on this machine, if /proc shows it (a JVM listens on
  * an IPv6 socket, 127.0.0.1 mapped, so tcp6 is read too). */
-function pidListeningOn(port: number): number | undefined {
+export function pidListeningOn(port: number): number | undefined {
   const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const inodes = new Set<string>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6'])
