@@ -443,18 +443,20 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         const readyz = `http://127.0.0.1:${service.httpPort}/readyz`;
         for (;;) {
           // Ready (its connections up), and caught up: /readyz reports the lag without requiring it.
+          let said = '';
           const status = await fetch(readyz).then(
             async (r) => {
               const body = (await r.json().catch(() => ({}))) as {
                 checks?: { projections?: { ok?: boolean } };
               };
+              said = JSON.stringify(body);
               return r.status === 200 && body.checks?.projections?.ok === false ? 425 : r.status;
             },
             () => 0,
           );
           if (status === 200) break;
           if (Date.now() > deadline)
-            throw new Error(`${service.label} is not ready: /readyz ${status}`);
+            throw new Error(`${service.label} is not ready: /readyz ${status} ${said}`);
           await sleep(100);
         }
       }

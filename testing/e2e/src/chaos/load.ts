@@ -412,8 +412,25 @@ export class MixedLoad {
     clean: boolean;
     detail?: string;
   }> {
-    const { tenant } = this;
     const which = this.victimActive && Math.random() < 0.25 ? 'victim' : 'web';
+    const result = await this.signInTo(which, source);
+    // The app was deactivated while its user was signing in: refusing is the right answer.
+    if (
+      !result.ok &&
+      which === 'victim' &&
+      !this.victimActive &&
+      result.status >= 400 &&
+      result.status < 500
+    )
+      return { ...result, ok: true };
+    return result;
+  }
+
+  private async signInTo(
+    which: 'web' | 'victim',
+    source: string,
+  ): Promise<{ ok: boolean; status: number; clean: boolean; detail?: string }> {
+    const { tenant } = this;
     const client = which === 'web' ? tenant.web : tenant.victim;
     const authn = await read(
       await fetch(`${tenant.org}/api/v1/authn`, {
