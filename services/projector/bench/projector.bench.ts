@@ -100,11 +100,15 @@ await runBench('bench:projector', DEADLINE_MS, async ({ infrastructure }) => {
   const stores: RedisProjectionStore[] = [];
   const ends = async (topic: string) => new Map(await bus.endOffsets(topic));
 
+  // One store for every phase: a projector starts each partition after the position its store
+  // holds (whatever its group committed), so a fresh store would make each phase apply every
+  // earlier phase's events again.
+  const prefix = `bench:${randomUUID()}:`;
+  const store = new RedisProjectionStore({ url: infrastructure.redis.url, keyPrefix: prefix });
+  stores.push(store);
+
   async function phase(replicas: number): Promise<Phase> {
     const group = `bench.projector.${randomUUID()}`;
-    const prefix = `bench:${randomUUID()}:`;
-    const store = new RedisProjectionStore({ url: infrastructure.redis.url, keyPrefix: prefix });
-    stores.push(store);
     // A new group starts where the log ends now: it applies this phase's events, not the last ones'.
     for (const topic of allTopics)
       await admin.setOffsets({
