@@ -135,14 +135,7 @@ export async function newE2eTenant(target: Target, app: ClientApp): Promise<E2eT
     await as('PUT', `/api/v1/apps/${client.client_id as string}/users/${user.id as string}`);
   }
   const issuer = `${org}/oauth2/default`;
-  // The keys service makes the new server's signing keys on its own schedule: wait for them.
-  const until = Date.now() + 30_000;
-  for (;;) {
-    const jwks = (await (await fetch(`${issuer}/v1/keys`)).json()) as { keys?: unknown[] };
-    if ((jwks.keys?.length ?? 0) > 0) break;
-    if (Date.now() > until) throw new Error(`no signing key for ${issuer} within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await untilSigningKeys(issuer);
   return {
     id,
     org,
@@ -152,6 +145,17 @@ export async function newE2eTenant(target: Target, app: ClientApp): Promise<E2eT
     web: { clientId: web.client_id as string, clientSecret: web.client_secret as string },
     spa: { clientId: spa.client_id as string },
   };
+}
+
+/** The keys service makes a new server's signing keys on its own schedule: waits for them. */
+export async function untilSigningKeys(issuer: string): Promise<void> {
+  const until = Date.now() + 30_000;
+  for (;;) {
+    const jwks = (await (await fetch(`${issuer}/v1/keys`)).json()) as { keys?: unknown[] };
+    if ((jwks.keys?.length ?? 0) > 0) return;
+    if (Date.now() > until) throw new Error(`no signing key for ${issuer} within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** Signs in on the hosted page (and allows the scopes when asked), in the given page. */

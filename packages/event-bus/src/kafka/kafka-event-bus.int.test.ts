@@ -12,6 +12,17 @@ import { numberedEvent, sequenceOf } from '../testing/numbered-events.js';
 const kafka = testKafka();
 const clientId = `conformance-${randomUUID().slice(0, 8)}`;
 
+const withAdmin = async <T>(use: (admin: import('kafkajs').Admin) => Promise<T>) => {
+  const { Kafka } = await import('kafkajs');
+  const admin = new Kafka({ clientId, brokers: [...kafka.brokers], logLevel: 0 }).admin();
+  await admin.connect();
+  try {
+    return await use(admin);
+  } finally {
+    await admin.disconnect();
+  }
+};
+
 describeEventBusConformance({
   name: `kafka ${kafka.version}`,
   config: () => ({
@@ -79,16 +90,6 @@ describe(`KafkaEventBus on kafka ${kafka.version}: idle connections`, () => {
 // SPEC section 1: the log is the source of truth and a rebuild reads it from offset 0, so a topic
 // must never delete or compact what it holds (gatehouse.grants only after its configured days).
 describe(`KafkaEventBus on kafka ${kafka.version}: topics keep their events`, () => {
-  const withAdmin = async <T>(use: (admin: import('kafkajs').Admin) => Promise<T>) => {
-    const { Kafka } = await import('kafkajs');
-    const admin = new Kafka({ clientId, brokers: [...kafka.brokers], logLevel: 0 }).admin();
-    await admin.connect();
-    try {
-      return await use(admin);
-    } finally {
-      await admin.disconnect();
-    }
-  };
   const configOf = (topic: string) =>
     withAdmin(async (admin) => {
       const { resources } = await admin.describeConfigs({
@@ -222,16 +223,8 @@ describe(`KafkaEventBus on kafka ${kafka.version}: partition keys`, () => {
 
 // Issue 21: a random group per process and restart left 24 groups behind after a few restarts.
 describe(`KafkaEventBus on kafka ${kafka.version}: a process's own followers`, () => {
-  const groups = async () => {
-    const { Kafka } = await import('kafkajs');
-    const admin = new Kafka({ clientId, brokers: [...kafka.brokers], logLevel: 0 }).admin();
-    await admin.connect();
-    try {
-      return (await admin.listGroups()).groups.map((g) => g.groupId);
-    } finally {
-      await admin.disconnect();
-    }
-  };
+  const groups = () =>
+    withAdmin(async (admin) => (await admin.listGroups()).groups.map((g) => g.groupId));
   const open = () =>
     openEventBus({ kind: 'kafka', brokers: kafka.brokers, clientId, log: () => {} }) as Promise<
       import('./kafka-event-bus.js').KafkaEventBus

@@ -5,7 +5,7 @@ import type { Op, Sample } from './load.js';
 export interface Phase {
   name: string;
   /** `steady`: no fault; `fault`: from the fault's injection until its component was back. */
-  kind: 'steady' | 'fault' | 'recovery';
+  kind: 'steady' | 'fault';
   start: number;
   end: number;
   /** For a fault: the operations that need the faulted component (the others must not notice). */
@@ -83,9 +83,7 @@ export function verdicts(
     const requiredOps =
       phase.kind === 'fault'
         ? allOps.filter((op) => !(phase.dependents ?? []).includes(op))
-        : phase.kind === 'steady'
-          ? allOps
-          : [];
+        : allOps;
     return {
       phase,
       overall: rate(inPhase),

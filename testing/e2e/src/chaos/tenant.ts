@@ -1,7 +1,7 @@
 // The chaos suite's tenant: a user with a password, two web apps (one to be deactivated mid-run),
 // a service app with a custom scope for client credentials, all through the management API.
 import { randomBytes } from 'node:crypto';
-import { managementApi, password } from '../suite.js';
+import { managementApi, password, untilSigningKeys } from '../suite.js';
 import type { Target } from '../targets.js';
 import type { ChaosTenant } from './load.js';
 
@@ -45,13 +45,7 @@ export async function newChaosTenant(target: Target, redirectUri: string): Promi
     description: 'Read chaos',
   });
   const issuer = `${org}/oauth2/default`;
-  const until = Date.now() + 30_000;
-  for (;;) {
-    const jwks = (await (await fetch(`${issuer}/v1/keys`)).json()) as { keys?: unknown[] };
-    if ((jwks.keys?.length ?? 0) > 0) break;
-    if (Date.now() > until) throw new Error(`no signing key for ${issuer} within 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await untilSigningKeys(issuer);
   const secretOf = (client: Record<string, unknown>) => ({
     clientId: client.client_id as string,
     clientSecret: client.client_secret as string,
