@@ -136,10 +136,49 @@ export async function startRunning(
   /** Partitions sought back to an offset: events after it, fetched before the seek, are dropped. */
   const rewinding = new Map<string, bigint>();
   let seek: ((position: { topic: string; partition: number; offset: bigint }) => void) | undefined;
+  /**
+   * Positions of events that write nothing (a client-credentials TokensIssued: no read model needs
+   * it), not yet stored. Such an event costs no store round trip of its own: its partition's
+   * position is stored once for a run of them, when this turn of the event loop ends, or by the
+   * next event of the partition that writes (its own position is later). Lost to a crash, they
+   * are read again and again write nothing.
+   */
+  const deferred = new Map<string, bigint>();
+  let flushScheduled = false;
+  const storeDeferred = () =>
+    inTurn(async () => {
+      const entries = [...deferred];
+      deferred.clear();
+      await Promise.all(
+        entries.map(async ([key, offset]) => {
+          try {
+            if (await store.writeAtPosition(key, offset, [])) applied.set(key, offset);
+            // Another replica got further: read its position again before the next event.
+            else applied.delete(key);
+          } catch (error) {
+            // Redis away: kept for the next try, unless an event since has taken the partition on.
+            if (!deferred.has(key) && (applied.get(key) ?? -1n) < offset) deferred.set(key, offset);
+            throw error;
+          }
+        }),
+      );
+    });
+  const scheduleStoreDeferred = (delayMs = 0) => {
+    if (flushScheduled) return;
+    flushScheduled = true;
+    const run = () => {
+      flushScheduled = false;
+      // Until the store answers: the caught-up beacon waits on these positions.
+      storeDeferred().catch(() => scheduleStoreDeferred(100));
+    };
+    if (delayMs === 0) setImmediate(run);
+    else setTimeout(run, delayMs).unref();
+  };
   const rewind = (topic: string, partition: number, stored: string | null | undefined) => {
     const key = positionKey(topic, partition);
     const offset = stored === null || stored === undefined ? 0n : BigInt(stored) + 1n;
     applied.delete(key);
+    deferred.delete(key);
     rewinding.set(key, offset);
     seek?.({ topic, partition, offset });
   };
@@ -165,6 +204,12 @@ export async function startRunning(
     }).catch(() => {
       // Redis away: the next check looks again.
     });
+  const counted = (event: DeliveredEvent) => {
+    metrics.projectionEventsApplied.inc({ topic: event.topic });
+    const occurredAt = event.envelope.occurredAt?.getTime();
+    if (occurredAt !== undefined)
+      metrics.projectionLag.set({ topic: event.topic }, Math.max(0, now() - occurredAt) / 1000);
+  };
   const applyEvent = async (event: DeliveredEvent): Promise<void> => {
     const key = positionKey(event.topic, event.partition);
     partitionOfKey.set(key, [event.topic, event.partition]);
@@ -173,13 +218,13 @@ export async function startRunning(
       if (event.offset > rewoundTo) return; // fetched before the seek back: it comes again
       rewinding.delete(key);
     }
-    let position = applied.get(key);
+    let position = deferred.get(key) ?? applied.get(key);
     if (position === undefined) {
       const stored = await store.get(key);
       position = stored === null ? -1n : BigInt(stored);
     }
     if (event.offset <= position) return;
-    await options.beforeApply?.(event);
+    if (options.beforeApply) await options.beforeApply(event);
     const { applied: admitted, writes } = await writesOfEvent(
       event,
       byTopic.get(event.topic)!,
@@ -187,12 +232,16 @@ export async function startRunning(
     );
     const target = admitted ? options.republish?.(event.envelope, event.topic) : undefined;
     if (target) await options.bus.publish(target, [event.envelope]);
+    if (writes.length === 0 && !target) {
+      deferred.set(key, event.offset);
+      counted(event);
+      scheduleStoreDeferred();
+      return;
+    }
+    deferred.delete(key);
     if (await store.writeAtPosition(key, event.offset, writes)) {
       applied.set(key, event.offset);
-      metrics.projectionEventsApplied.inc({ topic: event.topic });
-      const occurredAt = event.envelope.occurredAt?.getTime();
-      if (occurredAt !== undefined)
-        metrics.projectionLag.set({ topic: event.topic }, Math.max(0, now() - occurredAt) / 1000);
+      counted(event);
     }
     // Another replica got there first: read its position again before the next event.
     else applied.delete(key);
@@ -232,6 +281,8 @@ export async function startRunning(
       stopListening?.();
       await beacon.stop();
       await subscription.close();
+      // What the last events wrote nothing for, so that the next start need not read them again.
+      await storeDeferred().catch(() => {});
     },
   };
 }

@@ -10,7 +10,7 @@ import {
 } from '@gatehouse/projection-store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandHandler } from '../commands.js';
-import type { Projection } from '../projection.js';
+import { type Projection, positionKey, topicPositionPrefix } from '../projection.js';
 import { ProjectionsBehindError, waitForProjections } from '../read-your-writes.js';
 import { rebuildProjections } from '../rebuild.js';
 import { ProjectionRunner } from '../runner.js';
@@ -446,6 +446,62 @@ export function describeProjectionRuntime(harness: RuntimeHarness): void {
       // And a replica of the new version does not build again.
       await run(v2(`g-${ns}`));
       expect(await store.generations.current()).toBe(rebuilt);
+    });
+
+    it('stores the position of events that write nothing in a few round trips, and a replay writes the same', async () => {
+      const { bus, store, topic, ns } = await setup();
+      // Only every tenth event writes: the rest need no read model (a client-credentials token).
+      const sparse: Projection = {
+        name: 'sparse',
+        topics: [topic],
+        keyPrefixes: [`rm:${ns}:`],
+        project: (e) =>
+          Number(new TextDecoder().decode(e.data)) % 10 === 0
+            ? [{ op: 'sadd', key: `rm:${ns}:tenths`, members: [e.aggregateId] }]
+            : [],
+      };
+      let positionWrites = 0;
+      const counting = new Proxy(store, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver);
+          if (property !== 'writeAtPosition')
+            return typeof value === 'function' ? value.bind(target) : value;
+          return (...args: Parameters<ProjectionStore['writeAtPosition']>) => {
+            positionWrites++;
+            return target.writeAtPosition(...args);
+          };
+        },
+      });
+      // One tenant: one partition, in order. Published before the projector starts, so that it
+      // reads them in batches as a projector catching up does.
+      const positions = await bus.publish(
+        topic,
+        Array.from({ length: 200 }, (_, i) => event('acme', i + 1)),
+      );
+      const runner = await run({ bus, store: counting, projections: [sparse], groupId: `g-${ns}` });
+      await waitForProjections(store, positions, { timeoutMs: 20_000 });
+      const last = positions.at(-1)!;
+      expect(await store.get(positionKey(last.topic, last.partition))).toBe(String(last.offset));
+      expect((await store.smembers(`rm:${ns}:tenths`)).sort()).toEqual(
+        Array.from({ length: 20 }, (_, i) => `acme-${(i + 1) * 10}`).sort(),
+      );
+      // 20 events write; the 180 others share the round trips of runs of them.
+      expect(positionWrites).toBeGreaterThanOrEqual(20);
+      expect(positionWrites).toBeLessThan(100);
+      // Events that came while it stopped: stopping stores their position too.
+      const more = await bus.publish(topic, [event('acme', 201), event('acme', 202)]);
+      await waitForProjections(store, more, { timeoutMs: 20_000 });
+      await runner.stop();
+      expect(await store.get(positionKey(more[1]!.topic, more[1]!.partition))).toBe(
+        String(more[1]!.offset),
+      );
+      // A rebuild from offset 0 writes exactly the same read model.
+      const before = await store.dump(`rm:${ns}:`);
+      await store.deleteByPrefix(`rm:${ns}:`);
+      await store.deleteByPrefix(topicPositionPrefix(topic));
+      await run({ bus, store, projections: [sparse], groupId: `again-${ns}` });
+      await waitForProjections(store, more, { timeoutMs: 20_000 });
+      expect(await store.dump(`rm:${ns}:`)).toEqual(before);
     });
 
     it('gives up waiting for read-your-writes after the bound when no projector runs', async () => {
