@@ -31,7 +31,7 @@ import { ClientThrottle } from './client-throttle.js';
 import { tokenServiceImplementation } from './grpc/token-service.js';
 import { introspectHandlers } from './http/introspect/introspect.js';
 import { revokeRoutes } from './http/revoke/revoke.js';
-import { tokenRoutes } from './http/token/token.js';
+import { tokenHandlers } from './http/token/token.js';
 import { Revocations } from './revocations.js';
 import { TokenIssuer } from './token-issuer.js';
 
@@ -78,8 +78,9 @@ export function createTokenService(deps: TokenDeps): TokenService {
   const now = deps.now ?? Date.now;
   const issuer = new TokenIssuer({ bus: deps.bus, store: deps.store, ring: deps.ring, now });
   const revocations = new Revocations({ store: deps.store, issuer, now });
-  // /introspect is answered on node:http directly (every resource server calls it per request);
-  // everything else, and what the direct path leaves to koa, goes through koa.
+  // /token and /introspect are answered on node:http directly (the hot paths: every token, and
+  // every resource server's check); everything else, and what the direct path leaves to koa, goes
+  // through koa.
   const app = new DirectRoutesKoa({
     tenancy: deps.tenancy,
     headers: oauthCacheHeaders,
@@ -109,7 +110,11 @@ export function createTokenService(deps: TokenDeps): TokenService {
   );
   // One router for the three endpoints: one match and one composed chain per request.
   const router = new Router();
-  tokenRoutes({ ...shared, issuer, revocations }, router);
+  const token = tokenHandlers({ ...shared, issuer, revocations, log });
+  app.direct(['POST'], '/oauth2/v1/token', token.org);
+  app.direct(['POST'], '/oauth2/:asId/v1/token', token.custom);
+  router.post('/oauth2/v1/token', koaRoute(token.org));
+  router.post('/oauth2/:asId/v1/token', koaRoute(token.custom));
   const introspect = introspectHandlers({ ...shared, ring: deps.ring });
   app.direct(['POST'], '/oauth2/v1/introspect', introspect.org);
   app.direct(['POST'], '/oauth2/:asId/v1/introspect', introspect.custom);

@@ -35,7 +35,7 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
       );
     if (code.length > 256) throw invalidCode();
     const key = grantKeys.code(config.tenant, sha256Hex(code));
-    const causationId = request.ctx.state.requestId as string;
+    const causationId = request.requestId;
 
     const replayed = async (redeemed: RedeemedCode) => {
       await revocations.revokeGrant(

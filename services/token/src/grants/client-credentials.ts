@@ -45,6 +45,6 @@ export const clientCredentialsGrant: GrantHandler = async (request) => {
       refreshTokenSeconds: decision.refreshTokenLifetimeSeconds,
       refreshWindowSeconds: decision.refreshTokenWindowSeconds,
     },
-    causationId: request.ctx.state.requestId as string,
+    causationId: request.requestId,
   });
 };

@@ -3,12 +3,12 @@ import type { PolicyDenial } from '@gatehouse/grants';
 import { AccessDenied, InvalidScope, type OAuthError, UnauthorizedClient } from '@gatehouse/http';
 import type { FreshnessGuard, ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import type { Context } from 'koa';
 import type { AuthenticatedClient } from '../client-auth.js';
 import type { IssuedTokens, TokenIssuer } from '../token-issuer.js';
 
 export interface GrantRequest {
-  ctx: Context;
+  /** The request's id: the causation id of the events it appends. */
+  requestId: string;
   form: Map<string, string>;
   config: ServerConfig;
   authenticated: AuthenticatedClient;

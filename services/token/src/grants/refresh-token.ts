@@ -22,7 +22,7 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
     if (token.length > 256) throw invalidRefreshToken();
     const tokenSha256 = sha256Hex(token);
     const key = grantKeys.refresh(config.tenant, tokenSha256);
-    const causationId = request.ctx.state.requestId as string;
+    const causationId = request.requestId;
     const stored = await store.get(key);
     if (stored === null) throw invalidRefreshToken();
     const record = JSON.parse(stored) as RefreshRecord;

@@ -959,6 +959,53 @@ export function describeTokenService(stack: TestStack): void {
       expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
     });
 
+    it('answers /token on koa exactly as on the direct path, every answer after client authentication with its budget', async () => {
+      const { base, path, auth, logs } = await setup();
+      const post = (target: string, body: string, headers: Record<string, string>) =>
+        sendRaw(base, target, { method: 'POST', body, headers });
+      const cases: [string, Record<string, string>][] = [
+        ['grant_type=client_credentials&scope=orders.read', { ...form, ...auth }],
+        ['grant_type=client_credentials&scope=nope', { ...form, ...auth }],
+        ['grant_type=password&username=a&password=b', { ...form, ...auth }],
+        ['grant_type=authorization_code&code=nope&redirect_uri=x', { ...form, ...auth }],
+        ['scope=orders.read', { ...form, ...auth }],
+        ['grant_type=client_credentials', { ...form, authorization: 'Basic bm9wZTpub3Bl' }],
+        ['grant_type=client_credentials', { 'content-type': 'text/plain', ...auth }],
+        ['grant_type=a&grant_type=b', { ...form, ...auth }],
+      ];
+      const compared = [
+        'content-type',
+        'cache-control',
+        'pragma',
+        'www-authenticate',
+        'x-rate-limit-limit',
+      ];
+      const shape = (answer: Awaited<ReturnType<typeof post>>) => ({
+        status: answer.status,
+        // A token differs every time; an error's body does not.
+        text: answer.status === 200 ? Object.keys(JSON.parse(answer.text)).sort() : answer.text,
+        ...Object.fromEntries(compared.map((name) => [name, answer.headers[name]])),
+      });
+      for (const [body, headers] of cases) {
+        const direct = await post(path('token'), body, headers);
+        const viaKoa = await post(`${base}${path('token')}`, body, headers);
+        expect(shape(viaKoa), `${body} ${JSON.stringify(headers)}`).toEqual(shape(direct));
+        expect(direct.headers['x-request-id']).toEqual(expect.any(String));
+      }
+      // A refusal of an authenticated client's grant still tells it its budget, as Okta does.
+      const refused = await post(path('token'), cases[1]![0], cases[1]![1]);
+      expect([refused.status, JSON.parse(refused.text).error]).toEqual([400, 'invalid_scope']);
+      expect(refused.headers['x-rate-limit-limit']).toBe('6000');
+      expect(Number(refused.headers['x-rate-limit-remaining'])).toBeLessThan(6000);
+      const wrongMethod = await sendRaw(base, path('token'), {
+        method: 'GET',
+        body: '',
+        headers: auth,
+      });
+      expect([wrongMethod.status, wrongMethod.headers.allow]).toEqual([405, 'POST']);
+      expect(logs.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+    });
+
     it('serves openid-client as a real client: client credentials, refresh, introspection, revocation', async () => {
       const { base, tenant, web, userId, issueCode, post, path, auth } = await setup();
       const issuer = `http://localhost:9000/${tenant}/oauth2/default`;
