@@ -1,6 +1,6 @@
 import { ConfigError } from '@gatehouse/config';
 import {
-  Client,
+  type Client,
   credentials,
   makeGenericClientConstructor,
   Server,

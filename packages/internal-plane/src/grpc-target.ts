@@ -51,7 +51,10 @@ export function grpcTarget(value: string, variable: string): GrpcTarget {
   const channelOptions: ChannelOptions = {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
     'grpc.service_config_disable_resolution': 1,
-    'grpc.max_reconnect_backoff_ms': 5_000,
+    // A peer that restarts is reached again within about a second (one connection attempt a
+    // second at most, while it is down, is nothing to it).
+    'grpc.initial_reconnect_backoff_ms': 250,
+    'grpc.max_reconnect_backoff_ms': 1_000,
   };
   const [first] = parsed;
   if (parsed.length === 1 && first!.family === 0)

@@ -63,7 +63,11 @@ export function grpcTokenMinter(
       new Promise((resolve, reject) => {
         client.mintTokens(
           request,
-          new Metadata(),
+          // A call waits for a ready connection (within its deadline) rather than failing while the
+          // channel is between reconnect attempts: a token service that just came back mints the
+          // next sign-in's tokens. Nothing is sent before the connection is ready, so nothing is
+          // ever minted twice; a call a replica received and lost still fails UNAVAILABLE.
+          new Metadata({ waitForReady: true }),
           { deadline: Date.now() + deadlineMs },
           (error, response) => {
             if (!error) return resolve(response);
