@@ -93,14 +93,14 @@ export async function authenticateClient(
       basic ? { 'WWW-Authenticate': 'Basic realm="gatehouse"' } : {},
     );
   if (clientId.length > 128) throw invalidClient();
-  const rateLimit = await throttle.admit(ctx.req, tenant, clientId);
   const client = await directory.client(tenant, clientId);
   const authenticated =
     client?.status === 'ACTIVE' &&
     acceptsMethod(client, presented, basic !== undefined, options) &&
     (presented === 'none' || sameSecret(secret, client));
+  // Past the client's or the source's budget: 429 whether or not the secret was right.
+  const rateLimit = await throttle.admit(ctx.req, tenant, clientId, authenticated);
   if (!authenticated) throw invalidClient();
-  await throttle.succeeded(ctx.req, tenant, clientId);
   return { client, method: presented, rateLimit };
 }
 

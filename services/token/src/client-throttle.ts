@@ -17,29 +17,28 @@ export class ClientThrottle {
   }
 
   /**
-   * Counts the request, and takes a point of the source's failure budget until the outcome is known
-   * (so that concurrent guesses cannot all pass its last point); throws 429 E0000047 past either.
-   * Answers the X-Rate-Limit headers of the client's budget.
+   * Counts the request once its client authentication is decided (in memory: the client's cached
+   * view and a digest), in one round trip: a failure takes a point of the source's failure budget,
+   * atomically with the check against it, so that concurrent guesses cannot all pass its last
+   * point; a success only looks at that budget, as a source past it is refused even the right
+   * secret. Throws 429 E0000047 past either budget, whatever the outcome, so that a refused source
+   * learns nothing of its guesses. Answers the X-Rate-Limit headers of the client's budget.
    */
   async admit(
     req: IncomingMessage,
     tenant: string,
     clientId: string,
+    authenticated: boolean,
   ): Promise<Record<string, string>> {
     const failureKey = this.failureKey(req, clientId);
     const [requests, failures] = await Promise.all([
       this.limiter.take(tenant, 'tokenClient', clientId),
-      this.limiter.take(tenant, 'tokenClientFailures', failureKey),
+      authenticated
+        ? this.limiter.peek(tenant, 'tokenClientFailures', failureKey)
+        : this.limiter.take(tenant, 'tokenClientFailures', failureKey),
     ]);
-    if (!requests.allowed || !failures.allowed) {
-      if (failures.allowed) await this.succeeded(req, tenant, clientId);
+    if (!requests.allowed || !failures.allowed)
       throw rateLimited(requests.allowed ? failures : requests, this.now());
-    }
     return rateLimitHeaders(requests);
-  }
-
-  /** The client authenticated: its point of the failure budget goes back. */
-  async succeeded(req: IncomingMessage, tenant: string, clientId: string): Promise<void> {
-    await this.limiter.giveBack(tenant, 'tokenClientFailures', this.failureKey(req, clientId));
   }
 }
