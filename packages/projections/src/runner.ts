@@ -145,24 +145,25 @@ export async function startRunning(
    */
   const deferred = new Map<string, bigint>();
   let flushScheduled = false;
-  const storeDeferred = () =>
-    inTurn(async () => {
-      const entries = [...deferred];
-      deferred.clear();
-      await Promise.all(
-        entries.map(async ([key, offset]) => {
-          try {
-            if (await store.writeAtPosition(key, offset, [])) applied.set(key, offset);
-            // Another replica got further: read its position again before the next event.
-            else applied.delete(key);
-          } catch (error) {
-            // Redis away: kept for the next try, unless an event since has taken the partition on.
-            if (!deferred.has(key) && (applied.get(key) ?? -1n) < offset) deferred.set(key, offset);
-            throw error;
-          }
-        }),
-      );
-    });
+  /** Stores the deferred positions; only ever in turn (rewinds and lost writes are looked at in turn). */
+  const writeDeferred = async () => {
+    const entries = [...deferred];
+    deferred.clear();
+    await Promise.all(
+      entries.map(async ([key, offset]) => {
+        try {
+          if (await store.writeAtPosition(key, offset, [])) applied.set(key, offset);
+          // Another replica got further: read its position again before the next event.
+          else applied.delete(key);
+        } catch (error) {
+          // Redis away: kept for the next try, unless an event since has taken the partition on.
+          if (!deferred.has(key) && (applied.get(key) ?? -1n) < offset) deferred.set(key, offset);
+          throw error;
+        }
+      }),
+    );
+  };
+  const storeDeferred = () => inTurn(writeDeferred);
   const scheduleStoreDeferred = (delayMs = 0) => {
     if (flushScheduled) return;
     flushScheduled = true;
@@ -224,7 +225,12 @@ export async function startRunning(
       position = stored === null ? -1n : BigInt(stored);
     }
     if (event.offset <= position) return;
-    if (options.beforeApply) await options.beforeApply(event);
+    if (options.beforeApply) {
+      // A test holding the projector at this event: the positions before it are stored first, as a
+      // projector that stalls on an event has stored those of the events before it.
+      if (deferred.size > 0) await writeDeferred();
+      await options.beforeApply(event);
+    }
     const { applied: admitted, writes } = await writesOfEvent(
       event,
       byTopic.get(event.topic)!,

@@ -42,6 +42,51 @@ describeEventBusConformance({
   takeoverMs: 6_000,
 });
 
+// kafkajs commits after every fetched batch of every partition: with small fetches, an OffsetCommit
+// request (and an append to __consumer_offsets) per event or two. The adapter commits what was
+// handled every commitIntervalMs instead, and at a clean close.
+describe(`KafkaEventBus on kafka ${kafka.version}: commits`, () => {
+  it('commits handled offsets once per interval, not after every fetched batch, and all of them at close', async () => {
+    const bus = await openEventBus({
+      kind: 'kafka',
+      brokers: kafka.brokers,
+      clientId,
+      // Longer than the test: every commit before close would be kafkajs's own, per batch.
+      commitIntervalMs: 10 * 60_000,
+      log: () => {},
+    });
+    try {
+      const topic = `commits.${randomUUID()}`;
+      await bus.ensureTopics([{ name: topic, partitions: 2 }]);
+      const groupId = `commits-${randomUUID()}`;
+      let handled = 0;
+      const subscription = await bus.subscribe({
+        groupId,
+        topics: [topic],
+        handler: async () => {
+          handled++;
+        },
+      });
+      // 40 publishes one after the other, each delivered in a fetch of its own.
+      for (let i = 0; i < 40; i++) {
+        await bus.publish(topic, [numberedEvent(`t${i % 2}`, i)]);
+        await vi.waitFor(() => expect(handled).toBe(i + 1), { timeout: 10_000, interval: 5 });
+      }
+      const committed = () =>
+        withAdmin((admin) => admin.fetchOffsets({ groupId, topics: [topic] })).then(([offsets]) =>
+          offsets!.partitions.map((p) => Number(p.offset)),
+        );
+      // Nothing committed yet (-1: no offset), although every event was handled.
+      expect(await committed()).toEqual([-1, -1]);
+      await subscription.close();
+      const ends = await bus.endOffsets(topic);
+      expect((await committed()).sort()).toEqual([...ends.values()].map(Number).sort());
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
 // kafkajs 2.2.4 re-armed a timer on every broker connection whenever it checked its queue, even
 // with nothing queued: hundreds of timer callbacks a second per connection, and an idle service
 // spent about 6% of a core on them (tulios/kafkajs#1556). infra/patches/kafkajs@2.2.4.patch checks the queue only when

@@ -70,6 +70,14 @@ export interface KafkaEventBusOptions {
   /** Consumer heartbeat interval. Default 1 s. */
   heartbeatIntervalMs?: number;
   /**
+   * How often a consumer commits the offsets of the events it has handled. kafkajs would commit
+   * after every fetched batch of every partition (one OffsetCommit request, and one append to
+   * __consumer_offsets, per batch: with small fetches, as many as the events); at-least-once
+   * either way, a crash redelivers at most this much, and a clean close, a failing handler and a
+   * lost assignment commit what was handled first. Default 1 s.
+   */
+  commitIntervalMs?: number;
+  /**
    * How long a publish may wait for the acknowledgement before failing (SPEC section 9: an outage
    * fails fast). A publish that fails is never tried again later: its caller is told whether its
    * events may still have been appended. Default 2 s (GATEHOUSE_PUBLISH_TIMEOUT_MS).
@@ -172,6 +180,7 @@ export class KafkaEventBus implements EventBus {
       maxWaitMs: 100,
       sessionTimeoutMs: 10_000,
       heartbeatIntervalMs: 1_000,
+      commitIntervalMs: 1_000,
       publishTimeoutMs: 2_000,
       maxQueuedEvents: 10_000,
       ...options,
@@ -540,6 +549,25 @@ export class KafkaEventBus implements EventBus {
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) this.crashedConsumers.add(consumer);
     });
+    // The next offset to read of each partition whose events were handled since the last commit.
+    const handled = new Map<string, { topic: string; partition: number; offset: string }>();
+    let committing: Promise<void> = Promise.resolve();
+    const commitHandled = (): Promise<void> => {
+      if (handled.size === 0) return committing;
+      const offsets = [...handled.values()];
+      handled.clear();
+      committing = committing
+        .then(() => consumer.commitOffsets(offsets))
+        .catch(() => {
+          // No longer a member (a rebalance, a lost session): whoever reads these partitions next
+          // starts at the last commit and handles the events since again (at least once).
+        });
+      return committing;
+    };
+    const commitTimer = setInterval(() => void commitHandled(), this.config.commitIntervalMs);
+    commitTimer.unref();
+    /** The handler running now (kafkajs hands over one event at a time). */
+    let inHand: Promise<unknown> = Promise.resolve();
     try {
       const startAt = options.ephemeral
         ? await this.ends(options.topics)
@@ -572,6 +600,15 @@ export class KafkaEventBus implements EventBus {
         }
       });
       consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        // Partitions now another member's: their offsets are that member's to commit.
+        const assigned = new Set(
+          Object.entries(payload.memberAssignment).flatMap(([topic, numbers]) =>
+            numbers.map((partition) => `${topic}:${partition}`),
+          ),
+        );
+        for (const key of handled.keys()) if (!assigned.has(key)) handled.delete(key);
+      });
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
         if (!options.onAssigned) return;
         const partitions = Object.entries(payload.memberAssignment).flatMap(([topic, numbers]) =>
           numbers.map((partition) => ({ topic, partition })),
@@ -590,7 +627,8 @@ export class KafkaEventBus implements EventBus {
         fromBeginning: options.start !== 'latest',
       });
       await consumer.run({
-        autoCommit: true,
+        // Committed by this adapter, every commitIntervalMs (see there).
+        autoCommit: false,
         eachMessage: async ({ topic, partition, message }) => {
           const event: DeliveredEvent = {
             topic,
@@ -599,12 +637,22 @@ export class KafkaEventBus implements EventBus {
             envelope: decodeEnvelope(message.value ?? new Uint8Array()),
             traceHeaders: receivedTraceHeaders(message.headers),
           };
+          const handling = options.handler(event);
+          inHand = handling.catch(() => {});
           try {
-            await options.handler(event);
+            await handling;
           } catch (error) {
             options.onError?.(error, event);
-            throw error; // kafkajs does not resolve the offset and delivers the event again
+            // kafkajs delivers the event again, from the last commit when it restarts the
+            // consumer: what was handled before it is committed first, so it is not handled again.
+            await commitHandled();
+            throw error;
           }
+          handled.set(`${topic}:${partition}`, {
+            topic,
+            partition,
+            offset: String(event.offset + 1n),
+          });
         },
       });
       await Promise.race([
@@ -613,6 +661,7 @@ export class KafkaEventBus implements EventBus {
         rejectAfter(this.config.sessionTimeoutMs * 3, `joining group ${options.groupId}`),
       ]);
     } catch (error) {
+      clearInterval(commitTimer);
       this.consumers.delete(consumer);
       await consumer.disconnect().catch(() => {});
       throw error;
@@ -622,6 +671,12 @@ export class KafkaEventBus implements EventBus {
         this.crashedConsumers.delete(consumer);
         this.sharedGroups.delete(options.groupId);
         if (!this.consumers.delete(consumer)) return;
+        clearInterval(commitTimer);
+        // No event after the one in hand; it finishes, and what was handled is committed while
+        // this member still holds its partitions, so that the next one starts right after.
+        consumer.pause(options.topics.map((topic) => ({ topic })));
+        await inHand;
+        await commitHandled();
         await consumer.disconnect();
         // Its member has left: the empty group can go, so that restarts leave none behind.
         if (options.ephemeral) await this.admin.deleteGroups([options.groupId]).catch(() => {});
