@@ -11,11 +11,12 @@
 // - the floor: node:http + one RS256 signature per request (no client, policy or event), and, once,
 //   node:http answering a ready token; and raw node:crypto RS256 signing, for reference.
 // Idle: before each Gatehouse window (once the projector has caught up with the warmup), every
-// process of it is watched over an idle window as long as the measured window is expected to be
-// (the warmup's rate), and its idle CPU per ms of wall time, times the measured window's length,
-// is what is subtracted; the idle figures are printed. Events per produce request: the token
-// service's (and the all-in-one's) gatehouse_event_publish_batch_events histogram from its /metrics,
-// _sum / _count over the window ("n/a" where the service exports no such series).
+// process of it is watched over an idle window as long as its previous measured window (in the
+// first run, as long as the warmup's rate predicts), and its idle CPU per ms of wall time, times the
+// measured window's length, is what is subtracted; the idle figures are printed. Events per produce
+// request: the token service's (and the all-in-one's) gatehouse_event_publish_batch_events
+// histogram from its /metrics, _sum / _count over the window ("n/a" where the service exports no
+// such series).
 // Three runs, each measuring every server once (order peer, token service, all-in-one, floor; the
 // second run the other way round), on the same core setup: each server a process of its own pinned
 // to CPU 0 (taskset), the load generator, the projector, Kafka, Redis and this process on CPU 1; a
@@ -143,6 +144,7 @@ interface RunFigures {
 interface Row {
   measure: string;
   rate: string;
+  busy: string;
   p50: string;
   p99: string;
   runs: string;
@@ -155,6 +157,7 @@ const rows: Row[] = [];
 const notes: string[] = [];
 const row = (fields: Partial<Row> & { measure: string }): Row => ({
   rate: '',
+  busy: '',
   p50: '',
   p99: '',
   runs: '',
@@ -273,9 +276,12 @@ await runBench(
     await allInOne.check(await tokenOnce(allInOne.server.target));
 
     const batchTotals = async (url: string) => histogramTotals(url, BATCH_HISTOGRAM);
+    /** Each Gatehouse server's last measured window (load and catch-up), in ms. */
+    const lastWindowMs = new Map<string, number>();
     /**
      * A Gatehouse server's window: warmup, then (once what it left is done) its processes idle over
-     * the window's expected length, then the measured window, its CPU counted until `settled`.
+     * the window's expected length (its previous window's, or in the first run the warmup's rate
+     * times the window's requests), then the measured window, its CPU counted until `settled`.
      */
     const systemWindow = async (
       server: Server,
@@ -287,11 +293,12 @@ await runBench(
       await settled();
       const idle = await idleCpu(
         new Map([[server.name, server.child.pid!], ...system]),
-        (REQUESTS / warm.count) * warm.ms,
+        lastWindowMs.get(server.name) ?? (REQUESTS / warm.count) * warm.ms,
       );
       const before = await batchTotals(metricsUrl);
       const window = await measureSystem(loader, server, system, REQUESTS, tokenLoad, settled);
       const after = await batchTotals(metricsUrl);
+      lastWindowMs.set(server.name, window.settledMs);
       return {
         window,
         idle,
@@ -411,6 +418,7 @@ await runBench(
     /** Tokens/s, p50 and p99 of a server's windows, medians over the runs. */
     const loadFigures = (windows: Measured[]) => ({
       rate: `${Math.round(median(windows.map((w) => (w.load.count / w.load.ms) * 1000))).toLocaleString('en')}/s`,
+      busy: `${Math.round(median(windows.map((w) => (w.servers[0]!.cpuMs / w.load.ms) * 100)))}%`,
       p50: ms(median(windows.map((w) => quantile(w, 0.5)))),
       p99: ms(median(windows.map((w) => quantile(w, 0.99)))),
     });
@@ -597,7 +605,7 @@ await runBench(
       `Targets (issue 22), median over ${RUNS} runs of each run's ratio to the peer: token service <= ${SERVICE_TARGET.toFixed(2)}x (${serviceRatio <= SERVICE_TARGET ? 'met' : 'NOT met'}), whole system <= ${SYSTEM_TARGET.toFixed(2)}x (${systemRatio <= SYSTEM_TARGET ? 'met' : 'NOT met'}), all-in-one <= ${ALL_IN_ONE_TARGET.toFixed(2)}x (${allInOneRatio <= ALL_IN_ONE_TARGET ? 'met' : 'NOT met'}), token service p99 at ${CONCURRENCY} in flight no worse than the peer's (${serviceP99Ratio <= 1 ? 'met' : 'NOT met'}: ${serviceP99Ratio.toFixed(2)}x). These replace the former target of 1.1x one raw RS256 signature.`,
       `Processes: ${pinNote}; the token service, the projector (its own process, consumer group of this run), the all-in-one and the floor run the built dist, as production does; Kafka, Redis, the projector, the load generator and this process are on CPU ${LOAD_CPU}${kafkaOurs && redisOurs ? '' : ' (those this run started)'}. Each run measures every server once, in the order ${runs.map((run) => run.order.join(', ')).join(' | ')}; servers stay up between runs. Node ${process.version}.`,
       `Load: ${CONCURRENCY} requests in flight on keep-alive connections, ${WARMUP_REQUESTS.toLocaleString('en')} warmup requests, then ${REQUESTS.toLocaleString('en')} measured, per server and run. p50 and p99 are the load generator's (queueing at that concurrency included), the median over the runs.`,
-      "CPU-ms per token: a process's utime + stime (/proc/<pid>/stat, every thread) / tokens issued in the window. Token service: its process over the measured window, nothing subtracted. Whole system and all-in-one: each process from the window's start until the window's events are applied (Gatehouse: the projector's stored positions reach every topic's end; all-in-one: 500 ms after the last answer), less its idle CPU per ms over an idle window just before (after the warmup, once the projector had caught up; as long as the window was expected to be from the warmup's rate) times that length. Idle figures below.",
+      `CPU-ms per token: a process's utime + stime (/proc/<pid>/stat, every thread) / tokens issued in the window. Token service: its process over the measured window, nothing subtracted. Whole system and all-in-one: each process from the window's start until the window's events are applied (Gatehouse: the projector's stored positions reach every topic's end; all-in-one: 500 ms after the last answer), less its idle CPU per ms over an idle window just before (after the warmup, once the projector had caught up; as long as the server's previous window, or in the first run as the warmup's rate predicted) times that length. Idle figures below. Server busy: the server process's CPU / the window's wall time (median of the runs); below 100% it waited, on Kafka acknowledgements and on CPU ${LOAD_CPU}, which the load generator shares with Kafka, Redis and the projector.`,
       `Events per log write: ${BATCH_HISTOGRAM} (_sum / _count) from the token service's /metrics (Kafka produce requests) and the all-in-one's (embedded log writes), over the measured window; n/a where the process exports no such series.`,
       'The all-in-one: apps/all-in-one/src/main.ts with GATEHOUSE_LOG_LEVEL=warn (no request lines; the token service here has no process logger either), no key pool, no demo tenant, its tenant, scope and service client made through its admin API; its token checked against its JWKS before anything is timed.',
       `Scaling: CPU per token of 2 processes sharing a core / of 1 alone, by round: ${sharingRatios.map((r) => r.toFixed(2)).join(', ')}. This machine has ${cores} cores, so 2 processes with a core each leave none for the load generator, the projector, Kafka and Redis, and the measured ratio is only a lower bound. The derived ratio assumes each process gets a core of its own and costs what it cost with the other running; it holds only while the rest keeps up: at twice the single-process rate it would need, of a core, ${infraAtDouble.join(', ') || '(not measured: not local processes)'}.`,
@@ -610,6 +618,7 @@ await runBench(
       [
         { key: 'measure', label: 'measure' },
         { key: 'rate', label: 'tokens/s', align: 'right' },
+        { key: 'busy', label: 'server busy', align: 'right' },
         { key: 'p50', label: 'p50', align: 'right' },
         { key: 'p99', label: 'p99', align: 'right' },
         { key: 'runs', label: 'CPU-ms/token by run', align: 'right' },
