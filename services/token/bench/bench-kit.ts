@@ -1,14 +1,16 @@
 // What the benches that run servers as child processes share (`pnpm bench:token`, and
 // `pnpm bench:validation` in services/userinfo/bench): children pinned with taskset and stopped by
-// PID, their whole-process CPU from /proc, measured windows of the load generator, Gatehouse's world
-// (tenant, keys, a client, the projector in this process) and a run's life: infrastructure, a hard
-// deadline, every child stopped at the end, also on error or a signal.
+// PID, their whole-process CPU from /proc (over measured windows of the load generator, and over
+// idle windows), a service's Prometheus histogram read from its /metrics, Gatehouse's world (tenant,
+// keys, a client, the projector in this process or in one of its own) and a run's life:
+// infrastructure, a hard deadline, every child stopped at the end, also on error or a signal.
 // GATEHOUSE_BENCH_CPU_PROF=DIR writes a V8 CPU profile of each server there (figures then skew).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { ClientMetadata } from '@gatehouse/contracts';
 import {
@@ -237,17 +239,16 @@ const loadCommand = (servers: Server[], perServer: number, load: Load): LoadComm
   count: perServer * servers.length,
 });
 
+/** Requests outside any measurement; its result tells how fast the servers answer. */
 export async function warmUp(
   loader: ChildProcess,
   servers: Server[],
   perServer: number,
   load: Load,
-): Promise<void> {
-  assertExpected(
-    await ask<LoadResult>(loader, loadCommand(servers, perServer, load)),
-    'warmup',
-    load,
-  );
+): Promise<LoadResult> {
+  const result = await ask<LoadResult>(loader, loadCommand(servers, perServer, load));
+  assertExpected(result, 'warmup', load);
+  return result;
 }
 
 /** `perServer` requests to each of `servers`, their CPU and that of `others` over the window. */
@@ -273,6 +274,40 @@ export async function measure(
     others: new Map(
       [...others].map(([name, pid]) => [name, cpuMsOf(pid) - othersBefore.get(name)!]),
     ),
+  };
+}
+
+export interface SystemMeasured extends Measured {
+  /** Wall time from the window's start until `settled` resolved: the load, then the catch-up. */
+  settledMs: number;
+  /** CPU-ms over that longer time of the server and of every process of `system`, by name. */
+  settledCpuMs: Map<string, number>;
+}
+
+/**
+ * `perServer` requests to `server` as measure() counts them, and also the CPU of the server and of
+ * the processes of `system` (name to PID) from the window's start until `settled` resolves after
+ * the load (say once the projector has applied the window's events), so that work a window causes
+ * and that finishes after its last response is counted in it.
+ */
+export async function measureSystem(
+  loader: ChildProcess,
+  server: Server,
+  system: Map<string, number>,
+  perServer: number,
+  load: Load,
+  settled: () => Promise<void>,
+): Promise<SystemMeasured> {
+  const all = new Map([[server.name, server.child.pid!], ...system]);
+  const before = new Map([...all].map(([name, pid]) => [name, cpuMsOf(pid)]));
+  const started = performance.now();
+  const run = await measure(loader, [server], system, perServer, load);
+  await settled();
+  const settledMs = performance.now() - started;
+  return {
+    ...run,
+    settledMs,
+    settledCpuMs: new Map([...all].map(([name, pid]) => [name, cpuMsOf(pid) - before.get(name)!])),
   };
 }
 
@@ -315,6 +350,49 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/**
+ * CPU-ms of each of `processes` (name to PID) over `ms` of wall time in which nothing is sent to
+ * them: what they cost doing nothing (timers, heartbeats, a broker's housekeeping), to subtract from
+ * a measured window of the same length. `ms` is the wall time that actually passed.
+ */
+export async function idleCpu(
+  processes: Map<string, number>,
+  ms: number,
+): Promise<{ ms: number; cpuMs: Map<string, number> }> {
+  const before = new Map([...processes].map(([name, pid]) => [name, cpuMsOf(pid)]));
+  const started = performance.now();
+  await sleep(ms);
+  const after = new Map([...processes].map(([name, pid]) => [name, cpuMsOf(pid)]));
+  return {
+    ms: performance.now() - started,
+    cpuMs: new Map([...processes].map(([name]) => [name, after.get(name)! - before.get(name)!])),
+  };
+}
+
+/**
+ * A histogram's _sum and _count in a service's Prometheus exposition at `url` (every label set
+ * added up), or undefined when the service exports no such series.
+ */
+export async function histogramTotals(
+  url: string,
+  name: string,
+): Promise<{ sum: number; count: number } | undefined> {
+  const response = await fetch(url);
+  if (response.status !== 200) throw new Error(`GET ${url}: ${response.status}`);
+  let sum = 0;
+  let count = 0;
+  let seen = false;
+  for (const line of (await response.text()).split('\n')) {
+    const match = /^(\S+?)(?:\{[^}]*\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    if (match[1] === `${name}_sum`) sum += Number(match[2]);
+    else if (match[1] === `${name}_count`) count += Number(match[2]);
+    else continue;
+    seen = true;
+  }
+  return seen ? { sum, count } : undefined;
+}
+
 function assertExpected(result: LoadResult, what: string, load: Load): void {
   const failed = Object.entries(result.failures);
   if (failed.length > 0)
@@ -327,11 +405,18 @@ function assertExpected(result: LoadResult, what: string, load: Load): void {
 
 /**
  * A tenant with its org and default servers' keys, the custom scope orders.read and a service
- * client, appended to Kafka as the admin and keys services would, with the projector of the run in
- * this process (so its work is not a server's) and every event applied before it returns.
- * `fixtures` puts more on the same bus and store; `env` is what a service process needs to join.
+ * client, appended to Kafka as the admin and keys services would, with the projector of the run
+ * applying them before it returns: in this process (the default: its work is then the parent's,
+ * not a server's), or with `projector: 'process'` in a process of its own (projector-server.ts,
+ * pinned to the load generator's core), so that its CPU can be counted alone (`projectorPid`).
+ * `fixtures` puts more on the same bus and store; `env` is what a service process needs to join;
+ * `caughtUp()` resolves once the projector has applied every event appended so far.
  */
-export async function setUpGatehouse(infrastructure: TestInfrastructure, keyPrefix: string) {
+export async function setUpGatehouse(
+  infrastructure: TestInfrastructure,
+  keyPrefix: string,
+  options: { projector?: 'parent' | 'process' } = {},
+) {
   const slug = benchName.replace(/[^A-Za-z0-9]+/g, '-');
   const bus = new KafkaEventBus({
     brokers: infrastructure.kafka.brokers,
@@ -340,14 +425,40 @@ export async function setUpGatehouse(infrastructure: TestInfrastructure, keyPref
   });
   const store = new RedisProjectionStore({ url: infrastructure.redis.url, keyPrefix });
   await bus.ensureTopics(allTopics.map((name) => ({ name })));
-  // The projector of this run: in the parent, so its work is not the servers'.
-  const runner = await ProjectionRunner.start({
-    bus,
-    store,
-    projections: [directoryProjection, keysProjection, grantsProjection, invalidationProjection],
-    groupId: `${slug}-projector-${randomUUID()}`,
-  });
   const kekSetting = newKekSetting('kek-bench');
+  /** The environment of a Gatehouse service process of this run (gatehouse-server.ts and the
+   * like): these Kafka and Redis, this KEK, path tenancy, and this run's read models. */
+  const env: Record<string, string> = {
+    // The token service serves gRPC over mutual TLS only: a certificate of the test CA.
+    ...(await testGrpcTlsEnv('token')),
+    GATEHOUSE_KAFKA_BROKERS: infrastructure.kafka.brokers.join(','),
+    // The testkit's broker is a single one: topics of one copy (the services' default is 3).
+    GATEHOUSE_KAFKA_REPLICATION_FACTOR: '1',
+    GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: '1',
+    GATEHOUSE_REDIS_URL: infrastructure.redis.url,
+    GATEHOUSE_KEK: kekSetting,
+    GATEHOUSE_PUBLIC_URL: 'http://localhost:9000',
+    GATEHOUSE_TENANT_MODE: 'path',
+    GATEHOUSE_BENCH_REDIS_PREFIX: keyPrefix,
+  };
+  const groupId = `${slug}-projector-${randomUUID()}`;
+  let runner: ProjectionRunner | undefined;
+  let projectorChild: ChildProcess | undefined;
+  let projectorPort: number | undefined;
+  if (options.projector === 'process') {
+    projectorChild = start('projector-server.ts', {
+      cpu: LOAD_CPU,
+      env: { ...env, BENCH_PROJECTOR_GROUP: groupId },
+      profile: true,
+    });
+    projectorPort = await listening(projectorChild, 'projector');
+  } else
+    runner = await ProjectionRunner.start({
+      bus,
+      store,
+      projections: [directoryProjection, keysProjection, grantsProjection, invalidationProjection],
+      groupId,
+    });
   const keks = parseKeks(kekSetting);
   const tenant = `t-${randomUUID().slice(0, 8)}`;
 
@@ -393,12 +504,16 @@ export async function setUpGatehouse(infrastructure: TestInfrastructure, keyPref
       { status: 'NONE' } as Parameters<typeof decideClient>[1],
     ).map((event, i) => ({ aggregateId: clientId, event, version: i + 1 })),
   );
+  /** Every event appended so far (every topic's last offset), applied by the projector. */
+  const caughtUp = async (timeoutMs = 30_000) => {
+    const positions: EventPosition[] = [];
+    for (const topic of allTopics)
+      for (const [partition, end] of await bus.endOffsets(topic))
+        if (end > 0n) positions.push({ topic, partition, offset: end - 1n });
+    await waitForProjections(store, positions, { timeoutMs });
+  };
   // Every event so far applied by the projector before any server reads.
-  const positions: EventPosition[] = [];
-  for (const topic of allTopics)
-    for (const [partition, end] of await bus.endOffsets(topic))
-      if (end > 0n) positions.push({ topic, partition, offset: end - 1n });
-  await waitForProjections(store, positions, { timeoutMs: 30_000 });
+  await caughtUp();
   const ring = new KeyRing(storeKeySource(store), keks);
   return {
     tenant,
@@ -408,24 +523,16 @@ export async function setUpGatehouse(infrastructure: TestInfrastructure, keyPref
     /** This run's read models, as the servers see them. */
     store,
     fixtures: directoryFixtures({ bus, store, keks }),
-    /** The environment of a Gatehouse service process of this run (gatehouse-server.ts and the
-     * like): these Kafka and Redis, this KEK, path tenancy, and this run's read models. */
-    env: {
-      // The token service serves gRPC over mutual TLS only: a certificate of the test CA.
-      ...(await testGrpcTlsEnv('token')),
-      GATEHOUSE_KAFKA_BROKERS: infrastructure.kafka.brokers.join(','),
-      // The testkit's broker is a single one: topics of one copy (the services' default is 3).
-      GATEHOUSE_KAFKA_REPLICATION_FACTOR: '1',
-      GATEHOUSE_KAFKA_MIN_INSYNC_REPLICAS: '1',
-      GATEHOUSE_REDIS_URL: infrastructure.redis.url,
-      GATEHOUSE_KEK: kekSetting,
-      GATEHOUSE_PUBLIC_URL: 'http://localhost:9000',
-      GATEHOUSE_TENANT_MODE: 'path',
-      GATEHOUSE_BENCH_REDIS_PREFIX: keyPrefix,
-    },
+    env,
+    caughtUp,
+    /** The projector's process (with `projector: 'process'`), and its /metrics. */
+    projectorPid: projectorChild?.pid,
+    projectorMetrics:
+      projectorPort === undefined ? undefined : `http://127.0.0.1:${projectorPort}/metrics`,
     verificationKeys: () => ring.verificationKeys(tenant, 'default'),
     close: async () => {
-      await runner.stop();
+      if (projectorChild) await stop(projectorChild);
+      await runner?.stop();
       await ring.close();
       await store.deleteByPrefix('');
       await Promise.all([bus.close(), store.close()]);

@@ -4,7 +4,8 @@
 // service and packages (dist, which the bench task builds first), as production runs them, unless
 // started with --conditions=@gatehouse/source. Two differences, both for the bench: it listens on
 // 127.0.0.1 only (HTTP and gRPC), and GATEHOUSE_BENCH_REDIS_PREFIX keeps its read models apart from
-// anything else in that Redis. It prints one line, {"port":N}, once it listens.
+// anything else in that Redis. Its port answers GET /metrics too, as runService's does in production
+// (serve.ts). It prints one line, {"port":N}, once it listens.
 import { KafkaEventBus } from '@gatehouse/event-bus';
 import { allTopics } from '@gatehouse/events';
 import { RedisProjectionStore } from '@gatehouse/projection-store';
@@ -14,7 +15,11 @@ import { createTokenService, readTokenConfig, serveTokenService } from '@gatehou
 import { serveBench } from './serve.js';
 
 const config = readTokenConfig(process.env);
-const bus = new KafkaEventBus({ ...config.kafka, clientId: 'gatehouse-token-bench' });
+const bus = new KafkaEventBus({
+  ...config.kafka,
+  clientId: 'gatehouse-token-bench',
+  publishTimeoutMs: config.publishTimeoutMs,
+});
 const store = new RedisProjectionStore({
   url: config.redis.url,
   redis: config.redis.redis,

@@ -1,28 +1,54 @@
-// `pnpm bench:token`: client_credentials tokens per second, p99 latency and server CPU-ms per token
-// of Gatehouse's token service (its TokensIssued event appended to Kafka, read models in Redis) and
-// of a peer, oidc-provider issuing RS256 JWT access tokens, next to the raw cost of an RS256
-// signature measured in the same run. Per core: each server is a process of its own pinned to one
-// CPU (taskset), the load generator another process pinned to the other, and a server's CPU is its
-// whole process's utime + stime from /proc/<pid>/stat over the measured window. Then two token
-// processes, first sharing one core and then one per core, for scaling (with two cores there is
-// none to spare: see the notes it prints). Bounded (warmup, fixed request counts, a 4-minute
-// deadline), 127.0.0.1 only; every child process is stopped by its PID at the end, also on error.
-// The processes, CPU accounting, measured windows and Gatehouse's set-up are bench-kit.ts's.
+// `pnpm bench:token` (issue 22): CPU-ms per client_credentials token, tokens per second and p50/p99
+// latency at 32 requests in flight, of
+// - the peer: oidc-provider issuing RS256 JWT access tokens (it logs nothing, keeps nothing);
+// - Gatehouse's token service alone: its process, each token's TokensIssued appended to Kafka
+//   (acknowledged before the response), read models in Redis;
+// - the whole system behind it: the token service + the projector (a process of its own,
+//   projector-server.ts) + the Kafka broker + Redis, each process's CPU from the window's start
+//   until the projector has applied the window's events, less that process's idle CPU;
+// - the all-in-one process (apps/all-in-one, `pnpm start`: every service, the embedded log and
+//   in-memory read models in one process; all-in-one.ts), its idle CPU subtracted likewise;
+// - the floor: node:http + one RS256 signature per request (no client, policy or event), and, once,
+//   node:http answering a ready token; and raw node:crypto RS256 signing, for reference.
+// Idle: before each Gatehouse window (once the projector has caught up with the warmup), every
+// process of it is watched over an idle window as long as its previous measured window (in the
+// first run, as long as the warmup's rate predicts), and its idle CPU per ms of wall time, times the
+// measured window's length, is what is subtracted; the idle figures are printed. Events per produce
+// request: the token service's (and the all-in-one's) gatehouse_event_publish_batch_events
+// histogram from its /metrics, _sum / _count over the window ("n/a" where the service exports no
+// such series).
+// Three runs, each measuring every server once (order peer, token service, all-in-one, floor; the
+// second run the other way round), on the same core setup: each server a process of its own pinned
+// to CPU 0 (taskset), the load generator, the projector, Kafka, Redis and this process on CPU 1; a
+// process's CPU is its utime + stime from /proc/<pid>/stat (every thread). The table shows each
+// run's figure and the median; ratios to the peer are the median of the runs' own ratios, and the
+// output ends with three lines, `token service / peer: R`, `whole system / peer: R`, `all-in-one /
+// peer: R` (targets 0.80, 1.00, 0.90 and p99 no worse than the peer's, in the table). Then scaling:
+// two token processes sharing one core, in rounds alternating with one alone, and one per core.
+// Bounded (fixed request counts, an 8-minute deadline that stops everything), 127.0.0.1 only; every
+// child process is stopped by its PID at the end, also on error. The processes, CPU accounting,
+// windows and Gatehouse's set-up are bench-kit.ts's.
 // GATEHOUSE_BENCH_CPU_PROF=DIR writes a V8 CPU profile of each server there (figures then skew).
 import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID, verify } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyJwt } from '@gatehouse/jwt';
+import { startAllInOne } from './all-in-one.js';
 import {
   ask,
   basic,
   cores,
   cpuPerRequest,
   fixed,
+  histogramTotals,
+  idleCpu,
   LOAD_CPU,
   type Load,
   listening,
+  log,
   type Measured,
   measure,
+  measureSystem,
   median,
   peerVersion,
   perSecond,
@@ -35,6 +61,7 @@ import {
   runBench,
   SERVER_CPU,
   type Server,
+  type SystemMeasured,
   setUpGatehouse,
   start,
   stop,
@@ -43,23 +70,28 @@ import {
 import type { Target } from './load-generator.js';
 import type { RawSignCommand, RawSignResult } from './raw-sign.js';
 
+const RUNS = 3;
 /** Requests in flight per server. */
 const CONCURRENCY = 32;
 const WARMUP_REQUESTS = 1_500;
-/** Measured requests per server process. */
+/** Measured requests per server and run. */
 const REQUESTS = 6_000;
-/** One process alone and two sharing its core, alternately, in rounds of this many per process. */
+/** Scaling: one process alone and two sharing its core, alternately, in rounds of this many per process. */
 const ROUNDS = 4;
 const ROUND_REQUESTS = 1_500;
 const RAW_WARMUP = 300;
 const RAW_SIGNATURES = 4_000;
-const DEADLINE_MS = 4 * 60_000;
-/** Gatehouse's target: CPU per token within this factor of one raw RS256 signature. */
-const GATEHOUSE_TARGET = 1.1;
-/** What oidc-provider typically needs on one core, per the issue (a reference, not a target). */
-const PEER_TYPICAL = 1.7;
+const DEADLINE_MS = 8 * 60_000;
+/** Issue 22's targets, CPU per token against the peer's (median of the runs). */
+const SERVICE_TARGET = 0.8;
+const SYSTEM_TARGET = 1.0;
+const ALL_IN_ONE_TARGET = 0.9;
 /** Two token processes must give at least this factor of one. */
 const SCALING_TARGET = 1.8;
+/** Events per write to the log (packages/metrics): _sum events, _count produce requests. */
+const BATCH_HISTOGRAM = 'gatehouse_event_publish_batch_events';
+/** After an all-in-one window, before its CPU is read again: its in-process projector finishes. */
+const ALL_IN_ONE_SETTLE_MS = 500;
 
 const body = 'grant_type=client_credentials&scope=orders.read';
 /** Every request: a client_credentials grant, answered with a JWT access token. */
@@ -90,28 +122,64 @@ async function tokenOnce(target: Target): Promise<string> {
   return json.access_token;
 }
 
+/** A Gatehouse window: the measured one, the idle one before it, and events per log write in it. */
+interface SystemFigures {
+  window: SystemMeasured;
+  idle: { ms: number; cpuMs: Map<string, number> };
+  /** Events and writes to the log (produce requests, embedded batches) over the window. */
+  batches: { events: number; writes: number } | undefined;
+}
+
+interface RunFigures {
+  order: string[];
+  peer: Measured;
+  floor: Measured;
+  gatehouse: SystemFigures;
+  allInOne: SystemFigures;
+  raw: RawSignResult;
+}
+
 // --- the run -------------------------------------------------------------------------------------
 
 interface Row {
   measure: string;
   rate: string;
-  p99: string;
   busy: string;
+  p50: string;
+  p99: string;
+  runs: string;
   cpu: string;
-  vsRaw: string;
+  vsPeer: string;
   target: string;
 }
 
 const rows: Row[] = [];
 const notes: string[] = [];
+const row = (fields: Partial<Row> & { measure: string }): Row => ({
+  rate: '',
+  busy: '',
+  p50: '',
+  p99: '',
+  runs: '',
+  cpu: '',
+  vsPeer: '',
+  target: '',
+  ...fields,
+});
 
 await runBench(
   'bench:token',
   DEADLINE_MS,
-  async ({ infrastructure, kafkaPid, redisPid, kafkaOurs, redisOurs, watched, onCleanUp }) => {
+  async ({ infrastructure, kafkaPid, redisPid, kafkaOurs, redisOurs, onCleanUp }) => {
     const keyPrefix = `bench:${randomUUID()}:`;
-    const gatehouse = await setUpGatehouse(infrastructure, keyPrefix);
+    const gatehouse = await setUpGatehouse(infrastructure, keyPrefix, { projector: 'process' });
     onCleanUp(gatehouse.close);
+    /** The processes behind the token service, by name: its whole system's CPU is theirs too. */
+    const behind = new Map<string, number>([['projector', gatehouse.projectorPid!]]);
+    if (kafkaPid) behind.set('Kafka broker', kafkaPid);
+    if (redisPid) behind.set('Redis', redisPid);
+    const missing = ['Kafka broker', 'Redis'].filter((name) => !behind.has(name));
+
     const gatehouseEnv = { ...gatehouse.env, GATEHOUSE_TOKEN_PORT: '0' };
     const gatehouseTarget = (port: number): Target => ({
       port,
@@ -129,12 +197,12 @@ await runBench(
     const peerClient = { id: 'bench-peer-client', secret: randomBytes(32).toString('base64url') };
 
     const loader = start('load-generator.ts', { cpu: LOAD_CPU, ipc: true });
-    watched.set('load generator', loader.pid!);
     const raw = start('raw-sign.ts', { cpu: SERVER_CPU, ipc: true });
 
     // Gatehouse must answer a token that verifies before anything is timed.
-    const probe = await startGatehouse(SERVER_CPU, 'gatehouse');
-    const gatehouseToken = await tokenOnce(probe.target);
+    const service = await startGatehouse(SERVER_CPU, 'token service');
+    const serviceMetrics = `http://127.0.0.1:${service.target.port}/metrics`;
+    const gatehouseToken = await tokenOnce(service.target);
     const checked = verifyJwt(gatehouseToken, {
       issuer: `http://localhost:9000/${gatehouse.tenant}/oauth2/default`,
       audience: 'api://default',
@@ -142,12 +210,9 @@ await runBench(
     });
     if ((checked.claims.scp as string[]).join(' ') !== 'orders.read')
       throw new Error(`gatehouse token: unexpected claims ${JSON.stringify(checked.claims)}`);
-    await stop(probe.child);
     const signingInput = gatehouseToken.slice(0, gatehouseToken.lastIndexOf('.'));
-    // Raw signing runs between the phases, so that each ratio has a baseline close to it in time.
-    const raws = [await rawSign(raw, signingInput, privateKeyPem)];
 
-    // The peer, alone on the servers' core; its token must verify too.
+    // The peer; its token must verify too.
     const peerChild = start('oidc-provider-server.ts', {
       cpu: SERVER_CPU,
       env: {
@@ -182,15 +247,9 @@ await runBench(
     ) as Record<string, unknown>;
     if (peerClaims.aud !== 'api://default' || peerClaims.scope !== 'orders.read')
       throw new Error(`oidc-provider token: unexpected claims ${JSON.stringify(peerClaims)}`);
-    await warmUp(loader, [peer], WARMUP_REQUESTS, tokenLoad);
-    const peerRun = await measure(loader, [peer], watched, REQUESTS, tokenLoad);
-    await stop(peer.child);
-    raws.push(await rawSign(raw, signingInput, privateKeyPem));
 
-    // The floor: node:http alone answering a ready token, then signing one per request. No process
-    // on node:http can issue a token for less than the second costs.
-    const floorRuns: Measured[] = [];
-    for (const mode of ['answer', 'sign'] as const) {
+    // The floor: node:http signing one token per request, and (once) answering a ready token.
+    const startFloor = async (mode: 'answer' | 'sign'): Promise<Server> => {
       const child = start('floor-server.ts', {
         cpu: SERVER_CPU,
         env: {
@@ -199,7 +258,7 @@ await runBench(
           BENCH_FLOOR_KEY_PEM: privateKeyPem,
         },
       });
-      const floor: Server = {
+      return {
         name: `floor (${mode})`,
         child,
         target: {
@@ -208,15 +267,88 @@ await runBench(
           authorization: basic(peerClient.id, peerClient.secret),
         },
       };
-      await warmUp(loader, [floor], WARMUP_REQUESTS, tokenLoad);
-      floorRuns.push(await measure(loader, [floor], watched, REQUESTS, tokenLoad));
-      await stop(child);
-    }
+    };
+    const floor = await startFloor('sign');
 
-    // Gatehouse: one process alone on the servers' core, and two processes sharing that core, in
-    // alternate rounds (A idle in B's absence costs next to nothing), so that each ratio compares
-    // windows seconds apart. With the core saturated both ways, whatever a second process
-    // costs the first (through Kafka, Redis, the machine) shows as CPU per token.
+    // The all-in-one process, its tenant and client made through its admin API; its token too.
+    const allInOne = await startAllInOne(SERVER_CPU);
+    onCleanUp(allInOne.close);
+    await allInOne.check(await tokenOnce(allInOne.server.target));
+
+    const batchTotals = async (url: string) => histogramTotals(url, BATCH_HISTOGRAM);
+    /** Each Gatehouse server's last measured window (load and catch-up), in ms. */
+    const lastWindowMs = new Map<string, number>();
+    /**
+     * A Gatehouse server's window: warmup, then (once what it left is done) its processes idle over
+     * the window's expected length (its previous window's, or in the first run the warmup's rate
+     * times the window's requests), then the measured window, its CPU counted until `settled`.
+     */
+    const systemWindow = async (
+      server: Server,
+      system: Map<string, number>,
+      metricsUrl: string,
+      settled: () => Promise<void>,
+    ): Promise<SystemFigures> => {
+      const warm = await warmUp(loader, [server], WARMUP_REQUESTS, tokenLoad);
+      await settled();
+      const idle = await idleCpu(
+        new Map([[server.name, server.child.pid!], ...system]),
+        lastWindowMs.get(server.name) ?? (REQUESTS / warm.count) * warm.ms,
+      );
+      const before = await batchTotals(metricsUrl);
+      const window = await measureSystem(loader, server, system, REQUESTS, tokenLoad, settled);
+      const after = await batchTotals(metricsUrl);
+      lastWindowMs.set(server.name, window.settledMs);
+      return {
+        window,
+        idle,
+        batches:
+          before && after
+            ? { events: after.sum - before.sum, writes: after.count - before.count }
+            : undefined,
+      };
+    };
+    const plainWindow = async (server: Server) => {
+      await warmUp(loader, [server], WARMUP_REQUESTS, tokenLoad);
+      return measure(loader, [server], new Map(), REQUESTS, tokenLoad);
+    };
+
+    const runs: RunFigures[] = [];
+    let answerFloor: Measured | undefined;
+    for (let r = 0; r < RUNS; r++) {
+      const order = ['peer', 'token service', 'all-in-one', 'floor'];
+      if (r % 2 === 1) order.reverse();
+      log(`run ${r + 1} of ${RUNS}: ${order.join(', ')}`);
+      const figures: Partial<RunFigures> = { order };
+      for (const what of order) {
+        if (what === 'peer') figures.peer = await plainWindow(peer);
+        else if (what === 'floor') figures.floor = await plainWindow(floor);
+        else if (what === 'token service')
+          figures.gatehouse = await systemWindow(service, behind, serviceMetrics, () =>
+            gatehouse.caughtUp(),
+          );
+        else
+          figures.allInOne = await systemWindow(
+            allInOne.server,
+            new Map(),
+            allInOne.metricsUrl,
+            () => sleep(ALL_IN_ONE_SETTLE_MS),
+          );
+      }
+      figures.raw = await rawSign(raw, signingInput, privateKeyPem);
+      runs.push(figures as RunFigures);
+      if (r === 0) {
+        const answer = await startFloor('answer');
+        answerFloor = await plainWindow(answer);
+        await stop(answer.child);
+      }
+    }
+    await Promise.all([service, peer, floor].map((server) => stop(server.child)));
+    await allInOne.close();
+
+    // --- scaling: two token processes sharing one core in rounds alternating with one alone (with
+    // the core saturated both ways, whatever a second process costs the first shows as CPU per
+    // token), then one per core.
     const sharing = [
       await startGatehouse(SERVER_CPU, 'gatehouse A'),
       await startGatehouse(SERVER_CPU, 'gatehouse B'),
@@ -226,27 +358,28 @@ await runBench(
     const singleRounds: Measured[] = [];
     const sharedRounds: Measured[] = [];
     const sharingRatios: number[] = [];
+    const scalingWindow = async (servers: Server[], requests: number) => {
+      await gatehouse.caughtUp();
+      return measure(loader, servers, behind, requests, tokenLoad);
+    };
     for (let round = 0; round < ROUNDS; round++) {
       const aloneFirst = round % 2 === 0;
-      const first = aloneFirst
-        ? await measure(loader, alone, watched, ROUND_REQUESTS, tokenLoad)
-        : undefined;
-      const both = await measure(loader, sharing, watched, ROUND_REQUESTS, tokenLoad);
-      const one = first ?? (await measure(loader, alone, watched, ROUND_REQUESTS, tokenLoad));
+      const first = aloneFirst ? await scalingWindow(alone, ROUND_REQUESTS) : undefined;
+      const both = await scalingWindow(sharing, ROUND_REQUESTS);
+      const one = first ?? (await scalingWindow(alone, ROUND_REQUESTS));
       singleRounds.push(one);
       sharedRounds.push(both);
       sharingRatios.push(pooledCpuPerRequest(both) / cpuPerRequest(one));
     }
-    const gatehouseRun = pooled(singleRounds);
+    const singleRun = pooled(singleRounds);
     const sharedRun = pooled(sharedRounds);
     await Promise.all(sharing.map((server) => stop(server.child)));
-    raws.push(await rawSign(raw, signingInput, privateKeyPem));
-
     // Then one per core, the load generator, Kafka, Redis and the projector unpinned beside them.
     if (pinning) {
       const both = `${SERVER_CPU},${LOAD_CPU}`;
       pin(loader.pid!, both);
       pin(process.pid, both);
+      pin(gatehouse.projectorPid!, both);
       if (kafkaOurs && kafkaPid) pin(kafkaPid, both);
       if (redisOurs && redisPid) pin(redisPid, both);
     }
@@ -255,139 +388,227 @@ await runBench(
       await startGatehouse(LOAD_CPU, 'gatehouse B'),
     ];
     await warmUp(loader, split, WARMUP_REQUESTS, tokenLoad);
-    const splitRun = await measure(loader, split, watched, REQUESTS, tokenLoad);
+    const splitRun = await scalingWindow(split, REQUESTS);
     await Promise.all(split.map((server) => stop(server.child)));
-    raws.push(await rawSign(raw, signingInput, privateKeyPem));
     await Promise.all([stop(loader), stop(raw)]);
 
-    // --- the table ---
-    const mean = (values: number[]) =>
-      values.reduce((sum, value) => sum + value, 0) / values.length;
-    const rawCpus = raws.map((r) => r.cpuMsPerSignature);
-    /** The raw baseline of a phase: the mean of the raw runs just before and just after it. */
-    const rawNear = (before: number, after = before + 1) =>
-      mean([rawCpus[before]!, rawCpus[after]!]);
-    const busy = (run: Measured) =>
-      run.servers.map((s) => `${Math.round((s.cpuMs / run.load.ms) * 100)}%`).join(' + ');
+    // --- the figures ---
+    const quantile = (run: Measured, q: number) =>
+      run.load.latenciesMs[Math.min(run.load.count - 1, Math.floor(run.load.count * q))]!;
+    const ms = (value: number) => `${value.toFixed(1)} ms`;
+    /** A system window's CPU-ms of `name` over the window and catch-up, less its idle CPU. */
+    const net = (f: SystemFigures, name: string) =>
+      f.window.settledCpuMs.get(name)! - (f.idle.cpuMs.get(name)! / f.idle.ms) * f.window.settledMs;
+    const perToken = (f: SystemFigures, name: string) => net(f, name) / f.window.load.count;
+    const peerCpu = runs.map((run) => cpuPerRequest(run.peer));
+    const serviceCpu = runs.map((run) => cpuPerRequest(run.gatehouse.window));
+    const systemNames = ['token service', ...behind.keys()];
+    const systemCpu = runs.map((run) =>
+      systemNames.reduce((sum, name) => sum + perToken(run.gatehouse, name), 0),
+    );
+    const allInOneCpu = runs.map((run) => perToken(run.allInOne, 'all-in-one'));
+    /** Per run, this figure / the peer's of the same run; the median of those. */
+    const vsPeer = (cpus: number[]) => median(cpus.map((cpu, i) => cpu / peerCpu[i]!));
+    const serviceRatio = vsPeer(serviceCpu);
+    const systemRatio = vsPeer(systemCpu);
+    const allInOneRatio = vsPeer(allInOneCpu);
+    const met = (ratio: number, target: number) =>
+      `<= ${target.toFixed(2)}x: ${ratio <= target ? 'met' : 'NOT met'}`;
+    const eachRun = (values: number[]) => values.map((v) => fixed(v)).join(' / ');
+    /** Tokens/s, p50 and p99 of a server's windows, medians over the runs. */
+    const loadFigures = (windows: Measured[]) => ({
+      rate: `${Math.round(median(windows.map((w) => (w.load.count / w.load.ms) * 1000))).toLocaleString('en')}/s`,
+      busy: `${Math.round(median(windows.map((w) => (w.servers[0]!.cpuMs / w.load.ms) * 100)))}%`,
+      p50: ms(median(windows.map((w) => quantile(w, 0.5)))),
+      p99: ms(median(windows.map((w) => quantile(w, 0.99)))),
+    });
+    const p99Of = (windows: Measured[]) => windows.map((w) => quantile(w, 0.99));
+    const peerP99 = p99Of(runs.map((run) => run.peer));
+    const serviceP99Ratio = median(
+      p99Of(runs.map((run) => run.gatehouse.window)).map((p, i) => p / peerP99[i]!),
+    );
+    const allInOneP99Ratio = median(
+      p99Of(runs.map((run) => run.allInOne.window)).map((p, i) => p / peerP99[i]!),
+    );
+
+    rows.push(
+      row({
+        measure: `peer: oidc-provider ${peerVersion}, client_credentials, RS256 JWT access token`,
+        ...loadFigures(runs.map((run) => run.peer)),
+        runs: eachRun(peerCpu),
+        cpu: fixed(median(peerCpu)),
+        vsPeer: '1.00x',
+        target: 'the reference',
+      }),
+    );
+    const floorCpu = runs.map((run) => cpuPerRequest(run.floor));
+    rows.push(
+      row({
+        measure: 'floor: node:http + one RS256 signature per request (no client, policy or event)',
+        ...loadFigures(runs.map((run) => run.floor)),
+        runs: eachRun(floorCpu),
+        cpu: fixed(median(floorCpu)),
+        vsPeer: `${vsPeer(floorCpu).toFixed(2)}x`,
+        target: 'information: the least a node:http endpoint can cost',
+      }),
+    );
+    if (answerFloor)
+      rows.push(
+        row({
+          measure: 'floor: node:http answering a ready token (nothing signed; run 1 only)',
+          ...loadFigures([answerFloor]),
+          runs: fixed(cpuPerRequest(answerFloor)),
+          cpu: fixed(cpuPerRequest(answerFloor)),
+          vsPeer: `${(cpuPerRequest(answerFloor) / peerCpu[0]!).toFixed(2)}x`,
+          target: 'information: HTTP alone',
+        }),
+      );
+    const rawCpu = runs.map((run) => run.raw.cpuMsPerSignature);
+    rows.push(
+      row({
+        measure: `raw node:crypto RS256 sign, ${signingInput.length}-byte input, ${RAW_SIGNATURES.toLocaleString('en')} back to back`,
+        rate: `${Math.round(median(runs.map((run) => run.raw.perSecond))).toLocaleString('en')}/s`,
+        runs: eachRun(rawCpu),
+        cpu: fixed(median(rawCpu)),
+        vsPeer: `${vsPeer(rawCpu).toFixed(2)}x`,
+        target: 'information',
+      }),
+    );
+    rows.push(
+      row({
+        measure:
+          'token service: its process, TokensIssued acknowledged by Kafka before each answer',
+        ...loadFigures(runs.map((run) => run.gatehouse.window)),
+        runs: eachRun(serviceCpu),
+        cpu: fixed(median(serviceCpu)),
+        vsPeer: `${serviceRatio.toFixed(2)}x`,
+        target: `${met(serviceRatio, SERVICE_TARGET)}; p99 ${serviceP99Ratio.toFixed(2)}x the peer's (<= 1.00x: ${serviceP99Ratio <= 1 ? 'met' : 'NOT met'})`,
+      }),
+    );
+    for (const name of systemNames) {
+      const cpus = runs.map((run) => perToken(run.gatehouse, name));
+      rows.push(
+        row({
+          measure: `  whole system's part: ${name}, idle subtracted`,
+          runs: eachRun(cpus),
+          cpu: fixed(median(cpus)),
+          vsPeer: `${vsPeer(cpus).toFixed(2)}x`,
+          target: 'information',
+        }),
+      );
+    }
+    rows.push(
+      row({
+        measure: `whole system: ${systemNames.join(' + ')}, idle subtracted${missing.length ? ` (WITHOUT ${missing.join(', ')}: not a local process)` : ''}`,
+        runs: eachRun(systemCpu),
+        cpu: fixed(median(systemCpu)),
+        vsPeer: `${systemRatio.toFixed(2)}x`,
+        target: met(systemRatio, SYSTEM_TARGET),
+      }),
+    );
+    rows.push(
+      row({
+        measure: 'all-in-one process (embedded log, in-memory read models), idle subtracted',
+        ...loadFigures(runs.map((run) => run.allInOne.window)),
+        runs: eachRun(allInOneCpu),
+        cpu: fixed(median(allInOneCpu)),
+        vsPeer: `${allInOneRatio.toFixed(2)}x`,
+        target: `${met(allInOneRatio, ALL_IN_ONE_TARGET)}; p99 ${allInOneP99Ratio.toFixed(2)}x the peer's (information)`,
+      }),
+    );
+    const perWrite = (figures: SystemFigures[]) =>
+      figures
+        .map((f) =>
+          f.batches && f.batches.writes > 0
+            ? (f.batches.events / f.batches.writes).toFixed(1)
+            : 'n/a',
+        )
+        .join(' / ');
+    rows.push(
+      row({
+        measure: 'events per Kafka produce request, token service (runs)',
+        runs: perWrite(runs.map((run) => run.gatehouse)),
+        target: `information (${BATCH_HISTOGRAM})`,
+      }),
+      row({
+        measure: 'events per embedded log write, all-in-one (runs)',
+        runs: perWrite(runs.map((run) => run.allInOne)),
+        target: `information (${BATCH_HISTOGRAM})`,
+      }),
+    );
     const eachCpu = (run: Measured) =>
       run.servers.map((_, i) => fixed(cpuPerRequest(run, i))).join(' / ');
-    const p99 = (run: Measured) =>
-      `${run.load.latenciesMs[Math.floor(run.load.latenciesMs.length * 0.99)]!.toFixed(1)} ms`;
-    const rate = (run: Measured) => run.load.count / run.load.ms;
-    rows.push({
-      measure: `raw node:crypto RS256 sign, ${signingInput.length}-byte input (${raws.length} runs)`,
-      rate: `${Math.round(mean(raws.map((r) => r.perSecond))).toLocaleString('en')}/s`,
-      p99: '',
-      busy: '100%',
-      cpu: `${fixed(Math.min(...rawCpus))}-${fixed(Math.max(...rawCpus))}`,
-      vsRaw: 'baseline',
-      target: '',
-    });
-    const peerRatio = cpuPerRequest(peerRun) / rawNear(0);
-    rows.push({
-      measure: `oidc-provider ${peerVersion}: client_credentials, RS256 JWT access token`,
-      rate: perSecond(peerRun.load.count, peerRun.load.ms),
-      p99: p99(peerRun),
-      busy: busy(peerRun),
-      cpu: fixed(cpuPerRequest(peerRun)),
-      vsRaw: `${peerRatio.toFixed(2)}x`,
-      target: `typically ~${PEER_TYPICAL}x (reference)`,
-    });
-    const [answerFloor, signFloor] = floorRuns as [Measured, Measured];
-    const floorSignRatio = cpuPerRequest(signFloor) / rawNear(1);
-    rows.push({
-      measure: 'floor: node:http answering a ready token (nothing signed, no event)',
-      rate: perSecond(answerFloor.load.count, answerFloor.load.ms),
-      p99: p99(answerFloor),
-      busy: busy(answerFloor),
-      cpu: fixed(cpuPerRequest(answerFloor)),
-      vsRaw: `+${(cpuPerRequest(answerFloor) / rawNear(1)).toFixed(2)}x`,
-      target: 'information: HTTP alone',
-    });
-    rows.push({
-      measure: 'floor: node:http + one RS256 signature per request (no client, policy or event)',
-      rate: perSecond(signFloor.load.count, signFloor.load.ms),
-      p99: p99(signFloor),
-      busy: busy(signFloor),
-      cpu: fixed(cpuPerRequest(signFloor)),
-      vsRaw: `${floorSignRatio.toFixed(2)}x`,
-      target: 'information: the least a node:http endpoint can cost',
-    });
-    const gatehouseRatio = cpuPerRequest(gatehouseRun) / rawNear(1);
-    rows.push({
-      measure: 'gatehouse token: client_credentials, TokensIssued appended to Kafka',
-      rate: perSecond(gatehouseRun.load.count, gatehouseRun.load.ms),
-      p99: p99(gatehouseRun),
-      busy: busy(gatehouseRun),
-      cpu: fixed(cpuPerRequest(gatehouseRun)),
-      vsRaw: `${gatehouseRatio.toFixed(2)}x`,
-      target: `<= ${GATEHOUSE_TARGET}x: ${gatehouseRatio <= GATEHOUSE_TARGET ? 'met' : 'NOT met'}`,
-    });
-    rows.push({
-      measure: `gatehouse token, 2 processes sharing CPU ${SERVER_CPU} (rounds alternating with 1)`,
-      rate: perSecond(sharedRun.load.count, sharedRun.load.ms),
-      p99: p99(sharedRun),
-      busy: busy(sharedRun),
-      cpu: eachCpu(sharedRun),
-      vsRaw: `${(pooledCpuPerRequest(sharedRun) / rawNear(1)).toFixed(2)}x`,
-      target: '',
-    });
-    rows.push({
-      measure: 'gatehouse token, 2 processes on CPU 0 and 1, load gen + Kafka + Redis beside them',
-      rate: perSecond(splitRun.load.count, splitRun.load.ms),
-      p99: p99(splitRun),
-      busy: busy(splitRun),
-      cpu: eachCpu(splitRun),
-      vsRaw: `${(pooledCpuPerRequest(splitRun) / rawNear(2)).toFixed(2)}x`,
-      target: '',
-    });
+    rows.push(
+      row({
+        measure: 'scaling: 1 token process, alone on CPU 0 (rounds)',
+        rate: perSecond(singleRun.load.count, singleRun.load.ms),
+        p99: ms(quantile(singleRun, 0.99)),
+        cpu: fixed(cpuPerRequest(singleRun)),
+      }),
+      row({
+        measure: `scaling: 2 token processes sharing CPU ${SERVER_CPU} (rounds alternating with 1)`,
+        rate: perSecond(sharedRun.load.count, sharedRun.load.ms),
+        p99: ms(quantile(sharedRun, 0.99)),
+        cpu: eachCpu(sharedRun),
+      }),
+      row({
+        measure: 'scaling: 2 token processes on CPU 0 and 1, the rest beside them',
+        rate: perSecond(splitRun.load.count, splitRun.load.ms),
+        p99: ms(quantile(splitRun, 0.99)),
+        cpu: eachCpu(splitRun),
+      }),
+    );
     // With a core each, a process gives 1 / (its CPU per token) tokens per core-second; the CPU per
     // token of two processes sharing one saturated core is what each costs with the other running.
     // The median of the rounds' ratios: this machine's speed drifts by 10-20% within a run.
     const derivedScaling = 2 / median(sharingRatios);
-    rows.push({
-      measure: 'scaling, 2 processes vs 1: 2 / (CPU-ms/token of 2 sharing a core / of 1)',
-      rate: `${derivedScaling.toFixed(2)}x`,
-      p99: '',
-      busy: '',
-      cpu: '',
-      vsRaw: '',
-      target: `>= ${SCALING_TARGET}x: ${derivedScaling >= SCALING_TARGET ? 'met' : 'NOT met'} (derived)`,
-    });
-    rows.push({
-      measure: 'scaling, 2 processes vs 1: tokens/s measured, 1 per core, no spare core',
-      rate: `${(rate(splitRun) / rate(gatehouseRun)).toFixed(2)}x`,
-      p99: '',
-      busy: '',
-      cpu: '',
-      vsRaw: '',
-      target: 'lower bound only',
-    });
-    for (const [name, ms] of gatehouseRun.others)
-      rows.push({
-        measure: `beside gatehouse (1 process): ${name}`,
-        rate: '',
-        p99: '',
-        busy: `${Math.round((ms / gatehouseRun.load.ms) * 100)}%`,
-        cpu: fixed(ms / gatehouseRun.load.count),
-        vsRaw: `${(ms / gatehouseRun.load.count / rawNear(1)).toFixed(2)}x`,
-        target: 'information',
-      });
+    const rate = (run: Measured) => run.load.count / run.load.ms;
+    rows.push(
+      row({
+        measure: 'scaling, 2 processes vs 1: 2 / (CPU-ms/token of 2 sharing a core / of 1)',
+        rate: `${derivedScaling.toFixed(2)}x`,
+        target: `>= ${SCALING_TARGET}x: ${derivedScaling >= SCALING_TARGET ? 'met' : 'NOT met'} (derived)`,
+      }),
+      row({
+        measure: 'scaling, 2 processes vs 1: tokens/s measured, 1 per core, no spare core',
+        rate: `${(rate(splitRun) / rate(singleRun)).toFixed(2)}x`,
+        target: 'lower bound only',
+      }),
+    );
 
-    const systemShare = (run: Measured) =>
-      `${Math.round((run.servers.reduce((sum, s) => sum + s.systemMs, 0) / run.servers.reduce((sum, s) => sum + s.cpuMs, 0)) * 100)}%`;
-    const infraAtDouble = [...gatehouseRun.others]
-      .filter(([name]) => name === 'Kafka broker' || name === 'Redis')
-      .map(
-        ([name, ms]) => `${name} ${Math.round(((2 * ms) / gatehouseRun.load.ms) * 100)}% of a core`,
-      );
+    // Idle: each process's CPU over its idle windows, in % of a core, by run.
+    const idleRows = [
+      ...systemNames.map((name) => ({ name, figures: runs.map((run) => run.gatehouse) })),
+      { name: 'all-in-one', figures: runs.map((run) => run.allInOne) },
+    ].map(({ name, figures }) => ({
+      process: name,
+      idle: figures
+        .map((f) => `${((f.idle.cpuMs.get(name)! / f.idle.ms) * 100).toFixed(1)}%`)
+        .join(' / '),
+      subtracted: figures
+        .map((f) =>
+          fixed(((f.idle.cpuMs.get(name)! / f.idle.ms) * f.window.settledMs) / f.window.load.count),
+        )
+        .join(' / '),
+      windows: figures
+        .map(
+          (f) =>
+            `${(f.idle.ms / 1000).toFixed(1)} s idle, ${(f.window.load.ms / 1000).toFixed(1)} + ${((f.window.settledMs - f.window.load.ms) / 1000).toFixed(1)} s`,
+        )
+        .join(' / '),
+    }));
+
+    const infraAtDouble = [...singleRun.others]
+      .filter(([name]) => name === 'Kafka broker' || name === 'Redis' || name === 'projector')
+      .map(([name, cpu]) => `${name} ${Math.round(((2 * cpu) / singleRun.load.ms) * 100)}%`);
     notes.push(
-      `Gatehouse needs ${(cpuPerRequest(gatehouseRun) / cpuPerRequest(peerRun)).toFixed(2)}x the peer's CPU per token; beyond the signature, ${fixed(cpuPerRequest(gatehouseRun) - rawNear(1))} ms against the peer's ${fixed(cpuPerRequest(peerRun) - rawNear(0))} ms. System (kernel) time is ${systemShare(gatehouseRun)} of Gatehouse's CPU, ${systemShare(peerRun)} of the peer's.`,
-      `Processes: ${pinNote}; the servers run the built dist, as production does; while one server (or two sharing CPU ${SERVER_CPU}) runs, Kafka, Redis and this process (the projector) are on CPU ${LOAD_CPU} too${kafkaOurs && redisOurs ? '' : ' (those this run started)'}. Node ${process.version}.`,
-      `Load: ${CONCURRENCY} requests in flight per server on keep-alive connections, ${WARMUP_REQUESTS.toLocaleString('en')} warmup requests per server, then ${REQUESTS.toLocaleString('en')} measured per server; Gatehouse alone and 2 sharing a core: ${ROUNDS} alternating rounds of ${ROUND_REQUESTS.toLocaleString('en')} per process each. p99 is the load generator's, so it includes queueing at that concurrency.`,
-      "CPU-ms per token: the server process's utime + stime (/proc/<pid>/stat, every thread) over the measured window / tokens it issued; busy = that CPU / the window's wall time. Rows 'beside gatehouse' are other processes over the same window, per token: not in the server's count.",
-      `Raw: node:crypto sign('sha256') with an RSA-2048 key of Gatehouse's own token's signing input, ${RAW_SIGNATURES.toLocaleString('en')} back to back on CPU ${SERVER_CPU}, before, between and after the phases (${rawCpus.map((c) => fixed(c)).join(', ')} ms); each "vs raw" uses the runs next to its phase.`,
-      `Scaling: CPU per token of 2 processes sharing a core / of 1 alone, by round: ${sharingRatios.map((r) => r.toFixed(2)).join(', ')}. This machine has 2 cores, so 2 processes with a core each leave none for the load generator, Kafka and Redis, and the measured ratio is only a lower bound. The derived ratio assumes each process gets a core of its own and costs what it cost with the other running; it holds only while Kafka and Redis keep up: at twice the single-process rate they would need ${infraAtDouble.join(' and ') || '(not measured: not local processes)'}.`,
+      `Targets (issue 22), median over ${RUNS} runs of each run's ratio to the peer: token service <= ${SERVICE_TARGET.toFixed(2)}x (${serviceRatio <= SERVICE_TARGET ? 'met' : 'NOT met'}), whole system <= ${SYSTEM_TARGET.toFixed(2)}x (${systemRatio <= SYSTEM_TARGET ? 'met' : 'NOT met'}), all-in-one <= ${ALL_IN_ONE_TARGET.toFixed(2)}x (${allInOneRatio <= ALL_IN_ONE_TARGET ? 'met' : 'NOT met'}), token service p99 at ${CONCURRENCY} in flight no worse than the peer's (${serviceP99Ratio <= 1 ? 'met' : 'NOT met'}: ${serviceP99Ratio.toFixed(2)}x). These replace the former target of 1.1x one raw RS256 signature.`,
+      `Processes: ${pinNote}; the token service, the projector (its own process, consumer group of this run), the all-in-one and the floor run the built dist, as production does; Kafka, Redis, the projector, the load generator and this process are on CPU ${LOAD_CPU}${kafkaOurs && redisOurs ? '' : ' (those this run started)'}. Each run measures every server once, in the order ${runs.map((run) => run.order.join(', ')).join(' | ')}; servers stay up between runs. Node ${process.version}.`,
+      `Load: ${CONCURRENCY} requests in flight on keep-alive connections, ${WARMUP_REQUESTS.toLocaleString('en')} warmup requests, then ${REQUESTS.toLocaleString('en')} measured, per server and run. p50 and p99 are the load generator's (queueing at that concurrency included), the median over the runs.`,
+      `CPU-ms per token: a process's utime + stime (/proc/<pid>/stat, every thread) / tokens issued in the window. Token service: its process over the measured window, nothing subtracted. Whole system and all-in-one: each process from the window's start until the window's events are applied (Gatehouse: the projector's stored positions reach every topic's end; all-in-one: 500 ms after the last answer), less its idle CPU per ms over an idle window just before (after the warmup, once the projector had caught up; as long as the server's previous window, or in the first run as the warmup's rate predicted) times that length. Idle figures below. Server busy: the server process's CPU / the window's wall time (median of the runs); below 100% it waited, on Kafka acknowledgements and on CPU ${LOAD_CPU}, which the load generator shares with Kafka, Redis and the projector.`,
+      `Events per log write: ${BATCH_HISTOGRAM} (_sum / _count) from the token service's /metrics (Kafka produce requests) and the all-in-one's (embedded log writes), over the measured window; n/a where the process exports no such series.`,
+      'The all-in-one: apps/all-in-one/src/main.ts with GATEHOUSE_LOG_LEVEL=warn (no request lines; the token service here has no process logger either), no key pool, no demo tenant, its tenant, scope and service client made through its admin API; its token checked against its JWKS before anything is timed.',
+      `Scaling: CPU per token of 2 processes sharing a core / of 1 alone, by round: ${sharingRatios.map((r) => r.toFixed(2)).join(', ')}. This machine has ${cores} cores, so 2 processes with a core each leave none for the load generator, the projector, Kafka and Redis, and the measured ratio is only a lower bound. The derived ratio assumes each process gets a core of its own and costs what it cost with the other running; it holds only while the rest keeps up: at twice the single-process rate it would need, of a core, ${infraAtDouble.join(', ') || '(not measured: not local processes)'}.`,
     );
 
     console.log(
@@ -397,15 +618,34 @@ await runBench(
       [
         { key: 'measure', label: 'measure' },
         { key: 'rate', label: 'tokens/s', align: 'right' },
+        { key: 'busy', label: 'server busy', align: 'right' },
+        { key: 'p50', label: 'p50', align: 'right' },
         { key: 'p99', label: 'p99', align: 'right' },
-        { key: 'busy', label: 'server CPU busy', align: 'right' },
-        { key: 'cpu', label: 'CPU-ms/token', align: 'right' },
-        { key: 'vsRaw', label: 'vs raw sign' },
+        { key: 'runs', label: 'CPU-ms/token by run', align: 'right' },
+        { key: 'cpu', label: 'median', align: 'right' },
+        { key: 'vsPeer', label: 'vs peer', align: 'right' },
         { key: 'target', label: 'target' },
       ],
       rows,
     );
     console.log('');
+    printTable<'process' | 'idle' | 'subtracted' | 'windows'>(
+      [
+        { key: 'process', label: 'idle, by run' },
+        { key: 'idle', label: 'idle CPU, % of a core', align: 'right' },
+        { key: 'subtracted', label: 'subtracted, CPU-ms/token', align: 'right' },
+        { key: 'windows', label: 'idle window; measured + catch-up' },
+      ],
+      idleRows,
+    );
+    console.log('');
     for (const note of notes) console.log(`- ${note}`);
+    console.log('');
+    console.log(
+      `p99 at ${CONCURRENCY} in flight (median of runs): token service ${ms(median(p99Of(runs.map((run) => run.gatehouse.window))))}, all-in-one ${ms(median(p99Of(runs.map((run) => run.allInOne.window))))}, peer ${ms(median(peerP99))}; token service / peer ${serviceP99Ratio.toFixed(2)}`,
+    );
+    console.log(`token service / peer: ${serviceRatio.toFixed(2)}`);
+    console.log(`whole system / peer: ${systemRatio.toFixed(2)}`);
+    console.log(`all-in-one / peer: ${allInOneRatio.toFixed(2)}`);
   },
 );
