@@ -82,7 +82,8 @@ export interface KafkaEventBusOptions {
   maxQueuedEvents?: number;
   /**
    * Bounded linger (GATEHOUSE_KAFKA_LINGER_MS, 0..5, default 1): before a produce request goes out
-   * with less than a full batch queued, it waits at most this long for more publishes to join it.
+   * with less than a full batch queued, it waits at most this long for more publishes to join it;
+   * only under load (the request before carried more than one event), so an idle bus adds no delay.
    * Fewer, bigger requests cost the broker less per event; each publish still resolves only once
    * its own events are acknowledged. 0 sends at once.
    */
@@ -188,8 +189,13 @@ export class KafkaEventBus implements EventBus {
   private queue: PendingPublish[] = [];
   private queuedEvents = 0;
   private sending: Promise<void> | null = null;
+  /** Events of the last request sent: more than one means publishes are queueing (load). */
+  private lastRequestEvents = 0;
+  /** The most events recent requests carried (decaying 10% a request): what a request waits for. */
+  private recentRequestEvents = 0;
   /** While a request lingers: what is queued, and how to end the wait once a batch is full. */
-  private lingering: { events: number; bytes: number; full: () => void } | null = null;
+  private lingering: { events: number; bytes: number; enough: number; full: () => void } | null =
+    null;
   private readonly partitionsByTopic = new Map<string, PartitionMetadata[]>();
   private readonly knownTopics = new Set<string>();
 
@@ -501,10 +507,7 @@ export class KafkaEventBus implements EventBus {
       if (lingering) {
         lingering.events += envelopes.length;
         lingering.bytes += bytes;
-        if (
-          lingering.events >= this.config.maxBatchEvents ||
-          lingering.bytes >= this.config.maxBatchBytes
-        )
+        if (lingering.events >= lingering.enough || lingering.bytes >= this.config.maxBatchBytes)
           lingering.full();
       }
       this.sending ??= this.sendQueued();
@@ -515,7 +518,8 @@ export class KafkaEventBus implements EventBus {
    * Group commit: the idempotent producer has one request in flight, so publishes that arrive
    * meanwhile wait here and go out together in the next request (at most `maxBatchEvents` events
    * and `maxBatchBytes` bytes; what does not fit waits for the one after), each still told its own
-   * offsets. Before a request that is not full, it lingers up to `lingerMs` for more.
+   * offsets. Before a request that is not full, under load, it lingers up to `lingerMs` for more
+   * (see linger).
    *
    * A request that fails is settled partition by partition where the brokers answered (see
    * settleAnswered): Kafka answers each partition on its own, so a request can be appended in part,
@@ -527,7 +531,7 @@ export class KafkaEventBus implements EventBus {
   private async sendQueued(): Promise<void> {
     let batch: PendingPublish[] = [];
     while (this.queue.length > 0 || batch.length > 0) {
-      if (batch.length === 0) await this.linger();
+      if (batch.length === 0 && this.config.lingerMs > 0) await this.linger();
       batch = this.takeBatch(batch.filter((p) => !p.settled));
       if (batch.length === 0) continue;
       const byTopic = new Map<string, Message[]>();
@@ -540,6 +544,8 @@ export class KafkaEventBus implements EventBus {
         await this.producerConnected();
         for (const pending of batch) pending.sent = true;
         processMetrics().eventPublishBatchEvents.observe(events);
+        this.lastRequestEvents = events;
+        this.recentRequestEvents = Math.max(events, Math.floor(this.recentRequestEvents * 0.9));
         const results = await this.producer.sendBatch({
           acks: -1,
           ...(this.config.compression === 'gzip' ? { compression: gzip } : {}),
@@ -640,19 +646,25 @@ export class KafkaEventBus implements EventBus {
   }
 
   /**
-   * Waits, at most `lingerMs`, until the queue holds a full request, so that a request carries what
-   * arrives meanwhile too. Nothing waits when it is full already or lingering is off.
+   * Lets what is being published join the next request: first whatever this turn of the event loop
+   * publishes (callers answered by the last request publish again in the same turn), at no cost in
+   * latency; then, only under load (the last request carried more than one event, so publishes are
+   * queueing: a publish on an idle bus waits for no one), at most `lingerMs` more, or until as many
+   * events are queued as recent requests carried (no wait for arrivals the load does not bring) or
+   * a full request.
    */
   private async linger(): Promise<void> {
     const { lingerMs, maxBatchEvents, maxBatchBytes } = this.config;
-    if (lingerMs <= 0) return;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (this.lastRequestEvents <= 1) return;
+    const enough = Math.min(maxBatchEvents, Math.max(2, this.recentRequestEvents));
     let events = 0;
     let bytes = 0;
     for (const pending of this.queue) {
       events += pending.messages.length;
       bytes += pending.bytes;
     }
-    if (events >= maxBatchEvents || bytes >= maxBatchBytes) return;
+    if (events >= enough || bytes >= maxBatchBytes) return;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.lingering = null;
@@ -661,6 +673,7 @@ export class KafkaEventBus implements EventBus {
       this.lingering = {
         events,
         bytes,
+        enough,
         full: () => {
           clearTimeout(timer);
           this.lingering = null;
