@@ -41,9 +41,10 @@ export interface KafkaConnection {
    */
   minInsyncReplicas: number;
   /**
-   * GATEHOUSE_KAFKA_LINGER_MS (0..5, default 1): how long a produce request that is not full waits
-   * for more publishes to join it. Fewer, bigger requests cost the broker less per event; 0 sends
-   * each request as soon as the one before is answered.
+   * GATEHOUSE_KAFKA_LINGER_MS (0..5, default 1): under load, how long a produce request that is not
+   * full waits for more publishes to join it (see KafkaEventBusOptions.lingerMs). Fewer, bigger
+   * requests cost the broker less per event; 0 sends each request as soon as the one before is
+   * answered.
    */
   lingerMs: number;
   /** GATEHOUSE_KAFKA_MAX_BATCH_EVENTS (1..10,000, default 1,000): most events in one request. */
