@@ -1,10 +1,13 @@
 // `pnpm bench:bus`: publish-to-consume latency and throughput of both event bus adapters, and the
 // round-trip cost of the projection store's batched reads, each next to a baseline measured in the
 // same run. Uses the same Kafka and Redis the integration tests get (testkit), bounded in time.
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processMetrics } from '@gatehouse/metrics';
 import {
   MemoryProjectionStore,
   type ProjectionStore,
@@ -14,7 +17,7 @@ import { acquireInfrastructure } from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { EmbeddedEventBus } from '../src/embedded/embedded-event-bus.js';
-import { KafkaEventBus } from '../src/kafka/kafka-event-bus.js';
+import { KafkaEventBus, type KafkaEventBusOptions } from '../src/kafka/kafka-event-bus.js';
 import type { EventBus } from '../src/port.js';
 import { numberedEvent, sequenceOf } from '../src/testing/numbered-events.js';
 
@@ -23,6 +26,12 @@ const THROUGHPUT_EVENTS = 20_000;
 const BATCH = 100;
 const CONCURRENT_PUBLISHES = 8;
 const STORE_SAMPLES = 3_000;
+/** Group commit: single-event publishes in flight at once (the token service's load), per window. */
+const GROUP_PUBLISHERS = 32;
+const GROUP_EVENTS = 12_000;
+const GROUP_ROUNDS = 2;
+/** CPU-ms each publisher spends before each publish: none (all at once), and a token's worth. */
+const GROUP_WORK_MS = [0, 0.3];
 
 interface Row {
   what: string;
@@ -176,6 +185,191 @@ async function kafkajsDefaultsLatency(brokers: string[]): Promise<number[]> {
   return samples;
 }
 
+// --- group commit: events per produce request and the broker's CPU per event --------------------
+
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** utime + stime of a whole process (every thread), in ms, from /proc/<pid>/stat. */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+}
+
+/** The process listening on 127.0.0.1:port (a JVM listens on IPv6, 127.0.0.1 mapped). */
+function pidListeningOn(port: number): number | undefined {
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6'])
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
+      if (local?.endsWith(`0100007F${suffix}`) && state === '0A') inodes.add(inode!);
+    }
+  if (inodes.size === 0) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        const link = readlinkSync(`/proc/${entry}/fd/${fd}`);
+        if (link.startsWith('socket:[') && inodes.has(link.slice(8, -1))) return Number(entry);
+      }
+    } catch {}
+  }
+  return undefined;
+}
+
+async function publishWrites(): Promise<{ count: number; sum: number }> {
+  const { values } = await processMetrics().eventPublishBatchEvents.get();
+  const value = (name: string) => values.find((v) => v.metricName === name)?.value ?? 0;
+  return {
+    count: value('gatehouse_event_publish_batch_events_count'),
+    sum: value('gatehouse_event_publish_batch_events_sum'),
+  };
+}
+
+interface GroupCommitRun {
+  events: number;
+  requests: number;
+  ms: number;
+  brokerCpuMs: number;
+  clientCpuMs: number;
+  latencies: number[];
+}
+
+/**
+ * GROUP_PUBLISHERS callers, each publishing one event at a time (a TokensIssued per token, keyed
+ * by its grant, so spread over the topic's 6 partitions) until GROUP_EVENTS are acknowledged.
+ */
+async function groupCommitWindow(
+  bus: EventBus,
+  topic: string,
+  events: number,
+  brokerPid: number | undefined,
+  idleBrokerMsPerMs: number,
+  workMs: number,
+): Promise<GroupCommitRun> {
+  const before = await publishWrites();
+  const brokerBefore = brokerPid ? cpuMsOf(brokerPid) : 0;
+  const clientBefore = process.cpuUsage();
+  const latencies: number[] = [];
+  const started = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: GROUP_PUBLISHERS }, async () => {
+      while (next < events) {
+        const seq = next++;
+        // A request's own work before its event (a token service signs: ~0.3-0.5 CPU-ms), on this
+        // one thread as in a service, so that publishes arrive spread out rather than all at once.
+        if (workMs > 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          const until = performance.now() + workMs;
+          while (performance.now() < until) {}
+        }
+        const at = performance.now();
+        await bus.publish(topic, [numberedEvent(`grant-${randomUUID()}`, seq)]);
+        latencies.push(performance.now() - at);
+      }
+    }),
+  );
+  const ms = performance.now() - started;
+  const client = process.cpuUsage(clientBefore);
+  const after = await publishWrites();
+  return {
+    events,
+    requests: after.count - before.count,
+    ms,
+    brokerCpuMs: brokerPid
+      ? cpuMsOf(brokerPid) - brokerBefore - idleBrokerMsPerMs * ms
+      : Number.NaN,
+    clientCpuMs: (client.user + client.system) / 1000,
+    latencies,
+  };
+}
+
+async function benchGroupCommit(brokers: string[], version: string): Promise<void> {
+  const port = Number(brokers[0]!.split(':').at(-1));
+  const brokerPid = pidListeningOn(port);
+  if (brokerPid === undefined)
+    console.error(`bench:bus: no process listens on ${brokers[0]} here: broker CPU not measured`);
+  // The broker's own background work, measured over an idle second, is taken off each window.
+  let idleBrokerMsPerMs = 0;
+  if (brokerPid) {
+    const cpu = cpuMsOf(brokerPid);
+    const at = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    idleBrokerMsPerMs = (cpuMsOf(brokerPid) - cpu) / (performance.now() - at);
+  }
+  const variants: [string, Partial<KafkaEventBusOptions>][] = [
+    ['linger 0 (before)', { lingerMs: 0 }],
+    ['linger 1 ms (default)', { lingerMs: 1 }],
+    ['linger 2 ms', { lingerMs: 2 }],
+    ['linger 1 ms + gzip', { lingerMs: 1, compression: 'gzip' }],
+  ];
+  const buses = new Map<string, { bus: KafkaEventBus; topic: string }>();
+  for (const [name, options] of variants) {
+    const bus = new KafkaEventBus({ brokers, clientId: 'bench-group', log: () => {}, ...options });
+    const topic = `bench.group.${randomUUID()}`;
+    await bus.ensureTopics([{ name: topic, partitions: 6 }]);
+    await groupCommitWindow(bus, topic, 2_000, undefined, 0, 0); // connections, JIT
+    buses.set(name, { bus, topic });
+  }
+  for (const workMs of GROUP_WORK_MS) {
+    const runs = new Map<string, GroupCommitRun[]>();
+    const events = workMs > 0 ? GROUP_EVENTS / 4 : GROUP_EVENTS;
+    // Variants take turns, so that a noisy moment of the machine does not fall on one of them only.
+    for (let round = 0; round < GROUP_ROUNDS; round += 1)
+      for (const [name] of variants) {
+        const { bus, topic } = buses.get(name)!;
+        const run = await groupCommitWindow(
+          bus,
+          topic,
+          events,
+          brokerPid,
+          idleBrokerMsPerMs,
+          workMs,
+        );
+        runs.set(name, [...(runs.get(name) ?? []), run]);
+      }
+    printGroupCommit(version, workMs, events, idleBrokerMsPerMs, variants, runs);
+  }
+  for (const { bus } of buses.values()) await bus.close();
+}
+
+function printGroupCommit(
+  version: string,
+  workMs: number,
+  events: number,
+  idleBrokerMsPerMs: number,
+  variants: [string, unknown][],
+  runs: Map<string, GroupCommitRun[]>,
+): void {
+  console.log(
+    `\ngroup commit, kafka ${version}: ${GROUP_PUBLISHERS} concurrent single-event publishers, ${workMs > 0 ? `${workMs} CPU-ms of work before each publish (one thread, as a token service's signing)` : 'no work between publishes'}, ${GROUP_ROUNDS} x ${events} events per variant, 6 partitions (broker idle ${(idleBrokerMsPerMs * 1000).toFixed(0)} CPU-ms/s, subtracted; noisy on a shared machine)`,
+  );
+  console.log(
+    '| variant               | events/request | broker CPU-ms/event | publisher CPU-ms/event | publishes/s | p50 ms | p99 ms |',
+  );
+  console.log(
+    '|-----------------------|---------------:|--------------------:|-----------------------:|------------:|-------:|-------:|',
+  );
+  for (const [name] of variants) {
+    const all = runs.get(name)!;
+    const sum = (pick: (run: GroupCommitRun) => number) =>
+      all.reduce((total, run) => total + pick(run), 0);
+    const events = sum((r) => r.events);
+    const latencies = all.flatMap((r) => r.latencies);
+    console.log(
+      `| ${name.padEnd(21)} | ${(events / sum((r) => r.requests)).toFixed(1).padStart(14)} | ${(sum((r) => r.brokerCpuMs) / events).toFixed(3).padStart(19)} | ${(sum((r) => r.clientCpuMs) / events).toFixed(3).padStart(22)} | ${Math.round(
+        (events / sum((r) => r.ms)) * 1000,
+      )
+        .toLocaleString('en')
+        .padStart(
+          11,
+        )} | ${percentile(latencies, 50).toFixed(2).padStart(6)} | ${percentile(latencies, 99).toFixed(2).padStart(6)} |`,
+    );
+  }
+}
+
 async function timeEach(samples: number, operation: () => Promise<unknown>): Promise<number[]> {
   const times: number[] = [];
   for (let i = 0; i < samples + 200; i += 1) {
@@ -239,76 +433,80 @@ try {
   }, 5 * 60_000);
   deadline.unref();
 
-  const baseline = await kafkajsDefaultsLatency(infrastructure.kafka.brokers);
-  const baselineP50 = percentile(baseline, 50);
-  rows.push({
-    what: 'baseline: kafkajs defaults, publish -> consume',
-    p50: ms(baselineP50),
-    p99: ms(percentile(baseline, 99)),
-    rate: perSecond(
-      baseline.length,
-      baseline.reduce((a, b) => a + b, 0),
-    ),
-    vsBaseline: 'baseline',
-  });
-  const kafka = new KafkaEventBus({
-    brokers: infrastructure.kafka.brokers,
-    clientId: 'bench',
-    log: () => {},
-  });
-  await benchBus(`kafka ${infrastructure.kafka.version}`, kafka, baselineP50);
-  await kafka.close();
-  const embedded = await EmbeddedEventBus.open({ dir });
-  await benchBus('embedded (fdatasync per batch)', embedded, baselineP50);
-  await embedded.close();
+  await benchGroupCommit(infrastructure.kafka.brokers, infrastructure.kafka.version);
+  // BENCH_BUS_ONLY=group-commit: that table alone.
+  if (process.env.BENCH_BUS_ONLY !== 'group-commit') {
+    const baseline = await kafkajsDefaultsLatency(infrastructure.kafka.brokers);
+    const baselineP50 = percentile(baseline, 50);
+    rows.push({
+      what: 'baseline: kafkajs defaults, publish -> consume',
+      p50: ms(baselineP50),
+      p99: ms(percentile(baseline, 99)),
+      rate: perSecond(
+        baseline.length,
+        baseline.reduce((a, b) => a + b, 0),
+      ),
+      vsBaseline: 'baseline',
+    });
+    const kafka = new KafkaEventBus({
+      brokers: infrastructure.kafka.brokers,
+      clientId: 'bench',
+      log: () => {},
+    });
+    await benchBus(`kafka ${infrastructure.kafka.version}`, kafka, baselineP50);
+    await kafka.close();
+    const embedded = await EmbeddedEventBus.open({ dir });
+    await benchBus('embedded (fdatasync per batch)', embedded, baselineP50);
+    await embedded.close();
 
-  const raw = new Redis(infrastructure.redis.url);
-  const ping = await timeEach(STORE_SAMPLES, () => raw.ping());
-  const pingP50 = percentile(ping, 50);
-  rows.push({
-    what: `redis ${infrastructure.redis.version}: PING (one round trip)`,
-    p50: us(pingP50),
-    p99: us(percentile(ping, 99)),
-    rate: perSecond(
-      ping.length,
-      ping.reduce((a, b) => a + b, 0),
-    ),
-    vsBaseline: 'baseline',
-  });
-  raw.disconnect();
-  const redis = new RedisProjectionStore({
-    url: infrastructure.redis.url,
-    keyPrefix: `bench:${randomUUID()}:`,
-  });
-  await benchStore('redis store', redis, pingP50, 'PING');
-  await redis.close();
-  const memory = new MemoryProjectionStore();
-  await benchStore('memory store', memory, pingP50, 'Redis PING');
-  await memory.close();
+    const raw = new Redis(infrastructure.redis.url);
+    const ping = await timeEach(STORE_SAMPLES, () => raw.ping());
+    const pingP50 = percentile(ping, 50);
+    rows.push({
+      what: `redis ${infrastructure.redis.version}: PING (one round trip)`,
+      p50: us(pingP50),
+      p99: us(percentile(ping, 99)),
+      rate: perSecond(
+        ping.length,
+        ping.reduce((a, b) => a + b, 0),
+      ),
+      vsBaseline: 'baseline',
+    });
+    raw.disconnect();
+    const redis = new RedisProjectionStore({
+      url: infrastructure.redis.url,
+      keyPrefix: `bench:${randomUUID()}:`,
+    });
+    await benchStore('redis store', redis, pingP50, 'PING');
+    await redis.close();
+    const memory = new MemoryProjectionStore();
+    await benchStore('memory store', memory, pingP50, 'Redis PING');
+    await memory.close();
 
-  const headers: Row = {
-    what: 'measure',
-    p50: 'p50',
-    p99: 'p99',
-    rate: 'rate',
-    vsBaseline: 'vs baseline',
-  };
-  const widths = Object.fromEntries(
-    (Object.keys(headers) as (keyof Row)[]).map((key) => [
-      key,
-      Math.max(...[headers, ...rows].map((row) => row[key].length)),
-    ]),
-  ) as Record<keyof Row, number>;
-  const line = (row: Row) =>
-    `| ${row.what.padEnd(widths.what)} | ${row.p50.padStart(widths.p50)} | ${row.p99.padStart(widths.p99)} | ${row.rate.padStart(widths.rate)} | ${row.vsBaseline.padEnd(widths.vsBaseline)} |`;
-  console.log(`\nbench:bus on ${process.version}, ${new Date().toISOString()}`);
-  console.log(line(headers));
-  console.log(
-    `|${Object.values(widths)
-      .map((w) => '-'.repeat(w + 2))
-      .join('|')}|`,
-  );
-  for (const row of rows) console.log(line(row));
+    const headers: Row = {
+      what: 'measure',
+      p50: 'p50',
+      p99: 'p99',
+      rate: 'rate',
+      vsBaseline: 'vs baseline',
+    };
+    const widths = Object.fromEntries(
+      (Object.keys(headers) as (keyof Row)[]).map((key) => [
+        key,
+        Math.max(...[headers, ...rows].map((row) => row[key].length)),
+      ]),
+    ) as Record<keyof Row, number>;
+    const line = (row: Row) =>
+      `| ${row.what.padEnd(widths.what)} | ${row.p50.padStart(widths.p50)} | ${row.p99.padStart(widths.p99)} | ${row.rate.padStart(widths.rate)} | ${row.vsBaseline.padEnd(widths.vsBaseline)} |`;
+    console.log(`\nbench:bus on ${process.version}, ${new Date().toISOString()}`);
+    console.log(line(headers));
+    console.log(
+      `|${Object.values(widths)
+        .map((w) => '-'.repeat(w + 2))
+        .join('|')}|`,
+    );
+    for (const row of rows) console.log(line(row));
+  }
 } finally {
   await rm(dir, { recursive: true, force: true });
   await infrastructure.stop();

@@ -9,10 +9,12 @@ export { KafkaEventBus, type KafkaEventBusOptions } from './kafka/kafka-event-bu
 export { type EventBusConfig, ensureTopicsAtStart, openEventBus } from './open.js';
 export {
   type DeliveredEvent,
+  defaultMaxPublishBytes,
   type EventBus,
   EventBusUnavailableError,
   type EventHandler,
   type EventPosition,
+  EventTooLargeError,
   type ReplayResult,
   type SubscribeOptions,
   type Subscription,

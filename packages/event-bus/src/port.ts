@@ -87,7 +87,10 @@ export interface EventBus {
    * positions once they are durably acknowledged (Kafka: acks=all on an idempotent producer;
    * embedded: written and fsynced). Rejects with `EventBusUnavailableError` when the log cannot
    * acknowledge in time; its `mayHaveBeenAppended` says whether the events may be in the log anyway.
-   * A publish that failed is never tried again behind its caller's back.
+   * A publish that failed is never tried again behind its caller's back. Rejects at once, appending
+   * nothing, with `EventTooLargeError` when its events are more than one write to the log may carry.
+   * Concurrent publishes may share a write (group commit); a write that fails fails only the
+   * publishes in it, and none of them is told its events were acknowledged.
    */
   publish(topic: string, envelopes: readonly Envelope[]): Promise<EventPosition[]>;
   /** Joins a consumer group; resolves once the member is consuming. */
@@ -145,6 +148,32 @@ export class TopicReplicationError extends Error {
     readonly fix: string,
   ) {
     super(`${topic === undefined ? 'the cluster' : `topic ${topic}`} ${problem}. ${fix}`);
+  }
+}
+
+/**
+ * The most one publish may carry, in bytes of its encoded events, unless an adapter is told
+ * otherwise: below Kafka's default limit on one partition's batch in one request (message.max.bytes,
+ * 1,048,588 bytes), with room for record and batch framing.
+ */
+export const defaultMaxPublishBytes = 1_000_000;
+
+/**
+ * A publish larger than the log takes in one write (`defaultMaxPublishBytes` unless configured).
+ * Refused before anything is sent, so nothing of it is appended, and sending it again will not
+ * help: not an EventBusUnavailableError.
+ */
+export class EventTooLargeError extends RangeError {
+  override readonly name = 'EventTooLargeError';
+  readonly mayHaveBeenAppended = false;
+  constructor(
+    readonly topic: string,
+    readonly bytes: number,
+    readonly maxBytes: number,
+  ) {
+    super(
+      `publish to ${topic} refused: its events take ${bytes} bytes, more than the ${maxBytes} bytes one write to the log may carry; nothing was appended`,
+    );
   }
 }
 

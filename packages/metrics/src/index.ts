@@ -17,6 +17,9 @@ export const durationBuckets = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
+/** Buckets of events per log write: 1 to 1,024. */
+export const batchBuckets = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
 /** The http_route of a request no route matched: a fixed value, never the path itself. */
 export const unmatchedRoute = 'unmatched';
 
@@ -37,6 +40,7 @@ export const seriesNames = {
   projectionLag: 'gatehouse_projection_lag_seconds',
   projectionEventsApplied: 'gatehouse_projection_events_applied_total',
   eventPublishDuration: 'gatehouse_event_publish_duration_seconds',
+  eventPublishBatchEvents: 'gatehouse_event_publish_batch_events',
   redisCommandDuration: 'gatehouse_redis_command_duration_seconds',
   hashQueueDepth: 'gatehouse_password_hash_queue_depth',
   hashQueueRefused: 'gatehouse_password_hash_refused_total',
@@ -103,6 +107,18 @@ export class GatehouseMetrics {
     help: 'Duration of appending events to the log (until acknowledged), by topic and outcome (ok or failed).',
     labelNames: ['topic', 'outcome'] as const,
     buckets: durationBuckets,
+    registers: [this.registry],
+  });
+
+  /**
+   * Events per write to the log: per produce request (Kafka) or per append batch (embedded), one
+   * observation each, whatever their topics. `_sum / _count` is events per request: the group
+   * commit's batching, which sets the broker's cost per event.
+   */
+  readonly eventPublishBatchEvents = new Histogram({
+    name: seriesNames.eventPublishBatchEvents,
+    help: 'Events carried by each write to the log (a Kafka produce request, an embedded append batch).',
+    buckets: batchBuckets,
     registers: [this.registry],
   });
 

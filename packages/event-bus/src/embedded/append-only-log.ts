@@ -39,12 +39,17 @@ export class AppendOnlyLog {
     private readonly fd: FileHandle,
     positions: number[],
     size: number,
+    private readonly onBatch: ((records: number) => void) | undefined,
   ) {
     this.positions = positions;
     this.size = size;
   }
 
-  static async open(path: string): Promise<OpenedLog> {
+  /** `onBatch` is told the records of each batch written (each group commit), as it is written. */
+  static async open(
+    path: string,
+    { onBatch }: { onBatch?: (records: number) => void } = {},
+  ): Promise<OpenedLog> {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     const created = await open(path, 'wx', 0o600).then(
       async (fd) => {
@@ -67,7 +72,7 @@ export class AppendOnlyLog {
         await fd.datasync();
       }
       return {
-        log: new AppendOnlyLog(fd, positions, validSize),
+        log: new AppendOnlyLog(fd, positions, validSize, onBatch),
         discardedBytes: fileSize - validSize,
       };
     } catch (error) {
@@ -142,6 +147,7 @@ export class AppendOnlyLog {
           at += HEADER + record.byteLength;
         }
       }
+      this.onBatch?.(newPositions.length);
       try {
         await writeAll(this.fd, frames, this.size);
         await this.fd.datasync();

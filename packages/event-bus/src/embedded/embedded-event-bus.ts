@@ -8,12 +8,15 @@ import { chmod, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'no
 import { join, resolve } from 'node:path';
 import type { Envelope } from '@gatehouse/contracts';
 import { decodeEnvelope, encodeEnvelope } from '@gatehouse/events';
+import { processMetrics } from '@gatehouse/metrics';
 import {
   type DeliveredEvent,
+  defaultMaxPublishBytes,
   type EventBus,
   EventBusUnavailableError,
   type EventHandler,
   type EventPosition,
+  EventTooLargeError,
   type ReplayResult,
   type SubscribeOptions,
   type Subscription,
@@ -32,6 +35,12 @@ export interface EmbeddedEventBusOptions {
   retryDelayMs?: number;
   /** Told how many bytes of torn tail were cut from a topic's log when it was opened. */
   onRecovered?: (topic: string, discardedBytes: number) => void;
+  /**
+   * Most bytes of encoded events one publish may carry; a larger one is refused with
+   * EventTooLargeError before anything is written. Default `defaultMaxPublishBytes`, Kafka's
+   * default, so that what the all-in-one takes a Kafka deployment takes too.
+   */
+  maxPublishBytes?: number;
 }
 
 const PARTITION = 0;
@@ -51,7 +60,12 @@ export class EmbeddedEventBus implements EventBus {
 
   /** Opens (or creates) the log in `dir`, taking its lock, and reopens every topic found there. */
   static async open(options: EmbeddedEventBusOptions): Promise<EmbeddedEventBus> {
-    const bus = new EmbeddedEventBus({ batchSize: 256, retryDelayMs: 100, ...options });
+    const bus = new EmbeddedEventBus({
+      batchSize: 256,
+      retryDelayMs: 100,
+      maxPublishBytes: defaultMaxPublishBytes,
+      ...options,
+    });
     // The log is the system of record (password hashes, sealed signing keys): the owner's alone,
     // whatever the umask, and a directory made earlier with looser modes is tightened.
     await mkdir(join(options.dir, 'topics'), { recursive: true, mode: 0o700 });
@@ -78,7 +92,12 @@ export class EmbeddedEventBus implements EventBus {
     this.assertOpen();
     if (envelopes.length === 0) return [];
     const log = await this.log(topic, false);
-    const first = await log.append(envelopes.map(encodeEnvelope)).catch((error: unknown) => {
+    const records = envelopes.map(encodeEnvelope);
+    const bytes = records.reduce((sum, record) => sum + record.byteLength, 0);
+    // Refused before it joins a batch: a batch that fails fails every publish in it.
+    if (bytes > this.options.maxPublishBytes)
+      throw new EventTooLargeError(topic, bytes, this.options.maxPublishBytes);
+    const first = await log.append(records).catch((error: unknown) => {
       throw new EventBusUnavailableError(`append to ${topic} failed: ${String(error)}`);
     });
     return envelopes.map((_, index) => ({
@@ -160,7 +179,9 @@ export class EmbeddedEventBus implements EventBus {
       const path = join(this.options.dir, 'topics', `${topic}.log`);
       pending = (async () => {
         if (!create && !(await exists(path))) throw new UnknownTopicError(topic);
-        const { log, discardedBytes } = await AppendOnlyLog.open(path);
+        const { log, discardedBytes } = await AppendOnlyLog.open(path, {
+          onBatch: (records) => processMetrics().eventPublishBatchEvents.observe(records),
+        });
         if (discardedBytes > 0) this.options.onRecovered?.(topic, discardedBytes);
         return log;
       })();

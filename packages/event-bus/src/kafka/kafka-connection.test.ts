@@ -22,7 +22,41 @@ describe('readKafkaConnection', () => {
       defaultPartitions: 6,
       replicationFactor: 3,
       minInsyncReplicas: 2,
+      lingerMs: 1,
+      maxBatchEvents: 1_000,
+      maxBatchBytes: 1_000_000,
     });
+  });
+
+  it('lingers 1 ms for fuller produce requests unless told otherwise, within bounds', () => {
+    const batching = (env: Record<string, string>) => {
+      const { lingerMs, maxBatchEvents, maxBatchBytes } = readKafkaConnection({
+        ...brokers,
+        ...env,
+      });
+      return [lingerMs, maxBatchEvents, maxBatchBytes];
+    };
+    expect(batching({})).toEqual([1, 1_000, 1_000_000]);
+    expect(
+      batching({
+        GATEHOUSE_KAFKA_LINGER_MS: '0',
+        GATEHOUSE_KAFKA_MAX_BATCH_EVENTS: '200',
+        GATEHOUSE_KAFKA_MAX_BATCH_BYTES: '65536',
+      }),
+    ).toEqual([0, 200, 65_536]);
+    const fails = (env: Record<string, string>) => () =>
+      readKafkaConnection({ ...brokers, ...env });
+    // More than a few ms only adds latency: refused, not clamped.
+    expect(fails({ GATEHOUSE_KAFKA_LINGER_MS: '6' })).toThrow(
+      'GATEHOUSE_KAFKA_LINGER_MS: must be a whole number from 0 to 5, not "6"',
+    );
+    expect(fails({ GATEHOUSE_KAFKA_LINGER_MS: '0.5' })).toThrow(/^GATEHOUSE_KAFKA_LINGER_MS:/);
+    expect(fails({ GATEHOUSE_KAFKA_MAX_BATCH_EVENTS: '0' })).toThrow(
+      'GATEHOUSE_KAFKA_MAX_BATCH_EVENTS: must be a whole number from 1 to 10000, not "0"',
+    );
+    expect(fails({ GATEHOUSE_KAFKA_MAX_BATCH_BYTES: '100' })).toThrow(
+      'GATEHOUSE_KAFKA_MAX_BATCH_BYTES: must be a whole number from 1024 to 16777216, not "100"',
+    );
   });
 
   it('creates topics replicated 3 times, 2 in sync, unless told otherwise', () => {

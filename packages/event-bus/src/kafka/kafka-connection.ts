@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
 import { ConfigError, type Environment, setting } from '@gatehouse/config';
 import type { SASLOptions } from 'kafkajs';
+import { defaultMaxPublishBytes } from '../port.js';
 
 export interface KafkaConnection {
   /** GATEHOUSE_KAFKA_BROKERS (required): `host:port[,host:port...]`. */
@@ -39,13 +40,33 @@ export interface KafkaConnection {
    * and does not stop publishing. A topic set lower stops the service at start.
    */
   minInsyncReplicas: number;
+  /**
+   * GATEHOUSE_KAFKA_LINGER_MS (0..5, default 1): under load, how long a produce request that is not
+   * full waits for more publishes to join it (see KafkaEventBusOptions.lingerMs). Fewer, bigger
+   * requests cost the broker less per event; 0 sends each request as soon as the one before is
+   * answered.
+   */
+  lingerMs: number;
+  /** GATEHOUSE_KAFKA_MAX_BATCH_EVENTS (1..10,000, default 1,000): most events in one request. */
+  maxBatchEvents: number;
+  /**
+   * GATEHOUSE_KAFKA_MAX_BATCH_BYTES (1,024..16,777,216, default 1,000,000): most bytes of events in
+   * one request, and so in one publish (a larger one is refused before it is sent). Keep it below
+   * the brokers' message.max.bytes and the topics' max.message.bytes (1,048,588 by default): a
+   * partition's batch above those is refused by the broker.
+   */
+  maxBatchBytes: number;
 }
 
 const mechanisms = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 
 export function readKafkaConnection(env: Environment): KafkaConnection {
   const brokers = setting.list(env, 'GATEHOUSE_KAFKA_BROKERS');
-  const connection: KafkaConnection = { brokers, ...readTopicReplication(env) };
+  const connection: KafkaConnection = {
+    brokers,
+    ...readTopicReplication(env),
+    ...readBatching(env),
+  };
 
   const sslFlag = setting.optionalString(env, 'GATEHOUSE_KAFKA_SSL');
   if (sslFlag !== undefined && sslFlag !== 'true' && sslFlag !== 'false')
@@ -108,6 +129,26 @@ function readTopicReplication(
       `is ${minInsyncReplicas}, above GATEHOUSE_KAFKA_REPLICATION_FACTOR (${replicationFactor}): no write could ever be acknowledged`,
     );
   return { defaultPartitions, replicationFactor, minInsyncReplicas };
+}
+
+function readBatching(
+  env: Environment,
+): Pick<KafkaConnection, 'lingerMs' | 'maxBatchEvents' | 'maxBatchBytes'> {
+  return {
+    // Beyond a few ms, lingering costs latency without making requests any bigger at the rates a
+    // token service reaches.
+    lingerMs: setting.integer(env, 'GATEHOUSE_KAFKA_LINGER_MS', { default: 1, min: 0, max: 5 }),
+    maxBatchEvents: setting.integer(env, 'GATEHOUSE_KAFKA_MAX_BATCH_EVENTS', {
+      default: 1_000,
+      min: 1,
+      max: 10_000,
+    }),
+    maxBatchBytes: setting.integer(env, 'GATEHOUSE_KAFKA_MAX_BATCH_BYTES', {
+      default: defaultMaxPublishBytes,
+      min: 1_024,
+      max: 16 * 1024 * 1024,
+    }),
+  };
 }
 
 function readCa(variable: string, file: string): string {

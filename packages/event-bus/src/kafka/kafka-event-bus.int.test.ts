@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Envelope } from '@gatehouse/contracts';
 import { allTopics, Topics } from '@gatehouse/events';
 import { brokerControllable, restartKafka, testKafka } from '@gatehouse/testkit';
 import { describe, expect, it, vi } from 'vitest';
 import { openEventBus } from '../open.js';
-import { TopicRetentionError } from '../port.js';
+import { EventBusUnavailableError, TopicRetentionError } from '../port.js';
 import { describeEventBusConformance } from '../testing/conformance.js';
 import { numberedEvent, sequenceOf } from '../testing/numbered-events.js';
 
@@ -337,6 +338,88 @@ describe(`KafkaEventBus on kafka ${kafka.version}: a process's own followers`, (
       await first.close();
     } finally {
       await Promise.all([one.close(), two.close()]);
+    }
+  });
+});
+
+describe(`KafkaEventBus on kafka ${kafka.version}: a request the broker refuses in part`, () => {
+  it('answers the callers of the partitions a request appended, fails those of the partition the broker refused, and appends nothing twice', async () => {
+    // A topic whose own max.message.bytes is below what the bus lets one publish carry: the
+    // broker refuses the big event's partition and appends the other partitions of the request,
+    // while kafkajs throws for the whole request without saying which.
+    const topic = `refused.${randomUUID()}`;
+    await withAdmin((admin) =>
+      admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic,
+            numPartitions: 6,
+            replicationFactor: 1,
+            configEntries: [{ name: 'max.message.bytes', value: '4096' }],
+          },
+        ],
+      }),
+    );
+    const bus = await openEventBus({
+      kind: 'kafka',
+      brokers: kafka.brokers,
+      clientId,
+      log: () => {},
+    });
+    try {
+      await bus.publish(topic, [numberedEvent('warm-up', -1)]);
+      const big = numberedEvent('big', 1_000);
+      const oversized = {
+        ...big,
+        data: Buffer.from(JSON.stringify({ seq: 1_000, pad: 'x'.repeat(20_000) })),
+      };
+      const small = Array.from({ length: 30 }, (_, i) => numberedEvent(`t${i}`, i));
+      const calls = [...small.slice(0, 15), oversized, ...small.slice(15)];
+      // Started together, they go out in one request (the linger gathers them).
+      const settled = await Promise.allSettled(calls.map((event) => bus.publish(topic, [event])));
+      const stored = new Map<string, string[]>();
+      await bus.replay(topic, async (event) => {
+        stored.set(event.envelope.id, [
+          ...(stored.get(event.envelope.id) ?? []),
+          `${event.partition}:${event.offset}`,
+        ]);
+      });
+      // Nothing twice, nothing of the refused event.
+      expect([...stored.values()].filter((at) => at.length > 1)).toEqual([]);
+      expect(stored.has(oversized.id)).toBe(false);
+      const failed: Envelope[] = [];
+      const acknowledgedPartitions = new Set<number>();
+      for (const [i, result] of settled.entries()) {
+        if (result.status === 'fulfilled') {
+          const [position] = result.value;
+          expect(stored.get(calls[i]!.id)).toEqual([`${position!.partition}:${position!.offset}`]);
+          acknowledgedPartitions.add(position!.partition);
+        } else {
+          // Its partition was refused, and it had no event elsewhere: nothing of it is in the log.
+          expect(result.reason).toBeInstanceOf(EventBusUnavailableError);
+          expect(String(result.reason.message)).toContain('MESSAGE_TOO_LARGE');
+          expect(result.reason.mayHaveBeenAppended).toBe(false);
+          failed.push(calls[i]!);
+        }
+      }
+      expect(failed.map((e) => e.id)).toContain(oversized.id);
+      // Exactly the callers of the refused partition failed: the other partitions' callers of the
+      // same request were told where the broker appended their events.
+      const [bigPartition] = await bus.publish(topic, [numberedEvent('big', 1_001)]);
+      for (const event of failed.filter((e) => e.id !== oversized.id)) {
+        const [again] = await bus.publish(topic, [{ ...event, id: randomUUID() }]);
+        expect(again!.partition).toBe(bigPartition!.partition);
+      }
+      expect(acknowledgedPartitions.has(bigPartition!.partition)).toBe(false);
+      expect(acknowledgedPartitions.size).toBeGreaterThan(1);
+      // The bus goes on: the next publishes are acknowledged and stored once.
+      const after = await Promise.all(
+        small.slice(0, 5).map((e) => bus.publish(topic, [{ ...e, id: randomUUID() }])),
+      );
+      expect(after.flat()).toHaveLength(5);
+    } finally {
+      await bus.close();
     }
   });
 });

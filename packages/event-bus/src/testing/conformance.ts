@@ -3,12 +3,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { Envelope } from '@gatehouse/contracts';
+import { processMetrics } from '@gatehouse/metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EventBusConfig } from '../open.js';
 import { openEventBus } from '../open.js';
 import {
   type DeliveredEvent,
   type EventBus,
+  EventTooLargeError,
   type SubscribeOptions,
   type Subscription,
   UnknownTopicError,
@@ -101,6 +104,100 @@ export function describeEventBusConformance(harness: EventBusHarness): void {
       );
       for (const event of delivered)
         expect(`${event.partition}:${event.offset}`).toBe(told.get(event.envelope.id));
+    });
+
+    it('groups many concurrent single-event publishes into fewer writes, each caller told its own position, each event stored once', async () => {
+      const bus = await openBus();
+      const topic = await newTopic(bus);
+      await bus.publish(topic, [numberedEvent('warm-up', -1)]); // metadata and connections
+      const writes = async () => {
+        const { values } = await processMetrics().eventPublishBatchEvents.get();
+        const value = (name: string) => values.find((v) => v.metricName === name)?.value ?? 0;
+        return {
+          count: value('gatehouse_event_publish_batch_events_count'),
+          sum: value('gatehouse_event_publish_batch_events_sum'),
+        };
+      };
+      const before = await writes();
+      const sent = Array.from({ length: 200 }, (_, i) => numberedEvent(`t${i % 11}`, i));
+      const results = await Promise.all(sent.map((event) => bus.publish(topic, [event])));
+      const after = await writes();
+      // Every event went out in exactly one write, and writes carried several events each.
+      expect(after.sum - before.sum).toBe(200);
+      expect(after.count - before.count).toBeGreaterThan(0);
+      expect(after.count - before.count).toBeLessThan(200);
+
+      const told = new Map<string, string>();
+      for (const [i, event] of sent.entries()) {
+        expect(results[i]).toHaveLength(1);
+        told.set(event.id, `${results[i]![0]!.partition}:${results[i]![0]!.offset}`);
+      }
+      expect(new Set(told.values()).size).toBe(200);
+      const stored: DeliveredEvent[] = [];
+      await bus.replay(topic, async (event) => {
+        stored.push(event);
+      });
+      const storedHere = stored.filter((e) => e.envelope.tenant !== 'warm-up');
+      expect(storedHere).toHaveLength(200);
+      for (const event of storedHere)
+        expect(`${event.partition}:${event.offset}`).toBe(told.get(event.envelope.id));
+      // Each tenant's events in the order its publishes were made.
+      for (let t = 0; t < 11; t += 1) {
+        const seqs = storedHere
+          .filter((e) => e.envelope.tenant === `t${t}`)
+          .map((e) => sequenceOf(e.envelope));
+        expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      }
+    });
+
+    it('fails exactly the publish the log refuses among concurrent ones, and acknowledges each other event once', async () => {
+      const bus = await openBus();
+      const topic = await newTopic(bus, 6);
+      await bus.publish(topic, [numberedEvent('warm-up', -1)]);
+      // One event above what one write to the log may carry (Kafka: message.max.bytes, about
+      // 1 MB), among small ones of other tenants, so of other partitions too, all in flight at once.
+      const oversized: Envelope = {
+        ...numberedEvent('big', 1_000),
+        data: Buffer.from(JSON.stringify({ seq: 1_000, pad: 'x'.repeat(1_500_000) })),
+      };
+      const small = Array.from({ length: 40 }, (_, i) => numberedEvent(`t${i}`, i));
+      const calls = [...small.slice(0, 20), oversized, ...small.slice(20)];
+      const settled = await Promise.allSettled(calls.map((event) => bus.publish(topic, [event])));
+
+      // The log holds no event twice, nothing of the refused publish, and each acknowledged event
+      // where its caller was told.
+      const stored: DeliveredEvent[] = [];
+      await bus.replay(topic, async (event) => {
+        stored.push(event);
+      });
+      const storedIds = stored
+        .filter((e) => e.envelope.tenant !== 'warm-up')
+        .map((e) => e.envelope.id)
+        .sort();
+      expect(storedIds).toEqual([...new Set(storedIds)]);
+      expect(storedIds).not.toContain(oversized.id);
+      const storedAt = new Map(stored.map((e) => [e.envelope.id, `${e.partition}:${e.offset}`]));
+      for (const [i, result] of settled.entries())
+        if (result.status === 'fulfilled') {
+          const [position] = result.value;
+          expect(storedAt.get(calls[i]!.id)).toBe(`${position!.partition}:${position!.offset}`);
+        }
+      // Exactly the refused publish failed, saying nothing of it was appended; every other one was
+      // acknowledged, so the log holds exactly the small events.
+      const outcomes = settled.map((result, i) =>
+        result.status === 'fulfilled'
+          ? 'ok'
+          : `publish ${i}: ${(result.reason as Error).name}: ${(result.reason as Error).message.slice(0, 200)}`,
+      );
+      expect(outcomes.filter((outcome) => outcome !== 'ok')).toEqual([
+        expect.stringMatching(/^publish 20: EventTooLargeError: /),
+      ]);
+      const refused = (settled[20] as PromiseRejectedResult).reason;
+      expect(refused).toBeInstanceOf(EventTooLargeError);
+      expect(refused.mayHaveBeenAppended).toBe(false);
+      expect(storedIds).toEqual(small.map((e) => e.id).sort());
+      // The bus still publishes.
+      expect(await bus.publish(topic, [numberedEvent('t0', 100)])).toHaveLength(1);
     });
 
     it("keeps each tenant's events in the order they were published", async () => {

@@ -1,6 +1,7 @@
 // Domain errors and command outcomes to Okta management errors: the one place the admin edge maps
 // between them.
 import { DomainError } from '@gatehouse/directory';
+import { EventTooLargeError } from '@gatehouse/event-bus';
 import { OktaApiError } from '@gatehouse/http';
 import {
   CommandConflictError,
@@ -23,6 +24,9 @@ export function mapDomainErrors(): Middleware {
     try {
       await next();
     } catch (error) {
+      // Refused before anything was sent: nothing was appended, and sending it again will not help.
+      if (error instanceof EventTooLargeError)
+        ctx.state.commandFailure = { kind: 'unchanged' } satisfies CommandFailure;
       if (error instanceof CommandNotAppendedError || error instanceof CommandOutcomeUnknownError)
         ctx.state.commandFailure = (
           error instanceof CommandNotAppendedError && !error.mayHaveBeenAppended
@@ -47,6 +51,13 @@ function oktaErrorOf(error: unknown): unknown {
         return OktaApiError.forbidden();
     }
   }
+  if (error instanceof EventTooLargeError)
+    return OktaApiError.validation([
+      {
+        field: 'request',
+        message: `The change is too large to record: its event takes ${error.bytes} bytes, more than the ${error.maxBytes} the event log takes at once. Nothing was changed.`,
+      },
+    ]);
   if (error instanceof CommandConflictError)
     return OktaApiError.conflict(
       'The object was changed by other requests at the same time, again and again; this change was not applied. Try again.',
