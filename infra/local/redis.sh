@@ -146,6 +146,10 @@ case $cmd in
     mkdir -p "$dir"
     # Absolute: redis-server changes into --dir before it opens the log file given relative to it.
     dir=$(cd "$dir" && pwd)
+    # One server per DIR: a second start would leave the first running with nothing to stop it.
+    if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
+      die "a server already runs from $dir (pid $(cat "$dir/redis.pid")); stop it first"
+    fi
     [ -n "$port" ] || port=$(free_port)
     redis-server --port "$port" --bind 127.0.0.1 --daemonize yes --save '' --appendonly yes \
       --appendfsync everysec \
