@@ -123,6 +123,8 @@ export class MixedLoad {
   };
   private readonly sessions: Session[] = [];
   private victimActive = true;
+  /** From the moment the victim app's deactivation is asked for (its effect may precede the 200). */
+  private victimDeactivating = false;
   private stopped = false;
   private workers: Promise<void>[] = [];
 
@@ -174,6 +176,7 @@ export class MixedLoad {
 
   /** Deactivates the victim app; from its 200 on, every token it was issued must be refused. */
   async deactivateVictim(): Promise<void> {
+    this.victimDeactivating = true;
     const before = this.sessions.filter((s) => s.client === 'victim');
     const path = new URL(this.tenant.org).pathname.replace(/\/$/, '');
     for (;;) {
@@ -190,6 +193,20 @@ export class MixedLoad {
       this.books.invalidated.push(session.access);
       this.sessions.splice(this.sessions.indexOf(session), 1);
     }
+  }
+
+  /**
+   * A request with a token of the victim app, refused once the app's deactivation was asked for:
+   * the right answer (401 at /userinfo and /revoke, 400 invalid_grant at /token, inactive at
+   * /introspect), even when it comes before the deactivation's own 200 (the change is applied, read
+   * your writes, before that answer).
+   */
+  private refusedForDeactivation(
+    session: Session,
+    result: { ok: boolean; status: number; clean: boolean; detail?: string },
+  ): { ok: boolean; status: number; clean: boolean; detail?: string } {
+    if (result.ok || session.client !== 'victim' || !this.victimDeactivating) return result;
+    return [200, 400, 401].includes(result.status) ? { ...result, ok: true } : result;
   }
 
   /** A session no other worker is using, marked busy until `release`. */
@@ -255,7 +272,7 @@ export class MixedLoad {
               this.books.invalidated.push(session.access);
             return outcome(answer, true);
           }
-          return outcome(answer, false);
+          return this.refusedForDeactivation(session, outcome(answer, false));
         } finally {
           session.busy = false;
         }
@@ -269,7 +286,10 @@ export class MixedLoad {
               headers: { authorization: `Bearer ${session.access}` },
             }),
           );
-          return outcome(answer, answer.status === 200 && answer.json?.sub !== undefined);
+          return this.refusedForDeactivation(
+            session,
+            outcome(answer, answer.status === 200 && answer.json?.sub !== undefined),
+          );
         } finally {
           session.busy = false;
         }
@@ -284,7 +304,10 @@ export class MixedLoad {
               token_type_hint: 'access_token',
             }),
           );
-          return outcome(answer, answer.status === 200 && answer.json?.active === true);
+          return this.refusedForDeactivation(
+            session,
+            outcome(answer, answer.status === 200 && answer.json?.active === true),
+          );
         } finally {
           session.busy = false;
         }
@@ -300,7 +323,8 @@ export class MixedLoad {
             token_type_hint: 'access_token',
           }),
         );
-        if (access.status !== 200) return outcome(access, false);
+        if (access.status !== 200)
+          return this.refusedForDeactivation(session, outcome(access, false));
         this.books.revokedAccess.push(session.access);
         const refresh = await read(
           await this.post(`${tenant.issuer}/v1/revoke`, client, {
@@ -310,7 +334,7 @@ export class MixedLoad {
         );
         if (refresh.status === 200)
           this.books.revokedRefresh.push({ token: session.refresh, client: session.client });
-        return outcome(refresh, refresh.status === 200);
+        return this.refusedForDeactivation(session, outcome(refresh, refresh.status === 200));
       }
       case 'admin-write': {
         const path = new URL(tenant.org).pathname.replace(/\/$/, '');
