@@ -242,7 +242,7 @@ describe('chaos: the distributed stack under load while its parts die', () => {
     expect(finalSweep.accepted).toEqual([]);
   });
 
-  it('answers every failure cleanly: a 503 in JSON (or an OAuth error redirect), never a 5xx page or a dropped connection', () => {
+  it("answers every failure cleanly: a 503 in JSON (at /authorize an OAuth error redirect, or the service's own temporarily_unavailable page), never the edge's 5xx page or a dropped connection", () => {
     const unclean = load.samples.filter((s) => !s.ok && !s.clean);
     expect(unclean.slice(0, 5).map((s) => `${s.op} ${s.status} ${s.detail}`)).toEqual([]);
   });

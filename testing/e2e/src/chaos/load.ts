@@ -487,8 +487,15 @@ export class MixedLoad {
     const params = location ? new URL(location).searchParams : new URLSearchParams();
     const code = params.get('code');
     if (authorize.status !== 302 || !code) {
-      // An error redirect (temporarily_unavailable) is the protocol's clean refusal.
-      const clean = authorize.status === 302 ? params.get('error') !== null : authorized.clean;
+      // An error redirect (temporarily_unavailable) is the protocol's clean refusal; so is the
+      // authorize service's own error page when it cannot check the redirect_uri to redirect to
+      // (its read models too stale to trust): a browser path answers a page, never JSON.
+      const errorPage =
+        authorize.status === 503 &&
+        (authorize.headers.get('content-type') ?? '').startsWith('text/html') &&
+        authorized.text.includes('temporarily_unavailable');
+      const clean =
+        authorize.status === 302 ? params.get('error') !== null : authorized.clean || errorPage;
       return { ok: false, status: authorize.status, clean, detail: `authorize ${location}` };
     }
     const exchanged = await read(
