@@ -1,9 +1,7 @@
 // `pnpm bench:bus`: publish-to-consume latency and throughput of both event bus adapters, and the
 // round-trip cost of the projection store's batched reads, each next to a baseline measured in the
 // same run. Uses the same Kafka and Redis the integration tests get (testkit), bounded in time.
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +11,7 @@ import {
   type ProjectionStore,
   RedisProjectionStore,
 } from '@gatehouse/projection-store';
-import { acquireInfrastructure } from '@gatehouse/testkit';
+import { acquireInfrastructure, cpuMsOf, pidListeningOn } from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { EmbeddedEventBus } from '../src/embedded/embedded-event-bus.js';
@@ -186,37 +184,6 @@ async function kafkajsDefaultsLatency(brokers: string[]): Promise<number[]> {
 }
 
 // --- group commit: events per produce request and the broker's CPU per event --------------------
-
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-/** utime + stime of a whole process (every thread), in ms, from /proc/<pid>/stat. */
-function cpuMsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
-}
-
-/** The process listening on 127.0.0.1:port (a JVM listens on IPv6, 127.0.0.1 mapped). */
-function pidListeningOn(port: number): number | undefined {
-  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6'])
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
-      if (local?.endsWith(`0100007F${suffix}`) && state === '0A') inodes.add(inode!);
-    }
-  if (inodes.size === 0) return undefined;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
-        const link = readlinkSync(`/proc/${entry}/fd/${fd}`);
-        if (link.startsWith('socket:[') && inodes.has(link.slice(8, -1))) return Number(entry);
-      }
-    } catch {}
-  }
-  return undefined;
-}
 
 async function publishWrites(): Promise<{ count: number; sum: number }> {
   const { values } = await processMetrics().eventPublishBatchEvents.get();

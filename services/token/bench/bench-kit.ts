@@ -7,7 +7,7 @@
 // GATEHOUSE_BENCH_CPU_PROF=DIR writes a V8 CPU profile of each server there (figures then skew).
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -38,7 +38,14 @@ import {
   directoryFixtures,
   provisionServerKeys,
 } from '@gatehouse/test-stacks';
-import { acquireInfrastructure, type TestInfrastructure, testGrpcTlsEnv } from '@gatehouse/testkit';
+import {
+  acquireInfrastructure,
+  cpuMsOf,
+  cpuOf,
+  pidListeningOn,
+  type TestInfrastructure,
+  testGrpcTlsEnv,
+} from '@gatehouse/testkit';
 import type { LoadCommand, LoadResult, Target } from './load-generator.js';
 
 export const SERVER_CPU = '0';
@@ -169,52 +176,7 @@ process.on('exit', killAllNow);
 
 // --- CPU accounting ------------------------------------------------------------------------------
 
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-interface Cpu {
-  userMs: number;
-  systemMs: number;
-}
-
-/** utime and stime of the whole process (every thread), in ms, from /proc/<pid>/stat. */
-function cpuOf(pid: number): Cpu {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after "(comm)": state is field 3, utime 14 and stime 15.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return {
-    userMs: (Number(fields[11]) * 1000) / clockTicks,
-    systemMs: (Number(fields[12]) * 1000) / clockTicks,
-  };
-}
-const cpuMsOf = (pid: number) => {
-  const { userMs, systemMs } = cpuOf(pid);
-  return userMs + systemMs;
-};
-
-/** The process listening on 127.0.0.1:port on this machine, if /proc shows it (a JVM listens on
- * an IPv6 socket, 127.0.0.1 mapped, so tcp6 is read too). */
-export function pidListeningOn(port: number): number | undefined {
-  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6'])
-    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
-      const [, local, , state, , , , , , inode] = line.trim().split(/\s+/);
-      if (local?.endsWith(`0100007F${suffix}`) && state === '0A') inodes.add(inode!);
-    }
-  if (inodes.size === 0) return undefined;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
-        const link = readlinkSync(`/proc/${entry}/fd/${fd}`);
-        if (link.startsWith('socket:[') && inodes.has(link.slice(8, -1))) return Number(entry);
-      }
-    } catch {}
-  }
-  return undefined;
-}
-
-// --- measuring -----------------------------------------------------------------------------------
+export { pidListeningOn };
 
 export interface Server {
   name: string;
