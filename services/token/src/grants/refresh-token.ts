@@ -4,9 +4,19 @@
 // section 4.14.2) — whatever state the projector is in: the spent mark is this service's own write,
 // versioned by the family's sequence so that no late projection of an older event undoes it.
 // Scopes may only narrow. The family keeps its absolute end; each token its idle one.
+//
+// A rotation the client never received is undone: when the exchange fails after the spent mark (the
+// log refused or never acknowledged TokensIssued, no signing key), the client is answered an error
+// and still holds the token it sent, so the token is made current again — with the same version
+// as the spent mark, so that the projection of a TokensIssued that did reach the log (its
+// acknowledgement lost) cannot spend it either. The client's retry then rotates it for real; only
+// a token that was exchanged and answered is reuse. The log may then hold two rotations of the
+// token at one sequence, the abandoned one's successor known to nobody; after the retry, a
+// rebuild from the log reaches the state the service wrote.
 import { grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '@gatehouse/http';
 import { loadSubject } from '@gatehouse/oauth-reads';
+import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { Revocations } from '../revocations.js';
 import { grantStillValid } from '../token-checks.js';
 import { type GrantHandler, requestedScopes, requireGrantType } from './grant-context.js';
@@ -51,20 +61,21 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
       throw new InvalidScope(
         `The requested scopes must be a subset of the refresh token's; not granted: ${wider.join(' ')}.`,
       );
-    const spent: RefreshRecord = { ...record, state: 'spent' };
+    // Everything the exchange reads is read before the token is spent.
+    const subject = await loadSubject(store, config.tenant, record.userId, record);
+    if (!subject) throw new InvalidGrant('The user of this grant is not active.');
+    const spent = JSON.stringify({ ...record, state: 'spent' } satisfies RefreshRecord);
     const familyEnd = record.familyExpiresAt ?? now + 90 * 24 * 3600_000;
     const sequence = (record.sequence ?? 0) + 1;
     if (
-      !(await store.compareAndSet(key, stored, JSON.stringify(spent), {
+      !(await store.compareAndSet(key, stored, spent, {
         ttlMs: Math.max(1, familyEnd - now),
         version: sequence,
       }))
     )
       throw await reused();
 
-    const subject = await loadSubject(store, config.tenant, record.userId, record);
-    if (!subject) throw new InvalidGrant('The user of this grant is not active.');
-    return request.issuer.issue({
+    const issuing = request.issuer.issue({
       config,
       client: authenticated.client,
       grantId: record.grantId,
@@ -85,5 +96,39 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
       },
       causationId,
     });
+    try {
+      return await issuing;
+    } catch (error) {
+      // No tokens for the client: the token it sent is current again (see the top of this file).
+      const until = Math.min(record.idleExpiresAt, familyEnd);
+      await restoreUnspent(store, key, spent, stored, until - request.now(), sequence);
+      throw error;
+    }
   };
+}
+
+/**
+ * Puts back the record the exchange spent, if it is still the spent mark this exchange wrote.
+ * Tried a few times within about a second: the failure that undid the exchange (Redis failing over,
+ * say) may fail the first try too. If the store never answers, the token stays spent: its retry is
+ * then refused as reuse, the safe side.
+ */
+async function restoreUnspent(
+  store: ProjectionStore,
+  key: string,
+  spent: string,
+  current: string,
+  ttlMs: number,
+  version: number,
+): Promise<void> {
+  if (ttlMs < 1) return;
+  for (const pause of [0, 100, 300, 600]) {
+    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+    try {
+      await store.compareAndSet(key, spent, current, { ttlMs, version });
+      return;
+    } catch {
+      // tried again
+    }
+  }
 }

@@ -3,7 +3,12 @@
 // stopped, slowed down (held back at chosen events), or applying old events again (offsets rewound,
 // positions lost) — the projector's late writes must never make a spent token current again.
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { DeliveredEvent, EventPosition } from '@gatehouse/event-bus';
+import {
+  type DeliveredEvent,
+  type EventBus,
+  EventBusUnavailableError,
+  type EventPosition,
+} from '@gatehouse/event-bus';
 import { Topics } from '@gatehouse/events';
 import { ProjectionRunner, topicPositionPrefix, waitForProjections } from '@gatehouse/projections';
 import { oauthProjections, type TestStack } from '@gatehouse/test-stacks';
@@ -59,6 +64,34 @@ class ProjectorGate {
   }
 }
 
+/**
+ * The token service's log, with faults on demand: the next publish to gatehouse.grants is refused
+ * before anything is appended, or appended with its acknowledgement lost (a broker that died after
+ * writing it, a timeout), as a Kafka leader's death or an unreachable cluster make them.
+ */
+class FaultyGrantLog {
+  private next: 'refused' | 'unacknowledged' | null = null;
+  failNext(fault: 'refused' | 'unacknowledged'): void {
+    this.next = fault;
+  }
+  wrap = (bus: EventBus): EventBus => ({
+    ensureTopics: (topics) => bus.ensureTopics(topics),
+    subscribe: (options) => bus.subscribe(options),
+    replay: (topic, handler) => bus.replay(topic, handler),
+    endOffsets: (topic) => bus.endOffsets(topic),
+    close: () => bus.close(),
+    publish: async (topic, envelopes) => {
+      const fault = topic === Topics.grants ? this.next : null;
+      if (fault === null) return bus.publish(topic, envelopes);
+      this.next = null;
+      if (fault === 'unacknowledged') await bus.publish(topic, envelopes);
+      throw new EventBusUnavailableError(`injected: publish to ${topic} ${fault}`, {
+        mayHaveBeenAppended: fault === 'unacknowledged',
+      });
+    },
+  });
+}
+
 export function describeRefreshReuse(stack: TestStack): void {
   describe(`refresh token reuse with a lagging projector: ${stack.name}`, () => {
     const cleanups: (() => Promise<void>)[] = [];
@@ -68,11 +101,13 @@ export function describeRefreshReuse(stack: TestStack): void {
 
     const setup = async (options: { maxProjectionLagMs?: number } = {}) => {
       const gate = new ProjectorGate();
+      const log = new FaultyGrantLog();
       // The token service's and the projector's clock: moved, it ages the read models at once.
       const clock = testClock();
       const harness = await startToken(stack, cleanups, {
         beforeApply: gate.beforeApply,
         now: clock.now,
+        tokenBus: log.wrap,
         ...options,
       });
       // Cleanups run in reverse: a held projector is released before it is stopped.
@@ -114,6 +149,7 @@ export function describeRefreshReuse(stack: TestStack): void {
         ...harness,
         clock,
         gate,
+        log,
         tenant,
         web,
         userId,
@@ -242,6 +278,61 @@ export function describeRefreshReuse(stack: TestStack): void {
       gate.releaseAll();
       await h.caughtUp();
       await expectFamilyRevoked(h, second, first);
+    });
+
+    // A rotation the client never got: the service answered 503, so the client still holds the
+    // token it sent and will send it again. That retry is not reuse (RFC 9700 section 4.14.2 is
+    // about a token that was exchanged), and must not sign the user out.
+    it('lets the client retry a refresh the log refused (nothing appended), and the family lives on', async () => {
+      const h = await setup();
+      const first = await h.exchange();
+      h.log.failNext('refused');
+      const refused = await h.refresh(first.refresh_token);
+      expect(refused.status).toBe(503);
+      expect(refused.body.error).toBe('temporarily_unavailable');
+      const retried = await h.refresh(first.refresh_token);
+      expect(retried.status).toBe(200);
+      await h.caughtUp();
+      expect(await h.active(retried.body.access_token)).toBe(true);
+      const third = await h.refresh(retried.body.refresh_token);
+      expect(third.status).toBe(200);
+      // The retried rotation was a real one: the first token is spent now, and its replay is reuse.
+      expect((await h.refresh(first.refresh_token)).body.error).toBe('invalid_grant');
+      await h.caughtUp();
+      await expectFamilyRevoked(h, third.body, first);
+    });
+
+    it('lets the client retry a refresh whose event was appended but never acknowledged, after the projector applied it', async () => {
+      const h = await setup();
+      const first = await h.exchange();
+      h.log.failNext('unacknowledged');
+      const unanswered = await h.refresh(first.refresh_token);
+      expect(unanswered.status).toBe(503);
+      // The projector applies the rotation the client never saw; the token it sent stays usable.
+      await h.caughtUp();
+      const retried = await h.refresh(first.refresh_token);
+      expect(retried.status).toBe(200);
+      await h.caughtUp();
+      expect(await h.active(retried.body.access_token)).toBe(true);
+      const third = await h.refresh(retried.body.refresh_token);
+      expect(third.status).toBe(200);
+      expect((await h.refresh(first.refresh_token)).body.error).toBe('invalid_grant');
+      await h.caughtUp();
+      await expectFamilyRevoked(h, third.body, first);
+    });
+
+    it('still revokes the family when a token whose refresh was answered 503 is used by two parties', async () => {
+      const h = await setup();
+      const first = await h.exchange();
+      h.log.failNext('unacknowledged');
+      expect((await h.refresh(first.refresh_token)).status).toBe(503);
+      // One party rotates it; the other, presenting it after that, is reuse.
+      const winner = await h.refresh(first.refresh_token);
+      expect(winner.status).toBe(200);
+      const loser = await h.refresh(first.refresh_token);
+      expect(loser.body.error).toBe('invalid_grant');
+      await h.caughtUp();
+      await expectFamilyRevoked(h, winner.body, first);
     });
   });
 }

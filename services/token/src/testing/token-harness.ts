@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import type { EventBus } from '@gatehouse/event-bus';
 import { TrustedProxies } from '@gatehouse/http';
 import type { ProjectionRunnerOptions } from '@gatehouse/projections';
 import { defaultRateLimitConfig, type RateLimitConfig } from '@gatehouse/rate-limits';
@@ -31,6 +32,8 @@ export async function startToken(
     rateLimits?: RateLimitConfig;
     /** Whose X-Forwarded-For is believed; default loopback, so tests can present sources. */
     trustedProxies?: TrustedProxies;
+    /** The token service's own view of the log (a fault injected there); default the backbone's. */
+    tokenBus?: (bus: EventBus) => EventBus;
   } & Pick<ProjectionRunnerOptions, 'beforeApply'> = {},
 ) {
   const { bus, store, rateLimiter, runner, keks, ring, logs, log } = await startOAuthBackbone(
@@ -42,7 +45,7 @@ export async function startToken(
     },
   );
   const service = createTokenService({
-    bus,
+    bus: options.tokenBus ? options.tokenBus(bus) : bus,
     store,
     ring,
     tenancy,
