@@ -47,6 +47,8 @@ const checksTokens: readonly Op[] = [
 ];
 /** What appends to the log. */
 const appends: readonly Op[] = ['sign-in', 'token', 'refresh', 'revoke', 'admin-write'];
+/** Load workers, each with one request in flight at a time. */
+const workers = 6;
 
 let target: StackTarget;
 let load: MixedLoad;
@@ -75,7 +77,7 @@ beforeAll(async () => {
   const { stack, dir } = target;
   const root = repoRoot;
   const tenant = await newChaosTenant(target, app.callback);
-  load = new MixedLoad(target, tenant, { workers: 6, pauseMs: 50 });
+  load = new MixedLoad(target, tenant, { workers, pauseMs: 50 });
 
   const holdMs = 8_000;
   faults = [
@@ -83,6 +85,7 @@ beforeAll(async () => {
       name: 'token replica killed',
       dependents: [],
       holdMs,
+      killsInFlight: true,
       async inject() {
         await stack.kill('token-2', 'SIGKILL');
         return () => stack.restart('token-2');
@@ -215,7 +218,7 @@ beforeAll(async () => {
   process.stdout.write(
     [
       '',
-      `chaos | ${load.samples.length} operations from 6 workers over ${((phases.at(-1)!.end - phases[0]!.start) / 1000).toFixed(0)} s; success per phase and operation (! a fault: "required" counts what does not need the faulted part)`,
+      `chaos | ${load.samples.length} operations from ${workers} workers over ${((phases.at(-1)!.end - phases[0]!.start) / 1000).toFixed(0)} s; success per phase and operation (! a fault: "required" counts what does not need the faulted part)`,
       formatTable(judged, ops),
       `chaos | failures by operation and status: ${JSON.stringify(Object.fromEntries(byStatus))}`,
       `chaos | acknowledged: ${load.books.users.length} users created, ${load.books.revokedAccess.length} access and ${load.books.revokedRefresh.length} refresh tokens revoked, ${load.books.spentRefresh.length} refresh tokens spent, ${load.books.invalidated.length} tokens of the deactivated app; ${finalSweep.checked} refused tokens shown again at the end`,
@@ -262,6 +265,10 @@ describe('chaos: the distributed stack under load while its parts die', () => {
     expect(during.map((v) => v.phase.name)).toEqual(faults.map((f) => f.name));
     for (const verdict of during) {
       expect(verdict.phase.recoveredAt, `${verdict.phase.name} never worked again`).toBeDefined();
+      // What was in flight to a killed process: at most one request per load worker.
+      expect(verdict.lost.length, `${verdict.phase.name}: lost in flight`).toBeLessThanOrEqual(
+        workers,
+      );
       expect(
         verdict.required.rate,
         `${verdict.phase.name}: ${verdict.required.ok}/${verdict.required.total} of ${verdict.requiredOps.join(', ')}`,

@@ -49,4 +49,53 @@ describe('chaos books', () => {
     expect(recoveredAfter(samples, 1_000, 3_000)).toBe(2_000);
     expect(recoveredAfter(samples, 1_000, 10_000)).toBeUndefined();
   });
+
+  it('judges apart what was in flight to a killed process, and only that', () => {
+    const at = (
+      op: Sample['op'],
+      start: number,
+      ms: number,
+      ok: boolean,
+      status = 503,
+    ): Sample => ({
+      op,
+      at: start,
+      ms,
+      ok,
+      status: ok ? 200 : status,
+      clean: true,
+    });
+    const answers = [
+      at('token', 900, 50, true),
+      // Sent before the kill (done at 1,200), answered 503 as it happened: lost with the process.
+      at('sign-in', 100, 1_000, false),
+      at('refresh', 1_150, 100, false),
+      // Sent after the kill, or failing long after it: the fault's, judged as any failure.
+      at('token', 1_300, 20, false),
+      at('userinfo', 1_000, 1_500, false),
+      // Not a clean 503: judged.
+      at('introspect', 1_100, 150, false, 500),
+      at('token', 2_000, 10, true),
+    ];
+    const phase: Phase = {
+      name: 'token killed',
+      kind: 'fault',
+      start: 1_000,
+      end: 3_000,
+      dependents: [],
+      killedAt: 1_200,
+    };
+    const [verdict] = verdicts(
+      answers,
+      [phase],
+      ['token', 'sign-in', 'refresh', 'userinfo', 'introspect'],
+    );
+    expect(verdict!.lost.map((s) => s.op)).toEqual(['sign-in', 'refresh']);
+    expect(verdict!.required).toEqual({ total: 4, ok: 1, rate: 1 / 4 });
+    expect(verdict!.overall.total).toBe(6);
+    // A fault that kills nothing loses nothing in flight.
+    const { killedAt: _, ...notKilling } = phase;
+    expect(verdicts(answers, [notKilling], ['token']).at(0)!.lost).toEqual([]);
+    expect(formatTable([verdict!], ['token'])).toMatch(/token killed.* 2$/m);
+  });
 });

@@ -10,6 +10,8 @@ export interface Phase {
   end: number;
   /** For a fault: the operations that need the faulted component (the others must not notice). */
   dependents?: readonly Op[];
+  /** For a fault that kills a process serving requests: when the kill was done. */
+  killedAt?: number;
   /** For a fault: when its component was restored, and when every operation worked again. */
   restoredAt?: number;
   recoveredAt?: number;
@@ -63,11 +65,40 @@ export function recoveredAfter(
   return undefined;
 }
 
+/** How long after a kill an answer to a request that was in flight to the killed process may come. */
+export const inFlightAnswerMs = 1_000;
+
+/**
+ * The answers lost with a killed process: started before the kill was done, failed cleanly (a 503
+ * from the edge) at most `inFlightAnswerMs` after it. No deployment can answer them otherwise: the
+ * edge resends a request to another replica only when it was never sent (a refused connection),
+ * never a POST the killed process may have acted on (a code redeemed, a refresh token rotated).
+ * Each client has at most one request in flight, so they are at most one per load worker.
+ */
+export function lostInFlight(samples: readonly Sample[], phase: Phase): Sample[] {
+  const { killedAt } = phase;
+  if (killedAt === undefined) return [];
+  return samples.filter(
+    (s) =>
+      !s.ok &&
+      s.clean &&
+      s.status === 503 &&
+      s.at < killedAt &&
+      answeredAt(s) >= phase.start &&
+      answeredAt(s) <= killedAt + inFlightAnswerMs,
+  );
+}
+
 export interface PhaseVerdict {
   phase: Phase;
   overall: Rate;
-  /** The operations that must keep working in this phase, and how they did. */
+  /**
+   * The operations that must keep working in this phase, and how they did (the answers lost in
+   * flight with a killed process left out).
+   */
   required: Rate;
+  /** The answers lost in flight with the process the fault killed (see `lostInFlight`). */
+  lost: Sample[];
   requiredOps: readonly Op[];
   byOp: Map<Op, Rate>;
 }
@@ -78,7 +109,9 @@ export function verdicts(
   allOps: readonly Op[],
 ): PhaseVerdict[] {
   return phases.map((phase) => {
+    const lost = lostInFlight(samples, phase);
     const inPhase = samplesIn(samples, phase);
+    const judged = inPhase.filter((s) => !lost.includes(s));
     const byOp = new Map(allOps.map((op) => [op, rate(inPhase.filter((s) => s.op === op))]));
     const requiredOps =
       phase.kind === 'fault'
@@ -87,7 +120,8 @@ export function verdicts(
     return {
       phase,
       overall: rate(inPhase),
-      required: rate(inPhase.filter((s) => requiredOps.includes(s.op))),
+      required: rate(judged.filter((s) => requiredOps.includes(s.op))),
+      lost,
       requiredOps,
       byOp,
     };
@@ -106,8 +140,9 @@ export function formatTable(list: readonly PhaseVerdict[], allOps: readonly Op[]
     '  required',
     ' felt for',
     '  back after repair',
+    ' lost in flight',
   ].join(' ');
-  const lines = list.map(({ phase, byOp, required }) => {
+  const lines = list.map(({ phase, byOp, required, lost }) => {
     const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     const felt = phase.kind === 'fault' ? seconds(phase.disruptedMs ?? 0) : '';
     const back =
@@ -123,6 +158,7 @@ export function formatTable(list: readonly PhaseVerdict[], allOps: readonly Op[]
       `${percent(required)} `.padStart(10),
       felt.padStart(9),
       back.padStart(19),
+      (phase.killedAt === undefined ? '' : String(lost.length)).padStart(15),
     ].join(' ');
   });
   return [head, ...lines].join('\n');

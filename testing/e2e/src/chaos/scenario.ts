@@ -14,6 +14,12 @@ export interface Fault {
   inject(): Promise<() => Promise<void>>;
   /** Runs while the fault holds, after `inject` (e.g. an admin change the faulted part must see). */
   during?(): Promise<void>;
+  /**
+   * The fault kills a process that serves requests: what was in flight to it at that moment has
+   * no answer but a 503 (the edge cannot resend a POST that may have been acted on), and is
+   * judged apart (see `lostInFlight`).
+   */
+  killsInFlight?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,6 +48,7 @@ export async function runScenario(options: {
     const start = Date.now();
     log(`chaos | ${new Date(start).toISOString()} fault: ${fault.name}`);
     const repair = await fault.inject();
+    const injectedAt = Date.now();
     const during = fault.during?.();
     await sleep(fault.holdMs);
     await during;
@@ -75,6 +82,7 @@ export async function runScenario(options: {
       start,
       end,
       dependents: fault.dependents,
+      ...(fault.killsInFlight ? { killedAt: injectedAt } : {}),
       restoredAt,
       disruptedMs,
       ...(recoveredAt === undefined ? {} : { recoveredAt }),
