@@ -31,7 +31,7 @@ export {
   type TestInfrastructure,
 } from './infrastructure.js';
 export { type LoadResult, type SteadyLoad, steadyLoad } from './keep-alive-load.js';
-export { cpuMsOf, cpuOf, type ProcessCpu, pidListeningOn } from './process-cpu.js';
+export { cpuMsOf, cpuOf, type ProcessCpu, pidListeningOn, threadCpuOf } from './process-cpu.js';
 export { type RawAnswer, sendRaw } from './raw-http.js';
 export { type RedisSentinelSetup, startRedisSentinel } from './redis-sentinel.js';
 

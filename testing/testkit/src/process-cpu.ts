@@ -48,3 +48,27 @@ export function pidListeningOn(port: number): number | undefined {
   }
   return undefined;
 }
+
+/**
+ * CPU of each of a process's threads, in ms, by thread name (/proc/<pid>/task/<tid>/comm, which the
+ * kernel cuts at 15 characters; threads of one name are summed). Threads that ended are not seen.
+ */
+export function threadCpuOf(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+      byName.set(name, (byName.get(name) ?? 0) + ms);
+    } catch {}
+  }
+  return byName;
+}
