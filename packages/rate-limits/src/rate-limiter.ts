@@ -101,7 +101,9 @@ class FlexibleRateLimiter implements RateLimiter {
     const { rule, limiter } = this.limiter(tenant, name);
     await this.connected;
     const hashed = keyOf(tenant, key);
-    const result = (await this.countOf(limiter, hashed)) ?? (await limiter.get(hashed));
+    // undefined: no faster way now; null is an answer (no count running), not a reason to ask again.
+    const counting = this.countOf(limiter, hashed);
+    const result = counting === undefined ? await limiter.get(hashed) : await counting;
     return this.verdict(
       rule,
       result as RateLimiterRes | null,

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 import { testRedis } from '@gatehouse/testkit';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { redisRateLimiter } from './rate-limiter.js';
 import { rateLimitConfigOf } from './rules.js';
@@ -40,6 +41,46 @@ describe('redis rate limiter', () => {
       for (let i = 0; i < 12; i++) verdicts.push(await limiter.take('t1', 'tokenClient', 'c1'));
       expect(verdicts.filter((v) => v.allowed)).toHaveLength(10);
     } finally {
+      await limiter.close();
+    }
+  });
+
+  it('peeks at a budget that has no count in one script call, with no transaction of its own', async () => {
+    const keyPrefix = `test:peek-${process.pid}-${Date.now()}:`;
+    const limiter = redisRateLimiter(config, { url: redis.url, keyPrefix });
+    const monitor = await new Redis(redis.url).monitor();
+    // What Redis ran on this limiter's keys: [command, source] (source 'lua' inside a script).
+    const seen: [string, string][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (args.slice(1).some((arg) => arg.startsWith(keyPrefix)))
+        seen.push([args[0]!.toLowerCase(), source.startsWith('lua') ? 'lua' : 'client']);
+    });
+    try {
+      await limiter.peek('t1', 'tokenClient', 'warm-up'); // the script loaded
+      seen.length = 0;
+      for (const client of ['c1', 'c2', 'c3']) {
+        const verdict = await limiter.peek('t1', 'tokenClient', client);
+        expect(verdict.allowed).toBe(true);
+        expect(verdict.remaining).toBe(10);
+      }
+      // The monitor's lines arrive after the answers: wait for the scripts' reads.
+      for (let i = 0; i < 50 && seen.filter(([, s]) => s === 'lua').length < 6; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(seen.filter(([, source]) => source === 'client')).toEqual([
+        ['evalsha', 'client'],
+        ['evalsha', 'client'],
+        ['evalsha', 'client'],
+      ]);
+      expect(seen.filter(([, source]) => source === 'lua').map(([command]) => command)).toEqual([
+        'get',
+        'pttl',
+        'get',
+        'pttl',
+        'get',
+        'pttl',
+      ]);
+    } finally {
+      monitor.disconnect();
       await limiter.close();
     }
   });
