@@ -2,6 +2,8 @@
 // redirect_uri, lives 60 s, and is exchanged once: the exchange swaps the record for a "redeemed"
 // marker with compare-and-set, so of concurrent exchanges exactly one wins. A code presented again
 // is a replay, and every token its first exchange produced is revoked (RFC 6749 section 4.1.2).
+// An exchange answered with an error gave nothing, so it is not a use: the code is put back (see
+// undoneOnFailure) and the client may send it again within its 60 s.
 import { createHash } from 'node:crypto';
 import {
   type CodeRecord,
@@ -14,7 +16,7 @@ import { InvalidGrant, InvalidRequest } from '@gatehouse/http';
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
 import { grantStillValid } from '../token-checks.js';
-import { type GrantHandler, requireGrantType } from './grant-context.js';
+import { type GrantHandler, requireGrantType, undoneOnFailure } from './grant-context.js';
 
 const codeVerifierPattern = /^[A-Za-z0-9._~-]{43,128}$/;
 
@@ -77,9 +79,15 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
       const challenge = createHash('sha256').update(verifier).digest('base64url');
       if (challenge !== record.codeChallenge) throw new InvalidGrant('PKCE verification failed.');
     }
-    const redeemed: RedeemedCode = { redeemed: true, grantId: record.grantId };
+    // Everything the exchange reads is read before the code is spent.
+    const subject = await loadSubject(store, config.tenant, record.userId, record);
+    if (!subject) throw new InvalidGrant('The user of this authorization is not active.');
+    const redeemed = JSON.stringify({
+      redeemed: true,
+      grantId: record.grantId,
+    } satisfies RedeemedCode);
     if (
-      !(await store.compareAndSet(key, stored, JSON.stringify(redeemed), {
+      !(await store.compareAndSet(key, stored, redeemed, {
         ttlMs: codeReplayWindowMs,
       }))
     ) {
@@ -89,34 +97,40 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
       throw invalidCode();
     }
 
-    const subject = await loadSubject(store, config.tenant, record.userId, record);
-    if (!subject) throw new InvalidGrant('The user of this authorization is not active.');
     const offline =
       record.scopes.includes('offline_access') &&
       authenticated.client.metadata.grantTypes.includes('refresh_token');
-    return request.issuer.issue({
-      config,
-      client: authenticated.client,
-      grantId: record.grantId,
-      grantType: 'authorization_code',
-      scopes: record.scopes,
-      subject,
-      lifetimes: {
-        accessTokenSeconds: record.accessTokenLifetimeSeconds,
-        refreshTokenSeconds: record.refreshTokenLifetimeSeconds,
-        refreshWindowSeconds: record.refreshTokenWindowSeconds,
-      },
-      ...(record.scopes.includes('openid')
-        ? { idToken: record.nonce ? { nonce: record.nonce } : {} }
-        : {}),
-      ...(offline ? { refreshToken: {} } : {}),
-      preceding: [
-        {
-          type: 'gatehouse.events.v1.AuthorizationCodeRedeemed',
-          data: { codeSha256: sha256Hex(code) },
+    const issue = () =>
+      request.issuer.issue({
+        config,
+        client: authenticated.client,
+        grantId: record.grantId,
+        grantType: 'authorization_code',
+        scopes: record.scopes,
+        subject,
+        lifetimes: {
+          accessTokenSeconds: record.accessTokenLifetimeSeconds,
+          refreshTokenSeconds: record.refreshTokenLifetimeSeconds,
+          refreshWindowSeconds: record.refreshTokenWindowSeconds,
         },
-      ],
-      causationId,
+        ...(record.scopes.includes('openid')
+          ? { idToken: record.nonce ? { nonce: record.nonce } : {} }
+          : {}),
+        ...(offline ? { refreshToken: {} } : {}),
+        preceding: [
+          {
+            type: 'gatehouse.events.v1.AuthorizationCodeRedeemed',
+            data: { codeSha256: sha256Hex(code) },
+          },
+        ],
+        causationId,
+      });
+    return undoneOnFailure(issue, {
+      store,
+      key,
+      spent: redeemed,
+      previous: stored,
+      ttlMs: () => record.expiresAt - request.now(),
     });
   };
 }

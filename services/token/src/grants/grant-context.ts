@@ -47,3 +47,47 @@ export function requestedScopes(form: Map<string, string>): string[] | undefined
     throw new InvalidScope('The scope parameter has invalid characters.');
   return [...new Set(scope.split(' ').filter((name) => name.length > 0))];
 }
+
+/**
+ * Issues what `issue` gives; should it fail, puts back the single-use record the exchange spent
+ * (`spent` written over `previous` at `key`), so that the client, answered an error and holding
+ * what it sent, can send it again: an exchange that gave the client nothing was not a use. Only if
+ * the key still holds `spent`; with the spent mark's `version` where it has one, so that no late
+ * projection of an event of the failed attempt (appended, its acknowledgement lost) spends it
+ * again. Tried a few times within about a second (the failure, Redis failing over say, may fail
+ * the first try too); if the store never answers, the record stays spent: its retry is refused as a
+ * reuse, the safe side.
+ */
+export async function undoneOnFailure<T>(
+  issue: () => Promise<T>,
+  restore: {
+    store: ProjectionStore;
+    key: string;
+    spent: string;
+    previous: string;
+    /** How long the put-back record lives; nothing is put back when it would not. */
+    ttlMs: () => number;
+    version?: number;
+  },
+): Promise<T> {
+  try {
+    return await issue();
+  } catch (error) {
+    const { store, key, spent, previous, version } = restore;
+    for (const pause of [0, 100, 300, 600]) {
+      if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
+      const ttlMs = restore.ttlMs();
+      if (ttlMs < 1) break;
+      try {
+        await store.compareAndSet(key, spent, previous, {
+          ttlMs,
+          ...(version === undefined ? {} : { version }),
+        });
+        break;
+      } catch {
+        // tried again
+      }
+    }
+    throw error;
+  }
+}

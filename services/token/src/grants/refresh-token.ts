@@ -16,10 +16,14 @@
 import { grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '@gatehouse/http';
 import { loadSubject } from '@gatehouse/oauth-reads';
-import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { Revocations } from '../revocations.js';
 import { grantStillValid } from '../token-checks.js';
-import { type GrantHandler, requestedScopes, requireGrantType } from './grant-context.js';
+import {
+  type GrantHandler,
+  requestedScopes,
+  requireGrantType,
+  undoneOnFailure,
+} from './grant-context.js';
 
 const invalidRefreshToken = () => new InvalidGrant('The refresh token is invalid or expired.');
 
@@ -75,60 +79,36 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
     )
       throw await reused();
 
-    const issuing = request.issuer.issue({
-      config,
-      client: authenticated.client,
-      grantId: record.grantId,
-      bindingDigest: record.bindingDigest,
-      grantType: 'refresh_token',
-      scopes,
-      subject,
-      lifetimes: {
-        accessTokenSeconds: record.accessTokenLifetimeSeconds,
-        refreshTokenSeconds: record.refreshTokenLifetimeSeconds,
-        refreshWindowSeconds: record.refreshTokenWindowSeconds,
-      },
-      ...(scopes.includes('openid') ? { idToken: {} } : {}),
-      refreshToken: {
-        replacesSha256: tokenSha256,
-        familyExpiresAt: record.familyExpiresAt,
-        sequence,
-      },
-      causationId,
+    const issue = () =>
+      request.issuer.issue({
+        config,
+        client: authenticated.client,
+        grantId: record.grantId,
+        bindingDigest: record.bindingDigest,
+        grantType: 'refresh_token',
+        scopes,
+        subject,
+        lifetimes: {
+          accessTokenSeconds: record.accessTokenLifetimeSeconds,
+          refreshTokenSeconds: record.refreshTokenLifetimeSeconds,
+          refreshWindowSeconds: record.refreshTokenWindowSeconds,
+        },
+        ...(scopes.includes('openid') ? { idToken: {} } : {}),
+        refreshToken: {
+          replacesSha256: tokenSha256,
+          familyExpiresAt: record.familyExpiresAt,
+          sequence,
+        },
+        causationId,
+      });
+    // No tokens for the client: the token it sent is current again (see the top of this file).
+    return undoneOnFailure(issue, {
+      store,
+      key,
+      spent,
+      previous: stored,
+      ttlMs: () => Math.min(record.idleExpiresAt, familyEnd) - request.now(),
+      version: sequence,
     });
-    try {
-      return await issuing;
-    } catch (error) {
-      // No tokens for the client: the token it sent is current again (see the top of this file).
-      const until = Math.min(record.idleExpiresAt, familyEnd);
-      await restoreUnspent(store, key, spent, stored, until - request.now(), sequence);
-      throw error;
-    }
   };
-}
-
-/**
- * Puts back the record the exchange spent, if it is still the spent mark this exchange wrote.
- * Tried a few times within about a second: the failure that undid the exchange (Redis failing over,
- * say) may fail the first try too. If the store never answers, the token stays spent: its retry is
- * then refused as reuse, the safe side.
- */
-async function restoreUnspent(
-  store: ProjectionStore,
-  key: string,
-  spent: string,
-  current: string,
-  ttlMs: number,
-  version: number,
-): Promise<void> {
-  if (ttlMs < 1) return;
-  for (const pause of [0, 100, 300, 600]) {
-    if (pause > 0) await new Promise((resolve) => setTimeout(resolve, pause));
-    try {
-      await store.compareAndSet(key, spent, current, { ttlMs, version });
-      return;
-    } catch {
-      // tried again
-    }
-  }
 }

@@ -321,6 +321,31 @@ export function describeRefreshReuse(stack: TestStack): void {
       await expectFamilyRevoked(h, third.body, first);
     });
 
+    it('lets the client retry a code exchange whose events were never acknowledged, and a replay after that still revokes', async () => {
+      const h = await setup();
+      const { code } = await h.issueCode(h.tenant, {
+        clientId: h.web.clientId,
+        userId: h.userId,
+        redirectUri,
+        scopes: ['openid', 'offline_access'],
+      });
+      const form = { grant_type: 'authorization_code', code, redirect_uri: redirectUri };
+      h.log.failNext('unacknowledged');
+      const unanswered = await h.post(h.path('token'), form, h.auth);
+      expect(unanswered.status).toBe(503);
+      await h.caughtUp();
+      const retried = await h.post(h.path('token'), form, h.auth);
+      expect(retried.status).toBe(200);
+      await h.caughtUp();
+      expect(await h.active(retried.body.access_token)).toBe(true);
+      expect((await h.refresh(retried.body.refresh_token)).status).toBe(200);
+      // Exchanged and answered: the same code again is a replay, and what it gave is revoked.
+      const replayed = await h.post(h.path('token'), form, h.auth);
+      expect(replayed.body.error).toBe('invalid_grant');
+      await h.caughtUp();
+      expect(await h.active(retried.body.access_token)).toBe(false);
+    });
+
     it('still revokes the family when a token whose refresh was answered 503 is used by two parties', async () => {
       const h = await setup();
       const first = await h.exchange();
