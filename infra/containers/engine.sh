@@ -53,6 +53,7 @@ engine_kind() {
 install_podman() {
   if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; then
     say "podman $(podman --version | awk '{print $3}') and runc: found"
+    install_container_dns
     return
   fi
   command -v apt-get >/dev/null 2>&1 || die "no container engine, and no apt-get to install podman"
@@ -61,6 +62,28 @@ install_podman() {
     --no-install-recommends podman runc uidmap slirp4netns fuse-overlayfs mmdebstrap) >&2 \
     || die "could not install podman with apt-get"
   say "podman $(podman --version | awk '{print $3}'): installed"
+  install_container_dns
+}
+
+# Containers of one network find each other by name (compose's services, the testcontainers Kafka
+# cluster's brokers). Debian's podman pulls in no name server for its networks: with the CNI
+# backend (podman 4.3's choice without netavark) that is the dnsname plugin, with netavark
+# aardvark-dns. Without it a broker cannot resolve `kafka` and never becomes healthy.
+install_container_dns() {
+  local backend package
+  backend=$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || echo cni)
+  if [ "$backend" = netavark ]; then
+    [ -x /usr/lib/podman/aardvark-dns ] || command -v aardvark-dns >/dev/null 2>&1 && {
+      say "container name resolution (aardvark-dns): found"; return; }
+    package=aardvark-dns
+  else
+    [ -x /usr/lib/cni/dnsname ] && { say "container name resolution (CNI dnsname): found"; return; }
+    package=golang-github-containernetworking-plugin-dnsname
+  fi
+  command -v apt-get >/dev/null 2>&1 || die "containers cannot resolve each other's names: install $package"
+  say "installing $package (Debian): name resolution on container networks"
+  ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    --no-install-recommends "$package") >&2 || die "could not install $package with apt-get"
 }
 
 # crun (podman's default runtime) refuses hybrid cgroups ("cgroups in hybrid mode not supported");
