@@ -238,10 +238,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     }
 
     const free = options.ports === 'free';
-    const port = async (fixed: number) => (free ? freePort() : fixed);
     // The public URL is every tenant's issuer: a stack started again in this folder keeps it, or the
     // tokens and discovery documents of the last one would name another issuer.
     const publicPort = free ? await keptPort(join(options.dir, 'edge.port')) : edgePort;
+    // Every port this stack hands out, once (see distinctPorts).
+    const ports = distinctPorts(freePort, [publicPort]);
+    const newPort = ports.next;
+    const port = async (fixed: number) => (free ? newPort() : ports.reserve(fixed));
     const url = `http://${free ? '127.0.0.1' : 'localhost'}:${publicPort}`;
     const adminToken = options.adminToken ?? randomBytes(32).toString('base64url');
     const kek = options.kek ?? `kek-stack:${randomBytes(32).toString('base64')}`;
@@ -288,12 +291,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         const httpPort = spec.http
           ? replica === 1
             ? await port(spec.http.port)
-            : await freePort()
+            : await newPort()
           : undefined;
         const grpcPort = spec.grpc
           ? replica === 1
             ? await port(spec.grpc.port)
-            : await freePort()
+            : await newPort()
           : undefined;
         // Its name among the service's replicas, stable across its restarts: its own Kafka groups
         // (the caches' followers) are named after it, and taken again, not leaked, by a restart.
@@ -502,8 +505,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           replica: number,
           label: replicaLabel(name, number),
           env: { ...env, GATEHOUSE_REPLICA_ID: replicaLabel(name, number) },
-          httpPort: spec.http ? await freePort() : undefined,
-          grpcPort: spec.grpc ? await freePort() : undefined,
+          httpPort: spec.http ? await newPort() : undefined,
+          grpcPort: spec.grpc ? await newPort() : undefined,
           stopping: false,
         };
         if (spec.http) replica.env[spec.http.env] = String(replica.httpPort);
@@ -724,6 +727,30 @@ export function portFree(port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * Ports from `probe` (free ones), each handed out once: a port found free is free again once its
+ * probe closes, and the next probe may be given the same one (a CI run had admin and authorize
+ * on one port, and authorize refused to start). `reserve` marks a fixed port as handed out.
+ */
+export function distinctPorts(probe: () => Promise<number>, reserved: readonly number[] = []) {
+  const handedOut = new Set(reserved);
+  return {
+    next: async (): Promise<number> => {
+      for (;;) {
+        const candidate = await probe();
+        if (!handedOut.has(candidate)) {
+          handedOut.add(candidate);
+          return candidate;
+        }
+      }
+    },
+    reserve: (port: number): number => {
+      handedOut.add(port);
+      return port;
+    },
+  };
 }
 
 /** A port nothing listens on now, on 127.0.0.1. */
