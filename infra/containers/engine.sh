@@ -59,31 +59,29 @@ install_podman() {
   command -v apt-get >/dev/null 2>&1 || die "no container engine, and no apt-get to install podman"
   say "installing podman and runc (Debian)"
   ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-    --no-install-recommends podman runc uidmap slirp4netns fuse-overlayfs mmdebstrap) >&2 \
+    --no-install-recommends podman runc uidmap slirp4netns fuse-overlayfs mmdebstrap netavark \
+    aardvark-dns) >&2 \
     || die "could not install podman with apt-get"
   say "podman $(podman --version | awk '{print $3}'): installed"
   install_container_dns
 }
 
-# Containers of one network find each other by name (compose's services, the testcontainers Kafka
-# cluster's brokers). Debian's podman pulls in no name server for its networks: with the CNI
-# backend (podman 4.3's choice without netavark) that is the dnsname plugin, with netavark
-# aardvark-dns. Without it a broker cannot resolve `kafka` and never becomes healthy.
+# Containers of one network find each other by name (compose's services on its internal network,
+# the testcontainers Kafka cluster's brokers). Debian's podman pulls in no name server for its
+# networks, and with the CNI backend (podman 4.3's choice without netavark) an internal network
+# gets none at all (podman disables DNS there): compose's Kafka could not resolve `kafka`. So
+# networks are netavark's (configure_podman), named by aardvark-dns.
 install_container_dns() {
-  local backend package
-  backend=$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || echo cni)
-  if [ "$backend" = netavark ]; then
-    [ -x /usr/lib/podman/aardvark-dns ] || command -v aardvark-dns >/dev/null 2>&1 && {
-      say "container name resolution (aardvark-dns): found"; return; }
-    package=aardvark-dns
-  else
-    [ -x /usr/lib/cni/dnsname ] && { say "container name resolution (CNI dnsname): found"; return; }
-    package=golang-github-containernetworking-plugin-dnsname
+  if command -v netavark >/dev/null 2>&1 || [ -x /usr/lib/podman/netavark ]; then
+    if [ -x /usr/lib/podman/aardvark-dns ] || command -v aardvark-dns >/dev/null 2>&1; then
+      say "container networks (netavark, aardvark-dns): found"
+      return
+    fi
   fi
-  command -v apt-get >/dev/null 2>&1 || die "containers cannot resolve each other's names: install $package"
-  say "installing $package (Debian): name resolution on container networks"
+  command -v apt-get >/dev/null 2>&1 || die "containers cannot resolve each other's names: install netavark and aardvark-dns"
+  say "installing netavark and aardvark-dns (Debian): container networks with name resolution"
   ($sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
-    --no-install-recommends "$package") >&2 || die "could not install $package with apt-get"
+    --no-install-recommends netavark aardvark-dns) >&2 || die "could not install netavark and aardvark-dns with apt-get"
 }
 
 # crun (podman's default runtime) refuses hybrid cgroups ("cgroups in hybrid mode not supported");
@@ -91,15 +89,19 @@ install_container_dns() {
 configure_podman() {
   local conf=/etc/containers/containers.conf
   if [ "$(id -u)" != 0 ]; then conf="${XDG_CONFIG_HOME:-$HOME/.config}/containers/containers.conf"; fi
-  if [ -f "$conf" ] && grep -q 'gatehouse: infra/containers/engine.sh' "$conf"; then
+  if [ -f "$conf" ] && grep -q 'gatehouse: infra/containers/engine.sh, v2' "$conf"; then
     say "$conf: configured already"
     return
   fi
   $sudo mkdir -p "$(dirname "$conf")"
-  [ -f "$conf" ] && $sudo cp "$conf" "$conf.before-gatehouse"
+  # The file it replaced, if it was not an earlier version of this one.
+  if [ -f "$conf" ] && ! grep -q 'gatehouse: infra/containers/engine.sh' "$conf"; then
+    $sudo cp "$conf" "$conf.before-gatehouse"
+  fi
   $sudo tee "$conf" >/dev/null <<'CONF'
-# gatehouse: infra/containers/engine.sh (crun refuses this machine's hybrid cgroups; RLIMIT_NOFILE
-# cannot be set here). The file it replaced, if any, is beside it as containers.conf.before-gatehouse.
+# gatehouse: infra/containers/engine.sh, v2 (crun refuses this machine's hybrid cgroups; RLIMIT_NOFILE
+# cannot be set here; netavark names containers on internal networks too). The file it replaced, if
+# any, is beside it as containers.conf.before-gatehouse.
 [containers]
 default_ulimits = []
 
@@ -107,8 +109,11 @@ default_ulimits = []
 runtime = "runc"
 cgroup_manager = "cgroupfs"
 events_logger = "file"
+
+[network]
+network_backend = "netavark"
 CONF
-  say "$conf: configured (runc, cgroupfs, no default ulimits)"
+  say "$conf: configured (runc, cgroupfs, no default ulimits, netavark networks)"
 }
 
 start() {
