@@ -114,6 +114,18 @@ events_logger = "file"
 network_backend = "netavark"
 CONF
   say "$conf: configured (runc, cgroupfs, no default ulimits, netavark networks)"
+
+}
+
+# A machine that ran podman with CNI before keeps CNI's default bridge, on the subnet netavark's
+# default network takes too (10.88.0.0/16): its route, first, made every published port
+# unreachable (EHOSTUNREACH on 127.0.0.1, seen here after the switch). Nothing uses it once the
+# backend is netavark and no container runs.
+drop_stale_cni_bridge() {
+  ip link show cni-podman0 >/dev/null 2>&1 || return 0
+  [ "$(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null)" = netavark ] || return 0
+  [ -z "$(podman ps -q 2>/dev/null)" ] || return 0
+  $sudo ip link delete cni-podman0 && say "cni-podman0 (CNI's bridge, left from before): removed"
 }
 
 start() {
@@ -132,6 +144,7 @@ start() {
   fi
   install_podman
   configure_podman
+  drop_stale_cni_bridge
   if [ -S "$socket" ] && curl -fsS --unix-socket "$socket" http://d/_ping >/dev/null 2>&1; then
     say "podman API at $socket: ready"
   else

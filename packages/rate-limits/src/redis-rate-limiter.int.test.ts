@@ -62,6 +62,9 @@ describe('redis rate limiter', () => {
     });
     try {
       await limiter.peek('t1', 'tokenClient', 'warm-up');
+      // The monitor's lines come after the answers: the warm-up's, in order, before they are cleared.
+      for (let i = 0; i < 50 && seen.filter(([, s]) => s === 'lua').length < 2; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
       seen.length = 0;
       for (const client of ['c1', 'c2', 'c3']) {
         const verdict = await limiter.peek('t1', 'tokenClient', client);
