@@ -11,7 +11,12 @@ export interface ProcessCpu {
 
 /** utime and stime of the whole process (every thread), in ms, from /proc/<pid>/stat. */
 export function cpuOf(pid: number): ProcessCpu {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return statCpu(`/proc/${pid}/stat`);
+}
+
+/** utime and stime, in ms, of a /proc stat file (a process's, or one thread's under task/). */
+function statCpu(path: string): ProcessCpu {
+  const stat = readFileSync(path, 'utf8');
   // Fields after "(comm)": state is field 3, utime 14 and stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return {
@@ -64,10 +69,8 @@ export function threadCpuOf(pid: number): Map<string, number> {
   for (const tid of tids) {
     try {
       const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
-      byName.set(name, (byName.get(name) ?? 0) + ms);
+      const { userMs, systemMs } = statCpu(`/proc/${pid}/task/${tid}/stat`);
+      byName.set(name, (byName.get(name) ?? 0) + userMs + systemMs);
     } catch {}
   }
   return byName;
