@@ -36,9 +36,18 @@ export function projectionLag(caughtUpAt: string | null, now: number): number | 
   return caughtUpAt === null ? undefined : Math.max(0, now - Number(caughtUpAt));
 }
 
-/** Throws ProjectionsStaleError unless the read models are within the guard's bound. */
-export function assertFresh(caughtUpAt: string | null, guard: FreshnessGuard): void {
-  const lag = projectionLag(caughtUpAt, guard.now());
+/**
+ * Throws ProjectionsStaleError unless the read models are within the guard's bound. `readAt` is
+ * when the read that returned `caughtUpAt` was sent (default: now): what it returned is at least
+ * that recent, so a stall of this process between sending it and handling its answer (a long GC,
+ * a paused container) is not taken for read models falling behind.
+ */
+export function assertFresh(
+  caughtUpAt: string | null,
+  guard: FreshnessGuard,
+  readAt = guard.now(),
+): void {
+  const lag = projectionLag(caughtUpAt, readAt);
   if (lag === undefined || lag > guard.maxLagMs) throw new ProjectionsStaleError(lag);
 }
 
@@ -47,7 +56,8 @@ export async function readModelsFresh(
   store: ProjectionStore,
   guard: FreshnessGuard,
 ): Promise<{ fresh: boolean; lagMs: number | undefined }> {
-  const lagMs = projectionLag(await store.get(caughtUpAtKey), guard.now());
+  const readAt = guard.now();
+  const lagMs = projectionLag(await store.get(caughtUpAtKey), readAt);
   return { fresh: lagMs !== undefined && lagMs <= guard.maxLagMs, lagMs };
 }
 
@@ -135,6 +145,7 @@ async function readTokenValidity(
   ];
   const generations = generationReads(query.binding);
   const revocations = query.jti ? 2 : 1;
+  const readAt = guard.now();
   const results = (await store.read([
     { op: 'get', key: caughtUpAtKey },
     { op: 'get', key: grantKeys.revokedGrant(tenant, query.grantId) },
@@ -144,7 +155,7 @@ async function readTokenValidity(
     ...extra,
   ])) as unknown[];
   // Fresh enough first: from stale read models, even "revoked" cannot be told reliably.
-  assertFresh((results[0] as string | null) ?? null, guard);
+  assertFresh((results[0] as string | null) ?? null, guard, readAt);
   const values = results.slice(1, 1 + revocations + statuses.length + generations.length) as (
     | string
     | null

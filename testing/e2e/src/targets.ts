@@ -231,10 +231,14 @@ export function composeStack(): ComposeStack {
     const done = new Promise<string>((resolve, reject) => {
       let stdout = '';
       const stderr: string[] = [];
+      // The script's own lines (what it did, and why it gave up) apart from the logs it shows:
+      // they lead the message, whatever the logs' length.
+      const said: string[] = [];
       child.stdout!.on('data', (chunk) => {
         stdout += chunk;
       });
       createInterface({ input: child.stderr! }).on('line', (line) => {
+        if (/^(compose|engine|images|check-images)\.sh:/.test(line)) said.push(line);
         stderr.push(line);
         if (stderr.length > 60) stderr.shift();
       });
@@ -242,7 +246,9 @@ export function composeStack(): ComposeStack {
         code === 0
           ? resolve(stdout)
           : reject(
-              new Error(`compose.sh ${command} failed (${code ?? signal}):\n${stderr.join('\n')}`),
+              new Error(
+                `compose.sh ${command} failed (${code ?? signal}): ${said.slice(-8).join(' | ')}\nlast lines of its output:\n${stderr.join('\n')}`,
+              ),
             ),
       );
     });

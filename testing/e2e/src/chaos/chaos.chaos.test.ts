@@ -16,7 +16,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientApp } from '../suite.js';
 import { type StackTarget, startStackTarget } from '../targets.js';
 import { MixedLoad, type Op, ops } from './load.js';
-import { formatTable, type Phase, type PhaseVerdict, verdicts } from './phases.js';
+import {
+  describeFailures,
+  formatTable,
+  type Phase,
+  type PhaseVerdict,
+  verdicts,
+} from './phases.js';
 import { type Fault, runScenario } from './scenario.js';
 import { newChaosTenant } from './tenant.js';
 
@@ -256,7 +262,7 @@ describe('chaos: the distributed stack under load while its parts die', () => {
     for (const verdict of steady)
       expect(
         verdict.required.rate,
-        `${verdict.phase.name}: ${verdict.required.ok}/${verdict.required.total}`,
+        `${verdict.phase.name}: ${verdict.required.ok}/${verdict.required.total}\n${describeFailures(verdict)}`,
       ).toBeGreaterThanOrEqual(0.99);
   });
 
@@ -271,7 +277,7 @@ describe('chaos: the distributed stack under load while its parts die', () => {
       );
       expect(
         verdict.required.rate,
-        `${verdict.phase.name}: ${verdict.required.ok}/${verdict.required.total} of ${verdict.requiredOps.join(', ')}`,
+        `${verdict.phase.name}: ${verdict.required.ok}/${verdict.required.total} of ${verdict.requiredOps.join(', ')}\n${describeFailures(verdict)}`,
       ).toBeGreaterThanOrEqual(0.99);
     }
   });

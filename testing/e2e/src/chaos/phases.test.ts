@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Sample } from './load.js';
-import { formatTable, type Phase, recoveredAfter, verdicts } from './phases.js';
+import { describeFailures, formatTable, type Phase, recoveredAfter, verdicts } from './phases.js';
 
 const sample = (op: Sample['op'], at: number, ok: boolean): Sample => ({
   op,
@@ -43,6 +43,20 @@ describe('chaos books', () => {
     const table = formatTable([steady!, fault!], ['token', 'userinfo']);
     expect(table.split('\n')).toHaveLength(3);
     expect(table).toContain('! projector killed');
+  });
+
+  it('names the failed answers a phase is judged by, with when and why', () => {
+    const phases: Phase[] = [{ name: 'userinfo paused', kind: 'fault', start: 1_000, end: 3_000 }];
+    const [fault] = verdicts(
+      [...samples, { ...sample('userinfo', 1_200, false), ms: 4_800, detail: 'stale' }],
+      phases,
+      ['token', 'userinfo'],
+    );
+    expect(fault!.failed.map((s) => s.at)).toEqual([1_100, 1_500]);
+    expect(describeFailures(fault!).split('\n')).toEqual([
+      'userinfo sent at +100 ms, answered after 0 ms: 503',
+      'userinfo sent at +500 ms, answered after 0 ms: 503',
+    ]);
   });
 
   it('finds when every operation works again: the first all-good run of the quiet time', () => {

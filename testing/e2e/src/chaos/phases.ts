@@ -97,6 +97,8 @@ export interface PhaseVerdict {
    * flight with a killed process left out).
    */
   required: Rate;
+  /** The required answers that failed, for the message of a failed verdict. */
+  failed: Sample[];
   /** The answers lost in flight with the process the fault killed (see `lostInFlight`). */
   lost: Sample[];
   requiredOps: readonly Op[];
@@ -117,15 +119,27 @@ export function verdicts(
       phase.kind === 'fault'
         ? allOps.filter((op) => !(phase.dependents ?? []).includes(op))
         : allOps;
+    const required = judged.filter((s) => requiredOps.includes(s.op));
     return {
       phase,
       overall: rate(inPhase),
-      required: rate(judged.filter((s) => requiredOps.includes(s.op))),
+      required: rate(required),
+      failed: required.filter((s) => !s.ok),
       lost,
       requiredOps,
       byOp,
     };
   });
+}
+
+/** The failed answers of a verdict, one per line: what, when after the phase began, and why. */
+export function describeFailures(verdict: PhaseVerdict, max = 10): string {
+  return verdict.failed
+    .slice(0, max)
+    .map((s) =>
+      `${s.op} sent at +${s.at - verdict.phase.start} ms, answered after ${s.ms} ms: ${s.status} ${s.detail ?? ''}`.trim(),
+    )
+    .join('\n');
 }
 
 const percent = (r: Rate) =>
