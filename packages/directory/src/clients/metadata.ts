@@ -196,6 +196,8 @@ export function readClientMetadata(input: Record<string, unknown>): {
       tokenEndpointAuthMethod: authMethod,
       applicationType,
       consentMethod,
+      jwks: '',
+      jwksUri: '',
     },
   };
 }
