@@ -38,6 +38,11 @@ export interface AllInOneConfig {
    */
   trustedProxies: TrustedProxies;
   /**
+   * GATEHOUSE_JWKS_URI_HTTP_LOOPBACK, default false: whether a private_key_jwt client's jwks_uri may
+   * be http on a loopback host (development and tests); https only otherwise.
+   */
+  jwksUriHttpLoopback: boolean;
+  /**
    * GATEHOUSE_SHUTDOWN_GRACE_MS, default 10000: how long a SIGTERM may take (requests in flight
    * answered with `Connection: close`, idle connections closed) before the process exits anyway.
    */
@@ -83,6 +88,8 @@ export function readAllInOneConfig(env: Environment, cwd = process.cwd()): AllIn
     demo: setting.oneOf(env, 'GATEHOUSE_DEMO', ['true', 'false'], 'true') === 'true',
     rateLimits: readRateLimitConfig(env),
     trustedProxies: readTrustedProxies(env),
+    jwksUriHttpLoopback:
+      setting.oneOf(env, 'GATEHOUSE_JWKS_URI_HTTP_LOOPBACK', ['true', 'false'], 'false') === 'true',
     shutdownGraceMs: setting.integer(env, 'GATEHOUSE_SHUTDOWN_GRACE_MS', {
       default: 10_000,
       min: 0,

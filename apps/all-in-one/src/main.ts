@@ -70,6 +70,7 @@ try {
     keyPool: config.keyPool,
     rateLimits: config.rateLimits,
     trustedProxies: config.trustedProxies,
+    jwksUriHttpLoopback: config.jwksUriHttpLoopback,
     metrics: config.metrics,
     log: (entry) => log(entry),
     extraRoutes: {

@@ -51,6 +51,8 @@ export interface AllInOneOptions {
   rateLimits?: RateLimitConfig;
   /** Whose X-Forwarded-For names a request's source (GATEHOUSE_TRUSTED_PROXIES). Default none. */
   trustedProxies?: TrustedProxies;
+  /** Whether a jwks_uri may be http on a loopback host (GATEHOUSE_JWKS_URI_HTTP_LOOPBACK). */
+  jwksUriHttpLoopback?: boolean;
   /**
    * Prometheus /metrics on a port of its own (GATEHOUSE_METRICS_PORT), apart from the public one so
    * that nothing public reaches it; none when absent.
@@ -147,6 +149,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       tenancy,
       rateLimiter,
       trustedProxies,
+      jwksUriHttpLoopback: options.jwksUriHttpLoopback ?? false,
       log: serviceLog('token'),
     });
     await token.start();

@@ -36,6 +36,7 @@ export {
   type ServerSettings,
   type ServerState,
 } from './authorization-servers/server.js';
+export { clientAssertionAlgorithms, clientAuthenticationMethods } from './clients/assertions.js';
 export {
   type ClientCommand,
   type ClientEvent,

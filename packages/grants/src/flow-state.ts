@@ -18,6 +18,9 @@ export const grantKeys = {
   revokedToken: (tenant: string, jti: string) => `fs:revoked-token:${tenant}:${jti}`,
   /** string: the reason; expires when the grant's last token would have */
   revokedGrant: (tenant: string, grantId: string) => `fs:revoked-grant:${tenant}:${grantId}`,
+  /** string: when a client assertion (RFC 7523) was used, by the SHA-256 of its jti; expires with it */
+  clientAssertion: (tenant: string, clientId: string, jtiSha256: string) =>
+    `fs:client-assertion:${tenant}:${clientId}:${jtiSha256}`,
   /** set: the scopes a user consented to for a client of a server (projected from ConsentGranted) */
   consent: (tenant: string, serverId: string, clientId: string, userId: string) =>
     `rm:consent:${tenant}:${serverId}:${clientId}:${userId}`,

@@ -27,6 +27,7 @@ import type { KeyRing } from '@gatehouse/signing-keys';
 import { traceKoaRequests } from '@gatehouse/tracing';
 import Router from '@koa/router';
 import type Koa from 'koa';
+import { RemoteJwks } from './client-assertion.js';
 import { ClientThrottle } from './client-throttle.js';
 import { tokenServiceImplementation } from './grpc/token-service.js';
 import { introspectHandlers } from './http/introspect/introspect.js';
@@ -54,6 +55,11 @@ export interface TokenDeps {
    * in Redis.
    */
   rateLimiter?: RateLimiter;
+  /**
+   * Whether a private_key_jwt client's jwks_uri may be http on a loopback host (development, tests);
+   * https only otherwise. Default false.
+   */
+  jwksUriHttpLoopback?: boolean;
   /** The proxies whose X-Forwarded-For names a request's source. Default none. */
   trustedProxies?: TrustedProxies;
   /**
@@ -98,7 +104,8 @@ export function createTokenService(deps: TokenDeps): TokenService {
     deps.trustedProxies ?? TrustedProxies.none,
     now,
   );
-  const shared = { store: deps.store, directory, now, guard, throttle };
+  const remoteJwks = new RemoteJwks({ allowHttpLoopback: deps.jwksUriHttpLoopback ?? false, now });
+  const shared = { store: deps.store, directory, now, guard, throttle, remoteJwks };
   app.use(
     probes({
       ...deps.readiness,

@@ -1,18 +1,26 @@
 // Client authentication at /token, /introspect and /revoke (RFC 6749 section 2.3; seed 000
-// "Authentication mechanisms"): client_secret_basic, client_secret_post, or none for a public client.
-// Exactly one mechanism per request. As Okta does (SPEC section 5), a client registered for either
+// "Authentication mechanisms"): client_secret_basic, client_secret_post, private_key_jwt (RFC 7523,
+// client-assertion.ts), or none for a public client. Exactly one mechanism per request. As Okta does (SPEC section 5), a client registered for either
 // secret method may use either, and at /revoke and /introspect a public client may name itself in a
 // Basic header with no secret (okta-auth-js sends `Basic base64(client_id)` there).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ClientView } from '@gatehouse/directory';
 import { InvalidClient, InvalidRequest } from '@gatehouse/http';
-import type { DirectoryCache } from '@gatehouse/oauth-reads';
+import type { DirectoryCache, ServerConfig } from '@gatehouse/oauth-reads';
+import type { ProjectionStore } from '@gatehouse/projection-store';
+import { orgServerId } from '@gatehouse/signing-keys';
+import {
+  assertedClientId,
+  jwtBearerAssertionType,
+  type RemoteJwks,
+  verifyClientAssertion,
+} from './client-assertion.js';
 import type { ClientThrottle } from './client-throttle.js';
 
 export interface AuthenticatedClient {
   client: ClientView;
-  method: 'client_secret_basic' | 'client_secret_post' | 'none';
+  method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
   /** The client's budget at these endpoints, as Okta's X-Rate-Limit-* headers. */
   rateLimit: Record<string, string>;
 }
@@ -55,24 +63,42 @@ function readBasic(header: string, allowIdOnly: boolean): { clientId: string; se
   }
 }
 
+/** The endpoints that authenticate clients; an assertion's `aud` may name the one it is sent to. */
+export type ClientAuthEndpoint = 'token' | 'introspect' | 'revoke';
+
+export interface ClientAuthDeps {
+  directory: DirectoryCache;
+  throttle: ClientThrottle;
+  store: ProjectionStore;
+  remoteJwks: RemoteJwks;
+  now: () => number;
+}
+
+/**
+ * Authenticates the client of a request to `endpoint` of the server `config`: the one mechanism the
+ * request uses must be the one the client registered (either secret method for a secret client).
+ */
 export async function authenticateClient(
   ctx: { req: IncomingMessage },
   form: Map<string, string>,
-  directory: DirectoryCache,
-  tenant: string,
-  throttle: ClientThrottle,
+  config: ServerConfig,
+  endpoint: ClientAuthEndpoint,
+  deps: ClientAuthDeps,
   options: {
     /** /revoke and /introspect: a public client may send its client_id alone as Basic. */
     publicClientBasic?: boolean;
   } = {},
 ): Promise<AuthenticatedClient> {
+  const { tenant } = config;
   const header = ctx.req.headers.authorization ?? '';
   const usesBasic = header !== '';
   const usesPost = form.has('client_secret');
-  if (usesBasic && (usesPost || form.has('client_assertion')))
+  const usesAssertion = form.has('client_assertion') || form.has('client_assertion_type');
+  if ([usesBasic, usesPost, usesAssertion].filter(Boolean).length > 1)
     throw new InvalidRequest(
       'Cannot supply multiple client credentials. Use one of the following: credentials in the Authorization header, credentials in the post body, or a client_assertion in the post body.',
     );
+  if (usesAssertion) return authenticateByAssertion(ctx, form, config, endpoint, deps);
   const publicClientBasic = options.publicClientBasic ?? false;
   const basic = usesBasic ? readBasic(header, publicClientBasic) : undefined;
   const clientId = basic?.clientId ?? form.get('client_id');
@@ -93,15 +119,70 @@ export async function authenticateClient(
       basic ? { 'WWW-Authenticate': 'Basic realm="gatehouse"' } : {},
     );
   if (clientId.length > 128) throw invalidClient();
-  const client = await directory.client(tenant, clientId);
+  const client = await deps.directory.client(tenant, clientId);
   const authenticated =
     client?.status === 'ACTIVE' &&
     acceptsMethod(client, presented, basic !== undefined, options) &&
     (presented === 'none' || sameSecret(secret, client));
   // Past the client's or the source's budget: 429 whether or not the secret was right.
-  const rateLimit = await throttle.admit(ctx.req, tenant, clientId, authenticated);
+  const rateLimit = await deps.throttle.admit(ctx.req, tenant, clientId, authenticated);
   if (!authenticated) throw invalidClient();
   return { client, method: presented, rateLimit };
+}
+
+/** private_key_jwt: the client is the one the assertion names, and the assertion must verify. */
+async function authenticateByAssertion(
+  ctx: { req: IncomingMessage },
+  form: Map<string, string>,
+  config: ServerConfig,
+  endpoint: ClientAuthEndpoint,
+  deps: ClientAuthDeps,
+): Promise<AuthenticatedClient> {
+  const assertion = form.get('client_assertion');
+  const type = form.get('client_assertion_type');
+  if (!assertion || !type)
+    throw new InvalidRequest(
+      'A client assertion needs both client_assertion and client_assertion_type.',
+    );
+  if (type !== jwtBearerAssertionType)
+    throw new InvalidClient(`The client_assertion_type must be ${jwtBearerAssertionType}.`);
+  if (assertion.length > 16_384) throw new InvalidClient('The client_assertion is too large.');
+  const clientId = assertedClientId(assertion);
+  if (form.has('client_id') && form.get('client_id') !== clientId)
+    throw new InvalidRequest(
+      'The client_id in the body is not the one the client_assertion names.',
+    );
+  const failed = () =>
+    new InvalidClient(
+      'Client authentication failed. Either the client or the client credentials are invalid.',
+    );
+  if (clientId.length > 128) throw failed();
+  const client = await deps.directory.client(config.tenant, clientId);
+  let refusal: Error | undefined;
+  if (client?.status !== 'ACTIVE' || client.metadata.tokenEndpointAuthMethod !== 'private_key_jwt')
+    refusal = failed();
+  else {
+    const base =
+      config.serverId === orgServerId ? `${config.issuer}/oauth2/v1` : `${config.issuer}/v1`;
+    const endpoints = [...new Set([`${base}/${endpoint}`, `${base}/token`])];
+    refusal = await verifyClientAssertion(
+      assertion,
+      client,
+      config.tenant,
+      { issuer: config.issuer, endpoints },
+      deps,
+    ).then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof InvalidClient) return error;
+        throw error;
+      },
+    );
+  }
+  // Past the client's or the source's budget: 429 whether or not the assertion was right.
+  const rateLimit = await deps.throttle.admit(ctx.req, config.tenant, clientId, !refusal);
+  if (refusal) throw refusal;
+  return { client: client!, method: 'private_key_jwt', rateLimit };
 }
 
 /**
@@ -115,6 +196,8 @@ function acceptsMethod(
   options: { publicClientBasic?: boolean },
 ): boolean {
   const registered = client.metadata.tokenEndpointAuthMethod;
+  // A private_key_jwt client has no secret to show: only its assertion authenticates it.
+  if (registered === 'private_key_jwt') return false;
   if (registered === 'none')
     return presented === 'none' && (!usedBasic || options.publicClientBasic === true);
   return (

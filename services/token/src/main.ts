@@ -23,6 +23,7 @@ await runService({
       maxProjectionLagMs: config.maxProjectionLagMs,
       rateLimiter,
       trustedProxies: config.trustedProxies,
+      jwksUriHttpLoopback: config.jwksUriHttpLoopback,
       readiness,
     });
     await service.start();

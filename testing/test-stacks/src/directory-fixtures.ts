@@ -87,10 +87,10 @@ export function directoryFixtures(deps: {
     const { metadata, problems } = readClientMetadata(input);
     if (!metadata) throw new Error(`bad client metadata: ${JSON.stringify(problems)}`);
     const id = oktaStyleId('0oa');
-    const secret =
-      metadata.tokenEndpointAuthMethod === 'none'
-        ? undefined
-        : randomBytes(32).toString('base64url');
+    // Public and private_key_jwt clients have no secret.
+    const secret = metadata.tokenEndpointAuthMethod.startsWith('client_secret_')
+      ? randomBytes(32).toString('base64url')
+      : undefined;
     const events = decideClient(
       {
         kind: 'RegisterClient',

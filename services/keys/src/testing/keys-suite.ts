@@ -135,6 +135,17 @@ export function describeKeys(stack: TestStack): void {
           code_challenge_methods_supported: ['S256'],
           authorization_response_iss_parameter_supported: true,
         });
+        // Client authentication as the token service does it, at each endpoint that asks for it.
+        for (const endpoint of ['token', 'introspection', 'revocation'])
+          expect(openid.body).toMatchObject({
+            [`${endpoint}_endpoint_auth_methods_supported`]: [
+              'client_secret_basic',
+              'client_secret_post',
+              'private_key_jwt',
+              'none',
+            ],
+            [`${endpoint}_endpoint_auth_signing_alg_values_supported`]: ['RS256', 'PS256', 'ES256'],
+          });
         expect(openid.body.grant_types_supported.includes('client_credentials')).toBe(
           serverId !== 'org',
         );

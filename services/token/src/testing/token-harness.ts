@@ -53,6 +53,8 @@ export async function startToken(
     ...(options.maxProjectionLagMs ? { maxProjectionLagMs: options.maxProjectionLagMs } : {}),
     rateLimiter: rateLimiter(options.rateLimits ?? defaultRateLimitConfig),
     trustedProxies: options.trustedProxies ?? new TrustedProxies(['127.0.0.1', '::1']),
+    // The tests serve clients' key sets on loopback.
+    jwksUriHttpLoopback: true,
     log,
   });
   await service.start();

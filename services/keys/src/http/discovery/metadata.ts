@@ -1,7 +1,14 @@
 // The discovery documents (SPEC section 2; seed 000 "Get OpenID Connect Metadata"): what Gatehouse
 // implements and nothing more, for the org server and for custom servers. `issuer` is byte for byte
 // the `iss` of the server's tokens.
-import { issuerOf, orgBaseUrl, responseTypes, type TenancyConfig } from '@gatehouse/directory';
+import {
+  clientAssertionAlgorithms,
+  clientAuthenticationMethods,
+  issuerOf,
+  orgBaseUrl,
+  responseTypes,
+  type TenancyConfig,
+} from '@gatehouse/directory';
 
 export interface ServerMetadataInput {
   tenancy: TenancyConfig;
@@ -44,7 +51,8 @@ const claimsSupported = [
 ];
 
 const orgScopes = ['openid', 'profile', 'email', 'address', 'phone', 'offline_access'];
-const clientAuthMethods = ['client_secret_basic', 'client_secret_post', 'none'];
+const clientAuthMethods = [...clientAuthenticationMethods];
+const assertionAlgorithms = [...clientAssertionAlgorithms];
 
 /** `kind`: `openid-configuration` (OpenID Connect Discovery) or `oauth-authorization-server` (RFC 8414). */
 export function serverMetadata(
@@ -75,12 +83,15 @@ export function serverMetadata(
     ...(openid ? { id_token_signing_alg_values_supported: ['RS256'] } : {}),
     scopes_supported: custom ? [...(input.publishedScopes ?? [])] : orgScopes,
     token_endpoint_auth_methods_supported: clientAuthMethods,
+    token_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
     ...(openid ? { claims_supported: claimsSupported } : {}),
     code_challenge_methods_supported: ['S256'],
     introspection_endpoint: `${endpoints}/introspect`,
     introspection_endpoint_auth_methods_supported: clientAuthMethods,
+    introspection_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
     revocation_endpoint: `${endpoints}/revoke`,
     revocation_endpoint_auth_methods_supported: clientAuthMethods,
+    revocation_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
     end_session_endpoint: `${endpoints}/logout`,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,

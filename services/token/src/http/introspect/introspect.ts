@@ -10,6 +10,7 @@ import {
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
+import type { RemoteJwks } from '../../client-assertion.js';
 import { authenticateClient } from '../../client-auth.js';
 import type { ClientThrottle } from '../../client-throttle.js';
 import { inspectToken } from '../../token-checks.js';
@@ -26,6 +27,7 @@ export function introspectHandlers(deps: {
   ring: KeyRing;
   now: () => number;
   throttle: ClientThrottle;
+  remoteJwks: RemoteJwks;
 }): { org: DirectHandler; custom: DirectHandler } {
   const introspect = async (request: DirectRequest, serverId: string): Promise<DirectReply> => {
     const config = await requireServerConfig(deps.directory, request.tenant, serverId);
@@ -33,9 +35,9 @@ export function introspectHandlers(deps: {
     const { client, rateLimit: headers } = await authenticateClient(
       request,
       form,
-      deps.directory,
-      config.tenant,
-      deps.throttle,
+      config,
+      'introspect',
+      deps,
       { publicClientBasic: true },
     );
     const token = form.get('token');

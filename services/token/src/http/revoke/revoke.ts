@@ -8,6 +8,7 @@ import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import type { RemoteJwks } from '../../client-assertion.js';
 import { authenticateClient } from '../../client-auth.js';
 import type { ClientThrottle } from '../../client-throttle.js';
 import type { Revocations } from '../../revocations.js';
@@ -25,6 +26,7 @@ export function revokeRoutes(
     revocations: Revocations;
     now: () => number;
     throttle: ClientThrottle;
+    remoteJwks: RemoteJwks;
   },
   /** Where the routes go; the service puts all three on one router. */
   router: Router = new Router(),
@@ -36,14 +38,9 @@ export function revokeRoutes(
       serverId,
     );
     const form = await readForm(ctx);
-    const { client, rateLimit } = await authenticateClient(
-      ctx,
-      form,
-      deps.directory,
-      config.tenant,
-      deps.throttle,
-      { publicClientBasic: true },
-    );
+    const { client, rateLimit } = await authenticateClient(ctx, form, config, 'revoke', deps, {
+      publicClientBasic: true,
+    });
     ctx.set(rateLimit);
     const token = form.get('token');
     if (!token) throw new InvalidRequest('The token parameter is required.');

@@ -15,6 +15,7 @@ import {
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { orgServerId } from '@gatehouse/signing-keys';
+import type { RemoteJwks } from '../../client-assertion.js';
 import { authenticateClient } from '../../client-auth.js';
 import type { ClientThrottle } from '../../client-throttle.js';
 import { authorizationCodeGrant } from '../../grants/authorization-code.js';
@@ -34,6 +35,7 @@ export function tokenHandlers(deps: {
   revocations: Revocations;
   now: () => number;
   throttle: ClientThrottle;
+  remoteJwks: RemoteJwks;
   log: EdgeLog;
 }): { org: DirectHandler; custom: DirectHandler } {
   const grants = new Map<string, GrantHandler>([
@@ -47,13 +49,7 @@ export function tokenHandlers(deps: {
     const grantType = form.get('grant_type');
     if (!grantType) throw new InvalidRequest('The grant_type parameter is required.');
     const handler = grants.get(grantType);
-    const authenticated = await authenticateClient(
-      request,
-      form,
-      deps.directory,
-      config.tenant,
-      deps.throttle,
-    );
+    const authenticated = await authenticateClient(request, form, config, 'token', deps);
     // From here every answer, a refusal too, carries the client's budget (X-Rate-Limit-*).
     try {
       if (!handler)
