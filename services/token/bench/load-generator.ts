@@ -14,6 +14,7 @@ import { connect, type Socket } from 'node:net';
 export interface Target {
   port: number;
   path: string;
+  /** The Authorization header; none when empty (a client that authenticates in the body). */
   authorization: string;
 }
 
@@ -22,6 +23,11 @@ export interface LoadCommand {
   /** Default POST, which sends `body` as a form; a GET sends no body. */
   method?: 'GET' | 'POST';
   body?: string;
+  /**
+   * A body for each request instead of `body`, used in order (at least `count` of them): requests
+   * that must differ, such as client assertions, each used once.
+   */
+  bodies?: string[];
   /** What a 200's body must contain to count. Default `"access_token":"ey` (a JWT access token). */
   expect?: string;
   /** Requests in flight per target. */
@@ -124,13 +130,15 @@ class Connection {
 
 async function run(command: LoadCommand): Promise<LoadResult> {
   const method = command.method ?? 'POST';
-  const body = method === 'POST' ? Buffer.from(command.body ?? '') : undefined;
+  if (command.bodies && command.bodies.length < command.count)
+    throw new Error(`${command.count} requests, only ${command.bodies.length} bodies`);
   const expect = command.expect ?? '"access_token":"ey';
-  const requests = command.targets.map((target) =>
-    Buffer.concat([
+  const requestOf = (target: Target, text: string | undefined) => {
+    const body = method === 'POST' ? Buffer.from(text ?? '') : undefined;
+    return Buffer.concat([
       Buffer.from(
         `${method} ${target.path} HTTP/1.1\r\nHost: 127.0.0.1:${target.port}\r\n` +
-          `Authorization: ${target.authorization}\r\n` +
+          (target.authorization ? `Authorization: ${target.authorization}\r\n` : '') +
           (body
             ? `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n`
             : '') +
@@ -138,8 +146,11 @@ async function run(command: LoadCommand): Promise<LoadResult> {
         'latin1',
       ),
       body ?? Buffer.alloc(0),
-    ]),
-  );
+    ]);
+  };
+  // Built once per target; with `bodies`, each request is built as it is sent.
+  const requests = command.targets.map((target) => requestOf(target, command.body));
+  const bodies = command.bodies;
   const latencies = new Float64Array(command.count);
   const failures: Record<string, number> = {};
   const failedBodies: Record<string, string> = {};
@@ -160,7 +171,9 @@ async function run(command: LoadCommand): Promise<LoadResult> {
           const i = next++;
           const sent = performance.now();
           try {
-            const response = await connection.send(requests[t]!);
+            const response = await connection.send(
+              bodies ? requestOf(target, bodies[i]) : requests[t]!,
+            );
             if (response.status !== 200 || !response.body.includes(expect))
               fail(response.status, response.body);
           } catch (error) {

@@ -17,6 +17,10 @@
 // request: the token service's (and the all-in-one's) gatehouse_event_publish_batch_events
 // histogram from its /metrics, _sum / _count over the window ("n/a" where the service exports no
 // such series).
+// - the token service again with private_key_jwt (issue 23): a fresh RS256 client assertion in each
+//   request's body, verified and its jti taken in Redis; its extra CPU per token over the plain row
+//   against jose's verification of an assertion (RS256, PS256, ES256) and one Redis round trip (SET
+//   NX PX through the projection store), measured back to back in the same run;
 // Three runs, each measuring every server once (order peer, token service, all-in-one, floor; the
 // second run the other way round), on the same core setup: each server a process of its own pinned
 // to CPU 0 (taskset), the load generator, the projector, Kafka, Redis and this process on CPU 1; a
@@ -30,9 +34,17 @@
 // windows and Gatehouse's set-up are bench-kit.ts's.
 // GATEHOUSE_BENCH_CPU_PROF=DIR writes a V8 CPU profile of each server there (figures then skew).
 import type { ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, randomUUID, verify } from 'node:crypto';
+import {
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  randomUUID,
+  sign,
+  verify,
+} from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyJwt } from '@gatehouse/jwt';
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { startAllInOne } from './all-in-one.js';
 import {
   ask,
@@ -81,6 +93,8 @@ const ROUNDS = 4;
 const ROUND_REQUESTS = 1_500;
 const RAW_WARMUP = 300;
 const RAW_SIGNATURES = 4_000;
+const RAW_VERIFICATIONS = 4_000;
+const REDIS_ROUND_TRIPS = 4_000;
 const DEADLINE_MS = 8 * 60_000;
 /** Issue 22's targets, CPU per token against the peer's (median of the runs). */
 const SERVICE_TARGET = 0.8;
@@ -106,15 +120,36 @@ async function rawSign(child: ChildProcess, signingInput: string, privateKeyPem:
   } satisfies RawSignCommand);
 }
 
+/** A JWK's public members. */
+function publicJwk(jwk: JWK & { kid: string; alg: string }) {
+  const { kty, n, e, kid, alg } = jwk;
+  return { kty, n, e, kid, alg, use: 'sig' };
+}
+
+/** A private_key_jwt client assertion (RFC 7523), signed RS256 with node:crypto: fast to make. */
+function rs256Assertion(key: KeyObject, kid: string, clientId: string, audience: string): string {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const input = `${part({ alg: 'RS256', kid })}.${part({
+    iss: clientId,
+    sub: clientId,
+    aud: audience,
+    jti: randomUUID(),
+    iat: now,
+    exp: now + 900,
+  })}`;
+  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
+
 /** One token request outside the measurement, to check the answer before anything is timed. */
-async function tokenOnce(target: Target): Promise<string> {
+async function tokenOnce(target: Target, form = body): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${target.port}${target.path}`, {
     method: 'POST',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
-      authorization: target.authorization,
+      ...(target.authorization ? { authorization: target.authorization } : {}),
     },
-    body,
+    body: form,
   });
   const json = (await response.json()) as { access_token?: string };
   if (response.status !== 200 || !json.access_token)
@@ -135,9 +170,22 @@ interface RunFigures {
   peer: Measured;
   floor: Measured;
   gatehouse: SystemFigures;
+  /** The token service with private_key_jwt (RS256 client assertions) instead of a secret. */
+  assertion: Measured;
   allInOne: SystemFigures;
   raw: RawSignResult;
+  /** jose's verification of a client assertion, by algorithm. */
+  verify: Map<AssertionAlg, RawSignResult>;
+  /** One replay check of an assertion's jti: SET NX PX through the projection store. */
+  redis: RawSignResult;
 }
+
+const assertionAlgs = ['RS256', 'PS256', 'ES256'] as const;
+type AssertionAlg = (typeof assertionAlgs)[number];
+/** The private_key_jwt row's extra CPU per token over the plain row: at most this many times a
+ * verification plus a Redis round trip (issue 23). */
+const ASSERTION_TARGET = 1.5;
+const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 // --- the run -------------------------------------------------------------------------------------
 
@@ -186,6 +234,24 @@ await runBench(
       path: `/${gatehouse.tenant}/oauth2/default/v1/token`,
       authorization: basic(gatehouse.clientId, gatehouse.clientSecret),
     });
+    // A second client of the tenant authenticating with private_key_jwt: an RS256 key registered
+    // inline, a fresh assertion per request (each jti is taken once).
+    const signerKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+    const signerJwk = { ...signerKey.export({ format: 'jwk' }), kid: 'bench-signer', alg: 'RS256' };
+    const signer = await gatehouse.fixtures.newClient(gatehouse.tenant, {
+      client_name: 'Bench signer',
+      application_type: 'service',
+      grant_types: ['client_credentials'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [publicJwk(signerJwk)] },
+    });
+    const issuer = `http://localhost:9000/${gatehouse.tenant}/oauth2/default`;
+    const assertionBodies = (count: number) =>
+      Array.from(
+        { length: count },
+        () =>
+          `${body}&client_assertion_type=${encodeURIComponent(assertionType)}&client_assertion=${rs256Assertion(signerKey, 'bench-signer', signer.clientId, issuer)}`,
+      );
     const startGatehouse = async (cpu: string, name: string): Promise<Server> => {
       const child = start('gatehouse-server.ts', { cpu, env: gatehouseEnv, profile: true });
       return { name, child, target: gatehouseTarget(await listening(child, name)) };
@@ -211,6 +277,28 @@ await runBench(
     if ((checked.claims.scp as string[]).join(' ') !== 'orders.read')
       throw new Error(`gatehouse token: unexpected claims ${JSON.stringify(checked.claims)}`);
     const signingInput = gatehouseToken.slice(0, gatehouseToken.lastIndexOf('.'));
+    // The token service as the signer app calls it: no Authorization header, the assertion in the body.
+    const signerServer: Server = { ...service, target: { ...service.target, authorization: '' } };
+    await tokenOnce(signerServer.target, assertionBodies(1)[0]);
+    // For the verification baselines: an assertion and its public key, of each algorithm.
+    const verifyCommands = new Map(
+      await Promise.all(
+        assertionAlgs.map(async (alg) => {
+          const { privateKey, publicKey } = await generateKeyPair(alg);
+          const jwk: JWK = { ...(await exportJWK(publicKey)), kid: `bench-${alg}`, alg };
+          const now = Math.floor(Date.now() / 1000);
+          const jwt = await new SignJWT({ jti: randomUUID() })
+            .setProtectedHeader({ alg, kid: jwk.kid })
+            .setIssuer(signer.clientId)
+            .setSubject(signer.clientId)
+            .setAudience(issuer)
+            .setIssuedAt(now)
+            .setExpirationTime(now + 3_600)
+            .sign(privateKey);
+          return [alg, { jwt, jwk }] as const;
+        }),
+      ),
+    );
 
     // The peer; its token must verify too.
     const peerChild = start('oidc-provider-server.ts', {
@@ -308,6 +396,19 @@ await runBench(
             : undefined,
       };
     };
+    /** The private_key_jwt window: the token service, a fresh assertion in every request's body. */
+    const assertionWindow = async () => {
+      await warmUp(loader, [signerServer], WARMUP_REQUESTS, {
+        concurrency: CONCURRENCY,
+        bodies: assertionBodies(WARMUP_REQUESTS),
+      });
+      const bodies = assertionBodies(REQUESTS);
+      await gatehouse.caughtUp();
+      return measure(loader, [signerServer], new Map(), REQUESTS, {
+        concurrency: CONCURRENCY,
+        bodies,
+      });
+    };
     const plainWindow = async (server: Server) => {
       await warmUp(loader, [server], WARMUP_REQUESTS, tokenLoad);
       return measure(loader, [server], new Map(), REQUESTS, tokenLoad);
@@ -316,13 +417,14 @@ await runBench(
     const runs: RunFigures[] = [];
     let answerFloor: Measured | undefined;
     for (let r = 0; r < RUNS; r++) {
-      const order = ['peer', 'token service', 'all-in-one', 'floor'];
+      const order = ['peer', 'token service', 'private_key_jwt', 'all-in-one', 'floor'];
       if (r % 2 === 1) order.reverse();
       log(`run ${r + 1} of ${RUNS}: ${order.join(', ')}`);
       const figures: Partial<RunFigures> = { order };
       for (const what of order) {
         if (what === 'peer') figures.peer = await plainWindow(peer);
         else if (what === 'floor') figures.floor = await plainWindow(floor);
+        else if (what === 'private_key_jwt') figures.assertion = await assertionWindow();
         else if (what === 'token service')
           figures.gatehouse = await systemWindow(service, behind, serviceMetrics, () =>
             gatehouse.caughtUp(),
@@ -336,6 +438,27 @@ await runBench(
           );
       }
       figures.raw = await rawSign(raw, signingInput, privateKeyPem);
+      figures.verify = new Map();
+      for (const [alg, { jwt, jwk }] of verifyCommands)
+        figures.verify.set(
+          alg,
+          await ask<RawSignResult>(raw, {
+            kind: 'verify',
+            jwt,
+            jwk,
+            clientId: signer.clientId,
+            audience: issuer,
+            warmup: RAW_WARMUP,
+            count: RAW_VERIFICATIONS,
+          } satisfies RawSignCommand),
+        );
+      figures.redis = await ask<RawSignResult>(raw, {
+        kind: 'redis',
+        url: infrastructure.redis.url,
+        keyPrefix,
+        warmup: RAW_WARMUP,
+        count: REDIS_ROUND_TRIPS,
+      } satisfies RawSignCommand);
       runs.push(figures as RunFigures);
       if (r === 0) {
         const answer = await startFloor('answer');
@@ -483,6 +606,47 @@ await runBench(
         cpu: fixed(median(serviceCpu)),
         vsPeer: `${serviceRatio.toFixed(2)}x`,
         target: `${met(serviceRatio, SERVICE_TARGET)}; p99 ${serviceP99Ratio.toFixed(2)}x the peer's (<= 1.00x: ${serviceP99Ratio <= 1 ? 'met' : 'NOT met'})`,
+      }),
+    );
+    // private_key_jwt: its CPU per token over the plain row's, against a verification and a Redis
+    // round trip measured in the same run (the median of the runs' own figures).
+    const assertionCpu = runs.map((run) => cpuPerRequest(run.assertion));
+    const assertionExtra = runs.map((run, i) => assertionCpu[i]! - serviceCpu[i]!);
+    const assertionBound = runs.map(
+      (run) => run.verify.get('RS256')!.cpuMsPerSignature + run.redis.cpuMsPerSignature,
+    );
+    const extraRatio = median(assertionExtra.map((extra, i) => extra / assertionBound[i]!));
+    rows.push(
+      row({
+        measure:
+          'token service, private_key_jwt: a fresh RS256 client assertion per request (verified, jti taken in Redis)',
+        ...loadFigures(runs.map((run) => run.assertion)),
+        runs: eachRun(assertionCpu),
+        cpu: fixed(median(assertionCpu)),
+        vsPeer: `${vsPeer(assertionCpu).toFixed(2)}x`,
+        target: `extra over the plain row ${fixed(median(assertionExtra))} = ${extraRatio.toFixed(2)}x (verification + Redis round trip) (<= ${ASSERTION_TARGET}x: ${extraRatio <= ASSERTION_TARGET ? 'met' : 'NOT met'})`,
+      }),
+    );
+    for (const alg of assertionAlgs) {
+      const cpus = runs.map((run) => run.verify.get(alg)!.cpuMsPerSignature);
+      rows.push(
+        row({
+          measure: `  jose: one ${alg} client assertion verified (local JWK set), ${RAW_VERIFICATIONS.toLocaleString('en')} back to back`,
+          rate: `${Math.round(median(runs.map((run) => run.verify.get(alg)!.perSecond))).toLocaleString('en')}/s`,
+          runs: eachRun(cpus),
+          cpu: fixed(median(cpus)),
+          target: 'information',
+        }),
+      );
+    }
+    const redisCpu = runs.map((run) => run.redis.cpuMsPerSignature);
+    rows.push(
+      row({
+        measure: `  one Redis round trip (SET NX PX through the projection store), ${REDIS_ROUND_TRIPS.toLocaleString('en')} one after another`,
+        rate: `${Math.round(median(runs.map((run) => run.redis.perSecond))).toLocaleString('en')}/s`,
+        runs: eachRun(redisCpu),
+        cpu: fixed(median(redisCpu)),
+        target: 'information: the client side, as the token service pays it',
       }),
     );
     for (const name of systemNames) {
@@ -643,6 +807,9 @@ await runBench(
     console.log('');
     console.log(
       `p99 at ${CONCURRENCY} in flight (median of runs): token service ${ms(median(p99Of(runs.map((run) => run.gatehouse.window))))}, all-in-one ${ms(median(p99Of(runs.map((run) => run.allInOne.window))))}, peer ${ms(median(peerP99))}; token service / peer ${serviceP99Ratio.toFixed(2)}`,
+    );
+    console.log(
+      `private_key_jwt extra CPU / (RS256 verification + Redis round trip): ${extraRatio.toFixed(2)} (target <= ${ASSERTION_TARGET})`,
     );
     console.log(`token service / peer: ${serviceRatio.toFixed(2)}`);
     console.log(`whole system / peer: ${systemRatio.toFixed(2)}`);
