@@ -20,6 +20,8 @@ describe('client metadata', () => {
       tokenEndpointAuthMethod: 'client_secret_basic',
       applicationType: 'web',
       consentMethod: 'REQUIRED',
+      jwks: '',
+      jwksUri: '',
     });
   });
 
