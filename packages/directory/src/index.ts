@@ -44,15 +44,20 @@ export {
   decideClient,
   evolveClient,
   initialClientState,
+  storedClientState,
 } from './clients/client.js';
+export { assertionAlgorithms, readJwkSet } from './clients/jwks.js';
 export {
   applicationTypes,
   authMethods,
+  checkJwksUri,
   checkRedirectUri,
   grantTypes,
   isPublicClient,
   readClientMetadata,
   responseTypes,
+  storedClientMetadata,
+  usesClientSecret,
 } from './clients/metadata.js';
 export { type ClientView, clientViewOf, projectClientEvent } from './clients/projection.js';
 export {

@@ -2,6 +2,7 @@
 // evolve functions — the state every command decides on.
 import { newEnvelope } from '@gatehouse/events';
 import { describe, expect, it } from 'vitest';
+import { readClientMetadata } from './clients/metadata.js';
 import { type DirectoryEvent, encodeDirectoryEvent } from './events.js';
 import { directoryChanges, readStreams, streams } from './write-model.js';
 
@@ -126,6 +127,40 @@ describe('directory write model', () => {
     expect(name).toBe('00g1');
     expect(assignedUser).toBe(true);
     expect(assignedGroup).toBe(false);
+  });
+
+  it("keeps whether a client has a secret, and reads a client kept before that as its secret's owner", async () => {
+    const metadata = readClientMetadata({
+      client_name: 'Job',
+      application_type: 'service',
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks_uri: 'https://job.example/jwks',
+    }).metadata!;
+    const { reads } = statesAfter([
+      [
+        '0oa1',
+        {
+          type: 'gatehouse.events.v1.ClientRegistered',
+          data: { metadata, clientSecretSha256: '' },
+        },
+      ],
+    ]);
+    const [keysOnly] = await readStreams(reads, [streams.client('0oa1')]);
+    expect(keysOnly).toEqual({ status: 'ACTIVE', metadata, hasSecret: false });
+    const {
+      jwks: _,
+      jwksUri: __,
+      ...before
+    } = { ...metadata, tokenEndpointAuthMethod: 'client_secret_post' };
+    const [kept] = await readStreams(
+      { states: async () => [{ status: 'INACTIVE', metadata: before }] },
+      [streams.client('0oa2')],
+    );
+    expect(kept).toEqual({
+      status: 'INACTIVE',
+      metadata: { ...before, jwks: '', jwksUri: '' },
+      hasSecret: true,
+    });
   });
 
   it("keeps an authorization server's scopes, policies and rules through its JSON form", async () => {

@@ -17,6 +17,7 @@ import {
   type ClientState,
   evolveClient,
   initialClientState,
+  storedClientState,
 } from './clients/client.js';
 import { decodeDirectoryEvent } from './events.js';
 import {
@@ -80,7 +81,12 @@ export const streams = {
   /** The group id that holds a group name (trimmed, without case), or null. */
   groupName: (name: string) =>
     plain<string | null>(`group-name/${name.trim().toLowerCase()}`, null),
-  client: (id: string) => plain<ClientState>(`client/${id}`, initialClientState),
+  client: (id: string): StreamType<ClientState> => ({
+    name: `client/${id}`,
+    initial: initialClientState,
+    toJson: (state) => state,
+    fromJson: storedClientState,
+  }),
   /** Whether a user is assigned to an app directly. */
   appUser: (clientId: string, userId: string) =>
     plain<boolean>(`app-user/${clientId}/${userId}`, false),

@@ -1,7 +1,13 @@
 import type { ClientMetadata } from '@gatehouse/contracts';
 import { describe, expect, it } from 'vitest';
 import { deciderSpec } from '../testing/given.js';
-import { type ClientEvent, decideClient, evolveClient, initialClientState } from './client.js';
+import {
+  type ClientEvent,
+  decideClient,
+  evolveClient,
+  initialClientState,
+  storedClientState,
+} from './client.js';
 import { checkRedirectUri, readClientMetadata } from './metadata.js';
 
 describe('client metadata', () => {
@@ -20,6 +26,8 @@ describe('client metadata', () => {
       tokenEndpointAuthMethod: 'client_secret_basic',
       applicationType: 'web',
       consentMethod: 'REQUIRED',
+      jwks: '',
+      jwksUri: '',
     });
   });
 
@@ -119,6 +127,12 @@ const spa: ClientMetadata = readClientMetadata({
   application_type: 'browser',
   redirect_uris: ['https://a.example/cb'],
 }).metadata!;
+const withKeys: ClientMetadata = readClientMetadata({
+  client_name: 'Web',
+  redirect_uris: ['https://a.example/cb'],
+  token_endpoint_auth_method: 'private_key_jwt',
+  jwks_uri: 'https://a.example/jwks.json',
+}).metadata!;
 const id = '0oaAAAAAAAAAAAAAAAAA';
 const registered: ClientEvent = {
   type: 'gatehouse.events.v1.ClientRegistered',
@@ -172,6 +186,67 @@ describe('client decider', () => {
       .when({ kind: 'UpdateClient', id, metadata: spa })
       .thenRefuses('invalid', ['token_endpoint_auth_method']);
     given([registered]).when({ kind: 'UpdateClient', id, metadata }).thenEmits([]);
+  });
+
+  it('registers a private_key_jwt client without a secret, and never gives it one', () => {
+    const keysRegistered: ClientEvent = {
+      type: 'gatehouse.events.v1.ClientRegistered',
+      data: { metadata: withKeys, clientSecretSha256: '' },
+    };
+    given([])
+      .when({ kind: 'RegisterClient', id, metadata: withKeys, secretSha256: '' })
+      .thenEmits([keysRegistered]);
+    expect(() =>
+      decideClient(
+        { kind: 'RegisterClient', id, metadata: withKeys, secretSha256: 'd'.repeat(64) },
+        initialClientState,
+      ),
+    ).toThrow('must not have one');
+    given([keysRegistered])
+      .when({ kind: 'RotateClientSecret', id, secretSha256: 'e'.repeat(64) })
+      .thenRefuses('invalid', ['token_endpoint_auth_method']);
+    // No secret was ever made for it, so it cannot turn into a client that needs one.
+    given([keysRegistered])
+      .when({ kind: 'UpdateClient', id, metadata })
+      .thenRefuses('invalid', ['token_endpoint_auth_method']);
+    given([keysRegistered])
+      .when({ kind: 'UpdateClient', id, metadata: spa })
+      .thenRefuses('invalid', ['token_endpoint_auth_method']);
+  });
+
+  it('lets a client with a secret switch to private_key_jwt and back, its secret kept', () => {
+    const switched: ClientEvent = {
+      type: 'gatehouse.events.v1.ClientUpdated',
+      data: { metadata: withKeys },
+    };
+    given([registered])
+      .when({ kind: 'UpdateClient', id, metadata: withKeys })
+      .thenEmits([switched]);
+    given([registered, switched])
+      .when({ kind: 'RotateClientSecret', id, secretSha256: 'e'.repeat(64) })
+      .thenRefuses('invalid', ['token_endpoint_auth_method']);
+    given([registered, switched])
+      .when({ kind: 'UpdateClient', id, metadata })
+      .thenEmits([{ type: 'gatehouse.events.v1.ClientUpdated', data: { metadata } }]);
+  });
+
+  it('reads a state kept before private_key_jwt: a confidential client had a secret, metadata had no keys', () => {
+    const { jwks: _, jwksUri: __, ...oldMetadata } = metadata;
+    const kept = JSON.parse(JSON.stringify({ status: 'ACTIVE', metadata: oldMetadata }));
+    const state = storedClientState(kept);
+    expect(state).toEqual({ status: 'ACTIVE', metadata, hasSecret: true });
+    // The same metadata again changes nothing, as before.
+    expect(decideClient({ kind: 'UpdateClient', id, metadata }, state)).toEqual([]);
+    const { jwks: _a, jwksUri: _b, ...oldSpa } = spa;
+    expect(storedClientState({ status: 'INACTIVE', metadata: oldSpa })).toEqual({
+      status: 'INACTIVE',
+      metadata: spa,
+      hasSecret: false,
+    });
+    expect(storedClientState(undefined)).toEqual(initialClientState);
+    // Round trip of a new state through JSON, as the write model keeps it.
+    const registeredState = [registered].reduce(evolveClient, initialClientState);
+    expect(storedClientState(JSON.parse(JSON.stringify(registeredState)))).toEqual(registeredState);
   });
 
   it('assigns users and groups once each, by what the assignment is now', () => {

@@ -6,13 +6,36 @@
 import type { ClientMetadata } from '@gatehouse/contracts';
 import { DomainError } from '../errors.js';
 import type { DirectoryEvent } from '../events.js';
-import { isPublicClient } from './metadata.js';
+import { isPublicClient, storedClientMetadata, usesClientSecret } from './metadata.js';
 
+/**
+ * `hasSecret`: whether a client secret was ever set. A client keeps its secret when it switches to
+ * private_key_jwt (the token endpoint then accepts no secret), so it can switch back.
+ */
 export type ClientState =
   | { status: 'NONE' }
-  | { status: 'ACTIVE' | 'INACTIVE'; metadata: ClientMetadata };
+  | { status: 'ACTIVE' | 'INACTIVE'; metadata: ClientMetadata; hasSecret: boolean };
 
 export const initialClientState: ClientState = { status: 'NONE' };
+
+/**
+ * A client's state as the write model kept it in JSON. States kept before private_key_jwt clients
+ * had no `hasSecret`: then every confidential client had a secret and no public one did.
+ */
+export function storedClientState(json: unknown): ClientState {
+  const state = json as
+    | { status: 'NONE' }
+    | { status: 'ACTIVE' | 'INACTIVE'; metadata: unknown; hasSecret?: boolean }
+    | null
+    | undefined;
+  if (!state || state.status === 'NONE') return initialClientState;
+  const metadata = storedClientMetadata(state.metadata);
+  return {
+    status: state.status,
+    metadata,
+    hasSecret: state.hasSecret ?? !isPublicClient(metadata),
+  };
+}
 
 export type ClientCommand =
   | { kind: 'RegisterClient'; id: string; metadata: ClientMetadata; secretSha256: string }
@@ -40,8 +63,10 @@ export function decideClient(
       throw DomainError.invalid([
         { field: 'client_id', message: 'A client with this id already exists' },
       ]);
-    if (isPublicClient(command.metadata) !== (command.secretSha256 === '')) {
-      throw new Error('a confidential client needs a secret, and a public one must not have one');
+    if (usesClientSecret(command.metadata) !== (command.secretSha256 !== '')) {
+      throw new Error(
+        'a client that authenticates with a secret needs one, and any other client must not have one',
+      );
     }
     return [
       {
@@ -63,12 +88,29 @@ export function decideClient(
           },
         ]);
       }
+      // A client without a secret cannot start using one by an update: nobody holds a secret for
+      // it, and a new one is made only for a client that already authenticates with one.
+      if (usesClientSecret(command.metadata) && !state.hasSecret) {
+        throw DomainError.invalid([
+          {
+            field: 'token_endpoint_auth_method',
+            message: `this client has no client secret, so it cannot change to ${command.metadata.tokenEndpointAuthMethod}; register a new client`,
+          },
+        ]);
+      }
       return JSON.stringify(command.metadata) === JSON.stringify(state.metadata)
         ? []
         : [{ type: 'gatehouse.events.v1.ClientUpdated', data: { metadata: command.metadata } }];
     case 'RotateClientSecret':
       if (isPublicClient(state.metadata))
         throw new DomainError('invalid_state', 'A public client has no secret to rotate');
+      if (!usesClientSecret(state.metadata))
+        throw DomainError.invalid([
+          {
+            field: 'token_endpoint_auth_method',
+            message: `a ${state.metadata.tokenEndpointAuthMethod} client authenticates with its keys, not a client secret: it has no secret to rotate`,
+          },
+        ]);
       return [
         {
           type: 'gatehouse.events.v1.ClientSecretRotated',
@@ -106,11 +148,17 @@ export function decideClient(
 
 export function evolveClient(state: ClientState, event: ClientEvent): ClientState {
   if (event.type === 'gatehouse.events.v1.ClientRegistered')
-    return { status: 'ACTIVE', metadata: event.data.metadata! };
+    return {
+      status: 'ACTIVE',
+      metadata: event.data.metadata!,
+      hasSecret: event.data.clientSecretSha256 !== '',
+    };
   if (state.status === 'NONE') return state;
   switch (event.type) {
     case 'gatehouse.events.v1.ClientUpdated':
       return { ...state, metadata: event.data.metadata! };
+    case 'gatehouse.events.v1.ClientSecretRotated':
+      return { ...state, hasSecret: true };
     case 'gatehouse.events.v1.ClientActivated':
       return { ...state, status: 'ACTIVE' };
     case 'gatehouse.events.v1.ClientDeactivated':
@@ -118,7 +166,7 @@ export function evolveClient(state: ClientState, event: ClientEvent): ClientStat
     case 'gatehouse.events.v1.ClientDeleted':
       return { status: 'NONE' };
     default:
-      // A new secret, and assignments (whose state is the assignment's own): the client is as it was.
+      // Assignments (whose state is the assignment's own): the client is as it was.
       return state;
   }
 }

@@ -1,8 +1,9 @@
 // OAuth client metadata (RFC 7591 names, Okta's rules): reading it from a registration request,
-// with Okta's defaults, and checking that grant types, response types, authentication method and
-// redirect URIs fit the application type.
-import type { ClientMetadata } from '@gatehouse/contracts';
+// with Okta's defaults, and checking that grant types, response types, authentication method (with
+// a private_key_jwt client's keys) and redirect URIs fit the application type.
+import { ClientMetadata } from '@gatehouse/contracts';
 import type { FieldProblem } from '../errors.js';
+import { readJwkSet } from './jwks.js';
 
 export const applicationTypes = ['web', 'native', 'browser', 'service'] as const;
 export const grantTypes = [
@@ -11,7 +12,12 @@ export const grantTypes = [
   'refresh_token',
   'client_credentials',
 ] as const;
-export const authMethods = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export const authMethods = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
 export const consentMethods = ['TRUSTED', 'REQUIRED'] as const;
 /** Response types as seed 000 lists them, each a space-separated combination. */
 export const responseTypes = [
@@ -23,9 +29,30 @@ export const responseTypes = [
   'code id_token token',
   'id_token token',
 ] as const;
+/** Hosts that http may name, in redirect URIs and a jwks_uri: the client's own machine. */
+const loopbackHosts = ['localhost', '127.0.0.1', '[::1]'];
 
 export function isPublicClient(metadata: ClientMetadata): boolean {
   return metadata.tokenEndpointAuthMethod === 'none';
+}
+
+/**
+ * Whether the client authenticates with a client secret. A private_key_jwt client is confidential
+ * but has none: it signs assertions with a key whose public half it registered (RFC 7523).
+ */
+export function usesClientSecret(metadata: ClientMetadata): boolean {
+  return (
+    metadata.tokenEndpointAuthMethod === 'client_secret_basic' ||
+    metadata.tokenEndpointAuthMethod === 'client_secret_post'
+  );
+}
+
+/**
+ * Metadata as a read model or the write model kept it in JSON: what was written before a field
+ * existed (a client's `jwks` and `jwksUri`) reads as that field's empty value, as the event would.
+ */
+export function storedClientMetadata(json: unknown): ClientMetadata {
+  return ClientMetadata.fromPartial(json as ClientMetadata);
 }
 
 /** Reads registration metadata; RFC 7591 says to ignore members it does not define. */
@@ -184,6 +211,36 @@ export function readClientMetadata(input: Record<string, unknown>): {
   for (const uri of logoutRedirects)
     problems.push(...checkRedirectUri('post_logout_redirect_uris', uri, applicationType));
 
+  // The keys a private_key_jwt client signs its assertions with: inline, or where it publishes them.
+  // An empty jwks_uri is no URI, as the metadata keeps "none".
+  const jwksGiven = input.jwks !== undefined && input.jwks !== null;
+  const jwksUri = str('jwks_uri', '')!;
+  let jwks = '';
+  if (authMethod !== 'private_key_jwt') {
+    for (const [field, given] of [
+      ['jwks', jwksGiven],
+      ['jwks_uri', jwksUri !== ''],
+    ] as const)
+      if (given)
+        problems.push({ field, message: `'${field}' is only for private_key_jwt clients` });
+  } else if (jwksGiven && jwksUri !== '') {
+    problems.push({
+      field: 'jwks',
+      message: "a private_key_jwt client gives 'jwks' or 'jwks_uri', not both",
+    });
+  } else if (jwksGiven) {
+    const read = readJwkSet('jwks', input.jwks);
+    problems.push(...read.problems);
+    jwks = read.jwks ?? '';
+  } else if (jwksUri !== '') {
+    problems.push(...checkJwksUri('jwks_uri', jwksUri));
+  } else if (!mistyped.has('jwks_uri')) {
+    problems.push({
+      field: 'jwks',
+      message: "a private_key_jwt client must give its public keys, in 'jwks' or at 'jwks_uri'",
+    });
+  }
+
   if (problems.length > 0) return { problems };
   return {
     problems,
@@ -196,8 +253,8 @@ export function readClientMetadata(input: Record<string, unknown>): {
       tokenEndpointAuthMethod: authMethod,
       applicationType,
       consentMethod,
-      jwks: '',
-      jwksUri: '',
+      jwks,
+      jwksUri,
     },
   };
 }
@@ -225,7 +282,7 @@ export function checkRedirectUri(
     return bad('is not an absolute URI');
   }
   if (url.hash || uri.includes('#')) return bad('must not contain a fragment');
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  const loopback = loopbackHosts.includes(url.hostname);
   if (url.protocol === 'https:') return [];
   if (url.protocol === 'http:')
     return loopback ? [] : bad('must use https (http is allowed only for localhost)');
@@ -234,6 +291,31 @@ export function checkRedirectUri(
   return bad(
     applicationType === 'native'
       ? 'must use https, http on localhost, or a reverse-domain private-use scheme'
+      : 'must use https',
+  );
+}
+
+/**
+ * Where a private_key_jwt client publishes its keys: fetched by the token endpoint, so absolute,
+ * with no fragment and no credentials in it; https, or http only to a loopback host (for
+ * development, as redirect URIs allow).
+ */
+export function checkJwksUri(field: string, uri: string): FieldProblem[] {
+  const bad = (why: string) => [{ field, message: `'${field}' ${why}` }];
+  if (uri.length > 1024) return bad('must be at most 1024 characters');
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return bad('must be an absolute URI');
+  }
+  if (url.hash || uri.includes('#')) return bad('must not contain a fragment');
+  if (url.username || url.password) return bad('must not contain a user name or password');
+  if (url.protocol === 'https:') return [];
+  if (url.protocol === 'http:' && loopbackHosts.includes(url.hostname)) return [];
+  return bad(
+    url.protocol === 'http:'
+      ? 'must use https (http is allowed only for localhost)'
       : 'must use https',
   );
 }

@@ -115,4 +115,12 @@ describe('client projection', () => {
     );
     expect(clientViewOf(await store.hgetall(keys.client('acme', id)))).toBeUndefined();
   });
+
+  it('reads metadata projected before private_key_jwt clients with no keys, not undefined ones', async () => {
+    const fields = await apply([0]);
+    const { jwks: _, jwksUri: __, ...before } = metadata;
+    const view = clientViewOf({ ...fields, metadata: JSON.stringify(before) });
+    expect(view?.metadata).toEqual(metadata);
+    expect(view?.metadata).toMatchObject({ jwks: '', jwksUri: '' });
+  });
 });

@@ -4,6 +4,7 @@ import type { ClientMetadata, Envelope } from '@gatehouse/contracts';
 import type { WriteOp } from '@gatehouse/projection-store';
 import { keys } from '../read-model.js';
 import type { ClientEvent } from './client.js';
+import { storedClientMetadata } from './metadata.js';
 
 export interface ClientView {
   id: string;
@@ -95,7 +96,7 @@ export function clientViewOf(fields: Record<string, string>): ClientView | undef
     status: fields.status === 'INACTIVE' ? 'INACTIVE' : 'ACTIVE',
     created: fields.created ?? '',
     lastUpdated: fields.lastUpdated ?? '',
-    metadata: JSON.parse(fields.metadata) as ClientMetadata,
+    metadata: storedClientMetadata(JSON.parse(fields.metadata)),
     secretSha256: fields.secretSha256 ?? '',
   };
 }

@@ -1,5 +1,6 @@
 // Okta's Apps API (`oidc_client` apps) end to end, on both stacks: the same clients as
 // /oauth2/v1/clients, in Okta's app model, with their lifecycle, assignments and collections.
+import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AdminHarness, startAdmin } from './admin-harness.js';
 
@@ -20,6 +21,25 @@ const oidcApp = (label: string, oauthClient: Record<string, unknown> = {}) => ({
     },
   },
 });
+
+/** An app that signs client assertions (private_key_jwt), with its keys in `oauthClient`. */
+const signingApp = (label: string, oauthClient: Record<string, unknown>) => ({
+  ...oidcApp(label, {
+    redirect_uris: [],
+    post_logout_redirect_uris: [],
+    response_types: [],
+    grant_types: ['client_credentials'],
+    application_type: 'service',
+    ...oauthClient,
+  }),
+  credentials: { oauthClient: { token_endpoint_auth_method: 'private_key_jwt' } },
+});
+const ecKey = {
+  ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }),
+  kid: 'ec-1',
+  use: 'sig',
+  alg: 'ES256',
+};
 
 /** The targets of a Link header, by rel. */
 const linksOf = (header: string | null): Record<string, string> =>
@@ -215,6 +235,91 @@ export function describeAppApi(harness: AdminHarness): void {
         'Api validation failed: credentials.oauthClient.token_endpoint_auth_method',
       );
       expect((await acme.as('PUT', '/api/v1/apps/0oaNOSUCHAPP00000000', app)).status).toBe(404);
+    });
+
+    it("creates and replaces a private_key_jwt app with its keys in settings.oauthClient, as Okta's SDK sends them", async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const created = await acme.as(
+        'POST',
+        '/api/v1/apps',
+        signingApp('Signer', { jwks: { keys: [ecKey] } }),
+      );
+      expect(created.status).toBe(200);
+      const id = created.body.id;
+      expect(created.body.credentials.oauthClient).toEqual({
+        autoKeyRotation: true,
+        client_id: id,
+        token_endpoint_auth_method: 'private_key_jwt',
+      });
+      expect(created.body.settings.oauthClient).toMatchObject({
+        application_type: 'service',
+        jwks: { keys: [ecKey] },
+      });
+      expect(created.body.settings.oauthClient).not.toHaveProperty('jwks_uri');
+      const read = (await acme.as('GET', `/api/v1/apps/${id}`)).body;
+      expect(read.settings).toEqual(created.body.settings);
+      expect((await acme.as('GET', `/oauth2/v1/clients/${id}`)).body.jwks).toEqual({
+        keys: [ecKey],
+      });
+
+      // The app as read, sent back: the same keys; then its keys moved to a jwks_uri.
+      const same = await acme.as('PUT', `/api/v1/apps/${id}`, read);
+      expect(same.status).toBe(200);
+      expect(same.body.settings).toEqual(read.settings);
+      const { jwks: _, ...withoutKeys } = read.settings.oauthClient;
+      const moved = await acme.as('PUT', `/api/v1/apps/${id}`, {
+        ...read,
+        settings: {
+          ...read.settings,
+          oauthClient: { ...withoutKeys, jwks_uri: 'https://signer.example/jwks' },
+        },
+      });
+      expect(moved.status).toBe(200);
+      expect(moved.body.settings.oauthClient).toMatchObject({
+        jwks_uri: 'https://signer.example/jwks',
+      });
+      expect(moved.body.settings.oauthClient).not.toHaveProperty('jwks');
+    });
+
+    it('names the app fields of a private_key_jwt app that gives no usable keys', async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const privateKeys = await acme.as(
+        'POST',
+        '/api/v1/apps',
+        signingApp('Careless', { jwks: { keys: [privateKey.export({ format: 'jwk' })] } }),
+      );
+      expect(privateKeys.status).toBe(400);
+      expect(privateKeys.body.errorSummary).toBe(
+        'Api validation failed: settings.oauthClient.jwks',
+      );
+      expect(privateKeys.body.errorCauses).toEqual([
+        {
+          errorSummary:
+            "settings.oauthClient.jwks: 'settings.oauthClient.jwks' keys[0] holds private key material (d): private keys must never be sent, only public ones; replace this key pair",
+        },
+      ]);
+      const noKeys = await acme.as('POST', '/api/v1/apps', signingApp('Keyless', {}));
+      expect(noKeys.body.errorCauses).toEqual([
+        {
+          errorSummary:
+            "settings.oauthClient.jwks: a private_key_jwt client must give its public keys, in 'settings.oauthClient.jwks' or at 'settings.oauthClient.jwks_uri'",
+        },
+      ]);
+      const badUri = await acme.as(
+        'POST',
+        '/api/v1/apps',
+        signingApp('Insecure', { jwks_uri: 'http://signer.example/jwks' }),
+      );
+      expect(badUri.body.errorCauses).toEqual([
+        {
+          errorSummary:
+            "settings.oauthClient.jwks_uri: 'settings.oauthClient.jwks_uri' must use https (http is allowed only for localhost)",
+        },
+      ]);
+      expect((await acme.as('GET', '/api/v1/apps')).body).toEqual([]);
     });
 
     it('deletes only a deactivated app (403 E0000056 while active), from both views', async () => {

@@ -1,5 +1,5 @@
 // OAuth clients (RFC 7591) and apps (lifecycle, assignments) end to end, on both stacks.
-import { createHash } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { Topics } from '@gatehouse/events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AdminHarness, startAdmin } from './admin-harness.js';
@@ -9,6 +9,20 @@ const web = {
   redirect_uris: ['https://app.example.com/cb'],
   post_logout_redirect_uris: ['https://app.example.com/'],
 };
+
+/** A private_key_jwt service's public keys, and its private RSA key as a careless client sends it. */
+const rsaPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const rsaKey = { ...rsaPair.publicKey.export({ format: 'jwk' }), kid: 'rsa-1', alg: 'RS256' };
+const ecKey = {
+  ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }),
+  kid: 'ec-1',
+};
+const signingService = (keys: Record<string, unknown>) => ({
+  client_name: 'Signing job',
+  application_type: 'service',
+  token_endpoint_auth_method: 'private_key_jwt',
+  ...keys,
+});
 
 export function describeClientApi(harness: AdminHarness): void {
   describe(`clients and apps API: ${harness.name}`, () => {
@@ -130,6 +144,118 @@ export function describeClientApi(harness: AdminHarness): void {
       expect(stored).not.toContain(
         createHash('sha256').update(created.client_secret).digest('hex'),
       );
+    });
+
+    it('registers a private_key_jwt client with its keys and no secret, and refuses it one', async () => {
+      const { newTenant, store } = await start();
+      const acme = await newTenant();
+      const created = await acme.as(
+        'POST',
+        '/oauth2/v1/clients',
+        signingService({ jwks: { keys: [{ ...rsaKey, use: 'sig', x5t: 'dropped' }, ecKey] } }),
+      );
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({
+        client_id: expect.stringMatching(/^0oa[0-9A-Za-z]{17}$/),
+        client_id_issued_at: expect.any(Number),
+        client_name: 'Signing job',
+        redirect_uris: [],
+        post_logout_redirect_uris: [],
+        response_types: [],
+        grant_types: ['client_credentials'],
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [{ ...rsaKey, use: 'sig' }, ecKey] },
+        application_type: 'service',
+        consent_method: 'REQUIRED',
+      });
+      const id = created.body.client_id;
+      expect((await acme.as('GET', `/oauth2/v1/clients/${id}`)).body).toEqual(created.body);
+      expect(await store.hget(`rm:client:${acme.id}:${id}`, 'secretSha256')).toBe('');
+
+      const rotate = await acme.as('POST', `/oauth2/v1/clients/${id}/lifecycle/newSecret`);
+      expect(rotate.status).toBe(400);
+      expect(rotate.body).toEqual({
+        error: 'invalid_client_metadata',
+        error_description:
+          'a private_key_jwt client authenticates with its keys, not a client secret: it has no secret to rotate',
+      });
+      const toSecret = await acme.as('PUT', `/oauth2/v1/clients/${id}`, {
+        ...signingService({}),
+        token_endpoint_auth_method: 'client_secret_basic',
+      });
+      expect(toSecret.status).toBe(400);
+      expect(toSecret.body).toEqual({
+        error: 'invalid_client_metadata',
+        error_description:
+          'this client has no client secret, so it cannot change to client_secret_basic; register a new client',
+      });
+      expect(await store.hget(`rm:client:${acme.id}:${id}`, 'secretSha256')).toBe('');
+
+      const byUri = await acme.as(
+        'POST',
+        '/oauth2/v1/clients',
+        signingService({ jwks_uri: 'https://job.example/jwks.json' }),
+      );
+      expect(byUri.status).toBe(201);
+      expect(byUri.body).toMatchObject({ jwks_uri: 'https://job.example/jwks.json' });
+      expect(byUri.body).not.toHaveProperty('jwks');
+      expect(byUri.body).not.toHaveProperty('client_secret');
+    });
+
+    it('refuses private_key_jwt registrations without usable public keys', async () => {
+      const { newTenant } = await start();
+      const acme = await newTenant();
+      const refused = async (body: Record<string, unknown>) => {
+        const response = await acme.as('POST', '/oauth2/v1/clients', body);
+        expect(response.status).toBe(400);
+        expect(response.body.error).toBe('invalid_client_metadata');
+        return response.body.error_description as string;
+      };
+      expect(
+        await refused(
+          signingService({ jwks: { keys: [rsaPair.privateKey.export({ format: 'jwk' })] } }),
+        ),
+      ).toMatch(/^'jwks' keys\[0\] holds private key material .*private keys must never be sent/);
+      expect(await refused(signingService({}))).toBe(
+        "a private_key_jwt client must give its public keys, in 'jwks' or at 'jwks_uri'",
+      );
+      expect(await refused(signingService({ jwks_uri: 'http://job.example/jwks' }))).toBe(
+        "'jwks_uri' must use https (http is allowed only for localhost)",
+      );
+      expect(await refused({ ...web, jwks: { keys: [ecKey] } })).toBe(
+        "'jwks' is only for private_key_jwt clients",
+      );
+      expect((await acme.as('GET', '/api/v1/apps')).body).toEqual([]);
+    });
+
+    it('lets a client with a secret sign with keys instead, keeping its secret for a switch back', async () => {
+      const { newTenant, store } = await start();
+      const acme = await newTenant();
+      const created = (await acme.as('POST', '/oauth2/v1/clients', web)).body;
+      const digest = createHash('sha256').update(created.client_secret).digest('hex');
+      const path = `/oauth2/v1/clients/${created.client_id}`;
+      const signing = await acme.as('PUT', path, {
+        ...web,
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [ecKey] },
+      });
+      expect(signing.status).toBe(200);
+      expect(signing.body).toMatchObject({
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [ecKey] },
+      });
+      expect(signing.body).not.toHaveProperty('client_secret_expires_at');
+      expect(await store.hget(`rm:client:${acme.id}:${created.client_id}`, 'secretSha256')).toBe(
+        digest,
+      );
+      expect((await acme.as('POST', `${path}/lifecycle/newSecret`)).status).toBe(400);
+      const back = await acme.as('PUT', path, web);
+      expect(back.status).toBe(200);
+      expect(back.body).toMatchObject({
+        token_endpoint_auth_method: 'client_secret_basic',
+        client_secret_expires_at: 0,
+      });
+      expect(back.body).not.toHaveProperty('jwks');
     });
 
     it("deactivates, reactivates and deletes a client, its lifecycle in the directory's order", async () => {

@@ -10,7 +10,6 @@ import {
   DomainError,
   groupViewOf,
   idPattern,
-  isPublicClient,
   keys,
   newId,
   orgBaseUrl,
@@ -18,6 +17,7 @@ import {
   readPage,
   type TenancyConfig,
   userViewOf,
+  usesClientSecret,
 } from '@gatehouse/directory';
 import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
@@ -63,7 +63,8 @@ export function appRoutes({ store, writer, tenancy }: AppRoutesDeps): Router {
   router.post('/api/v1/apps', async (ctx) => {
     const metadata = await metadataOf(ctx);
     const id = newId('0oa');
-    const secret = isPublicClient(metadata) ? undefined : newClientSecret();
+    // A private_key_jwt app authenticates with its keys: it gets no secret, as a public one.
+    const secret = usesClientSecret(metadata) ? newClientSecret() : undefined;
     await run(ctx, id, {
       kind: 'RegisterClient',
       id,

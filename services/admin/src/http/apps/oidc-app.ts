@@ -12,6 +12,8 @@ const appFieldOf: Record<string, string> = {
   grant_types: 'settings.oauthClient.grant_types',
   application_type: 'settings.oauthClient.application_type',
   consent_method: 'settings.oauthClient.consent_method',
+  jwks: 'settings.oauthClient.jwks',
+  jwks_uri: 'settings.oauthClient.jwks_uri',
 };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -83,16 +85,24 @@ export function registrationOf(
       grant_types: oauthSettings.grant_types,
       application_type: oauthSettings.application_type,
       consent_method: oauthSettings.consent_method ?? options.consentMethod,
+      jwks: oauthSettings.jwks,
+      jwks_uri: oauthSettings.jwks_uri,
     },
   };
 }
 
-/** The client domain's problems, named as the app model names their fields. */
+/**
+ * The client domain's problems, named as the app model names their fields: in messages too, where
+ * one names another field ("'jwks' or 'jwks_uri'").
+ */
 export function appProblems(problems: readonly FieldProblem[]): FieldProblem[] {
-  return problems.map(({ field, message }) => {
-    const appField = appFieldOf[field] ?? field;
-    return { field: appField, message: message.replaceAll(`'${field}'`, `'${appField}'`) };
-  });
+  return problems.map(({ field, message }) => ({
+    field: appFieldOf[field] ?? field,
+    message: Object.entries(appFieldOf).reduce(
+      (named, [rfcField, appField]) => named.replaceAll(`'${rfcField}'`, `'${appField}'`),
+      message,
+    ),
+  }));
 }
 
 /** A client as Okta's `oidc_client` app; `secret` only when it was just made (it is not kept). */
@@ -136,6 +146,9 @@ export function presentApp(client: ClientView, orgBase: string, secret?: string)
         application_type: metadata.applicationType,
         consent_method: metadata.consentMethod,
         issuer_mode: 'ORG_URL',
+        // A private_key_jwt app's keys, where @okta/okta-sdk-nodejs reads them.
+        ...(metadata.jwks ? { jwks: JSON.parse(metadata.jwks) } : {}),
+        ...(metadata.jwksUri ? { jwks_uri: metadata.jwksUri } : {}),
       },
     },
     _links: {

@@ -2,12 +2,13 @@
 //   POST {org}/oauth2/v1/clients            GET|PUT|DELETE {org}/oauth2/v1/clients/{clientId}
 //   POST {org}/oauth2/v1/clients/{clientId}/lifecycle/newSecret
 import {
+  type ClientCommand,
   type ClientView,
   DomainError,
   type FieldProblem,
-  isPublicClient,
   newId,
   readClientMetadata,
+  usesClientSecret,
 } from '@gatehouse/directory';
 import {
   InvalidClientMetadata,
@@ -34,12 +35,14 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
     client_id_issued_at: Math.floor(Date.parse(client.created) / 1000),
     client_name: client.metadata.clientName,
     ...(secret ? { client_secret: secret } : {}),
-    ...(isPublicClient(client.metadata) ? {} : { client_secret_expires_at: 0 }),
+    ...(usesClientSecret(client.metadata) ? { client_secret_expires_at: 0 } : {}),
     redirect_uris: client.metadata.redirectUris,
     post_logout_redirect_uris: client.metadata.postLogoutRedirectUris,
     response_types: client.metadata.responseTypes,
     grant_types: client.metadata.grantTypes,
     token_endpoint_auth_method: client.metadata.tokenEndpointAuthMethod,
+    ...(client.metadata.jwks ? { jwks: JSON.parse(client.metadata.jwks) } : {}),
+    ...(client.metadata.jwksUri ? { jwks_uri: client.metadata.jwksUri } : {}),
     application_type: client.metadata.applicationType,
     consent_method: client.metadata.consentMethod,
   });
@@ -48,12 +51,23 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
     if (!metadata) throw registrationError(problems);
     return metadata;
   };
+  /** A command whose domain refusal of metadata is a registration error too (RFC 7592 section 2.2). */
+  const runRegistration = async (ctx: Context, id: string, command: ClientCommand) => {
+    try {
+      await run(ctx, id, command);
+    } catch (error) {
+      if (error instanceof DomainError && error.kind === 'invalid')
+        throw registrationError(error.problems);
+      throw error;
+    }
+  };
 
   router.post('/oauth2/v1/clients', async (ctx) => {
     const tenant = tenantOf(ctx);
     const metadata = await metadataOf(ctx);
     const id = newId('0oa');
-    const secret = isPublicClient(metadata) ? undefined : newClientSecret();
+    // A private_key_jwt client authenticates with its keys: it gets no secret, as a public one.
+    const secret = usesClientSecret(metadata) ? newClientSecret() : undefined;
     await run(ctx, id, {
       kind: 'RegisterClient',
       id,
@@ -71,14 +85,7 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
   router.put('/oauth2/v1/clients/:clientId', async (ctx) => {
     const client = await mustLoad(ctx);
     const metadata = await metadataOf(ctx);
-    try {
-      await run(ctx, client.id, { kind: 'UpdateClient', id: client.id, metadata });
-    } catch (error) {
-      // A domain refusal of metadata is a registration error too (RFC 7592 section 2.2).
-      if (error instanceof DomainError && error.kind === 'invalid')
-        throw registrationError(error.problems);
-      throw error;
-    }
+    await runRegistration(ctx, client.id, { kind: 'UpdateClient', id: client.id, metadata });
     ctx.body = present((await load(tenantOf(ctx), client.id))!);
   });
 
@@ -91,7 +98,9 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
   router.post('/oauth2/v1/clients/:clientId/lifecycle/newSecret', async (ctx) => {
     const client = await mustLoad(ctx);
     const secret = newClientSecret();
-    await run(ctx, client.id, {
+    // A private_key_jwt client has no secret to rotate: 400 invalid_client_metadata, as its method
+    // is what is at fault (a public client's refusal stays Okta's 403).
+    await runRegistration(ctx, client.id, {
       kind: 'RotateClientSecret',
       id: client.id,
       secretSha256: secret.sha256,
