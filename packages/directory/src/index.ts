@@ -36,7 +36,6 @@ export {
   type ServerSettings,
   type ServerState,
 } from './authorization-servers/server.js';
-export { clientAssertionAlgorithms, clientAuthenticationMethods } from './clients/assertions.js';
 export {
   type ClientCommand,
   type ClientEvent,
@@ -46,7 +45,7 @@ export {
   initialClientState,
   storedClientState,
 } from './clients/client.js';
-export { assertionAlgorithms, readJwkSet } from './clients/jwks.js';
+export { assertionAlgorithms, clientAssertionAlgorithms, readJwkSet } from './clients/jwks.js';
 export {
   applicationTypes,
   authMethods,

@@ -6,6 +6,11 @@ import type { FieldProblem } from '../errors.js';
 
 /** Algorithms a client assertion may be signed with, by the key type that signs with them. */
 export const assertionAlgorithms = { RSA: ['RS256', 'PS256'], EC: ['ES256'] } as const;
+/** Every algorithm of a client assertion, as the token service verifies and discovery advertises them. */
+export const clientAssertionAlgorithms = [
+  ...assertionAlgorithms.RSA,
+  ...assertionAlgorithms.EC,
+] as const;
 
 const maxKeys = 10;
 const maxJsonBytes = 16 * 1024;

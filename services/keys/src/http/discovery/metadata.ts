@@ -3,7 +3,7 @@
 // the `iss` of the server's tokens.
 import {
   clientAssertionAlgorithms,
-  clientAuthenticationMethods,
+  authMethods as clientAuthenticationMethods,
   issuerOf,
   orgBaseUrl,
   responseTypes,
