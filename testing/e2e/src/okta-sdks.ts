@@ -23,6 +23,8 @@ import {
 import okta from '@okta/okta-sdk-nodejs';
 import express from 'express';
 import session from 'express-session';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ClientApp,
@@ -475,6 +477,79 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
               appId: made(application, 'createApplication').id,
             }),
           ).rejects.toMatchObject({ status: 404, errorCode: 'E0000007' });
+        });
+
+        it("a private_key_jwt service app (settings.oauthClient.jwks): openid-client's PrivateKeyJwt gets its tokens, a replayed assertion does not", async () => {
+          const { privateKey, publicKey } = await generateKeyPair('ES256');
+          const jwk = { ...(await exportJWK(publicKey)), kid: `sdk-${suffix}`, alg: 'ES256' };
+          const signer: Model = await client.applicationApi.createApplication({
+            application: {
+              name: 'oidc_client',
+              label: `SDK signer ${suffix}`,
+              signOnMode: 'OPENID_CONNECT',
+              credentials: { oauthClient: { token_endpoint_auth_method: 'private_key_jwt' } },
+              settings: {
+                oauthClient: {
+                  application_type: 'service',
+                  grant_types: ['client_credentials'],
+                  response_types: [],
+                  jwks: { keys: [jwk] },
+                },
+              },
+            } as Model as never,
+          });
+          const clientId = signer.credentials?.oauthClient?.client_id as string;
+          expect(signer.credentials?.oauthClient?.client_secret).toBeUndefined();
+          expect(signer.settings?.oauthClient?.jwks?.keys).toEqual([
+            expect.objectContaining({ kid: jwk.kid, kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y }),
+          ]);
+          await tenantApi(target, tenant)('POST', '/api/v1/authorizationServers/default/scopes', {
+            name: `sdk.read.${suffix}`,
+            description: 'Read for the SDK signer',
+          }).catch(() => undefined);
+          const config = await oidc.discovery(
+            new URL(tenant.issuer),
+            clientId,
+            { token_endpoint_auth_signing_alg: 'ES256' },
+            oidc.PrivateKeyJwt({ key: privateKey, kid: jwk.kid }),
+            { execute: [oidc.allowInsecureRequests] },
+          );
+          expect(config.serverMetadata().token_endpoint_auth_methods_supported).toContain(
+            'private_key_jwt',
+          );
+          const token = await oidc.clientCredentialsGrant(config, {
+            scope: `sdk.read.${suffix}`,
+          });
+          expect(token.scope).toBe(`sdk.read.${suffix}`);
+          expect((await oidc.tokenIntrospection(config, token.access_token)).active).toBe(true);
+          // The same assertion twice: the second is refused, at whichever replica it lands.
+          const now = Math.floor(Date.now() / 1000);
+          const assertion = await new SignJWT({ jti: randomBytes(16).toString('hex') })
+            .setProtectedHeader({ alg: 'ES256', kid: jwk.kid })
+            .setIssuer(clientId)
+            .setSubject(clientId)
+            .setAudience(tenant.issuer)
+            .setIssuedAt(now)
+            .setExpirationTime(now + 60)
+            .sign(privateKey);
+          const tokenRequest = () =>
+            fetch(`${tenant.issuer}/v1/token`, {
+              method: 'POST',
+              headers: { 'content-type': 'application/x-www-form-urlencoded' },
+              body: new URLSearchParams({
+                grant_type: 'client_credentials',
+                scope: `sdk.read.${suffix}`,
+                client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+                client_assertion: assertion,
+              }),
+            }).then(async (response) => [
+              response.status,
+              ((await response.json()) as { error?: string }).error,
+            ]);
+          expect(await tokenRequest()).toEqual([200, undefined]);
+          expect(await tokenRequest()).toEqual([401, 'invalid_client']);
+          await client.applicationApi.deactivateApplication({ appId: signer.id });
+          await client.applicationApi.deleteApplication({ appId: signer.id });
         });
 
         it('groupApi.deleteGroup', async () => {
