@@ -41,6 +41,7 @@ export {
   ScopeCreated,
   ScopeDeleted,
   ScopeUpdated,
+  SealedClientSecret,
   TenantCreated,
   TenantDeactivated,
   UserActivated,

@@ -146,7 +146,12 @@ describe('directory write model', () => {
       ],
     ]);
     const [keysOnly] = await readStreams(reads, [streams.client('0oa1')]);
-    expect(keysOnly).toEqual({ status: 'ACTIVE', metadata, hasSecret: false });
+    expect(keysOnly).toEqual({
+      status: 'ACTIVE',
+      metadata,
+      hasSecret: false,
+      sealedSecret: false,
+    });
     const {
       jwks: _,
       jwksUri: __,
@@ -160,6 +165,7 @@ describe('directory write model', () => {
       status: 'INACTIVE',
       metadata: { ...before, jwks: '', jwksUri: '' },
       hasSecret: true,
+      sealedSecret: false,
     });
   });
 

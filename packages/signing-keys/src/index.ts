@@ -13,15 +13,18 @@ export {
 } from './generate.js';
 export { grpcKeySource } from './grpc-key-source.js';
 export {
+  clientSecretPlace,
   KekConfigError,
   type KeyEncryptionKey,
   type KeyEncryptionKeys,
   keyPlace,
   newKekSetting,
+  openClientSecret,
   openPrivateKey,
   parseKeks,
   readKekSetting,
   type SealedKey,
+  sealClientSecret,
   sealPrivateKey,
   UnsealError,
   unsealPrivateKey,

@@ -100,6 +100,39 @@ export function unsealPrivateKey(
   }
 }
 
+/** Where a client secret belongs; sealed in as additional data. */
+export const clientSecretPlace = (tenant: string, clientId: string) =>
+  `client-secret/${tenant}/${clientId}`;
+
+/**
+ * A client secret sealed for `clientId` of `tenant` (the one use that needs the secret itself:
+ * client_secret_jwt's HMAC). The same AES-256-GCM as private keys, under the current KEK.
+ */
+export function sealClientSecret(
+  secret: string,
+  keks: KeyEncryptionKeys,
+  tenant: string,
+  clientId: string,
+): SealedKey {
+  return sealPrivateKey(Buffer.from(secret, 'utf8'), keks, clientSecretPlace(tenant, clientId));
+}
+
+/** The secret `sealClientSecret` sealed; UnsealError when it was sealed for another client or KEK. */
+export function openClientSecret(
+  sealed: SealedKey,
+  keks: KeyEncryptionKeys,
+  tenant: string,
+  clientId: string,
+): Buffer {
+  try {
+    return unsealPrivateKey(sealed, keks, clientSecretPlace(tenant, clientId));
+  } catch (error) {
+    if (error instanceof UnsealError && error.message.startsWith('the private key'))
+      throw new UnsealError(`the client secret sealed for ${clientId} of ${tenant} does not open`);
+    throw error;
+  }
+}
+
 /** Where a key belongs; sealed in as additional data. */
 export const keyPlace = (tenant: string, serverId: string, kid: string) =>
   `${tenant}/${serverId}/${kid}`;

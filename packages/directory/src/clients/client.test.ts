@@ -234,7 +234,7 @@ describe('client decider', () => {
     const { jwks: _, jwksUri: __, ...oldMetadata } = metadata;
     const kept = JSON.parse(JSON.stringify({ status: 'ACTIVE', metadata: oldMetadata }));
     const state = storedClientState(kept);
-    expect(state).toEqual({ status: 'ACTIVE', metadata, hasSecret: true });
+    expect(state).toEqual({ status: 'ACTIVE', metadata, hasSecret: true, sealedSecret: false });
     // The same metadata again changes nothing, as before.
     expect(decideClient({ kind: 'UpdateClient', id, metadata }, state)).toEqual([]);
     const { jwks: _a, jwksUri: _b, ...oldSpa } = spa;
@@ -242,6 +242,7 @@ describe('client decider', () => {
       status: 'INACTIVE',
       metadata: spa,
       hasSecret: false,
+      sealedSecret: false,
     });
     expect(storedClientState(undefined)).toEqual(initialClientState);
     // Round trip of a new state through JSON, as the write model keeps it.

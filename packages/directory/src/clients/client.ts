@@ -3,7 +3,7 @@
 // delete, new secret) to gatehouse.client-lifecycle (SPEC section 7). An assignment (a user or a
 // group to the app) is decided on the client and on that assignment alone, so that assigning many
 // users at once never conflicts.
-import type { ClientMetadata } from '@gatehouse/contracts';
+import type { ClientMetadata, SealedClientSecret } from '@gatehouse/contracts';
 import { DomainError } from '../errors.js';
 import type { DirectoryEvent } from '../events.js';
 import { isPublicClient, storedClientMetadata, usesClientSecret } from './metadata.js';
@@ -11,10 +11,17 @@ import { isPublicClient, storedClientMetadata, usesClientSecret } from './metada
 /**
  * `hasSecret`: whether a client secret was ever set. A client keeps its secret when it switches to
  * private_key_jwt (the token endpoint then accepts no secret), so it can switch back.
+ * `sealedSecret`: whether its secret is also kept sealed, as client_secret_jwt needs (secrets made
+ * before they were sealed are kept only as digests).
  */
 export type ClientState =
   | { status: 'NONE' }
-  | { status: 'ACTIVE' | 'INACTIVE'; metadata: ClientMetadata; hasSecret: boolean };
+  | {
+      status: 'ACTIVE' | 'INACTIVE';
+      metadata: ClientMetadata;
+      hasSecret: boolean;
+      sealedSecret: boolean;
+    };
 
 export const initialClientState: ClientState = { status: 'NONE' };
 
@@ -25,7 +32,12 @@ export const initialClientState: ClientState = { status: 'NONE' };
 export function storedClientState(json: unknown): ClientState {
   const state = json as
     | { status: 'NONE' }
-    | { status: 'ACTIVE' | 'INACTIVE'; metadata: unknown; hasSecret?: boolean }
+    | {
+        status: 'ACTIVE' | 'INACTIVE';
+        metadata: unknown;
+        hasSecret?: boolean;
+        sealedSecret?: boolean;
+      }
     | null
     | undefined;
   if (!state || state.status === 'NONE') return initialClientState;
@@ -34,13 +46,26 @@ export function storedClientState(json: unknown): ClientState {
     status: state.status,
     metadata,
     hasSecret: state.hasSecret ?? !isPublicClient(metadata),
+    sealedSecret: state.sealedSecret ?? false,
   };
 }
 
 export type ClientCommand =
-  | { kind: 'RegisterClient'; id: string; metadata: ClientMetadata; secretSha256: string }
+  | {
+      kind: 'RegisterClient';
+      id: string;
+      metadata: ClientMetadata;
+      secretSha256: string;
+      /** The same secret sealed under the KEK (required for client_secret_jwt). */
+      secretSealed?: SealedClientSecret;
+    }
   | { kind: 'UpdateClient'; id: string; metadata: ClientMetadata }
-  | { kind: 'RotateClientSecret'; id: string; secretSha256: string }
+  | {
+      kind: 'RotateClientSecret';
+      id: string;
+      secretSha256: string;
+      secretSealed?: SealedClientSecret;
+    }
   | { kind: 'ActivateClient'; id: string }
   | { kind: 'DeactivateClient'; id: string }
   | { kind: 'DeleteClient'; id: string }
@@ -68,10 +93,16 @@ export function decideClient(
         'a client that authenticates with a secret needs one, and any other client must not have one',
       );
     }
+    if (command.metadata.tokenEndpointAuthMethod === 'client_secret_jwt' && !command.secretSealed)
+      throw new Error('a client_secret_jwt client needs its secret sealed');
     return [
       {
         type: 'gatehouse.events.v1.ClientRegistered',
-        data: { metadata: command.metadata, clientSecretSha256: command.secretSha256 },
+        data: {
+          metadata: command.metadata,
+          clientSecretSha256: command.secretSha256,
+          ...(command.secretSealed ? { clientSecretSealed: command.secretSealed } : {}),
+        },
       },
     ];
   }
@@ -98,6 +129,20 @@ export function decideClient(
           },
         ]);
       }
+      // client_secret_jwt verifies with the secret itself, which only a sealed secret gives.
+      if (
+        command.metadata.tokenEndpointAuthMethod === 'client_secret_jwt' &&
+        state.metadata.tokenEndpointAuthMethod !== 'client_secret_jwt' &&
+        !state.sealedSecret
+      ) {
+        throw DomainError.invalid([
+          {
+            field: 'token_endpoint_auth_method',
+            message:
+              "this client's secret was made before secrets were kept for client_secret_jwt (only its digest is kept): generate a new secret (lifecycle/newSecret), then change the method",
+          },
+        ]);
+      }
       return JSON.stringify(command.metadata) === JSON.stringify(state.metadata)
         ? []
         : [{ type: 'gatehouse.events.v1.ClientUpdated', data: { metadata: command.metadata } }];
@@ -114,7 +159,10 @@ export function decideClient(
       return [
         {
           type: 'gatehouse.events.v1.ClientSecretRotated',
-          data: { clientSecretSha256: command.secretSha256 },
+          data: {
+            clientSecretSha256: command.secretSha256,
+            ...(command.secretSealed ? { clientSecretSealed: command.secretSealed } : {}),
+          },
         },
       ];
     case 'ActivateClient':
@@ -152,13 +200,18 @@ export function evolveClient(state: ClientState, event: ClientEvent): ClientStat
       status: 'ACTIVE',
       metadata: event.data.metadata!,
       hasSecret: event.data.clientSecretSha256 !== '',
+      sealedSecret: event.data.clientSecretSealed !== undefined,
     };
   if (state.status === 'NONE') return state;
   switch (event.type) {
     case 'gatehouse.events.v1.ClientUpdated':
       return { ...state, metadata: event.data.metadata! };
     case 'gatehouse.events.v1.ClientSecretRotated':
-      return { ...state, hasSecret: true };
+      return {
+        ...state,
+        hasSecret: true,
+        sealedSecret: event.data.clientSecretSealed !== undefined,
+      };
     case 'gatehouse.events.v1.ClientActivated':
       return { ...state, status: 'ACTIVE' };
     case 'gatehouse.events.v1.ClientDeactivated':

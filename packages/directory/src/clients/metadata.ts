@@ -15,6 +15,7 @@ export const grantTypes = [
 export const authMethods = [
   'client_secret_basic',
   'client_secret_post',
+  'client_secret_jwt',
   'private_key_jwt',
   'none',
 ] as const;
@@ -43,7 +44,8 @@ export function isPublicClient(metadata: ClientMetadata): boolean {
 export function usesClientSecret(metadata: ClientMetadata): boolean {
   return (
     metadata.tokenEndpointAuthMethod === 'client_secret_basic' ||
-    metadata.tokenEndpointAuthMethod === 'client_secret_post'
+    metadata.tokenEndpointAuthMethod === 'client_secret_post' ||
+    metadata.tokenEndpointAuthMethod === 'client_secret_jwt'
   );
 }
 

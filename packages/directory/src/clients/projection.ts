@@ -1,6 +1,6 @@
 // The client read model: a hash per client (deletion is a tombstone field) and the sets of users and
 // groups assigned to it. Every client event comes from gatehouse.directory, in log order.
-import type { ClientMetadata, Envelope } from '@gatehouse/contracts';
+import type { ClientMetadata, Envelope, SealedClientSecret } from '@gatehouse/contracts';
 import type { WriteOp } from '@gatehouse/projection-store';
 import { keys } from '../read-model.js';
 import type { ClientEvent } from './client.js';
@@ -13,6 +13,30 @@ export interface ClientView {
   lastUpdated: string;
   metadata: ClientMetadata;
   secretSha256: string;
+  /** The secret sealed under the KEK, for client_secret_jwt; absent for secrets made before. */
+  secretSealed?: SealedClientSecret;
+}
+
+/** A sealed secret in the client's hash: JSON, its bytes in base64. */
+const sealedField = (sealed: SealedClientSecret | undefined): string =>
+  sealed
+    ? JSON.stringify({
+        kekId: sealed.kekId,
+        iv: Buffer.from(sealed.iv).toString('base64'),
+        ciphertext: Buffer.from(sealed.ciphertext).toString('base64'),
+        tag: Buffer.from(sealed.tag).toString('base64'),
+      })
+    : '';
+
+function sealedOf(field: string | undefined): SealedClientSecret | undefined {
+  if (!field) return undefined;
+  const json = JSON.parse(field) as Record<string, string>;
+  return {
+    kekId: json.kekId ?? '',
+    iv: Buffer.from(json.iv ?? '', 'base64'),
+    ciphertext: Buffer.from(json.ciphertext ?? '', 'base64'),
+    tag: Buffer.from(json.tag ?? '', 'base64'),
+  };
 }
 
 export function projectClientEvent(envelope: Envelope, event: ClientEvent): WriteOp[] {
@@ -32,6 +56,7 @@ export function projectClientEvent(envelope: Envelope, event: ClientEvent): Writ
           status: 'ACTIVE',
           metadata: JSON.stringify(event.data.metadata),
           secretSha256: event.data.clientSecretSha256,
+          secretSealed: sealedField(event.data.clientSecretSealed),
         }),
         { op: 'sadd', key: keys.clients(tenant), members: [id] },
         { op: 'indexPut', key: keys.clientIndex(tenant), id, value: id },
@@ -39,7 +64,12 @@ export function projectClientEvent(envelope: Envelope, event: ClientEvent): Writ
     case 'gatehouse.events.v1.ClientUpdated':
       return [set({ metadata: JSON.stringify(event.data.metadata) })];
     case 'gatehouse.events.v1.ClientSecretRotated':
-      return [set({ secretSha256: event.data.clientSecretSha256 })];
+      return [
+        set({
+          secretSha256: event.data.clientSecretSha256,
+          secretSealed: sealedField(event.data.clientSecretSealed),
+        }),
+      ];
     case 'gatehouse.events.v1.ClientActivated':
       return [set({ status: 'ACTIVE' })];
     case 'gatehouse.events.v1.ClientDeactivated':
@@ -98,5 +128,6 @@ export function clientViewOf(fields: Record<string, string>): ClientView | undef
     lastUpdated: fields.lastUpdated ?? '',
     metadata: storedClientMetadata(JSON.parse(fields.metadata)),
     secretSha256: fields.secretSha256 ?? '',
+    ...(fields.secretSealed ? { secretSealed: sealedOf(fields.secretSealed) } : {}),
   };
 }
