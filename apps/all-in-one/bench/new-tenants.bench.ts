@@ -116,7 +116,7 @@ async function benchStack(stack: string, bus: EventBus, store: ProjectionStore, 
     const ring = new KeyRing(storeKeySource(store), keks);
     await ring.follow(bus);
     stops.push(() => ring.close());
-    const token = createTokenService({ bus, store, ring, tenancy, log: quiet });
+    const token = createTokenService({ bus, store, ring, keks, tenancy, log: quiet });
     await token.start();
     stops.push(() => token.stop());
     const adminToken = randomUUID() + randomUUID();

@@ -146,6 +146,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       bus,
       store,
       ring,
+      keks,
       tenancy,
       rateLimiter,
       trustedProxies,

@@ -45,7 +45,12 @@ export {
   initialClientState,
   storedClientState,
 } from './clients/client.js';
-export { assertionAlgorithms, clientAssertionAlgorithms, readJwkSet } from './clients/jwks.js';
+export {
+  assertionAlgorithms,
+  clientAssertionAlgorithms,
+  clientSecretAssertionAlgorithms,
+  readJwkSet,
+} from './clients/jwks.js';
 export {
   applicationTypes,
   authMethods,

@@ -34,6 +34,7 @@ const service = createTokenService({
   bus,
   store,
   ring,
+  keks: config.keks,
   tenancy: config.tenancy,
   maxProjectionLagMs: config.maxProjectionLagMs,
   // The limiter as deployed (Redis), its limits raised: the bench's one client sends thousands a second.

@@ -38,6 +38,7 @@ const service = createTokenService({
   bus,
   store,
   ring,
+  keks: config.keks,
   tenancy: config.tenancy,
   maxProjectionLagMs: config.maxProjectionLagMs,
   rateLimiter: redisRateLimiter(raisedRateLimits(), {

@@ -23,7 +23,7 @@ import {
 import { DirectoryCache, type FreshnessGuard, readModelsFresh } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
-import type { KeyRing } from '@gatehouse/signing-keys';
+import type { KeyEncryptionKeys, KeyRing } from '@gatehouse/signing-keys';
 import { traceKoaRequests } from '@gatehouse/tracing';
 import Router from '@koa/router';
 import type Koa from 'koa';
@@ -41,6 +41,8 @@ export interface TokenDeps {
   store: ProjectionStore;
   /** Signs with each server's active key; follows key events (KeyRing.follow). */
   ring: KeyRing;
+  /** The key-encryption keys (GATEHOUSE_KEK): they open client secrets sealed for client_secret_jwt. */
+  keks: KeyEncryptionKeys;
   tenancy: TenancyConfig;
   now?: () => number;
   log?: EdgeLog;
@@ -105,7 +107,15 @@ export function createTokenService(deps: TokenDeps): TokenService {
     now,
   );
   const remoteJwks = new RemoteJwks({ allowHttpLoopback: deps.jwksUriHttpLoopback ?? false, now });
-  const shared = { store: deps.store, directory, now, guard, throttle, remoteJwks };
+  const shared = {
+    store: deps.store,
+    directory,
+    now,
+    guard,
+    throttle,
+    remoteJwks,
+    keks: deps.keks,
+  };
   app.use(
     probes({
       ...deps.readiness,

@@ -1,6 +1,8 @@
 // Client authentication with a signed JWT (RFC 7523 section 2.2 and 3, OpenID Connect Core section
-// 9: `private_key_jwt`): the client signs an assertion with a private key whose public half it
-// registered, inline (`jwks`) or at a URL it serves (`jwks_uri`). The assertion names the client as
+// 9): with `private_key_jwt` the client signs an assertion with a private key whose public half it
+// registered, inline (`jwks`) or at a URL it serves (`jwks_uri`); with `client_secret_jwt` it signs
+// it with HMAC (HS256) keyed by its client secret, which the token service opens from its sealed
+// copy (the KEK's, as the signing keys are). The assertion names the client as
 // `iss` and `sub`, this server as `aud` (its issuer, as openid-client sends, or the URL of the
 // endpoint, as Okta's SDKs send), expires soon, and is used once: its `jti` is remembered in the
 // shared store until it expires, so no replica accepts it again.
@@ -8,10 +10,12 @@ import { createHash } from 'node:crypto';
 import {
   clientAssertionAlgorithms as assertionAlgorithms,
   type ClientView,
+  clientSecretAssertionAlgorithms as secretAssertionAlgorithms,
 } from '@gatehouse/directory';
 import { grantKeys } from '@gatehouse/grants';
 import { InvalidClient, InvalidRequest } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
+import { type KeyEncryptionKeys, openClientSecret } from '@gatehouse/signing-keys';
 import {
   createLocalJWKSet,
   decodeJwt,
@@ -202,7 +206,38 @@ function inlineKeys(client: ClientView): JWTVerifyGetKey {
 export interface ClientAssertionDeps {
   store: ProjectionStore;
   remoteJwks: RemoteJwks;
+  /** Opens client secrets sealed for client_secret_jwt. */
+  keks: KeyEncryptionKeys;
   now: () => number;
+}
+
+/** A client's secret, opened once per client view (a new secret makes a new view). */
+const openedSecrets = new WeakMap<ClientView, Uint8Array>();
+function secretKey(client: ClientView, tenant: string, keks: KeyEncryptionKeys): Uint8Array {
+  let key = openedSecrets.get(client);
+  if (key === undefined) {
+    if (!client.secretSealed)
+      throw new InvalidClient(
+        'The client has no secret kept for client_secret_jwt: generate a new client secret.',
+      );
+    // A secret sealed under a KEK this deployment lacks throws UnsealError: the operator's fault
+    // (GATEHOUSE_KEK must list every KEK still in use), answered as a server error and logged.
+    key = new Uint8Array(
+      openClientSecret(
+        {
+          kekId: client.secretSealed.kekId,
+          iv: Buffer.from(client.secretSealed.iv),
+          ciphertext: Buffer.from(client.secretSealed.ciphertext),
+          tag: Buffer.from(client.secretSealed.tag),
+        },
+        keks,
+        tenant,
+        client.id,
+      ),
+    );
+    openedSecrets.set(client, key);
+  }
+  return key;
 }
 
 /**
@@ -218,10 +253,11 @@ export async function verifyClientAssertion(
   deps: ClientAssertionDeps,
 ): Promise<void> {
   const { jwks, jwksUri } = client.metadata;
-  const fromUri = !jwks && Boolean(jwksUri);
-  const verify = async (keys: JWTVerifyGetKey) =>
-    jwtVerify(assertion, keys, {
-      algorithms: [...assertionAlgorithms],
+  const bySecret = client.metadata.tokenEndpointAuthMethod === 'client_secret_jwt';
+  const fromUri = !bySecret && !jwks && Boolean(jwksUri);
+  const verify = async (keys: JWTVerifyGetKey | Uint8Array) =>
+    jwtVerify(assertion, keys as JWTVerifyGetKey, {
+      algorithms: bySecret ? [...secretAssertionAlgorithms] : [...assertionAlgorithms],
       issuer: client.id,
       subject: client.id,
       audience: [audience.issuer, ...audience.endpoints],
@@ -232,8 +268,12 @@ export async function verifyClientAssertion(
   let payload: Awaited<ReturnType<typeof verify>>['payload'];
   try {
     try {
-      payload = (await verify(fromUri ? await deps.remoteJwks.keys(jwksUri) : inlineKeys(client)))
-        .payload;
+      const keys = bySecret
+        ? secretKey(client, tenant, deps.keks)
+        : fromUri
+          ? await deps.remoteJwks.keys(jwksUri)
+          : inlineKeys(client);
+      payload = (await verify(keys)).payload;
     } catch (error) {
       // A key the kept set lacks: the client may have rotated its key since it was fetched.
       if (!(fromUri && error instanceof errors.JWKSNoMatchingKey)) throw error;
@@ -286,7 +326,7 @@ function assertionError(error: unknown): Error {
   }
   if (error instanceof errors.JOSEAlgNotAllowed)
     return new InvalidClient(
-      `The client_assertion must be signed with one of ${assertionAlgorithms.join(', ')}.`,
+      `The client_assertion is signed with an algorithm its client's method does not allow (private_key_jwt: ${assertionAlgorithms.join(', ')}; client_secret_jwt: ${secretAssertionAlgorithms.join(', ')}).`,
     );
   if (error instanceof errors.JWKSNoMatchingKey)
     return new InvalidClient(

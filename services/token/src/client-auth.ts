@@ -9,7 +9,7 @@ import type { ClientView } from '@gatehouse/directory';
 import { InvalidClient, InvalidRequest } from '@gatehouse/http';
 import type { DirectoryCache, ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { orgServerId } from '@gatehouse/signing-keys';
+import { type KeyEncryptionKeys, orgServerId } from '@gatehouse/signing-keys';
 import {
   assertedClientId,
   jwtBearerAssertionType,
@@ -20,7 +20,12 @@ import type { ClientThrottle } from './client-throttle.js';
 
 export interface AuthenticatedClient {
   client: ClientView;
-  method: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+  method:
+    | 'client_secret_basic'
+    | 'client_secret_post'
+    | 'client_secret_jwt'
+    | 'private_key_jwt'
+    | 'none';
   /** The client's budget at these endpoints, as Okta's X-Rate-Limit-* headers. */
   rateLimit: Record<string, string>;
 }
@@ -71,6 +76,7 @@ export interface ClientAuthDeps {
   throttle: ClientThrottle;
   store: ProjectionStore;
   remoteJwks: RemoteJwks;
+  keks: KeyEncryptionKeys;
   now: () => number;
 }
 
@@ -130,7 +136,10 @@ export async function authenticateClient(
   return { client, method: presented, rateLimit };
 }
 
-/** private_key_jwt: the client is the one the assertion names, and the assertion must verify. */
+/**
+ * private_key_jwt and client_secret_jwt: the client is the one the assertion names, registered for
+ * the method, and the assertion must verify.
+ */
 async function authenticateByAssertion(
   ctx: { req: IncomingMessage },
   form: Map<string, string>,
@@ -159,7 +168,11 @@ async function authenticateByAssertion(
   if (clientId.length > 128) throw failed();
   const client = await deps.directory.client(config.tenant, clientId);
   let refusal: Error | undefined;
-  if (client?.status !== 'ACTIVE' || client.metadata.tokenEndpointAuthMethod !== 'private_key_jwt')
+  const method = client?.metadata.tokenEndpointAuthMethod;
+  if (
+    client?.status !== 'ACTIVE' ||
+    (method !== 'private_key_jwt' && method !== 'client_secret_jwt')
+  )
     refusal = failed();
   else {
     const base =
@@ -182,7 +195,7 @@ async function authenticateByAssertion(
   // Past the client's or the source's budget: 429 whether or not the assertion was right.
   const rateLimit = await deps.throttle.admit(ctx.req, config.tenant, clientId, !refusal);
   if (refusal) throw refusal;
-  return { client: client!, method: 'private_key_jwt', rateLimit };
+  return { client: client!, method: method as 'private_key_jwt' | 'client_secret_jwt', rateLimit };
 }
 
 /**
@@ -196,8 +209,9 @@ function acceptsMethod(
   options: { publicClientBasic?: boolean },
 ): boolean {
   const registered = client.metadata.tokenEndpointAuthMethod;
-  // A private_key_jwt client has no secret to show: only its assertion authenticates it.
-  if (registered === 'private_key_jwt') return false;
+  // A client of a JWT method shows no secret: only its assertion authenticates it (a
+  // client_secret_jwt client's secret never travels).
+  if (registered === 'private_key_jwt' || registered === 'client_secret_jwt') return false;
   if (registered === 'none')
     return presented === 'none' && (!usedBasic || options.publicClientBasic === true);
   return (

@@ -19,6 +19,7 @@ await runService({
       bus,
       store,
       ring,
+      keks: config.keks,
       tenancy: config.tenancy,
       maxProjectionLagMs: config.maxProjectionLagMs,
       rateLimiter,

@@ -17,7 +17,7 @@ import { type CodeRecord, grantKeys, newGrantId } from '@gatehouse/grants';
 import { currentBindingDigest } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { caughtUpAtKey, waitForProjections } from '@gatehouse/projections';
-import type { KeyEncryptionKeys } from '@gatehouse/signing-keys';
+import { type KeyEncryptionKeys, sealClientSecret } from '@gatehouse/signing-keys';
 import { appendDirectoryEvents, provisionServerKeys } from './fixtures.js';
 
 /** The password every fixture user gets. */
@@ -97,6 +97,8 @@ export function directoryFixtures(deps: {
         id,
         metadata: metadata as ClientMetadata,
         secretSha256: secret ? sha256Hex(secret) : '',
+        // Sealed as the admin service seals every secret, for client_secret_jwt.
+        ...(secret ? { secretSealed: sealClientSecret(secret, keks, tenant, id) } : {}),
       },
       { status: 'NONE' } as Parameters<typeof decideClient>[1],
     );

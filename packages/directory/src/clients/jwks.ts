@@ -6,7 +6,9 @@ import type { FieldProblem } from '../errors.js';
 
 /** Algorithms a client assertion may be signed with, by the key type that signs with them. */
 export const assertionAlgorithms = { RSA: ['RS256', 'PS256'], EC: ['ES256'] } as const;
-/** Every algorithm of a client assertion, as the token service verifies and discovery advertises them. */
+/** client_secret_jwt's HMAC, keyed by the client secret. */
+export const clientSecretAssertionAlgorithms = ['HS256'] as const;
+/** Every algorithm of a private_key_jwt assertion, as the token service verifies and discovery advertises them. */
 export const clientAssertionAlgorithms = [
   ...assertionAlgorithms.RSA,
   ...assertionAlgorithms.EC,

@@ -35,9 +35,13 @@ export async function startAuthorize(
     clock,
   );
 
-  const token = await startTokenService({ bus, store, ring, tenancy, log, ...clock }, cleanups, {
-    grpcTls: await testGrpcTls('token'),
-  });
+  const token = await startTokenService(
+    { bus, store, ring, keks, tenancy, log, ...clock },
+    cleanups,
+    {
+      grpcTls: await testGrpcTls('token'),
+    },
+  );
   const tokenBase = token.base;
 
   const minter = grpcTokenMinter(token.grpcAddress!, await testGrpcTls('authorize'));

@@ -141,10 +141,16 @@ export function describeKeys(stack: TestStack): void {
             [`${endpoint}_endpoint_auth_methods_supported`]: [
               'client_secret_basic',
               'client_secret_post',
+              'client_secret_jwt',
               'private_key_jwt',
               'none',
             ],
-            [`${endpoint}_endpoint_auth_signing_alg_values_supported`]: ['RS256', 'PS256', 'ES256'],
+            [`${endpoint}_endpoint_auth_signing_alg_values_supported`]: [
+              'RS256',
+              'PS256',
+              'ES256',
+              'HS256',
+            ],
           });
         expect(openid.body.grant_types_supported.includes('client_credentials')).toBe(
           serverId !== 'org',

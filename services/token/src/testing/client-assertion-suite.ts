@@ -1,9 +1,9 @@
-// private_key_jwt (RFC 7523, OpenID Connect Core section 9) at /token, /introspect and /revoke, on
-// both stacks: openid-client v6 as the real client with RS256, PS256 and ES256 keys registered
-// inline or at a jwks_uri, and the refusals of RFC 7523's and RFC 7521's security considerations —
+// private_key_jwt and client_secret_jwt (RFC 7523, OpenID Connect Core section 9) at /token,
+// /introspect and /revoke, on both stacks: openid-client v6 as the real client with RS256, PS256 and
+// ES256 keys registered inline or at a jwks_uri, and with HS256 keyed by the client secret, and the refusals of RFC 7523's and RFC 7521's security considerations —
 // a replayed assertion (at another replica too), the wrong audience, expired or too long-lived
 // assertions, foreign keys and clients, another method than the one registered.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestStack } from '@gatehouse/test-stacks';
@@ -49,7 +49,7 @@ async function jwksServer(cleanups: (() => Promise<void>)[]) {
 }
 
 export function describeClientAssertions(stack: TestStack): void {
-  describe(`private_key_jwt client authentication: ${stack.name}`, () => {
+  describe(`JWT client authentication (private_key_jwt, client_secret_jwt): ${stack.name}`, () => {
     const cleanups: (() => Promise<void>)[] = [];
     afterEach(async () => {
       for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -201,11 +201,18 @@ export function describeClientAssertions(stack: TestStack): void {
     }, 20_000);
 
     it('takes an assertion once, at any replica: a replay is refused', async () => {
-      const { newKeyClient, assertion, tokenWith, bus, store, ring } = await setup();
+      const { newKeyClient, assertion, tokenWith, bus, store, ring, keks } = await setup();
       const key = await keyPair('ES256');
       const clientId = await newKeyClient({ jwks: [key.jwk] });
       // A second replica of the token service on the same log and store.
-      const replica = createTokenService({ bus, store, ring, tenancy, jwksUriHttpLoopback: true });
+      const replica = createTokenService({
+        bus,
+        store,
+        ring,
+        keks,
+        tenancy,
+        jwksUriHttpLoopback: true,
+      });
       await replica.start();
       cleanups.push(() => replica.stop());
       const server = replica.app.listen(0, '127.0.0.1');
@@ -279,7 +286,7 @@ export function describeClientAssertions(stack: TestStack): void {
         ['sub not the client', assertion(clientId, key, { sub: other }), /iss and sub/],
         ['signed by another key', assertion(clientId, stranger), /signature is invalid/],
         ["another client's name", assertion(other, key), /signature is invalid|No key/],
-        ['alg none', unsigned, /signed with one of RS256, PS256, ES256|not a valid JWT/],
+        ['alg none', unsigned, /an algorithm its client's method does not allow|not a valid JWT/],
         ['not a JWT', 'abc.def', /not a valid JWT/],
         [
           'a client with a secret',
@@ -341,6 +348,132 @@ export function describeClientAssertions(stack: TestStack): void {
         },
         { timeout: 10_000, interval: 50 },
       );
+    });
+
+    it("serves openid-client's ClientSecretJwt (HS256 keyed by the client secret), and refuses what is not that", async () => {
+      const { newClient, tenant, issuer, path, base, assertion, tokenWith, post } = await setup();
+      const { clientId, clientSecret } = await newClient(tenant, {
+        client_name: 'HMAC signer',
+        application_type: 'service',
+        grant_types: ['client_credentials'],
+        token_endpoint_auth_method: 'client_secret_jwt',
+      });
+      const configuration = new oidc.Configuration(
+        {
+          issuer,
+          token_endpoint: `${base}${path('token')}`,
+          introspection_endpoint: `${base}${path('introspect')}`,
+          revocation_endpoint: `${base}${path('revoke')}`,
+        },
+        clientId,
+        {},
+        oidc.ClientSecretJwt(clientSecret!),
+      );
+      oidc.allowInsecureRequests(configuration);
+      const token = await oidc.clientCredentialsGrant(configuration, { scope: 'orders.read' });
+      expect((await oidc.tokenIntrospection(configuration, token.access_token)).active).toBe(true);
+      await oidc.tokenRevocation(configuration, token.access_token);
+      expect((await oidc.tokenIntrospection(configuration, token.access_token)).active).toBe(false);
+      const hmac = (secret: string, claims: Record<string, unknown> = {}) => {
+        const now = Math.floor(Date.now() / 1000);
+        return new SignJWT({ jti: randomUUID(), ...claims })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer(clientId)
+          .setSubject(clientId)
+          .setAudience(issuer)
+          .setIssuedAt(now)
+          .setExpirationTime(now + 60)
+          .sign(new TextEncoder().encode(secret));
+      };
+      const once = await hmac(clientSecret!);
+      expect((await tokenWith(once)).status).toBe(200);
+      const replayed = await tokenWith(once);
+      expect([replayed.status, replayed.body.error_description]).toEqual([
+        401,
+        'The client_assertion has already been used.',
+      ]);
+      const wrongSecret = await tokenWith(await hmac(`${clientSecret}x`));
+      expect([wrongSecret.status, wrongSecret.body.error_description]).toEqual([
+        401,
+        'The client_assertion signature is invalid.',
+      ]);
+      // A key pair's signature is not what this client registered.
+      const rsa = await tokenWith(await assertion(clientId, await keyPair('RS256')));
+      expect([rsa.status, rsa.body.error]).toEqual([401, 'invalid_client']);
+      expect(rsa.body.error_description).toMatch(/client_secret_jwt: HS256/);
+      // Its secret never travels: Basic and the post body are refused.
+      const asBasic = await post(
+        path('token'),
+        { grant_type: 'client_credentials' },
+        { authorization: basic(clientId, clientSecret!) },
+      );
+      expect([asBasic.status, asBasic.body.error]).toEqual([401, 'invalid_client']);
+      // And a client_secret_basic client cannot sign with its secret instead.
+      const basicClient = await newClient(tenant, {
+        client_name: 'Basic',
+        application_type: 'service',
+        grant_types: ['client_credentials'],
+      });
+      const now = Math.floor(Date.now() / 1000);
+      const signedByBasic = await new SignJWT({ jti: randomUUID() })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(basicClient.clientId)
+        .setSubject(basicClient.clientId)
+        .setAudience(issuer)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 60)
+        .sign(new TextEncoder().encode(basicClient.clientSecret!));
+      const refused = await tokenWith(signedByBasic);
+      expect([refused.status, refused.body.error_description]).toEqual([
+        401,
+        'Client authentication failed. Either the client or the client credentials are invalid.',
+      ]);
+    });
+
+    it('refuses client_secret_jwt for a client whose secret was kept only as a digest, saying to make a new one', async () => {
+      const { appendDirectory, caughtUp, tenant, tokenWith, issuer } = await setup();
+      // Registered as before secrets were sealed: the event has the digest only.
+      const clientId = `0oa${randomUUID().replaceAll('-', '').slice(0, 17)}`;
+      const secret = 'an-old-secret-kept-only-as-its-digest';
+      await appendDirectory(tenant, [
+        {
+          aggregateId: clientId,
+          event: {
+            type: 'gatehouse.events.v1.ClientRegistered',
+            data: {
+              metadata: {
+                clientName: 'Old',
+                redirectUris: [],
+                postLogoutRedirectUris: [],
+                responseTypes: [],
+                grantTypes: ['client_credentials'],
+                tokenEndpointAuthMethod: 'client_secret_jwt',
+                applicationType: 'service',
+                consentMethod: 'TRUSTED',
+                jwks: '',
+                jwksUri: '',
+              },
+              clientSecretSha256: createHash('sha256').update(secret).digest('hex'),
+            },
+          },
+          version: 1,
+        },
+      ]);
+      await caughtUp();
+      const now = Math.floor(Date.now() / 1000);
+      const jwt = await new SignJWT({ jti: randomUUID() })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(clientId)
+        .setSubject(clientId)
+        .setAudience(issuer)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 60)
+        .sign(new TextEncoder().encode(secret));
+      const response = await tokenWith(jwt);
+      expect([response.status, response.body.error_description]).toEqual([
+        401,
+        'The client has no secret kept for client_secret_jwt: generate a new client secret.',
+      ]);
     });
   });
 }

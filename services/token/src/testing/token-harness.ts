@@ -48,6 +48,7 @@ export async function startToken(
     bus: options.tokenBus ? options.tokenBus(bus) : bus,
     store,
     ring,
+    keks,
     tenancy,
     ...(options.now ? { now: options.now } : {}),
     ...(options.maxProjectionLagMs ? { maxProjectionLagMs: options.maxProjectionLagMs } : {}),

@@ -1215,7 +1215,7 @@ export function describeTokenService(stack: TestStack): void {
     });
 
     it('answers 503 temporarily_unavailable, and issues nothing, when the event log is unreachable', async () => {
-      const { store, ring, tenant, web } = await setup();
+      const { store, ring, keks, tenant, web } = await setup();
       // The real Kafka adapter, facing a broker address nothing listens on.
       const unreachable = new KafkaEventBus({
         brokers: ['127.0.0.1:1'],
@@ -1224,7 +1224,14 @@ export function describeTokenService(stack: TestStack): void {
         log: () => {},
       });
       cleanups.push(() => unreachable.close());
-      const { app } = createTokenService({ bus: unreachable, store, ring, tenancy, log: () => {} });
+      const { app } = createTokenService({
+        bus: unreachable,
+        store,
+        ring,
+        keks,
+        tenancy,
+        log: () => {},
+      });
       const server = app.listen(0, '127.0.0.1');
       await new Promise((resolve) => server.once('listening', resolve));
       cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));

@@ -29,7 +29,7 @@ export function describeUserinfoService(stack: TestStack): void {
       const { bus, store, ring, keks, logs, log } = await startOAuthBackbone(stack, cleanups);
 
       const { base: tokenBase } = await startTokenService(
-        { bus, store, ring, tenancy, log },
+        { bus, store, ring, keks, tenancy, log },
         cleanups,
       );
       const userinfo = createUserinfoService({ bus, store, ring, tenancy, log });

@@ -4,6 +4,7 @@
 import {
   clientAssertionAlgorithms,
   authMethods as clientAuthenticationMethods,
+  clientSecretAssertionAlgorithms,
   issuerOf,
   orgBaseUrl,
   responseTypes,
@@ -52,7 +53,7 @@ const claimsSupported = [
 
 const orgScopes = ['openid', 'profile', 'email', 'address', 'phone', 'offline_access'];
 const clientAuthMethods = [...clientAuthenticationMethods];
-const assertionAlgorithms = [...clientAssertionAlgorithms];
+const assertionAlgorithms = [...clientAssertionAlgorithms, ...clientSecretAssertionAlgorithms];
 
 /** `kind`: `openid-configuration` (OpenID Connect Discovery) or `oauth-authorization-server` (RFC 8414). */
 export function serverMetadata(

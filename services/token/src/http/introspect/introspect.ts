@@ -9,7 +9,7 @@ import {
 } from '@gatehouse/http';
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
+import { type KeyEncryptionKeys, type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import type { RemoteJwks } from '../../client-assertion.js';
 import { authenticateClient } from '../../client-auth.js';
 import type { ClientThrottle } from '../../client-throttle.js';
@@ -28,6 +28,7 @@ export function introspectHandlers(deps: {
   now: () => number;
   throttle: ClientThrottle;
   remoteJwks: RemoteJwks;
+  keks: KeyEncryptionKeys;
 }): { org: DirectHandler; custom: DirectHandler } {
   const introspect = async (request: DirectRequest, serverId: string): Promise<DirectReply> => {
     const config = await requireServerConfig(deps.directory, request.tenant, serverId);

@@ -5,7 +5,7 @@
 import { InvalidRequest, readForm, UnsupportedTokenType } from '@gatehouse/http';
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
+import { type KeyEncryptionKeys, type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { RemoteJwks } from '../../client-assertion.js';
@@ -27,6 +27,7 @@ export function revokeRoutes(
     now: () => number;
     throttle: ClientThrottle;
     remoteJwks: RemoteJwks;
+    keks: KeyEncryptionKeys;
   },
   /** Where the routes go; the service puts all three on one router. */
   router: Router = new Router(),

@@ -14,7 +14,7 @@ import {
 } from '@gatehouse/http';
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { orgServerId } from '@gatehouse/signing-keys';
+import { type KeyEncryptionKeys, orgServerId } from '@gatehouse/signing-keys';
 import type { RemoteJwks } from '../../client-assertion.js';
 import { authenticateClient } from '../../client-auth.js';
 import type { ClientThrottle } from '../../client-throttle.js';
@@ -36,6 +36,7 @@ export function tokenHandlers(deps: {
   now: () => number;
   throttle: ClientThrottle;
   remoteJwks: RemoteJwks;
+  keks: KeyEncryptionKeys;
   log: EdgeLog;
 }): { org: DirectHandler; custom: DirectHandler } {
   const grants = new Map<string, GrantHandler>([
