@@ -1,6 +1,8 @@
 // The token service as a library (SPEC section 1): /token, /introspect and /revoke for the org server
 // and every custom server of every tenant. main.ts wires Kafka, Redis and a key ring; the tests and
 // the all-in-one mode wire others.
+
+import { ClientThrottle, RemoteJwks } from '@gatehouse/client-auth';
 import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import {
@@ -27,8 +29,6 @@ import type { KeyEncryptionKeys, KeyRing } from '@gatehouse/signing-keys';
 import { traceKoaRequests } from '@gatehouse/tracing';
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { RemoteJwks } from './client-assertion.js';
-import { ClientThrottle } from './client-throttle.js';
 import { tokenServiceImplementation } from './grpc/token-service.js';
 import { introspectHandlers } from './http/introspect/introspect.js';
 import { revokeRoutes } from './http/revoke/revoke.js';

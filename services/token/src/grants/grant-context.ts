@@ -1,9 +1,10 @@
 // What every grant handler gets, and the errors they share.
+
+import type { AuthenticatedClient } from '@gatehouse/client-auth';
 import type { PolicyDenial } from '@gatehouse/grants';
 import { AccessDenied, InvalidScope, type OAuthError, UnauthorizedClient } from '@gatehouse/http';
 import type { FreshnessGuard, ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import type { AuthenticatedClient } from '../client-auth.js';
 import type { IssuedTokens, TokenIssuer } from '../token-issuer.js';
 
 export interface GrantRequest {

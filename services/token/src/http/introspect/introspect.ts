@@ -1,5 +1,8 @@
 // POST .../v1/introspect (RFC 7662): a client asks about a token; only its own tokens are ever active
 // to it. Inactive tokens, unknown ones and other clients' all answer exactly {"active": false}.
+
+import type { ClientThrottle, RemoteJwks } from '@gatehouse/client-auth';
+import { authenticateClient } from '@gatehouse/client-auth';
 import {
   type DirectHandler,
   type DirectReply,
@@ -10,9 +13,6 @@ import {
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyEncryptionKeys, type KeyRing, orgServerId } from '@gatehouse/signing-keys';
-import type { RemoteJwks } from '../../client-assertion.js';
-import { authenticateClient } from '../../client-auth.js';
-import type { ClientThrottle } from '../../client-throttle.js';
 import { inspectToken } from '../../token-checks.js';
 import { requireServerConfig } from '../server.js';
 

@@ -2,15 +2,15 @@
 // alone; a refresh token takes its whole grant with it (its family and every access token of the
 // grant, SPEC section 5). The answer is 200 whatever the token: unknown, expired, already revoked,
 // or another client's (which is left alone), so the endpoint tells nothing about tokens.
+
+import type { ClientThrottle, RemoteJwks } from '@gatehouse/client-auth';
+import { authenticateClient } from '@gatehouse/client-auth';
 import { InvalidRequest, readForm, UnsupportedTokenType } from '@gatehouse/http';
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyEncryptionKeys, type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { RemoteJwks } from '../../client-assertion.js';
-import { authenticateClient } from '../../client-auth.js';
-import type { ClientThrottle } from '../../client-throttle.js';
 import type { Revocations } from '../../revocations.js';
 import { inspectToken } from '../../token-checks.js';
 import { requireServerConfig } from '../server.js';

@@ -2,6 +2,9 @@
 // authentication, then the handler of the grant type. Answered on node:http directly, as
 // /introspect is (DirectRoutesKoa: every token costs koa's context and middleware otherwise), and
 // on the koa router for what the direct path leaves to it.
+
+import type { ClientThrottle, RemoteJwks } from '@gatehouse/client-auth';
+import { authenticateClient } from '@gatehouse/client-auth';
 import {
   type DirectHandler,
   type DirectReply,
@@ -15,9 +18,6 @@ import {
 import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyEncryptionKeys, orgServerId } from '@gatehouse/signing-keys';
-import type { RemoteJwks } from '../../client-assertion.js';
-import { authenticateClient } from '../../client-auth.js';
-import type { ClientThrottle } from '../../client-throttle.js';
 import { authorizationCodeGrant } from '../../grants/authorization-code.js';
 import { clientCredentialsGrant } from '../../grants/client-credentials.js';
 import type { GrantHandler } from '../../grants/grant-context.js';
