@@ -181,6 +181,7 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       store,
       tenancy,
       adminTokenSha256: createHash('sha256').update(options.adminToken).digest('hex'),
+      keks,
       rateLimiter,
       log: serviceLog('admin'),
     });

@@ -8,6 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const adminToken = 'service-process-test-admin-token-0123456789';
+/** The admin seals client secrets under it; a fixed one, as nothing sealed outlives the test. */
+const kek = `kek-1:${Buffer.alloc(32, 1).toString('base64')}`;
 
 interface Running {
   child: ChildProcess;
@@ -40,6 +42,7 @@ function startService(name: string, env: Record<string, string>): Running {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         GATEHOUSE_ADMIN_TOKEN: adminToken,
+        GATEHOUSE_KEK: kek,
         GATEHOUSE_BIND_ADDRESS: '127.0.0.1',
         ...env,
       },

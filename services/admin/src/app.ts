@@ -21,7 +21,7 @@ import {
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { readModelsLagMs } from '@gatehouse/projections';
 import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
-import { waitForSigningKeys } from '@gatehouse/signing-keys';
+import { type KeyEncryptionKeys, waitForSigningKeys } from '@gatehouse/signing-keys';
 import { traceKoaRequests } from '@gatehouse/tracing';
 import Koa from 'koa';
 import { DirectoryWriter, type SigningKeysWait } from './directory-writer.js';
@@ -42,6 +42,13 @@ export interface AdminDeps {
   tenancy: TenancyConfig;
   /** SHA-256 (hex) of the system API token. */
   adminTokenSha256: string;
+  /**
+   * Seals every new client secret (GATEHOUSE_KEK), so that a client may use client_secret_jwt,
+   * whose assertions are verified with the secret itself. main.ts and the all-in-one always give
+   * it. Without it (benches and suites of other services that start an admin) secrets are kept
+   * as digests only, and registering a client_secret_jwt client fails.
+   */
+  keks?: KeyEncryptionKeys;
   /** Longest wait for the projector after a change before answering 503. Default 5 s. */
   readYourWritesMs?: number;
   /**
@@ -115,8 +122,8 @@ export function createAdminApp(deps: AdminDeps): Koa {
     userRoutes({ store: deps.store, writer, tenancy: deps.tenancy, scryptCost: deps.scryptCost }),
     groupRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
     userSchemaRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
-    clientRoutes({ store: deps.store, writer }),
-    appRoutes({ store: deps.store, writer, tenancy: deps.tenancy }),
+    clientRoutes({ store: deps.store, writer, keks: deps.keks }),
+    appRoutes({ store: deps.store, writer, tenancy: deps.tenancy, keks: deps.keks }),
     authorizationServerRoutes({
       store: deps.store,
       writer,

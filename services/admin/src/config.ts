@@ -7,6 +7,7 @@ import { topicSpecs } from '@gatehouse/events';
 import { readBindAddress } from '@gatehouse/internal-plane';
 import { type RedisConnection, readRedisConnection } from '@gatehouse/projection-store';
 import { type RateLimitConfig, readRateLimitConfig } from '@gatehouse/rate-limits';
+import { type KeyEncryptionKeys, readKekSetting } from '@gatehouse/signing-keys';
 
 export interface AdminConfig {
   /** GATEHOUSE_ADMIN_PORT, default 9010: where the admin service listens. */
@@ -16,6 +17,11 @@ export interface AdminConfig {
   tenancy: TenancyConfig;
   /** SHA-256 of GATEHOUSE_ADMIN_TOKEN (required, at least 32 characters): the system API token. */
   adminTokenSha256: string;
+  /**
+   * GATEHOUSE_KEK (required): seals every new client secret, which client_secret_jwt verifies with
+   * (the token service opens it; see the keys service for the format).
+   */
+  keks: KeyEncryptionKeys;
   /** GATEHOUSE_KAFKA_BROKERS (required), and TLS and SASL: see `readKafkaConnection`. */
   kafka: KafkaConnection;
   /** GATEHOUSE_PUBLISH_TIMEOUT_MS: how long an append waits for Kafka before failing. Default 2000. */
@@ -42,6 +48,7 @@ export function readAdminConfig(env: Environment): AdminConfig {
     port: setting.integer(env, 'GATEHOUSE_ADMIN_PORT', { default: 9010, min: 0, max: 65535 }),
     tenancy,
     adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
+    keks: readKekSetting(env),
     kafka: readKafkaConnection(env),
     publishTimeoutMs: setting.integer(env, 'GATEHOUSE_PUBLISH_TIMEOUT_MS', {
       default: 2000,

@@ -16,6 +16,7 @@ await runService({
       store,
       tenancy: config.tenancy,
       adminTokenSha256: config.adminTokenSha256,
+      keks: config.keks,
       readYourWritesMs: config.readYourWritesMs,
       rateLimiter,
       readiness,

@@ -66,7 +66,8 @@ export const services: readonly ServiceSpec[] = [
     name: 'admin',
     package: '@gatehouse/admin',
     http: { port: 9010, env: 'GATEHOUSE_ADMIN_PORT' },
-    requires: [...infrastructure, 'GATEHOUSE_ADMIN_TOKEN'],
+    // GATEHOUSE_KEK: it seals each new client secret, for client_secret_jwt.
+    requires: [...infrastructure, 'GATEHOUSE_ADMIN_TOKEN', 'GATEHOUSE_KEK'],
     optional: [
       ...tenancy,
       ...log,

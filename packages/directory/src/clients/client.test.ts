@@ -133,6 +133,14 @@ const withKeys: ClientMetadata = readClientMetadata({
   token_endpoint_auth_method: 'private_key_jwt',
   jwks_uri: 'https://a.example/jwks.json',
 }).metadata!;
+const withSecretJwt: ClientMetadata = { ...metadata, tokenEndpointAuthMethod: 'client_secret_jwt' };
+/** A secret as the admin seals it; the decider only carries it. */
+const sealed = {
+  kekId: 'kek-1',
+  iv: Buffer.alloc(12, 1),
+  ciphertext: Buffer.alloc(43, 2),
+  tag: Buffer.alloc(16, 3),
+};
 const id = '0oaAAAAAAAAAAAAAAAAA';
 const registered: ClientEvent = {
   type: 'gatehouse.events.v1.ClientRegistered',
@@ -228,6 +236,86 @@ describe('client decider', () => {
     given([registered, switched])
       .when({ kind: 'UpdateClient', id, metadata })
       .thenEmits([{ type: 'gatehouse.events.v1.ClientUpdated', data: { metadata } }]);
+  });
+
+  it('registers a client_secret_jwt client only with its secret sealed, and carries the sealed secret', () => {
+    expect(() =>
+      decideClient(
+        { kind: 'RegisterClient', id, metadata: withSecretJwt, secretSha256: 'd'.repeat(64) },
+        initialClientState,
+      ),
+    ).toThrow('needs its secret sealed');
+    given([])
+      .when({
+        kind: 'RegisterClient',
+        id,
+        metadata: withSecretJwt,
+        secretSha256: 'd'.repeat(64),
+        secretSealed: sealed,
+      })
+      .thenEmits([
+        {
+          type: 'gatehouse.events.v1.ClientRegistered',
+          data: {
+            metadata: withSecretJwt,
+            clientSecretSha256: 'd'.repeat(64),
+            clientSecretSealed: sealed,
+          },
+        },
+      ]);
+  });
+
+  it('lets a client switch to client_secret_jwt once its secret is sealed: at registration or by a rotation', () => {
+    // `registered` is a secret made before secrets were sealed: only its digest is kept.
+    expect([registered].reduce(evolveClient, initialClientState)).toMatchObject({
+      sealedSecret: false,
+    });
+    given([registered])
+      .when({ kind: 'UpdateClient', id, metadata: withSecretJwt })
+      .thenRefuses('invalid', ['token_endpoint_auth_method']);
+    expect(() =>
+      decideClient(
+        { kind: 'UpdateClient', id, metadata: withSecretJwt },
+        [registered].reduce(evolveClient, initialClientState),
+      ),
+    ).toThrow('generate a new secret (lifecycle/newSecret)');
+    const rotated: ClientEvent = {
+      type: 'gatehouse.events.v1.ClientSecretRotated',
+      data: { clientSecretSha256: 'e'.repeat(64), clientSecretSealed: sealed },
+    };
+    given([registered])
+      .when({ kind: 'RotateClientSecret', id, secretSha256: 'e'.repeat(64), secretSealed: sealed })
+      .thenEmits([rotated]);
+    expect([registered, rotated].reduce(evolveClient, initialClientState)).toMatchObject({
+      hasSecret: true,
+      sealedSecret: true,
+    });
+    const switched: ClientEvent = {
+      type: 'gatehouse.events.v1.ClientUpdated',
+      data: { metadata: withSecretJwt },
+    };
+    given([registered, rotated])
+      .when({ kind: 'UpdateClient', id, metadata: withSecretJwt })
+      .thenEmits([switched]);
+    // A secret sealed at registration needs no rotation first.
+    const sealedAtRegistration: ClientEvent = {
+      type: 'gatehouse.events.v1.ClientRegistered',
+      data: { metadata, clientSecretSha256: 'd'.repeat(64), clientSecretSealed: sealed },
+    };
+    given([sealedAtRegistration])
+      .when({ kind: 'UpdateClient', id, metadata: withSecretJwt })
+      .thenEmits([switched]);
+    // A rotation without a seal (an admin without a KEK) leaves the new secret unsealed.
+    const unsealedRotation: ClientEvent = {
+      type: 'gatehouse.events.v1.ClientSecretRotated',
+      data: { clientSecretSha256: 'f'.repeat(64) },
+    };
+    expect(
+      [sealedAtRegistration, unsealedRotation].reduce(evolveClient, initialClientState),
+    ).toMatchObject({ sealedSecret: false });
+    // The write model keeps the flag through JSON.
+    const state = [registered, rotated].reduce(evolveClient, initialClientState);
+    expect(storedClientState(JSON.parse(JSON.stringify(state)))).toEqual(state);
   });
 
   it('reads a state kept before private_key_jwt: a confidential client had a secret, metadata had no keys', () => {

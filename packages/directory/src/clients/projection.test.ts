@@ -1,4 +1,5 @@
 // The client read model from a client's events, in log order (all of them on gatehouse.directory).
+import type { SealedClientSecret } from '@gatehouse/contracts';
 import { newEnvelope } from '@gatehouse/events';
 import { indexEntry, MemoryProjectionStore } from '@gatehouse/projection-store';
 import { describe, expect, it } from 'vitest';
@@ -114,6 +115,55 @@ describe('client projection', () => {
       ),
     );
     expect(clientViewOf(await store.hgetall(keys.client('acme', id)))).toBeUndefined();
+  });
+
+  it('keeps the sealed secret of a registration and of each rotation, its bytes as they were', async () => {
+    const sealedOf = (byte: number): SealedClientSecret => ({
+      kekId: `kek-${byte}`,
+      iv: Buffer.alloc(12, byte),
+      ciphertext: Buffer.from(Array.from({ length: 43 }, (_, i) => (i * byte) % 256)),
+      tag: Buffer.alloc(16, 255 - byte),
+    });
+    const store = new MemoryProjectionStore();
+    const write = (event: DirectoryEvent) =>
+      store.write(
+        projectClientEvent(
+          newEnvelope({
+            type: event.type,
+            tenant: 'acme',
+            aggregateId: id,
+            data: encodeDirectoryEvent(event),
+          }),
+          event as never,
+        ),
+      );
+    const view = async () => clientViewOf(await store.hgetall(keys.client('acme', id)));
+    const asBytes = (sealed: SealedClientSecret | undefined) =>
+      sealed && {
+        kekId: sealed.kekId,
+        iv: [...sealed.iv],
+        ciphertext: [...sealed.ciphertext],
+        tag: [...sealed.tag],
+      };
+    await write({
+      type: 'gatehouse.events.v1.ClientRegistered',
+      data: { metadata, clientSecretSha256: '1'.repeat(64), clientSecretSealed: sealedOf(7) },
+    });
+    expect(asBytes((await view())?.secretSealed)).toEqual(asBytes(sealedOf(7)));
+    await write({
+      type: 'gatehouse.events.v1.ClientSecretRotated',
+      data: { clientSecretSha256: '2'.repeat(64), clientSecretSealed: sealedOf(9) },
+    });
+    expect(asBytes((await view())?.secretSealed)).toEqual(asBytes(sealedOf(9)));
+    expect((await view())?.secretSha256).toBe('2'.repeat(64));
+    // A rotation without a seal leaves none: the sealed secret would be the old one's.
+    await write({
+      type: 'gatehouse.events.v1.ClientSecretRotated',
+      data: { clientSecretSha256: '3'.repeat(64) },
+    });
+    expect((await view())?.secretSealed).toBeUndefined();
+    // A client registered before secrets were sealed has none either.
+    expect(clientViewOf(await apply([0, 1]))).not.toHaveProperty('secretSealed');
   });
 
   it('reads metadata projected before private_key_jwt clients with no keys, not undefined ones', async () => {

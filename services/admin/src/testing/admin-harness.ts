@@ -6,6 +6,7 @@ import type { EventPosition } from '@gatehouse/event-bus';
 import { allTopics } from '@gatehouse/events';
 import { type Projection, ProjectionRunner, waitForProjections } from '@gatehouse/projections';
 import { defaultRateLimitConfig, type RateLimitConfig } from '@gatehouse/rate-limits';
+import { newKekSetting, parseKeks } from '@gatehouse/signing-keys';
 import type { TestStack } from '@gatehouse/test-stacks';
 import { createAdminApp } from '../app.js';
 
@@ -72,6 +73,8 @@ export async function startAdmin(
   // applied, so that its own writes are not waiting behind them.
   if (runner) await caughtUp();
 
+  /** The KEK the replicas seal client secrets under, as the token service would open them. */
+  const keks = parseKeks(newKekSetting());
   /** What the admin apps logged (conflicts, retries, errors). */
   const logs: Record<string, unknown>[] = [];
   const bases: string[] = [];
@@ -81,6 +84,7 @@ export async function startAdmin(
       store,
       tenancy: { mode: 'path', publicUrl: new URL('http://localhost:9000') },
       adminTokenSha256,
+      keks,
       readYourWritesMs: options.readYourWritesMs ?? 10_000,
       // The admin alone: no keys service gives new servers keys.
       signingKeysWaitMs: 0,
@@ -127,5 +131,17 @@ export async function startAdmin(
         callOn(replica)(method, `/${id}${path}`, body, token);
     return { id, apiToken: created.body.apiToken as string, as: asOn(0), asOn };
   };
-  return { bus, store, call, callOn, runner, projections, caughtUp, base, newTenant, logs };
+  return {
+    bus,
+    store,
+    keks,
+    call,
+    callOn,
+    runner,
+    projections,
+    caughtUp,
+    base,
+    newTenant,
+    logs,
+  };
 }

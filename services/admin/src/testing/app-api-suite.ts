@@ -3,6 +3,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AdminHarness, startAdmin } from './admin-harness.js';
+import { clientEvents, dataOf, opened } from './client-secrets.js';
 
 /** An app as @okta/okta-sdk-nodejs sends it (`createApplication` with an OpenIdConnectApplication). */
 const oidcApp = (label: string, oauthClient: Record<string, unknown> = {}) => ({
@@ -116,6 +117,28 @@ export function describeAppApi(harness: AdminHarness): void {
         label: 'Registered',
         settings: { oauthClient: { consent_method: 'REQUIRED' } },
       });
+    });
+
+    it('creates a client_secret_jwt app, and seals the secret of it and of a client_secret_basic one', async () => {
+      const { newTenant, bus, keks } = await start();
+      const acme = await newTenant();
+      const jwt = await acme.as('POST', '/api/v1/apps', {
+        ...oidcApp('Assertions'),
+        credentials: { oauthClient: { token_endpoint_auth_method: 'client_secret_jwt' } },
+      });
+      expect(jwt.status).toBe(200);
+      expect(jwt.body.credentials.oauthClient).toMatchObject({
+        token_endpoint_auth_method: 'client_secret_jwt',
+        client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      });
+      const basic = (await acme.as('POST', '/api/v1/apps', oidcApp('Portal'))).body;
+      for (const app of [jwt.body, basic]) {
+        const [event] = await clientEvents(bus, app.id);
+        const registered = dataOf(event, 'gatehouse.events.v1.ClientRegistered');
+        expect(opened(registered.clientSecretSealed, keks, acme.id, app.id)).toBe(
+          app.credentials.oauthClient.client_secret,
+        );
+      }
     });
 
     it('creates a public browser app without a secret, and an inactive one with activate=false', async () => {

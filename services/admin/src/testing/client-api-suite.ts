@@ -1,8 +1,12 @@
 // OAuth clients (RFC 7591) and apps (lifecycle, assignments) end to end, on both stacks.
 import { createHash, generateKeyPairSync } from 'node:crypto';
+import { clientViewOf, keys, newId, readClientMetadata } from '@gatehouse/directory';
 import { Topics } from '@gatehouse/events';
+import { UnsealError } from '@gatehouse/signing-keys';
+import { appendDirectoryEvents } from '@gatehouse/test-stacks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AdminHarness, startAdmin } from './admin-harness.js';
+import { clientEvents, dataOf, opened } from './client-secrets.js';
 
 const web = {
   client_name: 'Web',
@@ -32,7 +36,7 @@ export function describeClientApi(harness: AdminHarness): void {
     });
     const start = () => startAdmin(harness, cleanups);
 
-    it('registers a confidential client, shows its secret once, and keeps only its SHA-256', async () => {
+    it('registers a confidential client, shows its secret once, and keeps it only hashed and sealed', async () => {
       const { newTenant, bus, store } = await start();
       const acme = await newTenant();
       const created = await acme.as('POST', '/oauth2/v1/clients', web);
@@ -144,6 +148,116 @@ export function describeClientApi(harness: AdminHarness): void {
       expect(stored).not.toContain(
         createHash('sha256').update(created.client_secret).digest('hex'),
       );
+    });
+
+    it('seals the secret of every secret method for its client alone: client_secret_jwt and client_secret_basic', async () => {
+      const { newTenant, bus, keks } = await start();
+      const acme = await newTenant();
+      const jwt = await acme.as('POST', '/oauth2/v1/clients', {
+        ...web,
+        token_endpoint_auth_method: 'client_secret_jwt',
+      });
+      expect(jwt.status).toBe(201);
+      expect(jwt.body).toMatchObject({
+        token_endpoint_auth_method: 'client_secret_jwt',
+        client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        client_secret_expires_at: 0,
+      });
+      const basic = (await acme.as('POST', '/oauth2/v1/clients', web)).body;
+      expect(basic.token_endpoint_auth_method).toBe('client_secret_basic');
+      for (const client of [jwt.body, basic]) {
+        const [event] = await clientEvents(bus, client.client_id);
+        const registered = dataOf(event, 'gatehouse.events.v1.ClientRegistered');
+        const sealed = registered.clientSecretSealed;
+        expect(sealed?.kekId).toBe(keks.current.id);
+        expect(opened(sealed, keks, acme.id, client.client_id)).toBe(client.client_secret);
+        expect(registered.clientSecretSha256).toBe(
+          createHash('sha256').update(client.client_secret).digest('hex'),
+        );
+        // Sealed for this client of this tenant: it opens as no other.
+        expect(() => opened(sealed, keks, acme.id, newId('0oa'))).toThrow(UnsealError);
+        expect(() => opened(sealed, keks, `${acme.id}x`, client.client_id)).toThrow(UnsealError);
+      }
+      // Shown once: a read gives neither the secret nor its sealed form.
+      const read = await acme.as('GET', `/oauth2/v1/clients/${jwt.body.client_id}`);
+      expect(read.body).toEqual({ ...jwt.body, client_secret: undefined });
+    });
+
+    it('seals each new secret again, in the event and in the read model the token service reads', async () => {
+      const { newTenant, bus, store, keks } = await start();
+      const acme = await newTenant();
+      const created = (
+        await acme.as('POST', '/oauth2/v1/clients', {
+          ...web,
+          token_endpoint_auth_method: 'client_secret_jwt',
+        })
+      ).body;
+      const rotated = await acme.as(
+        'POST',
+        `/oauth2/v1/clients/${created.client_id}/lifecycle/newSecret`,
+      );
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.client_secret).not.toBe(created.client_secret);
+      const events = await clientEvents(bus, created.client_id);
+      expect(events.map((event) => event.type)).toEqual([
+        'gatehouse.events.v1.ClientRegistered',
+        'gatehouse.events.v1.ClientSecretRotated',
+      ]);
+      const rotation = dataOf(events[1], 'gatehouse.events.v1.ClientSecretRotated');
+      expect(opened(rotation.clientSecretSealed, keks, acme.id, created.client_id)).toBe(
+        rotated.body.client_secret,
+      );
+      const view = clientViewOf(await store.hgetall(keys.client(acme.id, created.client_id)));
+      expect(opened(view?.secretSealed, keks, acme.id, created.client_id)).toBe(
+        rotated.body.client_secret,
+      );
+    });
+
+    it('switches a client whose secret was made before secrets were sealed to client_secret_jwt only after a new secret', async () => {
+      const { newTenant, bus, keks, caughtUp } = await start();
+      const acme = await newTenant();
+      // A client registered before the admin sealed secrets: its event carries the digest alone.
+      const id = newId('0oa');
+      const oldSecret = 'an-old-secret-kept-only-as-its-digest';
+      await appendDirectoryEvents(bus, acme.id, [
+        {
+          aggregateId: id,
+          event: {
+            type: 'gatehouse.events.v1.ClientRegistered',
+            data: {
+              metadata: readClientMetadata(web).metadata!,
+              clientSecretSha256: createHash('sha256').update(oldSecret).digest('hex'),
+            },
+          },
+        },
+      ]);
+      await caughtUp();
+      expect((await acme.as('GET', `/oauth2/v1/clients/${id}`)).status).toBe(200);
+      const toJwt = { ...web, token_endpoint_auth_method: 'client_secret_jwt' };
+      const refused = await acme.as('PUT', `/oauth2/v1/clients/${id}`, toJwt);
+      expect(refused.status).toBe(400);
+      expect(refused.body).toEqual({
+        error: 'invalid_client_metadata',
+        error_description:
+          "this client's secret was made before secrets were kept for client_secret_jwt (only its digest is kept): generate a new secret (lifecycle/newSecret), then change the method",
+      });
+      expect((await acme.as('GET', `/oauth2/v1/clients/${id}`)).body).toMatchObject({
+        token_endpoint_auth_method: 'client_secret_basic',
+      });
+      const rotated = await acme.as('POST', `/oauth2/v1/clients/${id}/lifecycle/newSecret`);
+      expect(rotated.status).toBe(200);
+      const switched = await acme.as('PUT', `/oauth2/v1/clients/${id}`, toJwt);
+      expect(switched.status).toBe(200);
+      expect(switched.body.token_endpoint_auth_method).toBe('client_secret_jwt');
+      const [, rotation] = await clientEvents(bus, id);
+      expect(
+        opened(
+          dataOf(rotation, 'gatehouse.events.v1.ClientSecretRotated').clientSecretSealed,
+          keks,
+          acme.id,
+          id,
+        ),
+      ).toBe(rotated.body.client_secret);
     });
 
     it('registers a private_key_jwt client with its keys and no secret, and refuses it one', async () => {

@@ -21,10 +21,11 @@ import {
 } from '@gatehouse/directory';
 import { OktaApiError, readJsonObject } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
+import type { KeyEncryptionKeys } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DirectoryWriter } from '../../directory-writer.js';
-import { clientCommands, newClientSecret } from '../clients/client-commands.js';
+import { clientCommands } from '../clients/client-commands.js';
 import {
   pageOrBadRequest,
   pageSizes,
@@ -37,11 +38,17 @@ export interface AppRoutesDeps {
   store: ProjectionStore;
   writer: DirectoryWriter;
   tenancy: TenancyConfig;
+  /** Seals new client secrets (see `newClientSecret`). */
+  keks: KeyEncryptionKeys | undefined;
 }
 
-export function appRoutes({ store, writer, tenancy }: AppRoutesDeps): Router {
+export function appRoutes({ store, writer, tenancy, keks }: AppRoutesDeps): Router {
   const router = new Router();
-  const { tenantOf, load, mustLoad, run, assign, userIdOf } = clientCommands({ store, writer });
+  const { tenantOf, load, mustLoad, run, assign, userIdOf, newSecret } = clientCommands({
+    store,
+    writer,
+    keks,
+  });
   const orgBase = (ctx: Context) => orgBaseUrl(tenancy, tenantOf(ctx));
   const present = (ctx: Context, client: ClientView, secret?: string) =>
     presentApp(client, orgBase(ctx), secret);
@@ -64,12 +71,13 @@ export function appRoutes({ store, writer, tenancy }: AppRoutesDeps): Router {
     const metadata = await metadataOf(ctx);
     const id = newId('0oa');
     // A private_key_jwt app authenticates with its keys: it gets no secret, as a public one.
-    const secret = usesClientSecret(metadata) ? newClientSecret() : undefined;
+    const secret = usesClientSecret(metadata) ? newSecret(ctx, id) : undefined;
     await run(ctx, id, {
       kind: 'RegisterClient',
       id,
       metadata,
       secretSha256: secret?.sha256 ?? '',
+      secretSealed: secret?.sealed,
     });
     // Okta activates a new app unless told `activate=false`.
     if (ctx.query.activate === 'false') await run(ctx, id, { kind: 'DeactivateClient', id });

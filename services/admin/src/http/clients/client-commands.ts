@@ -1,6 +1,7 @@
 // Reading a client from the read models and running commands on it: shared by the two views of the
 // same clients, /oauth2/v1/clients (RFC 7591) and /api/v1/apps (Okta's apps).
 import { createHash, randomBytes } from 'node:crypto';
+import type { SealedClientSecret } from '@gatehouse/contracts';
 import {
   type ClientCommand,
   type ClientState,
@@ -14,6 +15,7 @@ import {
 } from '@gatehouse/directory';
 import { OktaApiError } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
+import { type KeyEncryptionKeys, sealClientSecret } from '@gatehouse/signing-keys';
 import type { Context } from 'koa';
 import { changesOf, type DirectoryWriter } from '../../directory-writer.js';
 
@@ -25,11 +27,15 @@ export type AssignmentCommand = Extract<
 export function clientCommands({
   store,
   writer,
+  keks,
 }: {
   store: ProjectionStore;
   writer: DirectoryWriter;
+  keks: KeyEncryptionKeys | undefined;
 }) {
   const tenantOf = (ctx: Context) => ctx.state.tenant as string;
+  /** A new secret for client `id` of the request's tenant (see `newClientSecret`). */
+  const newSecret = (ctx: Context, id: string) => newClientSecret(keks, tenantOf(ctx), id);
   const load = async (tenant: string, id: string) =>
     idPattern.test(id) ? clientViewOf(await store.hgetall(keys.client(tenant, id))) : undefined;
   /** The client the path names (`:clientId`), or 404 E0000007. */
@@ -84,11 +90,25 @@ export function clientCommands({
     if (!id || !exists) throw OktaApiError.notFound('User', idOrLogin);
     return id;
   };
-  return { tenantOf, load, mustLoad, run, assign, userIdOf };
+  return { tenantOf, load, mustLoad, run, assign, userIdOf, newSecret };
 }
 
-/** A client secret: 256 random bits, shown once; only its SHA-256 is kept (SPEC section 3). */
-export function newClientSecret(): { secret: string; sha256: string } {
+/**
+ * A client secret: 256 random bits, shown once. Its SHA-256 is what client_secret_basic and
+ * client_secret_post are checked against (SPEC section 3); it is also sealed under the KEK for
+ * this client alone, because client_secret_jwt verifies an HMAC with the secret itself. Every
+ * secret is sealed, whatever the client's method, so that a client can switch to client_secret_jwt
+ * later without a new secret. Without `keks` it is kept as its digest only.
+ */
+export function newClientSecret(
+  keks: KeyEncryptionKeys | undefined,
+  tenant: string,
+  clientId: string,
+): { secret: string; sha256: string; sealed?: SealedClientSecret } {
   const secret = randomBytes(32).toString('base64url');
-  return { secret, sha256: createHash('sha256').update(secret).digest('hex') };
+  return {
+    secret,
+    sha256: createHash('sha256').update(secret).digest('hex'),
+    ...(keks ? { sealed: sealClientSecret(secret, keks, tenant, clientId) } : {}),
+  };
 }

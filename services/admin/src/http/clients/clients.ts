@@ -17,19 +17,22 @@ import {
   readJsonObject,
 } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
+import type { KeyEncryptionKeys } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DirectoryWriter } from '../../directory-writer.js';
-import { clientCommands, newClientSecret } from './client-commands.js';
+import { clientCommands } from './client-commands.js';
 
 export interface ClientRoutesDeps {
   store: ProjectionStore;
   writer: DirectoryWriter;
+  /** Seals new client secrets (see `newClientSecret`). */
+  keks: KeyEncryptionKeys | undefined;
 }
 
-export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
+export function clientRoutes({ store, writer, keks }: ClientRoutesDeps): Router {
   const router = new Router();
-  const { tenantOf, load, mustLoad, run } = clientCommands({ store, writer });
+  const { tenantOf, load, mustLoad, run, newSecret } = clientCommands({ store, writer, keks });
   const present = (client: ClientView, secret?: string) => ({
     client_id: client.id,
     client_id_issued_at: Math.floor(Date.parse(client.created) / 1000),
@@ -67,12 +70,13 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
     const metadata = await metadataOf(ctx);
     const id = newId('0oa');
     // A private_key_jwt client authenticates with its keys: it gets no secret, as a public one.
-    const secret = usesClientSecret(metadata) ? newClientSecret() : undefined;
+    const secret = usesClientSecret(metadata) ? newSecret(ctx, id) : undefined;
     await run(ctx, id, {
       kind: 'RegisterClient',
       id,
       metadata,
       secretSha256: secret?.sha256 ?? '',
+      secretSealed: secret?.sealed,
     });
     ctx.status = 201;
     ctx.body = present((await load(tenant, id))!, secret?.secret);
@@ -97,13 +101,14 @@ export function clientRoutes({ store, writer }: ClientRoutesDeps): Router {
 
   router.post('/oauth2/v1/clients/:clientId/lifecycle/newSecret', async (ctx) => {
     const client = await mustLoad(ctx);
-    const secret = newClientSecret();
+    const secret = newSecret(ctx, client.id);
     // A private_key_jwt client has no secret to rotate: 400 invalid_client_metadata, as its method
     // is what is at fault (a public client's refusal stays Okta's 403).
     await runRegistration(ctx, client.id, {
       kind: 'RotateClientSecret',
       id: client.id,
       secretSha256: secret.sha256,
+      secretSealed: secret.sealed,
     });
     ctx.body = present((await load(tenantOf(ctx), client.id))!, secret.secret);
   });
