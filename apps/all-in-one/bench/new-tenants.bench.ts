@@ -123,6 +123,7 @@ async function benchStack(stack: string, bus: EventBus, store: ProjectionStore, 
     const admin = createAdminApp({
       bus,
       store,
+      keks,
       tenancy,
       adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
       log: quiet,

@@ -19,6 +19,7 @@ import {
 } from '@gatehouse/projection-store';
 import { ProjectionRunner, rebuildProjections } from '@gatehouse/projections';
 import { memoryRateLimiter, raisedRateLimits } from '@gatehouse/rate-limits';
+import { newKekSetting, parseKeks } from '@gatehouse/signing-keys';
 import { acquireInfrastructure } from '@gatehouse/testkit';
 import { createAdminApp } from '../src/app.js';
 
@@ -77,6 +78,7 @@ async function benchStack(stack: string, bus: EventBus, store: ProjectionStore) 
     const app = createAdminApp({
       bus,
       store,
+      keks: parseKeks(newKekSetting('kek-bench')),
       tenancy: { mode: 'path', publicUrl: new URL('http://localhost:9000') },
       adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
       // The admin and the projector alone: no keys service gives new servers keys.

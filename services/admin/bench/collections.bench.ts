@@ -26,6 +26,7 @@ import {
 } from '@gatehouse/projection-store';
 import { ProjectionRunner } from '@gatehouse/projections';
 import { memoryRateLimiter, raisedRateLimits } from '@gatehouse/rate-limits';
+import { newKekSetting, parseKeks } from '@gatehouse/signing-keys';
 import { createAdminApp } from '../src/app.js';
 
 const SMALL = 100;
@@ -67,6 +68,7 @@ async function benchStore(name: string, store: ProjectionStore) {
   const app = createAdminApp({
     bus,
     store,
+    keks: parseKeks(newKekSetting('kek-bench')),
     tenancy: { mode: 'path', publicUrl: new URL('http://localhost:9000') },
     adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
     signingKeysWaitMs: 0,

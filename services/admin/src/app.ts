@@ -44,11 +44,9 @@ export interface AdminDeps {
   adminTokenSha256: string;
   /**
    * Seals every new client secret (GATEHOUSE_KEK), so that a client may use client_secret_jwt,
-   * whose assertions are verified with the secret itself. main.ts and the all-in-one always give
-   * it. Without it (benches and suites of other services that start an admin) secrets are kept
-   * as digests only, and registering a client_secret_jwt client fails.
+   * whose assertions are verified with the secret itself.
    */
-  keks?: KeyEncryptionKeys;
+  keks: KeyEncryptionKeys;
   /** Longest wait for the projector after a change before answering 503. Default 5 s. */
   readYourWritesMs?: number;
   /**

@@ -611,7 +611,7 @@ await runBench(
     // private_key_jwt: its CPU per token over the plain row's, against a verification and a Redis
     // round trip measured in the same run (the median of the runs' own figures).
     const assertionCpu = runs.map((run) => cpuPerRequest(run.assertion));
-    const assertionExtra = runs.map((run, i) => assertionCpu[i]! - serviceCpu[i]!);
+    const assertionExtra = assertionCpu.map((cpu, i) => cpu - serviceCpu[i]!);
     const assertionBound = runs.map(
       (run) => run.verify.get('RS256')!.cpuMsPerSignature + run.redis.cpuMsPerSignature,
     );

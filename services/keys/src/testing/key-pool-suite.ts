@@ -127,6 +127,7 @@ export function describeKeyPool(stack: TestStack): void {
         {
           bus,
           store,
+          keks: keys.keks,
           tenancy,
           adminTokenSha256: createHash('sha256').update(adminToken).digest('hex'),
           readYourWritesMs: 10_000,

@@ -39,7 +39,7 @@ export interface AppRoutesDeps {
   writer: DirectoryWriter;
   tenancy: TenancyConfig;
   /** Seals new client secrets (see `newClientSecret`). */
-  keks: KeyEncryptionKeys | undefined;
+  keks: KeyEncryptionKeys;
 }
 
 export function appRoutes({ store, writer, tenancy, keks }: AppRoutesDeps): Router {

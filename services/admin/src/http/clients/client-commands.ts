@@ -31,7 +31,7 @@ export function clientCommands({
 }: {
   store: ProjectionStore;
   writer: DirectoryWriter;
-  keks: KeyEncryptionKeys | undefined;
+  keks: KeyEncryptionKeys;
 }) {
   const tenantOf = (ctx: Context) => ctx.state.tenant as string;
   /** A new secret for client `id` of the request's tenant (see `newClientSecret`). */
@@ -98,17 +98,17 @@ export function clientCommands({
  * client_secret_post are checked against (SPEC section 3); it is also sealed under the KEK for
  * this client alone, because client_secret_jwt verifies an HMAC with the secret itself. Every
  * secret is sealed, whatever the client's method, so that a client can switch to client_secret_jwt
- * later without a new secret. Without `keks` it is kept as its digest only.
+ * later without a new secret.
  */
 export function newClientSecret(
-  keks: KeyEncryptionKeys | undefined,
+  keks: KeyEncryptionKeys,
   tenant: string,
   clientId: string,
-): { secret: string; sha256: string; sealed?: SealedClientSecret } {
+): { secret: string; sha256: string; sealed: SealedClientSecret } {
   const secret = randomBytes(32).toString('base64url');
   return {
     secret,
     sha256: createHash('sha256').update(secret).digest('hex'),
-    ...(keks ? { sealed: sealClientSecret(secret, keks, tenant, clientId) } : {}),
+    sealed: sealClientSecret(secret, keks, tenant, clientId),
   };
 }

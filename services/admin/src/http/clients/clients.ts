@@ -27,7 +27,7 @@ export interface ClientRoutesDeps {
   store: ProjectionStore;
   writer: DirectoryWriter;
   /** Seals new client secrets (see `newClientSecret`). */
-  keks: KeyEncryptionKeys | undefined;
+  keks: KeyEncryptionKeys;
 }
 
 export function clientRoutes({ store, writer, keks }: ClientRoutesDeps): Router {
