@@ -552,6 +552,46 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
           await client.applicationApi.deleteApplication({ appId: signer.id });
         });
 
+        it("a client_secret_jwt client registered at /oauth2/v1/clients: openid-client's ClientSecretJwt gets its tokens, its secret itself is refused", async () => {
+          const registered = (await tenantApi(target, tenant)('POST', '/oauth2/v1/clients', {
+            client_name: `HMAC signer ${suffix}`,
+            application_type: 'service',
+            grant_types: ['client_credentials'],
+            response_types: [],
+            token_endpoint_auth_method: 'client_secret_jwt',
+          })) as { client_id: string; client_secret: string };
+          expect(registered.client_secret).toEqual(expect.any(String));
+          const scope = `hmac.read.${suffix}`;
+          await tenantApi(target, tenant)('POST', '/api/v1/authorizationServers/default/scopes', {
+            name: scope,
+            description: 'Read for the HMAC signer',
+          });
+          const config = await oidc.discovery(
+            new URL(tenant.issuer),
+            registered.client_id,
+            {},
+            oidc.ClientSecretJwt(registered.client_secret),
+            { execute: [oidc.allowInsecureRequests] },
+          );
+          expect(config.serverMetadata().token_endpoint_auth_methods_supported).toContain(
+            'client_secret_jwt',
+          );
+          const token = await oidc.clientCredentialsGrant(config, { scope });
+          expect(token.scope).toBe(scope);
+          const asBasic = await fetch(`${tenant.issuer}/v1/token`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-www-form-urlencoded',
+              authorization: `Basic ${Buffer.from(`${registered.client_id}:${registered.client_secret}`).toString('base64')}`,
+            },
+            body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
+          });
+          expect([asBasic.status, ((await asBasic.json()) as { error?: string }).error]).toEqual([
+            401,
+            'invalid_client',
+          ]);
+        });
+
         it('groupApi.deleteGroup', async () => {
           await client.groupApi.deleteGroup({ groupId: group.id });
           await expect(client.groupApi.getGroup({ groupId: group.id })).rejects.toMatchObject({
