@@ -159,6 +159,8 @@ export async function startAllInOne(options: AllInOneOptions): Promise<AllInOne>
       bus,
       store,
       ring,
+      keks,
+      jwksUriHttpLoopback: options.jwksUriHttpLoopback ?? false,
       tenancy,
       minter: localTokenMinter(token.tokenService),
       rateLimiter,

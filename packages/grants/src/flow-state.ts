@@ -21,6 +21,8 @@ export const grantKeys = {
   /** string: when a client assertion (RFC 7523) was used, by the SHA-256 of its jti; expires with it */
   clientAssertion: (tenant: string, clientId: string, jtiSha256: string) =>
     `fs:client-assertion:${tenant}:${clientId}:${jtiSha256}`,
+  /** string, JSON of a pushed authorization request (RFC 9126), by the SHA-256 of its reference; 60 s */
+  pushedRequest: (tenant: string, referenceSha256: string) => `fs:par:${tenant}:${referenceSha256}`,
   /** set: the scopes a user consented to for a client of a server (projected from ConsentGranted) */
   consent: (tenant: string, serverId: string, clientId: string, userId: string) =>
     `rm:consent:${tenant}:${serverId}:${clientId}:${userId}`,

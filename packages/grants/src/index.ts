@@ -48,6 +48,7 @@ export type {
   PolicyGrantType,
   PolicyInput,
 } from './policy/decision.js';
+export { scopesNotConfigured } from './policy/decision.js';
 export { openIdConnectScopes } from './policy/openid-scopes.js';
 export { orgServerDecision, orgServerLifetimes, orgServerScopes } from './policy/org-server.js';
 export {

@@ -2,6 +2,8 @@
 // server and every custom server, /api/v1/authn, the hosted sign-in and consent pages, browser
 // sessions, and RP-initiated /logout. main.ts wires Kafka, Redis, a key ring and gRPC to the token
 // service; the tests and the all-in-one mode wire others. The routes are in http/, one folder each.
+
+import { ClientThrottle, RemoteJwks } from '@gatehouse/client-auth';
 import type { TenancyConfig } from '@gatehouse/directory';
 import type { EventBus } from '@gatehouse/event-bus';
 import {
@@ -10,6 +12,7 @@ import {
   MethodNotAllowed,
   methodNotAllowed,
   OktaApiError,
+  oauthErrors,
   oktaErrors,
   probes,
   processEdgeLog,
@@ -23,7 +26,7 @@ import { processMetrics } from '@gatehouse/metrics';
 import { DirectoryCache, readModelsFresh } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { memoryRateLimiter, type RateLimiter } from '@gatehouse/rate-limits';
-import type { KeyRing } from '@gatehouse/signing-keys';
+import type { KeyEncryptionKeys, KeyRing } from '@gatehouse/signing-keys';
 import { traceKoaRequests } from '@gatehouse/tracing';
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -32,6 +35,7 @@ import { defaultFlowOptions, FlowState, type FlowStateOptions } from './flow-sta
 import { HashQueue, type HashQueueOptions } from './hash-queue.js';
 import { authnRoutes } from './http/authn/authn.js';
 import { authorizeRoutes } from './http/authorize/authorize.js';
+import { pushedRequestRoutes } from './http/authorize/pushed-requests.js';
 import { BrowserCookies } from './http/browser-cookies.js';
 import { consentRoutes } from './http/consent/consent.js';
 import { Interactions } from './http/interactions.js';
@@ -51,6 +55,10 @@ export interface AuthorizeDeps {
   store: ProjectionStore;
   /** Verifies id_token_hint at /logout (the servers' published keys). */
   ring: KeyRing;
+  /** The key-encryption keys (GATEHOUSE_KEK): /par opens client secrets sealed for client_secret_jwt. */
+  keks: KeyEncryptionKeys;
+  /** Whether a private_key_jwt client's jwks_uri may be http on a loopback host. Default false. */
+  jwksUriHttpLoopback?: boolean;
   tenancy: TenancyConfig;
   /** Mints the tokens of the implicit and hybrid flows (TokenService.MintTokens). */
   minter: TokenMinter;
@@ -111,7 +119,21 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
 
   // Every page on one router (one match per request), the JSON API on its own.
   const pages = new Router();
-  authorizeRoutes({ directory, flow, engine, interactions, cookies, tenancy }, pages);
+  authorizeRoutes({ directory, store, flow, engine, interactions, cookies, tenancy }, pages);
+  // /par authenticates clients as /token does, with the same budgets (shared in Redis).
+  const clientAuth = {
+    directory,
+    store,
+    throttle: new ClientThrottle(
+      deps.rateLimiter ?? memoryRateLimiter(),
+      deps.trustedProxies ?? TrustedProxies.none,
+      now,
+    ),
+    remoteJwks: new RemoteJwks({ allowHttpLoopback: deps.jwksUriHttpLoopback ?? false, now }),
+    keks: deps.keks,
+    now,
+  };
+  const pushed = pushedRequestRoutes({ directory, store, clientAuth }, new Router());
   signInRoutes({ directory, flow, engine, interactions, signIns, tenancy, now }, pages);
   consentRoutes({ directory, store, engine, interactions, tenancy }, pages);
   switchUserRoutes({ directory, store, flow, engine, interactions, tenancy, now }, pages);
@@ -146,14 +168,21 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     ctx.set('Referrer-Policy', 'no-referrer');
     await next();
   });
-  // The JSON API answers in Okta's error shape; every other path is a page.
-  const errors = { api: oktaErrors(log), page: pageErrors(log) };
+  // The JSON API answers in Okta's error shape, /par in OAuth's (it is a back-channel endpoint, as
+  // /token); every other path is a page.
+  const errors = { api: oktaErrors(log), oauth: oauthErrors(log), page: pageErrors(log) };
   app.use((ctx, next) =>
-    ctx.path.startsWith('/api/') ? errors.api(ctx, next) : errors.page(ctx, next),
+    ctx.path.startsWith('/api/')
+      ? errors.api(ctx, next)
+      : ctx.path.endsWith('/v1/par')
+        ? errors.oauth(ctx, next)
+        : errors.page(ctx, next),
   );
   app.use(methodNotAllowed(api, (allowed) => OktaApiError.methodNotAllowed(allowed)));
+  app.use(methodNotAllowed(pushed, (allowed) => new MethodNotAllowed(allowed)));
   app.use(methodNotAllowed(pages, (allowed) => new MethodNotAllowed(allowed)));
   app.use(api.routes());
+  app.use(pushed.routes());
   app.use(pages.routes());
 
   // The queue's depth on every scrape (gatehouse_password_hash_queue_depth), while started.

@@ -47,6 +47,11 @@ export interface AuthorizeConfig {
   rateLimits: RateLimitConfig;
   /** GATEHOUSE_TRUSTED_PROXIES: whose X-Forwarded-For names a request's source. Default none. */
   trustedProxies: TrustedProxies;
+  /**
+   * GATEHOUSE_JWKS_URI_HTTP_LOOPBACK, default false: whether a private_key_jwt client's jwks_uri may
+   * be http on a loopback host (development and tests); https only otherwise.
+   */
+  jwksUriHttpLoopback: boolean;
 }
 
 export function readAuthorizeConfig(env: Environment): AuthorizeConfig {
@@ -69,5 +74,7 @@ export function readAuthorizeConfig(env: Environment): AuthorizeConfig {
     grpcTls: readGrpcTls(env),
     rateLimits: readRateLimitConfig(env),
     trustedProxies: readTrustedProxies(env),
+    jwksUriHttpLoopback:
+      setting.oneOf(env, 'GATEHOUSE_JWKS_URI_HTTP_LOOPBACK', ['true', 'false'], 'false') === 'true',
   };
 }

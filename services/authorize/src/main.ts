@@ -23,6 +23,8 @@ await runService({
       bus,
       store,
       ring,
+      keks: config.keks,
+      jwksUriHttpLoopback: config.jwksUriHttpLoopback,
       tenancy: config.tenancy,
       minter,
       rateLimiter,

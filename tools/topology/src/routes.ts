@@ -51,7 +51,7 @@ export const routes: readonly Route[] = [
   },
   {
     upstream: 'authorize',
-    pattern: `^${tenant}/oauth2${server}/v1/(authorize|logout)$`,
+    pattern: `^${tenant}/oauth2${server}/v1/(authorize|logout|par)$`,
     errors: 'oauth',
   },
   { upstream: 'authorize', pattern: `^${tenant}/(login|consent|switch-user)$`, errors: 'oauth' },

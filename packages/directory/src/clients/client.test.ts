@@ -28,7 +28,31 @@ describe('client metadata', () => {
       consentMethod: 'REQUIRED',
       jwks: '',
       jwksUri: '',
+      requirePushedAuthorizationRequests: false,
     });
+  });
+
+  it('reads require_pushed_authorization_requests (RFC 9126) for clients of the authorization endpoint only', () => {
+    const web = { client_name: 'Web', redirect_uris: ['https://app.example.com/cb'] };
+    expect(
+      readClientMetadata({ ...web, require_pushed_authorization_requests: true }).metadata
+        ?.requirePushedAuthorizationRequests,
+    ).toBe(true);
+    expect(
+      readClientMetadata({ ...web, require_pushed_authorization_requests: 'yes' }).problems,
+    ).toEqual([
+      {
+        field: 'require_pushed_authorization_requests',
+        message: "'require_pushed_authorization_requests' must be true or false",
+      },
+    ]);
+    expect(
+      readClientMetadata({
+        client_name: 'Job',
+        application_type: 'service',
+        require_pushed_authorization_requests: true,
+      }).problems.map((problem) => problem.field),
+    ).toEqual(['require_pushed_authorization_requests']);
   });
 
   it('makes a browser application public, and a service application client-credentials only', () => {

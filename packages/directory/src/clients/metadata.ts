@@ -243,6 +243,20 @@ export function readClientMetadata(input: Record<string, unknown>): {
     });
   }
 
+  // RFC 9126 section 6: the client's authorization requests must be pushed first.
+  const requirePar = input.require_pushed_authorization_requests ?? false;
+  if (typeof requirePar !== 'boolean')
+    problems.push({
+      field: 'require_pushed_authorization_requests',
+      message: "'require_pushed_authorization_requests' must be true or false",
+    });
+  else if (requirePar && !grants.includes('authorization_code') && !grants.includes('implicit'))
+    problems.push({
+      field: 'require_pushed_authorization_requests',
+      message:
+        "'require_pushed_authorization_requests' is for clients of the authorization endpoint (authorization_code or implicit)",
+    });
+
   if (problems.length > 0) return { problems };
   return {
     problems,
@@ -257,6 +271,7 @@ export function readClientMetadata(input: Record<string, unknown>): {
       consentMethod,
       jwks,
       jwksUri,
+      requirePushedAuthorizationRequests: requirePar === true,
     },
   };
 }

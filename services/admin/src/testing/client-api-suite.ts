@@ -52,6 +52,7 @@ export function describeClientApi(harness: AdminHarness): void {
         response_types: ['code'],
         grant_types: ['authorization_code'],
         token_endpoint_auth_method: 'client_secret_basic',
+        require_pushed_authorization_requests: false,
         application_type: 'web',
         consent_method: 'REQUIRED',
       });
@@ -279,6 +280,7 @@ export function describeClientApi(harness: AdminHarness): void {
         grant_types: ['client_credentials'],
         token_endpoint_auth_method: 'private_key_jwt',
         jwks: { keys: [{ ...rsaKey, use: 'sig' }, ecKey] },
+        require_pushed_authorization_requests: false,
         application_type: 'service',
         consent_method: 'REQUIRED',
       });

@@ -50,6 +50,9 @@ export async function startAuthorize(
     bus,
     store,
     ring,
+    keks,
+    // The tests serve clients' key sets on loopback.
+    jwksUriHttpLoopback: true,
     tenancy,
     minter,
     log,

@@ -965,7 +965,7 @@ export function describeAuthorizeService(stack: TestStack): void {
     });
 
     it('answers temporarily_unavailable, and hands out nothing, when the event log or the token service is unreachable', async () => {
-      const { store, ring, base, sessionToken, tenant, authorizeUrl } = await setup();
+      const { store, ring, keks, base, sessionToken, tenant, authorizeUrl } = await setup();
       // The real Kafka adapter, facing a broker address nothing listens on; and no token service.
       const unreachable = new KafkaEventBus({
         brokers: ['127.0.0.1:1'],
@@ -979,6 +979,7 @@ export function describeAuthorizeService(stack: TestStack): void {
       const { app } = createAuthorizeService({
         bus: unreachable,
         store,
+        keks,
         ring,
         tenancy,
         minter,

@@ -128,6 +128,8 @@ export function describeKeys(stack: TestStack): void {
           introspection_endpoint: `${endpoints}/introspect`,
           revocation_endpoint: `${endpoints}/revoke`,
           end_session_endpoint: `${endpoints}/logout`,
+          pushed_authorization_request_endpoint: `${endpoints}/par`,
+          require_pushed_authorization_requests: false,
           registration_endpoint: `http://localhost:9000/${acme.id}/oauth2/v1/clients`,
           response_modes_supported: ['query', 'fragment', 'form_post', 'okta_post_message'],
           subject_types_supported: ['public'],

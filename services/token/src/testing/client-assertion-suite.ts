@@ -452,6 +452,7 @@ export function describeClientAssertions(stack: TestStack): void {
                 consentMethod: 'TRUSTED',
                 jwks: '',
                 jwksUri: '',
+                requirePushedAuthorizationRequests: false,
               },
               clientSecretSha256: createHash('sha256').update(secret).digest('hex'),
             },

@@ -14,6 +14,8 @@ const appFieldOf: Record<string, string> = {
   consent_method: 'settings.oauthClient.consent_method',
   jwks: 'settings.oauthClient.jwks',
   jwks_uri: 'settings.oauthClient.jwks_uri',
+  require_pushed_authorization_requests:
+    'settings.oauthClient.require_pushed_authorization_requests',
 };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -87,6 +89,7 @@ export function registrationOf(
       consent_method: oauthSettings.consent_method ?? options.consentMethod,
       jwks: oauthSettings.jwks,
       jwks_uri: oauthSettings.jwks_uri,
+      require_pushed_authorization_requests: oauthSettings.require_pushed_authorization_requests,
     },
   };
 }
@@ -149,6 +152,7 @@ export function presentApp(client: ClientView, orgBase: string, secret?: string)
         // A private_key_jwt app's keys, where @okta/okta-sdk-nodejs reads them.
         ...(metadata.jwks ? { jwks: JSON.parse(metadata.jwks) } : {}),
         ...(metadata.jwksUri ? { jwks_uri: metadata.jwksUri } : {}),
+        require_pushed_authorization_requests: metadata.requirePushedAuthorizationRequests,
       },
     },
     _links: {

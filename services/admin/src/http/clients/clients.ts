@@ -46,6 +46,7 @@ export function clientRoutes({ store, writer, keks }: ClientRoutesDeps): Router 
     token_endpoint_auth_method: client.metadata.tokenEndpointAuthMethod,
     ...(client.metadata.jwks ? { jwks: JSON.parse(client.metadata.jwks) } : {}),
     ...(client.metadata.jwksUri ? { jwks_uri: client.metadata.jwksUri } : {}),
+    require_pushed_authorization_requests: client.metadata.requirePushedAuthorizationRequests,
     application_type: client.metadata.applicationType,
     consent_method: client.metadata.consentMethod,
   });

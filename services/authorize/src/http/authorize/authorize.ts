@@ -4,6 +4,7 @@
 import type { TenancyConfig } from '@gatehouse/directory';
 import { readBodyText } from '@gatehouse/http';
 import type { DirectoryCache } from '@gatehouse/oauth-reads';
+import type { ProjectionStore } from '@gatehouse/projection-store';
 import { orgServerId } from '@gatehouse/signing-keys';
 import Router from '@koa/router';
 import type { Context } from 'koa';
@@ -14,9 +15,12 @@ import type { Interactions } from '../interactions.js';
 import { formLimitBytes, type RawParameters, readParameters } from '../parameters.js';
 import { deliver, orgPath, redirect, showError } from '../responses.js';
 import { checkAuthorizationRequest } from './checks/index.js';
+import { takePushedRequest } from './pushed-requests.js';
 
 export interface AuthorizeRoutesDeps {
   directory: DirectoryCache;
+  /** Where pushed authorization requests wait (RFC 9126). */
+  store: ProjectionStore;
   flow: FlowState;
   engine: AuthorizeFlow;
   interactions: Interactions;
@@ -25,7 +29,7 @@ export interface AuthorizeRoutesDeps {
 }
 
 export function authorizeRoutes(
-  { directory, flow, engine, interactions, cookies, tenancy }: AuthorizeRoutesDeps,
+  { directory, store, flow, engine, interactions, cookies, tenancy }: AuthorizeRoutesDeps,
   /** Where the routes go; the service puts every page on one router. */
   router: Router = new Router(),
 ): Router {
@@ -52,6 +56,14 @@ export function authorizeRoutes(
         'invalid_request',
         'The authorization server was not found or is not active.',
       );
+    // A pushed request (RFC 9126): its parameters, not the front channel's, are the request.
+    const pushed = raw.values.has('request_uri');
+    if (pushed) {
+      const taken = await takePushedRequest(store, tenant, serverId, raw);
+      if ('problem' in taken)
+        return showError(ctx, taken.problem.status, taken.problem.error, taken.problem.description);
+      raw = taken.parameters;
+    }
     const clientId = raw.values.get('client_id');
     const client =
       clientId && clientId.length <= 100 ? await directory.client(tenant, clientId) : undefined;
@@ -72,6 +84,13 @@ export function authorizeRoutes(
       );
     }
     const { request } = read;
+    // RFC 9126 section 6: a client registered to push its requests sends none in the front channel.
+    if (!pushed && client?.metadata.requirePushedAuthorizationRequests)
+      return deliver(ctx, engine.target(request, config), {
+        error: 'invalid_request',
+        error_description:
+          'This client must push its authorization requests (pushed_authorization_request_endpoint) and send the request_uri.',
+      });
     const browserSha256 = cookies.browserOf(ctx);
     let authentication: Authentication | undefined;
     let signedInNow = false;

@@ -94,6 +94,9 @@ export function serverMetadata(
     revocation_endpoint_auth_methods_supported: clientAuthMethods,
     revocation_endpoint_auth_signing_alg_values_supported: assertionAlgorithms,
     end_session_endpoint: `${endpoints}/logout`,
+    // RFC 9126: pushed authorization requests, required of the clients registered for them only.
+    pushed_authorization_request_endpoint: `${endpoints}/par`,
+    require_pushed_authorization_requests: false,
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,
