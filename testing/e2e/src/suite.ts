@@ -421,6 +421,34 @@ export function defineE2eSuite(label: string, getTarget: () => Target): void {
       expect((await client.userinfoStatus(refreshed.access_token)).status).toBe(200);
     });
 
+    it("pushed authorization request (RFC 9126): openid-client's PAR through the edge, the browser carrying client_id and request_uri only", async () => {
+      expect(web.serverMetadata().pushed_authorization_request_endpoint).toBe(
+        `${tenant.issuer}/v1/par`,
+      );
+      const { verifier } = pkce();
+      const state = randomBytes(8).toString('hex');
+      const url = await oidc.buildAuthorizationUrlWithPAR(web, {
+        redirect_uri: app.callback,
+        scope: 'openid email',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+      });
+      expect([...url.searchParams.keys()].sort()).toEqual(['client_id', 'request_uri']);
+      url.searchParams.set('sessionToken', await client.authn());
+      const response = await fetch(url, { redirect: 'manual' });
+      const location = response.headers.get('location') ?? '';
+      expect([response.status, location.startsWith(app.callback)]).toEqual([302, true]);
+      const tokens = await oidc.authorizationCodeGrant(web, new URL(location), {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+      });
+      expect(tokens.claims()).toMatchObject({ iss: tenant.issuer, aud: tenant.web.clientId });
+      // Used once: the same request_uri again is refused.
+      const again = await fetch(url, { redirect: 'manual' });
+      expect(again.status).toBe(400);
+    });
+
     it('hybrid flow: code id_token in the fragment, c_hash bound to the code', async () => {
       const params = await client.authorizeWithSession({
         response_type: 'code id_token',
