@@ -492,7 +492,8 @@ export function defineOktaSdkSuite(label: string, getTarget: () => Target): void
                 oauthClient: {
                   application_type: 'service',
                   grant_types: ['client_credentials'],
-                  response_types: [],
+                  // As Okta's own examples register a service app.
+                  response_types: ['token'],
                   jwks: { keys: [jwk] },
                 },
               },

@@ -32,6 +32,20 @@ describe('client metadata', () => {
     });
   });
 
+  it('takes a service app\'s response_types ["token"], as Okta registers them, and nothing else without implicit', () => {
+    const service = { client_name: 'Job', application_type: 'service' };
+    expect(
+      readClientMetadata({ ...service, response_types: ['token'] }).metadata?.responseTypes,
+    ).toEqual(['token']);
+    expect(readClientMetadata({ ...service, response_types: ['id_token'] }).problems).toEqual([
+      { field: 'response_types', message: "'id_token' needs the implicit grant type" },
+    ]);
+    const web = { client_name: 'Web', redirect_uris: ['https://app.example.com/cb'] };
+    expect(readClientMetadata({ ...web, response_types: ['token'] }).problems).toEqual([
+      { field: 'response_types', message: "'token' needs the implicit grant type" },
+    ]);
+  });
+
   it('reads require_pushed_authorization_requests (RFC 9126) for clients of the authorization endpoint only', () => {
     const web = { client_name: 'Web', redirect_uris: ['https://app.example.com/cb'] };
     expect(

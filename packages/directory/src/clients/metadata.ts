@@ -158,7 +158,13 @@ export function readClientMetadata(input: Record<string, unknown>): {
         field: 'response_types',
         message: `'${type}' needs the authorization_code grant type`,
       });
-    } else if (/token/.test(type.replace('code', '')) && !grants.includes('implicit')) {
+    } else if (
+      /token/.test(type.replace('code', '')) &&
+      !grants.includes('implicit') &&
+      // Okta registers its service apps with response_types ["token"] (a client credentials grant
+      // answers a token); it grants nothing at /authorize, which needs the implicit grant type too.
+      !(applicationType === 'service' && type === 'token')
+    ) {
       problems.push({
         field: 'response_types',
         message: `'${type}' needs the implicit grant type`,
