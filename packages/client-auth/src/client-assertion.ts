@@ -7,6 +7,8 @@
 // endpoint, as Okta's SDKs send), expires soon, and is used once: its `jti` is remembered in the
 // shared store until it expires, so no replica accepts it again.
 import { createHash } from 'node:crypto';
+import { lookup } from 'node:dns';
+import { BlockList, isIP } from 'node:net';
 import {
   clientAssertionAlgorithms as assertionAlgorithms,
   type ClientView,
@@ -25,6 +27,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
+import { Agent, fetch as undiciFetch } from 'undici';
 
 export const jwtBearerAssertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -70,6 +73,51 @@ export interface RemoteJwksOptions {
 
 const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
 
+const privateAddress = 'it resolves to a private, loopback or link-local address';
+
+/** Addresses a client's jwks_uri may not reach: this deployment's own networks, and the cloud's. */
+const privateRanges = (() => {
+  const list = new BlockList();
+  for (const [network, prefix] of [
+    ['0.0.0.0', 8],
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10],
+    ['169.254.0.0', 16],
+    ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
+    ['192.168.0.0', 16],
+    ['198.18.0.0', 15],
+    ['224.0.0.0', 4],
+    ['240.0.0.0', 4],
+  ] as const)
+    list.addSubnet(network, prefix, 'ipv4');
+  for (const [network, prefix] of [
+    ['::', 128],
+    ['fc00::', 7],
+    ['fe80::', 10],
+    ['ff00::', 8],
+  ] as const)
+    list.addSubnet(network, prefix, 'ipv6');
+  return list;
+})();
+const loopbackRanges = (() => {
+  const list = new BlockList();
+  list.addSubnet('127.0.0.0', 8, 'ipv4');
+  list.addAddress('::1', 'ipv6');
+  return list;
+})();
+
+/** An error and the causes under it (undici wraps the connection's error). */
+function causes(error: unknown): unknown[] {
+  const found: unknown[] = [];
+  let at = error;
+  while (at !== undefined && at !== null && found.length < 5) {
+    found.push(at);
+    at = (at as { cause?: unknown }).cause;
+  }
+  return found;
+}
+
 /**
  * The JWK sets clients publish at their `jwks_uri`: fetched with a timeout and a size limit, never
  * following a redirect, kept for a while, and fetched again early (with a cooldown) when an
@@ -79,7 +127,29 @@ export class RemoteJwks {
   private readonly sets = new Map<string, { at: number; keys: Promise<JWTVerifyGetKey> }>();
   private readonly options: Required<RemoteJwksOptions>;
 
+  /** Connects only to public addresses (loopback too where http on loopback is allowed). */
+  private readonly agent: Agent;
+
   constructor(options: RemoteJwksOptions = {}) {
+    this.agent = new Agent({
+      connect: {
+        lookup: (hostname, lookupOptions, callback) =>
+          lookup(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
+            if (error) return callback(error, '', 4);
+            const blocked = addresses.find(({ address }) => !this.publicAddress(address));
+            if (blocked)
+              return callback(
+                Object.assign(new Error(`${hostname} resolves to ${blocked.address}`), {
+                  code: 'EPRIVATEADDRESS',
+                }),
+                '',
+                4,
+              );
+            if (lookupOptions.all) return callback(null, addresses as never, 4);
+            callback(null, addresses[0]!.address, addresses[0]!.family);
+          }),
+      },
+    });
     this.options = {
       allowHttpLoopback: options.allowHttpLoopback ?? false,
       timeoutMs: options.timeoutMs ?? 3_000,
@@ -88,6 +158,15 @@ export class RemoteJwks {
       cooldownMs: options.cooldownMs ?? 30_000,
       now: options.now ?? Date.now,
     };
+  }
+
+  /** Whether `address` is one a jwks_uri may reach (IPv4-mapped IPv6 judged as its IPv4). */
+  private publicAddress(address: string): boolean {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+    const ip = mapped ?? address;
+    const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+    if (loopbackRanges.check(ip, family)) return this.options.allowHttpLoopback;
+    return !privateRanges.check(ip, family);
   }
 
   /** The key set at `uri`; `refresh` fetches it again unless it was fetched within the cooldown. */
@@ -122,14 +201,22 @@ export class RemoteJwks {
       )
     )
       throw unusable('it must use https');
+    // A client names the URL this server fetches: never one inside the deployment's own network
+    // (SSRF). An address literal is checked here; a name, as it resolves, by the agent's lookup,
+    // so that a name cannot resolve elsewhere between a check and the connection.
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host) && !this.publicAddress(host)) throw unusable(privateAddress);
     let response: Response;
     try {
-      response = await fetch(url, {
+      response = (await undiciFetch(url, {
         redirect: 'error',
         headers: { accept: 'application/json, application/jwk-set+json' },
         signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-    } catch {
+        dispatcher: this.agent,
+      })) as unknown as Response;
+    } catch (error) {
+      if (causes(error).some((cause) => (cause as { code?: string }).code === 'EPRIVATEADDRESS'))
+        throw unusable(privateAddress);
       throw unusable(`it could not be reached (no answer within ${this.options.timeoutMs} ms)`);
     }
     if (response.status !== 200) {
