@@ -160,6 +160,11 @@ export class RemoteJwks {
     };
   }
 
+  /** Closes the connections kept to clients' jwks_uri hosts. */
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
   /** Whether `address` is one a jwks_uri may reach (IPv4-mapped IPv6 judged as its IPv4). */
   private publicAddress(address: string): boolean {
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];

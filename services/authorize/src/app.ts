@@ -197,6 +197,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
       unwatch?.();
       unwatch = undefined;
       await directory.close();
+      await clientAuth.remoteJwks.close();
       await passwordWorkers.close();
     },
   };

@@ -159,7 +159,10 @@ export function createTokenService(deps: TokenDeps): TokenService {
     issuer,
     tokenService,
     start: () => directory.follow(deps.bus, 'token'),
-    stop: () => directory.close(),
+    stop: async () => {
+      await directory.close();
+      await remoteJwks.close();
+    },
   };
 }
 
