@@ -438,11 +438,12 @@ export class MixedLoad {
   }> {
     const which = this.victimActive && Math.random() < 0.25 ? 'victim' : 'web';
     const result = await this.signInTo(which, source);
-    // The app was deactivated while its user was signing in: refusing is the right answer.
+    // The app was deactivated while its user was signing in: refusing is the right answer, from
+    // the moment the deactivation is asked for (its effect may precede its own 200).
     if (
       !result.ok &&
       which === 'victim' &&
-      !this.victimActive &&
+      this.victimDeactivating &&
       result.status >= 400 &&
       result.status < 500
     )
