@@ -12,6 +12,7 @@ import { BlockList, isIP } from 'node:net';
 import {
   clientAssertionAlgorithms as assertionAlgorithms,
   type ClientView,
+  loopbackHosts,
   clientSecretAssertionAlgorithms as secretAssertionAlgorithms,
 } from '@gatehouse/directory';
 import { grantKeys } from '@gatehouse/grants';
@@ -70,8 +71,6 @@ export interface RemoteJwksOptions {
   cooldownMs?: number;
   now?: () => number;
 }
-
-const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const privateAddress = 'it resolves to a private, loopback or link-local address';
 
@@ -202,7 +201,7 @@ export class RemoteJwks {
       !(
         url.protocol === 'http:' &&
         this.options.allowHttpLoopback &&
-        loopbackHosts.has(url.hostname)
+        loopbackHosts.includes(url.hostname)
       )
     )
       throw unusable('it must use https');
@@ -304,8 +303,8 @@ export interface ClientAssertionDeps {
 }
 
 /** A client's secret, opened once per client view (a new secret makes a new view). */
-const openedSecrets = new WeakMap<ClientView, Uint8Array>();
-function secretKey(client: ClientView, tenant: string, keks: KeyEncryptionKeys): Uint8Array {
+const openedSecrets = new WeakMap<ClientView, Buffer>();
+function secretKey(client: ClientView, tenant: string, keks: KeyEncryptionKeys): Buffer {
   let key = openedSecrets.get(client);
   if (key === undefined) {
     if (!client.secretSealed)
@@ -314,27 +313,16 @@ function secretKey(client: ClientView, tenant: string, keks: KeyEncryptionKeys):
       );
     // A secret sealed under a KEK this deployment lacks throws UnsealError: the operator's fault
     // (GATEHOUSE_KEK must list every KEK still in use), answered as a server error and logged.
-    key = new Uint8Array(
-      openClientSecret(
-        {
-          kekId: client.secretSealed.kekId,
-          iv: Buffer.from(client.secretSealed.iv),
-          ciphertext: Buffer.from(client.secretSealed.ciphertext),
-          tag: Buffer.from(client.secretSealed.tag),
-        },
-        keks,
-        tenant,
-        client.id,
-      ),
-    );
+    key = openClientSecret(client.secretSealed, keks, tenant, client.id);
     openedSecrets.set(client, key);
   }
   return key;
 }
 
 /**
- * Verifies a `private_key_jwt` assertion of `client` (already found by the id it names) for a
- * request to one of `audience`'s endpoints, and spends its `jti`. Throws InvalidClient saying what
+ * Verifies a `private_key_jwt` or `client_secret_jwt` assertion of `client` (already found by the
+ * id it names, and registered for one of them) for a request to one of `audience`'s endpoints, and
+ * spends its `jti`. Throws InvalidClient saying what
  * is wrong: the client's developer needs to know, and it tells an attacker nothing they lack.
  */
 export async function verifyClientAssertion(

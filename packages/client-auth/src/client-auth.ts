@@ -5,7 +5,7 @@
 // Basic header with no secret (okta-auth-js sends `Basic base64(client_id)` there).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { ClientView } from '@gatehouse/directory';
+import { type ClientView, endpointsBase } from '@gatehouse/directory';
 import { InvalidClient, InvalidRequest } from '@gatehouse/http';
 import type { DirectoryCache, ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
@@ -175,8 +175,7 @@ async function authenticateByAssertion(
   )
     refusal = failed();
   else {
-    const base =
-      config.serverId === orgServerId ? `${config.issuer}/oauth2/v1` : `${config.issuer}/v1`;
+    const base = endpointsBase(config.issuer, config.serverId !== orgServerId);
     const endpoints = [...new Set([`${base}/${endpoint}`, `${base}/token`])];
     refusal = await verifyClientAssertion(
       assertion,

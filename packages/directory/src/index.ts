@@ -58,6 +58,7 @@ export {
   checkRedirectUri,
   grantTypes,
   isPublicClient,
+  loopbackHosts,
   readClientMetadata,
   responseTypes,
   storedClientMetadata,
@@ -112,7 +113,13 @@ export { type GroupView, groupViewOf, projectGroupEvent } from './groups/project
 export { idPattern, newId } from './ids.js';
 export { directoryProjection, projectDirectoryEvent } from './projection.js';
 export { keys, readModelPrefix } from './read-model.js';
-export { issuerOf, orgBaseUrl, readTenancyConfig, type TenancyConfig } from './tenancy.js';
+export {
+  endpointsBase,
+  issuerOf,
+  orgBaseUrl,
+  readTenancyConfig,
+  type TenancyConfig,
+} from './tenancy.js';
 export { decideNewTenant, defaultServerId } from './tenants/new-tenant.js';
 export { projectTenantEvent, type TenantView, tenantViewOf } from './tenants/projection.js';
 export {

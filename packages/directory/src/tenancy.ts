@@ -37,3 +37,11 @@ export function issuerOf(config: TenancyConfig, tenant: string, serverId?: strin
   const org = orgBaseUrl(config, tenant);
   return serverId === undefined ? org : `${org}/oauth2/${serverId}`;
 }
+
+/**
+ * Where a server's OAuth endpoints live, given its issuer: `{org}/oauth2/v1` for the org server,
+ * `{issuer}/v1` for a custom one (`/token`, `/keys`, `/par`, ... follow).
+ */
+export function endpointsBase(issuer: string, custom: boolean): string {
+  return custom ? `${issuer}/v1` : `${issuer}/oauth2/v1`;
+}

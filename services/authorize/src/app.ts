@@ -109,10 +109,9 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   });
   const hashes = new HashQueue(deps.hashQueue);
   const passwordWorkers = new PasswordWorkers(hashes.options.concurrency);
-  const throttle = new SignInThrottle(
-    deps.rateLimiter ?? memoryRateLimiter(),
-    deps.trustedProxies ?? TrustedProxies.none,
-  );
+  const rateLimiter = deps.rateLimiter ?? memoryRateLimiter();
+  const trustedProxies = deps.trustedProxies ?? TrustedProxies.none;
+  const throttle = new SignInThrottle(rateLimiter, trustedProxies);
   const signIns = new SignInAttempts({ store, flow, hashes, passwordWorkers, throttle, now });
   const cookies = new BrowserCookies(tenancy);
   const interactions = new Interactions({ flow, engine, cookies, tenancy });
@@ -124,11 +123,7 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
   const clientAuth = {
     directory,
     store,
-    throttle: new ClientThrottle(
-      deps.rateLimiter ?? memoryRateLimiter(),
-      deps.trustedProxies ?? TrustedProxies.none,
-      now,
-    ),
+    throttle: new ClientThrottle(rateLimiter, trustedProxies, now),
     remoteJwks: new RemoteJwks({ allowHttpLoopback: deps.jwksUriHttpLoopback ?? false, now }),
     keks: deps.keks,
     now,

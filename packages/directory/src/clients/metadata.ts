@@ -31,7 +31,7 @@ export const responseTypes = [
   'id_token token',
 ] as const;
 /** Hosts that http may name, in redirect URIs and a jwks_uri: the client's own machine. */
-const loopbackHosts = ['localhost', '127.0.0.1', '[::1]'];
+export const loopbackHosts: readonly string[] = ['localhost', '127.0.0.1', '[::1]'];
 
 export function isPublicClient(metadata: ClientMetadata): boolean {
   return metadata.tokenEndpointAuthMethod === 'none';

@@ -1,6 +1,6 @@
 // The client read model: a hash per client (deletion is a tombstone field) and the sets of users and
 // groups assigned to it. Every client event comes from gatehouse.directory, in log order.
-import type { ClientMetadata, Envelope, SealedClientSecret } from '@gatehouse/contracts';
+import { type ClientMetadata, type Envelope, SealedClientSecret } from '@gatehouse/contracts';
 import type { WriteOp } from '@gatehouse/projection-store';
 import { keys } from '../read-model.js';
 import type { ClientEvent } from './client.js';
@@ -17,27 +17,9 @@ export interface ClientView {
   secretSealed?: SealedClientSecret;
 }
 
-/** A sealed secret in the client's hash: JSON, its bytes in base64. */
+/** A sealed secret in the client's hash: its proto JSON (bytes in base64); '' for none. */
 const sealedField = (sealed: SealedClientSecret | undefined): string =>
-  sealed
-    ? JSON.stringify({
-        kekId: sealed.kekId,
-        iv: Buffer.from(sealed.iv).toString('base64'),
-        ciphertext: Buffer.from(sealed.ciphertext).toString('base64'),
-        tag: Buffer.from(sealed.tag).toString('base64'),
-      })
-    : '';
-
-function sealedOf(field: string | undefined): SealedClientSecret | undefined {
-  if (!field) return undefined;
-  const json = JSON.parse(field) as Record<string, string>;
-  return {
-    kekId: json.kekId ?? '',
-    iv: Buffer.from(json.iv ?? '', 'base64'),
-    ciphertext: Buffer.from(json.ciphertext ?? '', 'base64'),
-    tag: Buffer.from(json.tag ?? '', 'base64'),
-  };
-}
+  sealed ? JSON.stringify(SealedClientSecret.toJSON(sealed)) : '';
 
 export function projectClientEvent(envelope: Envelope, event: ClientEvent): WriteOp[] {
   const { tenant, aggregateId: id } = envelope;
@@ -128,6 +110,8 @@ export function clientViewOf(fields: Record<string, string>): ClientView | undef
     lastUpdated: fields.lastUpdated ?? '',
     metadata: storedClientMetadata(JSON.parse(fields.metadata)),
     secretSha256: fields.secretSha256 ?? '',
-    ...(fields.secretSealed ? { secretSealed: sealedOf(fields.secretSealed) } : {}),
+    ...(fields.secretSealed
+      ? { secretSealed: SealedClientSecret.fromJSON(JSON.parse(fields.secretSealed)) }
+      : {}),
   };
 }

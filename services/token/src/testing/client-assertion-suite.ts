@@ -78,21 +78,30 @@ export function describeClientAssertions(stack: TestStack): void {
         });
         return clientId;
       };
-      const config = (clientId: string, key: KeyPair, base = harness.base) => {
+      /** openid-client configured for this server's three endpoints, as `clientId` with `auth`. */
+      const configWith = (
+        clientId: string,
+        auth: oidc.ClientAuth,
+        metadata: Partial<oidc.ClientMetadata> = {},
+      ) => {
         const configuration = new oidc.Configuration(
           {
             issuer,
-            token_endpoint: `${base}${path('token')}`,
-            introspection_endpoint: `${base}${path('introspect')}`,
-            revocation_endpoint: `${base}${path('revoke')}`,
+            token_endpoint: `${harness.base}${path('token')}`,
+            introspection_endpoint: `${harness.base}${path('introspect')}`,
+            revocation_endpoint: `${harness.base}${path('revoke')}`,
           },
           clientId,
-          { token_endpoint_auth_signing_alg: key.alg },
-          oidc.PrivateKeyJwt({ key: key.privateKey, kid: key.kid }),
+          metadata,
+          auth,
         );
         oidc.allowInsecureRequests(configuration);
         return configuration;
       };
+      const config = (clientId: string, key: KeyPair) =>
+        configWith(clientId, oidc.PrivateKeyJwt({ key: key.privateKey, kid: key.kid }), {
+          token_endpoint_auth_signing_alg: key.alg,
+        });
       /** An assertion as a client would make it, with `claims` over the right ones. */
       const assertion = (
         clientId: string,
@@ -112,6 +121,18 @@ export function describeClientAssertions(stack: TestStack): void {
         })
           .setProtectedHeader({ alg: key.alg, kid: key.kid, ...header })
           .sign(key.privateKey);
+      };
+      /** A client_secret_jwt assertion: HS256 keyed by `secret`. */
+      const hmacAssertion = (clientId: string, secret: string) => {
+        const now = Math.floor(Date.now() / 1000);
+        return new SignJWT({ jti: randomUUID() })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setIssuer(clientId)
+          .setSubject(clientId)
+          .setAudience(issuer)
+          .setIssuedAt(now)
+          .setExpirationTime(now + 60)
+          .sign(new TextEncoder().encode(secret));
       };
       const tokenWith = (
         jwt: string,
@@ -134,7 +155,18 @@ export function describeClientAssertions(stack: TestStack): void {
           status: response.status,
           body: (await response.json()) as Record<string, string>,
         }));
-      return { ...harness, tenant, issuer, path, newKeyClient, config, assertion, tokenWith };
+      return {
+        ...harness,
+        tenant,
+        issuer,
+        path,
+        newKeyClient,
+        configWith,
+        config,
+        assertion,
+        hmacAssertion,
+        tokenWith,
+      };
     };
 
     it.each(['RS256', 'PS256', 'ES256'] as const)(
@@ -351,48 +383,27 @@ export function describeClientAssertions(stack: TestStack): void {
     });
 
     it("serves openid-client's ClientSecretJwt (HS256 keyed by the client secret), and refuses what is not that", async () => {
-      const { newClient, tenant, issuer, path, base, assertion, tokenWith, post } = await setup();
+      const { newClient, tenant, path, configWith, assertion, hmacAssertion, tokenWith, post } =
+        await setup();
       const { clientId, clientSecret } = await newClient(tenant, {
         client_name: 'HMAC signer',
         application_type: 'service',
         grant_types: ['client_credentials'],
         token_endpoint_auth_method: 'client_secret_jwt',
       });
-      const configuration = new oidc.Configuration(
-        {
-          issuer,
-          token_endpoint: `${base}${path('token')}`,
-          introspection_endpoint: `${base}${path('introspect')}`,
-          revocation_endpoint: `${base}${path('revoke')}`,
-        },
-        clientId,
-        {},
-        oidc.ClientSecretJwt(clientSecret!),
-      );
-      oidc.allowInsecureRequests(configuration);
+      const configuration = configWith(clientId, oidc.ClientSecretJwt(clientSecret!));
       const token = await oidc.clientCredentialsGrant(configuration, { scope: 'orders.read' });
       expect((await oidc.tokenIntrospection(configuration, token.access_token)).active).toBe(true);
       await oidc.tokenRevocation(configuration, token.access_token);
       expect((await oidc.tokenIntrospection(configuration, token.access_token)).active).toBe(false);
-      const hmac = (secret: string, claims: Record<string, unknown> = {}) => {
-        const now = Math.floor(Date.now() / 1000);
-        return new SignJWT({ jti: randomUUID(), ...claims })
-          .setProtectedHeader({ alg: 'HS256' })
-          .setIssuer(clientId)
-          .setSubject(clientId)
-          .setAudience(issuer)
-          .setIssuedAt(now)
-          .setExpirationTime(now + 60)
-          .sign(new TextEncoder().encode(secret));
-      };
-      const once = await hmac(clientSecret!);
+      const once = await hmacAssertion(clientId, clientSecret!);
       expect((await tokenWith(once)).status).toBe(200);
       const replayed = await tokenWith(once);
       expect([replayed.status, replayed.body.error_description]).toEqual([
         401,
         'The client_assertion has already been used.',
       ]);
-      const wrongSecret = await tokenWith(await hmac(`${clientSecret}x`));
+      const wrongSecret = await tokenWith(await hmacAssertion(clientId, `${clientSecret}x`));
       expect([wrongSecret.status, wrongSecret.body.error_description]).toEqual([
         401,
         'The client_assertion signature is invalid.',
@@ -414,15 +425,7 @@ export function describeClientAssertions(stack: TestStack): void {
         application_type: 'service',
         grant_types: ['client_credentials'],
       });
-      const now = Math.floor(Date.now() / 1000);
-      const signedByBasic = await new SignJWT({ jti: randomUUID() })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setIssuer(basicClient.clientId)
-        .setSubject(basicClient.clientId)
-        .setAudience(issuer)
-        .setIssuedAt(now)
-        .setExpirationTime(now + 60)
-        .sign(new TextEncoder().encode(basicClient.clientSecret!));
+      const signedByBasic = await hmacAssertion(basicClient.clientId, basicClient.clientSecret!);
       const refused = await tokenWith(signedByBasic);
       expect([refused.status, refused.body.error_description]).toEqual([
         401,
@@ -431,7 +434,7 @@ export function describeClientAssertions(stack: TestStack): void {
     });
 
     it('refuses client_secret_jwt for a client whose secret was kept only as a digest, saying to make a new one', async () => {
-      const { appendDirectory, caughtUp, tenant, tokenWith, issuer } = await setup();
+      const { appendDirectory, caughtUp, tenant, tokenWith, hmacAssertion } = await setup();
       // Registered as before secrets were sealed: the event has the digest only.
       const clientId = `0oa${randomUUID().replaceAll('-', '').slice(0, 17)}`;
       const secret = 'an-old-secret-kept-only-as-its-digest';
@@ -461,15 +464,7 @@ export function describeClientAssertions(stack: TestStack): void {
         },
       ]);
       await caughtUp();
-      const now = Math.floor(Date.now() / 1000);
-      const jwt = await new SignJWT({ jti: randomUUID() })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setIssuer(clientId)
-        .setSubject(clientId)
-        .setAudience(issuer)
-        .setIssuedAt(now)
-        .setExpirationTime(now + 60)
-        .sign(new TextEncoder().encode(secret));
+      const jwt = await hmacAssertion(clientId, secret);
       const response = await tokenWith(jwt);
       expect([response.status, response.body.error_description]).toEqual([
         401,

@@ -5,6 +5,7 @@ import {
   clientAssertionAlgorithms,
   authMethods as clientAuthenticationMethods,
   clientSecretAssertionAlgorithms,
+  endpointsBase,
   issuerOf,
   orgBaseUrl,
   responseTypes,
@@ -62,8 +63,8 @@ export function serverMetadata(
 ): Record<string, unknown> {
   const issuer = issuerOf(input.tenancy, input.tenant, input.serverId);
   const orgBase = orgBaseUrl(input.tenancy, input.tenant);
-  const endpoints = input.serverId === undefined ? `${orgBase}/oauth2/v1` : `${issuer}/v1`;
   const custom = input.serverId !== undefined;
+  const endpoints = endpointsBase(issuer, custom);
   const openid = kind === 'openid-configuration';
   return {
     issuer,
