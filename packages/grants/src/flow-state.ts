@@ -21,6 +21,11 @@ export const grantKeys = {
   /** string: when a client assertion (RFC 7523) was used, by the SHA-256 of its jti; expires with it */
   clientAssertion: (tenant: string, clientId: string, jtiSha256: string) =>
     `fs:client-assertion:${tenant}:${clientId}:${jtiSha256}`,
+  /**
+   * string: when a DPoP proof (RFC 9449) was used, by the SHA-256 of its key's thumbprint and jti;
+   * expires once its iat is out of the accepted window
+   */
+  dpopProof: (tenant: string, proofSha256: string) => `fs:dpop-proof:${tenant}:${proofSha256}`,
   /** string, JSON of a pushed authorization request (RFC 9126), by the SHA-256 of its reference; 60 s */
   pushedRequest: (tenant: string, referenceSha256: string) => `fs:par:${tenant}:${referenceSha256}`,
   /** set: the scopes a user consented to for a client of a server (projected from ConsentGranted) */
@@ -89,6 +94,11 @@ export interface RefreshRecord {
   accessTokenLifetimeSeconds: number;
   refreshTokenLifetimeSeconds: number | null;
   refreshTokenWindowSeconds: number;
+  /**
+   * RFC 9449 section 5: the thumbprint of the DPoP key a public client's token is bound to; each
+   * refresh must carry a proof made with it. Absent: not bound.
+   */
+  dpopJkt?: string;
 }
 
 /** A fresh grant id: 128 random bits, base64url. */

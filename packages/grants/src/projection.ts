@@ -39,6 +39,7 @@ export function refreshRecordOf(
     refreshTokenLifetimeSeconds:
       issued.refreshTokenLifetimeSeconds === 0 ? null : issued.refreshTokenLifetimeSeconds,
     refreshTokenWindowSeconds: issued.refreshTokenWindowSeconds,
+    ...(issued.dpopJkt ? { dpopJkt: issued.dpopJkt } : {}),
   };
 }
 

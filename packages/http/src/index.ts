@@ -37,6 +37,7 @@ export {
   InsufficientScope,
   InvalidClient,
   InvalidClientMetadata,
+  InvalidDpopProof,
   InvalidGrant,
   InvalidRedirectUri,
   InvalidRequest,
@@ -50,6 +51,7 @@ export {
   UnauthorizedClient,
   UnsupportedGrantType,
   UnsupportedTokenType,
+  UseDpopNonce,
 } from './oauth-errors.js';
 export {
   type ErrorCause,

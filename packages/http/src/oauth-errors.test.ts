@@ -8,6 +8,7 @@ import {
   InsufficientScope,
   InvalidClient,
   InvalidClientMetadata,
+  InvalidDpopProof,
   InvalidGrant,
   InvalidRedirectUri,
   InvalidRequest,
@@ -20,6 +21,7 @@ import {
   UnauthorizedClient,
   UnsupportedGrantType,
   UnsupportedTokenType,
+  UseDpopNonce,
 } from './oauth-errors.js';
 
 /** Each class with the code and status it fixes, and the headers it adds on its own. */
@@ -38,6 +40,8 @@ const families: [OAuthError, string, number, Record<string, string>][] = [
   [new InsufficientScope('d'), 'insufficient_scope', 403, {}],
   [new InvalidClientMetadata('d'), 'invalid_client_metadata', 400, {}],
   [new InvalidRedirectUri('d'), 'invalid_redirect_uri', 400, {}],
+  [new InvalidDpopProof('d'), 'invalid_dpop_proof', 400, {}],
+  [new UseDpopNonce('n-1', 'd'), 'use_dpop_nonce', 400, { 'DPoP-Nonce': 'n-1' }],
 ];
 
 describe('OAuth error classes', () => {

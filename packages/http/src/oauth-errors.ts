@@ -104,6 +104,28 @@ export class UnsupportedTokenType extends OAuthError {
 }
 
 /**
+ * invalid_dpop_proof, RFC 9449 sections 5 and 7.1: a request's DPoP proof is missing where it is
+ * required, malformed, or does not match the request or the token. 400 at the token endpoint; a
+ * resource answers it 401 under its DPoP challenge.
+ */
+export class InvalidDpopProof extends OAuthError {
+  constructor(description: string) {
+    super(400, 'invalid_dpop_proof', description);
+  }
+}
+
+/**
+ * use_dpop_nonce, RFC 9449 section 8: the proof must carry the nonce this server gives in the
+ * `DPoP-Nonce` header (sent with the error); the client signs a new proof with it and retries. 400
+ * (Okta's wording), 401 at a resource.
+ */
+export class UseDpopNonce extends OAuthError {
+  constructor(nonce: string, description = 'Authorization server requires nonce in DPoP proof.') {
+    super(400, 'use_dpop_nonce', description, { 'DPoP-Nonce': nonce });
+  }
+}
+
+/**
  * access_denied, RFC 6749 section 4.1.2.1: defined for the authorization endpoint, where it travels
  * in a redirect and has no status of its own. At the token endpoint (no policy or rule allows the
  * request) Okta answers it with 400, and so do we.

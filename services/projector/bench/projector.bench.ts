@@ -60,7 +60,9 @@ function tokensIssued(now: number) {
         accessTokenLifetimeSeconds: 3600,
         refreshTokenLifetimeSeconds: 90 * 86_400,
         refreshTokenWindowSeconds: 7 * 86_400,
+        dpopJkt: '',
       },
+      dpopJkt: '',
     },
   };
   return newEnvelope({

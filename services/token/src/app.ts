@@ -4,6 +4,7 @@
 
 import { ClientThrottle, RemoteJwks } from '@gatehouse/client-auth';
 import type { TenancyConfig } from '@gatehouse/directory';
+import { DpopNonces } from '@gatehouse/dpop';
 import type { EventBus } from '@gatehouse/event-bus';
 import {
   DirectRoutesKoa,
@@ -127,7 +128,8 @@ export function createTokenService(deps: TokenDeps): TokenService {
   );
   // One router for the three endpoints: one match and one composed chain per request.
   const router = new Router();
-  const token = tokenHandlers({ ...shared, issuer, revocations, log });
+  const dpopNonces = new DpopNonces(deps.keks, { now });
+  const token = tokenHandlers({ ...shared, issuer, revocations, log, dpopNonces });
   app.direct(['POST'], '/oauth2/v1/token', token.org);
   app.direct(['POST'], '/oauth2/:asId/v1/token', token.custom);
   router.post('/oauth2/v1/token', koaRoute(token.org));

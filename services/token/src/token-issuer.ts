@@ -49,7 +49,18 @@ export interface IssueRequest {
    * Issue a refresh token; `replaces` the one it rotates, `familyExpiresAt` (epoch ms) when rotating,
    * `sequence` the family's version after this issue (1 for its first token; the default).
    */
-  refreshToken?: { replacesSha256?: string; familyExpiresAt?: number | null; sequence?: number };
+  refreshToken?: {
+    replacesSha256?: string;
+    familyExpiresAt?: number | null;
+    sequence?: number;
+    /** RFC 9449 section 5: the DPoP key a public client's refresh token is bound to. */
+    dpopJkt?: string;
+  };
+  /**
+   * RFC 9449: the thumbprint of the key of the request's DPoP proof; the access token is bound to
+   * it (`cnf.jkt`) and answered as token_type DPoP.
+   */
+  dpopJkt?: string;
   /** Events of the grant appended in the same batch, before TokensIssued (a code's redemption). */
   preceding?: GrantEvent[];
   /**
@@ -61,7 +72,7 @@ export interface IssueRequest {
 }
 
 export interface IssuedTokens {
-  token_type: 'Bearer';
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   /** Empty when no access token was asked for. */
   access_token: string;
@@ -135,6 +146,7 @@ export class TokenIssuer {
             lifetimeSeconds: lifetimes.accessTokenSeconds,
             jti: accessJti,
             customClaims: config.claims,
+            ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
           }),
           key,
         )
@@ -190,6 +202,7 @@ export class TokenIssuer {
         accessTokenLifetimeSeconds: lifetimes.accessTokenSeconds,
         refreshTokenLifetimeSeconds: lifetimes.refreshTokenSeconds ?? 0,
         refreshTokenWindowSeconds: lifetimes.refreshWindowSeconds,
+        dpopJkt: request.refreshToken.dpopJkt ?? '',
       };
     }
     const sequence = request.refreshToken?.sequence ?? 1;
@@ -207,6 +220,7 @@ export class TokenIssuer {
           accessTokenExpiresAt: new Date((now + lifetimes.accessTokenSeconds) * 1000),
           idTokenJti: idJti,
           ...(refreshIssued ? { refreshToken: refreshIssued } : {}),
+          dpopJkt: withAccessToken ? (request.dpopJkt ?? '') : '',
         },
       },
     );
@@ -215,7 +229,7 @@ export class TokenIssuer {
         refreshWrites(config.tenant, request.grantId, grant, refreshIssued, sequence, nowMs),
       );
     return {
-      token_type: 'Bearer',
+      token_type: request.dpopJkt && withAccessToken ? 'DPoP' : 'Bearer',
       expires_in: withAccessToken ? lifetimes.accessTokenSeconds : 0,
       access_token: accessToken,
       scope: request.scopes.join(' '),

@@ -1,10 +1,18 @@
 // The userinfo service as a library (SPEC section 5; seed 000 "Get User Information"): GET and POST
 // {org}/oauth2/v1/userinfo and {org}/oauth2/{asId}/v1/userinfo. An access token is checked here,
 // with the server's published keys and the one invalidation check every path shares (SPEC section
-// 6): nothing is asked of another service.
+// 6): nothing is asked of another service. A DPoP-bound token (RFC 9449 section 7) comes under the
+// DPoP scheme with a proof of its key made for this request and token; sent as a Bearer token it is
+// refused, and so is an unbound token sent as DPoP.
 
 import type { IncomingMessage } from 'node:http';
-import type { TenancyConfig } from '@gatehouse/directory';
+import { endpointsBase, type TenancyConfig } from '@gatehouse/directory';
+import {
+  dpopHeaderOf,
+  dpopSigningAlgorithms,
+  type VerifiedDpopProof,
+  verifyDpopProof,
+} from '@gatehouse/dpop';
 import type { EventBus } from '@gatehouse/event-bus';
 import { bindingDigestOfTokenId, grantIdOfTokenId, userinfoClaims } from '@gatehouse/grants';
 import {
@@ -13,6 +21,7 @@ import {
   DirectRoutesKoa,
   type EdgeLog,
   InsufficientScope,
+  InvalidDpopProof,
   InvalidRequest,
   InvalidToken,
   koaRoute,
@@ -82,6 +91,17 @@ class NoBearerToken extends Error {}
 const quoted = (value: string) => value.replace(/["\\]/g, '');
 const bearerChallenge = (error: OAuthError) =>
   `Bearer error="${error.error}", error_description="${quoted(error.description)}"`;
+/** RFC 9449 section 7.1: the DPoP scheme's challenge names the proof algorithms taken. */
+const dpopChallenge = (error: OAuthError) =>
+  `DPoP error="${error.error}", error_description="${quoted(error.description)}", algs="${dpopSigningAlgorithms.join(' ')}"`;
+
+type Scheme = 'Bearer' | 'DPoP';
+/** A refusal of a request that used the DPoP scheme: answered 401 under the DPoP challenge. */
+class DpopRefusal extends Error {
+  constructor(readonly error: OAuthError) {
+    super(error.message);
+  }
+}
 
 export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
   const log: EdgeLog = deps.log ?? processEdgeLog();
@@ -89,8 +109,14 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
   const directory = new DirectoryCache(deps.store, deps.tenancy);
   const guard: FreshnessGuard = { now, maxLagMs: deps.maxProjectionLagMs ?? 1000 };
 
-  /** The access token of the request: the Authorization header, or (POST) the form's access_token. */
-  const bearerOf = async (req: IncomingMessage, method: string): Promise<string | undefined> => {
+  /**
+   * The access token of the request and its scheme: the Authorization header (Bearer, or DPoP with
+   * a DPoP proof), or (POST) the form's access_token, a Bearer token (RFC 6750 section 2.2).
+   */
+  const credentialsOf = async (
+    req: IncomingMessage,
+    method: string,
+  ): Promise<{ token: string; scheme: Scheme } | undefined> => {
     const header = req.headers.authorization ?? '';
     let fromBody: string | undefined;
     if (
@@ -111,20 +137,74 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
     }
     if (header && fromBody !== undefined)
       throw new InvalidRequest('Send the access token in one place only (RFC 6750).');
-    if (fromBody !== undefined) return fromBody;
+    if (fromBody !== undefined) return { token: fromBody, scheme: 'Bearer' };
     if (!header) return undefined;
-    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
+    const match = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
     if (!match) throw new InvalidToken(invalidToken);
-    return match[1];
+    return {
+      token: match[2]!,
+      scheme: match[1]!.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer',
+    };
   };
 
-  const userinfo = async (
+  /**
+   * RFC 9449 section 7: a token bound to a key (`cnf.jkt`) is taken only under the DPoP scheme with
+   * a proof of that key for this request and token; an unbound token only as Bearer.
+   */
+  const checkBinding = async (
     { req, method, tenant }: DirectRequest,
     serverId: string,
-  ): Promise<DirectReply> => {
-    const token = await bearerOf(req, method);
+    issuer: string,
+    credentials: { token: string; scheme: Scheme },
+    cnf: unknown,
+  ): Promise<VerifiedDpopProof | undefined> => {
+    const jkt =
+      typeof cnf === 'object' && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
+    if (credentials.scheme === 'Bearer') {
+      if (jkt !== undefined)
+        throw new InvalidToken('The access token is DPoP-bound: send it as DPoP, with a proof.');
+      return undefined;
+    }
+    if (typeof jkt !== 'string')
+      throw new InvalidToken('The access token is not DPoP-bound: send it as Bearer.');
+    const proof = dpopHeaderOf(req.headers);
+    if (proof === undefined) throw new InvalidDpopProof('The DPoP proof JWT header is missing.');
+    const verified = await verifyDpopProof(
+      proof,
+      {
+        method,
+        url: `${endpointsBase(issuer, serverId !== orgServerId)}/userinfo`,
+        accessToken: credentials.token,
+        now: now(),
+      },
+      { store: deps.store, tenant: tenant! },
+    );
+    if (verified.jkt !== jkt)
+      throw new InvalidDpopProof(
+        'The DPoP proof was not made with the key the access token is bound to.',
+      );
+    return verified;
+  };
+
+  const userinfo = async (request: DirectRequest, serverId: string): Promise<DirectReply> => {
+    const credentials = await credentialsOf(request.req, request.method);
     // RFC 6750 section 3.1: no credentials, no error code.
-    if (token === undefined) throw new NoBearerToken();
+    if (credentials === undefined) throw new NoBearerToken();
+    if (credentials.scheme === 'Bearer') return answer(request, serverId, credentials);
+    try {
+      return await answer(request, serverId, credentials);
+    } catch (error) {
+      throw error instanceof OAuthError && error.status < 500 ? new DpopRefusal(error) : error;
+    }
+  };
+
+  const answer = async (
+    request: DirectRequest,
+    serverId: string,
+    credentials: { token: string; scheme: Scheme },
+  ): Promise<DirectReply> => {
+    const { tenant } = request;
+    const { token } = credentials;
     if (!tenant || token.length > 16 * 1024) throw new InvalidToken(invalidToken);
     const config = await directory.server(tenant, serverId);
     if (!config || config.server?.status === 'INACTIVE') throw new InvalidToken(invalidToken);
@@ -153,13 +233,21 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       typeof cid !== 'string'
     )
       throw new InvalidToken(invalidToken);
-    // The check and the user's claims in one round trip; groups only when a claim needs them.
-    const checked = await checkToken(
-      deps.store,
-      { binding: { tenant, serverId, clientId: cid, userId: uid }, bindingDigest, grantId, jti },
-      guard,
-      subjectReads(tenant, uid),
-    );
+    // The check and the user's claims in one round trip (groups only when a claim needs them);
+    // beside it, a DPoP proof is checked and taken (its replay cache written). A refusal of the
+    // proof or scheme comes first: it holds whatever the read models say.
+    const [checking, binding] = await Promise.allSettled([
+      checkToken(
+        deps.store,
+        { binding: { tenant, serverId, clientId: cid, userId: uid }, bindingDigest, grantId, jti },
+        guard,
+        subjectReads(tenant, uid),
+      ),
+      checkBinding(request, serverId, config.issuer, credentials, claims.cnf),
+    ]);
+    if (binding.status === 'rejected') throw binding.reason;
+    if (checking.status === 'rejected') throw checking.reason;
+    const checked = checking.value;
     if (!checked.valid) throw new InvalidToken(invalidToken);
     const scopes = Array.isArray(claims.scp) ? (claims.scp as string[]) : [];
     if (!scopes.some((scope) => userinfoScopes.includes(scope)))
@@ -189,6 +277,14 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
   const errorReply = (caught: unknown, request: LoggedRequest): Required<DirectReply> => {
     if (caught instanceof NoBearerToken)
       return { status: 401, headers: { 'WWW-Authenticate': 'Bearer' }, body: '' };
+    // RFC 9449 section 7.1: a refusal under the DPoP scheme is a 401 (403 for insufficient scope)
+    // with its DPoP challenge; a nonce it would need is in DPoP-Nonce.
+    if (caught instanceof DpopRefusal)
+      return {
+        status: caught.error.status === 403 ? 403 : 401,
+        headers: { ...caught.error.headers, 'WWW-Authenticate': dpopChallenge(caught.error) },
+        body: oauthErrorBody(caught.error),
+      };
     if (caught instanceof OAuthError && caught.status < 500)
       return {
         status: caught.status,

@@ -30,6 +30,8 @@ export const reservedClaims: ReadonlySet<string> = new Set([
   'c_hash',
   'azp',
   'sid',
+  // RFC 7800 / RFC 9449: the key a DPoP-bound token is bound to.
+  'cnf',
 ]);
 /**
  * Okta's literal in a rule's `conditions.people.groups.include`: every user of the tenant. Kept as

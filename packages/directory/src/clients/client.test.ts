@@ -29,6 +29,7 @@ describe('client metadata', () => {
       jwks: '',
       jwksUri: '',
       requirePushedAuthorizationRequests: false,
+      dpopBoundAccessTokens: false,
     });
   });
 
@@ -43,6 +44,21 @@ describe('client metadata', () => {
     const web = { client_name: 'Web', redirect_uris: ['https://app.example.com/cb'] };
     expect(readClientMetadata({ ...web, response_types: ['token'] }).problems).toEqual([
       { field: 'response_types', message: "'token' needs the implicit grant type" },
+    ]);
+  });
+
+  it('reads dpop_bound_access_tokens (RFC 9449 section 5.2), false unless given', () => {
+    const web = { client_name: 'Web', redirect_uris: ['https://app.example.com/cb'] };
+    expect(readClientMetadata(web).metadata?.dpopBoundAccessTokens).toBe(false);
+    expect(
+      readClientMetadata({ ...web, dpop_bound_access_tokens: true }).metadata
+        ?.dpopBoundAccessTokens,
+    ).toBe(true);
+    expect(readClientMetadata({ ...web, dpop_bound_access_tokens: 1 }).problems).toEqual([
+      {
+        field: 'dpop_bound_access_tokens',
+        message: "'dpop_bound_access_tokens' must be true or false",
+      },
     ]);
   });
 

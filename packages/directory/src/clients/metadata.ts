@@ -263,6 +263,14 @@ export function readClientMetadata(input: Record<string, unknown>): {
         "'require_pushed_authorization_requests' is for clients of the authorization endpoint (authorization_code or implicit)",
     });
 
+  // RFC 9449 section 5.2: every token request of the client must carry a DPoP proof.
+  const dpopBound = input.dpop_bound_access_tokens ?? false;
+  if (typeof dpopBound !== 'boolean')
+    problems.push({
+      field: 'dpop_bound_access_tokens',
+      message: "'dpop_bound_access_tokens' must be true or false",
+    });
+
   if (problems.length > 0) return { problems };
   return {
     problems,
@@ -278,6 +286,7 @@ export function readClientMetadata(input: Record<string, unknown>): {
       jwks,
       jwksUri,
       requirePushedAuthorizationRequests: requirePar === true,
+      dpopBoundAccessTokens: dpopBound === true,
     },
   };
 }

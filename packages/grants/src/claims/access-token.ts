@@ -18,11 +18,13 @@ export interface AccessTokenClaimsInput {
   jti: string;
   /** The server's claim definitions; [] for the org server. */
   customClaims: readonly Claim[];
+  /** RFC 9449 section 6.1: the thumbprint of the DPoP key the token is bound to (`cnf.jkt`). */
+  dpopJkt?: string;
 }
 
 /**
  * ver, jti, iss, aud, sub, iat, exp, cid, uid, scp, auth_time, then the custom RESOURCE claims of
- * the granted scopes. `sub` is the user's login (Okta's access tokens), or the client id when there
+ * the granted scopes, then `cnf` for a DPoP-bound token. `sub` is the user's login (Okta's access tokens), or the client id when there
  * is no user; uid and auth_time only when there is one.
  */
 export function accessTokenClaims(input: AccessTokenClaimsInput): Record<string, unknown> {
@@ -45,6 +47,7 @@ export function accessTokenClaims(input: AccessTokenClaimsInput): Record<string,
     scopes: input.scopes,
   });
   addCustomClaims(claims, resourceClaims, subject?.user);
+  if (input.dpopJkt) claims.cnf = { jkt: input.dpopJkt };
   return claims;
 }
 

@@ -53,6 +53,7 @@ export function describeClientApi(harness: AdminHarness): void {
         grant_types: ['authorization_code'],
         token_endpoint_auth_method: 'client_secret_basic',
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
         application_type: 'web',
         consent_method: 'REQUIRED',
       });
@@ -281,6 +282,7 @@ export function describeClientApi(harness: AdminHarness): void {
         token_endpoint_auth_method: 'private_key_jwt',
         jwks: { keys: [{ ...rsaKey, use: 'sig' }, ecKey] },
         require_pushed_authorization_requests: false,
+        dpop_bound_access_tokens: false,
         application_type: 'service',
         consent_method: 'REQUIRED',
       });

@@ -16,7 +16,12 @@ import { InvalidGrant, InvalidRequest } from '@gatehouse/http';
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
 import { grantStillValid } from '../token-checks.js';
-import { type GrantHandler, requireGrantType, undoneOnFailure } from './grant-context.js';
+import {
+  type GrantHandler,
+  refreshDpopBinding,
+  requireGrantType,
+  undoneOnFailure,
+} from './grant-context.js';
 
 const codeVerifierPattern = /^[A-Za-z0-9._~-]{43,128}$/;
 
@@ -116,7 +121,8 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
         ...(record.scopes.includes('openid')
           ? { idToken: record.nonce ? { nonce: record.nonce } : {} }
           : {}),
-        ...(offline ? { refreshToken: {} } : {}),
+        ...(offline ? { refreshToken: refreshDpopBinding(request) } : {}),
+        ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
         preceding: [
           {
             type: 'gatehouse.events.v1.AuthorizationCodeRedeemed',

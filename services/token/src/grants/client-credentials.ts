@@ -45,6 +45,7 @@ export const clientCredentialsGrant: GrantHandler = async (request) => {
       refreshTokenSeconds: decision.refreshTokenLifetimeSeconds,
       refreshWindowSeconds: decision.refreshTokenWindowSeconds,
     },
+    ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
     causationId: request.requestId,
   });
 };

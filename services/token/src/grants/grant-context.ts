@@ -18,9 +18,23 @@ export interface GrantRequest {
   now: () => number;
   /** How stale the read models may be for the grant's checks (SPEC section 6). */
   guard: FreshnessGuard;
+  /** The thumbprint of the key the request's DPoP proof proved (RFC 9449): bind the tokens to it. */
+  dpopJkt?: string;
 }
 
 export type GrantHandler = (request: GrantRequest) => Promise<IssuedTokens>;
+
+/**
+ * The DPoP key a refresh token issued now is bound to (RFC 9449 section 5): the proof's, for a
+ * public client, whose refresh tokens nothing else ties to it. A confidential client's refresh
+ * token is bound to its client authentication; each of its access tokens to the key of the proof
+ * sent with the request that issued it.
+ */
+export function refreshDpopBinding(request: GrantRequest): { dpopJkt?: string } {
+  return request.authenticated.method === 'none' && request.dpopJkt
+    ? { dpopJkt: request.dpopJkt }
+    : {};
+}
 
 /** A policy's refusal as the OAuth error the client gets (its `detail` is not for the client). */
 export const policyRefusal = (denial: PolicyDenial): OAuthError =>

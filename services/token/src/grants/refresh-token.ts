@@ -3,7 +3,9 @@
 // spent token presented again means the family leaked, and the whole grant is revoked (RFC 9700
 // section 4.14.2) — whatever state the projector is in: the spent mark is this service's own write,
 // versioned by the family's sequence so that no late projection of an older event undoes it.
-// Scopes may only narrow. The family keeps its absolute end; each token its idle one.
+// Scopes may only narrow. The family keeps its absolute end; each token its idle one. A public
+// client's refresh token sent with a DPoP proof is bound to its key, and so is every later token of
+// the family (RFC 9449 section 5).
 //
 // A rotation the client never received is undone: when the exchange fails after the spent mark (the
 // log refused or never acknowledged TokensIssued, no signing key), the client is answered an error
@@ -14,12 +16,13 @@
 // token at one sequence, the abandoned one's successor known to nobody; after the retry, a
 // rebuild from the log reaches the state the service wrote.
 import { grantKeys, type RefreshRecord, sha256Hex } from '@gatehouse/grants';
-import { InvalidGrant, InvalidRequest, InvalidScope } from '@gatehouse/http';
+import { InvalidDpopProof, InvalidGrant, InvalidRequest, InvalidScope } from '@gatehouse/http';
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
 import { grantStillValid } from '../token-checks.js';
 import {
   type GrantHandler,
+  refreshDpopBinding,
   requestedScopes,
   requireGrantType,
   undoneOnFailure,
@@ -52,6 +55,18 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
       );
       return new InvalidGrant('The refresh token was already used; its whole family is revoked.');
     };
+    // A DPoP-bound refresh token (RFC 9449 section 5) is of no use without its key, not even to
+    // set off the reuse detection: checked first.
+    if (record.dpopJkt) {
+      if (!request.dpopJkt)
+        throw new InvalidDpopProof(
+          'The refresh token is bound to a DPoP key: send a DPoP proof made with that key.',
+        );
+      if (request.dpopJkt !== record.dpopJkt)
+        throw new InvalidGrant(
+          'The DPoP proof was not made with the key the refresh token is bound to.',
+        );
+    }
     // Reuse first: revoking needs no read model, so it holds even when they are behind.
     if (record.state === 'spent') throw await reused();
     // Revoked, or implicitly invalidated (SPEC section 6): the family's binding changed.
@@ -98,7 +113,9 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
           replacesSha256: tokenSha256,
           familyExpiresAt: record.familyExpiresAt,
           sequence,
+          ...refreshDpopBinding(request),
         },
+        ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
         causationId,
       });
     // No tokens for the client: the token it sent is current again (see the top of this file).

@@ -456,6 +456,7 @@ export function describeClientAssertions(stack: TestStack): void {
                 jwks: '',
                 jwksUri: '',
                 requirePushedAuthorizationRequests: false,
+                dpopBoundAccessTokens: false,
               },
               clientSecretSha256: createHash('sha256').update(secret).digest('hex'),
             },

@@ -16,6 +16,7 @@ const appFieldOf: Record<string, string> = {
   jwks_uri: 'settings.oauthClient.jwks_uri',
   require_pushed_authorization_requests:
     'settings.oauthClient.require_pushed_authorization_requests',
+  dpop_bound_access_tokens: 'settings.oauthClient.dpop_bound_access_tokens',
 };
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -90,6 +91,7 @@ export function registrationOf(
       jwks: oauthSettings.jwks,
       jwks_uri: oauthSettings.jwks_uri,
       require_pushed_authorization_requests: oauthSettings.require_pushed_authorization_requests,
+      dpop_bound_access_tokens: oauthSettings.dpop_bound_access_tokens,
     },
   };
 }
@@ -153,6 +155,7 @@ export function presentApp(client: ClientView, orgBase: string, secret?: string)
         ...(metadata.jwks ? { jwks: JSON.parse(metadata.jwks) } : {}),
         ...(metadata.jwksUri ? { jwks_uri: metadata.jwksUri } : {}),
         require_pushed_authorization_requests: metadata.requirePushedAuthorizationRequests,
+        dpop_bound_access_tokens: metadata.dpopBoundAccessTokens,
       },
     },
     _links: {

@@ -47,6 +47,7 @@ export function clientRoutes({ store, writer, keks }: ClientRoutesDeps): Router 
     ...(client.metadata.jwks ? { jwks: JSON.parse(client.metadata.jwks) } : {}),
     ...(client.metadata.jwksUri ? { jwks_uri: client.metadata.jwksUri } : {}),
     require_pushed_authorization_requests: client.metadata.requirePushedAuthorizationRequests,
+    dpop_bound_access_tokens: client.metadata.dpopBoundAccessTokens,
     application_type: client.metadata.applicationType,
     consent_method: client.metadata.consentMethod,
   });

@@ -1,6 +1,7 @@
 // The discovery documents (SPEC section 2; seed 000 "Get OpenID Connect Metadata"): what Gatehouse
 // implements and nothing more, for the org server and for custom servers. `issuer` is byte for byte
 // the `iss` of the server's tokens.
+
 import {
   clientAssertionAlgorithms,
   authMethods as clientAuthenticationMethods,
@@ -11,6 +12,7 @@ import {
   responseTypes,
   type TenancyConfig,
 } from '@gatehouse/directory';
+import { dpopSigningAlgorithms } from '@gatehouse/dpop';
 
 export interface ServerMetadataInput {
   tenancy: TenancyConfig;
@@ -98,6 +100,8 @@ export function serverMetadata(
     // RFC 9126: pushed authorization requests, required of the clients registered for them only.
     pushed_authorization_request_endpoint: `${endpoints}/par`,
     require_pushed_authorization_requests: false,
+    // RFC 9449: DPoP proofs at the token endpoint bind its tokens to the client's key.
+    dpop_signing_alg_values_supported: [...dpopSigningAlgorithms],
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     authorization_response_iss_parameter_supported: true,

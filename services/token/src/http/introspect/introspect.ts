@@ -14,6 +14,10 @@ import type { DirectoryCache, FreshnessGuard } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyEncryptionKeys, type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import { inspectToken } from '../../token-checks.js';
+
+const isDpopConfirmation = (cnf: unknown): cnf is { jkt: string } =>
+  typeof cnf === 'object' && cnf !== null && typeof (cnf as { jkt?: unknown }).jkt === 'string';
+
 import { requireServerConfig } from '../server.js';
 
 /**
@@ -61,15 +65,18 @@ export function introspectHandlers(deps: {
             Math.min(record.idleExpiresAt, record.familyExpiresAt ?? Infinity) / 1000,
           ),
           iss: config.issuer,
+          ...(record.dpopJkt ? { cnf: { jkt: record.dpopJkt } } : {}),
         },
       };
     }
     const { claims } = found;
+    // RFC 9449 section 6.2: a DPoP-bound token is of type DPoP, with the key it is bound to.
+    const bound = found.kind === 'access_token' && isDpopConfirmation(claims.cnf);
     return {
       headers,
       body: {
         active: true,
-        token_type: found.kind === 'access_token' ? 'Bearer' : 'id_token',
+        token_type: found.kind === 'access_token' ? (bound ? 'DPoP' : 'Bearer') : 'id_token',
         ...(Array.isArray(claims.scp) ? { scope: (claims.scp as string[]).join(' ') } : {}),
         client_id: client.id,
         username: claims.sub,
@@ -80,6 +87,7 @@ export function introspectHandlers(deps: {
         iss: claims.iss,
         jti: claims.jti,
         ...(typeof claims.uid === 'string' ? { uid: claims.uid } : {}),
+        ...(bound ? { cnf: claims.cnf } : {}),
       },
     };
   };
