@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, launchChromium, type Page, saveScreenshot } from '@gatehouse/testkit';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, createRemoteJWKSet, exportJWK, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Target } from './targets.js';
@@ -223,7 +223,10 @@ export async function connect(tenant: E2eTenant, app: ClientApp) {
     return answer;
   };
   /** A fresh set of tokens of the web app through the code flow with PKCE. */
-  const codeFlowTokens = async (scope = 'openid profile email offline_access') => {
+  const codeFlowTokens = async (
+    scope = 'openid profile email offline_access',
+    options: { DPoP?: oidc.DPoPHandle } = {},
+  ) => {
     const { verifier } = pkce();
     const state = randomBytes(8).toString('hex');
     const nonce = randomBytes(8).toString('hex');
@@ -237,12 +240,18 @@ export async function connect(tenant: E2eTenant, app: ClientApp) {
     });
     const callback = new URL(app.callback);
     callback.search = params.toString();
-    return oidc.authorizationCodeGrant(web, callback, {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-      expectedNonce: nonce,
-      idTokenExpected: scope.includes('openid'),
-    });
+    return oidc.authorizationCodeGrant(
+      web,
+      callback,
+      {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+        idTokenExpected: scope.includes('openid'),
+      },
+      undefined,
+      options,
+    );
   };
   const userinfoStatus = async (accessToken: string) => {
     const response = await fetch(`${tenant.issuer}/v1/userinfo`, {
@@ -447,6 +456,43 @@ export function defineE2eSuite(label: string, getTarget: () => Target): void {
       // Used once: the same request_uri again is refused.
       const again = await fetch(url, { redirect: 'manual' });
       expect(again.status).toBe(400);
+    });
+
+    it("DPoP (RFC 9449): openid-client's DPoP handle through the edge, the tokens bound to its key, refused as Bearer", async () => {
+      expect(web.serverMetadata().dpop_signing_alg_values_supported).toEqual([
+        'RS256',
+        'PS256',
+        'ES256',
+      ]);
+      const key = await oidc.randomDPoPKeyPair('ES256');
+      const DPoP = oidc.getDPoPHandle(web, key);
+      const jkt = await calculateJwkThumbprint(await exportJWK(key.publicKey));
+      const tokens = await client.codeFlowTokens('openid profile email offline_access', { DPoP });
+      expect(tokens.token_type).toBe('dpop');
+      const access = await jwtVerify(tokens.access_token, jwks, { issuer: tenant.issuer });
+      expect(access.payload.cnf).toEqual({ jkt });
+      const userinfo = await oidc.fetchUserInfo(web, tokens.access_token, tenant.user.id, {
+        DPoP,
+      });
+      expect(userinfo.sub).toBe(tenant.user.id);
+      // The downgrade: the bound token as a Bearer token is refused.
+      const asBearer = await client.userinfoStatus(tokens.access_token);
+      expect([asBearer.status, asBearer.challenge]).toEqual([
+        401,
+        expect.stringMatching(/^Bearer error="invalid_token"/),
+      ]);
+      expect(await oidc.tokenIntrospection(web, tokens.access_token)).toMatchObject({
+        active: true,
+        token_type: 'DPoP',
+        cnf: { jkt },
+      });
+      const refreshed = await oidc.refreshTokenGrant(web, tokens.refresh_token!, undefined, {
+        DPoP,
+      });
+      expect(refreshed.token_type).toBe('dpop');
+      expect(
+        (await oidc.fetchUserInfo(web, refreshed.access_token, tenant.user.id, { DPoP })).sub,
+      ).toBe(tenant.user.id);
     });
 
     it('hybrid flow: code id_token in the fragment, c_hash bound to the code', async () => {
