@@ -61,6 +61,7 @@ export {
   AuthorizationCodeIssued,
   AuthorizationCodeRedeemed,
   ConsentGranted,
+  DeviceSecretIssued,
   GrantContext,
   GrantRevoked,
   RefreshTokenIssued,

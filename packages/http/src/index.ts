@@ -42,6 +42,7 @@ export {
   InvalidRedirectUri,
   InvalidRequest,
   InvalidScope,
+  InvalidTarget,
   InvalidToken,
   MethodNotAllowed,
   OAuthError,

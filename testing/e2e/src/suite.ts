@@ -495,6 +495,98 @@ export function defineE2eSuite(label: string, getTarget: () => Target): void {
       ).toBe(tenant.user.id);
     });
 
+    it("token exchange (RFC 8693): a service's on-behalf-of exchange and Native SSO through the edge, with openid-client's generic grant", async () => {
+      const tokenExchange = 'urn:ietf:params:oauth:grant-type:token-exchange';
+      expect(web.serverMetadata().grant_types_supported).toContain(tokenExchange);
+      const api = managementApi(target);
+      const as = (method: string, p: string, body?: unknown) =>
+        api.ok(method, `${new URL(tenant.org).pathname}${p}`, tenant.apiToken, body);
+      const configOf = async (clientId: string, auth: oidc.ClientAuth) =>
+        oidc.discovery(new URL(tenant.issuer), clientId, undefined, auth, {
+          execute: [oidc.allowInsecureRequests],
+        });
+
+      // On-behalf-of: the API behind the web app exchanges the user's token for its own.
+      const service = await as('POST', '/oauth2/v1/clients', {
+        client_name: 'E2E API',
+        application_type: 'service',
+        grant_types: ['client_credentials', tokenExchange],
+        token_endpoint_auth_method: 'client_secret_basic',
+      });
+      const serviceConfig = await configOf(
+        service.client_id as string,
+        oidc.ClientSecretBasic(service.client_secret as string),
+      );
+      const user = await client.codeFlowTokens('openid profile email');
+      const exchanged = await oidc.genericGrantRequest(serviceConfig, tokenExchange, {
+        subject_token: user.access_token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        scope: 'email',
+      });
+      expect(exchanged.issued_token_type).toBe('urn:ietf:params:oauth:token-type:access_token');
+      const claims = (await jwtVerify(exchanged.access_token, jwks, { issuer: tenant.issuer }))
+        .payload;
+      expect(claims).toMatchObject({ uid: tenant.user.id, cid: service.client_id });
+      expect((await client.userinfoStatus(exchanged.access_token)).status).toBe(200);
+      await oidc.tokenRevocation(web, user.access_token);
+      expect((await client.userinfoStatus(exchanged.access_token)).status).toBe(401);
+
+      // Native SSO: a second native app signs in with the first one's device secret and ID token.
+      const nativeRedirect = 'com.example.e2e:/cb';
+      const native = async (name: string) => {
+        const made = await as('POST', '/oauth2/v1/clients', {
+          client_name: name,
+          application_type: 'native',
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code', 'refresh_token', tokenExchange],
+          response_types: ['code'],
+          redirect_uris: [nativeRedirect],
+        });
+        await as('PUT', `/api/v1/apps/${made.client_id as string}/users/${tenant.user.id}`);
+        return made.client_id as string;
+      };
+      const [mail, calendar] = [await native('E2E Mail'), await native('E2E Calendar')];
+      const mailConfig = await configOf(mail, oidc.None());
+      const { verifier } = pkce();
+      const state = randomBytes(8).toString('hex');
+      const authorize = new URL(`${tenant.issuer}/v1/authorize`);
+      authorize.search = new URLSearchParams({
+        client_id: mail,
+        response_type: 'code',
+        scope: 'openid profile offline_access device_sso',
+        redirect_uri: nativeRedirect,
+        state,
+        nonce: randomBytes(8).toString('hex'),
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        sessionToken: await client.authn(),
+      }).toString();
+      const landed = await fetch(authorize, { redirect: 'manual' });
+      const location = landed.headers.get('location') ?? '';
+      expect([landed.status, location.startsWith(nativeRedirect)], location).toEqual([302, true]);
+      const session = await oidc.authorizationCodeGrant(mailConfig, new URL(location), {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        idTokenExpected: true,
+      });
+      expect(session.device_secret).toEqual(expect.any(String));
+      const calendarTokens = await oidc.genericGrantRequest(
+        await configOf(calendar, oidc.None()),
+        tokenExchange,
+        {
+          subject_token: session.id_token!,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+          actor_token: session.device_secret as string,
+          actor_token_type: 'urn:x-oath:params:oauth:token-type:device-secret',
+          scope: 'openid profile offline_access',
+        },
+      );
+      expect(
+        (await jwtVerify(calendarTokens.access_token, jwks, { issuer: tenant.issuer })).payload,
+      ).toMatchObject({ uid: tenant.user.id, cid: calendar });
+      expect(calendarTokens.refresh_token).toEqual(expect.any(String));
+    });
+
     it('hybrid flow: code id_token in the fragment, c_hash bound to the code', async () => {
       const params = await client.authorizeWithSession({
         response_type: 'code id_token',

@@ -30,6 +30,8 @@ export const reservedClaims: ReadonlySet<string> = new Set([
   'c_hash',
   'azp',
   'sid',
+  // A token issued by token exchange: the token it was exchanged for (RFC 8693, Gatehouse's).
+  'sbj',
   // RFC 7800 / RFC 9449: the key a DPoP-bound token is bound to.
   'cnf',
 ]);
@@ -38,7 +40,12 @@ export const reservedClaims: ReadonlySet<string> = new Set([
  * written (Okta answers it back so), not as the id of the tenant's Everyone group.
  */
 export const everyoneInRule = 'EVERYONE';
-export const ruleGrantTypes = ['authorization_code', 'implicit', 'client_credentials'] as const;
+export const ruleGrantTypes = [
+  'authorization_code',
+  'implicit',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+] as const;
 export const groupFilterTypes = ['STARTS_WITH', 'EQUALS', 'CONTAINS', 'REGEX'] as const;
 
 const namePattern = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/;

@@ -30,6 +30,9 @@ const ruleGrantTypesFor: Readonly<Record<PolicyGrantType, readonly string[]>> = 
   client_credentials: ['client_credentials'],
   password: ['password'],
   refresh_token: ['refresh_token', 'authorization_code', 'password'],
+  'urn:ietf:params:oauth:grant-type:token-exchange': [
+    'urn:ietf:params:oauth:grant-type:token-exchange',
+  ],
 };
 
 export function evaluateAccessPolicy(input: PolicyInput): PolicyDecision {
