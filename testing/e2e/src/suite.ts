@@ -549,6 +549,7 @@ export function defineE2eSuite(label: string, getTarget: () => Target): void {
       const mailConfig = await configOf(mail, oidc.None());
       const { verifier } = pkce();
       const state = randomBytes(8).toString('hex');
+      const nonce = randomBytes(8).toString('hex');
       const authorize = new URL(`${tenant.issuer}/v1/authorize`);
       authorize.search = new URLSearchParams({
         client_id: mail,
@@ -556,7 +557,7 @@ export function defineE2eSuite(label: string, getTarget: () => Target): void {
         scope: 'openid profile offline_access device_sso',
         redirect_uri: nativeRedirect,
         state,
-        nonce: randomBytes(8).toString('hex'),
+        nonce,
         code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
         sessionToken: await client.authn(),
@@ -567,6 +568,7 @@ export function defineE2eSuite(label: string, getTarget: () => Target): void {
       const session = await oidc.authorizationCodeGrant(mailConfig, new URL(location), {
         pkceCodeVerifier: verifier,
         expectedState: state,
+        expectedNonce: nonce,
         idTokenExpected: true,
       });
       expect(session.device_secret).toEqual(expect.any(String));
