@@ -9,7 +9,7 @@
 // changed since it was issued (SPEC section 6: it dies with them). The ID token must be one of this
 // server's, unexpired, issued to the device secret's app for its user, of its session and secret.
 // The new app must be assigned to the user and allowed by the server's policy, as at /authorize.
-import type { ClientView } from '@gatehouse/directory';
+import { type ClientView, tokenExchangeGrantType } from '@gatehouse/directory';
 import {
   type DeviceSecretRecord,
   deviceSecretHash,
@@ -37,11 +37,7 @@ import {
   requestedScopes,
 } from './grant-context.js';
 import type { TokenExchangeDeps } from './token-exchange.js';
-
-export const deviceSecretTokenType = 'urn:x-oath:params:oauth:token-type:device-secret';
-export const idTokenType = 'urn:ietf:params:oauth:token-type:id_token';
-const accessTokenType = 'urn:ietf:params:oauth:token-type:access_token';
-const tokenExchange = 'urn:ietf:params:oauth:grant-type:token-exchange';
+import { accessTokenType, idTokenType } from './token-types.js';
 
 const invalidSession = () =>
   new InvalidGrant('The device secret or the ID token is invalid, expired or revoked.');
@@ -117,7 +113,7 @@ export async function nativeSso(
         rules: config.rules,
         serverScopes: config.scopes,
         clientId: client.id,
-        grantType: tokenExchange,
+        grantType: tokenExchangeGrantType,
         user: { id: subject.user.id, groupIds },
         requestedScopes: scopes,
       })
@@ -130,7 +126,7 @@ export async function nativeSso(
     config,
     client,
     grantId: newGrantId(),
-    grantType: tokenExchange,
+    grantType: tokenExchangeGrantType,
     scopes: decision.scopes,
     subject,
     lifetimes: {

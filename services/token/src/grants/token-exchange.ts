@@ -29,9 +29,8 @@ import {
   requestedScopes,
   requireGrantType,
 } from './grant-context.js';
-import { deviceSecretTokenType, nativeSso } from './native-sso.js';
-
-export const accessTokenType = 'urn:ietf:params:oauth:token-type:access_token';
+import { nativeSso } from './native-sso.js';
+import { accessTokenType, deviceSecretTokenType } from './token-types.js';
 
 export interface TokenExchangeDeps {
   directory: DirectoryCache;
