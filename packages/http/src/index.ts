@@ -34,6 +34,8 @@ export {
 } from './oauth.js';
 export {
   AccessDenied,
+  AuthorizationPending,
+  ExpiredToken,
   InsufficientScope,
   InvalidClient,
   InvalidClientMetadata,
@@ -47,6 +49,7 @@ export {
   OAuthError,
   oauthErrorBody,
   ServerError,
+  SlowDown,
   TemporarilyUnavailable,
   UnauthorizedClient,
   UnsupportedGrantType,

@@ -38,7 +38,17 @@ export const reservedClaims: ReadonlySet<string> = new Set([
  * written (Okta answers it back so), not as the id of the tenant's Everyone group.
  */
 export const everyoneInRule = 'EVERYONE';
-export const ruleGrantTypes = ['authorization_code', 'implicit', 'client_credentials'] as const;
+export const ruleGrantTypes = [
+  'authorization_code',
+  'implicit',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:device_code',
+] as const;
+/**
+ * What a new server's default rule allows, as Okta's does: the device authorization grant is
+ * allowed by a rule that lists it (Okta's docs have it added to a rule before a device can use it).
+ */
+export const defaultRuleGrantTypes = ['authorization_code', 'implicit', 'client_credentials'];
 export const groupFilterTypes = ['STARTS_WITH', 'EQUALS', 'CONTAINS', 'REGEX'] as const;
 
 const namePattern = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
@@ -191,7 +201,7 @@ export function defaultAccessPolicy(ids: {
       name: 'Default Policy Rule',
       priority: 1,
       status: 'ACTIVE',
-      grantTypes: [...ruleGrantTypes],
+      grantTypes: [...defaultRuleGrantTypes],
       userIds: [],
       groupIds: [ids.everyoneGroupId],
       scopes: ['*'],

@@ -7,7 +7,8 @@ export type PolicyGrantType =
   | 'implicit'
   | 'refresh_token'
   | 'client_credentials'
-  | 'password';
+  | 'password'
+  | 'urn:ietf:params:oauth:grant-type:device_code';
 
 export interface PolicyInput {
   /** The server's policies, active or not. */
