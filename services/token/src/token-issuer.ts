@@ -37,7 +37,12 @@ export interface IssueRequest {
   config: ServerConfig;
   client: ClientView;
   grantId: string;
-  grantType: 'authorization_code' | 'refresh_token' | 'client_credentials' | 'implicit';
+  grantType:
+    | 'authorization_code'
+    | 'refresh_token'
+    | 'client_credentials'
+    | 'implicit'
+    | 'urn:ietf:params:oauth:grant-type:device_code';
   scopes: string[];
   subject?: TokenSubject;
   lifetimes: Lifetimes;
