@@ -255,7 +255,9 @@ export class DeviceAuthorizations {
 
   /**
    * Writes the decision over the pending record, once: of two decisions (two tabs), one wins. The
-   * event first, as for codes; the user code is spent with the decision.
+   * event first, as for codes; the user code is spent with the decision. A decision that loses the
+   * race after its event was appended leaves that event without effect: nothing is projected from
+   * these events, the record is what the token service reads.
    */
   private async decide(
     tenant: string,

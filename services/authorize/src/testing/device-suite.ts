@@ -440,13 +440,16 @@ export function describeDeviceAuthorizationGrant(stack: TestStack): void {
     });
 
     it('answers /device/authorize in JSON: the grant type registered, scopes the server has, only POST', async () => {
-      const { start, web, post, endpoint, basicOf, tv, tenant, base } = await setup();
+      const { start, poll, web, post, endpoint, basicOf, tv, tenant, base } = await setup();
       const withoutGrant = await post(
         endpoint('device/authorize'),
         { scope: 'openid' },
         basicOf(web),
       );
       expect([withoutGrant.status, withoutGrant.body.error]).toEqual([400, 'unauthorized_client']);
+      // Nor can it redeem a device code at /token.
+      const polled = await poll(web, 'any-device-code');
+      expect([polled.status, polled.body.error]).toEqual([400, 'unauthorized_client']);
       const unknownScope = await start(tv.clientId, 'openid nope');
       expect([unknownScope.status, unknownScope.body.error]).toEqual([400, 'invalid_scope']);
       const unknownClient = await start('0oanobody');
