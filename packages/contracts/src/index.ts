@@ -65,6 +65,7 @@ export {
   DeviceAuthorizationDenied,
   DeviceAuthorizationIssued,
   DeviceCodeRedeemed,
+  DeviceSecretIssued,
   GrantContext,
   GrantRevoked,
   RefreshTokenIssued,

@@ -62,6 +62,7 @@ export {
   readClientMetadata,
   responseTypes,
   storedClientMetadata,
+  tokenExchangeGrantType,
   usesClientSecret,
 } from './clients/metadata.js';
 export { type ClientView, clientViewOf, projectClientEvent } from './clients/projection.js';

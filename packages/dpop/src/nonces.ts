@@ -27,6 +27,8 @@ export class DpopNonces {
   /** The current KEK's nonce key first, then the others'. */
   private readonly keys: Buffer[];
   private cached: { period: number; nonce: string } | undefined;
+  /** The nonces found good lately, by their period: most proofs carry one of those. */
+  private readonly accepted = new Map<string, number>();
 
   constructor(keks: KeyEncryptionKeys, options: DpopNonceOptions = {}) {
     this.periodMs = options.periodMs ?? 5 * 60_000;
@@ -58,8 +60,13 @@ export class DpopNonces {
     const period = Number.parseInt(match[1]!, 36);
     const current = Math.floor(this.now() / this.periodMs);
     if (period < current - 1 || period > current + 1) return false;
+    if (this.accepted.get(nonce) === period) return true;
     const given = Buffer.from(match[2]!, 'base64url');
-    return this.keys.some((key) => timingSafeEqual(this.mac(key, period), given));
+    if (!this.keys.some((key) => timingSafeEqual(this.mac(key, period), given))) return false;
+    // A few periods' nonces per KEK at most: the map stays small.
+    if (this.accepted.size >= 16) this.accepted.clear();
+    this.accepted.set(nonce, period);
+    return true;
   }
 
   private mac(key: Buffer, period: number): Buffer {

@@ -26,6 +26,12 @@ export const dpopIatToleranceSeconds = 60;
 const maxProofLength = 8 * 1024;
 const maxJtiLength = 512;
 const minRsaModulusBits = 2048;
+/**
+ * Public keys by their thumbprint input, most recently used last: a client signs every proof with
+ * the same key, and importing it (createPublicKey from a JWK) costs about as much as verifying.
+ */
+const importedKeys = new Map<string, KeyObject>();
+const importedKeysBound = 1_000;
 /** Members of a JWK that only a private key has: a proof carrying one is refused (section 4.3). */
 const privateMembers = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
@@ -184,6 +190,12 @@ function publicKeyOf(
     members = { kty: 'RSA', n, e };
     thumbprintInput = `{"e":"${e}","kty":"RSA","n":"${n}"}`;
   }
+  const known = importedKeys.get(thumbprintInput);
+  if (known) {
+    importedKeys.delete(thumbprintInput);
+    importedKeys.set(thumbprintInput, known);
+    return { key: known, thumbprintInput };
+  }
   let key: KeyObject;
   try {
     key = createPublicKey({ key: members, format: 'jwk' });
@@ -192,6 +204,10 @@ function publicKeyOf(
   }
   if (alg !== 'ES256' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < minRsaModulusBits)
     throw refuse(`The DPoP proof's RSA key must have at least ${minRsaModulusBits} bits.`);
+  // Kept only once it is known good, so that what is refused is refused every time.
+  if (importedKeys.size >= importedKeysBound)
+    importedKeys.delete(importedKeys.keys().next().value!);
+  importedKeys.set(thumbprintInput, key);
   return { key, thumbprintInput };
 }
 

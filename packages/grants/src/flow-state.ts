@@ -26,6 +26,12 @@ export const grantKeys = {
    * expires once its iat is out of the accepted window
    */
   dpopProof: (tenant: string, proofSha256: string) => `fs:dpop-proof:${tenant}:${proofSha256}`,
+  /**
+   * string, JSON DeviceSecretRecord (OpenID Connect Native SSO), by the SHA-256 of the secret;
+   * expires with it
+   */
+  deviceSecret: (tenant: string, secretSha256: string) =>
+    `fs:device-secret:${tenant}:${secretSha256}`,
   /** string, JSON of a pushed authorization request (RFC 9126), by the SHA-256 of its reference; 60 s */
   pushedRequest: (tenant: string, referenceSha256: string) => `fs:par:${tenant}:${referenceSha256}`,
   /**
@@ -110,6 +116,27 @@ export interface RefreshRecord {
    * refresh must carry a proof made with it. Absent: not bound.
    */
   dpopJkt?: string;
+  /** Native SSO: the SHA-256 (hex) of the session's device secret, for its ID tokens' ds_hash. */
+  deviceSecretSha256?: string;
+}
+
+/**
+ * A device secret (OpenID Connect Native SSO): the session it was issued with, which an ID token
+ * presented with it must belong to, and the binding it dies with (SPEC section 6).
+ */
+export interface DeviceSecretRecord {
+  /** The grant it was issued with; its ID tokens' `sid`. */
+  grantId: string;
+  serverId: string;
+  /** The native app it was issued to. */
+  clientId: string;
+  userId: string;
+  bindingDigest: string;
+  /** epoch seconds, and how (the session's sign-in) */
+  authTime: number;
+  amr: string[];
+  /** epoch ms */
+  expiresAt: number;
 }
 
 /** A fresh grant id: 128 random bits, base64url. */

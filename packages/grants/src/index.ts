@@ -1,6 +1,11 @@
 // Grants: what the token and authorize services decide and keep about the tokens they issue.
 
-export { type AccessTokenClaimsInput, accessTokenClaims } from './claims/access-token.js';
+export {
+  type AccessTokenClaimsInput,
+  accessTokenClaims,
+  type SubjectTokenLink,
+  subjectTokenClaim,
+} from './claims/access-token.js';
 export { ClaimsError, type ClaimsErrorCode } from './claims/claims-error.js';
 export { groupsClaimLimit } from './claims/group-filter.js';
 export {
@@ -11,7 +16,7 @@ export {
 } from './claims/id-token.js';
 export { compactStandardClaims, standardClaims } from './claims/standard-claims.js';
 export type { TokenSubject, TokenUser } from './claims/subject.js';
-export { tokenHash } from './claims/token-hash.js';
+export { deviceSecretHash, tokenHash } from './claims/token-hash.js';
 export {
   type DeviceApproval,
   type DeviceAuthorization,
@@ -38,6 +43,7 @@ export {
   bindingDigestOfTokenId,
   type CodeRecord,
   codeReplayWindowMs,
+  type DeviceSecretRecord,
   grantIdOfTokenId,
   grantKeys,
   newGrantId,
@@ -68,6 +74,7 @@ export { scopesNotConfigured } from './policy/decision.js';
 export { openIdConnectScopes } from './policy/openid-scopes.js';
 export { orgServerDecision, orgServerLifetimes, orgServerScopes } from './policy/org-server.js';
 export {
+  deviceSecretWrites,
   grantsProjection,
   projectGrantEvent,
   refreshRecordOf,

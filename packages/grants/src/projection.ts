@@ -5,11 +5,16 @@
 // A family's records are written monotonically by the family's sequence (the event's aggregate
 // version): the token service marks a token spent before its rotation is even appended, and a late,
 // repeated or replayed event must never make it current again.
-import type { Envelope, GrantContext, RefreshTokenIssued } from '@gatehouse/contracts';
+import type {
+  DeviceSecretIssued,
+  Envelope,
+  GrantContext,
+  RefreshTokenIssued,
+} from '@gatehouse/contracts';
 import { Topics } from '@gatehouse/events';
 import type { WriteOp } from '@gatehouse/projection-store';
 import { decodeGrantEvent } from './events.js';
-import { grantKeys, type RefreshRecord } from './flow-state.js';
+import { type DeviceSecretRecord, grantKeys, type RefreshRecord } from './flow-state.js';
 
 const epochMs = (date: Date | undefined) => date?.getTime() ?? 0;
 
@@ -40,6 +45,7 @@ export function refreshRecordOf(
       issued.refreshTokenLifetimeSeconds === 0 ? null : issued.refreshTokenLifetimeSeconds,
     refreshTokenWindowSeconds: issued.refreshTokenWindowSeconds,
     ...(issued.dpopJkt ? { dpopJkt: issued.dpopJkt } : {}),
+    ...(issued.deviceSecretSha256 ? { deviceSecretSha256: issued.deviceSecretSha256 } : {}),
   };
 }
 
@@ -83,6 +89,40 @@ export function refreshWrites(
   return writes;
 }
 
+/**
+ * The record of a device secret (Native SSO), until it expires: written by the token service as it
+ * issues it and again by the projector from TokensIssued (the same record: nothing changes it later;
+ * it dies by its grant's revocation and its binding, SPEC section 6).
+ */
+export function deviceSecretWrites(
+  tenant: string,
+  grantId: string,
+  grant: GrantContext,
+  issued: DeviceSecretIssued,
+  now: number,
+): WriteOp[] {
+  const expiresAt = epochMs(issued.expiresAt);
+  if (expiresAt <= now) return [];
+  const record: DeviceSecretRecord = {
+    grantId,
+    serverId: grant.serverId,
+    clientId: grant.clientId,
+    userId: grant.userId,
+    bindingDigest: grant.bindingDigest,
+    authTime: Math.floor(epochMs(grant.authTime) / 1000),
+    amr: [...grant.amr],
+    expiresAt,
+  };
+  return [
+    {
+      op: 'set',
+      key: grantKeys.deviceSecret(tenant, issued.deviceSecretSha256),
+      value: JSON.stringify(record),
+      ttlMs: expiresAt - now,
+    },
+  ];
+}
+
 /** A revocation entry that lasts until `expiresAt` (epoch ms), or nothing when that has passed. */
 export function revocationWrite(
   key: string,
@@ -100,16 +140,21 @@ export function projectGrantEvent(envelope: Envelope, now = Date.now()): WriteOp
   const at = (envelope.occurredAt ?? new Date(0)).toISOString();
   switch (event.type) {
     case 'gatehouse.events.v1.TokensIssued':
-      return event.data.refreshToken && event.data.grant
-        ? refreshWrites(
-            tenant,
-            grantId,
-            event.data.grant,
-            event.data.refreshToken,
-            Number(envelope.aggregateVersion),
-            now,
-          )
-        : [];
+      return [
+        ...(event.data.refreshToken && event.data.grant
+          ? refreshWrites(
+              tenant,
+              grantId,
+              event.data.grant,
+              event.data.refreshToken,
+              Number(envelope.aggregateVersion),
+              now,
+            )
+          : []),
+        ...(event.data.deviceSecret && event.data.grant
+          ? deviceSecretWrites(tenant, grantId, event.data.grant, event.data.deviceSecret, now)
+          : []),
+      ];
     case 'gatehouse.events.v1.TokenRevoked':
       return revocationWrite(
         grantKeys.revokedToken(tenant, event.data.jti),

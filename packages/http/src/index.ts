@@ -44,6 +44,7 @@ export {
   InvalidRedirectUri,
   InvalidRequest,
   InvalidScope,
+  InvalidTarget,
   InvalidToken,
   MethodNotAllowed,
   OAuthError,

@@ -13,6 +13,7 @@ import {
   InvalidRedirectUri,
   InvalidRequest,
   InvalidScope,
+  InvalidTarget,
   InvalidToken,
   OAuthError,
   oauthErrorBody,
@@ -41,6 +42,7 @@ const families: [OAuthError, string, number, Record<string, string>][] = [
   [new InvalidClientMetadata('d'), 'invalid_client_metadata', 400, {}],
   [new InvalidRedirectUri('d'), 'invalid_redirect_uri', 400, {}],
   [new InvalidDpopProof('d'), 'invalid_dpop_proof', 400, {}],
+  [new InvalidTarget('d'), 'invalid_target', 400, {}],
   [new UseDpopNonce('n-1', 'd'), 'use_dpop_nonce', 400, { 'DPoP-Nonce': 'n-1' }],
 ];
 

@@ -199,6 +199,16 @@ export class InsufficientScope extends OAuthError {
   }
 }
 
+/**
+ * invalid_target, RFC 8693 section 2.2.2: the `audience` (or `resource`) a token exchange asks for
+ * is not one this server issues tokens for. 400.
+ */
+export class InvalidTarget extends OAuthError {
+  constructor(description: string) {
+    super(400, 'invalid_target', description);
+  }
+}
+
 /** invalid_client_metadata, RFC 7591 section 3.2.2: a client metadata field is not acceptable. 400. */
 export class InvalidClientMetadata extends OAuthError {
   constructor(description: string) {

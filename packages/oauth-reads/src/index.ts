@@ -12,5 +12,6 @@ export {
   projectionLag,
   readModelsFresh,
   stillValid,
+  subjectTokenQuery,
   type ValidityQuery,
 } from './token-validity.js';

@@ -1,11 +1,17 @@
 // The one check of implicit token invalidation (SPEC section 6), for every path that accepts a token:
 // in a single round trip, the token's and its grant's revocation entries, the current status of its
-// tenant, server, client and user, and the generations its binding digest was made of.
+// tenant, server, client and user, and the generations its binding digest was made of. A token
+// made by exchanging another (RFC 8693) is checked with the token it was exchanged for, in the same
+// round trip: it dies with it.
 import { keys } from '@gatehouse/directory';
 import {
+  bindingDigestOfTokenId,
   generationReads,
+  grantIdOfTokenId,
   grantKeys,
   invalidationDigest,
+  type SubjectTokenLink,
+  subjectTokenClaim,
   type TokenBinding,
 } from '@gatehouse/grants';
 import { TemporarilyUnavailable } from '@gatehouse/http';
@@ -76,6 +82,11 @@ export interface ValidityQuery {
   grantId: string;
   /** The token's own id, for its revocation entry; absent for codes and refresh tokens. */
   jti?: string;
+  /**
+   * The token this one was issued in exchange for (RFC 8693 token exchange): valid only while that
+   * one is too (SPEC section 6: "the exchanged token dies with its subject token").
+   */
+  subjectToken?: Omit<ValidityQuery, 'subjectToken'>;
 }
 
 /**
@@ -130,6 +141,29 @@ async function readTokenValidity(
   guard: FreshnessGuard,
   extra: readonly ReadQuery[],
 ): Promise<{ valid: boolean; extra: unknown[] }> {
+  const checks = [query, ...(query.subjectToken ? [query.subjectToken] : [])].map(validityReads);
+  const readAt = guard.now();
+  const results = (await store.read([
+    { op: 'get', key: caughtUpAtKey },
+    ...checks.flatMap((check) => check.reads),
+    ...extra,
+  ])) as unknown[];
+  // Fresh enough first: from stale read models, even "revoked" cannot be told reliably.
+  assertFresh((results[0] as string | null) ?? null, guard, readAt);
+  let at = 1;
+  let valid = true;
+  for (const check of checks) {
+    valid &&= check.valid(results.slice(at, at + check.reads.length) as (string | null)[]);
+    at += check.reads.length;
+  }
+  return { valid, extra: results.slice(at) };
+}
+
+/** What one token's check reads, and whether what was read says it is still valid. */
+function validityReads(query: Omit<ValidityQuery, 'subjectToken'>): {
+  reads: ReadQuery[];
+  valid: (values: (string | null)[]) => boolean;
+} {
   const { tenant, serverId, clientId, userId } = query.binding;
   const statuses: ReadQuery[] = [
     { op: 'hget', key: keys.tenant(tenant), field: 'status' },
@@ -143,28 +177,47 @@ async function readTokenValidity(
       ? []
       : [{ op: 'hget', key: keys.user(tenant, userId), field: 'status' } as const]),
   ];
-  const generations = generationReads(query.binding);
-  const revocations = query.jti ? 2 : 1;
-  const readAt = guard.now();
-  const results = (await store.read([
-    { op: 'get', key: caughtUpAtKey },
+  const revocations: ReadQuery[] = [
     { op: 'get', key: grantKeys.revokedGrant(tenant, query.grantId) },
     ...(query.jti ? [{ op: 'get', key: grantKeys.revokedToken(tenant, query.jti) } as const] : []),
-    ...statuses,
-    ...generations,
-    ...extra,
-  ])) as unknown[];
-  // Fresh enough first: from stale read models, even "revoked" cannot be told reliably.
-  assertFresh((results[0] as string | null) ?? null, guard, readAt);
-  const values = results.slice(1, 1 + revocations + statuses.length + generations.length) as (
-    | string
-    | null
-  )[];
-  const extraResults = results.slice(1 + values.length);
-  const invalid = { valid: false, extra: extraResults };
-  if (values.slice(0, revocations).some((value) => value !== null)) return invalid;
-  const current = values.slice(revocations, revocations + statuses.length);
-  if (current.some((status) => status !== 'ACTIVE')) return invalid;
-  const digest = invalidationDigest(values.slice(revocations + statuses.length));
-  return { valid: digest === query.bindingDigest, extra: extraResults };
+  ];
+  return {
+    reads: [...revocations, ...statuses, ...generationReads(query.binding)],
+    valid: (values) => {
+      if (values.slice(0, revocations.length).some((value) => value !== null)) return false;
+      const current = values.slice(revocations.length, revocations.length + statuses.length);
+      if (current.some((status) => status !== 'ACTIVE')) return false;
+      return (
+        invalidationDigest(values.slice(revocations.length + statuses.length)) ===
+        query.bindingDigest
+      );
+    },
+  };
+}
+
+/**
+ * What a token's check also checks: the subject token named by its `sbj` claim, if it has one.
+ * `undefined` when it has none; `false` when the claim cannot name a token (never in a token this
+ * server signed, but a check must not pass on it).
+ */
+export function subjectTokenQuery(
+  tenant: string,
+  userId: string | undefined,
+  claims: Record<string, unknown>,
+): Omit<ValidityQuery, 'subjectToken'> | undefined | false {
+  const link = claims[subjectTokenClaim];
+  if (link === undefined) return undefined;
+  if (typeof link !== 'object' || link === null) return false;
+  const { jti, server, cid } = link as Partial<Record<keyof SubjectTokenLink, unknown>>;
+  if (typeof jti !== 'string' || typeof server !== 'string' || typeof cid !== 'string')
+    return false;
+  const grantId = grantIdOfTokenId(jti);
+  const bindingDigest = bindingDigestOfTokenId(jti);
+  if (!grantId || !bindingDigest) return false;
+  return {
+    binding: { tenant, serverId: server, clientId: cid, ...(userId ? { userId } : {}) },
+    bindingDigest,
+    grantId,
+    jti,
+  };
 }

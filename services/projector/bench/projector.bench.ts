@@ -61,6 +61,7 @@ function tokensIssued(now: number) {
         refreshTokenLifetimeSeconds: 90 * 86_400,
         refreshTokenWindowSeconds: 7 * 86_400,
         dpopJkt: '',
+        deviceSecretSha256: '',
       },
       dpopJkt: '',
     },

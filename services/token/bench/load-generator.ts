@@ -28,6 +28,11 @@ export interface LoadCommand {
    * that must differ, such as client assertions, each used once.
    */
   bodies?: string[];
+  /**
+   * An extra header line for each request (`Name: value`, no CRLF), used in order as `bodies` are
+   * (at least `count` of them): headers that must differ, such as DPoP proofs, each used once.
+   */
+  headers?: string[];
   /** What a 200's body must contain to count. Default `"access_token":"ey` (a JWT access token). */
   expect?: string;
   /** Requests in flight per target. */
@@ -132,13 +137,16 @@ async function run(command: LoadCommand): Promise<LoadResult> {
   const method = command.method ?? 'POST';
   if (command.bodies && command.bodies.length < command.count)
     throw new Error(`${command.count} requests, only ${command.bodies.length} bodies`);
+  if (command.headers && command.headers.length < command.count)
+    throw new Error(`${command.count} requests, only ${command.headers.length} headers`);
   const expect = command.expect ?? '"access_token":"ey';
-  const requestOf = (target: Target, text: string | undefined) => {
+  const requestOf = (target: Target, text: string | undefined, header?: string) => {
     const body = method === 'POST' ? Buffer.from(text ?? '') : undefined;
     return Buffer.concat([
       Buffer.from(
         `${method} ${target.path} HTTP/1.1\r\nHost: 127.0.0.1:${target.port}\r\n` +
           (target.authorization ? `Authorization: ${target.authorization}\r\n` : '') +
+          (header ? `${header}\r\n` : '') +
           (body
             ? `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n`
             : '') +
@@ -148,9 +156,9 @@ async function run(command: LoadCommand): Promise<LoadResult> {
       body ?? Buffer.alloc(0),
     ]);
   };
-  // Built once per target; with `bodies`, each request is built as it is sent.
+  // Built once per target; with `bodies` or `headers`, each request is built as it is sent.
   const requests = command.targets.map((target) => requestOf(target, command.body));
-  const bodies = command.bodies;
+  const { bodies, headers } = command;
   const latencies = new Float64Array(command.count);
   const failures: Record<string, number> = {};
   const failedBodies: Record<string, string> = {};
@@ -172,7 +180,9 @@ async function run(command: LoadCommand): Promise<LoadResult> {
           const sent = performance.now();
           try {
             const response = await connection.send(
-              bodies ? requestOf(target, bodies[i]) : requests[t]!,
+              bodies || headers
+                ? requestOf(target, bodies ? bodies[i] : command.body, headers?.[i])
+                : requests[t]!,
             );
             if (response.status !== 200 || !response.body.includes(expect))
               fail(response.status, response.body);

@@ -129,7 +129,14 @@ export function createTokenService(deps: TokenDeps): TokenService {
   // One router for the three endpoints: one match and one composed chain per request.
   const router = new Router();
   const dpopNonces = new DpopNonces(deps.keks, { now });
-  const token = tokenHandlers({ ...shared, issuer, revocations, log, dpopNonces });
+  const token = tokenHandlers({
+    ...shared,
+    ring: deps.ring,
+    issuer,
+    revocations,
+    log,
+    dpopNonces,
+  });
   app.direct(['POST'], '/oauth2/v1/token', token.org);
   app.direct(['POST'], '/oauth2/:asId/v1/token', token.custom);
   router.post('/oauth2/v1/token', koaRoute(token.org));

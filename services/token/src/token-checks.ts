@@ -10,7 +10,12 @@ import {
   sha256Hex,
 } from '@gatehouse/grants';
 import { TokenInvalidError, verifyJwt } from '@gatehouse/jwt';
-import { type FreshnessGuard, type ServerConfig, stillValid } from '@gatehouse/oauth-reads';
+import {
+  type FreshnessGuard,
+  type ServerConfig,
+  stillValid,
+  subjectTokenQuery,
+} from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { KeyRing } from '@gatehouse/signing-keys';
 
@@ -79,6 +84,13 @@ async function inspectJwt(
   const owner = kind === 'access_token' ? claims.cid : claims.aud;
   if (typeof owner !== 'string') return undefined;
   const userId = kind === 'access_token' ? claims.uid : claims.sub;
+  // A token issued by token exchange lives only as long as the token it was exchanged for.
+  const subjectToken = subjectTokenQuery(
+    config.tenant,
+    typeof userId === 'string' ? userId : undefined,
+    claims,
+  );
+  if (subjectToken === false) return undefined;
   const valid = await stillValid(
     deps.store,
     {
@@ -91,6 +103,7 @@ async function inspectJwt(
       bindingDigest: bindingDigestOfTokenId(jti) ?? '',
       grantId,
       jti,
+      ...(subjectToken ? { subjectToken } : {}),
     },
     deps.guard,
   );

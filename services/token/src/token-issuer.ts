@@ -3,18 +3,20 @@
 // family's refresh token state and answers. No event, no token: when the log is unavailable the
 // caller answers temporarily_unavailable.
 import { randomBytes } from 'node:crypto';
-import type { GrantContext, RefreshTokenIssued } from '@gatehouse/contracts';
+import type { DeviceSecretIssued, GrantContext, RefreshTokenIssued } from '@gatehouse/contracts';
 import type { ClientView } from '@gatehouse/directory';
 import { type EventBus, EventBusUnavailableError } from '@gatehouse/event-bus';
 import { newEnvelope } from '@gatehouse/events';
 import {
   accessTokenClaims,
   ClaimsError,
+  deviceSecretWrites,
   encodeGrantEvent,
   type GrantEvent,
   idTokenClaims,
   newTokenId,
   refreshWrites,
+  type SubjectTokenLink,
   sha256Hex,
   type TokenSubject,
   topicOfGrantEvent,
@@ -42,6 +44,7 @@ export interface IssueRequest {
     | 'refresh_token'
     | 'client_credentials'
     | 'implicit'
+    | 'urn:ietf:params:oauth:grant-type:token-exchange'
     | 'urn:ietf:params:oauth:grant-type:device_code';
   scopes: string[];
   subject?: TokenSubject;
@@ -66,6 +69,13 @@ export interface IssueRequest {
    * it (`cnf.jkt`) and answered as token_type DPoP.
    */
   dpopJkt?: string;
+  /**
+   * OpenID Connect Native SSO: `issue` a device secret with these tokens (the device_sso scope was
+   * granted), or the SHA-256 (hex) of the family's, so that its ID tokens carry `sid` and `ds_hash`.
+   */
+  deviceSecret?: 'issue' | { sha256: string };
+  /** Token exchange (RFC 8693): the token the access token is issued for, which it dies with. */
+  subjectToken?: SubjectTokenLink;
   /** Events of the grant appended in the same batch, before TokensIssued (a code's redemption). */
   preceding?: GrantEvent[];
   /**
@@ -84,6 +94,10 @@ export interface IssuedTokens {
   scope: string;
   refresh_token?: string;
   id_token?: string;
+  /** RFC 8693 section 2.2.1: what a token exchange issued. */
+  issued_token_type?: string;
+  /** OpenID Connect Native SSO: the session's device secret, for the device's other apps. */
+  device_secret?: string;
 }
 
 const randomId = (bytes: number) => randomBytes(bytes).toString('base64url');
@@ -152,10 +166,25 @@ export class TokenIssuer {
             jti: accessJti,
             customClaims: config.claims,
             ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
+            ...(request.subjectToken ? { subjectToken: request.subjectToken } : {}),
           }),
           key,
         )
       : '';
+    // Native SSO: a new device secret lives as long as the refresh family would.
+    let deviceSecret: { secret?: string; issued?: DeviceSecretIssued; sha256: string } | undefined;
+    if (request.deviceSecret === 'issue') {
+      const secret = randomId(32);
+      const lifetimeMs = (lifetimes.refreshTokenSeconds ?? 90 * 24 * 3600) * 1000;
+      deviceSecret = {
+        secret,
+        sha256: sha256Hex(secret),
+        issued: {
+          deviceSecretSha256: sha256Hex(secret),
+          expiresAt: new Date(nowMs + lifetimeMs),
+        },
+      };
+    } else if (request.deviceSecret) deviceSecret = { sha256: request.deviceSecret.sha256 };
     let idJti = '';
     let idToken: string | undefined;
     if (request.idToken && subject) {
@@ -174,6 +203,9 @@ export class TokenIssuer {
           ...(request.idToken.code ? { code: request.idToken.code } : {}),
           server: config.server ? 'custom' : 'org',
           customClaims: config.claims,
+          ...(deviceSecret
+            ? { session: { sid: request.grantId, deviceSecretSha256: deviceSecret.sha256 } }
+            : {}),
         }),
         key,
       );
@@ -208,6 +240,7 @@ export class TokenIssuer {
         refreshTokenLifetimeSeconds: lifetimes.refreshTokenSeconds ?? 0,
         refreshTokenWindowSeconds: lifetimes.refreshWindowSeconds,
         dpopJkt: request.refreshToken.dpopJkt ?? '',
+        deviceSecretSha256: deviceSecret?.sha256 ?? '',
       };
     }
     const sequence = request.refreshToken?.sequence ?? 1;
@@ -226,13 +259,19 @@ export class TokenIssuer {
           idTokenJti: idJti,
           ...(refreshIssued ? { refreshToken: refreshIssued } : {}),
           dpopJkt: withAccessToken ? (request.dpopJkt ?? '') : '',
+          ...(deviceSecret?.issued ? { deviceSecret: deviceSecret.issued } : {}),
         },
       },
     );
-    if (refreshIssued)
-      await this.deps.store.write(
-        refreshWrites(config.tenant, request.grantId, grant, refreshIssued, sequence, nowMs),
-      );
+    const flowState = [
+      ...(refreshIssued
+        ? refreshWrites(config.tenant, request.grantId, grant, refreshIssued, sequence, nowMs)
+        : []),
+      ...(deviceSecret?.issued
+        ? deviceSecretWrites(config.tenant, request.grantId, grant, deviceSecret.issued, nowMs)
+        : []),
+    ];
+    if (flowState.length > 0) await this.deps.store.write(flowState);
     return {
       token_type: request.dpopJkt && withAccessToken ? 'DPoP' : 'Bearer',
       expires_in: withAccessToken ? lifetimes.accessTokenSeconds : 0,
@@ -240,6 +279,7 @@ export class TokenIssuer {
       scope: request.scopes.join(' '),
       ...(refreshToken ? { refresh_token: refreshToken } : {}),
       ...(idToken ? { id_token: idToken } : {}),
+      ...(deviceSecret?.secret ? { device_secret: deviceSecret.secret } : {}),
     };
   }
 

@@ -47,6 +47,7 @@ import {
   type SubjectReadResults,
   subjectFrom,
   subjectReads,
+  subjectTokenQuery,
 } from '@gatehouse/oauth-reads';
 import { type ProjectionStore, ProjectionStoreUnavailableError } from '@gatehouse/projection-store';
 import { type KeyRing, orgServerId } from '@gatehouse/signing-keys';
@@ -233,13 +234,22 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
       typeof cid !== 'string'
     )
       throw new InvalidToken(invalidToken);
+    // A token issued by token exchange lives only as long as the token it was exchanged for.
+    const subjectToken = subjectTokenQuery(tenant, uid, claims);
+    if (subjectToken === false) throw new InvalidToken(invalidToken);
     // The check and the user's claims in one round trip (groups only when a claim needs them);
     // beside it, a DPoP proof is checked and taken (its replay cache written). A refusal of the
     // proof or scheme comes first: it holds whatever the read models say.
     const [checking, binding] = await Promise.allSettled([
       checkToken(
         deps.store,
-        { binding: { tenant, serverId, clientId: cid, userId: uid }, bindingDigest, grantId, jti },
+        {
+          binding: { tenant, serverId, clientId: cid, userId: uid },
+          bindingDigest,
+          grantId,
+          jti,
+          ...(subjectToken ? { subjectToken } : {}),
+        },
         guard,
         subjectReads(tenant, uid),
       ),

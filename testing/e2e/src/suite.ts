@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Browser, launchChromium, type Page, saveScreenshot } from '@gatehouse/testkit';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { calculateJwkThumbprint, createRemoteJWKSet, exportJWK, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Target } from './targets.js';
@@ -224,7 +224,10 @@ export async function connect(tenant: E2eTenant, app: ClientApp) {
     return answer;
   };
   /** A fresh set of tokens of the web app through the code flow with PKCE. */
-  const codeFlowTokens = async (scope = 'openid profile email offline_access') => {
+  const codeFlowTokens = async (
+    scope = 'openid profile email offline_access',
+    options: { DPoP?: oidc.DPoPHandle } = {},
+  ) => {
     const { verifier } = pkce();
     const state = randomBytes(8).toString('hex');
     const nonce = randomBytes(8).toString('hex');
@@ -238,12 +241,18 @@ export async function connect(tenant: E2eTenant, app: ClientApp) {
     });
     const callback = new URL(app.callback);
     callback.search = params.toString();
-    return oidc.authorizationCodeGrant(web, callback, {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-      expectedNonce: nonce,
-      idTokenExpected: scope.includes('openid'),
-    });
+    return oidc.authorizationCodeGrant(
+      web,
+      callback,
+      {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+        idTokenExpected: scope.includes('openid'),
+      },
+      undefined,
+      options,
+    );
   };
   const userinfoStatus = async (accessToken: string) => {
     const response = await fetch(`${tenant.issuer}/v1/userinfo`, {
@@ -516,6 +525,137 @@ export function defineE2eSuite(label: string, getTarget: () => Target): void {
       expect(payload).toMatchObject({ sub: tenant.user.id, name: 'Ada Lovelace' });
       const refreshed = await oidc.refreshTokenGrant(device, tokens.refresh_token!);
       expect((await client.userinfoStatus(refreshed.access_token)).status).toBe(200);
+    });
+
+    it("DPoP (RFC 9449): openid-client's DPoP handle through the edge, the tokens bound to its key, refused as Bearer", async () => {
+      expect(web.serverMetadata().dpop_signing_alg_values_supported).toEqual([
+        'RS256',
+        'PS256',
+        'ES256',
+      ]);
+      const key = await oidc.randomDPoPKeyPair('ES256');
+      const DPoP = oidc.getDPoPHandle(web, key);
+      const jkt = await calculateJwkThumbprint(await exportJWK(key.publicKey));
+      const tokens = await client.codeFlowTokens('openid profile email offline_access', { DPoP });
+      expect(tokens.token_type).toBe('dpop');
+      const access = await jwtVerify(tokens.access_token, jwks, { issuer: tenant.issuer });
+      expect(access.payload.cnf).toEqual({ jkt });
+      const userinfo = await oidc.fetchUserInfo(web, tokens.access_token, tenant.user.id, {
+        DPoP,
+      });
+      expect(userinfo.sub).toBe(tenant.user.id);
+      // The downgrade: the bound token as a Bearer token is refused.
+      const asBearer = await client.userinfoStatus(tokens.access_token);
+      expect([asBearer.status, asBearer.challenge]).toEqual([
+        401,
+        expect.stringMatching(/^Bearer error="invalid_token"/),
+      ]);
+      expect(await oidc.tokenIntrospection(web, tokens.access_token)).toMatchObject({
+        active: true,
+        token_type: 'DPoP',
+        cnf: { jkt },
+      });
+      const refreshed = await oidc.refreshTokenGrant(web, tokens.refresh_token!, undefined, {
+        DPoP,
+      });
+      expect(refreshed.token_type).toBe('dpop');
+      expect(
+        (await oidc.fetchUserInfo(web, refreshed.access_token, tenant.user.id, { DPoP })).sub,
+      ).toBe(tenant.user.id);
+    });
+
+    it("token exchange (RFC 8693): a service's on-behalf-of exchange and Native SSO through the edge, with openid-client's generic grant", async () => {
+      const tokenExchange = 'urn:ietf:params:oauth:grant-type:token-exchange';
+      expect(web.serverMetadata().grant_types_supported).toContain(tokenExchange);
+      const api = managementApi(target);
+      const as = (method: string, p: string, body?: unknown) =>
+        api.ok(method, `${new URL(tenant.org).pathname}${p}`, tenant.apiToken, body);
+      const configOf = async (clientId: string, auth: oidc.ClientAuth) =>
+        oidc.discovery(new URL(tenant.issuer), clientId, undefined, auth, {
+          execute: [oidc.allowInsecureRequests],
+        });
+
+      // On-behalf-of: the API behind the web app exchanges the user's token for its own.
+      const service = await as('POST', '/oauth2/v1/clients', {
+        client_name: 'E2E API',
+        application_type: 'service',
+        grant_types: ['client_credentials', tokenExchange],
+        token_endpoint_auth_method: 'client_secret_basic',
+      });
+      const serviceConfig = await configOf(
+        service.client_id as string,
+        oidc.ClientSecretBasic(service.client_secret as string),
+      );
+      const user = await client.codeFlowTokens('openid profile email');
+      const exchanged = await oidc.genericGrantRequest(serviceConfig, tokenExchange, {
+        subject_token: user.access_token,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        scope: 'email',
+      });
+      expect(exchanged.issued_token_type).toBe('urn:ietf:params:oauth:token-type:access_token');
+      const claims = (await jwtVerify(exchanged.access_token, jwks, { issuer: tenant.issuer }))
+        .payload;
+      expect(claims).toMatchObject({ uid: tenant.user.id, cid: service.client_id });
+      expect((await client.userinfoStatus(exchanged.access_token)).status).toBe(200);
+      await oidc.tokenRevocation(web, user.access_token);
+      expect((await client.userinfoStatus(exchanged.access_token)).status).toBe(401);
+
+      // Native SSO: a second native app signs in with the first one's device secret and ID token.
+      const nativeRedirect = 'com.example.e2e:/cb';
+      const native = async (name: string) => {
+        const made = await as('POST', '/oauth2/v1/clients', {
+          client_name: name,
+          application_type: 'native',
+          token_endpoint_auth_method: 'none',
+          grant_types: ['authorization_code', 'refresh_token', tokenExchange],
+          response_types: ['code'],
+          redirect_uris: [nativeRedirect],
+        });
+        await as('PUT', `/api/v1/apps/${made.client_id as string}/users/${tenant.user.id}`);
+        return made.client_id as string;
+      };
+      const [mail, calendar] = [await native('E2E Mail'), await native('E2E Calendar')];
+      const mailConfig = await configOf(mail, oidc.None());
+      const { verifier } = pkce();
+      const state = randomBytes(8).toString('hex');
+      const nonce = randomBytes(8).toString('hex');
+      const authorize = new URL(`${tenant.issuer}/v1/authorize`);
+      authorize.search = new URLSearchParams({
+        client_id: mail,
+        response_type: 'code',
+        scope: 'openid profile offline_access device_sso',
+        redirect_uri: nativeRedirect,
+        state,
+        nonce,
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        sessionToken: await client.authn(),
+      }).toString();
+      const landed = await fetch(authorize, { redirect: 'manual' });
+      const location = landed.headers.get('location') ?? '';
+      expect([landed.status, location.startsWith(nativeRedirect)], location).toEqual([302, true]);
+      const session = await oidc.authorizationCodeGrant(mailConfig, new URL(location), {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
+        idTokenExpected: true,
+      });
+      expect(session.device_secret).toEqual(expect.any(String));
+      const calendarTokens = await oidc.genericGrantRequest(
+        await configOf(calendar, oidc.None()),
+        tokenExchange,
+        {
+          subject_token: session.id_token!,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+          actor_token: session.device_secret as string,
+          actor_token_type: 'urn:x-oath:params:oauth:token-type:device-secret',
+          scope: 'openid profile offline_access',
+        },
+      );
+      expect(
+        (await jwtVerify(calendarTokens.access_token, jwks, { issuer: tenant.issuer })).payload,
+      ).toMatchObject({ uid: tenant.user.id, cid: calendar });
+      expect(calendarTokens.refresh_token).toEqual(expect.any(String));
     });
 
     it('hybrid flow: code id_token in the fragment, c_hash bound to the code', async () => {

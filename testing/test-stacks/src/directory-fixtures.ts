@@ -7,8 +7,12 @@ import {
   type DirectoryEvent,
   decideClient,
   decideNewTenant,
+  decideServer,
   decideUser,
+  defaultAccessPolicy,
   hashPassword,
+  newId,
+  newServerSystemScopes,
   readClientMetadata,
 } from '@gatehouse/directory';
 import type { EventBus, EventPosition } from '@gatehouse/event-bus';
@@ -78,6 +82,35 @@ export function directoryFixtures(deps: {
     );
     await provisionKeys(id, 'org');
     await provisionKeys(id, 'default');
+    await caughtUp();
+    return id;
+  };
+
+  /**
+   * Another custom authorization server of the tenant, with signing keys, the system scopes and
+   * Okta's default policy (every client, everyone, every grant type); gives its id.
+   */
+  const newServer = async (tenant: string, audience: string) => {
+    const id = oktaStyleId('aus');
+    const events = decideServer(
+      {
+        kind: 'CreateServer',
+        id,
+        settings: { name: id, description: `Server ${id}`, audiences: [audience] },
+        systemScopes: newServerSystemScopes(() => newId('scp')),
+        defaultPolicy: defaultAccessPolicy({
+          policyId: newId('00p'),
+          ruleId: newId('0pr'),
+          everyoneGroupId: 'EVERYONE',
+        }),
+      },
+      { status: 'NONE' } as Parameters<typeof decideServer>[1],
+    );
+    await appendDirectory(
+      tenant,
+      events.map((event) => ({ aggregateId: id, event })),
+    );
+    await provisionKeys(tenant, id);
     await caughtUp();
     return id;
   };
@@ -193,6 +226,7 @@ export function directoryFixtures(deps: {
     appendDirectory,
     provisionKeys,
     newTenant,
+    newServer,
     newClient,
     newUser,
     assign,

@@ -69,7 +69,12 @@ describe('rules', () => {
   it('make the default rule of SPEC section 2 valid: every grant type and scope, 60 min and 90 days', () => {
     expect(checkRule(rule, scopes)).toEqual([]);
     expect(rule).toMatchObject({
-      grantTypes: ['authorization_code', 'implicit', 'client_credentials'],
+      grantTypes: [
+        'authorization_code',
+        'implicit',
+        'client_credentials',
+        'urn:ietf:params:oauth:grant-type:token-exchange',
+      ],
       scopes: ['*'],
       accessTokenLifetimeMinutes: 60,
       refreshTokenLifetimeMinutes: 129_600,

@@ -30,6 +30,8 @@ export const reservedClaims: ReadonlySet<string> = new Set([
   'c_hash',
   'azp',
   'sid',
+  // A token issued by token exchange: the token it was exchanged for (RFC 8693, Gatehouse's).
+  'sbj',
   // RFC 7800 / RFC 9449: the key a DPoP-bound token is bound to.
   'cnf',
 ]);
@@ -42,13 +44,17 @@ export const ruleGrantTypes = [
   'authorization_code',
   'implicit',
   'client_credentials',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
   'urn:ietf:params:oauth:grant-type:device_code',
 ] as const;
 /**
- * What a new server's default rule allows, as Okta's does: the device authorization grant is
- * allowed by a rule that lists it (Okta's docs have it added to a rule before a device can use it).
+ * What a new server's default rule allows, as Okta's does: every grant type but the device
+ * authorization grant, which a rule must list before a device can use it (Okta's docs have it
+ * added to a rule).
  */
-export const defaultRuleGrantTypes = ['authorization_code', 'implicit', 'client_credentials'];
+export const defaultRuleGrantTypes = ruleGrantTypes.filter(
+  (grantType) => grantType !== 'urn:ietf:params:oauth:grant-type:device_code',
+);
 export const groupFilterTypes = ['STARTS_WITH', 'EQUALS', 'CONTAINS', 'REGEX'] as const;
 
 const namePattern = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/;

@@ -6,11 +6,14 @@ import type { FieldProblem } from '../errors.js';
 import { readJwkSet } from './jwks.js';
 
 export const applicationTypes = ['web', 'native', 'browser', 'service'] as const;
+/** RFC 8693 token exchange: Okta's on-behalf-of flow, and Native SSO (OpenID Connect). */
+export const tokenExchangeGrantType = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const grantTypes = [
   'authorization_code',
   'implicit',
   'refresh_token',
   'client_credentials',
+  tokenExchangeGrantType,
   // RFC 8628; Okta offers it to native applications.
   'urn:ietf:params:oauth:grant-type:device_code',
 ] as const;
@@ -190,10 +193,21 @@ export function readClientMetadata(input: Record<string, unknown>): {
       message: `only a native application can use the '${deviceCodeGrant}' grant type`,
     });
   }
-  if (applicationType === 'service' && grants.some((g) => g !== 'client_credentials')) {
+  if (
+    applicationType === 'service' &&
+    grants.some((g) => g !== 'client_credentials' && g !== tokenExchangeGrantType)
+  ) {
     problems.push({
       field: 'grant_types',
-      message: "a service application can only use the 'client_credentials' grant type",
+      message: `a service application can only use the 'client_credentials' and '${tokenExchangeGrantType}' grant types`,
+    });
+  }
+  // Okta: a service exchanging a user's token (on-behalf-of), or a native app (Native SSO); a
+  // browser application keeps no secret a device could share.
+  if (applicationType === 'browser' && grants.includes(tokenExchangeGrantType)) {
+    problems.push({
+      field: 'grant_types',
+      message: `a browser application cannot use the '${tokenExchangeGrantType}' grant type`,
     });
   }
   if (

@@ -3,6 +3,20 @@ import type { Claim } from '@gatehouse/contracts';
 import { addCustomClaims, applicableClaims } from './custom-claims.js';
 import type { TokenSubject } from './subject.js';
 
+/**
+ * The claim of an access token issued by token exchange (RFC 8693) naming the token it was issued
+ * for: `{jti, server, cid}`, the subject token's id (its grant and binding digest are in it), its
+ * authorization server and its client; the user is the same. Every check of the token checks that
+ * one too (SPEC section 6: the exchanged token dies with its subject token).
+ */
+export const subjectTokenClaim = 'sbj';
+
+export interface SubjectTokenLink {
+  jti: string;
+  server: string;
+  cid: string;
+}
+
 export interface AccessTokenClaimsInput {
   issuer: string;
   audience: string | readonly string[];
@@ -20,6 +34,8 @@ export interface AccessTokenClaimsInput {
   customClaims: readonly Claim[];
   /** RFC 9449 section 6.1: the thumbprint of the DPoP key the token is bound to (`cnf.jkt`). */
   dpopJkt?: string;
+  /** Token exchange: the token this one is issued for. */
+  subjectToken?: SubjectTokenLink;
 }
 
 /**
@@ -48,6 +64,7 @@ export function accessTokenClaims(input: AccessTokenClaimsInput): Record<string,
   });
   addCustomClaims(claims, resourceClaims, subject?.user);
   if (input.dpopJkt) claims.cnf = { jkt: input.dpopJkt };
+  if (input.subjectToken) claims[subjectTokenClaim] = { ...input.subjectToken };
   return claims;
 }
 

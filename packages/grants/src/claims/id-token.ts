@@ -4,7 +4,7 @@ import type { Claim } from '@gatehouse/contracts';
 import { addCustomClaims, applicableClaims } from './custom-claims.js';
 import { compactStandardClaims, standardClaims } from './standard-claims.js';
 import type { TokenSubject } from './subject.js';
-import { tokenHash } from './token-hash.js';
+import { deviceSecretHash, tokenHash } from './token-hash.js';
 
 /** Seed 001: ID tokens live 60 minutes, on every server, not configurable. */
 export const idTokenLifetimeSeconds = 60 * 60;
@@ -29,6 +29,11 @@ export interface IdTokenClaimsInput {
   server: 'org' | 'custom';
   /** The server's claim definitions; [] for the org server. */
   customClaims: readonly Claim[];
+  /**
+   * OpenID Connect Native SSO: the session (`sid`, the grant) and the SHA-256 (hex) of its device
+   * secret, whose left half is `ds_hash` as at_hash is the access token's.
+   */
+  session?: { sid: string; deviceSecretSha256: string };
 }
 
 /**
@@ -52,6 +57,10 @@ export function idTokenClaims(input: IdTokenClaimsInput): Record<string, unknown
   claims.auth_time = subject.authTime;
   if (input.accessToken !== undefined) claims.at_hash = tokenHash(input.accessToken);
   if (input.code !== undefined) claims.c_hash = tokenHash(input.code);
+  if (input.session) {
+    claims.sid = input.session.sid;
+    claims.ds_hash = deviceSecretHash(input.session.deviceSecretSha256);
+  }
   Object.assign(claims, scopeDependentClaims(input));
   addCustomClaims(claims, identityClaimsFor(input), subject.user);
   return claims;

@@ -30,12 +30,15 @@ const ruleGrantTypesFor: Readonly<Record<PolicyGrantType, readonly string[]>> = 
   implicit: ['implicit'],
   client_credentials: ['client_credentials'],
   password: ['password'],
-  'urn:ietf:params:oauth:grant-type:device_code': ['urn:ietf:params:oauth:grant-type:device_code'],
   refresh_token: [
     'refresh_token',
     'authorization_code',
     'password',
     'urn:ietf:params:oauth:grant-type:device_code',
+  ],
+  'urn:ietf:params:oauth:grant-type:device_code': ['urn:ietf:params:oauth:grant-type:device_code'],
+  'urn:ietf:params:oauth:grant-type:token-exchange': [
+    'urn:ietf:params:oauth:grant-type:token-exchange',
   ],
 };
 

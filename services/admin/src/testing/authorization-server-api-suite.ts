@@ -229,7 +229,14 @@ export function describeAuthorizationServerApi(harness: AdminHarness): void {
               users: { include: [], exclude: [] },
               groups: { include: [everyoneGroup], exclude: [] },
             },
-            grantTypes: { include: ['authorization_code', 'implicit', 'client_credentials'] },
+            grantTypes: {
+              include: [
+                'authorization_code',
+                'implicit',
+                'client_credentials',
+                'urn:ietf:params:oauth:grant-type:token-exchange',
+              ],
+            },
             scopes: { include: ['*'] },
           },
           actions: {

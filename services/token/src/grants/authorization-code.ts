@@ -123,6 +123,13 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
           : {}),
         ...(offline ? { refreshToken: refreshDpopBinding(request) } : {}),
         ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
+        // OpenID Connect Native SSO: a native app granted device_sso gets the session's device
+        // secret, which the device's other apps exchange with its ID token for their own tokens.
+        ...(record.scopes.includes('openid') &&
+        record.scopes.includes('device_sso') &&
+        authenticated.client.metadata.applicationType === 'native'
+          ? { deviceSecret: 'issue' as const }
+          : {}),
         preceding: [
           {
             type: 'gatehouse.events.v1.AuthorizationCodeRedeemed',

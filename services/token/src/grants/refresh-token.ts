@@ -116,6 +116,10 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
           ...refreshDpopBinding(request),
         },
         ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
+        // Native SSO: the family's ID tokens keep naming its session and device secret.
+        ...(record.deviceSecretSha256
+          ? { deviceSecret: { sha256: record.deviceSecretSha256 } }
+          : {}),
         causationId,
       });
     // No tokens for the client: the token it sent is current again (see the top of this file).

@@ -71,7 +71,7 @@ export async function startToken(
   );
   cleanups.push(() => grpc.close());
 
-  const { caughtUp, appendDirectory, newTenant, newClient, newUser, assign, issueCode } =
+  const { caughtUp, appendDirectory, newTenant, newServer, newClient, newUser, assign, issueCode } =
     directoryFixtures({ bus, store, keks, ...(options.now ? { now: options.now } : {}) });
 
   const post = async (
@@ -104,6 +104,7 @@ export async function startToken(
     service,
     caughtUp,
     newTenant,
+    newServer,
     newClient,
     newUser,
     assign,

@@ -101,6 +101,7 @@ export function describeUserinfoService(stack: TestStack): void {
         accessToken,
         ask,
         tokenPost,
+        tokenBase,
         logs,
       };
     };
@@ -215,6 +216,34 @@ export function describeUserinfoService(stack: TestStack): void {
       expect(narrow.headers.get('www-authenticate')).toBe(
         'Bearer error="insufficient_scope", error_description="The access token must provide access to at least one of these scopes - profile, email, address or phone"',
       );
+    });
+
+    it('answers for a token issued by token exchange (RFC 8693) only while the token it was exchanged for is valid', async () => {
+      const { accessToken, ask, tokenPost, newClient, tenant, tokenBase } = await setup();
+      const api = await newClient(tenant, {
+        client_name: 'API',
+        application_type: 'service',
+        grant_types: ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'],
+        response_types: ['token'],
+      });
+      const subject = await accessToken(['openid', 'email']);
+      const answer = await fetch(`${tokenBase}/${tenant}/oauth2/default/v1/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${api.clientId}:${api.clientSecret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({
+          grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+          subject_token: subject,
+          subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+          scope: 'email',
+        }),
+      });
+      const exchanged = ((await answer.json()) as { access_token: string }).access_token;
+      expect((await ask(exchanged)).status).toBe(200);
+      await tokenPost('default', { token: subject }, 'revoke');
+      expect((await ask(exchanged)).status).toBe(401);
     });
 
     it('refuses a token revoked, or implicitly invalidated (user suspended, client deactivated)', async () => {

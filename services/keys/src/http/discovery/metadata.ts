@@ -11,6 +11,7 @@ import {
   orgBaseUrl,
   responseTypes,
   type TenancyConfig,
+  tokenExchangeGrantType,
 } from '@gatehouse/directory';
 import { dpopSigningAlgorithms } from '@gatehouse/dpop';
 
@@ -82,6 +83,8 @@ export function serverMetadata(
       'implicit',
       'refresh_token',
       ...(custom ? ['client_credentials'] : []),
+      // RFC 8693: on-behalf-of exchanges (custom servers) and Native SSO (every server).
+      tokenExchangeGrantType,
       'urn:ietf:params:oauth:grant-type:device_code',
     ],
     ...(openid ? { subject_types_supported: ['public'] } : {}),

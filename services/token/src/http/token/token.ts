@@ -5,7 +5,7 @@
 
 import type { AuthenticatedClient, ClientThrottle, RemoteJwks } from '@gatehouse/client-auth';
 import { authenticateClient } from '@gatehouse/client-auth';
-import { endpointsBase } from '@gatehouse/directory';
+import { endpointsBase, tokenExchangeGrantType } from '@gatehouse/directory';
 import { type DpopNonces, dpopHeaderOf, verifyDpopProof } from '@gatehouse/dpop';
 import {
   type DirectHandler,
@@ -20,12 +20,13 @@ import {
 } from '@gatehouse/http';
 import type { DirectoryCache, FreshnessGuard, ServerConfig } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
-import { type KeyEncryptionKeys, orgServerId } from '@gatehouse/signing-keys';
+import { type KeyEncryptionKeys, type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import { authorizationCodeGrant } from '../../grants/authorization-code.js';
 import { clientCredentialsGrant } from '../../grants/client-credentials.js';
 import { deviceCodeGrant } from '../../grants/device-code.js';
 import type { GrantHandler } from '../../grants/grant-context.js';
 import { refreshTokenGrant } from '../../grants/refresh-token.js';
+import { tokenExchangeGrant } from '../../grants/token-exchange.js';
 import type { Revocations } from '../../revocations.js';
 import type { TokenIssuer } from '../../token-issuer.js';
 import { requireServerConfig } from '../server.js';
@@ -41,6 +42,8 @@ export function tokenHandlers(deps: {
   throttle: ClientThrottle;
   remoteJwks: RemoteJwks;
   keks: KeyEncryptionKeys;
+  /** The servers' verification keys: a token exchange checks the token it is given. */
+  ring: KeyRing;
   log: EdgeLog;
   /** The nonces every DPoP proof at /token must carry (RFC 9449 section 8, as Okta requires). */
   dpopNonces: DpopNonces;
@@ -76,6 +79,7 @@ export function tokenHandlers(deps: {
     ['authorization_code', authorizationCodeGrant(deps.revocations)],
     ['refresh_token', refreshTokenGrant(deps.revocations)],
     ['client_credentials', clientCredentialsGrant],
+    [tokenExchangeGrantType, tokenExchangeGrant(deps)],
     ['urn:ietf:params:oauth:grant-type:device_code', deviceCodeGrant(deps.revocations)],
   ]);
   const token = async (request: DirectRequest, serverId: string): Promise<DirectReply> => {
