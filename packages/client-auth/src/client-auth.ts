@@ -69,7 +69,7 @@ function readBasic(header: string, allowIdOnly: boolean): { clientId: string; se
 }
 
 /** The endpoints that authenticate clients; an assertion's `aud` may name the one it is sent to. */
-export type ClientAuthEndpoint = 'token' | 'introspect' | 'revoke' | 'par';
+export type ClientAuthEndpoint = 'token' | 'introspect' | 'revoke' | 'par' | 'device/authorize';
 
 export interface ClientAuthDeps {
   directory: DirectoryCache;

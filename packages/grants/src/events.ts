@@ -3,6 +3,10 @@ import {
   AuthorizationCodeIssued,
   AuthorizationCodeRedeemed,
   ConsentGranted,
+  DeviceAuthorizationApproved,
+  DeviceAuthorizationDenied,
+  DeviceAuthorizationIssued,
+  DeviceCodeRedeemed,
   type Envelope,
   GrantRevoked,
   TokenRevoked,
@@ -19,6 +23,13 @@ const codecs = {
   'gatehouse.events.v1.TokenRevoked': TokenRevoked as MessageCodec<TokenRevoked>,
   'gatehouse.events.v1.GrantRevoked': GrantRevoked as MessageCodec<GrantRevoked>,
   'gatehouse.events.v1.ConsentGranted': ConsentGranted as MessageCodec<ConsentGranted>,
+  'gatehouse.events.v1.DeviceAuthorizationIssued':
+    DeviceAuthorizationIssued as MessageCodec<DeviceAuthorizationIssued>,
+  'gatehouse.events.v1.DeviceAuthorizationApproved':
+    DeviceAuthorizationApproved as MessageCodec<DeviceAuthorizationApproved>,
+  'gatehouse.events.v1.DeviceAuthorizationDenied':
+    DeviceAuthorizationDenied as MessageCodec<DeviceAuthorizationDenied>,
+  'gatehouse.events.v1.DeviceCodeRedeemed': DeviceCodeRedeemed as MessageCodec<DeviceCodeRedeemed>,
 };
 
 export type GrantEvent = EventsOf<typeof codecs>;

@@ -34,6 +34,17 @@ export const grantKeys = {
     `fs:device-secret:${tenant}:${secretSha256}`,
   /** string, JSON of a pushed authorization request (RFC 9126), by the SHA-256 of its reference; 60 s */
   pushedRequest: (tenant: string, referenceSha256: string) => `fs:par:${tenant}:${referenceSha256}`,
+  /**
+   * string, JSON DeviceAuthorization (RFC 8628), by the SHA-256 of its device code; lives until an
+   * hour past its expiry (deviceRecordRetentionMs)
+   */
+  deviceCode: (tenant: string, deviceCodeSha256: string) =>
+    `fs:device-code:${tenant}:${deviceCodeSha256}`,
+  /** string: the SHA-256 of the device code a (normalised) user code stands for; as long as it lives */
+  userCode: (tenant: string, userCodeSha256: string) => `fs:user-code:${tenant}:${userCodeSha256}`,
+  /** string, JSON DevicePoll: a device code's last poll and its interval; as long as it lives */
+  devicePoll: (tenant: string, deviceCodeSha256: string) =>
+    `fs:device-poll:${tenant}:${deviceCodeSha256}`,
   /** set: the scopes a user consented to for a client of a server (projected from ConsentGranted) */
   consent: (tenant: string, serverId: string, clientId: string, userId: string) =>
     `rm:consent:${tenant}:${serverId}:${clientId}:${userId}`,

@@ -18,6 +18,22 @@ export { compactStandardClaims, standardClaims } from './claims/standard-claims.
 export type { TokenSubject, TokenUser } from './claims/subject.js';
 export { deviceSecretHash, tokenHash } from './claims/token-hash.js';
 export {
+  type DeviceApproval,
+  type DeviceAuthorization,
+  type DevicePoll,
+  deviceCodeGrantType,
+  deviceCodeLifetimeSeconds,
+  devicePollIntervalSeconds,
+  deviceRecordRetentionMs,
+  displayUserCode,
+  newDeviceCode,
+  newUserCode,
+  normalizeUserCode,
+  slowDownStepSeconds,
+  userCodeAlphabet,
+  userCodeLength,
+} from './device-authorization.js';
+export {
   decodeGrantEvent,
   encodeGrantEvent,
   type GrantEvent,

@@ -183,7 +183,8 @@ export function projectGrantEvent(envelope: Envelope, now = Date.now()): WriteOp
         },
       ];
     default:
-      // Codes are flow state only: they live 60 s, and the authorize service writes them directly.
+      // Codes and device codes are flow state only: they live 60 s and 10 min, and the services that
+      // issue and decide them write them directly.
       return [];
   }
 }

@@ -34,6 +34,8 @@ export {
 } from './oauth.js';
 export {
   AccessDenied,
+  AuthorizationPending,
+  ExpiredToken,
   InsufficientScope,
   InvalidClient,
   InvalidClientMetadata,
@@ -48,6 +50,7 @@ export {
   OAuthError,
   oauthErrorBody,
   ServerError,
+  SlowDown,
   TemporarilyUnavailable,
   UnauthorizedClient,
   UnsupportedGrantType,

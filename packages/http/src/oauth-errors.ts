@@ -136,6 +136,29 @@ export class AccessDenied extends OAuthError {
   }
 }
 
+// RFC 8628 section 3.5: the device authorization grant's answers to a poll, each a 400.
+
+/** authorization_pending: the user has not approved nor denied the device yet; poll again. */
+export class AuthorizationPending extends OAuthError {
+  constructor(description: string) {
+    super(400, 'authorization_pending', description);
+  }
+}
+
+/** slow_down: still pending, and polled faster than the interval; the interval grows by 5 s. */
+export class SlowDown extends OAuthError {
+  constructor(description: string) {
+    super(400, 'slow_down', description);
+  }
+}
+
+/** expired_token: the device code expired; the device must start a new authorization. */
+export class ExpiredToken extends OAuthError {
+  constructor(description: string) {
+    super(400, 'expired_token', description);
+  }
+}
+
 /**
  * temporarily_unavailable: RFC 6749 section 4.1.2.1 names it as the stand-in for a 503 that a
  * redirect cannot carry, so where a response can carry one it is a 503, with Retry-After (RFC 9110

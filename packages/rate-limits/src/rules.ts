@@ -13,6 +13,8 @@ export const ruleNames = [
   'tokenClientFailures',
   'signInLogin',
   'signInSource',
+  'userCodeSource',
+  'userCodeSession',
   'managementToken',
 ] as const;
 export type RuleName = (typeof ruleNames)[number];
@@ -29,6 +31,10 @@ export type RateLimitSettings = Record<RuleName, Rule>;
  *   sources).
  * - `signInSource`: sign-in attempts per source address, 120 a minute (random logins from one
  *   source would each start a fresh lockout counter; this is what bounds them).
+ * - `userCodeSource`: user codes entered on the device verification page (RFC 8628) per source
+ *   address, 30 a minute; `userCodeSession`: per browser session, 10 a minute. A user code is 8
+ *   characters of 20 (34.6 bits) and lives 10 minutes: these keep guessing one in bulk hopeless
+ *   (RFC 8628 section 5.1), and no person types more.
  * - `managementToken`: management API requests per tenant API token, 1200 a minute.
  */
 export const defaultRateLimits: Readonly<RateLimitSettings> = Object.freeze({
@@ -36,6 +42,8 @@ export const defaultRateLimits: Readonly<RateLimitSettings> = Object.freeze({
   tokenClientFailures: { limit: 20, windowSeconds: 60 },
   signInLogin: { limit: 30, windowSeconds: 60 },
   signInSource: { limit: 120, windowSeconds: 60 },
+  userCodeSource: { limit: 30, windowSeconds: 60 },
+  userCodeSession: { limit: 10, windowSeconds: 60 },
   managementToken: { limit: 1200, windowSeconds: 60 },
 });
 

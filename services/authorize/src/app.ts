@@ -31,6 +31,7 @@ import { traceKoaRequests } from '@gatehouse/tracing';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { AuthorizeFlow } from './authorize-flow.js';
+import { DeviceAuthorizations } from './device-authorizations.js';
 import { defaultFlowOptions, FlowState, type FlowStateOptions } from './flow-state.js';
 import { HashQueue, type HashQueueOptions } from './hash-queue.js';
 import { authnRoutes } from './http/authn/authn.js';
@@ -38,6 +39,8 @@ import { authorizeRoutes } from './http/authorize/authorize.js';
 import { pushedRequestRoutes } from './http/authorize/pushed-requests.js';
 import { BrowserCookies } from './http/browser-cookies.js';
 import { consentRoutes } from './http/consent/consent.js';
+import { activateRoutes } from './http/device/activate.js';
+import { deviceAuthorizationRoutes } from './http/device/device-authorization.js';
 import { Interactions } from './http/interactions.js';
 import { logoutRoutes } from './http/logout/logout.js';
 import { pageErrors } from './http/page-errors.js';
@@ -128,7 +131,26 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     keks: deps.keks,
     now,
   };
+  // The back-channel endpoints: /par and the device authorization endpoint (RFC 8628).
   const pushed = pushedRequestRoutes({ directory, store, clientAuth }, new Router());
+  const devices = new DeviceAuthorizations({ bus: deps.bus, store, directory, now });
+  deviceAuthorizationRoutes({ directory, clientAuth, devices, tenancy }, pushed);
+  activateRoutes(
+    {
+      directory,
+      store,
+      flow,
+      devices,
+      interactions,
+      cookies,
+      signIns,
+      limiter: rateLimiter,
+      trustedProxies,
+      tenancy,
+      now,
+    },
+    pages,
+  );
   signInRoutes({ directory, flow, engine, interactions, signIns, tenancy, now }, pages);
   consentRoutes({ directory, store, engine, interactions, tenancy }, pages);
   switchUserRoutes({ directory, store, flow, engine, interactions, tenancy, now }, pages);
@@ -163,13 +185,13 @@ export function createAuthorizeService(deps: AuthorizeDeps): AuthorizeService {
     ctx.set('Referrer-Policy', 'no-referrer');
     await next();
   });
-  // The JSON API answers in Okta's error shape, /par in OAuth's (it is a back-channel endpoint, as
-  // /token); every other path is a page.
+  // The JSON API answers in Okta's error shape, /par and /device/authorize in OAuth's (back-channel
+  // endpoints, as /token); every other path is a page.
   const errors = { api: oktaErrors(log), oauth: oauthErrors(log), page: pageErrors(log) };
   app.use((ctx, next) =>
     ctx.path.startsWith('/api/')
       ? errors.api(ctx, next)
-      : ctx.path.endsWith('/v1/par')
+      : ctx.path.endsWith('/v1/par') || ctx.path.endsWith('/v1/device/authorize')
         ? errors.oauth(ctx, next)
         : errors.page(ctx, next),
   );

@@ -12,6 +12,9 @@ export const flowKeys = {
   sessionToken: (tenant: string, sha256: string) => `fs:session-token:${tenant}:${sha256}`,
   transaction: (tenant: string, id: string) => `fs:authz-tx:${tenant}:${id}`,
   failures: (tenant: string, login: string) => `fs:authn-failures:${tenant}:${login.toLowerCase()}`,
+  /** The device verification page's CSRF token, per browser (by its cookie's SHA-256). */
+  activateCsrf: (tenant: string, browserSha256: string) =>
+    `fs:activate-csrf:${tenant}:${browserSha256}`,
 };
 
 /** Who signed in, when and how. */

@@ -44,7 +44,8 @@ export interface IssueRequest {
     | 'refresh_token'
     | 'client_credentials'
     | 'implicit'
-    | 'urn:ietf:params:oauth:grant-type:token-exchange';
+    | 'urn:ietf:params:oauth:grant-type:token-exchange'
+    | 'urn:ietf:params:oauth:grant-type:device_code';
   scopes: string[];
   subject?: TokenSubject;
   lifetimes: Lifetimes;

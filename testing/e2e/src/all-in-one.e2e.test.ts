@@ -65,8 +65,11 @@ describe('all-in-one: /metrics on its own port', () => {
     ).toBeGreaterThan(0);
     expect(total(text, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     // Never a user, client or tenant as a label: only the bounded ones.
+    // Grant types as the protocol names them, the device grant's URN (RFC 8628) included.
     for (const sample of samples(text, 'gatehouse_tokens_issued_total'))
-      expect(sample.labels).toMatch(/^\{grant_type="[a-z_]+",server_kind="(org|custom)"\}$/);
+      expect(sample.labels).toMatch(
+        /^\{grant_type="(?:[a-z_]+|urn:ietf:params:oauth:grant-type:[a-z_-]+)",server_kind="(org|custom)"\}$/,
+      );
     const routes = samples(text, duration).map(
       (sample) => /http_route="([^"]*)"/.exec(sample.labels)![1]!,
     );

@@ -1,7 +1,8 @@
 // The end-to-end suite: what an application and a person see of a Gatehouse deployment, through its
 // public URL only. Each run makes its own tenant through the management API (system token), then:
-// discovery, JWKS, the browser sign-in with the code flow and PKCE, hybrid, implicit, refresh,
-// userinfo, introspection, revocation, a client's deactivation killing its tokens, and logout.
+// discovery, JWKS, the browser sign-in with the code flow and PKCE, PAR, the device authorization
+// grant on the hosted page, hybrid, implicit, refresh, userinfo, introspection, revocation, a
+// client's deactivation killing its tokens, and logout.
 
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -456,6 +457,74 @@ export function defineE2eSuite(label: string, getTarget: () => Target): void {
       // Used once: the same request_uri again is refused.
       const again = await fetch(url, { redirect: 'manual' });
       expect(again.status).toBe(400);
+    });
+
+    it('device authorization grant (RFC 8628): a person allows a device on the hosted page in Chromium while openid-client polls', async () => {
+      const deviceGrant = 'urn:ietf:params:oauth:grant-type:device_code';
+      const api = managementApi(target);
+      const path = new URL(tenant.org).pathname.replace(/\/$/, '');
+      const as = (method: string, p: string, body?: unknown) =>
+        api.ok(method, `${path}${p}`, tenant.apiToken, body);
+      const tv = await as('POST', '/oauth2/v1/clients', {
+        client_name: 'E2E TV',
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        grant_types: [deviceGrant, 'refresh_token'],
+      });
+      const tvId = tv.client_id as string;
+      await as('PUT', `/api/v1/apps/${tvId}/users/${tenant.user.id}`);
+      // As at Okta, a rule of the server's policy must allow the device grant.
+      const policies = (await as(
+        'GET',
+        '/api/v1/authorizationServers/default/policies',
+      )) as unknown as { id: string }[];
+      await as('POST', `/api/v1/authorizationServers/default/policies/${policies[0]!.id}/rules`, {
+        name: 'Devices',
+        priority: 2,
+        conditions: {
+          grantTypes: { include: [deviceGrant] },
+          people: { groups: { include: ['EVERYONE'] } },
+          scopes: { include: ['*'] },
+        },
+      });
+      const device = await oidc.discovery(new URL(tenant.issuer), tvId, undefined, oidc.None(), {
+        execute: [oidc.allowInsecureRequests],
+      });
+      expect(device.serverMetadata().device_authorization_endpoint).toBe(
+        `${tenant.issuer}/v1/device/authorize`,
+      );
+      const started = await oidc.initiateDeviceAuthorization(device, {
+        scope: 'openid profile offline_access',
+      });
+      expect(started.verification_uri).toBe(`${tenant.org}/activate`);
+      const polling = oidc.pollDeviceAuthorizationGrant(device, started);
+
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(started.verification_uri_complete!);
+      await page.getByLabel('Username').fill(tenant.user.login);
+      await page.getByLabel('Password').fill(password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(/\/activate\?user_code=/);
+      expect(await page.getByLabel('Code').inputValue()).toBe(started.user_code);
+      await page.getByRole('button', { name: 'Next' }).click();
+      await page.waitForLoadState();
+      expect(await page.locator('h1').textContent()).toContain('E2E TV');
+      await saveScreenshot(page, `e2e-${label.split(' ')[0]}-device`);
+      await page.getByRole('button', { name: 'Allow access' }).click();
+      await page.waitForLoadState();
+      expect(await page.locator('h1').textContent()).toBe('Device activated');
+      await context.close();
+
+      const tokens = await polling;
+      expect(tokens.refresh_token).toEqual(expect.any(String));
+      const { payload } = await jwtVerify(tokens.id_token!, jwks, {
+        issuer: tenant.issuer,
+        audience: tvId,
+      });
+      expect(payload).toMatchObject({ sub: tenant.user.id, name: 'Ada Lovelace' });
+      const refreshed = await oidc.refreshTokenGrant(device, tokens.refresh_token!);
+      expect((await client.userinfoStatus(refreshed.access_token)).status).toBe(200);
     });
 
     it("DPoP (RFC 9449): openid-client's DPoP handle through the edge, the tokens bound to its key, refused as Bearer", async () => {

@@ -51,10 +51,14 @@ export const routes: readonly Route[] = [
   },
   {
     upstream: 'authorize',
-    pattern: `^${tenant}/oauth2${server}/v1/(authorize|logout|par)$`,
+    pattern: `^${tenant}/oauth2${server}/v1/(authorize|logout|par|device/authorize)$`,
     errors: 'oauth',
   },
-  { upstream: 'authorize', pattern: `^${tenant}/(login|consent|switch-user)$`, errors: 'oauth' },
+  {
+    upstream: 'authorize',
+    pattern: `^${tenant}/(login|consent|switch-user|activate)$`,
+    errors: 'oauth',
+  },
   { upstream: 'userinfo', pattern: `^${tenant}/oauth2${server}/v1/userinfo$`, errors: 'oauth' },
 ];
 

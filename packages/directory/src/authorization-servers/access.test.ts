@@ -81,6 +81,15 @@ describe('rules', () => {
     });
   });
 
+  it('may list the device authorization grant (RFC 8628), which the default rule leaves out as Okta does', () => {
+    const device = 'urn:ietf:params:oauth:grant-type:device_code';
+    expect(checkRule({ ...rule, grantTypes: [device] }, scopes)).toEqual([]);
+    expect(rule.grantTypes).not.toContain(device);
+    expect(fields(checkRule({ ...rule, grantTypes: ['password'] }, scopes))).toEqual([
+      'conditions.grantTypes.include',
+    ]);
+  });
+
   it('keep lifetimes in range: access 5..1440 min, a window of at least 10 min within the refresh lifetime', () => {
     expect(fields(checkRule({ ...rule, accessTokenLifetimeMinutes: 4 }, scopes))).toEqual([
       'actions.token.accessTokenLifetimeMinutes',

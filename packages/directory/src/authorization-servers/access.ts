@@ -45,7 +45,16 @@ export const ruleGrantTypes = [
   'implicit',
   'client_credentials',
   'urn:ietf:params:oauth:grant-type:token-exchange',
+  'urn:ietf:params:oauth:grant-type:device_code',
 ] as const;
+/**
+ * What a new server's default rule allows, as Okta's does: every grant type but the device
+ * authorization grant, which a rule must list before a device can use it (Okta's docs have it
+ * added to a rule).
+ */
+export const defaultRuleGrantTypes = ruleGrantTypes.filter(
+  (grantType) => grantType !== 'urn:ietf:params:oauth:grant-type:device_code',
+);
 export const groupFilterTypes = ['STARTS_WITH', 'EQUALS', 'CONTAINS', 'REGEX'] as const;
 
 const namePattern = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
@@ -198,7 +207,7 @@ export function defaultAccessPolicy(ids: {
       name: 'Default Policy Rule',
       priority: 1,
       status: 'ACTIVE',
-      grantTypes: [...ruleGrantTypes],
+      grantTypes: [...defaultRuleGrantTypes],
       userIds: [],
       groupIds: [ids.everyoneGroupId],
       scopes: ['*'],

@@ -33,6 +33,33 @@ describe('client metadata', () => {
     });
   });
 
+  it('takes the device authorization grant for native applications only, with refresh tokens', () => {
+    const device = 'urn:ietf:params:oauth:grant-type:device_code';
+    const tv = readClientMetadata({
+      client_name: 'TV',
+      application_type: 'native',
+      grant_types: [device, 'refresh_token'],
+      token_endpoint_auth_method: 'none',
+    });
+    expect(tv.problems).toEqual([]);
+    expect(tv.metadata).toMatchObject({
+      grantTypes: [device, 'refresh_token'],
+      responseTypes: [],
+      redirectUris: [],
+    });
+    const web = readClientMetadata({
+      client_name: 'Web',
+      redirect_uris: ['https://app.example.com/cb'],
+      grant_types: ['authorization_code', device],
+    });
+    expect(web.problems).toEqual([
+      {
+        field: 'grant_types',
+        message: `only a native application can use the '${device}' grant type`,
+      },
+    ]);
+  });
+
   it('takes a service app\'s response_types ["token"], as Okta registers them, and nothing else without implicit', () => {
     const service = { client_name: 'Job', application_type: 'service' };
     expect(

@@ -14,7 +14,10 @@ export const grantTypes = [
   'refresh_token',
   'client_credentials',
   tokenExchangeGrantType,
+  // RFC 8628; Okta offers it to native applications.
+  'urn:ietf:params:oauth:grant-type:device_code',
 ] as const;
+const deviceCodeGrant = 'urn:ietf:params:oauth:grant-type:device_code';
 export const authMethods = [
   'client_secret_basic',
   'client_secret_post',
@@ -174,10 +177,20 @@ export function readClientMetadata(input: Record<string, unknown>): {
       });
     }
   }
-  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
+  if (
+    grants.includes('refresh_token') &&
+    !grants.includes('authorization_code') &&
+    !grants.includes(deviceCodeGrant)
+  ) {
     problems.push({
       field: 'grant_types',
-      message: "'refresh_token' needs the authorization_code grant type",
+      message: `'refresh_token' needs the authorization_code or ${deviceCodeGrant} grant type`,
+    });
+  }
+  if (grants.includes(deviceCodeGrant) && applicationType !== 'native') {
+    problems.push({
+      field: 'grant_types',
+      message: `only a native application can use the '${deviceCodeGrant}' grant type`,
     });
   }
   if (

@@ -493,3 +493,24 @@ describe('client_credentials', () => {
       .thenDenies('invalid_scope', 'not configured for the authorization server resource: payroll');
   });
 });
+
+describe('the device authorization grant (RFC 8628)', () => {
+  const device = 'urn:ietf:params:oauth:grant-type:device_code' as const;
+
+  it('given only the default rule, when a device asks, then access_denied (a rule must list the grant, as at Okta)', () => {
+    given(onePolicy([rule('r1', 'p1')]))
+      .when({ grantType: device })
+      .thenDenies('access_denied');
+  });
+
+  it('given a rule listing it, when a device asks for the user, then it is granted by that rule, and its refresh tokens refresh', () => {
+    const server = onePolicy([
+      rule('r1', 'p1'),
+      rule('r2', 'p1', { priority: 2, grantTypes: [device] }),
+    ]);
+    given(server).when({ grantType: device }).thenGrants({ ruleId: 'r2' });
+    given(onePolicy([rule('r2', 'p1', { grantTypes: [device] })]))
+      .when({ grantType: 'refresh_token' })
+      .thenGrants({ ruleId: 'r2' });
+  });
+});

@@ -22,14 +22,21 @@ const everyScope = '*';
 /**
  * The rule grant types a request is evaluated as. A refresh continues the grant that issued its
  * refresh token, and rules cannot list refresh_token (directory's ruleGrantTypes), so a refresh is
- * allowed by a rule that allows a grant issuing refresh tokens: authorization_code or password.
+ * allowed by a rule that allows a grant issuing refresh tokens: authorization_code, password or the
+ * device authorization grant.
  */
 const ruleGrantTypesFor: Readonly<Record<PolicyGrantType, readonly string[]>> = {
   authorization_code: ['authorization_code'],
   implicit: ['implicit'],
   client_credentials: ['client_credentials'],
   password: ['password'],
-  refresh_token: ['refresh_token', 'authorization_code', 'password'],
+  refresh_token: [
+    'refresh_token',
+    'authorization_code',
+    'password',
+    'urn:ietf:params:oauth:grant-type:device_code',
+  ],
+  'urn:ietf:params:oauth:grant-type:device_code': ['urn:ietf:params:oauth:grant-type:device_code'],
   'urn:ietf:params:oauth:grant-type:token-exchange': [
     'urn:ietf:params:oauth:grant-type:token-exchange',
   ],

@@ -8,7 +8,8 @@ export type PolicyGrantType =
   | 'refresh_token'
   | 'client_credentials'
   | 'password'
-  | 'urn:ietf:params:oauth:grant-type:token-exchange';
+  | 'urn:ietf:params:oauth:grant-type:token-exchange'
+  | 'urn:ietf:params:oauth:grant-type:device_code';
 
 export interface PolicyInput {
   /** The server's policies, active or not. */

@@ -95,16 +95,28 @@ export function formTargets(redirectUri: string): string {
   return `'self' ${url.origin === 'null' ? url.protocol : url.origin}`;
 }
 
+/** Hidden inputs, one a line. */
+export const hiddenFields = (fields: Record<string, string> = {}) =>
+  Object.entries(fields)
+    .map(
+      ([name, value]) =>
+        `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">\n`,
+    )
+    .join('');
+
 export function loginPage(input: {
   action: string;
   /** formTargets(the request's redirect_uri) */
   formAction: string;
-  transactionId: string;
+  /** The pending authorization request the sign-in continues; none on the device page's. */
+  transactionId?: string;
   csrf: string;
   clientName: string;
   username?: string;
   message?: string;
   status?: number;
+  /** More hidden fields the form carries back (the device page's step and user code). */
+  fields?: Record<string, string>;
 }): Page {
   return page({
     status: input.status ?? 200,
@@ -114,9 +126,8 @@ export function loginPage(input: {
 <p class="muted">to continue to ${escapeHtml(input.clientName)}</p>
 ${input.message ? `<p class="error" role="alert">${escapeHtml(input.message)}</p>` : ''}
 <form method="post" action="${escapeHtml(input.action)}">
-<input type="hidden" name="tx" value="${escapeHtml(input.transactionId)}">
-<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
-<label for="username">Username</label>
+${input.transactionId !== undefined ? `<input type="hidden" name="tx" value="${escapeHtml(input.transactionId)}">\n` : ''}<input type="hidden" name="csrf" value="${escapeHtml(input.csrf)}">
+${hiddenFields(input.fields)}<label for="username">Username</label>
 <input type="text" id="username" name="username" autocomplete="username" required autofocus value="${escapeHtml(input.username ?? '')}">
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required>

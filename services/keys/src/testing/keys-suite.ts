@@ -130,6 +130,7 @@ export function describeKeys(stack: TestStack): void {
           end_session_endpoint: `${endpoints}/logout`,
           pushed_authorization_request_endpoint: `${endpoints}/par`,
           require_pushed_authorization_requests: false,
+          device_authorization_endpoint: `${endpoints}/device/authorize`,
           dpop_signing_alg_values_supported: ['RS256', 'PS256', 'ES256'],
           registration_endpoint: `http://localhost:9000/${acme.id}/oauth2/v1/clients`,
           response_modes_supported: ['query', 'fragment', 'form_post', 'okta_post_message'],
@@ -157,6 +158,9 @@ export function describeKeys(stack: TestStack): void {
           });
         expect(openid.body.grant_types_supported.includes('client_credentials')).toBe(
           serverId !== 'org',
+        );
+        expect(openid.body.grant_types_supported).toContain(
+          'urn:ietf:params:oauth:grant-type:device_code',
         );
         expect(openid.body.scopes_supported).toEqual(
           expect.arrayContaining([

@@ -85,6 +85,7 @@ export function serverMetadata(
       ...(custom ? ['client_credentials'] : []),
       // RFC 8693: on-behalf-of exchanges (custom servers) and Native SSO (every server).
       tokenExchangeGrantType,
+      'urn:ietf:params:oauth:grant-type:device_code',
     ],
     ...(openid ? { subject_types_supported: ['public'] } : {}),
     ...(openid ? { id_token_signing_alg_values_supported: ['RS256'] } : {}),
@@ -103,6 +104,8 @@ export function serverMetadata(
     // RFC 9126: pushed authorization requests, required of the clients registered for them only.
     pushed_authorization_request_endpoint: `${endpoints}/par`,
     require_pushed_authorization_requests: false,
+    // RFC 8628: the device authorization grant; the user enters the code on {org}/activate.
+    device_authorization_endpoint: `${endpoints}/device/authorize`,
     // RFC 9449: DPoP proofs at the token endpoint bind its tokens to the client's key.
     dpop_signing_alg_values_supported: [...dpopSigningAlgorithms],
     request_parameter_supported: false,

@@ -23,6 +23,7 @@ import type { ProjectionStore } from '@gatehouse/projection-store';
 import { type KeyEncryptionKeys, type KeyRing, orgServerId } from '@gatehouse/signing-keys';
 import { authorizationCodeGrant } from '../../grants/authorization-code.js';
 import { clientCredentialsGrant } from '../../grants/client-credentials.js';
+import { deviceCodeGrant } from '../../grants/device-code.js';
 import type { GrantHandler } from '../../grants/grant-context.js';
 import { refreshTokenGrant } from '../../grants/refresh-token.js';
 import { tokenExchangeGrant } from '../../grants/token-exchange.js';
@@ -79,6 +80,7 @@ export function tokenHandlers(deps: {
     ['refresh_token', refreshTokenGrant(deps.revocations)],
     ['client_credentials', clientCredentialsGrant],
     [tokenExchangeGrantType, tokenExchangeGrant(deps)],
+    ['urn:ietf:params:oauth:grant-type:device_code', deviceCodeGrant(deps.revocations)],
   ]);
   const token = async (request: DirectRequest, serverId: string): Promise<DirectReply> => {
     const config = await requireServerConfig(deps.directory, request.tenant, serverId);
