@@ -4,21 +4,17 @@
 // prompt x consent_method x scope-consent table of seed 001 asks for it; then the code and tokens
 // are issued and the response goes back in the request's response mode, with `iss` (RFC 9207).
 import { ScopeConsent } from '@gatehouse/contracts';
-import { type EventBus, EventBusUnavailableError } from '@gatehouse/event-bus';
-import { newEnvelope } from '@gatehouse/events';
+import type { EventBus } from '@gatehouse/event-bus';
 import {
   type CodeRecord,
-  encodeGrantEvent,
   evaluateAccessPolicy,
-  type GrantEvent,
   grantKeys,
   newGrantId,
   orgServerDecision,
   type PolicyDecision,
   sha256Hex,
-  topicOfGrantEvent,
 } from '@gatehouse/grants';
-import { OAuthError, TemporarilyUnavailable } from '@gatehouse/http';
+import { OAuthError } from '@gatehouse/http';
 import {
   currentBindingDigest,
   type DirectoryCache,
@@ -29,6 +25,7 @@ import {
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { AuthorizationRequest, ResponseMode } from './authorize-request.js';
 import { type Authentication, type FlowState, newSecret, type Transaction } from './flow-state.js';
+import { appendGrantEvent } from './grant-log.js';
 import type { TokenMinter } from './token-minter.js';
 
 /** Seed 000 / SPEC section 5: authorization codes live 60 seconds. */
@@ -233,7 +230,7 @@ export class AuthorizeFlow {
   async recordConsent(input: FlowInput, scopes: readonly string[]): Promise<void> {
     const { request, authentication } = input;
     if (!authentication || scopes.length === 0) return;
-    await this.append(request.tenant, authentication.userId, input.requestId, {
+    await appendGrantEvent(this.deps, request.tenant, authentication.userId, input.requestId, {
       type: 'gatehouse.events.v1.ConsentGranted',
       data: {
         serverId: request.serverId,
@@ -286,7 +283,7 @@ export class AuthorizeFlow {
       };
       const codeSha256 = sha256Hex(code);
       // The event first: a code whose issue is not on record is never handed out.
-      await this.append(request.tenant, grantId, input.requestId, {
+      await appendGrantEvent(this.deps, request.tenant, grantId, input.requestId, {
         type: 'gatehouse.events.v1.AuthorizationCodeIssued',
         data: {
           grant: {
@@ -339,33 +336,5 @@ export class AuthorizeFlow {
       if (wantsIdToken) params.id_token = minted.idToken;
     }
     return params;
-  }
-
-  private async append(
-    tenant: string,
-    aggregateId: string,
-    causationId: string | undefined,
-    event: GrantEvent,
-  ): Promise<void> {
-    try {
-      await this.deps.bus.publish(topicOfGrantEvent(event), [
-        newEnvelope(
-          {
-            type: event.type,
-            tenant,
-            aggregateId,
-            data: encodeGrantEvent(event),
-            ...(causationId ? { causationId } : {}),
-          },
-          { now: () => new Date(this.deps.now()) },
-        ),
-      ]);
-    } catch (error) {
-      if (error instanceof EventBusUnavailableError)
-        throw new TemporarilyUnavailable(
-          'The server is temporarily unavailable; try again shortly.',
-        );
-      throw error;
-    }
   }
 }

@@ -3,15 +3,13 @@
 // again by its user code on the verification page, and decided there by a signed-in user whom the
 // client and the server's policy allow, exactly as /authorize would allow them. The token service
 // redeems what is decided here (services/token/src/grants/device-code.ts).
-import { type EventBus, EventBusUnavailableError } from '@gatehouse/event-bus';
-import { newEnvelope } from '@gatehouse/events';
+import type { EventBus } from '@gatehouse/event-bus';
 import {
   type DeviceAuthorization,
   deviceCodeGrantType,
   deviceCodeLifetimeSeconds,
   devicePollIntervalSeconds,
   deviceRecordRetentionMs,
-  encodeGrantEvent,
   evaluateAccessPolicy,
   type GrantEvent,
   grantKeys,
@@ -22,7 +20,6 @@ import {
   orgServerDecision,
   type PolicyGrant,
   sha256Hex,
-  topicOfGrantEvent,
 } from '@gatehouse/grants';
 import { TemporarilyUnavailable } from '@gatehouse/http';
 import {
@@ -34,6 +31,7 @@ import {
 } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { Authentication } from './flow-state.js';
+import { appendGrantEvent } from './grant-log.js';
 
 export interface DeviceAuthorizationsDeps {
   bus: EventBus;
@@ -106,7 +104,7 @@ export class DeviceAuthorizations {
       userCodeSha256: sha256Hex(userCode),
     };
     // The event first: a device code whose issue is not on record is never handed out.
-    await this.append(tenant, record.grantId, requestId, {
+    await appendGrantEvent(this.deps, tenant, record.grantId, requestId, {
       type: 'gatehouse.events.v1.DeviceAuthorizationIssued',
       data: {
         serverId,
@@ -270,7 +268,7 @@ export class DeviceAuthorizations {
     const ttlMs = decided.expiresAt - now() + deviceRecordRetentionMs;
     const current = await store.get(grantKeys.deviceCode(tenant, device.deviceCodeSha256));
     if (current !== device.stored || ttlMs <= 0) return false;
-    await this.append(tenant, decided.grantId, requestId, event);
+    await appendGrantEvent(this.deps, tenant, decided.grantId, requestId, event);
     const won = await store.compareAndSet(
       grantKeys.deviceCode(tenant, device.deviceCodeSha256),
       device.stored,
@@ -279,33 +277,5 @@ export class DeviceAuthorizations {
     );
     if (won) await store.del([grantKeys.userCode(tenant, decided.userCodeSha256)]);
     return won;
-  }
-
-  private async append(
-    tenant: string,
-    aggregateId: string,
-    causationId: string | undefined,
-    event: GrantEvent,
-  ): Promise<void> {
-    try {
-      await this.deps.bus.publish(topicOfGrantEvent(event), [
-        newEnvelope(
-          {
-            type: event.type,
-            tenant,
-            aggregateId,
-            data: encodeGrantEvent(event),
-            ...(causationId ? { causationId } : {}),
-          },
-          { now: () => new Date(this.deps.now()) },
-        ),
-      ]);
-    } catch (error) {
-      if (error instanceof EventBusUnavailableError)
-        throw new TemporarilyUnavailable(
-          'The server is temporarily unavailable; try again shortly.',
-        );
-      throw error;
-    }
   }
 }

@@ -34,6 +34,10 @@ export type InspectedToken =
       tokenSha256: string;
     };
 
+/** The audiences a server's access tokens carry. */
+export const serverAudiences = (config: ServerConfig): readonly string[] =>
+  typeof config.audience === 'string' ? [config.audience] : config.audience;
+
 const looksLikeJwt = (token: string) => token.split('.').length === 3;
 
 /**
@@ -59,12 +63,12 @@ async function inspectJwt(
   deps: { store: ProjectionStore; ring: KeyRing; now: () => number; guard: FreshnessGuard },
 ): Promise<InspectedToken | undefined> {
   const keys = await deps.ring.verificationKeys(config.tenant, config.serverId);
-  const serverAudiences = typeof config.audience === 'string' ? [config.audience] : config.audience;
+  const audiences = serverAudiences(config);
   let claims: Record<string, unknown>;
   try {
     claims = verifyJwt(token, {
       issuer: config.issuer,
-      audience: [...serverAudiences, clientId],
+      audience: [...audiences, clientId],
       keys,
       now: deps.now,
     }).claims;
@@ -78,7 +82,7 @@ async function inspectJwt(
   const auds = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
   const kind = jti.startsWith('AT.') ? 'access_token' : 'id_token';
   // An access token must be for this server, an ID token for the asking client.
-  if (kind === 'access_token' && !auds.some((aud) => serverAudiences.includes(aud as string)))
+  if (kind === 'access_token' && !auds.some((aud) => audiences.includes(aud as string)))
     return undefined;
   if (kind === 'id_token' && claims.aud !== clientId) return undefined;
   const owner = kind === 'access_token' ? claims.cid : claims.aud;

@@ -35,6 +35,19 @@ export interface Lifetimes {
   refreshWindowSeconds: number;
 }
 
+/** The lifetimes a policy decision, a code or a refresh family carries, as an issue takes them. */
+export function lifetimesOf(source: {
+  accessTokenLifetimeSeconds: number;
+  refreshTokenLifetimeSeconds: number | null;
+  refreshTokenWindowSeconds: number;
+}): Lifetimes {
+  return {
+    accessTokenSeconds: source.accessTokenLifetimeSeconds,
+    refreshTokenSeconds: source.refreshTokenLifetimeSeconds,
+    refreshWindowSeconds: source.refreshTokenWindowSeconds,
+  };
+}
+
 export interface IssueRequest {
   config: ServerConfig;
   client: ClientView;

@@ -237,27 +237,33 @@ export function createUserinfoService(deps: UserinfoDeps): UserinfoService {
     // A token issued by token exchange lives only as long as the token it was exchanged for.
     const subjectToken = subjectTokenQuery(tenant, uid, claims);
     if (subjectToken === false) throw new InvalidToken(invalidToken);
-    // The check and the user's claims in one round trip (groups only when a claim needs them);
-    // beside it, a DPoP proof is checked and taken (its replay cache written). A refusal of the
-    // proof or scheme comes first: it holds whatever the read models say.
-    const [checking, binding] = await Promise.allSettled([
-      checkToken(
-        deps.store,
-        {
-          binding: { tenant, serverId, clientId: cid, userId: uid },
-          bindingDigest,
-          grantId,
-          jti,
-          ...(subjectToken ? { subjectToken } : {}),
-        },
-        guard,
-        subjectReads(tenant, uid),
-      ),
-      checkBinding(request, serverId, config.issuer, credentials, claims.cnf),
-    ]);
-    if (binding.status === 'rejected') throw binding.reason;
-    if (checking.status === 'rejected') throw checking.reason;
-    const checked = checking.value;
+    // The check and the user's claims in one round trip (groups only when a claim needs them).
+    const checking = checkToken(
+      deps.store,
+      {
+        binding: { tenant, serverId, clientId: cid, userId: uid },
+        bindingDigest,
+        grantId,
+        jti,
+        ...(subjectToken ? { subjectToken } : {}),
+      },
+      guard,
+      subjectReads(tenant, uid),
+    );
+    // A bearer token, as most are: nothing more. Otherwise, beside the check, the scheme and the
+    // DPoP proof are checked and the proof taken (its replay cache written); their refusal comes
+    // first: it holds whatever the read models say.
+    let checked: Awaited<typeof checking>;
+    if (credentials.scheme === 'Bearer' && claims.cnf === undefined) checked = await checking;
+    else {
+      const [checkSettled, binding] = await Promise.allSettled([
+        checking,
+        checkBinding(request, serverId, config.issuer, credentials, claims.cnf),
+      ]);
+      if (binding.status === 'rejected') throw binding.reason;
+      if (checkSettled.status === 'rejected') throw checkSettled.reason;
+      checked = checkSettled.value;
+    }
     if (!checked.valid) throw new InvalidToken(invalidToken);
     const scopes = Array.isArray(claims.scp) ? (claims.scp as string[]) : [];
     if (!scopes.some((scope) => userinfoScopes.includes(scope)))

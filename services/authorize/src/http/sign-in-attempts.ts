@@ -1,5 +1,7 @@
 // A sign-in attempt, from /api/v1/authn or the sign-in page: counted against its budgets, then its
 // password checked in its turn in the password check queue.
+
+import type { UserView } from '@gatehouse/directory';
 import { OktaApiError, rateLimited } from '@gatehouse/http';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import type { Context } from 'koa';
@@ -53,5 +55,37 @@ export class SignInAttempts {
               ),
       } as const;
     }
+  }
+
+  /**
+   * An attempt from a sign-in form (the sign-in page, the device page): the user signed in, or what
+   * the form says instead and with which status (a spent budget's headers are set on the answer).
+   */
+  async fromForm(
+    ctx: Context,
+    tenant: string,
+    username: string,
+    password: string,
+  ): Promise<{ user: UserView } | { message: string; status: number }> {
+    if (!username || !password)
+      return { message: 'Enter your username and password.', status: 400 };
+    const attempt = await this.attempt(ctx, tenant, username, password);
+    if (attempt.refused) {
+      for (const [name, value] of Object.entries(attempt.refused.headers)) ctx.set(name, value);
+      return {
+        message: 'Too many sign-in attempts right now. Wait a minute, then try again.',
+        status: attempt.refused.status,
+      };
+    }
+    const { result } = attempt;
+    if (result.outcome === 'failed')
+      return { message: 'Sign-in failed: the username or the password is not right.', status: 401 };
+    if (result.outcome === 'locked-out')
+      return {
+        message:
+          'This account is locked after too many failed sign-ins. Try again later, or ask your administrator.',
+        status: 403,
+      };
+    return { user: result.user };
   }
 }

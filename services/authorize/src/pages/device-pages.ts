@@ -1,7 +1,7 @@
 // The device verification page's steps (RFC 8628 section 3.3): the user code to enter, the
 // confirmation naming the application and the scopes, and the end. Same layout, escaping and CSP as
 // the sign-in and consent pages; every form carries the page's CSRF token.
-import { escapeHtml, hiddenFields, type Page, page } from './html.js';
+import { escapeHtml, hiddenFields, type Page, page, scopeItems } from './html.js';
 
 export function userCodePage(input: {
   action: string;
@@ -34,12 +34,7 @@ export function deviceConsentPage(input: {
   userLogin: string;
   scopes: { name: string; displayName: string; description: string }[];
 }): Page {
-  const items = input.scopes
-    .map(
-      (scope) =>
-        `<li><strong>${escapeHtml(scope.displayName || scope.name)}</strong>${scope.description ? ` <span class="muted">${escapeHtml(scope.description)}</span>` : ''}</li>`,
-    )
-    .join('\n');
+  const items = scopeItems(input.scopes);
   return page({
     title: 'Allow the device',
     body: `<h1>${escapeHtml(input.clientName)} on your device would like to:</h1>

@@ -136,6 +136,18 @@ ${hiddenFields(input.fields)}<label for="username">Username</label>
   });
 }
 
+/** The scopes a consent page asks for, one list item each: the name shown, and its description. */
+export function scopeItems(
+  scopes: readonly { name: string; displayName: string; description: string }[],
+): string {
+  return scopes
+    .map(
+      (scope) =>
+        `<li><strong>${escapeHtml(scope.displayName || scope.name)}</strong>${scope.description ? ` <span class="muted">${escapeHtml(scope.description)}</span>` : ''}</li>`,
+    )
+    .join('\n');
+}
+
 export function consentPage(input: {
   action: string;
   /** formTargets(the request's redirect_uri) */
@@ -146,12 +158,7 @@ export function consentPage(input: {
   userLogin: string;
   scopes: { name: string; displayName: string; description: string }[];
 }): Page {
-  const items = input.scopes
-    .map(
-      (scope) =>
-        `<li><strong>${escapeHtml(scope.displayName || scope.name)}</strong>${scope.description ? ` <span class="muted">${escapeHtml(scope.description)}</span>` : ''}</li>`,
-    )
-    .join('\n');
+  const items = scopeItems(input.scopes);
   return page({
     title: 'Allow access',
     formAction: input.formAction,

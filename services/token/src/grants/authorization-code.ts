@@ -16,9 +16,10 @@ import { InvalidGrant, InvalidRequest } from '@gatehouse/http';
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
 import { grantStillValid } from '../token-checks.js';
+import { lifetimesOf } from '../token-issuer.js';
 import {
   type GrantHandler,
-  refreshDpopBinding,
+  refreshTokenFor,
   requireGrantType,
   undoneOnFailure,
 } from './grant-context.js';
@@ -102,9 +103,6 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
       throw invalidCode();
     }
 
-    const offline =
-      record.scopes.includes('offline_access') &&
-      authenticated.client.metadata.grantTypes.includes('refresh_token');
     const issue = () =>
       request.issuer.issue({
         config,
@@ -113,16 +111,11 @@ export function authorizationCodeGrant(revocations: Revocations): GrantHandler {
         grantType: 'authorization_code',
         scopes: record.scopes,
         subject,
-        lifetimes: {
-          accessTokenSeconds: record.accessTokenLifetimeSeconds,
-          refreshTokenSeconds: record.refreshTokenLifetimeSeconds,
-          refreshWindowSeconds: record.refreshTokenWindowSeconds,
-        },
+        lifetimes: lifetimesOf(record),
         ...(record.scopes.includes('openid')
           ? { idToken: record.nonce ? { nonce: record.nonce } : {} }
           : {}),
-        ...(offline ? { refreshToken: refreshDpopBinding(request) } : {}),
-        ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
+        ...refreshTokenFor(request, record.scopes),
         // OpenID Connect Native SSO: a native app granted device_sso gets the session's device
         // secret, which the device's other apps exchange with its ID token for their own tokens.
         ...(record.scopes.includes('openid') &&

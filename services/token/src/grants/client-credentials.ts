@@ -2,6 +2,7 @@
 // no OpenID Connect scope, scopes allowed by the server's policy. An access token and nothing else.
 import { evaluateAccessPolicy, newGrantId } from '@gatehouse/grants';
 import { InvalidScope, UnauthorizedClient, UnsupportedGrantType } from '@gatehouse/http';
+import { lifetimesOf } from '../token-issuer.js';
 import {
   type GrantHandler,
   policyRefusal,
@@ -40,12 +41,7 @@ export const clientCredentialsGrant: GrantHandler = async (request) => {
     grantId: newGrantId(),
     grantType: 'client_credentials',
     scopes: decision.scopes,
-    lifetimes: {
-      accessTokenSeconds: decision.accessTokenLifetimeSeconds,
-      refreshTokenSeconds: decision.refreshTokenLifetimeSeconds,
-      refreshWindowSeconds: decision.refreshTokenWindowSeconds,
-    },
-    ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
+    lifetimes: lifetimesOf(decision),
     causationId: request.requestId,
   });
 };

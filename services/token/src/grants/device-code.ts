@@ -26,10 +26,11 @@ import {
 import { currentBindingDigest, loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
 import { grantStillValid } from '../token-checks.js';
+import { lifetimesOf } from '../token-issuer.js';
 import {
   type GrantHandler,
   type GrantRequest,
-  refreshDpopBinding,
+  refreshTokenFor,
   requireGrantType,
   undoneOnFailure,
 } from './grant-context.js';
@@ -116,9 +117,6 @@ export function deviceCodeGrant(revocations: Revocations): GrantHandler {
     if (!(await store.compareAndSet(key, stored, redeemed, { ttlMs: retainedMs })))
       throw new InvalidGrant('The device code was already used.');
 
-    const offline =
-      approval.scopes.includes('offline_access') &&
-      authenticated.client.metadata.grantTypes.includes('refresh_token');
     const issue = () =>
       request.issuer.issue({
         config,
@@ -127,14 +125,9 @@ export function deviceCodeGrant(revocations: Revocations): GrantHandler {
         grantType: deviceCodeGrantType,
         scopes: approval.scopes,
         subject,
-        lifetimes: {
-          accessTokenSeconds: approval.accessTokenLifetimeSeconds,
-          refreshTokenSeconds: approval.refreshTokenLifetimeSeconds,
-          refreshWindowSeconds: approval.refreshTokenWindowSeconds,
-        },
+        lifetimes: lifetimesOf(approval),
         ...(approval.scopes.includes('openid') ? { idToken: {} } : {}),
-        ...(offline ? { refreshToken: refreshDpopBinding(request) } : {}),
-        ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
+        ...refreshTokenFor(request, approval.scopes),
         preceding: [{ type: 'gatehouse.events.v1.DeviceCodeRedeemed', data: { deviceCodeSha256 } }],
         bindingDigest: record.bindingDigest,
         causationId: request.requestId,

@@ -14,7 +14,8 @@ export interface GrantRequest {
   config: ServerConfig;
   authenticated: AuthenticatedClient;
   store: ProjectionStore;
-  issuer: TokenIssuer;
+  /** Issues the grant's tokens; with a DPoP proof, every access token bound to its key. */
+  issuer: Pick<TokenIssuer, 'issue'>;
   now: () => number;
   /** How stale the read models may be for the grant's checks (SPEC section 6). */
   guard: FreshnessGuard;
@@ -33,6 +34,20 @@ export type GrantHandler = (request: GrantRequest) => Promise<IssuedTokens>;
 export function refreshDpopBinding(request: GrantRequest): { dpopJkt?: string } {
   return request.authenticated.method === 'none' && request.dpopJkt
     ? { dpopJkt: request.dpopJkt }
+    : {};
+}
+
+/**
+ * A refresh token for a grant that has `offline_access` and a client registered for refresh
+ * (bound to a public client's DPoP key), or none.
+ */
+export function refreshTokenFor(
+  request: GrantRequest,
+  scopes: readonly string[],
+): { refreshToken?: { dpopJkt?: string } } {
+  return scopes.includes('offline_access') &&
+    request.authenticated.client.metadata.grantTypes.includes('refresh_token')
+    ? { refreshToken: refreshDpopBinding(request) }
     : {};
 }
 

@@ -28,12 +28,12 @@ import {
 } from '@gatehouse/http';
 import { TokenInvalidError, verifyJwt } from '@gatehouse/jwt';
 import { isAssigned, loadSubject } from '@gatehouse/oauth-reads';
-import { grantStillValid } from '../token-checks.js';
-import type { IssuedTokens } from '../token-issuer.js';
+import { grantStillValid, serverAudiences } from '../token-checks.js';
+import { type IssuedTokens, lifetimesOf } from '../token-issuer.js';
 import {
   type GrantRequest,
   policyRefusal,
-  refreshDpopBinding,
+  refreshTokenFor,
   requestedScopes,
 } from './grant-context.js';
 import type { TokenExchangeDeps } from './token-exchange.js';
@@ -64,7 +64,7 @@ export async function nativeSso(
     throw new InvalidRequest(
       `Only access tokens are issued: requested_token_type ${accessTokenType}.`,
     );
-  const audiences = typeof config.audience === 'string' ? [config.audience] : config.audience;
+  const audiences = serverAudiences(config);
   const audience = form.get('audience');
   if (audience !== undefined && audience !== config.issuer && !audiences.includes(audience))
     throw new InvalidTarget(
@@ -119,9 +119,6 @@ export async function nativeSso(
       })
     : orgServerDecision(scopes);
   if (!decision.allowed) throw policyRefusal(decision);
-  const offline =
-    decision.scopes.includes('offline_access') &&
-    client.metadata.grantTypes.includes('refresh_token');
   const tokens = await request.issuer.issue({
     config,
     client,
@@ -129,14 +126,9 @@ export async function nativeSso(
     grantType: tokenExchangeGrantType,
     scopes: decision.scopes,
     subject,
-    lifetimes: {
-      accessTokenSeconds: decision.accessTokenLifetimeSeconds,
-      refreshTokenSeconds: decision.refreshTokenLifetimeSeconds,
-      refreshWindowSeconds: decision.refreshTokenWindowSeconds,
-    },
+    lifetimes: lifetimesOf(decision),
     ...(decision.scopes.includes('openid') ? { idToken: {} } : {}),
-    ...(offline ? { refreshToken: refreshDpopBinding(request) } : {}),
-    ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
+    ...refreshTokenFor(request, decision.scopes),
     causationId: request.requestId,
   });
   return { ...tokens, issued_token_type: accessTokenType };

@@ -20,6 +20,7 @@ import { InvalidDpopProof, InvalidGrant, InvalidRequest, InvalidScope } from '@g
 import { loadSubject } from '@gatehouse/oauth-reads';
 import type { Revocations } from '../revocations.js';
 import { grantStillValid } from '../token-checks.js';
+import { lifetimesOf } from '../token-issuer.js';
 import {
   type GrantHandler,
   refreshDpopBinding,
@@ -103,11 +104,7 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
         grantType: 'refresh_token',
         scopes,
         subject,
-        lifetimes: {
-          accessTokenSeconds: record.accessTokenLifetimeSeconds,
-          refreshTokenSeconds: record.refreshTokenLifetimeSeconds,
-          refreshWindowSeconds: record.refreshTokenWindowSeconds,
-        },
+        lifetimes: lifetimesOf(record),
         ...(scopes.includes('openid') ? { idToken: {} } : {}),
         refreshToken: {
           replacesSha256: tokenSha256,
@@ -115,7 +112,6 @@ export function refreshTokenGrant(revocations: Revocations): GrantHandler {
           sequence,
           ...refreshDpopBinding(request),
         },
-        ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
         // Native SSO: the family's ID tokens keep naming its session and device secret.
         ...(record.deviceSecretSha256
           ? { deviceSecret: { sha256: record.deviceSecretSha256 } }

@@ -21,7 +21,8 @@ import {
 } from '@gatehouse/http';
 import { type DirectoryCache, loadSubject, type ServerConfig } from '@gatehouse/oauth-reads';
 import type { KeyRing } from '@gatehouse/signing-keys';
-import { inspectToken } from '../token-checks.js';
+import { inspectToken, serverAudiences } from '../token-checks.js';
+import { lifetimesOf } from '../token-issuer.js';
 import {
   type GrantHandler,
   type GrantRequest,
@@ -74,7 +75,7 @@ async function onBehalfOf(request: GrantRequest, deps: TokenExchangeDeps) {
     throw new InvalidRequest(
       `Only access tokens are issued: requested_token_type ${accessTokenType}.`,
     );
-  const audiences = typeof config.audience === 'string' ? [config.audience] : config.audience;
+  const audiences = serverAudiences(config);
   const audience = form.get('audience');
   if (audience !== undefined && !audiences.includes(audience))
     throw new InvalidTarget(
@@ -119,13 +120,8 @@ async function onBehalfOf(request: GrantRequest, deps: TokenExchangeDeps) {
     grantType: tokenExchangeGrantType,
     scopes: decision.scopes,
     subject,
-    lifetimes: {
-      accessTokenSeconds: decision.accessTokenLifetimeSeconds,
-      refreshTokenSeconds: decision.refreshTokenLifetimeSeconds,
-      refreshWindowSeconds: decision.refreshTokenWindowSeconds,
-    },
+    lifetimes: lifetimesOf(decision),
     subjectToken: { jti: claims.jti, server: source.serverId, cid: found.clientId },
-    ...(request.dpopJkt ? { dpopJkt: request.dpopJkt } : {}),
     causationId: request.requestId,
   });
   return { ...tokens, issued_token_type: accessTokenType };

@@ -8,14 +8,19 @@
 // it and compared when it is used).
 import { createHash, randomBytes } from 'node:crypto';
 import { authenticateClient, type ClientAuthDeps } from '@gatehouse/client-auth';
-import { grantKeys, openIdConnectScopes, scopesNotConfigured } from '@gatehouse/grants';
-import { InvalidRequest, OAuthError, readBodyText } from '@gatehouse/http';
+import { grantKeys } from '@gatehouse/grants';
+import { InvalidRequest, OAuthError } from '@gatehouse/http';
 import { currentBindingDigest, type DirectoryCache } from '@gatehouse/oauth-reads';
 import type { ProjectionStore } from '@gatehouse/projection-store';
 import { orgServerId } from '@gatehouse/signing-keys';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { formLimitBytes, type RawParameters, readParameters } from '../parameters.js';
+import {
+  checkScopesDefined,
+  credentialParameters,
+  readBackChannelRequest,
+} from '../back-channel.js';
+import type { RawParameters } from '../parameters.js';
 import { checkAuthorizationRequest } from './checks/index.js';
 
 export const requestUriPrefix = 'urn:ietf:params:oauth:request_uri:';
@@ -35,9 +40,6 @@ interface PushedRequest {
 const referenceKey = (tenant: string, reference: string) =>
   grantKeys.pushedRequest(tenant, createHash('sha256').update(reference).digest('hex'));
 
-/** The parameters of client authentication: they authenticate the push, they are not the request. */
-const credentialParameters = ['client_secret', 'client_assertion', 'client_assertion_type'];
-
 export function pushedRequestRoutes(
   deps: {
     directory: DirectoryCache;
@@ -47,19 +49,7 @@ export function pushedRequestRoutes(
   router: Router,
 ): Router {
   const push = async (ctx: Context, serverId: string) => {
-    const tenant = ctx.state.tenant as string | undefined;
-    if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ctx.get('content-type')))
-      throw new InvalidRequest('The body must be a form (application/x-www-form-urlencoded).');
-    const raw = readParameters(await readBodyText(ctx, formLimitBytes));
-    if (raw.repeated.size > 0)
-      throw new InvalidRequest(
-        `The parameter ${[...raw.repeated][0]} was sent more than once.`.slice(0, 300),
-      );
-    if (!tenant || (await deps.directory.tenantStatus(tenant)) !== 'ACTIVE')
-      throw new InvalidRequest('The requested path was not found', 404);
-    const config = await deps.directory.server(tenant, serverId);
-    if (!config || config.server?.status === 'INACTIVE')
-      throw new InvalidRequest('The authorization server was not found or is not active.', 404);
+    const { tenant, config, raw } = await readBackChannelRequest(ctx, deps.directory, serverId);
     // RFC 9126 section 2.1: a pushed request cannot itself refer to another.
     if (raw.values.has('request_uri'))
       throw new InvalidRequest('A pushed authorization request cannot carry a request_uri.');
@@ -79,14 +69,7 @@ export function pushedRequestRoutes(
     if ('problem' in read) throw new OAuthError(400, read.problem.error, read.problem.description);
     // Scopes the server does not have: what /authorize would answer once the user signed in, told
     // now. The rest of the policy needs the user, and is decided at /authorize.
-    const defined = new Set(config.scopes.map((scope) => scope.name));
-    const unknown = read.request.scopes.filter(
-      (scope) => !defined.has(scope) && !openIdConnectScopes.has(scope),
-    );
-    if (unknown.length > 0) {
-      const denial = scopesNotConfigured(unknown);
-      throw new OAuthError(400, denial.error, denial.description);
-    }
+    checkScopesDefined(config, read.request.scopes);
     const reference = randomBytes(32).toString('base64url');
     const pushed: PushedRequest = {
       clientId: client.id,

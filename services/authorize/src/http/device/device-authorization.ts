@@ -5,32 +5,21 @@
 // {org}/activate. Whether the user may grant the scopes is the policy's to say once a user approves.
 import { authenticateClient, type ClientAuthDeps } from '@gatehouse/client-auth';
 import { orgBaseUrl, type TenancyConfig } from '@gatehouse/directory';
-import {
-  deviceCodeGrantType,
-  displayUserCode,
-  openIdConnectScopes,
-  orgServerScopes,
-  scopesNotConfigured,
-} from '@gatehouse/grants';
-import {
-  InvalidRequest,
-  InvalidScope,
-  OAuthError,
-  readBodyText,
-  UnauthorizedClient,
-} from '@gatehouse/http';
-import type { DirectoryCache, ServerConfig } from '@gatehouse/oauth-reads';
+import { deviceCodeGrantType, displayUserCode } from '@gatehouse/grants';
+import { InvalidScope, UnauthorizedClient } from '@gatehouse/http';
+import type { DirectoryCache } from '@gatehouse/oauth-reads';
 import { orgServerId } from '@gatehouse/signing-keys';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { DeviceAuthorizations } from '../../device-authorizations.js';
-import { formLimitBytes, readParameters } from '../parameters.js';
+import {
+  checkScopesDefined,
+  credentialParameters,
+  readBackChannelRequest,
+} from '../back-channel.js';
 
 /** The hosted verification page's path under the org base URL. */
 export const activatePath = '/activate';
-
-/** The parameters of client authentication: they authenticate the request, they are not its scope. */
-const credentialParameters = ['client_secret', 'client_assertion', 'client_assertion_type'];
 
 /** A `scope` parameter as a list: at most 1024 characters (seed 001), space-separated. */
 function requestedScopes(scope: string | undefined): string[] {
@@ -43,17 +32,6 @@ function requestedScopes(scope: string | undefined): string[] {
   return [...new Set(scope.split(' ').filter((name) => name.length > 0))];
 }
 
-/** Scopes the server does not have: refused now, as /authorize and /par refuse them. */
-function checkScopesDefined(config: ServerConfig, scopes: readonly string[]): void {
-  const defined = config.server
-    ? new Set([...config.scopes.map((scope) => scope.name), ...openIdConnectScopes])
-    : orgServerScopes;
-  const unknown = scopes.filter((scope) => !defined.has(scope));
-  if (unknown.length === 0) return;
-  const denial = scopesNotConfigured(unknown);
-  throw new OAuthError(400, denial.error, denial.description);
-}
-
 export function deviceAuthorizationRoutes(
   deps: {
     directory: DirectoryCache;
@@ -64,19 +42,7 @@ export function deviceAuthorizationRoutes(
   router: Router,
 ): Router {
   const authorizeDevice = async (ctx: Context, serverId: string) => {
-    const tenant = ctx.state.tenant as string | undefined;
-    if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(ctx.get('content-type')))
-      throw new InvalidRequest('The body must be a form (application/x-www-form-urlencoded).');
-    const raw = readParameters(await readBodyText(ctx, formLimitBytes));
-    if (raw.repeated.size > 0)
-      throw new InvalidRequest(
-        `The parameter ${[...raw.repeated][0]} was sent more than once.`.slice(0, 300),
-      );
-    if (!tenant || (await deps.directory.tenantStatus(tenant)) !== 'ACTIVE')
-      throw new InvalidRequest('The requested path was not found', 404);
-    const config = await deps.directory.server(tenant, serverId);
-    if (!config || config.server?.status === 'INACTIVE')
-      throw new InvalidRequest('The authorization server was not found or is not active.', 404);
+    const { tenant, config, raw } = await readBackChannelRequest(ctx, deps.directory, serverId);
     const { client, rateLimit } = await authenticateClient(
       ctx,
       raw.values,

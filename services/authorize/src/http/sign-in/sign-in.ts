@@ -68,25 +68,10 @@ export function signInRoutes(
           status,
         }),
       );
-    if (!username || !password) return again('Enter your username and password.', 400);
-    const attempt = await signIns.attempt(ctx, tenant, username, password);
-    if (attempt.refused) {
-      for (const [name, value] of Object.entries(attempt.refused.headers)) ctx.set(name, value);
-      return again(
-        'Too many sign-in attempts right now. Wait a minute, then try again.',
-        attempt.refused.status,
-      );
-    }
-    const { result } = attempt;
-    if (result.outcome === 'failed')
-      return again('Sign-in failed: the username or the password is not right.', 401);
-    if (result.outcome === 'locked-out')
-      return again(
-        'This account is locked after too many failed sign-ins. Try again later, or ask your administrator.',
-        403,
-      );
+    const attempt = await signIns.fromForm(ctx, tenant, username, password);
+    if ('message' in attempt) return again(attempt.message, attempt.status);
     const authentication: Authentication = {
-      userId: result.user.id,
+      userId: attempt.user.id,
       authTime: Math.floor(now() / 1000),
       amr: ['pwd'],
     };

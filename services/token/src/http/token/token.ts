@@ -106,7 +106,10 @@ export function tokenHandlers(deps: {
         config,
         authenticated,
         store: deps.store,
-        issuer: deps.issuer,
+        // Whatever the grant, its access tokens are bound to the proof's key (RFC 9449 section 5).
+        issuer: dpopJkt
+          ? { issue: (issue) => deps.issuer.issue({ ...issue, dpopJkt }) }
+          : deps.issuer,
         now: deps.now,
         guard: deps.guard,
         ...(dpopJkt ? { dpopJkt } : {}),
